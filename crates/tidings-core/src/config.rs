@@ -1,0 +1,379 @@
+//! Configuration: built-in defaults, then `tidings.toml`, then `TIDINGS_*` environment variables.
+//!
+//! Nested keys use a double underscore in the environment: `TIDINGS_QUEUE__LEASE_SECS=60` sets
+//! `[queue] lease_secs = 60`. Everything is validated at start, and every error names the key.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The configuration file read from the working directory when none is named.
+pub const DEFAULT_CONFIG_FILE: &str = "tidings.toml";
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value has the wrong type or shape, or a key is unknown.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    /// A value parsed but breaks a rule.
+    #[error("invalid configuration: `{key}` (env {env}): {message}")]
+    Rule {
+        /// The key as written in `tidings.toml`.
+        key: &'static str,
+        /// The matching environment variable.
+        env: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A configuration file named on the command line does not exist.
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Coloured, one event per line, for people.
+    #[default]
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// How hard SQLite works to make a commit survive a power cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    /// fsync on every commit: an acknowledged write survives power loss.
+    #[default]
+    Full,
+    /// fsync at checkpoints only: survives a process crash, not a power cut.
+    Normal,
+}
+
+/// The whole effective configuration.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database, generated keys and development mail.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to `sqlite://<data_dir>/tidings.db`.
+    #[serde(serialize_with = "redact_url")]
+    pub database_url: Option<String>,
+    /// Base64 of 32 random bytes; generated into the data dir when absent.
+    #[serde(serialize_with = "redact_secret", deserialize_with = "secret")]
+    pub master_key: Option<SecretString>,
+    /// Bearer token for the operator API (`/api/v1/admin/…`); generated into the data dir when absent.
+    #[serde(serialize_with = "redact_secret", deserialize_with = "secret")]
+    pub admin_token: Option<SecretString>,
+    /// `human` or `json`.
+    pub log_format: LogFormat,
+    /// A tracing filter such as `info` or `tidings=debug,info`.
+    pub log_level: String,
+    /// Apply pending migrations when `serve` or `worker` starts.
+    pub migrate_on_start: bool,
+    /// HTTP server settings.
+    pub http: HttpConfig,
+    /// Connection pool settings.
+    pub database: DatabaseConfig,
+    /// Work queue settings.
+    pub queue: QueueConfig,
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// A request taking longer is answered 408.
+    pub request_timeout_secs: u64,
+    /// A request body larger than this is answered 413.
+    pub max_body_bytes: usize,
+    /// Origins allowed by CORS; empty allows none, `*` allows any.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// Connection pool settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// Connections in the pool (readers, on SQLite; SQLite always has exactly one writer).
+    pub max_connections: u32,
+    /// Seconds to wait for a free connection before failing the request.
+    pub acquire_timeout_secs: u64,
+    /// How long SQLite waits for a lock held by another process.
+    pub sqlite_busy_timeout_ms: u64,
+    /// `full` (default, power-loss safe) or `normal`.
+    pub sqlite_synchronous: SqliteSynchronous,
+}
+
+/// Work queue settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// How often an idle worker looks for new jobs when no wake-up arrives.
+    pub poll_interval_ms: u64,
+    /// How long a claimed job stays leased without a heartbeat before another worker may run it.
+    pub lease_secs: u64,
+    /// On shutdown, how long running jobs may take to finish before their leases are released.
+    pub shutdown_grace_secs: u64,
+    /// `/ready` reports the queue stalled when a ready job has waited longer than this.
+    pub stall_after_secs: u64,
+    /// Dead letters older than this many days are purged.
+    pub dead_letter_retention_days: u32,
+    /// Per-queue concurrency overrides, for example `{ outbound = 4 }`.
+    pub concurrency: BTreeMap<String, usize>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            master_key: None,
+            admin_token: None,
+            log_format: LogFormat::Human,
+            log_level: "info".to_owned(),
+            migrate_on_start: true,
+            http: HttpConfig::default(),
+            database: DatabaseConfig::default(),
+            queue: QueueConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { request_timeout_secs: 30, max_body_bytes: 1024 * 1024, cors_allowed_origins: Vec::new() }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout_secs: 10,
+            sqlite_busy_timeout_ms: 5_000,
+            sqlite_synchronous: SqliteSynchronous::Full,
+        }
+    }
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: 500,
+            lease_secs: 30,
+            shutdown_grace_secs: 20,
+            stall_after_secs: 300,
+            dead_letter_retention_days: 7,
+            concurrency: BTreeMap::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the configuration file, then the environment, and validates the result.
+    ///
+    /// `file` is an explicitly named file, which must exist; without one, `tidings.toml` in the
+    /// working directory is read when present.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let toml = match file {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.to_owned())),
+            Some(path) => Toml::file_exact(path),
+            None => Toml::file(DEFAULT_CONFIG_FILE),
+        };
+        let env = Env::prefixed("TIDINGS_")
+            .split("__")
+            // `TIDINGS_CONFIG` names the file; `TIDINGS_TEST_*` configures the test suites.
+            .filter(|key| key.as_str() != "config" && !key.as_str().starts_with("test_"));
+        Self::from_figment(Figment::from(Serialized::defaults(Config::default())).merge(toml).merge(env))
+    }
+
+    /// Extracts and validates a configuration from any figment (used by tests to layer values).
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment.extract().map_err(|error| ConfigError::Invalid(describe(error)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(rule(
+                "database_url",
+                "TIDINGS_DATABASE_URL",
+                "must start with sqlite:, postgres:// or postgresql://",
+            ));
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(rule("data_dir", "TIDINGS_DATA_DIR", "must not be empty"));
+        }
+        if self.http.max_body_bytes == 0 {
+            return Err(rule("http.max_body_bytes", "TIDINGS_HTTP__MAX_BODY_BYTES", "must be greater than 0"));
+        }
+        if self.http.request_timeout_secs == 0 {
+            return Err(rule(
+                "http.request_timeout_secs",
+                "TIDINGS_HTTP__REQUEST_TIMEOUT_SECS",
+                "must be greater than 0",
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(rule("database.max_connections", "TIDINGS_DATABASE__MAX_CONNECTIONS", "must be at least 1"));
+        }
+        if self.queue.lease_secs < 2 {
+            return Err(rule("queue.lease_secs", "TIDINGS_QUEUE__LEASE_SECS", "must be at least 2 seconds"));
+        }
+        if self.queue.poll_interval_ms == 0 {
+            return Err(rule("queue.poll_interval_ms", "TIDINGS_QUEUE__POLL_INTERVAL_MS", "must be greater than 0"));
+        }
+        if let Some((queue, _)) = self.queue.concurrency.iter().find(|(_, n)| **n == 0) {
+            return Err(rule(
+                "queue.concurrency",
+                "TIDINGS_QUEUE__CONCURRENCY",
+                &format!("queue `{queue}` needs at least 1 worker"),
+            ));
+        }
+        for origin in &self.http.cors_allowed_origins {
+            if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return Err(rule(
+                    "http.cors_allowed_origins",
+                    "TIDINGS_HTTP__CORS_ALLOWED_ORIGINS",
+                    &format!("`{origin}` is not `*` or an http(s) origin"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect: the configured one, or the SQLite file in the data dir.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("tidings.db").display()),
+        }
+    }
+
+    /// The effective configuration as TOML, with every secret redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database_url = Some(self.database_url());
+        toml::to_string_pretty(&shown).unwrap_or_else(|error| format!("# could not render configuration: {error}\n"))
+    }
+}
+
+fn rule(key: &'static str, env: &'static str, message: &str) -> ConfigError {
+    ConfigError::Rule { key, env, message: message.to_owned() }
+}
+
+/// Figment's errors name the key and where its value came from; keep all of them.
+fn describe(error: figment::Error) -> String {
+    error.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+fn secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<SecretString>, D::Error> {
+    let value = Option::<String>::deserialize(deserializer)?;
+    Ok(value.filter(|v| !v.is_empty()).map(SecretString::from))
+}
+
+fn redact_secret<S: Serializer>(value: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(secret) if !secret.expose_secret().is_empty() => serializer.serialize_str("[redacted]"),
+        _ => serializer.serialize_none(),
+    }
+}
+
+fn redact_url<S: Serializer>(value: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(url) => serializer.serialize_str(&redact_password(url)),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// Replaces the password of a `scheme://user:password@host/…` URL.
+pub fn redact_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else { return url.to_owned() };
+    let rest = &url[scheme_end + 3..];
+    let Some(at) = rest.find('@') else { return url.to_owned() };
+    match rest[..at].find(':') {
+        Some(colon) => format!("{}{}:[redacted]{}", &url[..scheme_end + 3], &rest[..colon], &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_with(toml: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut result = None;
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(DEFAULT_CONFIG_FILE, toml)?;
+            for (key, value) in env {
+                jail.set_env(key, value);
+            }
+            result = Some(Config::load(None));
+            Ok(())
+        });
+        result.expect("jail ran")
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback_with_sqlite_in_the_data_dir() {
+        let config = load_with("", &[]).expect("defaults are valid");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert!(config.database_url().starts_with("sqlite://data/tidings.db"));
+        assert!(config.migrate_on_start);
+    }
+
+    #[test]
+    fn environment_overrides_the_file_which_overrides_defaults() {
+        let config = load_with(
+            "listen = \"127.0.0.1:9000\"\nlog_format = \"json\"\n[queue]\nlease_secs = 45\n",
+            &[("TIDINGS_LISTEN", "0.0.0.0:9100"), ("TIDINGS_QUEUE__POLL_INTERVAL_MS", "250")],
+        )
+        .expect("valid");
+        assert_eq!(config.listen.to_string(), "0.0.0.0:9100");
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.queue.lease_secs, 45);
+        assert_eq!(config.queue.poll_interval_ms, 250);
+    }
+
+    #[test]
+    fn a_bad_value_is_reported_with_its_key() {
+        let error = load_with("", &[("TIDINGS_LISTEN", "not-an-address")]).expect_err("invalid listen");
+        assert!(error.to_string().contains("listen"), "{error}");
+        let error = load_with("", &[("TIDINGS_DATABASE_URL", "mysql://x")]).expect_err("unsupported engine");
+        assert!(error.to_string().contains("TIDINGS_DATABASE_URL"), "{error}");
+        let error = load_with("lease_sec = 3\n", &[]).expect_err("unknown key");
+        assert!(error.to_string().contains("lease_sec"), "{error}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_when_shown() {
+        let config = load_with(
+            "",
+            &[
+                ("TIDINGS_MASTER_KEY", "c2VjcmV0LWtleS1tYXRlcmlhbC10aGF0LWlzLTMyYnl0ZXM="),
+                ("TIDINGS_DATABASE_URL", "postgres://tidings:hunter2@db:5432/tidings"),
+            ],
+        )
+        .expect("valid");
+        let shown = config.to_redacted_toml();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("c2VjcmV0"), "{shown}");
+        assert!(shown.contains("postgres://tidings:[redacted]@db:5432/tidings"), "{shown}");
+        assert!(shown.contains("master_key = \"[redacted]\""), "{shown}");
+    }
+}

@@ -1,0 +1,11 @@
+//! Shared building blocks of Tidings: configuration, typed identifiers, time and secrets.
+//!
+//! Nothing here performs network or database I/O; every other crate depends on this one.
+
+pub mod config;
+pub mod ids;
+pub mod secrets;
+pub mod time;
+
+pub use config::{Config, ConfigError};
+pub use ids::{JobId, WorkspaceId};

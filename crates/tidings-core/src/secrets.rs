@@ -1,0 +1,197 @@
+//! The two process-wide secrets: the master encryption key and the operator token.
+//!
+//! Each comes from configuration when set. Otherwise it is read from a file in the data dir,
+//! or generated into that file (mode 0600) on first start with a loud warning, so a
+//! development install works with no set-up and keeps working across restarts.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+
+use crate::Config;
+
+/// File in the data dir holding the generated master key.
+pub const MASTER_KEY_FILE: &str = "master.key";
+/// File in the data dir holding the generated operator token.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
+/// Why a secret could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// The configured or stored value is malformed.
+    #[error("{origin}: {message}")]
+    Malformed {
+        /// Where the value came from (a config key or a file).
+        origin: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Reading or writing the secret file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The secret file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// Where a secret came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretOrigin {
+    /// Configuration (`tidings.toml` or the environment).
+    Configured,
+    /// A file in the data dir written by an earlier start.
+    Stored(PathBuf),
+    /// Generated just now into a file in the data dir.
+    Generated(PathBuf),
+}
+
+/// The 256-bit key that wraps every workspace's data key.
+pub struct MasterKey {
+    key: SecretBox<[u8; 32]>,
+    /// Where it came from.
+    pub origin: SecretOrigin,
+}
+
+impl MasterKey {
+    /// The configured key, or the one stored in (or generated into) the data dir.
+    pub fn resolve(config: &Config) -> Result<Self, SecretError> {
+        let (encoded, origin) = resolve_secret(config.master_key.as_ref(), &config.data_dir, MASTER_KEY_FILE, || {
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            STANDARD.encode(bytes)
+        })?;
+        let origin_name = match &origin {
+            SecretOrigin::Configured => "master_key (TIDINGS_MASTER_KEY)".to_owned(),
+            SecretOrigin::Stored(path) | SecretOrigin::Generated(path) => path.display().to_string(),
+        };
+        let malformed =
+            |message: &str| SecretError::Malformed { origin: origin_name.clone(), message: message.to_owned() };
+        let decoded = STANDARD
+            .decode(encoded.expose_secret().trim())
+            .map_err(|_| malformed("must be base64 (generate one with `openssl rand -base64 32`)"))?;
+        let key: [u8; 32] = decoded
+            .try_into()
+            .map_err(|_| malformed("must decode to exactly 32 bytes (generate one with `openssl rand -base64 32`)"))?;
+        Ok(Self { key: SecretBox::new(Box::new(key)), origin })
+    }
+
+    /// The raw key bytes, for the encryption layer only.
+    pub fn expose(&self) -> &[u8; 32] {
+        self.key.expose_secret()
+    }
+}
+
+/// The bearer token guarding the operator API.
+pub struct AdminToken {
+    token: SecretString,
+    /// Where it came from.
+    pub origin: SecretOrigin,
+}
+
+impl AdminToken {
+    /// The configured token, or the one stored in (or generated into) the data dir.
+    pub fn resolve(config: &Config) -> Result<Self, SecretError> {
+        let (token, origin) = resolve_secret(config.admin_token.as_ref(), &config.data_dir, ADMIN_TOKEN_FILE, || {
+            let mut bytes = [0u8; 24];
+            rand::rng().fill_bytes(&mut bytes);
+            format!("tdadm_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+        })?;
+        Ok(Self { token, origin })
+    }
+
+    /// The token, to compare against a presented one.
+    pub fn expose(&self) -> &str {
+        self.token.expose_secret().trim()
+    }
+}
+
+fn resolve_secret(
+    configured: Option<&SecretString>,
+    data_dir: &Path,
+    file_name: &str,
+    generate: impl FnOnce() -> String,
+) -> Result<(SecretString, SecretOrigin), SecretError> {
+    if let Some(value) = configured {
+        return Ok((value.clone(), SecretOrigin::Configured));
+    }
+    let path = data_dir.join(file_name);
+    let io_error = |source| SecretError::Io { path: path.clone(), source };
+    match fs::read_to_string(&path) {
+        Ok(stored) => return Ok((SecretString::from(stored), SecretOrigin::Stored(path))),
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(io_error(error)),
+        Err(_) => {}
+    }
+    fs::create_dir_all(data_dir).map_err(io_error)?;
+    let value = generate();
+    write_private(&path, &value).map_err(io_error)?;
+    tracing::warn!(
+        path = %path.display(),
+        "GENERATED A NEW SECRET in {}: fine for development; in production set it in configuration and keep a backup — without it, encrypted data cannot be read",
+        path.display()
+    );
+    Ok((SecretString::from(value), SecretOrigin::Generated(path)))
+}
+
+/// Creates the file readable by its owner only; never overwrites an existing one.
+fn write_private(path: &Path, value: &str) -> std::io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(value.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_in(dir: &Path) -> Config {
+        Config { data_dir: dir.to_owned(), ..Config::default() }
+    }
+
+    #[test]
+    fn a_missing_key_is_generated_once_then_reused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = config_in(dir.path());
+        let first = MasterKey::resolve(&config).expect("generated");
+        assert!(matches!(first.origin, SecretOrigin::Generated(_)));
+        let second = MasterKey::resolve(&config).expect("stored");
+        assert!(matches!(second.origin, SecretOrigin::Stored(_)));
+        assert_eq!(first.expose(), second.expose());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join(MASTER_KEY_FILE)).expect("file").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_configured_key_must_be_32_bytes_of_base64() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = config_in(dir.path());
+        config.master_key = Some(SecretString::from("dG9vIHNob3J0"));
+        let error = MasterKey::resolve(&config).err().expect("too short");
+        assert!(error.to_string().contains("TIDINGS_MASTER_KEY"), "{error}");
+        config.master_key = Some(SecretString::from(STANDARD.encode([7u8; 32])));
+        assert_eq!(MasterKey::resolve(&config).expect("valid").expose(), &[7u8; 32]);
+        assert!(!dir.path().join(MASTER_KEY_FILE).exists(), "a configured key is never written to disk");
+    }
+
+    #[test]
+    fn the_admin_token_is_generated_with_its_prefix() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let token = AdminToken::resolve(&config_in(dir.path())).expect("generated");
+        assert!(token.expose().starts_with("tdadm_"));
+        assert!(token.expose().len() > 30);
+    }
+}

@@ -1,0 +1,328 @@
+//! Connection pools, migrations and transactions over either storage engine.
+
+use std::collections::{BTreeSet, HashMap};
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Postgres, Sqlite, Transaction};
+use tidings_core::config::{DatabaseConfig, SqliteSynchronous as Synchronous};
+use tokio::sync::Notify;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The channel PostgreSQL `NOTIFY`s carry queue wake-ups on.
+pub(crate) const WAKE_CHANNEL: &str = "tidings_jobs";
+
+/// Errors from the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database reported an error or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Applying migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be decoded.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// The database URL could not be used.
+    #[error("cannot open database `{url}`: {message}")]
+    Open {
+        /// The URL, with any password redacted.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// Which storage engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Embedded SQLite (single writer, WAL).
+    Sqlite,
+    /// PostgreSQL, shared by many processes.
+    Postgres,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
+#[doc(hidden)]
+#[derive(Clone)]
+pub enum Pools {
+    /// SQLite allows one writer at a time, so writes go through a one-connection pool and wait
+    /// their turn in-process instead of failing with `SQLITE_BUSY`; reads use a wider pool.
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// A handle to the database: cheap to clone, shared by the whole process.
+#[derive(Clone)]
+pub struct Db {
+    pools: Pools,
+    pub(crate) wakeups: Arc<Wakeups>,
+}
+
+/// Runs `$body` once per engine with `$pool` bound to the pool that may write.
+#[macro_export]
+macro_rules! with_writer {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db.pools() {
+            $crate::db::Pools::Sqlite { writer: $pool, .. } => $body,
+            $crate::db::Pools::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` once per engine with `$pool` bound to a pool for reads.
+#[macro_export]
+macro_rules! with_reader {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db.pools() {
+            $crate::db::Pools::Sqlite { reader: $pool, .. } => $body,
+            $crate::db::Pools::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` once per engine with `$conn` bound to the transaction's connection.
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match $tx.connection() {
+            $crate::db::TxConnection::Sqlite($conn) => $body,
+            $crate::db::TxConnection::Postgres($conn) => $body,
+        }
+    };
+}
+
+impl Db {
+    /// Opens pools for the URL (`sqlite:…` or `postgres://…`).
+    pub async fn connect(url: &str, settings: &DatabaseConfig) -> Result<Self, StoreError> {
+        let open_error =
+            |message: String| StoreError::Open { url: tidings_core::config::redact_password(url), message };
+        let pools = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| open_error(e.to_string()))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(match settings.sqlite_synchronous {
+                    Synchronous::Full => SqliteSynchronous::Full,
+                    Synchronous::Normal => SqliteSynchronous::Normal,
+                })
+                .busy_timeout(Duration::from_millis(settings.sqlite_busy_timeout_ms))
+                .foreign_keys(true)
+                .pragma("temp_store", "memory")
+                // 16 MiB of page cache per connection keeps hot indexes in memory.
+                .pragma("cache_size", "-16000");
+            if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| open_error(format!("creating {}: {e}", parent.display())))?;
+            }
+            let acquire = Duration::from_secs(settings.acquire_timeout_secs);
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(acquire)
+                .connect_with(options.clone())
+                .await
+                .map_err(|e| open_error(e.to_string()))?;
+            let reader = SqlitePoolOptions::new()
+                .max_connections(settings.max_connections)
+                .acquire_timeout(acquire)
+                .connect_with(options.read_only(true))
+                .await
+                .map_err(|e| open_error(e.to_string()))?;
+            Pools::Sqlite { writer, reader }
+        } else {
+            let options = PgConnectOptions::from_str(url).map_err(|e| open_error(e.to_string()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(settings.max_connections)
+                .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs))
+                .connect_with(options)
+                .await
+                .map_err(|e| open_error(e.to_string()))?;
+            Pools::Postgres(pool)
+        };
+        Ok(Self { pools, wakeups: Arc::default() })
+    }
+
+    #[doc(hidden)]
+    pub fn pools(&self) -> &Pools {
+        &self.pools
+    }
+
+    /// The engine in use.
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.backend() {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Applies every pending migration; returns the versions applied. Safe to run from several
+    /// processes at once (PostgreSQL takes an advisory lock; SQLite has one writer).
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        let pending = self.pending_migrations().await?;
+        let migrator = self.migrator();
+        with_writer!(self, |pool| migrator.run(pool).await)?;
+        Ok(pending)
+    }
+
+    /// Versions of the migrations shipped in this binary that the database has not applied.
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let applied: BTreeSet<i64> = self.applied_migrations().await?.into_iter().collect();
+        Ok(self.migrator().iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect())
+    }
+
+    /// Every migration shipped in this binary, as (version, description).
+    pub fn known_migrations(&self) -> Vec<(i64, String)> {
+        self.migrator().iter().map(|m| (m.version, m.description.to_string())).collect()
+    }
+
+    async fn applied_migrations(&self) -> Result<Vec<i64>, StoreError> {
+        let exists_sql = match self.backend() {
+            Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
+            }
+        };
+        let exists: i64 = with_reader!(self, |pool| sqlx::query_scalar(exists_sql).fetch_one(pool).await)?;
+        if exists == 0 {
+            return Ok(Vec::new());
+        }
+        let sql = "SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version";
+        Ok(with_reader!(self, |pool| sqlx::query_scalar(sql).fetch_all(pool).await)?)
+    }
+
+    /// Checks the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let _: i32 = with_writer!(self, |pool| sqlx::query_scalar("SELECT 1").fetch_one(pool).await)?;
+        Ok(())
+    }
+
+    /// Connections open and idle, summed over the pools.
+    pub fn pool_stats(&self) -> PoolStats {
+        match &self.pools {
+            Pools::Sqlite { writer, reader } => {
+                PoolStats { open: writer.size() + reader.size(), idle: writer.num_idle() + reader.num_idle() }
+            }
+            Pools::Postgres(pool) => PoolStats { open: pool.size(), idle: pool.num_idle() },
+        }
+    }
+
+    /// Starts a write transaction. Jobs enqueued in it become visible to workers on commit.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        let inner = match &self.pools {
+            // BEGIN IMMEDIATE takes the write lock up front, so a transaction that reads before
+            // it writes can never fail half-way with SQLITE_BUSY.
+            Pools::Sqlite { writer, .. } => TxConnection::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Postgres(pool) => TxConnection::Postgres(pool.begin().await?),
+        };
+        Ok(Tx { inner, wake: BTreeSet::new(), wakeups: self.wakeups.clone() })
+    }
+
+    /// Closes every pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Open and idle connections in the pools.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    /// Connections currently open.
+    pub open: u32,
+    /// Of those, connections not in use.
+    pub idle: usize,
+}
+
+#[doc(hidden)]
+pub enum TxConnection {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// A write transaction. Dropping it without [`Tx::commit`] rolls it back.
+pub struct Tx {
+    inner: TxConnection,
+    wake: BTreeSet<String>,
+    wakeups: Arc<Wakeups>,
+}
+
+impl Tx {
+    #[doc(hidden)]
+    pub fn connection(&mut self) -> &mut TxConnection {
+        &mut self.inner
+    }
+
+    /// Remembers that a job was enqueued on `queue`, so its workers are woken on commit.
+    pub(crate) fn wake_on_commit(&mut self, queue: &str) {
+        if !self.wake.contains(queue) {
+            self.wake.insert(queue.to_owned());
+        }
+    }
+
+    /// Commits, then wakes the workers of every queue that received a job.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        let Tx { inner, wake, wakeups } = self;
+        match inner {
+            TxConnection::Sqlite(tx) => tx.commit().await?,
+            TxConnection::Postgres(mut tx) => {
+                // NOTIFY is transactional: other processes hear it only if the commit succeeds.
+                for queue in &wake {
+                    sqlx::query("SELECT pg_notify($1, $2)").bind(WAKE_CHANNEL).bind(queue).execute(&mut *tx).await?;
+                }
+                tx.commit().await?
+            }
+        }
+        for queue in &wake {
+            wakeups.wake(queue);
+        }
+        Ok(())
+    }
+}
+
+/// In-process wake-ups for idle workers, one per queue.
+#[derive(Default)]
+pub(crate) struct Wakeups {
+    by_queue: Mutex<HashMap<String, Arc<Notify>>>,
+}
+
+impl Wakeups {
+    pub(crate) fn for_queue(&self, queue: &str) -> Arc<Notify> {
+        let mut map = self.by_queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.entry(queue.to_owned()).or_default().clone()
+    }
+
+    pub(crate) fn wake(&self, queue: &str) {
+        self.for_queue(queue).notify_waiters();
+    }
+}

@@ -1,0 +1,602 @@
+//! Worker pools: claim jobs under a lease, run their handlers, record the outcome.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Display;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use sqlx::AssertSqlSafe;
+use tidings_core::time::{millis, now_millis};
+use tidings_core::{JobId, WorkspaceId};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::{AbortOnDropHandle, TaskTracker};
+
+use super::{Job, JobPayload, JobRow, Queue, QueueError, QueueSpec};
+use crate::db::{Backend, Pools, WAKE_CHANNEL};
+use crate::with_writer;
+
+/// The longest a remote `Retry-After` may postpone a retry.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// The most jobs one claim takes.
+const MAX_CLAIM_BATCH: usize = 64;
+/// The most completions deleted in one statement.
+const MAX_COMPLETION_BATCH: usize = 512;
+
+/// Why a job attempt failed.
+#[derive(Debug)]
+pub enum JobError {
+    /// Try again later: after the queue's backoff, or after `after` when the remote side said so.
+    Retry {
+        /// What went wrong.
+        message: String,
+        /// A delay requested by the remote side (`Retry-After`), clamped to an hour.
+        after: Option<Duration>,
+    },
+    /// Retrying cannot help (bad payload, permanent rejection): dead-letter now.
+    Fatal {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl JobError {
+    /// A failure worth retrying on the queue's schedule.
+    pub fn retry(error: impl Display) -> Self {
+        Self::Retry { message: error.to_string(), after: None }
+    }
+
+    /// A failure worth retrying no sooner than `after`.
+    pub fn retry_after(error: impl Display, after: Duration) -> Self {
+        Self::Retry { message: error.to_string(), after: Some(after) }
+    }
+
+    /// A failure no retry can fix.
+    pub fn fatal(error: impl Display) -> Self {
+        Self::Fatal { message: error.to_string() }
+    }
+
+    fn message(&self) -> &str {
+        match self {
+            JobError::Retry { message, .. } | JobError::Fatal { message } => message,
+        }
+    }
+}
+
+impl<E: std::error::Error> From<E> for JobError {
+    fn from(error: E) -> Self {
+        Self::retry(error)
+    }
+}
+
+/// What a handler knows about the attempt it is running.
+#[derive(Debug, Clone)]
+pub struct JobContext {
+    /// The job's id: a natural idempotency key for side effects.
+    pub id: JobId,
+    /// This attempt's number, from 1.
+    pub attempt: i32,
+    /// The workspace the job concerns, if any.
+    pub workspace_id: Option<WorkspaceId>,
+    /// The key the job was enqueued with (schedules use `schedule:<name>:<tick>`).
+    pub unique_key: Option<String>,
+    /// Cancelled when the worker is shutting down and the grace period ran out.
+    pub shutdown: CancellationToken,
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
+type Handler = Arc<dyn Fn(serde_json::Value, JobContext) -> BoxFuture + Send + Sync>;
+
+/// Job handlers by kind.
+#[derive(Clone, Default)]
+pub struct Registry {
+    handlers: HashMap<String, Handler>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers the handler of a typed job kind. A payload that does not parse is dead-lettered.
+    pub fn register<J, F, Fut>(&mut self, handler: F) -> &mut Self
+    where
+        J: JobPayload,
+        F: Fn(J, JobContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
+    {
+        let handler = Arc::new(handler);
+        self.handlers.insert(
+            J::KIND.to_owned(),
+            Arc::new(move |payload, context| {
+                let handler = handler.clone();
+                Box::pin(async move {
+                    let job: J = serde_json::from_value(payload)
+                        .map_err(|e| JobError::fatal(format!("payload does not match `{}`: {e}", J::KIND)))?;
+                    handler(job, context).await
+                })
+            }),
+        );
+        self
+    }
+
+    /// The registered kinds.
+    pub fn kinds(&self) -> impl Iterator<Item = &str> {
+        self.handlers.keys().map(String::as_str)
+    }
+}
+
+/// How a worker pool runs.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// How long a claim holds a job without a heartbeat.
+    pub lease: Duration,
+    /// How often an idle queue looks for work when no wake-up arrives.
+    pub poll_interval: Duration,
+    /// On shutdown, how long running jobs may take before their leases are released.
+    pub shutdown_grace: Duration,
+    /// Per-queue concurrency overriding the queue's own.
+    pub concurrency: HashMap<String, usize>,
+    /// Run only these queues (all when empty).
+    pub only_queues: Vec<String>,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_millis(500),
+            shutdown_grace: Duration::from_secs(20),
+            concurrency: HashMap::new(),
+            only_queues: Vec::new(),
+        }
+    }
+}
+
+/// A set of workers, one claim loop per named queue, sharing one lease owner name.
+pub struct WorkerPool;
+
+struct Inner {
+    queue: Queue,
+    registry: Registry,
+    options: WorkerOptions,
+    /// Unique per pool: rows claimed by this pool carry it in `locked_by`.
+    worker_id: String,
+    /// Jobs claimed and not yet recorded as done or failed; their leases are renewed.
+    in_flight: Mutex<HashSet<String>>,
+}
+
+/// What a running job needs from its pool.
+#[derive(Clone)]
+struct JobRuntime {
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+    completions: mpsc::UnboundedSender<String>,
+}
+
+impl WorkerPool {
+    /// Runs `registry`'s handlers for the jobs of `queue` until `shutdown` is cancelled, then
+    /// lets running jobs finish for the grace period and releases the leases of the rest.
+    pub async fn run(queue: Queue, registry: Registry, options: WorkerOptions, shutdown: CancellationToken) {
+        let inner = Arc::new(Inner {
+            queue,
+            registry,
+            options,
+            worker_id: format!("{}:{}", hostname(), uuid::Uuid::now_v7().simple()),
+            in_flight: Mutex::default(),
+        });
+        tracing::info!(worker = %inner.worker_id, "workers starting");
+        let (completions, completion_rx) = mpsc::unbounded_channel();
+        let completer = spawn(complete_batches(inner.clone(), completion_rx));
+        let runtime = JobRuntime { tracker: TaskTracker::new(), shutdown: CancellationToken::new(), completions };
+        let claim_loops: Vec<_> = inner
+            .queue
+            .specs()
+            .filter(|spec| inner.runs(&spec.name))
+            .cloned()
+            .map(|spec| spawn(claim_loop(inner.clone(), spec, shutdown.clone(), runtime.clone())))
+            .collect();
+        let background = CancellationToken::new();
+        let maintenance = spawn(maintain(inner.clone(), background.clone()));
+        let listener = spawn(listen_for_wakeups(inner.clone(), background.clone()));
+
+        shutdown.cancelled().await;
+        for claim_loop in claim_loops {
+            let _ = claim_loop.await;
+        }
+        let JobRuntime { tracker, shutdown: job_shutdown, completions } = runtime;
+        tracker.close();
+        if tokio::time::timeout(inner.options.shutdown_grace, tracker.wait()).await.is_err() {
+            tracing::warn!("shutdown grace period over: stopping jobs still running");
+            job_shutdown.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(2), tracker.wait()).await;
+        }
+        // With every sender gone, the completer records what is left and stops.
+        drop(completions);
+        let _ = tokio::time::timeout(Duration::from_secs(10), completer).await;
+        match release_held(&inner).await {
+            Ok(0) => {}
+            Ok(released) => tracing::warn!(released, "released the leases of unfinished jobs; they will run again"),
+            Err(error) => tracing::error!(%error, "could not release leases; they will expire instead"),
+        }
+        background.cancel();
+        let _ = maintenance.await;
+        let _ = listener.await;
+        tracing::info!(worker = %inner.worker_id, "workers stopped");
+    }
+}
+
+impl Inner {
+    fn runs(&self, queue: &str) -> bool {
+        self.options.only_queues.is_empty() || self.options.only_queues.iter().any(|q| q == queue)
+    }
+
+    fn lease_until(&self) -> i64 {
+        now_millis() + millis(self.options.lease)
+    }
+
+    fn held_ids(&self) -> Vec<String> {
+        self.in_flight.lock().map(|set| set.iter().cloned().collect()).unwrap_or_default()
+    }
+}
+
+/// Dropping the pool's future (a crash, in tests) stops everything it started but running jobs.
+fn spawn<F: Future<Output = ()> + Send + 'static>(task: F) -> AbortOnDropHandle<()> {
+    AbortOnDropHandle::new(tokio::spawn(task))
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "worker".to_owned())
+}
+
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1, lease_until = $2, updated_at = $3 \
+             WHERE id IN (SELECT id FROM jobs WHERE queue = $4 AND state = 'ready' AND run_at <= $3 \
+             ORDER BY priority DESC, run_at, id LIMIT $5 ",
+            $lock,
+            ") RETURNING id, queue, kind, payload, workspace_id, priority, state, attempts, max_attempts, \
+             run_at, unique_key, last_error, created_at, updated_at, dead_at"
+        )
+    };
+}
+// SQLite has a single writer, so the sub-select cannot race; PostgreSQL skips rows other
+// workers are claiming at the same moment instead of waiting for them.
+const CLAIM_SQLITE: &str = claim_sql!("");
+const CLAIM_POSTGRES: &str = claim_sql!("FOR UPDATE SKIP LOCKED");
+
+async fn claim(inner: &Inner, queue: &str, limit: usize) -> Result<Vec<Job>, QueueError> {
+    let now = now_millis();
+    let sql = match inner.queue.db().backend() {
+        Backend::Sqlite => CLAIM_SQLITE,
+        Backend::Postgres => CLAIM_POSTGRES,
+    };
+    let rows: Vec<JobRow> = with_writer!(inner.queue.db(), |pool| sqlx::query_as(sql)
+        .bind(&inner.worker_id)
+        .bind(inner.lease_until())
+        .bind(now)
+        .bind(queue)
+        .bind(i64::try_from(limit).unwrap_or(1))
+        .fetch_all(pool)
+        .await)?;
+    let mut jobs = rows.into_iter().map(Job::try_from).collect::<Result<Vec<_>, _>>()?;
+    jobs.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)));
+    if let Ok(mut held) = inner.in_flight.lock() {
+        held.extend(jobs.iter().map(|job| job.id.as_str().to_owned()));
+    }
+    Ok(jobs)
+}
+
+async fn claim_loop(inner: Arc<Inner>, spec: QueueSpec, shutdown: CancellationToken, runtime: JobRuntime) {
+    let concurrency = inner.options.concurrency.get(&spec.name).copied().unwrap_or(spec.concurrency);
+    let permits = Arc::new(Semaphore::new(concurrency));
+    let wake = inner.queue.db().wakeups.for_queue(&spec.name);
+    let spec = Arc::new(spec);
+    loop {
+        let first = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => return },
+            () = shutdown.cancelled() => return,
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_CLAIM_BATCH {
+            match permits.clone().try_acquire_owned() {
+                Ok(permit) => batch.push(permit),
+                Err(_) => break,
+            }
+        }
+        let woken = wake.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        match claim(&inner, &spec.name, batch.len()).await {
+            Ok(claimed) if claimed.is_empty() => {
+                drop(batch);
+                tokio::select! {
+                    () = &mut woken => {}
+                    () = tokio::time::sleep(inner.options.poll_interval) => {}
+                    () = shutdown.cancelled() => return,
+                }
+            }
+            Ok(claimed) => {
+                for (job, permit) in claimed.into_iter().zip(batch) {
+                    let inner = inner.clone();
+                    let spec = spec.clone();
+                    let job_runtime = runtime.clone();
+                    runtime.tracker.spawn(async move {
+                        run_job(&inner, &spec, job, &job_runtime).await;
+                        drop(permit);
+                    });
+                }
+            }
+            Err(error) => {
+                tracing::error!(queue = %spec.name, %error, "claiming jobs failed");
+                drop(batch);
+                tokio::select! {
+                    () = tokio::time::sleep(inner.options.poll_interval) => {}
+                    () = shutdown.cancelled() => return,
+                }
+            }
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(job_id = %job.id, kind = %job.kind, queue = %job.queue, attempt = job.attempts))]
+async fn run_job(inner: &Inner, spec: &QueueSpec, job: Job, runtime: &JobRuntime) {
+    let shutdown = &runtime.shutdown;
+    let labels = [("queue", job.queue.clone()), ("kind", job.kind.clone())];
+    metrics::counter!("tidings_queue_job_attempts_total", &labels).increment(1);
+    let started = Instant::now();
+    let outcome = match inner.registry.handlers.get(&job.kind) {
+        Some(handler) => {
+            let context = JobContext {
+                id: job.id.clone(),
+                attempt: job.attempts,
+                workspace_id: job.workspace_id.clone(),
+                unique_key: job.unique_key.clone(),
+                shutdown: shutdown.clone(),
+            };
+            tokio::select! {
+                outcome = handler(job.payload.clone(), context) => Some(outcome),
+                () = shutdown.cancelled() => None,
+            }
+        }
+        None => Some(Err(JobError::retry(format!("no handler registered for job kind `{}`", job.kind)))),
+    };
+    metrics::histogram!("tidings_queue_job_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    match outcome {
+        // Shutting down: the lease is released with the others, the attempt does not count.
+        None => {}
+        Some(Ok(())) => {
+            metrics::counter!("tidings_queue_jobs_completed_total", &labels).increment(1);
+            // The completer deletes it; until then it stays in `in_flight` and keeps its lease.
+            let _ = runtime.completions.send(job.id.as_str().to_owned());
+        }
+        Some(Err(error)) => {
+            metrics::counter!("tidings_queue_jobs_failed_total", &labels).increment(1);
+            if let Err(store_error) = record_failure(inner, spec, &job, &error).await {
+                tracing::error!(%store_error, "could not record a failed attempt; the lease will expire and it runs again");
+            }
+            forget(inner, job.id.as_str());
+        }
+    }
+}
+
+fn forget(inner: &Inner, id: &str) {
+    if let Ok(mut held) = inner.in_flight.lock() {
+        held.remove(id);
+    }
+}
+
+async fn record_failure(inner: &Inner, spec: &QueueSpec, job: &Job, error: &JobError) -> Result<(), QueueError> {
+    let now = now_millis();
+    let dead = matches!(error, JobError::Fatal { .. }) || job.attempts >= job.max_attempts;
+    let message = error.message();
+    if dead {
+        metrics::counter!("tidings_queue_jobs_dead_total", "queue" => job.queue.clone(), "kind" => job.kind.clone())
+            .increment(1);
+        tracing::warn!(error = message, "job dead-lettered");
+        with_writer!(inner.queue.db(), |pool| sqlx::query(
+            "UPDATE jobs SET state = 'dead', last_error = $1, locked_by = NULL, lease_until = NULL, \
+             updated_at = $2, dead_at = $2 WHERE id = $3 AND locked_by = $4"
+        )
+        .bind(message)
+        .bind(now)
+        .bind(job.id.as_str())
+        .bind(&inner.worker_id)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        return Ok(());
+    }
+    let delay = match error {
+        JobError::Retry { after: Some(after), .. } => (*after).min(MAX_RETRY_AFTER),
+        _ => jitter(spec.delay_after(job.attempts)),
+    };
+    tracing::info!(error = message, retry_in_ms = millis(delay), "job failed; will retry");
+    with_writer!(inner.queue.db(), |pool| sqlx::query(
+        "UPDATE jobs SET state = 'ready', last_error = $1, locked_by = NULL, lease_until = NULL, \
+         run_at = $2, updated_at = $3 WHERE id = $4 AND locked_by = $5"
+    )
+    .bind(message)
+    .bind(now + millis(delay))
+    .bind(now)
+    .bind(job.id.as_str())
+    .bind(&inner.worker_id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// ±10%, so jobs that failed together do not all retry in the same instant.
+fn jitter(delay: Duration) -> Duration {
+    delay.mul_f64(rand::rng().random_range(0.9..=1.1))
+}
+
+/// `$3, $4, …` for `count` values after `first - 1` fixed parameters.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Deletes completed jobs in batches: one statement (and one commit) for many completions.
+async fn complete_batches(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<String>) {
+    let mut batch = Vec::with_capacity(MAX_COMPLETION_BATCH);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_COMPLETION_BATCH {
+            match rx.try_recv() {
+                Ok(id) => batch.push(id),
+                Err(_) => break,
+            }
+        }
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match delete_completed(&inner, &batch).await {
+                Ok(()) => break,
+                Err(error) => {
+                    tracing::error!(%error, jobs = batch.len(), "recording completions failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        if let Ok(mut held) = inner.in_flight.lock() {
+            for id in &batch {
+                held.remove(id);
+            }
+        }
+        batch.clear();
+    }
+}
+
+async fn delete_completed(inner: &Inner, ids: &[String]) -> Result<(), QueueError> {
+    let sql = format!("DELETE FROM jobs WHERE locked_by = $1 AND id IN ({})", placeholders(2, ids.len()));
+    with_writer!(inner.queue.db(), |pool| {
+        let mut query = sqlx::query(AssertSqlSafe(sql.as_str())).bind(&inner.worker_id);
+        for id in ids {
+            query = query.bind(id);
+        }
+        query.execute(pool).await.map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Heartbeats, lease reaping and schedules, until cancelled.
+async fn maintain(inner: Arc<Inner>, stop: CancellationToken) {
+    let heartbeat_every = inner.options.lease / 3;
+    let reap_every = (inner.options.lease / 2).max(Duration::from_millis(500));
+    let mut heartbeat = tokio::time::interval(heartbeat_every);
+    let mut reap = tokio::time::interval(reap_every);
+    let mut schedules = tokio::time::interval(Duration::from_millis(250));
+    for timer in [&mut heartbeat, &mut reap, &mut schedules] {
+        timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = heartbeat.tick() => {
+                if let Err(error) = renew_leases(&inner).await {
+                    tracing::error!(%error, "renewing leases failed");
+                }
+            }
+            _ = reap.tick() => {
+                match reap_expired(&inner.queue).await {
+                    Ok(0) => {}
+                    Ok(reaped) => tracing::warn!(reaped, "reclaimed jobs whose worker stopped renewing its lease"),
+                    Err(error) => tracing::error!(%error, "reclaiming expired leases failed"),
+                }
+            }
+            _ = schedules.tick() => {
+                if let Err(error) = inner.queue.fire_due_schedules().await {
+                    tracing::error!(%error, "firing schedules failed");
+                }
+            }
+        }
+    }
+}
+
+async fn renew_leases(inner: &Inner) -> Result<(), QueueError> {
+    let held = inner.held_ids();
+    for chunk in held.chunks(MAX_COMPLETION_BATCH) {
+        let sql = format!(
+            "UPDATE jobs SET lease_until = $1 WHERE locked_by = $2 AND state = 'running' AND id IN ({})",
+            placeholders(3, chunk.len())
+        );
+        with_writer!(inner.queue.db(), |pool| {
+            let mut query = sqlx::query(AssertSqlSafe(sql.as_str())).bind(inner.lease_until()).bind(&inner.worker_id);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            query.execute(pool).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+/// Puts jobs whose lease expired back to ready (or dead, when that was their last attempt).
+pub(crate) async fn reap_expired(queue: &Queue) -> Result<u64, QueueError> {
+    let now = now_millis();
+    let reaped = with_writer!(queue.db(), |pool| sqlx::query(
+        "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'ready' END, \
+         dead_at = CASE WHEN attempts >= max_attempts THEN $1 ELSE NULL END, \
+         last_error = 'lease expired: the worker stopped responding', \
+         locked_by = NULL, lease_until = NULL, run_at = $1, updated_at = $1 \
+         WHERE state = 'running' AND lease_until < $1"
+    )
+    .bind(now)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(reaped)
+}
+
+/// On shutdown: hands the jobs this pool still holds back to the queue, attempt not counted.
+async fn release_held(inner: &Inner) -> Result<u64, QueueError> {
+    let now = now_millis();
+    let released = with_writer!(inner.queue.db(), |pool| sqlx::query(
+        "UPDATE jobs SET state = 'ready', attempts = attempts - 1, locked_by = NULL, lease_until = NULL, \
+         run_at = $1, updated_at = $1 WHERE locked_by = $2 AND state = 'running'"
+    )
+    .bind(now)
+    .bind(&inner.worker_id)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(released)
+}
+
+/// On PostgreSQL, wakes local workers when another process enqueues (LISTEN/NOTIFY).
+async fn listen_for_wakeups(inner: Arc<Inner>, stop: CancellationToken) {
+    let Pools::Postgres(pool) = inner.queue.db().pools() else { return };
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::warn!(%error, "LISTEN connection failed; relying on polling");
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_secs(5)) => continue,
+                }
+            }
+        };
+        if let Err(error) = listener.listen(WAKE_CHANNEL).await {
+            tracing::warn!(%error, "LISTEN failed; relying on polling");
+        }
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                notification = listener.recv() => match notification {
+                    Ok(n) => inner.queue.db().wakeups.wake(n.payload()),
+                    Err(error) => {
+                        tracing::warn!(%error, "LISTEN connection lost; reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}

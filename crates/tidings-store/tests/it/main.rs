@@ -1,0 +1,5 @@
+//! The store suite: every test runs once on SQLite and once on PostgreSQL.
+
+mod common;
+mod queue;
+mod schema;
