@@ -17,3 +17,10 @@ pub fn now_millis() -> UnixMillis {
 pub fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
+
+/// RFC 3339 in UTC with millisecond precision (`2026-11-25T10:30:00.000Z`), as the API shows times.
+pub fn to_rfc3339(at: UnixMillis) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(at)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

@@ -1,1 +1,16 @@
-//! placeholder
+//! The Tidings server: the HTTP API, the dashboard and the wiring of background workers.
+//!
+//! Each capability owns a folder with its routes, domain logic, jobs and pages; `app` merges
+//! them and layers the middleware in one place.
+
+pub mod app;
+mod dashboard;
+mod http;
+mod openapi;
+mod state;
+mod system;
+pub mod telemetry;
+
+pub use app::{Application, Mode, StartError};
+pub use openapi::api_document;
+pub use state::AppState;

@@ -1,0 +1,230 @@
+//! Assembling and running the application: state, routers, middleware, workers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use tidings_core::Config;
+use tidings_core::secrets::{AdminToken, MasterKey, SecretError, SecretOrigin};
+use tidings_store::queue::{Queue, QueueError, Registry, Schedule, WorkerOptions, WorkerPool, standard_queues};
+use tidings_store::{Db, StoreError};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::http::middleware::{error_envelope, route_not_found, track_metrics};
+use crate::{AppState, dashboard, openapi, system, telemetry};
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A secret could not be loaded or generated.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The queue could not be set up (schedules).
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// Migrations are pending and `migrate_on_start` is off.
+    #[error("{0} migration(s) pending and migrate_on_start is false: run `tidings migrate` first")]
+    PendingMigrations(usize),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The HTTP server failed.
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// What a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// API, dashboard and workers.
+    Serve,
+    /// Workers only.
+    Worker,
+}
+
+/// Connects to the database, applies migrations (unless told not to), loads secrets and
+/// registers schedules: everything both modes need.
+pub async fn prepare(config: Config) -> Result<AppState, StartError> {
+    let master_key = MasterKey::resolve(&config)?;
+    let admin_token = AdminToken::resolve(&config)?;
+    if let SecretOrigin::Generated(path) = &admin_token.origin {
+        tracing::info!(path = %path.display(), "generated the operator token for /api/v1/admin");
+    }
+    drop(master_key); // verified now so a bad key fails at start; used by the credential vault
+    let db = Db::connect(&config.database_url(), &config.database).await?;
+    if config.migrate_on_start {
+        let applied = db.migrate().await?;
+        if !applied.is_empty() {
+            tracing::info!(?applied, "applied migrations");
+        }
+    } else {
+        let pending = db.pending_migrations().await?;
+        if !pending.is_empty() {
+            return Err(StartError::PendingMigrations(pending.len()));
+        }
+    }
+    let queue = Queue::new(db.clone(), standard_queues());
+    queue.register_schedules(&schedules(&config)?).await?;
+    Ok(AppState {
+        config: Arc::new(config),
+        db,
+        queue,
+        admin_token: Arc::new(admin_token),
+        metrics: telemetry::metrics(),
+        started_at: Instant::now(),
+    })
+}
+
+fn schedules(config: &Config) -> Result<Vec<Schedule>, QueueError> {
+    system::jobs::schedules(config.queue.dead_letter_retention_days)
+}
+
+/// Every job handler of every capability.
+fn registry(state: &AppState) -> Registry {
+    let mut registry = Registry::new();
+    system::jobs::register(&mut registry, &state.queue);
+    registry
+}
+
+/// Runs the workers until `shutdown`, then drains them.
+pub async fn run_workers(state: AppState, shutdown: CancellationToken) {
+    let queue_config = &state.config.queue;
+    let options = WorkerOptions {
+        lease: Duration::from_secs(queue_config.lease_secs),
+        poll_interval: Duration::from_millis(queue_config.poll_interval_ms),
+        shutdown_grace: Duration::from_secs(queue_config.shutdown_grace_secs),
+        concurrency: queue_config.concurrency.clone().into_iter().collect(),
+        only_queues: Vec::new(),
+    };
+    WorkerPool::run(state.queue.clone(), registry(&state), options, shutdown).await;
+}
+
+/// The documented routes: the API under `/api/v1` and the probes at the root.
+pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base_document())
+        .merge(system::routes::ops_router())
+        .nest("/api/v1/admin", system::routes::api_router())
+}
+
+/// The whole HTTP application with its middleware.
+pub fn router(state: AppState) -> Router {
+    let (api, document) = api_routes().split_for_parts();
+    let config = state.config.clone();
+    let http = &config.http;
+    let request_id = HeaderName::from_static("x-request-id");
+    // Outermost first. The envelope sits outside the layers whose own answers it rewrites
+    // (panics, CORS, timeouts, body limits) and inside compression, so it reads plain bodies.
+    let outer = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<Body>| {
+                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id))
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(error_envelope));
+    let body_limit = DefaultBodyLimit::max(http.max_body_bytes);
+    Router::new()
+        .merge(api)
+        .merge(system::pages::router())
+        .merge(dashboard::router())
+        .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", document))
+        .layer(axum::middleware::from_fn(track_metrics))
+        .fallback(route_not_found)
+        .layer(body_limit)
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(http.request_timeout_secs),
+        ))
+        .layer(tower::util::option_layer(cors(&http.cors_allowed_origins)))
+        .layer(RequestBodyLimitLayer::new(http.max_body_bytes))
+        .layer(CatchPanicLayer::new())
+        .layer(outer)
+}
+
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::from(Any)
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .expose_headers([HeaderName::from_static("x-request-id")]),
+    )
+}
+
+/// A bound, ready-to-run `serve` process.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Prepares the state and binds the listen address (port 0 picks a free port).
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let addr = config.listen;
+        let state = prepare(config).await?;
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+        Ok(Self { listener, state })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| self.state.config.listen)
+    }
+
+    /// The shared state (for tests and the CLI).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves HTTP and runs the workers until `shutdown`; then finishes in-flight requests and jobs.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartError> {
+        let Application { listener, state } = self;
+        let workers = tokio::spawn(run_workers(state.clone(), shutdown.clone()));
+        let db = state.db.clone();
+        let served = axum::serve(listener, router(state))
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await
+            .map_err(StartError::Serve);
+        shutdown.cancel();
+        let _ = workers.await;
+        db.close().await;
+        served
+    }
+}

@@ -1,0 +1,78 @@
+//! Middleware applied to every route: the error-envelope backstop and HTTP metrics.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+
+use super::ApiError;
+
+/// The longest plain-text error body kept as the envelope's message.
+const MAX_MESSAGE_BYTES: usize = 4 * 1024;
+
+/// Rewrites error responses that layers or the router produced without the envelope
+/// (timeouts, body limits, unknown methods, panics) into the envelope, keeping their message.
+pub async fn error_envelope(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = match http_body_util::Limited::new(body, MAX_MESSAGE_BYTES).collect().await {
+        Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() { default_message(status) } else { text };
+    let enveloped = ApiError::new(status, ApiError::code_for(status), message).into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let (_, body) = enveloped.into_parts();
+    Response::from_parts(parts, body)
+}
+
+fn default_message(status: StatusCode) -> String {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => "this route does not accept that method".to_owned(),
+        StatusCode::REQUEST_TIMEOUT => "the request took too long and was abandoned".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than this server accepts".to_owned(),
+        other => other.canonical_reason().unwrap_or("error").to_lowercase(),
+    }
+}
+
+/// The answer for any path no route matches.
+pub async fn route_not_found(request: Request<Body>) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "route_not_found",
+        format!("no route for {} {}", request.method(), request.uri().path()),
+    )
+}
+
+/// Records `tidings_http_request_duration_seconds` by method, route template and status.
+pub async fn track_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    metrics::histogram!(
+        "tidings_http_request_duration_seconds",
+        "method" => method,
+        "route" => route,
+        "status" => response.status().as_u16().to_string(),
+    )
+    .record(started.elapsed().as_secs_f64());
+    response
+}

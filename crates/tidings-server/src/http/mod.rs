@@ -1,0 +1,10 @@
+//! HTTP plumbing shared by every capability: the error envelope, middleware, extractors.
+
+pub mod error;
+pub mod middleware;
+pub mod operator;
+pub mod response;
+
+pub use error::ApiError;
+pub use operator::Operator;
+pub use response::{ApiJson, Envelope, Pagination};

@@ -1,0 +1,53 @@
+//! The OpenAPI 3.1 document, assembled from the routes themselves (utoipa).
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::http::error::{ErrorBody, ErrorDetail};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Tidings API",
+        description = "Every review, social message, CRM event and survey answer a business receives, in one place. \
+            Every error uses the envelope `{\"error\": {\"code\", \"message\", \"details\"}}`; \
+            every success uses `{\"success\": true, \"data\": …}`.",
+        license(name = "AGPL-3.0-only")
+    ),
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&Security),
+    tags(
+        (name = "system", description = "Liveness, readiness and metrics"),
+        (name = "queue", description = "The durable work queue: depths and dead letters (operator token)"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "operator",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The operator token: `admin_token` in configuration, or `admin.token` in the data dir",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The base document the routers add their paths to.
+pub fn base_document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The complete document, as served at `/api/v1/openapi.json`.
+pub fn api_document() -> utoipa::openapi::OpenApi {
+    crate::app::api_routes().split_for_parts().1
+}

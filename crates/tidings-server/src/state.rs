@@ -1,0 +1,27 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use tidings_core::Config;
+use tidings_core::secrets::AdminToken;
+use tidings_store::Db;
+use tidings_store::queue::Queue;
+
+/// Shared application state: cheap to clone, one per process.
+#[derive(Clone)]
+pub struct AppState {
+    /// The effective configuration.
+    pub config: Arc<Config>,
+    /// The database.
+    pub db: Db,
+    /// The work queue in that database.
+    pub queue: Queue,
+    /// Guards the operator API.
+    pub admin_token: Arc<AdminToken>,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+    /// When this process started.
+    pub started_at: Instant,
+}
