@@ -6,5 +6,7 @@
 
 pub mod db;
 pub mod queue;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use db::{Backend, Db, StoreError, Tx};

@@ -1,0 +1,233 @@
+//! The HTTP surface as a client sees it: probes, the error envelope, the operator API, OpenAPI.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tidings_store::queue::NewJob;
+
+use crate::helpers::{Engine, TestApp, json};
+
+async fn app_on(engine: Engine) -> Option<TestApp> {
+    TestApp::spawn_on(engine, |_| {}).await
+}
+
+async fn health_ready_and_metrics_answer(engine: Engine) {
+    let Some(app) = app_on(engine).await else { return };
+    let health = app.get("/health").await;
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(json(health).await, json!({ "status": "ok" }));
+
+    let ready = app.get("/ready").await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body = json(ready).await;
+    assert_eq!(body["status"], "ready");
+    let checks: Vec<&str> =
+        body["checks"].as_array().expect("checks").iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(checks, ["database", "migrations", "queue"]);
+
+    let metrics = app.get("/metrics").await;
+    assert_eq!(metrics.status(), StatusCode::OK);
+    assert!(metrics.headers()["content-type"].to_str().expect("ascii").starts_with("text/plain"));
+    let text = metrics.text().await.expect("text");
+    assert!(text.contains("tidings_http_request_duration_seconds_bucket"), "HTTP latency histogram");
+    assert!(text.contains(r#"route="/ready""#), "labelled by route template");
+    assert!(text.contains(r#"tidings_queue_depth{queue="outbound",state="ready"}"#), "queue depth per queue and state");
+    assert!(text.contains("tidings_queue_oldest_ready_age_seconds"));
+    assert!(text.contains(r#"tidings_db_pool_connections{state="open"}"#));
+}
+
+async fn errors_use_the_envelope(engine: Engine) {
+    let Some(app) = TestApp::spawn_on(engine, |config| config.http.max_body_bytes = 1024).await else { return };
+
+    let unknown = app.get("/api/v1/nothing-here").await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let body = json(unknown).await;
+    assert_eq!(body["error"]["code"], "route_not_found");
+    assert_eq!(body["error"]["message"], "no route for GET /api/v1/nothing-here");
+
+    let wrong_method = app.client.put(app.url("/health")).send().await.expect("sent");
+    assert_eq!(wrong_method.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(wrong_method.headers().contains_key("allow"));
+    assert_eq!(json(wrong_method).await["error"]["code"], "method_not_allowed");
+
+    let retry_all = "/api/v1/admin/dead-letters/retry";
+    let bad_json = app
+        .as_operator(Method::POST, retry_all)
+        .header("content-type", "application/json")
+        .body("{queue:")
+        .send()
+        .await;
+    let bad_json = bad_json.expect("sent");
+    assert_eq!(bad_json.status(), StatusCode::BAD_REQUEST);
+    let body = json(bad_json).await;
+    assert_eq!(body["error"]["code"], "invalid_json");
+    assert!(body["error"]["message"].as_str().expect("message").contains("line 1"));
+
+    let no_content_type = app.as_operator(Method::POST, retry_all).body("{}").send().await.expect("sent");
+    assert_eq!(no_content_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(json(no_content_type).await["error"]["code"], "unsupported_media_type");
+
+    let wrong_shape = app.as_operator(Method::POST, retry_all).json(&json!({ "queue": 5 })).send().await.expect("sent");
+    assert_eq!(wrong_shape.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json(wrong_shape).await["error"]["code"], "validation_failed");
+
+    let unknown_queue =
+        app.as_operator(Method::POST, retry_all).json(&json!({ "queue": "nowhere" })).send().await.expect("sent");
+    assert_eq!(unknown_queue.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = json(unknown_queue).await;
+    assert_eq!(body["error"]["details"]["field"], "queue");
+
+    let too_large = app
+        .as_operator(Method::POST, retry_all)
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"queue":"{}"}}"#, "x".repeat(4096)))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(json(too_large).await["error"]["code"], "payload_too_large");
+
+    let anonymous = app.get("/api/v1/admin/queues").await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json(anonymous).await["error"]["code"], "unauthorized");
+    let wrong_token = app.client.get(app.url("/api/v1/admin/queues")).bearer_auth("tdadm_wrong").send().await;
+    assert_eq!(wrong_token.expect("sent").status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn request_ids_are_echoed_or_generated(engine: Engine) {
+    let Some(app) = app_on(engine).await else { return };
+    let echoed = app.client.get(app.url("/health")).header("x-request-id", "trace-me-42").send().await.expect("sent");
+    assert_eq!(echoed.headers()["x-request-id"], "trace-me-42");
+    let generated = app.get("/health").await;
+    let id = generated.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+    assert_eq!(id.len(), 36, "a UUID is assigned: {id}");
+}
+
+async fn dead_letters_can_be_listed_inspected_retried_and_discarded(engine: Engine) {
+    let Some(app) = app_on(engine).await else { return };
+    // No handler knows this kind, so its only attempt fails and it is dead-lettered.
+    let job = NewJob::raw("outbound", "test.unknown_kind", r#"{"reviewId":"rev_1"}"#.into()).max_attempts(1);
+    let id = app.state.queue.enqueue(job).await.expect("enqueue").id().to_string();
+
+    let mut listed = Value::Null;
+    for _ in 0..100 {
+        listed =
+            json(app.as_operator(Method::GET, "/api/v1/admin/dead-letters?queue=outbound").send().await.expect("sent"))
+                .await;
+        if listed["data"]["pagination"]["total"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(listed["success"], true);
+    assert_eq!(listed["data"]["pagination"], json!({ "total": 1, "limit": 50, "offset": 0, "hasMore": false }));
+    let dead = &listed["data"]["deadLetters"][0];
+    assert_eq!(dead["id"], id);
+    assert_eq!(dead["kind"], "test.unknown_kind");
+    assert_eq!(dead["payload"]["reviewId"], "rev_1");
+    assert_eq!(dead["attempts"], 1);
+    assert!(dead["lastError"].as_str().expect("error").contains("no handler registered"));
+    assert!(dead["deadAt"].as_str().expect("time").ends_with('Z'));
+
+    let one = app.as_operator(Method::GET, &format!("/api/v1/admin/dead-letters/{id}")).send().await.expect("sent");
+    assert_eq!(one.status(), StatusCode::OK);
+    assert_eq!(json(one).await["data"]["id"], id);
+
+    let queues = json(app.as_operator(Method::GET, "/api/v1/admin/queues").send().await.expect("sent")).await;
+    let outbound = queues["data"].as_array().expect("list").iter().find(|q| q["queue"] == "outbound").cloned();
+    assert_eq!(outbound.expect("outbound listed")["dead"], 1);
+
+    let retried = app.as_operator(Method::POST, &format!("/api/v1/admin/dead-letters/{id}/retry")).send().await;
+    assert_eq!(json(retried.expect("sent")).await["data"]["affected"], 1);
+    // It fails again (still no handler) and comes back as a dead letter, which we then discard.
+    let mut back = false;
+    for _ in 0..100 {
+        let response = app.as_operator(Method::GET, &format!("/api/v1/admin/dead-letters/{id}")).send().await;
+        if response.expect("sent").status() == StatusCode::OK {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(back, "the retried job ran again and died again");
+    let discarded = app.as_operator(Method::DELETE, &format!("/api/v1/admin/dead-letters/{id}")).send().await;
+    assert_eq!(discarded.expect("sent").status(), StatusCode::OK);
+    let gone = app.as_operator(Method::GET, &format!("/api/v1/admin/dead-letters/{id}")).send().await.expect("sent");
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    assert_eq!(json(gone).await["error"]["code"], "not_found");
+
+    let malformed = app.as_operator(Method::POST, "/api/v1/admin/dead-letters/not-an-id/retry").send().await;
+    assert_eq!(malformed.expect("sent").status(), StatusCode::NOT_FOUND);
+    let bad_limit = app.as_operator(Method::GET, "/api/v1/admin/dead-letters?limit=0").send().await.expect("sent");
+    assert_eq!(bad_limit.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json(bad_limit).await["error"]["details"]["field"], "limit");
+}
+
+/// Every operation in the document answers at its path and method (no `route_not_found`, no 405).
+async fn every_documented_operation_is_routed(engine: Engine) {
+    let Some(app) = app_on(engine).await else { return };
+    let response = app.get("/api/v1/openapi.json").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let document = json(response).await;
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().expect("paths");
+    assert!(paths.len() >= 8, "all operations are documented: {:?}", paths.keys().collect::<Vec<_>>());
+    for (path, operations) in paths {
+        for (method, operation) in operations.as_object().expect("operations") {
+            assert!(
+                operation["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path} documents responses"
+            );
+            let concrete = path.replace("{id}", "job_00000000000000000000000000000000");
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let response = app.as_operator(method.clone(), &concrete).json(&json!({})).send().await.expect("sent");
+            assert_ne!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is routed");
+            if response.status() == StatusCode::NOT_FOUND {
+                assert_ne!(json(response).await["error"]["code"], "route_not_found", "{method} {path} is routed");
+            }
+        }
+    }
+    let docs = app.get("/docs/").await;
+    assert_eq!(docs.status(), StatusCode::OK);
+    let html = docs.text().await.expect("html");
+    assert!(html.contains("swagger-ui"), "the interactive reference is served");
+    assert!(!html.contains("cdn.") && !html.contains("unpkg.com"), "and loads nothing from a CDN");
+}
+
+crate::on_both_engines!(
+    health_ready_and_metrics_answer,
+    errors_use_the_envelope,
+    request_ids_are_echoed_or_generated,
+    dead_letters_can_be_listed_inspected_retried_and_discarded,
+    every_documented_operation_is_routed,
+);
+
+/// The document is built from the same registrations as the router (`utoipa_axum::routes!`), so
+/// a route can only escape it by being added with a plain `.route(…)`: only pages may be.
+#[test]
+fn no_api_route_bypasses_the_openapi_router() {
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+    let mut offenders = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from(src)];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("read file");
+            for (line_no, line) in text.lines().enumerate() {
+                if let Some(rest) = line.split(".route(\"").nth(1) {
+                    let route = rest.split('"').next().unwrap_or_default();
+                    let is_page = route == "/" || route == "/status" || route.starts_with("/assets/");
+                    if !is_page {
+                        offenders.push(format!("{}:{}: {route}", path.display(), line_no + 1));
+                    }
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "register API routes with `routes!` so they are documented: {offenders:#?}");
+}

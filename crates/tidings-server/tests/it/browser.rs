@@ -1,0 +1,290 @@
+//! The dashboard in a real browser: headless Chromium driven over WebDriver (chromedriver).
+//!
+//! Checks what a person would see on the status page, and that the queue panel refreshes
+//! itself (htmx) when a dead letter appears, without a reload. Skipped with a printed reason
+//! when Chromium or chromedriver is not installed, unless `TIDINGS_TEST_REQUIRE_ALL=1`.
+//! A screenshot is left in `target/screenshots/status.png`.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, ensure};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use tidings_store::queue::NewJob;
+
+use crate::helpers::TestApp;
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const SCREENSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/screenshots");
+/// The panel refreshes every 5 s; a dead letter must show within three refreshes.
+const REFRESH_DEADLINE: Duration = Duration::from_secs(15);
+const DEAD_KIND: &str = "test.unknown_kind";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_page_in_a_browser() {
+    let Some(driver) = Chromedriver::start() else { return };
+    let app = TestApp::spawn().await;
+    let browser = driver.session().await;
+    let outcome = status_page(&browser, &app).await;
+    // Closing the session first lets Chromium exit cleanly; the guard kills what is left.
+    let closed = browser.close().await;
+    if let Err(error) = outcome {
+        panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
+    }
+    closed.expect("close the WebDriver session");
+}
+
+async fn status_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
+    browser.set_window_size(1280, 1000).await?;
+
+    // `/` lands on the status page.
+    browser.goto(&app.url("/")).await?;
+    let landed = browser.current_url().await?;
+    ensure!(landed.path() == "/status", "`/` should redirect to /status, the browser is on {landed}");
+    let title = browser.title().await?;
+    ensure!(title.contains("Status"), "page title {title:?} should mention Status");
+
+    // The stylesheet and htmx were loaded (a page without them still "works" but looks or acts wrong).
+    let sidebar_width =
+        browser.execute("return getComputedStyle(document.querySelector('nav.sidebar')).width", vec![]).await?;
+    ensure!(sidebar_width == json!("210px"), "app.css not applied: sidebar width is {sidebar_width}");
+    let htmx = browser.execute("return typeof window.htmx", vec![]).await?;
+    ensure!(htmx == json!("object"), "htmx not loaded: typeof htmx is {htmx}");
+
+    // Facts.
+    let version = text(browser, "#version").await?;
+    ensure!(version == env!("CARGO_PKG_VERSION"), "#version shows {version:?}");
+    let backend = text(browser, "#backend").await?;
+    ensure!(backend == "sqlite", "#backend shows {backend:?}");
+
+    // Navigation: Status is the current page.
+    let active = browser.find_all(Locator::Css("nav.sidebar a.active")).await?;
+    ensure!(active.len() == 1, "expected one active nav link, found {}", active.len());
+    let label = active[0].text().await?;
+    ensure!(label.trim() == "Status", "the active nav link reads {label:?}");
+    let current = active[0].attr("aria-current").await?;
+    ensure!(current.as_deref() == Some("page"), "active nav link has aria-current={current:?}");
+    let href = active[0].attr("href").await?;
+    ensure!(href.as_deref() == Some("/status"), "active nav link points to {href:?}");
+
+    // The queues table lists the named queues.
+    let queues = queue_names(browser).await?;
+    for name in ["inbound", "outbound"] {
+        ensure!(queues.iter().any(|q| q == name), "queue {name} missing from the queues table: {queues:?}");
+        let cell = text(browser, &format!("table.queues tr[data-queue=\"{name}\"] td")).await?;
+        ensure!(cell == name, "row for {name} starts with {cell:?}");
+    }
+
+    // The chart has one bar group per queue, labelled in the same order as the table.
+    let labels = chart_labels(browser).await?;
+    ensure!(labels == queues, "chart bars {labels:?} do not match the queues table {queues:?}");
+
+    // No dead letters yet.
+    ensure!(
+        browser.find_all(Locator::Css("table.dead-letters")).await?.is_empty(),
+        "a fresh database should have no dead letters"
+    );
+    text(browser, "#queue-panel p.empty").await.context("the empty dead-letter notice")?;
+
+    // A job nobody handles, with a single attempt, dies; the open page must show it on its own.
+    browser.execute("window.__tidingsNotReloaded = true", vec![]).await?;
+    app.state
+        .queue
+        .enqueue(NewJob::raw("outbound", DEAD_KIND, "{}".into()).max_attempts(1))
+        .await
+        .context("enqueue a job without a handler")?;
+    let row = wait_for_dead_letter(browser).await?;
+    ensure!(row[1] == "outbound", "dead letter queue {:?}", row[1]);
+    ensure!(row[2] == DEAD_KIND, "dead letter kind {:?}", row[2]);
+    ensure!(row[3] == "1", "dead letter attempts {:?}", row[3]);
+    ensure!(row[4].contains("no handler registered"), "dead letter error {:?}", row[4]);
+    let still_same_page = browser.execute("return window.__tidingsNotReloaded === true", vec![]).await?;
+    ensure!(still_same_page == json!(true), "the page was reloaded; the panel should refresh in place");
+
+    // The refreshed panel is whole: the table counts the dead job and the chart still matches.
+    let dead_cell = text(browser, "table.queues tr[data-queue=\"outbound\"] td:nth-child(5)").await?;
+    ensure!(dead_cell == "1", "outbound should count 1 dead job, shows {dead_cell:?}");
+    let queues = queue_names(browser).await?;
+    let labels = chart_labels(browser).await?;
+    ensure!(labels == queues, "after refresh, chart bars {labels:?} do not match the queues table {queues:?}");
+    let dead_bar = browser
+        .find(Locator::Css("#queue-panel svg > g:has(> text.label) rect.dead"))
+        .await
+        .context("a dead-state bar segment")?;
+    ensure!(dead_bar.attr("width").await?.is_some(), "the dead bar segment has no width");
+
+    screenshot(browser).await
+}
+
+/// The visible text of the first element matching `css`, trimmed.
+async fn text(browser: &Client, css: &str) -> anyhow::Result<String> {
+    let element = browser.find(Locator::Css(css)).await.with_context(|| format!("find `{css}`"))?;
+    Ok(element.text().await?.trim().to_owned())
+}
+
+/// Queue names in the order of the queues table.
+async fn queue_names(browser: &Client) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for row in browser.find_all(Locator::Css("table.queues tbody tr[data-queue]")).await? {
+        names.push(row.attr("data-queue").await?.context("data-queue")?);
+    }
+    ensure!(!names.is_empty(), "the queues table is empty");
+    Ok(names)
+}
+
+/// The labels of the chart's bar groups (the SVG's direct `<g>` children), in order.
+async fn chart_labels(browser: &Client) -> anyhow::Result<Vec<String>> {
+    let svg = browser.find(Locator::Css("#queue-panel figure.chart svg")).await.context("the queue chart")?;
+    let mut labels = Vec::new();
+    for group in svg.find_all(Locator::Css(":scope > g")).await? {
+        // SVG `<text>` has no innerText in WebDriver's sense everywhere; textContent is reliable.
+        let label = group.find(Locator::Css(":scope > text.label")).await.context("a bar label")?;
+        labels.push(label.prop("textContent").await?.unwrap_or_default().trim().to_owned());
+    }
+    Ok(labels)
+}
+
+/// Polls the page (never reloading it) until the dead letter shows; returns its cells.
+async fn wait_for_dead_letter(browser: &Client) -> anyhow::Result<Vec<String>> {
+    let started = Instant::now();
+    loop {
+        for row in browser.find_all(Locator::Css("table.dead-letters tbody tr")).await? {
+            let mut cells = Vec::new();
+            for cell in row.find_all(Locator::Css("td")).await? {
+                cells.push(cell.text().await?.trim().to_owned());
+            }
+            if cells.iter().any(|c| c == DEAD_KIND) {
+                ensure!(cells.len() == 6, "dead letter row has {} cells: {cells:?}", cells.len());
+                println!("dead letter shown after {:.1} s: {cells:?}", started.elapsed().as_secs_f64());
+                return Ok(cells);
+            }
+        }
+        if started.elapsed() > REFRESH_DEADLINE {
+            let panel = browser.find(Locator::Css("#queue-panel")).await?.html(true).await?;
+            return Err(anyhow!(
+                "no dead letter of kind {DEAD_KIND} appeared within {REFRESH_DEADLINE:?} without a reload; panel:\n{panel}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn screenshot(browser: &Client) -> anyhow::Result<()> {
+    let png = browser.screenshot().await?;
+    std::fs::create_dir_all(SCREENSHOTS).with_context(|| format!("create {SCREENSHOTS}"))?;
+    let path = Path::new(SCREENSHOTS).join("status.png");
+    std::fs::write(&path, png).with_context(|| format!("write {}", path.display()))?;
+    println!("screenshot: {}", path.display());
+    Ok(())
+}
+
+/// Prints why the test does not run and returns `None`, or fails when everything must run.
+fn skip<T>(reason: &str) -> Option<T> {
+    assert!(!tidings_store::testing::require_all(), "TIDINGS_TEST_REQUIRE_ALL=1 but {reason}");
+    eprintln!("skipped: {reason}");
+    None
+}
+
+/// A chromedriver of our own on a free port, killed (with the browsers it started) when dropped,
+/// also when the test panics.
+struct Chromedriver {
+    child: Child,
+    port: u16,
+    /// Chromium's profile, fresh for this run; removed after the process group is gone.
+    profile: tempfile::TempDir,
+}
+
+impl Chromedriver {
+    fn start() -> Option<Chromedriver> {
+        for binary in [CHROMEDRIVER, CHROMIUM] {
+            if !Path::new(binary).exists() {
+                return skip(&format!(
+                    "{binary} not found (apt-get install -y chromium chromium-driver) to run the browser test"
+                ));
+            }
+        }
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|listener| listener.local_addr())
+            .expect("find a free port")
+            .port();
+        let profile = tempfile::tempdir().expect("tempdir for the Chromium profile");
+        let log = std::fs::File::create(profile.path().join("chromedriver.log")).expect("chromedriver log file");
+        let child = {
+            use std::os::unix::process::CommandExt as _;
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("clone log handle"))
+                .stderr(log)
+                // Its own process group, so that the browsers it starts can be killed with it.
+                .process_group(0)
+                .spawn()
+        };
+        let child = match child {
+            Ok(child) => child,
+            Err(e) => return skip(&format!("{CHROMEDRIVER} does not start ({e})")),
+        };
+        let mut driver = Chromedriver { child, port, profile };
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+            if let Ok(Some(status)) = driver.child.try_wait() {
+                panic!("chromedriver exited with {status} before accepting connections:\n{}", driver.log());
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not listen on {address} in time:\n{}", driver.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(driver)
+    }
+
+    /// A new headless Chromium session.
+    async fn session(&self) -> Client {
+        let profile = self.profile.path().join("profile");
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else { unreachable!("an object literal") };
+        let connected = ClientBuilder::rustls()
+            .expect("WebDriver client")
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await;
+        match connected {
+            Ok(client) => client,
+            Err(e) => panic!("start a Chromium session through chromedriver: {e}\n{}", self.log()),
+        }
+    }
+
+    /// What chromedriver printed so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.profile.path().join("chromedriver.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        // The whole group: chromedriver and any Chromium it left behind.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,5 @@
+//! The server suite: the real application on a random port with a fresh database, driven over HTTP.
+
+mod api;
+mod browser;
+mod helpers;
