@@ -277,9 +277,20 @@ fn rule(key: &'static str, env: &'static str, message: &str) -> ConfigError {
     ConfigError::Rule { key, env, message: message.to_owned() }
 }
 
-/// Figment's errors name the key and where its value came from; keep all of them.
+/// Names each failing key as written in `tidings.toml` and as its environment variable.
 fn describe(error: figment::Error) -> String {
-    error.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+    error
+        .into_iter()
+        .map(|e| {
+            let path: Vec<String> = e.path.iter().map(|part| part.to_ascii_lowercase()).collect();
+            if path.is_empty() {
+                return e.kind.to_string();
+            }
+            let env = format!("TIDINGS_{}", path.join("__").to_ascii_uppercase());
+            format!("`{}` (env {env}): {}", path.join("."), e.kind)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<SecretString>, D::Error> {

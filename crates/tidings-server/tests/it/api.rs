@@ -95,6 +95,45 @@ async fn errors_use_the_envelope(engine: Engine) {
     assert_eq!(wrong_token.expect("sent").status(), StatusCode::UNAUTHORIZED);
 }
 
+async fn ready_fails_while_a_migration_is_pending(engine: Engine) {
+    let Some(app) = app_on(engine).await else { return };
+    let mut tx = app.state.db.begin().await.expect("begin");
+    tidings_store::with_tx!(tx, |conn| sqlx::query("DELETE FROM _sqlx_migrations")
+        .execute(&mut **conn)
+        .await
+        .map(|_| ()))
+    .expect("forget migrations");
+    tx.commit().await.expect("commit");
+    let ready = app.get("/ready").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = json(ready).await;
+    assert_eq!(body["status"], "not_ready");
+    let migrations = body["checks"].as_array().expect("checks").iter().find(|c| c["name"] == "migrations").cloned();
+    let migrations = migrations.expect("migrations check");
+    assert_eq!(migrations["ok"], false);
+    assert!(migrations["detail"].as_str().expect("detail").contains("tidings migrate"));
+}
+
+async fn a_request_that_outlasts_the_timeout_gets_408(engine: Engine) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(app) = TestApp::spawn_on(engine, |config| config.http.request_timeout_secs = 1).await else { return };
+    // Announce a body and never send it: the handler waits for it until the timeout answers.
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+    let head = format!(
+        "POST /api/v1/admin/dead-letters/retry HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{{",
+        app.admin_token
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let mut answer = String::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
+        .await
+        .expect("answered within the timeout and a margin")
+        .expect("read");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
+}
+
 async fn request_ids_are_echoed_or_generated(engine: Engine) {
     let Some(app) = app_on(engine).await else { return };
     let echoed = app.client.get(app.url("/health")).header("x-request-id", "trace-me-42").send().await.expect("sent");
@@ -199,6 +238,8 @@ crate::on_both_engines!(
     health_ready_and_metrics_answer,
     errors_use_the_envelope,
     request_ids_are_echoed_or_generated,
+    ready_fails_while_a_migration_is_pending,
+    a_request_that_outlasts_the_timeout_gets_408,
     dead_letters_can_be_listed_inspected_retried_and_discarded,
     every_documented_operation_is_routed,
 );

@@ -112,7 +112,7 @@ async fn status_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
     let labels = chart_labels(browser).await?;
     ensure!(labels == queues, "after refresh, chart bars {labels:?} do not match the queues table {queues:?}");
     let dead_bar = browser
-        .find(Locator::Css("#queue-panel svg > g:has(> text.label) rect.dead"))
+        .find(Locator::Css("#queue-panel figure.chart svg rect.dead"))
         .await
         .context("a dead-state bar segment")?;
     ensure!(dead_bar.attr("width").await?.is_some(), "the dead bar segment has no width");

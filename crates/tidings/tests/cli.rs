@@ -1,0 +1,80 @@
+//! The `tidings` command as an operator uses it.
+
+use std::process::{Command, Output};
+
+fn tidings(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tidings"));
+    command.current_dir(dir).args(args).env("TIDINGS_LOG_LEVEL", "warn");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("tidings runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn version_and_help_name_the_subcommands() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let version = tidings(dir.path(), &["version"], &[]);
+    assert!(version.status.success());
+    assert_eq!(stdout(&version).trim(), format!("tidings {}", env!("CARGO_PKG_VERSION")));
+    let help = stdout(&tidings(dir.path(), &["--help"], &[]));
+    for subcommand in ["serve", "worker", "migrate", "config", "admin", "version"] {
+        assert!(help.contains(subcommand), "--help lists `{subcommand}`:\n{help}");
+    }
+}
+
+#[test]
+fn config_show_prints_the_effective_configuration_with_secrets_redacted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("tidings.toml"), "listen = \"127.0.0.1:9999\"\n").expect("write config");
+    let output = tidings(
+        dir.path(),
+        &["config", "show"],
+        &[
+            ("TIDINGS_DATABASE_URL", "postgres://tidings:s3cret@db.internal/tidings"),
+            ("TIDINGS_ADMIN_TOKEN", "tdadm_very_secret"),
+        ],
+    );
+    assert!(output.status.success(), "{output:?}");
+    let shown = stdout(&output);
+    assert!(shown.contains("listen = \"127.0.0.1:9999\""), "the file is read:\n{shown}");
+    assert!(shown.contains("postgres://tidings:[redacted]@db.internal/tidings"), "{shown}");
+    assert!(!shown.contains("s3cret") && !shown.contains("tdadm_very_secret"), "{shown}");
+}
+
+#[test]
+fn invalid_configuration_fails_at_start_naming_the_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = tidings(dir.path(), &["config", "show"], &[("TIDINGS_QUEUE__LEASE_SECS", "many")]);
+    assert!(!output.status.success());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("lease_secs"), "{error}");
+    let missing = tidings(dir.path(), &["--config", "nope.toml", "config", "show"], &[]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("nope.toml"));
+}
+
+#[test]
+fn migrate_then_admin_commands_work_on_a_fresh_data_dir() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let migrated = tidings(dir.path(), &["migrate"], &[]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    assert!(stdout(&migrated).contains("1 migration(s) applied"), "{}", stdout(&migrated));
+    assert!(dir.path().join("data/tidings.db").exists(), "SQLite lives in ./data");
+    let again = tidings(dir.path(), &["migrate"], &[]);
+    assert!(stdout(&again).contains("0 migration(s) applied"));
+
+    let queues = stdout(&tidings(dir.path(), &["admin", "queues"], &[]));
+    for queue in ["inbound", "ai", "outbound", "crm", "email", "maintenance"] {
+        assert!(queues.contains(queue), "{queues}");
+    }
+    let dead = tidings(dir.path(), &["admin", "dead-letters", "list"], &[]);
+    assert!(stdout(&dead).contains("0 dead letter(s)"));
+    let unknown = tidings(dir.path(), &["admin", "dead-letters", "retry", "job_00000000000000000000000000000000"], &[]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("is not a dead letter"));
+}
