@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tidings_core::Config;
+use tidings_core::config::LogFormat;
 use tidings_server::app::{prepare, run_workers};
 use tidings_server::{Application, telemetry};
 use tidings_store::Db;
@@ -19,6 +20,9 @@ struct Cli {
     /// Configuration file (default: ./tidings.toml when present).
     #[arg(long, global = true, env = "TIDINGS_CONFIG")]
     config: Option<PathBuf>,
+    /// Log format, overriding configuration: `human` or `json`.
+    #[arg(long, global = true, value_parser = ["human", "json"])]
+    log_format: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -65,7 +69,10 @@ fn main() -> anyhow::Result<()> {
         println!("tidings {}", env!("CARGO_PKG_VERSION"));
         return Ok(());
     }
-    let config = Config::load(cli.config.as_deref())?;
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(format) = cli.log_format.as_deref() {
+        config.log_format = if format == "json" { LogFormat::Json } else { LogFormat::Human };
+    }
     telemetry::init_logging(config.log_format, &config.log_level);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     runtime.block_on(run(cli.command.unwrap_or(Command::Serve { no_migrate: false }), config))

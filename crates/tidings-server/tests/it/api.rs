@@ -134,6 +134,30 @@ async fn a_request_that_outlasts_the_timeout_gets_408(engine: Engine) {
     assert!(answer.contains(r#""code":"request_timeout""#), "{answer}");
 }
 
+async fn cors_follows_configuration_and_responses_are_compressed(engine: Engine) {
+    let Some(app) =
+        TestApp::spawn_on(engine, |config| config.http.cors_allowed_origins = vec!["https://app.example".into()]).await
+    else {
+        return;
+    };
+    let preflight = app
+        .client
+        .request(Method::OPTIONS, app.url("/api/v1/admin/queues"))
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "https://app.example");
+    let foreign =
+        app.client.get(app.url("/health")).header("origin", "https://evil.example").send().await.expect("sent");
+    assert!(!foreign.headers().contains_key("access-control-allow-origin"), "other origins get no CORS grant");
+
+    let compressed = app.client.get(app.url("/api/v1/openapi.json")).header("accept-encoding", "gzip").send().await;
+    assert_eq!(compressed.expect("sent").headers()["content-encoding"], "gzip");
+}
+
 async fn request_ids_are_echoed_or_generated(engine: Engine) {
     let Some(app) = app_on(engine).await else { return };
     let echoed = app.client.get(app.url("/health")).header("x-request-id", "trace-me-42").send().await.expect("sent");
@@ -238,6 +262,7 @@ crate::on_both_engines!(
     health_ready_and_metrics_answer,
     errors_use_the_envelope,
     request_ids_are_echoed_or_generated,
+    cors_follows_configuration_and_responses_are_compressed,
     ready_fails_while_a_migration_is_pending,
     a_request_that_outlasts_the_timeout_gets_408,
     dead_letters_can_be_listed_inspected_retried_and_discarded,
