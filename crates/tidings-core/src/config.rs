@@ -15,6 +15,21 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// The configuration file read from the working directory when none is named.
 pub const DEFAULT_CONFIG_FILE: &str = "tidings.toml";
 
+/// Every top-level key of [`Config`].
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "master_key",
+    "admin_token",
+    "log_format",
+    "log_level",
+    "migrate_on_start",
+    "http",
+    "database",
+    "queue",
+];
+
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -192,10 +207,13 @@ impl Config {
             Some(path) => Toml::file_exact(path),
             None => Toml::file(DEFAULT_CONFIG_FILE),
         };
-        let env = Env::prefixed("TIDINGS_")
-            .split("__")
-            // `TIDINGS_CONFIG` names the file; `TIDINGS_TEST_*` configures the test suites.
-            .filter(|key| key.as_str() != "config" && !key.as_str().starts_with("test_"));
+        // Only variables naming a configuration section are read, so other `TIDINGS_*` variables
+        // (`TIDINGS_CONFIG`, the test suites' `TIDINGS_TEST_*`) never stop a start; a typo inside
+        // a section (`TIDINGS_QUEUE__LEASE_SEC`) still does.
+        let env = Env::prefixed("TIDINGS_").split("__").filter(|key| {
+            let section = key.as_str().split('.').next().unwrap_or_default();
+            TOP_LEVEL_KEYS.iter().any(|known| known.eq_ignore_ascii_case(section))
+        });
         Self::from_figment(Figment::from(Serialized::defaults(Config::default())).merge(toml).merge(env))
     }
 
@@ -369,6 +387,12 @@ mod tests {
         assert!(error.to_string().contains("TIDINGS_DATABASE_URL"), "{error}");
         let error = load_with("lease_sec = 3\n", &[]).expect_err("unknown key");
         assert!(error.to_string().contains("lease_sec"), "{error}");
+    }
+
+    #[test]
+    fn unrelated_tidings_variables_are_ignored() {
+        let config = load_with("", &[("TIDINGS_BENCH_JOBS", "5"), ("TIDINGS_CONFIG", "x.toml")]).expect("valid");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub enum StartError {
     /// The queue could not be set up (schedules).
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// `queue.concurrency` names a queue that does not exist.
+    #[error("queue.concurrency (TIDINGS_QUEUE__CONCURRENCY): there is no queue `{0}`")]
+    UnknownQueue(String),
     /// Migrations are pending and `migrate_on_start` is off.
     #[error("{0} migration(s) pending and migrate_on_start is false: run `tidings migrate` first")]
     PendingMigrations(usize),
@@ -87,6 +90,9 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         }
     }
     let queue = Queue::new(db.clone(), standard_queues());
+    if let Some(unknown) = config.queue.concurrency.keys().find(|name| !queue.specs().any(|s| &s.name == *name)) {
+        return Err(StartError::UnknownQueue(unknown.clone()));
+    }
     queue.register_schedules(&schedules(&config)?).await?;
     Ok(AppState {
         config: Arc::new(config),

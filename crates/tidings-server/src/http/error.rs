@@ -30,9 +30,10 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable code: `bad_request`, `validation_failed`, `unauthorized`, `forbidden`, `not_found`,
+    /// Stable code: `bad_request`, `invalid_json`, `validation_failed`, `unauthorized`, `forbidden`, `not_found`,
     /// `route_not_found`, `method_not_allowed`, `request_timeout`, `payload_too_large`,
-    /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`.
+    /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`, and `error` for any
+    /// other status.
     pub code: String,
     /// A sentence for people.
     pub message: String,
