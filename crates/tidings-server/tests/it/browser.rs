@@ -39,7 +39,7 @@ async fn status_page_in_a_browser() {
 }
 
 async fn status_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
-    browser.set_window_size(1280, 1000).await?;
+    browser.set_window_size(1280, 1400).await?;
 
     // `/` lands on the status page.
     browser.goto(&app.url("/")).await?;
@@ -49,17 +49,16 @@ async fn status_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
     ensure!(title.contains("Status"), "page title {title:?} should mention Status");
 
     // The stylesheet and htmx were loaded (a page without them still "works" but looks or acts wrong).
-    let sidebar_width =
-        browser.execute("return getComputedStyle(document.querySelector('nav.sidebar')).width", vec![]).await?;
-    ensure!(sidebar_width == json!("210px"), "app.css not applied: sidebar width is {sidebar_width}");
+    let shell = browser.execute("return getComputedStyle(document.querySelector('.shell')).display", vec![]).await?;
+    ensure!(shell == json!("flex"), "app.css not applied: the page shell is laid out as {shell}");
     let htmx = browser.execute("return typeof window.htmx", vec![]).await?;
     ensure!(htmx == json!("object"), "htmx not loaded: typeof htmx is {htmx}");
 
     // Facts.
     let version = text(browser, "#version").await?;
-    ensure!(version == env!("CARGO_PKG_VERSION"), "#version shows {version:?}");
+    ensure!(version == env!("CARGO_PKG_VERSION"), "#version shows {version:?}, not {}", env!("CARGO_PKG_VERSION"));
     let backend = text(browser, "#backend").await?;
-    ensure!(backend == "sqlite", "#backend shows {backend:?}");
+    ensure!(backend == "sqlite", "#backend shows {backend:?}, not sqlite");
 
     // Navigation: Status is the current page.
     let active = browser.find_all(Locator::Css("nav.sidebar a.active")).await?;
@@ -117,6 +116,12 @@ async fn status_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
         .context("a dead-state bar segment")?;
     ensure!(dead_bar.attr("width").await?.is_some(), "the dead bar segment has no width");
 
+    // Nothing spills sideways: the page fits the window without a horizontal scrollbar.
+    let overflow = browser
+        .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![])
+        .await?;
+    ensure!(overflow.as_i64() == Some(0), "the page is {overflow} px wider than the window");
+
     screenshot(browser).await
 }
 
@@ -166,7 +171,7 @@ async fn wait_for_dead_letter(browser: &Client) -> anyhow::Result<Vec<String>> {
         if started.elapsed() > REFRESH_DEADLINE {
             let panel = browser.find(Locator::Css("#queue-panel")).await?.html(true).await?;
             return Err(anyhow!(
-                "no dead letter of kind {DEAD_KIND} appeared within {REFRESH_DEADLINE:?} without a reload; panel:\n{panel}"
+                "no {DEAD_KIND} dead letter appeared within {REFRESH_DEADLINE:?} without a reload; panel:\n{panel}"
             ));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -262,6 +267,10 @@ impl Chromedriver {
             },
         });
         let serde_json::Value::Object(capabilities) = capabilities else { unreachable!("an object literal") };
+        // fantoccini's rustls connector needs a process-wide crypto provider: the dependency graph
+        // enables both of rustls' (ring via reqwest, aws-lc-rs via hyper-rustls), so it cannot pick one.
+        // (Needs the dev-dependency `rustls = { version = "0.23", default-features = false, features = ["ring"] }`.)
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let connected = ClientBuilder::rustls()
             .expect("WebDriver client")
             .capabilities(capabilities)
