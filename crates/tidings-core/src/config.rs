@@ -18,9 +18,11 @@ pub const DEFAULT_CONFIG_FILE: &str = "tidings.toml";
 /// Every top-level key of [`Config`].
 const TOP_LEVEL_KEYS: &[&str] = &[
     "listen",
+    "public_url",
     "data_dir",
     "database_url",
     "master_key",
+    "previous_master_keys",
     "admin_token",
     "log_format",
     "log_level",
@@ -28,6 +30,8 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "http",
     "database",
     "queue",
+    "mail",
+    "auth",
 ];
 
 /// Why the configuration could not be loaded.
@@ -79,6 +83,9 @@ pub enum SqliteSynchronous {
 pub struct Config {
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
+    /// Where people reach Tidings (`https://tidings.example.com`), for links in email; defaults
+    /// to `http://<listen>`. See [`Config::public_url`].
+    pub public_url: Option<String>,
     /// Directory for the SQLite database, generated keys and development mail.
     pub data_dir: PathBuf,
     /// `sqlite://…` or `postgres://…`; defaults to `sqlite://<data_dir>/tidings.db`.
@@ -87,6 +94,10 @@ pub struct Config {
     /// Base64 of 32 random bytes; generated into the data dir when absent.
     #[serde(serialize_with = "redact_secret", deserialize_with = "secret")]
     pub master_key: Option<SecretString>,
+    /// Master keys replaced by `master_key`, kept so data keys they wrapped stay readable until
+    /// `tidings admin rotate-master-key` has re-wrapped them (each base64 of 32 bytes).
+    #[serde(serialize_with = "redact_secrets", deserialize_with = "secret_list")]
+    pub previous_master_keys: Vec<SecretString>,
     /// Bearer token for the operator API (`/api/v1/admin/…`); generated into the data dir when absent.
     #[serde(serialize_with = "redact_secret", deserialize_with = "secret")]
     pub admin_token: Option<SecretString>,
@@ -102,6 +113,153 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Work queue settings.
     pub queue: QueueConfig,
+    /// Outgoing email.
+    pub mail: MailConfig,
+    /// Sign-in, tokens and password hashing.
+    pub auth: AuthConfig,
+}
+
+/// Sign-in, tokens and password hashing.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Lifetime of an access token (JWT), in seconds.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token, in days.
+    pub refresh_token_ttl_days: u64,
+    /// Argon2id memory cost in KiB; with the iterations below, one login costs 50–250 ms.
+    pub password_memory_kib: u32,
+    /// Argon2id iterations.
+    pub password_iterations: u32,
+    /// The `iss` claim of access tokens.
+    pub token_issuer: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: 3600,
+            refresh_token_ttl_days: 7,
+            password_memory_kib: 65_536,
+            password_iterations: 3,
+            token_issuer: "tidings".to_owned(),
+        }
+    }
+}
+
+/// How outgoing email leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// Written to `<data_dir>/mail/` and shown at `/dev/mail`; nothing is sent.
+    #[default]
+    Dev,
+    /// Sent through an SMTP server.
+    Smtp,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which the server must offer (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte, "implicit TLS" (port 465).
+    Tls,
+    /// No encryption, for a relay on the same host or network (port 25).
+    #[serde(rename = "none")]
+    Plain,
+}
+
+impl SmtpSecurity {
+    /// The conventional port of this kind of connection.
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::Plain => 25,
+        }
+    }
+}
+
+/// Outgoing email settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// `dev` (default: write to the data dir) or `smtp`.
+    pub transport: MailTransport,
+    /// The `From` of every message: `Name <address>` or a bare address.
+    pub from: String,
+    /// SMTP server host name; required with `transport = "smtp"`.
+    pub smtp_host: Option<String>,
+    /// SMTP port; unset: 587 for `starttls`, 465 for `tls`, 25 for `none`.
+    pub smtp_port: Option<u16>,
+    /// `starttls` (default), `tls` or `none`.
+    pub smtp_security: SmtpSecurity,
+    /// User name for SMTP AUTH; no AUTH when unset.
+    pub smtp_username: Option<String>,
+    /// Password for SMTP AUTH.
+    #[serde(serialize_with = "redact_secret", deserialize_with = "secret")]
+    pub smtp_password: Option<SecretString>,
+    /// How long one SMTP command may take before the attempt fails (and is retried).
+    pub smtp_timeout_secs: u64,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            transport: MailTransport::Dev,
+            from: "Tidings <tidings@localhost>".to_owned(),
+            smtp_host: None,
+            smtp_port: None,
+            smtp_security: SmtpSecurity::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_timeout_secs: 30,
+        }
+    }
+}
+
+impl MailConfig {
+    /// The SMTP port in effect: the configured one, or the conventional one for the security.
+    pub fn smtp_port(&self) -> u16 {
+        self.smtp_port.unwrap_or_else(|| self.smtp_security.default_port())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(rule(
+                "mail.from",
+                "TIDINGS_MAIL__FROM",
+                &format!("`{}` is not a mailbox such as `Tidings <tidings@example.com>`", self.from),
+            ));
+        }
+        if self.transport == MailTransport::Smtp && self.smtp_host.as_deref().is_none_or(|h| h.trim().is_empty()) {
+            return Err(rule("mail.smtp_host", "TIDINGS_MAIL__SMTP_HOST", "is required when mail.transport is `smtp`"));
+        }
+        if self.smtp_port == Some(0) {
+            return Err(rule("mail.smtp_port", "TIDINGS_MAIL__SMTP_PORT", "must be greater than 0"));
+        }
+        if self.smtp_timeout_secs == 0 {
+            return Err(rule("mail.smtp_timeout_secs", "TIDINGS_MAIL__SMTP_TIMEOUT_SECS", "must be greater than 0"));
+        }
+        if self.smtp_password.is_some() && self.smtp_username.as_deref().is_none_or(str::is_empty) {
+            return Err(rule(
+                "mail.smtp_username",
+                "TIDINGS_MAIL__SMTP_USERNAME",
+                "is required with mail.smtp_password",
+            ));
+        }
+        if self.smtp_username.as_deref().is_some_and(|u| !u.is_empty()) && self.smtp_password.is_none() {
+            return Err(rule(
+                "mail.smtp_password",
+                "TIDINGS_MAIL__SMTP_PASSWORD",
+                "is required with mail.smtp_username",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// HTTP server settings.
@@ -152,9 +310,11 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
             data_dir: PathBuf::from("data"),
             database_url: None,
             master_key: None,
+            previous_master_keys: Vec::new(),
             admin_token: None,
             log_format: LogFormat::Human,
             log_level: "info".to_owned(),
@@ -162,6 +322,8 @@ impl Default for Config {
             http: HttpConfig::default(),
             database: DatabaseConfig::default(),
             queue: QueueConfig::default(),
+            mail: MailConfig::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -234,6 +396,16 @@ impl Config {
                 "must start with sqlite:, postgres:// or postgresql://",
             ));
         }
+        if let Some(url) = &self.public_url
+            && !((url.starts_with("http://") || url.starts_with("https://")) && !url.contains(['?', '#', ' ']))
+        {
+            return Err(rule(
+                "public_url",
+                "TIDINGS_PUBLIC_URL",
+                &format!("`{url}` is not an http(s) URL without query or fragment"),
+            ));
+        }
+        self.mail.validate()?;
         if self.data_dir.as_os_str().is_empty() {
             return Err(rule("data_dir", "TIDINGS_DATA_DIR", "must not be empty"));
         }
@@ -263,6 +435,20 @@ impl Config {
                 &format!("queue `{queue}` needs at least 1 worker"),
             ));
         }
+        if self.auth.password_memory_kib < 1024 || self.auth.password_iterations == 0 {
+            return Err(rule(
+                "auth.password_memory_kib",
+                "TIDINGS_AUTH__PASSWORD_MEMORY_KIB",
+                "must be at least 1024 KiB, with at least 1 iteration",
+            ));
+        }
+        if self.auth.access_token_ttl_secs < 60 {
+            return Err(rule(
+                "auth.access_token_ttl_secs",
+                "TIDINGS_AUTH__ACCESS_TOKEN_TTL_SECS",
+                "must be at least 60",
+            ));
+        }
         for origin in &self.http.cors_allowed_origins {
             if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
                 return Err(rule(
@@ -283,10 +469,20 @@ impl Config {
         }
     }
 
+    /// The base URL for links people follow, without a trailing slash: `public_url`, or
+    /// `http://<listen>`.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
     /// The effective configuration as TOML, with every secret redacted.
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database_url = Some(self.database_url());
+        shown.public_url = Some(self.public_url());
         toml::to_string_pretty(&shown).unwrap_or_else(|error| format!("# could not render configuration: {error}\n"))
     }
 }
@@ -321,6 +517,25 @@ fn redact_secret<S: Serializer>(value: &Option<SecretString>, serializer: S) -> 
         Some(secret) if !secret.expose_secret().is_empty() => serializer.serialize_str("[redacted]"),
         _ => serializer.serialize_none(),
     }
+}
+
+/// One value or a list: `["k1", "k2"]` in `tidings.toml`, `[k1,k2]` or `k1,k2` in the environment.
+fn secret_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<SecretString>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let values = match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(joined) => joined.split(',').map(str::to_owned).collect(),
+        OneOrMany::Many(values) => values,
+    };
+    Ok(values.into_iter().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).map(SecretString::from).collect())
+}
+
+fn redact_secrets<S: Serializer>(values: &[SecretString], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(values.iter().map(|_| "[redacted]"))
 }
 
 fn redact_url<S: Serializer>(value: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -401,6 +616,7 @@ mod tests {
             "",
             &[
                 ("TIDINGS_MASTER_KEY", "c2VjcmV0LWtleS1tYXRlcmlhbC10aGF0LWlzLTMyYnl0ZXM="),
+                ("TIDINGS_PREVIOUS_MASTER_KEYS", "[b2xkLWtleS1tYXRlcmlhbC10aGF0LWlzLTMyYnl0ZXMhIQ==]"),
                 ("TIDINGS_DATABASE_URL", "postgres://tidings:hunter2@db:5432/tidings"),
             ],
         )
@@ -410,5 +626,85 @@ mod tests {
         assert!(!shown.contains("c2VjcmV0"), "{shown}");
         assert!(shown.contains("postgres://tidings:[redacted]@db:5432/tidings"), "{shown}");
         assert!(shown.contains("master_key = \"[redacted]\""), "{shown}");
+        assert!(!shown.contains("b2xkLWtleS"), "{shown}");
+        assert!(shown.contains("previous_master_keys = [\"[redacted]\"]"), "{shown}");
+    }
+
+    #[test]
+    fn previous_master_keys_are_read_as_a_list_from_the_file_or_the_environment() {
+        let (a, b) = ("YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE=", "YmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmJiYmI=");
+        let exposed = |config: Config| -> Vec<String> {
+            config.previous_master_keys.iter().map(|k| k.expose_secret().to_owned()).collect()
+        };
+        let from_file = load_with(&format!("previous_master_keys = [\"{a}\", \"{b}\"]\n"), &[]).expect("valid");
+        assert_eq!(exposed(from_file), [a, b]);
+        for env in [format!("[{a},{b}]"), format!("[\"{a}\", \"{b}\"]"), format!("{a},{b}")] {
+            let config = load_with("", &[("TIDINGS_PREVIOUS_MASTER_KEYS", &env)]).expect("valid");
+            assert_eq!(exposed(config), [a, b], "{env}");
+        }
+        let single = load_with("", &[("TIDINGS_PREVIOUS_MASTER_KEYS", a)]).expect("valid");
+        assert_eq!(exposed(single), [a]);
+        assert!(load_with("", &[]).expect("valid").previous_master_keys.is_empty());
+    }
+
+    #[test]
+    fn mail_defaults_to_the_dev_transport_with_a_local_sender() {
+        let config = load_with("", &[]).expect("defaults are valid");
+        assert_eq!(config.mail.transport, MailTransport::Dev);
+        assert_eq!(config.mail.from, "Tidings <tidings@localhost>");
+        assert_eq!(config.mail.smtp_port(), 587);
+        assert_eq!(config.public_url(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn smtp_settings_come_from_the_file_and_the_environment() {
+        let config = load_with(
+            "[mail]\ntransport = \"smtp\"\nsmtp_host = \"smtp.example.com\"\nsmtp_security = \"tls\"\n",
+            &[
+                ("TIDINGS_MAIL__SMTP_USERNAME", "tidings"),
+                ("TIDINGS_MAIL__SMTP_PASSWORD", "hunter2"),
+                ("TIDINGS_MAIL__FROM", "support@example.com"),
+                ("TIDINGS_PUBLIC_URL", "https://tidings.example.com/"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(config.mail.transport, MailTransport::Smtp);
+        assert_eq!(config.mail.smtp_security, SmtpSecurity::Tls);
+        assert_eq!(config.mail.smtp_port(), 465, "implicit TLS defaults to 465");
+        assert_eq!(
+            config.mail.smtp_password.as_ref().map(|p| p.expose_secret().to_owned()).as_deref(),
+            Some("hunter2")
+        );
+        assert_eq!(config.public_url(), "https://tidings.example.com");
+        let shown = config.to_redacted_toml();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("smtp_password = \"[redacted]\""), "{shown}");
+        let plain = load_with("[mail]\nsmtp_security = \"none\"\n", &[]).expect("valid");
+        assert_eq!(plain.mail.smtp_security, SmtpSecurity::Plain);
+        assert_eq!(plain.mail.smtp_port(), 25);
+    }
+
+    #[test]
+    fn mail_settings_are_checked_at_start_and_errors_name_the_key() {
+        let error = load_with("[mail]\ntransport = \"smtp\"\n", &[]).expect_err("smtp without host");
+        assert!(error.to_string().contains("mail.smtp_host") && error.to_string().contains("TIDINGS_MAIL__SMTP_HOST"));
+        let error = load_with("", &[("TIDINGS_MAIL__FROM", "not an address")]).expect_err("bad from");
+        assert!(error.to_string().contains("mail.from"), "{error}");
+        let error = load_with("[mail]\ntransport = \"carrier-pigeon\"\n", &[]).expect_err("unknown transport");
+        assert!(error.to_string().contains("mail.transport"), "{error}");
+        let error = load_with("[mail]\nsmtp_security = \"ssl\"\n", &[]).expect_err("unknown security");
+        assert!(error.to_string().contains("mail.smtp_security"), "{error}");
+        let error = load_with("[mail]\nsmtp_timeout_secs = 0\n", &[]).expect_err("zero timeout");
+        assert!(error.to_string().contains("mail.smtp_timeout_secs"), "{error}");
+        let error = load_with("[mail]\nsmtp_port = 0\n", &[]).expect_err("port 0");
+        assert!(error.to_string().contains("mail.smtp_port"), "{error}");
+        let error = load_with("", &[("TIDINGS_MAIL__SMTP_PASSWORD", "x")]).expect_err("password alone");
+        assert!(error.to_string().contains("mail.smtp_username"), "{error}");
+        let error = load_with("", &[("TIDINGS_MAIL__SMTP_USERNAME", "x")]).expect_err("username alone");
+        assert!(error.to_string().contains("mail.smtp_password"), "{error}");
+        let error = load_with("[mail]\nsmtp_hots = \"x\"\n", &[]).expect_err("unknown key");
+        assert!(error.to_string().contains("smtp_hots"), "{error}");
+        let error = load_with("public_url = \"tidings.example.com\"\n", &[]).expect_err("no scheme");
+        assert!(error.to_string().contains("TIDINGS_PUBLIC_URL"), "{error}");
     }
 }

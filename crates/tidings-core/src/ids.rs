@@ -96,6 +96,30 @@ prefixed_id!(
     /// A job in the durable work queue.
     JobId, "job", "job"
 );
+prefixed_id!(
+    /// A person who can sign in.
+    UserId, "usr", "user"
+);
+prefixed_id!(
+    /// A signed-in session: one family of rotating refresh tokens.
+    SessionId, "ses", "session"
+);
+prefixed_id!(
+    /// An invitation to join a workspace.
+    InviteId, "inv", "invite"
+);
+prefixed_id!(
+    /// An API key for scripts and integrations.
+    ApiKeyId, "key", "API key"
+);
+prefixed_id!(
+    /// An entry of a workspace's audit log.
+    AuditId, "aud", "audit entry"
+);
+prefixed_id!(
+    /// A credential stored, encrypted, in a workspace's vault.
+    SecretId, "sec", "secret"
+);
 
 #[cfg(test)]
 mod tests {

@@ -3,9 +3,10 @@
 //! Nothing here performs network or database I/O; every other crate depends on this one.
 
 pub mod config;
+pub mod crypto;
 pub mod ids;
 pub mod secrets;
 pub mod time;
 
 pub use config::{Config, ConfigError};
-pub use ids::{JobId, WorkspaceId};
+pub use ids::{ApiKeyId, AuditId, InviteId, JobId, SecretId, SessionId, UserId, WorkspaceId};

@@ -1,4 +1,5 @@
-//! The two process-wide secrets: the master encryption key and the operator token.
+//! The two process-wide secrets: the master encryption key (with the previous master keys kept
+//! for reading during a rotation) and the operator token.
 //!
 //! Each comes from configuration when set. Otherwise it is read from a file in the data dir,
 //! or generated into that file (mode 0600) on first start with a loud warning, so a
@@ -11,9 +12,10 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
+use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
-use crate::Config;
+use crate::{Config, crypto};
 
 /// File in the data dir holding the generated master key.
 pub const MASTER_KEY_FILE: &str = "master.key";
@@ -55,8 +57,15 @@ pub enum SecretOrigin {
 /// The 256-bit key that wraps every workspace's data key.
 pub struct MasterKey {
     key: SecretBox<[u8; 32]>,
+    id: String,
     /// Where it came from.
     pub origin: SecretOrigin,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MasterKey").field("id", &self.id).field("origin", &self.origin).finish_non_exhaustive()
+    }
 }
 
 impl MasterKey {
@@ -71,20 +80,97 @@ impl MasterKey {
             SecretOrigin::Configured => "master_key (TIDINGS_MASTER_KEY)".to_owned(),
             SecretOrigin::Stored(path) | SecretOrigin::Generated(path) => path.display().to_string(),
         };
+        Self::decode(&encoded, &origin_name, origin)
+    }
+
+    /// Decodes base64 of exactly 32 bytes; `origin_name` names the value in errors.
+    fn decode(encoded: &SecretString, origin_name: &str, origin: SecretOrigin) -> Result<Self, SecretError> {
         let malformed =
-            |message: &str| SecretError::Malformed { origin: origin_name.clone(), message: message.to_owned() };
-        let decoded = STANDARD
+            |message: &str| SecretError::Malformed { origin: origin_name.to_owned(), message: message.to_owned() };
+        let mut decoded = STANDARD
             .decode(encoded.expose_secret().trim())
             .map_err(|_| malformed("must be base64 (generate one with `openssl rand -base64 32`)"))?;
-        let key: [u8; 32] = decoded
-            .try_into()
-            .map_err(|_| malformed("must decode to exactly 32 bytes (generate one with `openssl rand -base64 32`)"))?;
-        Ok(Self { key: SecretBox::new(Box::new(key)), origin })
+        if decoded.len() != 32 {
+            decoded.zeroize();
+            return Err(malformed("must decode to exactly 32 bytes (generate one with `openssl rand -base64 32`)"));
+        }
+        let key = SecretBox::init_with_mut(|key: &mut [u8; 32]| key.copy_from_slice(&decoded));
+        decoded.zeroize();
+        Ok(Self::with_key(key, origin))
+    }
+
+    fn with_key(key: SecretBox<[u8; 32]>, origin: SecretOrigin) -> Self {
+        let id = crypto::master_key_fingerprint(key.expose_secret());
+        Self { key, id, origin }
+    }
+
+    /// A configured key from raw bytes (for tests).
+    #[cfg(test)]
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self::with_key(SecretBox::new(Box::new(bytes)), SecretOrigin::Configured)
+    }
+
+    /// The key's fingerprint: 16 hex digits, stable, recorded next to everything it wraps
+    /// (see [`crypto::master_key_fingerprint`]).
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// The raw key bytes, for the encryption layer only.
     pub fn expose(&self) -> &[u8; 32] {
         self.key.expose_secret()
+    }
+}
+
+/// Every master key this process knows: the current one, which wraps every new data key, and
+/// the previous ones, kept only to read data keys they wrapped until `tidings admin
+/// rotate-master-key` has re-wrapped those under the current key.
+#[derive(Debug)]
+pub struct MasterKeys {
+    current: MasterKey,
+    previous: Vec<MasterKey>,
+}
+
+impl MasterKeys {
+    /// The current key (as [`MasterKey::resolve`]) and every key of `previous_master_keys`.
+    ///
+    /// A previous key equal to the current one, or listed twice, is ignored.
+    pub fn resolve(config: &Config) -> Result<Self, SecretError> {
+        let current = MasterKey::resolve(config)?;
+        let mut previous: Vec<MasterKey> = Vec::new();
+        for (index, encoded) in config.previous_master_keys.iter().enumerate() {
+            let origin_name = format!("previous_master_keys[{index}] (TIDINGS_PREVIOUS_MASTER_KEYS)");
+            let key = MasterKey::decode(encoded, &origin_name, SecretOrigin::Configured)?;
+            if key.id() != current.id() && previous.iter().all(|known| known.id() != key.id()) {
+                previous.push(key);
+            }
+        }
+        Ok(Self { current, previous })
+    }
+
+    /// Only `current` (for tests and tools).
+    pub fn single(current: MasterKey) -> Self {
+        Self { current, previous: Vec::new() }
+    }
+
+    /// The key that wraps new data keys and that rotation re-wraps to.
+    pub fn current(&self) -> &MasterKey {
+        &self.current
+    }
+
+    /// The keys kept for reading only.
+    pub fn previous(&self) -> &[MasterKey] {
+        &self.previous
+    }
+
+    /// The key with this fingerprint, current or previous.
+    pub fn find(&self, id: &str) -> Option<&MasterKey> {
+        std::iter::once(&self.current).chain(&self.previous).find(|key| key.id() == id)
+    }
+
+    /// Every known fingerprint, the current key's first.
+    pub fn ids(&self) -> Vec<&str> {
+        std::iter::once(&self.current).chain(&self.previous).map(MasterKey::id).collect()
     }
 }
 
@@ -185,6 +271,30 @@ mod tests {
         config.master_key = Some(SecretString::from(STANDARD.encode([7u8; 32])));
         assert_eq!(MasterKey::resolve(&config).expect("valid").expose(), &[7u8; 32]);
         assert!(!dir.path().join(MASTER_KEY_FILE).exists(), "a configured key is never written to disk");
+    }
+
+    #[test]
+    fn previous_master_keys_are_decoded_named_in_errors_and_deduplicated() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = config_in(dir.path());
+        config.master_key = Some(SecretString::from(STANDARD.encode([1u8; 32])));
+        config.previous_master_keys = vec![
+            SecretString::from(STANDARD.encode([2u8; 32])),
+            SecretString::from(STANDARD.encode([1u8; 32])),
+            SecretString::from(STANDARD.encode([2u8; 32])),
+        ];
+        let keys = MasterKeys::resolve(&config).expect("valid");
+        assert_eq!(keys.current().expose(), &[1u8; 32]);
+        assert_eq!(keys.previous().len(), 1, "the current key and duplicates are dropped");
+        let previous_id = keys.previous()[0].id().to_owned();
+        assert_eq!(keys.find(&previous_id).map(MasterKey::expose), Some(&[2u8; 32]));
+        assert_eq!(keys.ids(), vec![keys.current().id(), previous_id.as_str()]);
+        assert!(keys.find("0000000000000000").is_none());
+        assert!(!format!("{keys:?}").contains("[1, 1"), "Debug shows fingerprints, not keys");
+
+        config.previous_master_keys.push(SecretString::from("bm90IGEga2V5"));
+        let error = MasterKeys::resolve(&config).err().expect("too short");
+        assert!(error.to_string().contains("previous_master_keys[3]"), "{error}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use tidings_core::Config;
-use tidings_core::secrets::{AdminToken, MasterKey, SecretError, SecretOrigin};
+use tidings_core::secrets::{AdminToken, MasterKeys, SecretError, SecretOrigin};
 use tidings_store::queue::{Queue, QueueError, Registry, Schedule, WorkerOptions, WorkerPool, standard_queues};
 use tidings_store::{Db, StoreError};
 use tokio::net::TcpListener;
@@ -26,7 +26,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::http::middleware::{error_envelope, route_not_found, track_metrics};
-use crate::{AppState, dashboard, openapi, system, telemetry};
+use crate::identity::Identity;
+use crate::mail;
+use crate::vault::Vault;
+use crate::{AppState, audit, dashboard, identity, openapi, system, telemetry};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +60,9 @@ pub enum StartError {
     /// The HTTP server failed.
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    /// The mail transport could not be set up.
+    #[error(transparent)]
+    Mail(#[from] crate::mail::MailError),
 }
 
 /// What a process runs.
@@ -71,12 +77,17 @@ pub enum Mode {
 /// Connects to the database, applies migrations (unless told not to), loads secrets and
 /// registers schedules: everything both modes need.
 pub async fn prepare(config: Config) -> Result<AppState, StartError> {
-    let master_key = MasterKey::resolve(&config)?;
+    let master_keys = Arc::new(MasterKeys::resolve(&config)?);
+    let master_key = master_keys.current();
+    tracing::info!(
+        master_key_id = master_key.id(),
+        previous_master_keys = master_keys.previous().len(),
+        "master key loaded"
+    );
     let admin_token = AdminToken::resolve(&config)?;
     if let SecretOrigin::Generated(path) = &admin_token.origin {
         tracing::info!(path = %path.display(), "generated the operator token for /api/v1/admin");
     }
-    drop(master_key); // verified now so a bad key fails at start; used by the credential vault
     let db = Db::connect(&config.database_url(), &config.database).await?;
     if config.migrate_on_start {
         let applied = db.migrate().await?;
@@ -94,7 +105,13 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         return Err(StartError::UnknownQueue(unknown.clone()));
     }
     queue.register_schedules(&schedules(&config)?).await?;
+    let identity = Identity::new(db.clone(), queue.clone(), &config.auth, master_key.expose());
+    let vault = Vault::new(db.clone(), master_keys.clone());
+    let mailer = mail::from_config(&config)?;
     Ok(AppState {
+        mailer,
+        identity,
+        vault,
         config: Arc::new(config),
         db,
         queue,
@@ -112,6 +129,7 @@ fn schedules(config: &Config) -> Result<Vec<Schedule>, QueueError> {
 fn registry(state: &AppState) -> Registry {
     let mut registry = Registry::new();
     system::jobs::register(&mut registry, &state.queue);
+    mail::jobs::register(&mut registry, state.mailer.clone());
     registry
 }
 
@@ -133,6 +151,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base_document())
         .merge(system::routes::ops_router())
         .nest("/api/v1/admin", system::routes::api_router())
+        .nest("/api/v1", identity::routes::router())
+        .nest("/api/v1", audit::routes::router())
 }
 
 /// The whole HTTP application with its middleware.
@@ -160,6 +180,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(system::pages::router())
+        .merge(mail::pages::router(&config))
         .merge(dashboard::router())
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", document))
         .layer(axum::middleware::from_fn(track_metrics))
@@ -224,7 +245,7 @@ impl Application {
         let Application { listener, state } = self;
         let workers = tokio::spawn(run_workers(state.clone(), shutdown.clone()));
         let db = state.db.clone();
-        let served = axum::serve(listener, router(state))
+        let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await
             .map_err(StartError::Serve);

@@ -4,12 +4,16 @@
 //! them and layers the middleware in one place.
 
 pub mod app;
+pub mod audit;
 mod dashboard;
 mod http;
+pub mod identity;
+pub mod mail;
 mod openapi;
 mod state;
 mod system;
 pub mod telemetry;
+pub mod vault;
 
 pub use app::{Application, Mode, StartError};
 pub use openapi::api_document;

@@ -19,6 +19,12 @@ use crate::http::error::{ErrorBody, ErrorDetail};
     tags(
         (name = "system", description = "Liveness, readiness and metrics"),
         (name = "queue", description = "The durable work queue: depths and dead letters (operator token)"),
+        (name = "auth", description = "Sign-up, sign-in, sessions, email verification, password reset"),
+        (name = "profile", description = "The signed-in member"),
+        (name = "workspaces", description = "Workspaces and switching between them"),
+        (name = "team", description = "Members, roles and invitations"),
+        (name = "api keys", description = "Keys for scripts and integrations"),
+        (name = "audit", description = "The hash-chained audit log"),
     )
 )]
 struct ApiDoc;
@@ -28,6 +34,16 @@ struct Security;
 impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A member's access token (JWT) or an API key (`tdk_…`)"))
+                    .build(),
+            ),
+        );
         components.add_security_scheme(
             "operator",
             SecurityScheme::Http(

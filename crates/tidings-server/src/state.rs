@@ -22,6 +22,12 @@ pub struct AppState {
     pub admin_token: Arc<AdminToken>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// Accounts, workspaces, sessions and API keys.
+    pub identity: crate::identity::Identity,
+    /// Every workspace's stored credentials, encrypted at rest.
+    pub vault: crate::vault::Vault,
+    /// Sends outgoing email (the `mail.send` job uses it): SMTP, or the dev folder.
+    pub mailer: Arc<dyn crate::mail::Mailer>,
     /// When this process started.
     pub started_at: Instant,
 }

@@ -15,7 +15,8 @@
 //!
 //! Every phase checks that each job ran exactly once and that the `jobs` table is empty at the
 //! end; anything else fails the run. `TIDINGS_BENCH_RUNS` (default 1) repeats every measurement
-//! and reports the median. Progress goes to stderr, the result table (markdown) to stdout.
+//! and reports the median; `TIDINGS_BENCH_ONLY=postgres` (or `sqlite`, `sqlite/normal`, …) runs
+//! only the rows whose engine matches. Progress goes to stderr, the result table (markdown) to stdout.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -438,6 +439,10 @@ async fn main() -> anyhow::Result<()> {
     };
     if let Some(note) = postgres_note {
         eprintln!("{note}");
+    }
+    if let Ok(only) = std::env::var("TIDINGS_BENCH_ONLY") {
+        cases.retain(|case| case.engine.short().contains(only.as_str()));
+        eprintln!("TIDINGS_BENCH_ONLY={only}: running {} row(s)", cases.len());
     }
     let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
     eprintln!(

@@ -278,6 +278,14 @@ pub struct Tx {
 }
 
 impl Tx {
+    /// The engine this transaction runs on.
+    pub fn backend(&self) -> Backend {
+        match self.inner {
+            TxConnection::Sqlite(_) => Backend::Sqlite,
+            TxConnection::Postgres(_) => Backend::Postgres,
+        }
+    }
+
     #[doc(hidden)]
     pub fn connection(&mut self) -> &mut TxConnection {
         &mut self.inner

@@ -1,8 +1,13 @@
-//! `tidings admin …`: the queue's depths and dead letters, straight from the database.
+//! `tidings admin …`: the queue's depths and dead letters, and master key rotation, straight
+//! from the database.
+
+use std::sync::Arc;
 
 use clap::Subcommand;
+use tidings_core::secrets::MasterKeys;
 use tidings_core::time::to_rfc3339;
 use tidings_core::{Config, JobId};
+use tidings_server::vault::{KeyRole, Vault};
 use tidings_store::Db;
 use tidings_store::queue::{JobState, Queue, standard_queues};
 
@@ -15,6 +20,9 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: DeadLetterCommand,
     },
+    /// Re-wrap every workspace's data key still wrapped by a previous master key under the
+    /// current `master_key`; safe to run again. Then the previous keys can be removed.
+    RotateMasterKey,
 }
 
 #[derive(Subcommand)]
@@ -48,14 +56,60 @@ pub enum DeadLetterCommand {
 
 pub async fn run(command: AdminCommand, config: &Config) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url(), &config.database).await?;
-    let queue = Queue::new(db.clone(), standard_queues());
-    let outcome = execute(command, &queue).await;
+    let outcome = execute(command, &db, config).await;
     db.close().await;
     outcome
 }
 
-async fn execute(command: AdminCommand, queue: &Queue) -> anyhow::Result<()> {
+async fn rotate_master_key(db: &Db, config: &Config) -> anyhow::Result<()> {
+    let pending = db.pending_migrations().await?;
+    anyhow::ensure!(pending.is_empty(), "{} migration(s) pending: run `tidings migrate` first", pending.len());
+    let keys = Arc::new(MasterKeys::resolve(config)?);
+    let current = keys.current().id().to_owned();
+    let vault = Vault::new(db.clone(), keys.clone());
+    println!("current master key {current}; {} previous key(s) configured", keys.previous().len());
+    let usage = vault.master_key_usage().await?;
+    let to_rewrap: i64 = usage.iter().filter(|u| u.role != KeyRole::Current).map(|u| u.workspaces).sum();
+    for u in &usage {
+        let role = match u.role {
+            KeyRole::Current => "current",
+            KeyRole::Previous => "previous",
+            KeyRole::Unknown => "NOT CONFIGURED: add it to previous_master_keys",
+        };
+        println!("  {} workspace data key(s) wrapped by {} ({role})", u.workspaces, u.master_key_id);
+    }
+    println!("re-wrapping {to_rewrap} data key(s) under {current} …");
+    let report = vault.rotate_master_key().await?;
+    println!(
+        "{} re-wrapped, {} already current, {} failed",
+        report.rewrapped,
+        report.already_current,
+        report.failed.len()
+    );
+    for failure in &report.failed {
+        eprintln!("  {}: {}", failure.workspace_id, failure.reason);
+    }
+    anyhow::ensure!(
+        report.is_complete(),
+        "{} data key(s) are still wrapped by a master key that is not configured; configure it in \
+         previous_master_keys and run this again",
+        report.failed.len()
+    );
+    if keys.previous().is_empty() {
+        println!("every data key is wrapped by the current master key");
+    } else {
+        println!(
+            "every data key is wrapped by the current master key: previous_master_keys can be removed \
+             (keep the old keys as long as you keep database backups taken before now)"
+        );
+    }
+    Ok(())
+}
+
+async fn execute(command: AdminCommand, db: &Db, config: &Config) -> anyhow::Result<()> {
+    let queue = Queue::new(db.clone(), standard_queues());
     match command {
+        AdminCommand::RotateMasterKey => rotate_master_key(db, config).await?,
         AdminCommand::Queues => {
             println!(
                 "{:<12} {:>8} {:>10} {:>8} {:>6} {:>14}",

@@ -48,7 +48,7 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
-    /// Operator tools: queues and dead letters.
+    /// Operator tools: queues, dead letters and master key rotation.
     Admin {
         #[command(subcommand)]
         command: admin::AdminCommand,

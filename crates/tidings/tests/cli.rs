@@ -63,7 +63,9 @@ fn migrate_then_admin_commands_work_on_a_fresh_data_dir() {
     let dir = tempfile::tempdir().expect("tempdir");
     let migrated = tidings(dir.path(), &["migrate"], &[]);
     assert!(migrated.status.success(), "{migrated:?}");
-    assert!(stdout(&migrated).contains("1 migration(s) applied"), "{}", stdout(&migrated));
+    let summary = stdout(&migrated).lines().last().unwrap_or_default().to_owned();
+    let numbers: Vec<&str> = summary.split_whitespace().filter(|w| w.chars().all(|c| c.is_ascii_digit())).collect();
+    assert!(numbers.len() == 2 && numbers[0] == numbers[1] && numbers[0] != "0", "all applied: {summary}");
     assert!(dir.path().join("data/tidings.db").exists(), "SQLite lives in ./data");
     let again = tidings(dir.path(), &["migrate"], &[]);
     assert!(stdout(&again).contains("0 migration(s) applied"));
@@ -77,4 +79,25 @@ fn migrate_then_admin_commands_work_on_a_fresh_data_dir() {
     let unknown = tidings(dir.path(), &["admin", "dead-letters", "retry", "job_00000000000000000000000000000000"], &[]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("is not a dead letter"));
+}
+
+#[test]
+fn rotate_master_key_needs_a_migrated_database_and_reports_what_it_did() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys = [
+        ("TIDINGS_MASTER_KEY", "srKysrKysrKysrKysrKysrKysrKysrKysrKysrKysrI="),
+        ("TIDINGS_PREVIOUS_MASTER_KEYS", "[oaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaE=]"),
+    ];
+    let early = tidings(dir.path(), &["admin", "rotate-master-key"], &keys);
+    assert!(!early.status.success());
+    assert!(String::from_utf8_lossy(&early.stderr).contains("tidings migrate"), "{early:?}");
+
+    assert!(tidings(dir.path(), &["migrate"], &[]).status.success());
+    let rotated = tidings(dir.path(), &["admin", "rotate-master-key"], &keys);
+    assert!(rotated.status.success(), "{rotated:?}");
+    let out = stdout(&rotated);
+    assert!(out.contains("1 previous key(s) configured"), "{out}");
+    assert!(out.contains("0 re-wrapped, 0 already current, 0 failed"), "{out}");
+    assert!(out.contains("previous_master_keys can be removed"), "{out}");
+    assert!(!dir.path().join("data/master.key").exists(), "a configured key is never written to disk");
 }

@@ -24,6 +24,7 @@ pub fn nav(current: &str) -> Vec<NavItem> {
         ("Analytics", None),
         ("Settings", None),
         ("Status", Some("/status")),
+        ("Mail (dev)", Some("/dev/mail")),
         ("API reference", Some("/docs/")),
     ]
     .into_iter()

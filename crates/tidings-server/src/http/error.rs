@@ -4,6 +4,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tidings_store::StoreError;
+
+use crate::identity::IdentityError;
 use tidings_store::queue::QueueError;
 use utoipa::ToSchema;
 
@@ -31,7 +33,8 @@ pub struct ErrorBody {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable code: `bad_request`, `invalid_json`, `validation_failed`, `unauthorized`, `forbidden`, `not_found`,
-    /// `route_not_found`, `method_not_allowed`, `request_timeout`, `payload_too_large`,
+    /// `route_not_found`, `method_not_allowed`, `email_taken`, `invalid_credentials`, `invalid_refresh_token`,
+    /// `refresh_token_reused`, `invalid_token`, `last_owner`, `already_member`, `request_timeout`, `payload_too_large`,
     /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`, and `error` for any
     /// other status.
     pub code: String,
@@ -104,6 +107,26 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         Self::internal(&error)
+    }
+}
+
+impl From<IdentityError> for ApiError {
+    fn from(error: IdentityError) -> Self {
+        let message = error.to_string();
+        match error {
+            IdentityError::EmailTaken => Self::new(StatusCode::CONFLICT, "email_taken", message),
+            IdentityError::InvalidCredentials => Self::new(StatusCode::UNAUTHORIZED, "invalid_credentials", message),
+            IdentityError::InvalidRefreshToken => Self::new(StatusCode::UNAUTHORIZED, "invalid_refresh_token", message),
+            IdentityError::RefreshTokenReused => Self::new(StatusCode::UNAUTHORIZED, "refresh_token_reused", message),
+            IdentityError::InvalidLink => Self::new(StatusCode::BAD_REQUEST, "invalid_token", message),
+            IdentityError::Validation { field, message } => Self::validation(field, message),
+            IdentityError::NotFound(what) => Self::not_found(what),
+            IdentityError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
+            IdentityError::LastOwner => Self::new(StatusCode::CONFLICT, "last_owner", message),
+            IdentityError::AlreadyMember(_) => Self::new(StatusCode::CONFLICT, "already_member", message),
+            IdentityError::Store(error) => Self::internal(&error),
+            IdentityError::Queue(error) => Self::internal(&error),
+        }
     }
 }
 

@@ -39,6 +39,9 @@ impl TestApp {
             ..Config::default()
         };
         config.queue.poll_interval_ms = 50;
+        // Cheap hashing keeps sign-up fast in tests; the production cost is benchmarked.
+        config.auth.password_memory_kib = 1024;
+        config.auth.password_iterations = 1;
         if let Engine::Postgres = engine {
             config.database_url = Some(tidings_store::testing::postgres_schema_url().await?);
         }
@@ -80,6 +83,50 @@ fn state_admin_token(state: &AppState) -> String {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
+    }
+}
+
+/// A signed-in member, as the API returned them.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub access: String,
+    pub refresh: String,
+    pub user_id: String,
+    pub workspace_id: String,
+}
+
+impl Session {
+    pub fn from_tokens(body: &serde_json::Value) -> Session {
+        let data = &body["data"];
+        let text = |key: &str| data[key].as_str().unwrap_or_else(|| panic!("{key} in {body}")).to_owned();
+        Session {
+            access: text("accessToken"),
+            refresh: text("refreshToken"),
+            user_id: text("userId"),
+            workspace_id: text("workspaceId"),
+        }
+    }
+}
+
+impl TestApp {
+    /// Signs up a new account with its own workspace.
+    pub async fn signup(&self, email: &str) -> Session {
+        let response = self
+            .client
+            .post(self.url("/api/v1/auth/register"))
+            .json(&serde_json::json!({
+                "email": email, "password": "correct horse battery", "name": "Test Person", "workspaceName": format!("{email}'s shop")
+            }))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), reqwest::StatusCode::CREATED, "sign-up of {email}");
+        Session::from_tokens(&json(response).await)
+    }
+
+    /// A request as a signed-in member (or with an API key).
+    pub fn as_member(&self, token: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(token)
     }
 }
 

@@ -3,3 +3,6 @@
 mod api;
 mod browser;
 mod helpers;
+mod identity;
+mod mail;
+mod vault;

@@ -1,0 +1,146 @@
+//! Who is calling: the `Auth` extractor every tenant-scoped handler starts with.
+//!
+//! A request authenticates with `Authorization: Bearer <access token>` (a member's JWT) or
+//! `Bearer tdk_…` (an API key). Either way the handler gets the workspace it acts in, the role
+//! it acts with and the actor to audit, and checks one permission with `auth.require(…)`.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use tidings_core::{ApiKeyId, UserId, WorkspaceId};
+
+use super::permissions::{Permission, Role};
+use super::service::Origin;
+use super::store;
+use crate::AppState;
+use crate::audit::Actor;
+use crate::http::ApiError;
+
+/// An authenticated caller, acting in one workspace.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// The workspace every query of this request is scoped to.
+    pub workspace_id: WorkspaceId,
+    /// The caller's role there.
+    pub role: Role,
+    /// Who, for the audit log.
+    pub actor: Actor,
+    /// The member, when a person (not an API key) is calling.
+    pub user_id: Option<UserId>,
+    /// The session of the access token, when a person is calling.
+    pub session_id: Option<String>,
+    /// The key, when an API key is calling.
+    pub api_key_id: Option<ApiKeyId>,
+    /// Where the request came from.
+    pub origin: Origin,
+}
+
+impl Auth {
+    /// Refuses with 403 unless the caller's role holds `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.role.can(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("your role ({}) may not do this (needs {})", self.role.as_str(), permission.as_str()),
+            ))
+        }
+    }
+
+    /// The signed-in member; 403 for API keys, which act for no person.
+    pub fn user(&self) -> Result<&UserId, ApiError> {
+        self.user_id.as_ref().ok_or_else(|| {
+            ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this needs a signed-in member, not an API key")
+        })
+    }
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+/// Where the request came from: the first `X-Forwarded-For` hop, else the socket peer.
+pub fn origin_of(parts: &Parts) -> Origin {
+    let forwarded = parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(|v| v.trim().to_owned());
+    let peer =
+        parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip().to_string());
+    Origin {
+        ip: forwarded.or(peer),
+        user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+    }
+}
+
+/// The bearer credential of a request: the `Authorization` header, else the dashboard's cookie.
+pub fn bearer(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        return value.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
+    }
+    crate::identity::cookies::access_token(&parts.headers)
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(|| unauthorized("sign in, or send `Authorization: Bearer <token>`"))?;
+        let origin = origin_of(parts);
+        if token.starts_with("tdk_") {
+            let (workspace_id, key, role) = state
+                .identity
+                .authenticate_api_key(&token)
+                .await
+                .map_err(ApiError::from)?
+                .ok_or_else(|| unauthorized("the API key is not valid or was revoked"))?;
+            return Ok(Auth {
+                workspace_id,
+                role,
+                actor: Actor::ApiKey { id: key.to_string(), role: role.as_str().to_owned() },
+                user_id: None,
+                session_id: None,
+                api_key_id: Some(key),
+                origin,
+            });
+        }
+        let claims = state
+            .identity
+            .tokens()
+            .verify(&token)
+            .ok_or_else(|| unauthorized("the access token is invalid or expired; refresh it or sign in again"))?;
+        let user_id = UserId::parse(&claims.sub).map_err(|_| unauthorized("the access token is malformed"))?;
+        let workspace_id =
+            WorkspaceId::parse(&claims.tid).map_err(|_| unauthorized("the access token is malformed"))?;
+        // The role comes from the membership now, not from the token: a demoted or removed member
+        // loses their rights at once rather than when the token expires.
+        let role = store::live_role(state.identity.db(), &workspace_id, &user_id, &claims.sid)
+            .await?
+            .ok_or_else(|| unauthorized("this session has ended or you are no longer a member; sign in again"))?;
+        Ok(Auth {
+            actor: Actor::User { id: user_id.to_string(), role: role.as_str().to_owned() },
+            workspace_id,
+            role,
+            user_id: Some(user_id),
+            session_id: Some(claims.sid),
+            api_key_id: None,
+            origin,
+        })
+    }
+}
+
+impl axum::extract::OptionalFromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    /// No credential at all is `None`; a credential that does not check out is still refused.
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
+        if bearer(parts).is_none() {
+            return Ok(None);
+        }
+        <Auth as FromRequestParts<AppState>>::from_request_parts(parts, state).await.map(Some)
+    }
+}

@@ -1,0 +1,313 @@
+//! What the identity endpoints accept and promise.
+
+use serde::{Deserialize, Serialize};
+use tidings_core::time::to_rfc3339;
+use utoipa::ToSchema;
+
+use super::permissions::Role;
+use super::service::IssuedTokens;
+use super::store::{ApiKeyRow, InviteRow, MemberRow, MyWorkspaceRow, UserRow, WorkspaceRow};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegisterIn {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub workspace_name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginIn {
+    pub email: String,
+    pub password: String,
+    /// Sign in to this workspace (default: the first one joined).
+    pub workspace_id: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefreshIn {
+    pub refresh_token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenIn {
+    pub token: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmailIn {
+    pub email: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResetPasswordIn {
+    pub token: String,
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkspaceIdIn {
+    pub workspace_id: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AcceptInviteIn {
+    pub token: String,
+    /// For a new account: your name.
+    pub name: Option<String>,
+    /// For a new account: your password.
+    pub password: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProfilePatch {
+    pub name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangePasswordIn {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NameIn {
+    pub name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkspacePatch {
+    pub name: Option<String>,
+    /// Members must sign in with a second factor.
+    pub require_two_factor: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InviteIn {
+    pub email: String,
+    pub role: Role,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RoleIn {
+    pub role: Role,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiKeyIn {
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserOut {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub email_verified: bool,
+    pub created_at: String,
+}
+
+impl From<UserRow> for UserOut {
+    fn from(row: UserRow) -> Self {
+        Self {
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            email_verified: row.email_verified_at.is_some(),
+            created_at: to_rfc3339(row.created_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokensOut {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub user_id: String,
+    pub workspace_id: String,
+    pub role: Role,
+}
+
+impl From<IssuedTokens> for TokensOut {
+    fn from(tokens: IssuedTokens) -> Self {
+        Self {
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            token_type: "Bearer",
+            expires_in: tokens.expires_in,
+            user_id: tokens.user_id.to_string(),
+            workspace_id: tokens.workspace_id.to_string(),
+            role: tokens.role,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceOut {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub plan: String,
+    pub require_two_factor: bool,
+    pub created_at: String,
+}
+
+impl From<WorkspaceRow> for WorkspaceOut {
+    fn from(row: WorkspaceRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            slug: row.slug,
+            plan: row.plan,
+            require_two_factor: row.require_two_factor,
+            created_at: to_rfc3339(row.created_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MyWorkspaceOut {
+    pub id: String,
+    pub name: String,
+    pub slug: String,
+    pub plan: String,
+    pub role: String,
+    /// The workspace this request acts in.
+    pub current: bool,
+}
+
+impl MyWorkspaceOut {
+    pub fn new(row: MyWorkspaceRow, current: &str) -> Self {
+        Self { current: row.id == current, id: row.id, name: row.name, slug: row.slug, plan: row.plan, role: row.role }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeOut {
+    pub user: UserOut,
+    pub workspace: WorkspaceOut,
+    pub role: Role,
+    pub permissions: Vec<&'static str>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberOut {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub joined_at: String,
+}
+
+impl From<MemberRow> for MemberOut {
+    fn from(row: MemberRow) -> Self {
+        Self {
+            user_id: row.user_id,
+            email: row.email,
+            name: row.name,
+            role: row.role,
+            joined_at: to_rfc3339(row.joined_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InviteOut {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub invited_by: String,
+    pub expires_at: String,
+    pub created_at: String,
+}
+
+impl From<InviteRow> for InviteOut {
+    fn from(row: InviteRow) -> Self {
+        Self {
+            id: row.id,
+            email: row.email,
+            role: row.role,
+            invited_by: row.invited_by,
+            expires_at: to_rfc3339(row.expires_at),
+            created_at: to_rfc3339(row.created_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamOut {
+    pub members: Vec<MemberOut>,
+    /// Pending invitations (shown to those who manage the team).
+    pub invites: Vec<InviteOut>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyOut {
+    pub id: String,
+    pub name: String,
+    /// The first characters of the key, to recognise it.
+    pub prefix: String,
+    pub role: String,
+    pub created_by: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub created_at: String,
+}
+
+impl From<ApiKeyRow> for ApiKeyOut {
+    fn from(row: ApiKeyRow) -> Self {
+        Self {
+            id: row.id,
+            name: row.name,
+            prefix: row.prefix,
+            role: row.role,
+            created_by: row.created_by,
+            last_used_at: row.last_used_at.map(to_rfc3339),
+            revoked_at: row.revoked_at.map(to_rfc3339),
+            created_at: to_rfc3339(row.created_at),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewApiKeyOut {
+    pub api_key: ApiKeyOut,
+    /// The key itself: shown this once, never again.
+    pub key: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DoneOut {
+    pub done: bool,
+}

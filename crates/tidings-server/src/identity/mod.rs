@@ -1,0 +1,17 @@
+//! Identity: accounts, workspaces and their members, roles and permissions, sessions and
+//! API keys. Every tenant-scoped handler starts from the [`Auth`] extractor defined here.
+
+pub mod auth;
+pub mod cookies;
+mod dto;
+mod emails;
+pub mod password;
+pub mod permissions;
+pub mod routes;
+pub mod service;
+pub mod store;
+pub mod tokens;
+
+pub use auth::Auth;
+pub use permissions::{Permission, Role};
+pub use service::{Identity, IdentityError};

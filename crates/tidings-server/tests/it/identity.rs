@@ -1,0 +1,333 @@
+//! Accounts, sessions, workspaces, team and API keys, driven over HTTP like a client would.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{Engine, Session, TestApp};
+
+async fn app(engine: Engine) -> Option<TestApp> {
+    TestApp::spawn_on(engine, |_| {}).await
+}
+
+async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.expect("sent");
+    let status = response.status();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+async fn sign_up_then_sign_in_and_see_yourself(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let session = app.signup("ana@example.com").await;
+    assert!(session.workspace_id.starts_with("ws_"));
+
+    let (status, me) = send(app.as_member(&session.access, Method::GET, "/api/v1/me")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["data"]["user"]["email"], "ana@example.com");
+    assert_eq!(me["data"]["user"]["emailVerified"], false);
+    assert_eq!(me["data"]["role"], "owner");
+    assert_eq!(me["data"]["workspace"]["slug"], "ana-example-com-s-shop");
+    assert!(me["data"]["permissions"].as_array().expect("list").contains(&json!("manage:billing")));
+
+    let (status, body) = send(app.client.post(app.url("/api/v1/auth/register")).json(&json!({
+        "email": "ANA@example.com", "password": "another long one", "name": "Ana", "workspaceName": "Again"
+    })))
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["code"], "email_taken");
+
+    let (status, body) = send(app.client.post(app.url("/api/v1/auth/login")).json(&json!({
+        "email": "ana@example.com", "password": "wrong password!"
+    })))
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "invalid_credentials");
+    let (status, unknown) = send(app.client.post(app.url("/api/v1/auth/login")).json(&json!({
+        "email": "nobody@example.com", "password": "wrong password!"
+    })))
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown, body, "an unknown address answers exactly like a wrong password");
+
+    let (status, body) = send(app.client.post(app.url("/api/v1/auth/login")).json(&json!({
+        "email": " Ana@Example.com ", "password": "correct horse battery"
+    })))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["tokenType"], "Bearer");
+    assert_eq!(body["data"]["expiresIn"], 3600);
+    assert_eq!(body["data"]["workspaceId"], session.workspace_id);
+}
+
+async fn sign_up_input_is_validated_field_by_field(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    for (body, field) in [
+        (json!({"email": "not-an-email", "password": "long enough pass", "name": "A", "workspaceName": "W"}), "email"),
+        (json!({"email": "a@example.com", "password": "short", "name": "A", "workspaceName": "W"}), "password"),
+        (json!({"email": "a@example.com", "password": "long enough pass", "name": " ", "workspaceName": "W"}), "name"),
+    ] {
+        let (status, answer) = send(app.client.post(app.url("/api/v1/auth/register")).json(&body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert_eq!(answer["error"]["details"]["field"], field);
+    }
+    let (status, _) =
+        send(app.client.post(app.url("/api/v1/auth/register")).json(&json!({"email": "a@example.com"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "missing fields are refused");
+}
+
+async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let first = app.signup("ben@example.com").await;
+    let refresh =
+        |token: &str| app.client.post(app.url("/api/v1/auth/refresh")).json(&json!({ "refreshToken": token }));
+
+    let (status, body) = send(refresh(&first.refresh)).await;
+    assert_eq!(status, StatusCode::OK);
+    let second = Session::from_tokens(&body);
+    assert_ne!(second.refresh, first.refresh, "a new refresh token every time");
+    let (status, _) = send(app.as_member(&second.access, Method::GET, "/api/v1/me")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Someone replays the spent token: the whole family is signed out, the thief and the owner alike.
+    let (status, body) = send(refresh(&first.refresh)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "refresh_token_reused");
+    let (status, body) = send(refresh(&second.refresh)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the live token of the family is revoked too");
+    assert_eq!(body["error"]["code"], "invalid_refresh_token");
+    let (status, _) = send(app.as_member(&second.access, Method::GET, "/api/v1/me")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "and so are its access tokens");
+
+    let (status, _) = send(refresh("tdr_made_up")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+async fn logging_out_ends_the_session(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let session = app.signup("cy@example.com").await;
+    let (status, _) =
+        send(app.client.post(app.url("/api/v1/auth/logout")).json(&json!({ "refreshToken": session.refresh }))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = send(app.as_member(&session.access, Method::GET, "/api/v1/me")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) =
+        send(app.client.post(app.url("/api/v1/auth/refresh")).json(&json!({ "refreshToken": session.refresh }))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+async fn an_owner_runs_several_workspaces_and_switches_between_them(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let session = app.signup("agency@example.com").await;
+    let (status, body) =
+        send(app.as_member(&session.access, Method::POST, "/api/v1/workspaces").json(&json!({ "name": "Client Two" })))
+            .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let second = Session::from_tokens(&body);
+    assert_ne!(second.workspace_id, session.workspace_id);
+
+    let (_, list) = send(app.as_member(&second.access, Method::GET, "/api/v1/workspaces")).await;
+    let list = list["data"].as_array().expect("list").clone();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().any(|w| w["id"] == second.workspace_id && w["current"] == true && w["role"] == "owner"));
+
+    let (status, body) = send(
+        app.as_member(&second.access, Method::POST, "/api/v1/auth/switch-workspace")
+            .json(&json!({ "workspaceId": session.workspace_id })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let back = Session::from_tokens(&body);
+    let (_, me) = send(app.as_member(&back.access, Method::GET, "/api/v1/me")).await;
+    assert_eq!(me["data"]["workspace"]["id"], session.workspace_id);
+
+    let stranger = app.signup("stranger@example.com").await;
+    let (status, _) = send(
+        app.as_member(&back.access, Method::POST, "/api/v1/auth/switch-workspace")
+            .json(&json!({ "workspaceId": stranger.workspace_id })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "cannot switch into someone else's workspace");
+}
+
+async fn api_keys_are_shown_once_work_with_their_role_and_can_be_revoked(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let owner = app.signup("keys@example.com").await;
+    let (status, created) = send(
+        app.as_member(&owner.access, Method::POST, "/api/v1/api-keys")
+            .json(&json!({ "name": "Zapier", "role": "agent" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let key = created["data"]["key"].as_str().expect("key").to_owned();
+    assert!(key.starts_with("tdk_"));
+    assert_eq!(created["data"]["apiKey"]["prefix"], key[..12]);
+    let key_id = created["data"]["apiKey"]["id"].as_str().expect("id").to_owned();
+
+    let (_, listed) = send(app.as_member(&owner.access, Method::GET, "/api/v1/api-keys")).await;
+    assert!(!listed.to_string().contains(&key), "the secret is never listed");
+
+    let (status, workspace) = send(app.as_member(&key, Method::GET, "/api/v1/workspace")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(workspace["data"]["id"], owner.workspace_id);
+    let (status, denied) = send(app.as_member(&key, Method::GET, "/api/v1/team").json(&json!({}))).await;
+    assert_eq!(status, StatusCode::OK, "agents may see the team: {denied}");
+    let (status, denied) = send(
+        app.as_member(&key, Method::POST, "/api/v1/team/invites")
+            .json(&json!({ "email": "x@example.com", "role": "viewer" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "an agent key cannot manage the team");
+    assert_eq!(denied["error"]["code"], "forbidden");
+
+    let (_, listed) = send(app.as_member(&owner.access, Method::GET, "/api/v1/api-keys")).await;
+    assert!(listed["data"][0]["lastUsedAt"].is_string(), "last use is recorded");
+
+    let (status, _) = send(app.as_member(&owner.access, Method::DELETE, &format!("/api/v1/api-keys/{key_id}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = send(app.as_member(&key, Method::GET, "/api/v1/workspace")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a revoked key stops working at once");
+
+    let (status, body) = send(
+        app.as_member(&owner.access, Method::POST, "/api/v1/api-keys")
+            .json(&json!({ "name": "x", "role": "superuser" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
+
+async fn the_last_owner_cannot_leave_or_be_demoted(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let owner = app.signup("solo@example.com").await;
+    let (status, body) =
+        send(app.as_member(&owner.access, Method::DELETE, &format!("/api/v1/team/{}", owner.user_id))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["code"], "last_owner");
+    let (status, body) = send(
+        app.as_member(&owner.access, Method::PUT, &format!("/api/v1/team/{}/role", owner.user_id))
+            .json(&json!({ "role": "admin" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["code"], "last_owner");
+}
+
+async fn the_audit_log_records_sensitive_actions_and_detects_tampering(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let owner = app.signup("audit@example.com").await;
+    let (_, created) = send(
+        app.as_member(&owner.access, Method::POST, "/api/v1/api-keys").json(&json!({ "name": "CI", "role": "viewer" })),
+    )
+    .await;
+    let key_id = created["data"]["apiKey"]["id"].as_str().expect("id").to_owned();
+    send(app.as_member(&owner.access, Method::DELETE, &format!("/api/v1/api-keys/{key_id}"))).await;
+
+    let (status, log) = send(app.as_member(&owner.access, Method::GET, "/api/v1/audit-logs")).await;
+    assert_eq!(status, StatusCode::OK);
+    let actions: Vec<&str> =
+        log["data"]["entries"].as_array().expect("entries").iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions, ["api_key.revoked", "api_key.created", "workspace.created"]);
+    let revoked = &log["data"]["entries"][0];
+    assert_eq!(revoked["actor"]["type"], "user");
+    assert_eq!(revoked["actor"]["id"], owner.user_id);
+    assert_eq!(revoked["resource"]["id"], key_id);
+    assert!(revoked["actor"]["ip"].as_str().is_some_and(|ip| ip.starts_with("127.")));
+
+    let (_, filtered) =
+        send(app.as_member(&owner.access, Method::GET, "/api/v1/audit-logs?action=api_key.created")).await;
+    assert_eq!(filtered["data"]["pagination"]["total"], 1);
+
+    let (_, verified) = send(app.as_member(&owner.access, Method::GET, "/api/v1/audit-logs/verify")).await;
+    assert_eq!(verified["data"], json!({ "valid": true, "entries": 3, "brokenAtSequence": null, "problem": null }));
+
+    // Someone with database access rewrites history.
+    let mut tx = app.state.db.begin().await.expect("begin");
+    tidings_store::with_tx!(tx, |conn| sqlx::query(
+        "UPDATE audit_logs SET metadata = '{\"name\":\"innocent\"}' WHERE seq = 2"
+    )
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))
+    .expect("tamper");
+    tx.commit().await.expect("commit");
+    let (_, verified) = send(app.as_member(&owner.access, Method::GET, "/api/v1/audit-logs/verify")).await;
+    assert_eq!(verified["data"]["valid"], false);
+    assert_eq!(verified["data"]["brokenAtSequence"], 2);
+
+    let viewer_key = {
+        let (_, created) = send(
+            app.as_member(&owner.access, Method::POST, "/api/v1/api-keys")
+                .json(&json!({ "name": "ro", "role": "viewer" })),
+        )
+        .await;
+        created["data"]["key"].as_str().expect("key").to_owned()
+    };
+    let (status, _) = send(app.as_member(&viewer_key, Method::GET, "/api/v1/audit-logs")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "viewers do not read the audit log");
+}
+
+/// Every tenant-scoped endpoint, called with another workspace's credentials, answers 404 for
+/// resources that belong elsewhere, and lists nothing of theirs.
+async fn another_workspace_gets_404_everywhere(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let victim = app.signup("victim@example.com").await;
+    let intruder = app.signup("intruder@example.com").await;
+
+    let (_, created) = send(
+        app.as_member(&victim.access, Method::POST, "/api/v1/api-keys")
+            .json(&json!({ "name": "secret", "role": "viewer" })),
+    )
+    .await;
+    let victim_key = created["data"]["apiKey"]["id"].as_str().expect("id").to_owned();
+
+    let cases: Vec<(Method, String, Value)> = vec![
+        (Method::DELETE, format!("/api/v1/api-keys/{victim_key}"), Value::Null),
+        (Method::PUT, format!("/api/v1/team/{}/role", victim.user_id), json!({ "role": "viewer" })),
+        (Method::DELETE, format!("/api/v1/team/{}", victim.user_id), Value::Null),
+        (Method::DELETE, "/api/v1/team/invites/inv_0193a0b4c2d87f2e9a1b2c3d4e5f6a7b".to_owned(), Value::Null),
+        (Method::POST, "/api/v1/auth/switch-workspace".to_owned(), json!({ "workspaceId": victim.workspace_id })),
+    ];
+    for (method, path, body) in cases {
+        let mut request = app.as_member(&intruder.access, method.clone(), &path);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let (status, answer) = send(request).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {answer}");
+        assert_eq!(answer["error"]["code"], "not_found");
+    }
+    for path in ["/api/v1/team", "/api/v1/api-keys", "/api/v1/audit-logs", "/api/v1/workspace", "/api/v1/workspaces"] {
+        let (status, answer) = send(app.as_member(&intruder.access, Method::GET, path)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let text = answer.to_string();
+        assert!(!text.contains(&victim.workspace_id) && !text.contains("victim@example.com"), "{path} leaks: {text}");
+    }
+    // The victim's key is still there.
+    let (_, keys) = send(app.as_member(&victim.access, Method::GET, "/api/v1/api-keys")).await;
+    assert!(keys["data"][0]["revokedAt"].is_null());
+}
+
+async fn requests_without_valid_credentials_are_refused(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    for token in [None, Some("garbage"), Some("tdk_not_a_key")] {
+        let mut request = app.client.get(app.url("/api/v1/me"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let (status, body) = send(request).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}");
+        assert_eq!(body["error"]["code"], "unauthorized");
+    }
+}
+
+crate::on_both_engines!(
+    sign_up_then_sign_in_and_see_yourself,
+    sign_up_input_is_validated_field_by_field,
+    refresh_tokens_rotate_and_a_reused_one_revokes_the_family,
+    logging_out_ends_the_session,
+    an_owner_runs_several_workspaces_and_switches_between_them,
+    api_keys_are_shown_once_work_with_their_role_and_can_be_revoked,
+    the_last_owner_cannot_leave_or_be_demoted,
+    the_audit_log_records_sensitive_actions_and_detects_tampering,
+    another_workspace_gets_404_everywhere,
+    requests_without_valid_credentials_are_refused,
+);
