@@ -32,6 +32,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "queue",
     "mail",
     "auth",
+    "rate_limits",
 ];
 
 /// Why the configuration could not be loaded.
@@ -117,6 +118,34 @@ pub struct Config {
     pub mail: MailConfig,
     /// Sign-in, tokens and password hashing.
     pub auth: AuthConfig,
+    /// Request limits per workspace plan and sign-in protection.
+    pub rate_limits: RateLimitConfig,
+}
+
+/// Request limits per workspace plan (replyforce §5.5) and brute-force protection.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// API requests per minute per workspace, by plan (`free`, `starter`, `pro`, `agency`, `enterprise`).
+    pub api_per_minute: BTreeMap<String, u32>,
+    /// Sign-in and password-reset requests per minute from one IP address.
+    pub auth_attempts_per_minute_per_ip: u32,
+    /// Failed sign-ins for one address before it is locked; each further failure doubles the lock.
+    pub failures_before_lockout: u32,
+    /// The first lock, in seconds (then 2×, 4×… up to 15 minutes).
+    pub lockout_secs: u64,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let plans = [("free", 100), ("starter", 300), ("pro", 1_000), ("agency", 3_000), ("enterprise", 10_000)];
+        Self {
+            api_per_minute: plans.into_iter().map(|(plan, limit)| (plan.to_owned(), limit)).collect(),
+            auth_attempts_per_minute_per_ip: 20,
+            failures_before_lockout: 5,
+            lockout_secs: 30,
+        }
+    }
 }
 
 /// Sign-in, tokens and password hashing.
@@ -324,6 +353,7 @@ impl Default for Config {
             queue: QueueConfig::default(),
             mail: MailConfig::default(),
             auth: AuthConfig::default(),
+            rate_limits: RateLimitConfig::default(),
         }
     }
 }
@@ -560,6 +590,8 @@ pub fn redact_password(url: &str) -> String {
 mod tests {
     use super::*;
 
+    // figment's own `Jail` closure returns its (large) error type; nothing to box here.
+    #[allow(clippy::result_large_err)]
     fn load_with(toml: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let mut result = None;
         figment::Jail::expect_with(|jail| {

@@ -266,7 +266,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = config_in(dir.path());
         config.master_key = Some(SecretString::from("dG9vIHNob3J0"));
-        let error = MasterKey::resolve(&config).err().expect("too short");
+        let error = MasterKey::resolve(&config).expect_err("too short");
         assert!(error.to_string().contains("TIDINGS_MASTER_KEY"), "{error}");
         config.master_key = Some(SecretString::from(STANDARD.encode([7u8; 32])));
         assert_eq!(MasterKey::resolve(&config).expect("valid").expose(), &[7u8; 32]);
@@ -293,7 +293,7 @@ mod tests {
         assert!(!format!("{keys:?}").contains("[1, 1"), "Debug shows fingerprints, not keys");
 
         config.previous_master_keys.push(SecretString::from("bm90IGEga2V5"));
-        let error = MasterKeys::resolve(&config).err().expect("too short");
+        let error = MasterKeys::resolve(&config).expect_err("too short");
         assert!(error.to_string().contains("previous_master_keys[3]"), "{error}");
     }
 

@@ -26,6 +26,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::http::middleware::{error_envelope, route_not_found, track_metrics};
+use crate::http::rate_limit::{RateLimits, quota_headers};
 use crate::identity::Identity;
 use crate::mail;
 use crate::vault::Vault;
@@ -109,6 +110,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
     let vault = Vault::new(db.clone(), master_keys.clone());
     let mailer = mail::from_config(&config)?;
     Ok(AppState {
+        limits: RateLimits::in_memory(config.rate_limits.clone()),
         mailer,
         identity,
         vault,
@@ -183,6 +185,7 @@ pub fn router(state: AppState) -> Router {
         .merge(mail::pages::router(&config))
         .merge(dashboard::router())
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", document))
+        .layer(axum::middleware::from_fn(quota_headers))
         .layer(axum::middleware::from_fn(track_metrics))
         .fallback(route_not_found)
         .layer(body_limit)

@@ -28,6 +28,8 @@ pub struct AppState {
     pub vault: crate::vault::Vault,
     /// Sends outgoing email (the `mail.send` job uses it): SMTP, or the dev folder.
     pub mailer: Arc<dyn crate::mail::Mailer>,
+    /// Request quotas and sign-in protection.
+    pub limits: crate::http::rate_limit::RateLimits,
     /// When this process started.
     pub started_at: Instant,
 }

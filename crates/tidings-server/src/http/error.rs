@@ -20,6 +20,10 @@ pub struct ApiError {
     pub message: String,
     /// Machine-readable specifics (the offending field, limits…).
     pub details: Option<serde_json::Value>,
+    /// Seconds after which a refused request may be retried (`Retry-After`).
+    pub retry_after: Option<u64>,
+    /// The caller's quota, reported in `RateLimit-*` headers.
+    pub quota: Option<super::rate_limit::Quota>,
 }
 
 /// The body of every error response.
@@ -48,7 +52,7 @@ pub struct ErrorDetail {
 impl ApiError {
     /// An error with the given status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: None }
+        Self { status, code, message: message.into(), details: None, retry_after: None, quota: None }
     }
 
     /// Adds machine-readable details.
@@ -100,7 +104,16 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             error: ErrorDetail { code: self.code.to_owned(), message: self.message, details: self.details },
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(value) = axum::http::HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+        }
+        if let Some(quota) = self.quota {
+            super::rate_limit::set_quota_headers(&mut response, quota);
+        }
+        response
     }
 }
 

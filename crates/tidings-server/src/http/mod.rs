@@ -3,6 +3,7 @@
 pub mod error;
 pub mod middleware;
 pub mod operator;
+pub mod rate_limit;
 pub mod response;
 
 pub use error::ApiError;

@@ -15,6 +15,7 @@ use super::store;
 use crate::AppState;
 use crate::audit::Actor;
 use crate::http::ApiError;
+use crate::http::rate_limit::QuotaSlot;
 
 /// An authenticated caller, acting in one workspace.
 #[derive(Debug, Clone)]
@@ -85,6 +86,16 @@ pub fn bearer(parts: &Parts) -> Option<String> {
     crate::identity::cookies::access_token(&parts.headers)
 }
 
+/// Counts the request against the workspace's plan quota; the headers report what is left.
+async fn count_request(parts: &mut Parts, state: &AppState, workspace: &WorkspaceId) -> Result<(), ApiError> {
+    let plan = store::plan_of(state.identity.db(), workspace).await?;
+    let quota = state.limits.check_workspace(workspace.as_str(), &plan)?;
+    if let Some(slot) = parts.extensions.get::<QuotaSlot>() {
+        *slot.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(quota);
+    }
+    Ok(())
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
@@ -98,6 +109,7 @@ impl FromRequestParts<AppState> for Auth {
                 .await
                 .map_err(ApiError::from)?
                 .ok_or_else(|| unauthorized("the API key is not valid or was revoked"))?;
+            count_request(parts, state, &workspace_id).await?;
             return Ok(Auth {
                 workspace_id,
                 role,
@@ -121,6 +133,7 @@ impl FromRequestParts<AppState> for Auth {
         let role = store::live_role(state.identity.db(), &workspace_id, &user_id, &claims.sid)
             .await?
             .ok_or_else(|| unauthorized("this session has ended or you are no longer a member; sign in again"))?;
+        count_request(parts, state, &workspace_id).await?;
         Ok(Auth {
             actor: Actor::User { id: user_id.to_string(), role: role.as_str().to_owned() },
             workspace_id,

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use super::auth::{Auth, origin_of};
 use super::dto::*;
 use super::permissions::Permission;
-use super::service::Origin;
+use super::service::{IdentityError, Origin};
 use super::store;
 use crate::AppState;
 use crate::http::error::ErrorBody;
@@ -91,8 +91,19 @@ async fn login(
     ApiJson(body): ApiJson<LoginIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let workspace = body.workspace_id.as_deref().map(|id| parse("workspaceId", id, WorkspaceId::parse)).transpose()?;
-    let tokens = state.identity.login(&body.email, &body.password, workspace.as_ref(), &origin).await?;
-    Ok(Envelope::new(TokensOut::from(tokens)))
+    state.limits.check_auth_attempt(origin.ip.as_deref(), &body.email)?;
+    match state.identity.login(&body.email, &body.password, workspace.as_ref(), &origin).await {
+        Ok(tokens) => {
+            state.limits.record_success(&body.email);
+            Ok(Envelope::new(TokensOut::from(tokens)))
+        }
+        Err(error) => {
+            if matches!(error, IdentityError::InvalidCredentials) {
+                state.limits.record_failure(&body.email);
+            }
+            Err(error.into())
+        }
+    }
 }
 
 /// Spends a refresh token for a new pair (single use; reuse signs out the whole session).

@@ -189,6 +189,16 @@ pub async fn insert_workspace(
     Ok(inserted == 1)
 }
 
+/// The workspace's plan, which sets its API quota.
+pub async fn plan_of(db: &Db, workspace: &WorkspaceId) -> Result<String, StoreError> {
+    let plan: Option<String> =
+        with_reader!(db, |pool| sqlx::query_scalar("SELECT plan FROM workspaces WHERE id = $1")
+            .bind(workspace.as_str())
+            .fetch_optional(pool)
+            .await)?;
+    Ok(plan.unwrap_or_else(|| "free".to_owned()))
+}
+
 pub async fn workspace(db: &Db, workspace: &WorkspaceId) -> Result<Option<WorkspaceRow>, StoreError> {
     let sql = "SELECT id, name, slug, plan, require_two_factor, created_at FROM workspaces WHERE id = $1";
     Ok(with_reader!(db, |pool| sqlx::query_as(sql).bind(workspace.as_str()).fetch_optional(pool).await)?)
@@ -431,9 +441,8 @@ pub async fn live_role(
     user: &UserId,
     session: &str,
 ) -> Result<Option<Role>, StoreError> {
-    let role: Option<String> =
-        with_reader!(db, |pool| {
-            sqlx::query_scalar(
+    let role: Option<String> = with_reader!(db, |pool| {
+        sqlx::query_scalar(
         "SELECT m.role FROM sessions s JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id \
          WHERE s.id = $1 AND s.revoked_at IS NULL AND s.workspace_id = $2 AND s.user_id = $3"
     )
@@ -442,7 +451,7 @@ pub async fn live_role(
     .bind(user.as_str())
     .fetch_optional(pool)
     .await
-        })?;
+    })?;
     Ok(role.as_deref().and_then(Role::parse))
 }
 

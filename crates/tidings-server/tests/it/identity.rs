@@ -319,7 +319,53 @@ async fn requests_without_valid_credentials_are_refused(engine: Engine) {
     }
 }
 
+async fn repeated_wrong_passwords_lock_the_address(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    app.signup("target@example.com").await;
+    let attempt = |password: &str| {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({ "email": "target@example.com", "password": password }))
+    };
+    for _ in 0..5 {
+        let (status, _) = send(attempt("wrong password!")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let locked = attempt("correct horse battery").send().await.expect("sent");
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits out the lock");
+    let retry_after: u64 = locked.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
+    let body: Value = locked.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "rate_limited");
+}
+
+async fn a_workspace_gets_its_plans_quota_with_rate_limit_headers(engine: Engine) {
+    let Some(app) = TestApp::spawn_on(engine, |config| {
+        config.rate_limits.api_per_minute.insert("free".into(), 3);
+    })
+    .await
+    else {
+        return;
+    };
+    let session = app.signup("busy@example.com").await;
+    for remaining in ["2", "1", "0"] {
+        let response = app.as_member(&session.access, Method::GET, "/api/v1/me").send().await.expect("sent");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["ratelimit-limit"], "3");
+        assert_eq!(response.headers()["ratelimit-remaining"], remaining);
+    }
+    let refused = app.as_member(&session.access, Method::GET, "/api/v1/me").send().await.expect("sent");
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(refused.headers()["ratelimit-remaining"], "0");
+    let other = app.signup("calm@example.com").await;
+    let response = app.as_member(&other.access, Method::GET, "/api/v1/me").send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::OK, "another workspace has its own quota");
+}
+
 crate::on_both_engines!(
+    repeated_wrong_passwords_lock_the_address,
+    a_workspace_gets_its_plans_quota_with_rate_limit_headers,
     sign_up_then_sign_in_and_see_yourself,
     sign_up_input_is_validated_field_by_field,
     refresh_tokens_rotate_and_a_reused_one_revokes_the_family,

@@ -157,7 +157,8 @@ impl Aiosmtpd {
         let port = free_port();
         let child = Command::new("python3")
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir.path())
+            // A folder that does not exist yet: the Maildir creates it with cur/, new/ and tmp/.
+            .arg(maildir.path().join("maildir"))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -180,7 +181,7 @@ impl Aiosmtpd {
 
     /// The messages delivered so far, as raw RFC 5322 text.
     fn delivered(&self) -> Vec<String> {
-        let Ok(entries) = std::fs::read_dir(self.maildir.path().join("new")) else { return Vec::new() };
+        let Ok(entries) = std::fs::read_dir(self.maildir.path().join("maildir").join("new")) else { return Vec::new() };
         entries.filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok()).collect()
     }
 }
@@ -206,7 +207,13 @@ async fn a_real_smtp_server_receives_the_multipart_message() {
     let enqueued = enqueue_email(&app.state.queue, None, &email("grace@example.com", "Your report is ready"))
         .await
         .expect("enqueued");
-    let message = eventually("aiosmtpd to receive the message", || async { smtp.delivered().into_iter().next() }).await;
+    let message = eventually("aiosmtpd to receive the message", || async {
+        if let Some(dead) = job(&app, enqueued.id()).await.filter(|job| job.state == JobState::Dead) {
+            panic!("the job was dead-lettered: {:?}", dead.last_error);
+        }
+        smtp.delivered().into_iter().next()
+    })
+    .await;
     assert!(message.contains("X-RcptTo: grace@example.com"), "delivered to the recipient: {message}");
     assert!(message.contains("X-MailFrom: noreply@tidings.test"), "envelope sender is mail.from: {message}");
     assert!(message.contains("From: \"Tidings Test\" <noreply@tidings.test>"), "{message}");

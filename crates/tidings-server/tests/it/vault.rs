@@ -169,17 +169,16 @@ async fn the_plaintext_never_reaches_the_database(engine: Engine) {
             }
         }
         Engine::Postgres => {
-            let leaked: i64 =
-                with_reader!(db, |pool| {
-                    sqlx::query_scalar(
+            let leaked: i64 = with_reader!(db, |pool| {
+                sqlx::query_scalar(
                 "SELECT COUNT(*) FROM secrets WHERE position($1 in ciphertext) > 0 OR position($2 in ciphertext) > 0"
             )
             .bind(CANARY)
             .bind(CANARY_BASE64)
             .fetch_one(pool)
             .await
-                })
-                .expect("searched");
+            })
+            .expect("searched");
             assert_eq!(leaked, 0);
         }
     }
