@@ -102,6 +102,14 @@ impl DataKey {
     pub fn decrypt(&self, sealed: &[u8], aad: &Aad) -> Result<SecretBytes, CryptoError> {
         open(self.0.expose_secret(), sealed, aad)
     }
+
+    /// A key derived from the master key for secrets that belong to no workspace (a member's
+    /// two-factor secret): SHA-256(`label` || master key). `label` names the purpose and its
+    /// version (`"tidings totp key v1"`), so each purpose gets an unrelated key.
+    pub fn derive(master_key: &[u8; KEY_LEN], label: &str) -> Self {
+        let digest = Sha256::new().chain_update(label.as_bytes()).chain_update(master_key).finalize();
+        Self(SecretBox::init_with_mut(|key: &mut [u8; KEY_LEN]| key.copy_from_slice(&digest)))
+    }
 }
 
 impl std::fmt::Debug for DataKey {
@@ -252,6 +260,18 @@ mod tests {
         assert_eq!(id, master_key_fingerprint(&[7u8; KEY_LEN]));
         assert_ne!(id, master_key_fingerprint(&[8u8; KEY_LEN]));
         assert_eq!(MasterKey::from_bytes([7u8; KEY_LEN]).id(), id);
+    }
+
+    #[test]
+    fn derived_keys_depend_on_the_master_key_and_the_label() {
+        let aad = Aad::new("tidings.totp-secret.v1").with("usr_1");
+        let sealed = DataKey::derive(&[7u8; KEY_LEN], "tidings totp key v1").encrypt(b"seed", &aad).expect("sealed");
+        let again = DataKey::derive(&[7u8; KEY_LEN], "tidings totp key v1");
+        assert_eq!(again.decrypt(&sealed, &aad).expect("opened").expose_secret(), b"seed");
+        let other_label = DataKey::derive(&[7u8; KEY_LEN], "tidings other key v1");
+        assert_eq!(other_label.decrypt(&sealed, &aad).err(), Some(CryptoError::Decrypt));
+        let other_master = DataKey::derive(&[8u8; KEY_LEN], "tidings totp key v1");
+        assert_eq!(other_master.decrypt(&sealed, &aad).err(), Some(CryptoError::Decrypt));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use tidings_store::{Db, StoreError, Tx};
 
 use super::password::{PasswordHashing, check_new_password};
 use super::permissions::Role;
+use super::emails;
 use super::store;
 use super::tokens::{TokenKeys, hash_token, opaque_token};
 use crate::audit::{self, Actor, AuditEntry, AuditResult};
@@ -85,6 +86,8 @@ pub struct Identity {
     hashing: PasswordHashing,
     tokens: TokenKeys,
     refresh_ttl_ms: i64,
+    /// Links in emails point under this URL.
+    public_url: String,
 }
 
 /// Lower-cased, trimmed, and shaped like an address.
@@ -133,7 +136,18 @@ impl Identity {
             hashing: PasswordHashing::new(config),
             tokens: TokenKeys::derive(master_key, &config.token_issuer, config.access_token_ttl_secs),
             refresh_ttl_ms: i64::try_from(config.refresh_token_ttl_days).unwrap_or(7) * 86_400_000,
+            public_url: "http://localhost:8080".to_owned(),
         }
+    }
+
+    /// Points the links in emails at the public URL of this deployment.
+    pub fn with_public_url(mut self, public_url: String) -> Self {
+        self.public_url = public_url;
+        self
+    }
+
+    fn links(&self) -> emails::Links<'_> {
+        emails::Links(&self.public_url)
     }
 
     /// The access-token keys, for the request extractor.
@@ -248,7 +262,8 @@ impl Identity {
         )
         .await?;
         let tokens = self.start_session(&mut tx, &user, &workspace, Role::Owner, origin).await?;
-        crate::identity::emails::verify_email(&self.queue, &mut tx, &email, &name, &verification_token).await?;
+        let valid_for = std::time::Duration::from_millis(EMAIL_VERIFICATION_TTL_MS as u64);
+        emails::verify_email(&self.queue, &mut tx, &self.links(), &email, &name, &verification_token, valid_for).await?;
         tx.commit().await?;
         Ok(Registered { tokens, verification_token })
     }
@@ -376,7 +391,8 @@ impl Identity {
         let user_id = UserId::parse(&user.id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut tx = self.db.begin().await?;
         let token = self.new_email_token(&mut tx, &user_id, "reset_password", PASSWORD_RESET_TTL_MS).await?;
-        crate::identity::emails::reset_password(&self.queue, &mut tx, &email, &user.name, &token).await?;
+        let valid_for = std::time::Duration::from_millis(PASSWORD_RESET_TTL_MS as u64);
+        emails::reset_password(&self.queue, &mut tx, &self.links(), &email, &user.name, &token, valid_for).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -501,16 +517,10 @@ impl Identity {
             },
         )
         .await?;
-        crate::identity::emails::invitation(
-            &self.queue,
-            &mut tx,
-            &email,
-            &inviter_row.name,
-            &workspace_row.name,
-            role,
-            &token,
-        )
-        .await?;
+        let valid_for = std::time::Duration::from_millis(INVITE_TTL_MS as u64);
+        let links = self.links();
+        emails::invitation(&self.queue, &mut tx, &links, &email, &inviter_row.name, &workspace_row.name, role, &token, valid_for)
+            .await?;
         tx.commit().await?;
         Ok((invite, token))
     }

@@ -124,6 +124,23 @@ impl TestApp {
         Session::from_tokens(&json(response).await)
     }
 
+    /// Waits for the development mailer to deliver a message to `to` whose subject contains
+    /// `subject`, and returns the `token` its link carries.
+    pub async fn mail_token(&self, to: &str, subject: &str) -> String {
+        let dir = self.state.config.data_dir.join("mail");
+        for _ in 0..400 {
+            for mail in tidings_server::mail::dev::list(&dir).await.unwrap_or_default() {
+                if mail.to.contains(to) && mail.subject.contains(subject) {
+                    let start = mail.text.find("token=").expect("a link with a token") + "token=".len();
+                    let token: String = mail.text[start..].chars().take_while(|c| !c.is_whitespace()).collect();
+                    return token;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("no mail to {to} about {subject:?}");
+    }
+
     /// A request as a signed-in member (or with an API key).
     pub fn as_member(&self, token: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client.request(method, self.url(path)).bearer_auth(token)

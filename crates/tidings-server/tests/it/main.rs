@@ -4,5 +4,6 @@ mod api;
 mod browser;
 mod helpers;
 mod identity;
+mod identity_mail;
 mod mail;
 mod vault;
