@@ -106,8 +106,8 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         return Err(StartError::UnknownQueue(unknown.clone()));
     }
     queue.register_schedules(&schedules(&config)?).await?;
-    let identity =
-        Identity::new(db.clone(), queue.clone(), &config.auth, master_key.expose()).with_public_url(config.public_url());
+    let identity = Identity::new(db.clone(), queue.clone(), &config.auth, master_key.expose())
+        .with_public_url(config.public_url());
     let vault = Vault::new(db.clone(), master_keys.clone());
     let mailer = mail::from_config(&config)?;
     Ok(AppState {
@@ -183,9 +183,13 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(system::pages::router())
+        .merge(identity::pages::router())
+        .merge(audit::pages::router())
         .merge(mail::pages::router(&config))
         .merge(dashboard::router())
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", document))
+        // Dashboard pages: an expired access cookie is refreshed from the refresh cookie.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), identity::session::refresh_session))
         .layer(axum::middleware::from_fn(quota_headers))
         .layer(axum::middleware::from_fn(track_metrics))
         .fallback(route_not_found)

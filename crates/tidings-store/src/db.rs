@@ -9,6 +9,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Postgres, Sqlite, Transaction};
+use tidings_core::WorkspaceId;
 use tidings_core::config::{DatabaseConfig, SqliteSynchronous as Synchronous};
 use tokio::sync::Notify;
 
@@ -243,6 +244,27 @@ impl Db {
         Ok(Tx { inner, wake: BTreeSet::new(), wakeups: self.wakeups.clone() })
     }
 
+    /// Starts a write transaction confined to one workspace. On PostgreSQL it runs as the role
+    /// `tidings_tenant` with `tidings.workspace_id` set, so row-level security hides every other
+    /// workspace's rows even from a query that forgot its `WHERE workspace_id = …`.
+    pub async fn begin_for_tenant(&self, workspace: &WorkspaceId) -> Result<Tx, StoreError> {
+        let mut tx = self.begin().await?;
+        tx.confine_to(workspace).await?;
+        Ok(tx)
+    }
+
+    /// A read-only transaction confined to one workspace (see [`Db::begin_for_tenant`]). On
+    /// SQLite it uses a reader connection, so reads never wait for the writer.
+    pub async fn read_for_tenant(&self, workspace: &WorkspaceId) -> Result<Tx, StoreError> {
+        let inner = match &self.pools {
+            Pools::Sqlite { reader, .. } => TxConnection::Sqlite(reader.begin().await?),
+            Pools::Postgres(pool) => TxConnection::Postgres(pool.begin().await?),
+        };
+        let mut tx = Tx { inner, wake: BTreeSet::new(), wakeups: self.wakeups.clone() };
+        tx.confine_to(workspace).await?;
+        Ok(tx)
+    }
+
     /// Closes every pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         match &self.pools {
@@ -278,6 +300,17 @@ pub struct Tx {
 }
 
 impl Tx {
+    async fn confine_to(&mut self, workspace: &WorkspaceId) -> Result<(), StoreError> {
+        if let TxConnection::Postgres(conn) = &mut self.inner {
+            sqlx::query("SET LOCAL ROLE tidings_tenant").execute(&mut **conn).await?;
+            sqlx::query("SELECT set_config('tidings.workspace_id', $1, true)")
+                .bind(workspace.as_str())
+                .execute(&mut **conn)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The engine this transaction runs on.
     pub fn backend(&self) -> Backend {
         match self.inner {

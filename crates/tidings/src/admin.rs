@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::Subcommand;
 use tidings_core::secrets::MasterKeys;
 use tidings_core::time::to_rfc3339;
-use tidings_core::{Config, JobId};
+use tidings_core::{Config, JobId, WorkspaceId};
 use tidings_server::vault::{KeyRole, Vault};
 use tidings_store::Db;
 use tidings_store::queue::{JobState, Queue, standard_queues};
@@ -23,6 +23,11 @@ pub enum AdminCommand {
     /// Re-wrap every workspace's data key still wrapped by a previous master key under the
     /// current `master_key`; safe to run again. Then the previous keys can be removed.
     RotateMasterKey,
+    /// Check a workspace's audit log: every entry must link to the one before and match its hash.
+    VerifyAudit {
+        /// The workspace (`ws_…`).
+        workspace: WorkspaceId,
+    },
 }
 
 #[derive(Subcommand)]
@@ -110,6 +115,18 @@ async fn execute(command: AdminCommand, db: &Db, config: &Config) -> anyhow::Res
     let queue = Queue::new(db.clone(), standard_queues());
     match command {
         AdminCommand::RotateMasterKey => rotate_master_key(db, config).await?,
+        AdminCommand::VerifyAudit { workspace } => {
+            let report = tidings_server::audit::verify_chain(db, &workspace).await?;
+            if report.valid {
+                println!("audit log of {workspace}: {} entries, chain intact", report.entries);
+            } else {
+                anyhow::bail!(
+                    "audit log of {workspace} is NOT intact at entry {}: {}",
+                    report.broken_at_seq.unwrap_or_default(),
+                    report.problem.unwrap_or_default()
+                );
+            }
+        }
         AdminCommand::Queues => {
             println!(
                 "{:<12} {:>8} {:>10} {:>8} {:>6} {:>14}",

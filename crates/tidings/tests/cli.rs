@@ -76,6 +76,9 @@ fn migrate_then_admin_commands_work_on_a_fresh_data_dir() {
     }
     let dead = tidings(dir.path(), &["admin", "dead-letters", "list"], &[]);
     assert!(stdout(&dead).contains("0 dead letter(s)"));
+    let audit = tidings(dir.path(), &["admin", "verify-audit", "ws_00000000000000000000000000000000"], &[]);
+    assert!(audit.status.success(), "{audit:?}");
+    assert!(stdout(&audit).contains("0 entries, chain intact"));
     let unknown = tidings(dir.path(), &["admin", "dead-letters", "retry", "job_00000000000000000000000000000000"], &[]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("is not a dead letter"));

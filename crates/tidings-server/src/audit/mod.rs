@@ -2,6 +2,7 @@
 //! editing or deleting an entry is detectable (replyforce §6.5 shape).
 
 mod dto;
+pub mod pages;
 pub mod routes;
 pub mod store;
 

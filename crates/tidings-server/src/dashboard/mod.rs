@@ -28,11 +28,13 @@ pub fn nav(current: &str) -> Vec<NavItem> {
 /// The navigation, with `current` marked. A signed-in member (`role`) also sees the settings
 /// pages their role may open.
 pub fn nav_for(current: &str, role: Option<Role>) -> Vec<NavItem> {
-    let item = |label, href: Option<&'static str>, nested| NavItem { label, href, active: href == Some(current), nested };
-    let mut items: Vec<NavItem> = [("Inbox", None), ("Reviews", None), ("Automations", None), ("Customer health", None), ("Analytics", None)]
-        .into_iter()
-        .map(|(label, href)| item(label, href, false))
-        .collect();
+    let item =
+        |label, href: Option<&'static str>, nested| NavItem { label, href, active: href == Some(current), nested };
+    let mut items: Vec<NavItem> =
+        [("Inbox", None), ("Reviews", None), ("Automations", None), ("Customer health", None), ("Analytics", None)]
+            .into_iter()
+            .map(|(label, href)| item(label, href, false))
+            .collect();
     if let Some(role) = role {
         // "Settings" leads to the first of its pages; the page itself is marked in the sub-entry.
         items.push(NavItem { label: "Settings", href: Some("/settings/profile"), active: false, nested: false });

@@ -38,7 +38,9 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable code: `bad_request`, `invalid_json`, `validation_failed`, `unauthorized`, `forbidden`, `not_found`,
     /// `route_not_found`, `method_not_allowed`, `email_taken`, `invalid_credentials`, `invalid_refresh_token`,
-    /// `refresh_token_reused`, `invalid_token`, `last_owner`, `already_member`, `request_timeout`, `payload_too_large`,
+    /// `refresh_token_reused`, `invalid_token`, `last_owner`, `already_member`, `invalid_two_factor_code`,
+    /// `invalid_challenge`, `two_factor_required`, `two_factor_already_enabled`, `two_factor_not_set_up`,
+    /// `two_factor_not_enabled`, `request_timeout`, `payload_too_large`,
     /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`, and `error` for any
     /// other status.
     pub code: String,
@@ -137,6 +139,15 @@ impl From<IdentityError> for ApiError {
             IdentityError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
             IdentityError::LastOwner => Self::new(StatusCode::CONFLICT, "last_owner", message),
             IdentityError::AlreadyMember(_) => Self::new(StatusCode::CONFLICT, "already_member", message),
+            IdentityError::InvalidTwoFactorCode => {
+                Self::new(StatusCode::UNAUTHORIZED, "invalid_two_factor_code", message)
+            }
+            IdentityError::InvalidChallenge => Self::new(StatusCode::UNAUTHORIZED, "invalid_challenge", message),
+            IdentityError::TwoFactorAlreadyEnabled => {
+                Self::new(StatusCode::CONFLICT, "two_factor_already_enabled", message)
+            }
+            IdentityError::TwoFactorNotSetUp => Self::new(StatusCode::CONFLICT, "two_factor_not_set_up", message),
+            IdentityError::TwoFactorNotEnabled => Self::new(StatusCode::CONFLICT, "two_factor_not_enabled", message),
             IdentityError::Store(error) => Self::internal(&error),
             IdentityError::Queue(error) => Self::internal(&error),
         }

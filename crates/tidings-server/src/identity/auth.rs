@@ -34,6 +34,9 @@ pub struct Auth {
     pub api_key_id: Option<ApiKeyId>,
     /// Where the request came from.
     pub origin: Origin,
+    /// The workspace requires two-factor sign-in and this member has not turned it on: only
+    /// [`TwoFactorExempt`] endpoints (who am I, set it up) let them through until they do.
+    pub owes_two_factor: bool,
 }
 
 impl Auth {
@@ -96,10 +99,9 @@ async fn count_request(parts: &mut Parts, state: &AppState, workspace: &Workspac
     Ok(())
 }
 
-impl FromRequestParts<AppState> for Auth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+impl Auth {
+    /// Who is calling, whether or not they owe the workspace a second factor.
+    async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts).ok_or_else(|| unauthorized("sign in, or send `Authorization: Bearer <token>`"))?;
         let origin = origin_of(parts);
         if token.starts_with("tdk_") {
@@ -118,6 +120,8 @@ impl FromRequestParts<AppState> for Auth {
                 session_id: None,
                 api_key_id: Some(key),
                 origin,
+                // Keys act for no person, so no person's second factor applies.
+                owes_two_factor: false,
             });
         }
         let claims = state
@@ -130,9 +134,10 @@ impl FromRequestParts<AppState> for Auth {
             WorkspaceId::parse(&claims.tid).map_err(|_| unauthorized("the access token is malformed"))?;
         // The role comes from the membership now, not from the token: a demoted or removed member
         // loses their rights at once rather than when the token expires.
-        let role = store::live_role(state.identity.db(), &workspace_id, &user_id, &claims.sid)
+        let member = store::live_member(state.identity.db(), &workspace_id, &user_id, &claims.sid)
             .await?
             .ok_or_else(|| unauthorized("this session has ended or you are no longer a member; sign in again"))?;
+        let role = member.role;
         count_request(parts, state, &workspace_id).await?;
         Ok(Auth {
             actor: Actor::User { id: user_id.to_string(), role: role.as_str().to_owned() },
@@ -142,7 +147,40 @@ impl FromRequestParts<AppState> for Auth {
             session_id: Some(claims.sid),
             api_key_id: None,
             origin,
+            owes_two_factor: member.owes_two_factor,
         })
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    /// Refuses with 403 `two_factor_required` a member who owes the workspace a second factor.
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let auth = Auth::authenticate(parts, state).await?;
+        if auth.owes_two_factor {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "two_factor_required",
+                "this workspace requires two-factor sign-in: set it up with POST /api/v1/me/two-factor/setup, \
+                 then turn it on with POST /api/v1/me/two-factor/enable",
+            ));
+        }
+        Ok(auth)
+    }
+}
+
+/// An [`Auth`] that lets through a member who still owes the workspace a second factor, for the
+/// few endpoints they need to set it up: who am I, the two-factor endpoints, and the workspace
+/// switcher. Every other tenant-scoped endpoint takes [`Auth`], which refuses them.
+#[derive(Debug, Clone)]
+pub struct TwoFactorExempt(pub Auth);
+
+impl FromRequestParts<AppState> for TwoFactorExempt {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Auth::authenticate(parts, state).await.map(TwoFactorExempt)
     }
 }
 

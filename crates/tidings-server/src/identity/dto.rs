@@ -5,7 +5,7 @@ use tidings_core::time::to_rfc3339;
 use utoipa::ToSchema;
 
 use super::permissions::Role;
-use super::service::IssuedTokens;
+use super::service::{IssuedTokens, SignIn, TwoFactorChallenge, TwoFactorEnrolment};
 use super::store::{ApiKeyRow, InviteRow, MemberRow, MyWorkspaceRow, UserRow, WorkspaceRow};
 
 #[derive(Deserialize, ToSchema)]
@@ -121,6 +121,8 @@ pub struct UserOut {
     pub email: String,
     pub name: String,
     pub email_verified: bool,
+    /// Signs in with a second factor (an authenticator app's code).
+    pub two_factor_enabled: bool,
     pub created_at: String,
 }
 
@@ -131,6 +133,7 @@ impl From<UserRow> for UserOut {
             email: row.email,
             name: row.name,
             email_verified: row.email_verified_at.is_some(),
+            two_factor_enabled: row.totp_enabled_at.is_some(),
             created_at: to_rfc3339(row.created_at),
         }
     }
@@ -162,6 +165,86 @@ impl From<IssuedTokens> for TokensOut {
             role: tokens.role,
         }
     }
+}
+
+/// What `POST /auth/login` answers: tokens, or, for a member with two-factor sign-in, a
+/// challenge to complete at `POST /auth/login/two-factor`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginOut {
+    Tokens(TokensOut),
+    TwoFactorRequired(TwoFactorChallengeOut),
+}
+
+impl From<SignIn> for LoginOut {
+    fn from(sign_in: SignIn) -> Self {
+        match sign_in {
+            SignIn::Tokens(tokens) => Self::Tokens(tokens.into()),
+            SignIn::TwoFactorRequired(challenge) => Self::TwoFactorRequired(challenge.into()),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TwoFactorChallengeOut {
+    /// Always `true`: send a code with the challenge token to finish signing in.
+    pub two_factor_required: bool,
+    /// Single-use, for `POST /auth/login/two-factor`.
+    pub challenge_token: String,
+    /// Seconds the challenge stays valid.
+    pub expires_in: i64,
+}
+
+impl From<TwoFactorChallenge> for TwoFactorChallengeOut {
+    fn from(challenge: TwoFactorChallenge) -> Self {
+        Self { two_factor_required: true, challenge_token: challenge.challenge_token, expires_in: challenge.expires_in }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TwoFactorLoginIn {
+    pub challenge_token: String,
+    /// The 6-digit code of the authenticator app, or an unused recovery code.
+    pub code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TwoFactorSetupOut {
+    /// The secret in base32, to type into an authenticator app.
+    pub secret: String,
+    /// The `otpauth://totp/…` URL, to show as a QR code.
+    pub otpauth_url: String,
+}
+
+impl From<TwoFactorEnrolment> for TwoFactorSetupOut {
+    fn from(enrolment: TwoFactorEnrolment) -> Self {
+        Self { secret: enrolment.secret, otpauth_url: enrolment.otpauth_url }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TwoFactorCodeIn {
+    /// The 6-digit code the authenticator app shows now.
+    pub code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryCodesOut {
+    /// One-time codes for when the authenticator app is lost: shown this once, never again.
+    pub recovery_codes: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TwoFactorDisableIn {
+    pub password: String,
+    /// A current code of the authenticator app, or an unused recovery code.
+    pub code: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -213,6 +296,9 @@ pub struct MeOut {
     pub workspace: WorkspaceOut,
     pub role: Role,
     pub permissions: Vec<&'static str>,
+    /// The workspace requires two-factor sign-in and it is not on yet: until it is, every other
+    /// endpoint of the workspace answers 403 `two_factor_required`.
+    pub two_factor_setup_required: bool,
 }
 
 #[derive(Serialize, ToSchema)]

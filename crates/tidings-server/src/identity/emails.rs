@@ -14,19 +14,34 @@ use crate::mail::{MailError, enqueue_email};
 pub struct Links<'a>(pub &'a str);
 
 async fn send(queue: &Queue, tx: &mut Tx, links: &Links<'_>, email: Email<'_>) -> Result<(), QueueError> {
-    let message = email.render(links.0).map_err(|e: MailError| QueueError::Payload {
-        kind: "mail.send".to_owned(),
-        message: e.to_string(),
-    })?;
+    let message = email
+        .render(links.0)
+        .map_err(|e: MailError| QueueError::Payload { kind: "mail.send".to_owned(), message: e.to_string() })?;
     enqueue_email(queue, Some(tx), &message).await?;
     Ok(())
 }
 
-pub async fn verify_email(queue: &Queue, tx: &mut Tx, links: &Links<'_>, to: &str, name: &str, token: &str, valid_for: Duration) -> Result<(), QueueError> {
+pub async fn verify_email(
+    queue: &Queue,
+    tx: &mut Tx,
+    links: &Links<'_>,
+    to: &str,
+    name: &str,
+    token: &str,
+    valid_for: Duration,
+) -> Result<(), QueueError> {
     send(queue, tx, links, Email::VerifyEmail { to, name, token, valid_for }).await
 }
 
-pub async fn reset_password(queue: &Queue, tx: &mut Tx, links: &Links<'_>, to: &str, name: &str, token: &str, valid_for: Duration) -> Result<(), QueueError> {
+pub async fn reset_password(
+    queue: &Queue,
+    tx: &mut Tx,
+    links: &Links<'_>,
+    to: &str,
+    name: &str,
+    token: &str,
+    valid_for: Duration,
+) -> Result<(), QueueError> {
     send(queue, tx, links, Email::ResetPassword { to, name, token, valid_for }).await
 }
 

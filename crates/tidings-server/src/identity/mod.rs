@@ -5,13 +5,16 @@ pub mod auth;
 pub mod cookies;
 mod dto;
 mod emails;
+pub mod pages;
 pub mod password;
 pub mod permissions;
 pub mod routes;
 pub mod service;
+pub mod session;
 pub mod store;
 pub mod tokens;
+pub mod totp;
 
-pub use auth::Auth;
+pub use auth::{Auth, TwoFactorExempt};
 pub use permissions::{Permission, Role};
 pub use service::{Identity, IdentityError};

@@ -8,7 +8,7 @@ use tidings_core::{ApiKeyId, InviteId, UserId, WorkspaceId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::{Auth, origin_of};
+use super::auth::{Auth, TwoFactorExempt, origin_of};
 use super::dto::*;
 use super::permissions::Permission;
 use super::service::{IdentityError, Origin};
@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register))
         .routes(routes!(login))
+        .routes(routes!(login_two_factor))
         .routes(routes!(refresh))
         .routes(routes!(logout))
         .routes(routes!(verify_email))
@@ -31,6 +32,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(accept_invite))
         .routes(routes!(me, update_me))
         .routes(routes!(change_password))
+        .routes(routes!(setup_two_factor))
+        .routes(routes!(enable_two_factor))
+        .routes(routes!(disable_two_factor))
         .routes(routes!(list_workspaces, create_workspace))
         .routes(routes!(current_workspace, update_workspace))
         .routes(routes!(team))
@@ -82,9 +86,10 @@ async fn register(
     Ok((StatusCode::CREATED, Envelope::new(TokensOut::from(registered.tokens))))
 }
 
-/// Signs in with email and password.
+/// Signs in with email and password. A member with two-factor sign-in gets
+/// `{twoFactorRequired: true, challengeToken}` instead of tokens, to finish at `/auth/login/two-factor`.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginIn, responses(
-    (status = 200, body = Envelope<TokensOut>), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    (status = 200, body = Envelope<LoginOut>), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     RequestOrigin(origin): RequestOrigin,
@@ -93,9 +98,9 @@ async fn login(
     let workspace = body.workspace_id.as_deref().map(|id| parse("workspaceId", id, WorkspaceId::parse)).transpose()?;
     state.limits.check_auth_attempt(origin.ip.as_deref(), &body.email)?;
     match state.identity.login(&body.email, &body.password, workspace.as_ref(), &origin).await {
-        Ok(tokens) => {
+        Ok(sign_in) => {
             state.limits.record_success(&body.email);
-            Ok(Envelope::new(TokensOut::from(tokens)))
+            Ok(Envelope::new(LoginOut::from(sign_in)))
         }
         Err(error) => {
             if matches!(error, IdentityError::InvalidCredentials) {
@@ -104,6 +109,20 @@ async fn login(
             Err(error.into())
         }
     }
+}
+
+/// Finishes a two-factor sign-in: the challenge token from `/auth/login` and the authenticator
+/// app's current code (each code works once), or an unused recovery code (spent by this).
+/// Five wrong codes end the challenge.
+#[utoipa::path(post, path = "/auth/login/two-factor", tag = "auth", request_body = TwoFactorLoginIn, responses(
+    (status = 200, body = Envelope<TokensOut>), (status = 401, body = ErrorBody)))]
+async fn login_two_factor(
+    State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
+    ApiJson(body): ApiJson<TwoFactorLoginIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    let tokens = state.identity.login_two_factor(&body.challenge_token, &body.code, &origin).await?;
+    Ok(Envelope::new(TokensOut::from(tokens)))
 }
 
 /// Spends a refresh token for a new pair (single use; reuse signs out the whole session).
@@ -164,7 +183,7 @@ async fn reset_password(
     (status = 200, body = Envelope<TokensOut>), (status = 404, body = ErrorBody)))]
 async fn switch_workspace(
     State(state): State<AppState>,
-    auth: Auth,
+    TwoFactorExempt(auth): TwoFactorExempt,
     ApiJson(body): ApiJson<WorkspaceIdIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let workspace = path_id("workspace", &body.workspace_id, WorkspaceId::parse)?;
@@ -188,8 +207,12 @@ async fn accept_invite(
 }
 
 /// The signed-in member, the workspace the request acts in, and what they may do there.
+/// Answers even while the workspace waits for the member to turn on two-factor sign-in.
 #[utoipa::path(get, path = "/me", tag = "profile", security(("bearer" = [])), responses((status = 200, body = Envelope<MeOut>), (status = 401, body = ErrorBody)))]
-async fn me(State(state): State<AppState>, auth: Auth) -> Result<impl IntoResponse, ApiError> {
+async fn me(
+    State(state): State<AppState>,
+    TwoFactorExempt(auth): TwoFactorExempt,
+) -> Result<impl IntoResponse, ApiError> {
     let db = state.identity.db();
     let user = store::user_by_id(db, auth.user()?).await?.ok_or_else(|| ApiError::not_found("user"))?;
     let workspace = store::workspace(db, &auth.workspace_id).await?.ok_or_else(|| ApiError::not_found("workspace"))?;
@@ -198,6 +221,7 @@ async fn me(State(state): State<AppState>, auth: Auth) -> Result<impl IntoRespon
         workspace: workspace.into(),
         role: auth.role,
         permissions: auth.role.permissions().into_iter().map(Permission::as_str).collect(),
+        two_factor_setup_required: auth.owes_two_factor,
     }))
 }
 
@@ -228,9 +252,54 @@ async fn change_password(
     Ok(Envelope::new(DoneOut { done: true }))
 }
 
+/// Starts setting up two-factor sign-in: a new secret for an authenticator app, as base32 and as
+/// an `otpauth://` URL (for a QR code). Nothing changes at sign-in until it is enabled.
+#[utoipa::path(post, path = "/me/two-factor/setup", tag = "profile", security(("bearer" = [])), responses(
+    (status = 200, body = Envelope<TwoFactorSetupOut>), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn setup_two_factor(
+    State(state): State<AppState>,
+    TwoFactorExempt(auth): TwoFactorExempt,
+) -> Result<impl IntoResponse, ApiError> {
+    let enrolment = state.identity.setup_two_factor(auth.user()?).await?;
+    Ok(Envelope::new(TwoFactorSetupOut::from(enrolment)))
+}
+
+/// Turns two-factor sign-in on with the app's current code; answers ten recovery codes, shown
+/// this once.
+#[utoipa::path(post, path = "/me/two-factor/enable", tag = "profile", request_body = TwoFactorCodeIn, security(("bearer" = [])), responses(
+    (status = 200, body = Envelope<RecoveryCodesOut>), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn enable_two_factor(
+    State(state): State<AppState>,
+    TwoFactorExempt(auth): TwoFactorExempt,
+    ApiJson(body): ApiJson<TwoFactorCodeIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    let codes =
+        state.identity.enable_two_factor(&auth.workspace_id, auth.user()?, auth.role, &body.code, &auth.origin).await?;
+    Ok(Envelope::new(RecoveryCodesOut { recovery_codes: codes }))
+}
+
+/// Turns two-factor sign-in off, with the password and a current code or a recovery code.
+#[utoipa::path(post, path = "/me/two-factor/disable", tag = "profile", request_body = TwoFactorDisableIn, security(("bearer" = [])), responses(
+    (status = 200, body = Envelope<DoneOut>), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn disable_two_factor(
+    State(state): State<AppState>,
+    TwoFactorExempt(auth): TwoFactorExempt,
+    ApiJson(body): ApiJson<TwoFactorDisableIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = auth.user()?;
+    state
+        .identity
+        .disable_two_factor(&auth.workspace_id, user, auth.role, &body.password, &body.code, &auth.origin)
+        .await?;
+    Ok(Envelope::new(DoneOut { done: true }))
+}
+
 /// The workspaces the signed-in member belongs to, for the switcher.
 #[utoipa::path(get, path = "/workspaces", tag = "workspaces", security(("bearer" = [])), responses((status = 200, body = Envelope<Vec<MyWorkspaceOut>>)))]
-async fn list_workspaces(State(state): State<AppState>, auth: Auth) -> Result<impl IntoResponse, ApiError> {
+async fn list_workspaces(
+    State(state): State<AppState>,
+    TwoFactorExempt(auth): TwoFactorExempt,
+) -> Result<impl IntoResponse, ApiError> {
     let rows = store::workspaces_of(state.identity.db(), auth.user()?).await?;
     Ok(Envelope::new(
         rows.into_iter().map(|row| MyWorkspaceOut::new(row, auth.workspace_id.as_str())).collect::<Vec<_>>(),
@@ -258,8 +327,10 @@ async fn current_workspace(State(state): State<AppState>, auth: Auth) -> Result<
     Ok(Envelope::new(WorkspaceOut::from(row)))
 }
 
-/// Renames the workspace or changes its two-factor requirement.
-#[utoipa::path(patch, path = "/workspace", tag = "workspaces", request_body = WorkspacePatch, security(("bearer" = [])), responses((status = 200, body = Envelope<WorkspaceOut>), (status = 403, body = ErrorBody)))]
+/// Renames the workspace or changes its two-factor requirement (owners only, and only an owner
+/// who uses two-factor sign-in can turn it on).
+#[utoipa::path(patch, path = "/workspace", tag = "workspaces", request_body = WorkspacePatch, security(("bearer" = [])), responses(
+    (status = 200, body = Envelope<WorkspaceOut>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_workspace(
     State(state): State<AppState>,
     auth: Auth,
@@ -272,13 +343,19 @@ async fn update_workspace(
     if name.is_empty() || name.chars().count() > 120 {
         return Err(ApiError::validation("name", "must be between 1 and 120 characters"));
     }
-    store::update_workspace(
-        db,
-        &auth.workspace_id,
-        &name,
-        body.require_two_factor.unwrap_or(current.require_two_factor),
-    )
-    .await?;
+    let require_two_factor = body.require_two_factor.unwrap_or(current.require_two_factor);
+    state
+        .identity
+        .update_workspace(
+            &auth.workspace_id,
+            &auth.actor,
+            auth.role,
+            auth.user_id.as_ref(),
+            &name,
+            require_two_factor,
+            &auth.origin,
+        )
+        .await?;
     let row = store::workspace(db, &auth.workspace_id).await?.ok_or_else(|| ApiError::not_found("workspace"))?;
     Ok(Envelope::new(WorkspaceOut::from(row)))
 }

@@ -9,12 +9,17 @@ use tidings_core::{ApiKeyId, InviteId, SessionId, UserId, WorkspaceId};
 use tidings_store::queue::{Queue, QueueError};
 use tidings_store::{Db, StoreError, Tx};
 
+use super::emails;
 use super::password::{PasswordHashing, check_new_password};
 use super::permissions::Role;
-use super::emails;
 use super::store;
 use super::tokens::{TokenKeys, hash_token, opaque_token};
+use super::totp::TotpSecrets;
 use crate::audit::{self, Actor, AuditEntry, AuditResult};
+
+mod two_factor;
+
+pub use two_factor::{SignIn, TwoFactorChallenge, TwoFactorEnrolment};
 
 const EMAIL_VERIFICATION_TTL_MS: i64 = 48 * 3600 * 1000;
 const PASSWORD_RESET_TTL_MS: i64 = 3600 * 1000;
@@ -43,6 +48,16 @@ pub enum IdentityError {
     LastOwner,
     #[error("{0} is already a member of this workspace")]
     AlreadyMember(String),
+    #[error("the code is wrong, expired or was already used")]
+    InvalidTwoFactorCode,
+    #[error("the sign-in challenge is invalid, expired or already used; sign in again")]
+    InvalidChallenge,
+    #[error("two-factor sign-in is already on; turn it off first to set it up again")]
+    TwoFactorAlreadyEnabled,
+    #[error("set up two-factor sign-in first (POST /api/v1/me/two-factor/setup)")]
+    TwoFactorNotSetUp,
+    #[error("two-factor sign-in is not on")]
+    TwoFactorNotEnabled,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -88,6 +103,8 @@ pub struct Identity {
     refresh_ttl_ms: i64,
     /// Links in emails point under this URL.
     public_url: String,
+    /// Encrypts members' TOTP secrets at rest.
+    totp_secrets: TotpSecrets,
 }
 
 /// Lower-cased, trimmed, and shaped like an address.
@@ -101,7 +118,7 @@ pub fn normalize_email(email: &str) -> Result<String, IdentityError> {
     if valid { Ok(email) } else { Err(invalid("email", "is not a valid email address")) }
 }
 
-fn require_name(field: &'static str, value: &str) -> Result<String, IdentityError> {
+pub(crate) fn require_name(field: &'static str, value: &str) -> Result<String, IdentityError> {
     let value = value.trim();
     if value.is_empty() || value.chars().count() > 120 {
         return Err(invalid(field, "must be between 1 and 120 characters"));
@@ -137,6 +154,7 @@ impl Identity {
             tokens: TokenKeys::derive(master_key, &config.token_issuer, config.access_token_ttl_secs),
             refresh_ttl_ms: i64::try_from(config.refresh_token_ttl_days).unwrap_or(7) * 86_400_000,
             public_url: "http://localhost:8080".to_owned(),
+            totp_secrets: TotpSecrets::derive(master_key),
         }
     }
 
@@ -263,19 +281,21 @@ impl Identity {
         .await?;
         let tokens = self.start_session(&mut tx, &user, &workspace, Role::Owner, origin).await?;
         let valid_for = std::time::Duration::from_millis(EMAIL_VERIFICATION_TTL_MS as u64);
-        emails::verify_email(&self.queue, &mut tx, &self.links(), &email, &name, &verification_token, valid_for).await?;
+        emails::verify_email(&self.queue, &mut tx, &self.links(), &email, &name, &verification_token, valid_for)
+            .await?;
         tx.commit().await?;
         Ok(Registered { tokens, verification_token })
     }
 
-    /// Signs in to `workspace`, or to the first workspace the user joined.
+    /// Signs in to `workspace`, or to the first workspace the user joined. A member with
+    /// two-factor sign-in gets a challenge to answer with a code instead of tokens.
     pub async fn login(
         &self,
         email: &str,
         password: &str,
         workspace: Option<&WorkspaceId>,
         origin: &Origin,
-    ) -> Result<IssuedTokens, IdentityError> {
+    ) -> Result<SignIn, IdentityError> {
         let email = normalize_email(email).map_err(|_| IdentityError::InvalidCredentials)?;
         let Some(user) = store::user_by_email(&self.db, &email).await? else {
             self.hashing.verify_dummy(password);
@@ -293,23 +313,44 @@ impl Identity {
         let Some(chosen) = chosen else { return Err(IdentityError::NotFound("workspace")) };
         let workspace = WorkspaceId::parse(&chosen.id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let role = Role::parse(&chosen.role).ok_or_else(|| StoreError::Corrupt(format!("role {}", chosen.role)))?;
+        if user.totp_enabled_at.is_some() {
+            return Ok(SignIn::TwoFactorRequired(self.challenge_second_factor(&user_id, &workspace).await?));
+        }
         let mut tx = self.db.begin().await?;
-        let tokens = self.start_session(&mut tx, &user_id, &workspace, role, origin).await?;
+        let tokens = self.finish_sign_in(&mut tx, &user_id, &workspace, role, origin, None).await?;
+        tx.commit().await?;
+        Ok(SignIn::Tokens(tokens))
+    }
+
+    /// Starts the session of a sign-in and audits it, naming the second factor if one was asked.
+    async fn finish_sign_in(
+        &self,
+        tx: &mut Tx,
+        user: &UserId,
+        workspace: &WorkspaceId,
+        role: Role,
+        origin: &Origin,
+        second_factor: Option<&str>,
+    ) -> Result<IssuedTokens, IdentityError> {
+        let tokens = self.start_session(tx, user, workspace, role, origin).await?;
+        let mut metadata = json!({ "userAgent": origin.user_agent });
+        if let Some(factor) = second_factor {
+            metadata["secondFactor"] = json!(factor);
+        }
         audit::record(
-            &mut tx,
-            &workspace,
+            tx,
+            workspace,
             AuditEntry {
-                actor: actor_user(&user_id, role),
+                actor: actor_user(user, role),
                 ip: origin.ip.clone(),
                 action: "session.signed_in",
                 resource_type: "session",
                 resource_id: None,
-                metadata: json!({ "userAgent": origin.user_agent }),
+                metadata,
                 result: AuditResult::Success,
             },
         )
         .await?;
-        tx.commit().await?;
         Ok(tokens)
     }
 
@@ -500,7 +541,7 @@ impl Identity {
         let inviter_row = store::user_by_id(&self.db, inviter).await?.ok_or(IdentityError::NotFound("user"))?;
         let invite = InviteId::generate();
         let (token, hash) = opaque_token("tdi");
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
         store::insert_invite(&mut tx, workspace, &invite, &email, role, &hash, inviter, now_millis() + INVITE_TTL_MS)
             .await?;
         audit::record(
@@ -519,8 +560,18 @@ impl Identity {
         .await?;
         let valid_for = std::time::Duration::from_millis(INVITE_TTL_MS as u64);
         let links = self.links();
-        emails::invitation(&self.queue, &mut tx, &links, &email, &inviter_row.name, &workspace_row.name, role, &token, valid_for)
-            .await?;
+        emails::invitation(
+            &self.queue,
+            &mut tx,
+            &links,
+            &email,
+            &inviter_row.name,
+            &workspace_row.name,
+            role,
+            &token,
+            valid_for,
+        )
+        .await?;
         tx.commit().await?;
         Ok((invite, token))
     }
@@ -594,7 +645,7 @@ impl Identity {
         role: Role,
         origin: &Origin,
     ) -> Result<(), IdentityError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
         let current =
             store::member_role_in_tx(&mut tx, workspace, member).await?.ok_or(IdentityError::NotFound("member"))?;
         if (current == Role::Owner || role == Role::Owner) && actor_role != Role::Owner {
@@ -631,7 +682,7 @@ impl Identity {
         member: &UserId,
         origin: &Origin,
     ) -> Result<(), IdentityError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
         let current =
             store::member_role_in_tx(&mut tx, workspace, member).await?.ok_or(IdentityError::NotFound("member"))?;
         let leaving = matches!(actor, Actor::User { id, .. } if id == member.as_str());
@@ -677,7 +728,7 @@ impl Identity {
         let id = ApiKeyId::generate();
         let (secret, hash) = opaque_token("tdk");
         let prefix: String = secret.chars().take(12).collect();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
         store::insert_api_key(&mut tx, workspace, &id, &name, &prefix, &hash, role, creator).await?;
         audit::record(
             &mut tx,
@@ -705,7 +756,7 @@ impl Identity {
         key: &ApiKeyId,
         origin: &Origin,
     ) -> Result<(), IdentityError> {
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
         if !store::revoke_api_key(&mut tx, workspace, key).await? {
             return Err(IdentityError::NotFound("API key"));
         }

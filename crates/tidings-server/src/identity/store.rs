@@ -14,6 +14,8 @@ pub struct UserRow {
     pub name: String,
     pub password_hash: String,
     pub email_verified_at: Option<i64>,
+    /// When two-factor sign-in was turned on; `None` while it is off.
+    pub totp_enabled_at: Option<i64>,
     pub created_at: i64,
 }
 
@@ -87,7 +89,7 @@ pub struct ApiKeyRow {
     pub created_at: i64,
 }
 
-const USER_COLUMNS: &str = "id, email, name, password_hash, email_verified_at, created_at";
+const USER_COLUMNS: &str = "id, email, name, password_hash, email_verified_at, totp_enabled_at, created_at";
 
 pub async fn user_by_email(db: &Db, email: &str) -> Result<Option<UserRow>, StoreError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
@@ -205,19 +207,19 @@ pub async fn workspace(db: &Db, workspace: &WorkspaceId) -> Result<Option<Worksp
 }
 
 pub async fn update_workspace(
-    db: &Db,
+    tx: &mut Tx,
     workspace: &WorkspaceId,
     name: &str,
     require_two_factor: bool,
 ) -> Result<(), StoreError> {
-    with_writer!(db, |pool| sqlx::query(
+    with_tx!(tx, |conn| sqlx::query(
         "UPDATE workspaces SET name = $1, require_two_factor = $2, updated_at = $3 WHERE id = $4"
     )
     .bind(name)
     .bind(require_two_factor)
     .bind(now_millis())
     .bind(workspace.as_str())
-    .execute(pool)
+    .execute(&mut **conn)
     .await
     .map(|_| ()))?;
     Ok(())
@@ -265,7 +267,10 @@ pub async fn insert_membership(
 pub async fn members(db: &Db, workspace: &WorkspaceId) -> Result<Vec<MemberRow>, StoreError> {
     let sql = "SELECT u.id AS user_id, u.email, u.name, m.role, m.created_at AS joined_at FROM memberships m \
                JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 ORDER BY m.created_at, u.id";
-    Ok(with_reader!(db, |pool| sqlx::query_as(sql).bind(workspace.as_str()).fetch_all(pool).await)?)
+    let mut tx = db.read_for_tenant(workspace).await?;
+    let rows = with_tx!(tx, |conn| sqlx::query_as(sql).bind(workspace.as_str()).fetch_all(&mut **conn).await)?;
+    tx.commit().await?;
+    Ok(rows)
 }
 
 /// Owners of the workspace, counted inside the transaction that is about to change one.
@@ -433,26 +438,40 @@ pub async fn revoke_user_sessions_except(
     Ok(())
 }
 
+/// A signed-in member's standing in the workspace of their session.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveMember {
+    /// Their current role.
+    pub role: Role,
+    /// The workspace requires two-factor sign-in and they have not turned it on.
+    pub owes_two_factor: bool,
+}
+
 /// The member's current role, if the session is live and still a member's (access tokens die
-/// with their session and with the membership).
-pub async fn live_role(
+/// with their session and with the membership), and whether they owe the workspace a second
+/// factor, all in one query.
+pub async fn live_member(
     db: &Db,
     workspace: &WorkspaceId,
     user: &UserId,
     session: &str,
-) -> Result<Option<Role>, StoreError> {
-    let role: Option<String> = with_reader!(db, |pool| {
-        sqlx::query_scalar(
-        "SELECT m.role FROM sessions s JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id \
-         WHERE s.id = $1 AND s.revoked_at IS NULL AND s.workspace_id = $2 AND s.user_id = $3"
-    )
-    .bind(session)
-    .bind(workspace.as_str())
-    .bind(user.as_str())
-    .fetch_optional(pool)
-    .await
+) -> Result<Option<LiveMember>, StoreError> {
+    let row: Option<(String, bool, Option<i64>)> = with_reader!(db, |pool| {
+        sqlx::query_as(
+            "SELECT m.role, w.require_two_factor, u.totp_enabled_at FROM sessions s \
+             JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id \
+             JOIN workspaces w ON w.id = s.workspace_id JOIN users u ON u.id = s.user_id \
+             WHERE s.id = $1 AND s.revoked_at IS NULL AND s.workspace_id = $2 AND s.user_id = $3",
+        )
+        .bind(session)
+        .bind(workspace.as_str())
+        .bind(user.as_str())
+        .fetch_optional(pool)
+        .await
     })?;
-    Ok(role.as_deref().and_then(Role::parse))
+    Ok(row.and_then(|(role, required, enabled_at)| {
+        Role::parse(&role).map(|role| LiveMember { role, owes_two_factor: required && enabled_at.is_none() })
+    }))
 }
 
 pub async fn insert_email_token(
@@ -602,10 +621,13 @@ const API_KEY_COLUMNS: &str = "id, workspace_id, name, prefix, role, created_by,
 
 pub async fn api_keys(db: &Db, workspace: &WorkspaceId) -> Result<Vec<ApiKeyRow>, StoreError> {
     let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE workspace_id = $1 ORDER BY created_at DESC");
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+    let mut tx = db.read_for_tenant(workspace).await?;
+    let rows = with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
-        .fetch_all(pool)
-        .await)?)
+        .fetch_all(&mut **conn)
+        .await)?;
+    tx.commit().await?;
+    Ok(rows)
 }
 
 pub async fn api_key_by_hash(db: &Db, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
@@ -643,4 +665,201 @@ pub async fn revoke_api_key(tx: &mut Tx, workspace: &WorkspaceId, key: &ApiKeyId
     .await
     .map(|r| r.rows_affected()))?;
     Ok(revoked == 1)
+}
+
+/// A member's two-factor secret (encrypted) and whether it is in use.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TotpRow {
+    pub totp_secret: Option<Vec<u8>>,
+    pub totp_enabled_at: Option<i64>,
+}
+
+pub async fn totp_state(tx: &mut Tx, user: &UserId) -> Result<Option<TotpRow>, StoreError> {
+    Ok(with_tx!(tx, |conn| sqlx::query_as("SELECT totp_secret, totp_enabled_at FROM users WHERE id = $1")
+        .bind(user.as_str())
+        .fetch_optional(&mut **conn)
+        .await)?)
+}
+
+/// Stores a new secret, not yet in use; `false` when two-factor sign-in is already on.
+pub async fn set_pending_totp_secret(tx: &mut Tx, user: &UserId, sealed: &[u8]) -> Result<bool, StoreError> {
+    let updated = with_tx!(tx, |conn| sqlx::query(
+        "UPDATE users SET totp_secret = $1, totp_last_step = NULL, updated_at = $2 \
+         WHERE id = $3 AND totp_enabled_at IS NULL"
+    )
+    .bind(sealed)
+    .bind(now_millis())
+    .bind(user.as_str())
+    .execute(&mut **conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(updated == 1)
+}
+
+/// Turns two-factor sign-in on; `false` when it already was, or no secret was set up.
+pub async fn enable_totp(tx: &mut Tx, user: &UserId) -> Result<bool, StoreError> {
+    let updated = with_tx!(tx, |conn| sqlx::query(
+        "UPDATE users SET totp_enabled_at = $1, updated_at = $1 \
+         WHERE id = $2 AND totp_enabled_at IS NULL AND totp_secret IS NOT NULL"
+    )
+    .bind(now_millis())
+    .bind(user.as_str())
+    .execute(&mut **conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(updated == 1)
+}
+
+/// Turns two-factor sign-in off and forgets the secret and the recovery codes.
+pub async fn disable_totp(tx: &mut Tx, user: &UserId) -> Result<(), StoreError> {
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = NULL, updated_at = $1 \
+         WHERE id = $2"
+    )
+    .bind(now_millis())
+    .bind(user.as_str())
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    with_tx!(tx, |conn| sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user.as_str())
+        .execute(&mut **conn)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// Records that the code of time step `step` was used; `false` when that step or a later one
+/// already was (a replayed or outdated code).
+pub async fn spend_totp_step(tx: &mut Tx, user: &UserId, step: i64) -> Result<bool, StoreError> {
+    let updated = with_tx!(tx, |conn| sqlx::query(
+        "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)"
+    )
+    .bind(step)
+    .bind(user.as_str())
+    .execute(&mut **conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(updated == 1)
+}
+
+/// Replaces the member's recovery codes with these (hashed) ones.
+pub async fn replace_recovery_codes(tx: &mut Tx, user: &UserId, code_hashes: &[String]) -> Result<(), StoreError> {
+    with_tx!(tx, |conn| sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user.as_str())
+        .execute(&mut **conn)
+        .await
+        .map(|_| ()))?;
+    for hash in code_hashes {
+        with_tx!(tx, |conn| sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+            .bind(user.as_str())
+            .bind(hash.as_str())
+            .execute(&mut **conn)
+            .await
+            .map(|_| ()))?;
+    }
+    Ok(())
+}
+
+/// Spends an unused recovery code; `false` when the member has no such unused code.
+pub async fn spend_recovery_code(tx: &mut Tx, user: &UserId, code_hash: &str) -> Result<bool, StoreError> {
+    let updated = with_tx!(tx, |conn| sqlx::query(
+        "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL"
+    )
+    .bind(now_millis())
+    .bind(user.as_str())
+    .bind(code_hash)
+    .execute(&mut **conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(updated == 1)
+}
+
+pub async fn unused_recovery_codes(tx: &mut Tx, user: &UserId) -> Result<i64, StoreError> {
+    Ok(with_tx!(tx, |conn| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL"
+    )
+    .bind(user.as_str())
+    .fetch_one(&mut **conn)
+    .await)?)
+}
+
+/// The step between password and code of a two-factor sign-in.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChallengeRow {
+    pub user_id: String,
+    pub workspace_id: String,
+    pub failed_attempts: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// Stores a challenge, and clears the member's expired ones.
+pub async fn insert_challenge(
+    tx: &mut Tx,
+    token_hash: &str,
+    user: &UserId,
+    workspace: &WorkspaceId,
+    expires_at: i64,
+) -> Result<(), StoreError> {
+    let now = now_millis();
+    with_tx!(tx, |conn| sqlx::query("DELETE FROM two_factor_challenges WHERE user_id = $1 AND expires_at <= $2")
+        .bind(user.as_str())
+        .bind(now)
+        .execute(&mut **conn)
+        .await
+        .map(|_| ()))?;
+    with_tx!(tx, |conn| {
+        sqlx::query(
+        "INSERT INTO two_factor_challenges (token_hash, user_id, workspace_id, failed_attempts, expires_at, created_at) \
+         VALUES ($1, $2, $3, 0, $4, $5)"
+    )
+    .bind(token_hash)
+    .bind(user.as_str())
+    .bind(workspace.as_str())
+    .bind(expires_at)
+    .bind(now)
+    .execute(&mut **conn)
+    .await
+    .map(|_| ())
+    })?;
+    Ok(())
+}
+
+pub async fn challenge(tx: &mut Tx, token_hash: &str) -> Result<Option<ChallengeRow>, StoreError> {
+    Ok(with_tx!(tx, |conn| sqlx::query_as(
+        "SELECT user_id, workspace_id, failed_attempts, expires_at, used_at FROM two_factor_challenges \
+         WHERE token_hash = $1"
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut **conn)
+    .await)?)
+}
+
+pub async fn count_failed_challenge(tx: &mut Tx, token_hash: &str) -> Result<(), StoreError> {
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE two_factor_challenges SET failed_attempts = failed_attempts + 1 WHERE token_hash = $1"
+    )
+    .bind(token_hash)
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// Spends a live challenge; `false` when it was spent already or has expired.
+pub async fn spend_challenge(tx: &mut Tx, token_hash: &str) -> Result<bool, StoreError> {
+    let now = now_millis();
+    let spent =
+        with_tx!(tx, |conn| {
+            sqlx::query(
+        "UPDATE two_factor_challenges SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1"
+    )
+    .bind(now)
+    .bind(token_hash)
+    .execute(&mut **conn)
+    .await
+    .map(|r| r.rows_affected())
+        })?;
+    Ok(spent == 1)
 }

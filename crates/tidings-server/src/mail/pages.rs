@@ -59,7 +59,10 @@ async fn list_page(State(state): State<AppState>) -> Result<Response, ApiError> 
 
 async fn message_page(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let dir = dev::mail_dir(&state.config);
-    let mail = dev::load(&dir, &id).await.map_err(|e| ApiError::internal(&e))?.ok_or(ApiError::not_found("message"))?;
+    let mail = dev::load(&dir, &id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("message"))?;
     let page = MessagePage { nav: nav("/dev/mail"), css: asset_url("app.css"), htmx: asset_url("htmx.min.js"), mail };
     Ok(Html(page.render().map_err(|e| ApiError::internal(&e))?).into_response())
 }
@@ -67,7 +70,9 @@ async fn message_page(State(state): State<AppState>, Path(id): Path<String>) -> 
 /// The `.eml` as written, shown as text.
 async fn raw_message(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let dir = dev::mail_dir(&state.config);
-    let raw =
-        dev::load_raw(&dir, &id).await.map_err(|e| ApiError::internal(&e))?.ok_or(ApiError::not_found("message"))?;
+    let raw = dev::load_raw(&dir, &id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .ok_or_else(|| ApiError::not_found("message"))?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], raw).into_response())
 }

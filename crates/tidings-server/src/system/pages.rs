@@ -9,8 +9,11 @@ use tidings_core::time::to_rfc3339;
 use tidings_store::queue::{Job, QueueStats};
 
 use crate::AppState;
-use crate::dashboard::{NavItem, asset_url, nav};
+use crate::dashboard::csrf::Csrf;
+use crate::dashboard::page::UserMenu;
+use crate::dashboard::{NavItem, asset_url, nav_for};
 use crate::http::ApiError;
+use crate::identity::session::DashboardUser;
 
 /// `/` and `/status`.
 pub fn router() -> axum::Router<AppState> {
@@ -49,6 +52,8 @@ struct StatusPage {
     backend: String,
     uptime: String,
     panel: QueuePanel,
+    /// The signed-in member's menu; the page is public (operators read it signed out).
+    menu: Option<UserMenu>,
 }
 
 #[derive(Template)]
@@ -116,13 +121,23 @@ fn dead_letter_row(job: Job) -> DeadLetterRow {
 }
 
 /// The whole page, or only the queue panel when htmx refreshes it.
-async fn status_page(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn status_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: Option<DashboardUser>,
+    csrf: Csrf,
+) -> Result<Response, ApiError> {
     let panel = queue_panel(&state).await?;
     let html = if headers.contains_key("hx-request") {
         panel.render()
     } else {
+        let menu = match &user {
+            Some(user) => Some(user.menu(&state, &csrf, "/status").await.map_err(|e| ApiError::internal(&e.message))?),
+            None => None,
+        };
         StatusPage {
-            nav: nav("/status"),
+            nav: nav_for("/status", user.as_ref().map(|u| u.auth.role)),
+            menu,
             css: asset_url("app.css"),
             htmx: asset_url("htmx.min.js"),
             version: env!("CARGO_PKG_VERSION"),
@@ -132,5 +147,5 @@ async fn status_page(State(state): State<AppState>, headers: HeaderMap) -> Resul
         }
         .render()
     };
-    Ok(Html(html.map_err(|e| ApiError::internal(&e))?).into_response())
+    Ok((csrf, Html(html.map_err(|e| ApiError::internal(&e))?)).into_response())
 }

@@ -2,8 +2,11 @@
 
 mod api;
 mod browser;
+mod dashboard_identity;
 mod helpers;
 mod identity;
 mod identity_mail;
 mod mail;
+mod tenancy;
+mod two_factor;
 mod vault;
