@@ -59,7 +59,8 @@ struct EntryView {
     actor: String,
     actor_role: String,
     action: String,
-    resource: String,
+    resource_type: String,
+    resource_id: String,
     success: bool,
     ip: String,
     metadata: String,
@@ -119,10 +120,6 @@ fn entry_view(row: AuditRow, names: &HashMap<String, String>) -> EntryView {
         ("api_key", Some(id)) => format!("API key {id}"),
         (kind, _) => kind.to_owned(),
     };
-    let resource = match &row.resource_id {
-        Some(id) => format!("{} {id}", row.resource_type),
-        None => row.resource_type.clone(),
-    };
     EntryView {
         seq: row.seq,
         when: when(row.created_at),
@@ -130,7 +127,8 @@ fn entry_view(row: AuditRow, names: &HashMap<String, String>) -> EntryView {
         actor_role: row.actor_role.unwrap_or_default(),
         success: row.result == "success",
         action: row.action,
-        resource,
+        resource_type: row.resource_type,
+        resource_id: row.resource_id.unwrap_or_default(),
         ip: row.ip.unwrap_or_default(),
         metadata: if row.metadata == "{}" { String::new() } else { row.metadata },
     }

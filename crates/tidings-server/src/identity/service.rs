@@ -4,6 +4,7 @@
 
 use serde_json::json;
 use tidings_core::config::AuthConfig;
+use tidings_core::secrets::MasterKeys;
 use tidings_core::time::now_millis;
 use tidings_core::{ApiKeyId, InviteId, SessionId, UserId, WorkspaceId};
 use tidings_store::queue::{Queue, QueueError};
@@ -146,12 +147,14 @@ fn actor_user(user: &UserId, role: Role) -> Actor {
 
 impl Identity {
     /// The service over `db`, with the configured password cost and token lifetimes.
-    pub fn new(db: Db, queue: Queue, config: &AuthConfig, master_key: &[u8; 32]) -> Self {
+    pub fn new(db: Db, queue: Queue, config: &AuthConfig, master_keys: &MasterKeys) -> Self {
+        let master_key = master_keys.current().expose();
+        let previous: Vec<&[u8; 32]> = master_keys.previous().iter().map(|key| key.expose()).collect();
         Self {
             db,
             queue,
             hashing: PasswordHashing::new(config),
-            tokens: TokenKeys::derive(master_key, &config.token_issuer, config.access_token_ttl_secs),
+            tokens: TokenKeys::derive_with_previous(master_key, &previous, &config.token_issuer, config.access_token_ttl_secs),
             refresh_ttl_ms: i64::try_from(config.refresh_token_ttl_days).unwrap_or(7) * 86_400_000,
             public_url: "http://localhost:8080".to_owned(),
             totp_secrets: TotpSecrets::derive(master_key),
@@ -542,8 +545,10 @@ impl Identity {
         let invite = InviteId::generate();
         let (token, hash) = opaque_token("tdi");
         let mut tx = self.db.begin_for_tenant(workspace).await?;
-        store::insert_invite(&mut tx, workspace, &invite, &email, role, &hash, inviter, now_millis() + INVITE_TTL_MS)
-            .await?;
+        let expires_at = now_millis() + INVITE_TTL_MS;
+        let new_invite =
+            store::NewInvite { id: &invite, email: &email, role, token_hash: &hash, invited_by: inviter, expires_at };
+        store::insert_invite(&mut tx, workspace, new_invite).await?;
         audit::record(
             &mut tx,
             workspace,
@@ -729,7 +734,9 @@ impl Identity {
         let (secret, hash) = opaque_token("tdk");
         let prefix: String = secret.chars().take(12).collect();
         let mut tx = self.db.begin_for_tenant(workspace).await?;
-        store::insert_api_key(&mut tx, workspace, &id, &name, &prefix, &hash, role, creator).await?;
+        let new_key =
+            store::NewApiKey { id: &id, name: &name, prefix: &prefix, key_hash: &hash, role, created_by: creator };
+        store::insert_api_key(&mut tx, workspace, new_key).await?;
         audit::record(
             &mut tx,
             workspace,

@@ -512,16 +512,18 @@ pub async fn spend_email_token(tx: &mut Tx, purpose: &str, token_hash: &str) -> 
     Ok(user.as_deref().and_then(|id| UserId::parse(id).ok()))
 }
 
-pub async fn insert_invite(
-    tx: &mut Tx,
-    workspace: &WorkspaceId,
-    invite: &InviteId,
-    email: &str,
-    role: Role,
-    token_hash: &str,
-    invited_by: &UserId,
-    expires_at: i64,
-) -> Result<(), StoreError> {
+/// An invitation about to be stored.
+pub struct NewInvite<'a> {
+    pub id: &'a InviteId,
+    pub email: &'a str,
+    pub role: Role,
+    pub token_hash: &'a str,
+    pub invited_by: &'a UserId,
+    pub expires_at: i64,
+}
+
+pub async fn insert_invite(tx: &mut Tx, workspace: &WorkspaceId, invite: NewInvite<'_>) -> Result<(), StoreError> {
+    let NewInvite { id: invite, email, role, token_hash, invited_by, expires_at } = invite;
     with_tx!(tx, |conn| sqlx::query(
         "INSERT INTO invites (id, workspace_id, email, role, token_hash, invited_by, expires_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -589,16 +591,18 @@ pub async fn revoke_invite(db: &Db, workspace: &WorkspaceId, invite: &InviteId) 
     Ok(revoked == 1)
 }
 
-pub async fn insert_api_key(
-    tx: &mut Tx,
-    workspace: &WorkspaceId,
-    key: &ApiKeyId,
-    name: &str,
-    prefix: &str,
-    key_hash: &str,
-    role: Role,
-    created_by: &UserId,
-) -> Result<(), StoreError> {
+/// An API key about to be stored (its hash, never the key).
+pub struct NewApiKey<'a> {
+    pub id: &'a ApiKeyId,
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub key_hash: &'a str,
+    pub role: Role,
+    pub created_by: &'a UserId,
+}
+
+pub async fn insert_api_key(tx: &mut Tx, workspace: &WorkspaceId, key: NewApiKey<'_>) -> Result<(), StoreError> {
+    let NewApiKey { id: key, name, prefix, key_hash, role, created_by } = key;
     with_tx!(tx, |conn| sqlx::query(
         "INSERT INTO api_keys (id, workspace_id, name, prefix, key_hash, role, created_by, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -850,9 +854,8 @@ pub async fn count_failed_challenge(tx: &mut Tx, token_hash: &str) -> Result<(),
 /// Spends a live challenge; `false` when it was spent already or has expired.
 pub async fn spend_challenge(tx: &mut Tx, token_hash: &str) -> Result<bool, StoreError> {
     let now = now_millis();
-    let spent =
-        with_tx!(tx, |conn| {
-            sqlx::query(
+    let spent = with_tx!(tx, |conn| {
+        sqlx::query(
         "UPDATE two_factor_challenges SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1"
     )
     .bind(now)
@@ -860,6 +863,6 @@ pub async fn spend_challenge(tx: &mut Tx, token_hash: &str) -> Result<bool, Stor
     .execute(&mut **conn)
     .await
     .map(|r| r.rows_affected())
-        })?;
+    })?;
     Ok(spent == 1)
 }

@@ -38,21 +38,34 @@ pub struct Claims {
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The current key first, then those derived from previous master keys, so tokens signed
+    /// before a master-key change (or by a process not yet restarted) stay valid.
+    decoding: Vec<DecodingKey>,
     issuer: String,
     ttl_secs: i64,
+}
+
+fn signing_secret(master_key: &[u8; 32]) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    hasher.update(b"tidings access-token signing key v1");
+    hasher.update(master_key);
+    hasher.finalize().to_vec()
 }
 
 impl TokenKeys {
     /// Keys derived from the master key, so every process sharing it accepts each other's tokens.
     pub fn derive(master_key: &[u8; 32], issuer: &str, ttl_secs: u64) -> Self {
-        let mut hasher = Sha256::new();
-        hasher.update(b"tidings access-token signing key v1");
-        hasher.update(master_key);
-        let secret = hasher.finalize();
+        Self::derive_with_previous(master_key, &[], issuer, ttl_secs)
+    }
+
+    /// Signs with the current master key's derivation; also accepts tokens of previous keys.
+    pub fn derive_with_previous(current: &[u8; 32], previous: &[&[u8; 32]], issuer: &str, ttl_secs: u64) -> Self {
+        let secret = signing_secret(current);
+        let mut decoding = vec![DecodingKey::from_secret(&secret)];
+        decoding.extend(previous.iter().map(|key| DecodingKey::from_secret(&signing_secret(key))));
         Self {
             encoding: EncodingKey::from_secret(&secret),
-            decoding: DecodingKey::from_secret(&secret),
+            decoding,
             issuer: issuer.to_owned(),
             ttl_secs: i64::try_from(ttl_secs).unwrap_or(3600),
         }
@@ -84,7 +97,10 @@ impl TokenKeys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[&self.issuer]);
         validation.leeway = 0;
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).ok().map(|data| data.claims)
+        self.decoding
+            .iter()
+            .find_map(|key| jsonwebtoken::decode::<Claims>(token, key, &validation).ok())
+            .map(|data| data.claims)
     }
 }
 
@@ -120,6 +136,9 @@ mod tests {
         assert!(TokenKeys::derive(&[2; 32], "tidings", 3600).verify(&token).is_none(), "other key");
         assert!(TokenKeys::derive(&[1; 32], "other", 3600).verify(&token).is_none(), "other issuer");
         assert!(keys.verify(&format!("{token}x")).is_none(), "tampered");
+        let rotated = TokenKeys::derive_with_previous(&[2; 32], &[&[1; 32]], "tidings", 3600);
+        assert!(rotated.verify(&token).is_some(), "tokens of the previous master key stay valid");
+        assert!(keys.verify(&rotated.issue(&user, &workspace, Role::Agent, "ses_y")).is_none(), "new tokens use the new key");
     }
 
     #[test]

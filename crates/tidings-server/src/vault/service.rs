@@ -132,7 +132,7 @@ impl Vault {
     #[tracing::instrument(skip_all, fields(workspace_id = %workspace_id, name = %name))]
     pub async fn put(&self, workspace_id: &WorkspaceId, name: &str, plaintext: &[u8]) -> Result<SecretId, VaultError> {
         check_name(name)?;
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_for_tenant(workspace_id).await?;
         let key = self.data_key(workspace_id, &mut tx).await?;
         let ciphertext = key
             .encrypt(plaintext, &Aad::secret(workspace_id, name))
@@ -147,7 +147,10 @@ impl Vault {
     /// The workspace's secret `name`, decrypted; `None` when the workspace has no such secret.
     #[tracing::instrument(skip_all, fields(workspace_id = %workspace_id, name = %name))]
     pub async fn get(&self, workspace_id: &WorkspaceId, name: &str) -> Result<Option<SecretBytes>, VaultError> {
-        let Some(row) = store::sealed_secret(&self.db, workspace_id, name).await? else {
+        let mut tx = self.db.read_for_tenant(workspace_id).await?;
+        let found = store::sealed_secret(&mut tx, workspace_id, name).await?;
+        tx.commit().await?;
+        let Some(row) = found else {
             return Ok(None);
         };
         let key = self
@@ -160,7 +163,10 @@ impl Vault {
     /// Deletes the workspace's secret `name`; false when there was none.
     #[tracing::instrument(skip_all, fields(workspace_id = %workspace_id, name = %name))]
     pub async fn delete(&self, workspace_id: &WorkspaceId, name: &str) -> Result<bool, VaultError> {
-        Ok(store::delete_secret(&self.db, workspace_id, name).await?)
+        let mut tx = self.db.begin_for_tenant(workspace_id).await?;
+        let deleted = store::delete_secret(&mut tx, workspace_id, name).await?;
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     /// How many workspaces' data keys each master key wraps, current key first.
@@ -187,7 +193,8 @@ impl Vault {
 
     /// Re-wraps, under the current master key, every data key still wrapped by another one.
     ///
-    /// Each workspace is re-wrapped in its own transaction, only if its row still names the key
+    /// Each workspace is re-wrapped in its own transaction (confined to that workspace; only the
+    /// listing crosses workspaces), only if its row still names the key
     /// it was read with, so running it again, or in two processes at once, is safe. Data keys
     /// and the secrets they encrypt are not changed. A data key that cannot be unwrapped (its
     /// master key is not configured) is reported and left as it was.
@@ -218,7 +225,7 @@ impl Vault {
     /// True when this call re-wrapped the key; false when it was already current (or is gone).
     async fn rewrap(&self, workspace_id: &WorkspaceId) -> Result<bool, VaultError> {
         let current = self.keys.current();
-        let mut tx = self.db.begin().await?;
+        let mut tx = self.db.begin_for_tenant(workspace_id).await?;
         let Some(row) = store::wrapped_key(&mut tx, workspace_id).await? else {
             return Ok(false);
         };

@@ -1,9 +1,11 @@
 //! Queries of the vault: each workspace's wrapped data key, and its sealed secrets.
 //!
-//! Every function touching a workspace's rows takes its `WorkspaceId` right after the executor.
+//! Every function touching a workspace's rows takes its `WorkspaceId` right after the executor,
+//! which is a transaction confined to that workspace (`Db::begin_for_tenant`, row-level security
+//! on PostgreSQL); only the operator's cross-workspace queries (rotation) take the `Db`.
 
 use tidings_core::{SecretId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
+use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
 
 /// A workspace's data key as stored: wrapped, and the fingerprint of the master key that wrapped it.
 #[derive(sqlx::FromRow)]
@@ -109,26 +111,26 @@ pub(super) async fn upsert_secret(
 }
 
 pub(super) async fn sealed_secret(
-    db: &Db,
+    tx: &mut Tx,
     workspace_id: &WorkspaceId,
     name: &str,
 ) -> Result<Option<SealedSecretRow>, StoreError> {
-    Ok(with_reader!(db, |pool| sqlx::query_as(
+    Ok(with_tx!(tx, |conn| sqlx::query_as(
         "SELECT s.ciphertext, k.wrapped_key, k.master_key_id \
          FROM secrets s JOIN workspace_keys k ON k.workspace_id = s.workspace_id \
          WHERE s.workspace_id = $1 AND s.name = $2"
     )
     .bind(workspace_id.as_str())
     .bind(name)
-    .fetch_optional(pool)
+    .fetch_optional(&mut **conn)
     .await)?)
 }
 
-pub(super) async fn delete_secret(db: &Db, workspace_id: &WorkspaceId, name: &str) -> Result<bool, StoreError> {
-    let deleted = with_writer!(db, |pool| sqlx::query("DELETE FROM secrets WHERE workspace_id = $1 AND name = $2")
+pub(super) async fn delete_secret(tx: &mut Tx, workspace_id: &WorkspaceId, name: &str) -> Result<bool, StoreError> {
+    let deleted = with_tx!(tx, |conn| sqlx::query("DELETE FROM secrets WHERE workspace_id = $1 AND name = $2")
         .bind(workspace_id.as_str())
         .bind(name)
-        .execute(pool)
+        .execute(&mut **conn)
         .await
         .map(|r| r.rows_affected()))?;
     Ok(deleted > 0)
