@@ -106,8 +106,8 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         return Err(StartError::UnknownQueue(unknown.clone()));
     }
     queue.register_schedules(&schedules(&config)?).await?;
-    let identity = Identity::new(db.clone(), queue.clone(), &config.auth, &master_keys)
-        .with_public_url(config.public_url());
+    let identity =
+        Identity::new(db.clone(), queue.clone(), &config.auth, &master_keys).with_public_url(config.public_url());
     let vault = Vault::new(db.clone(), master_keys.clone());
     let mailer = mail::from_config(&config)?;
     Ok(AppState {

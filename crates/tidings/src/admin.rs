@@ -7,6 +7,7 @@ use clap::Subcommand;
 use tidings_core::secrets::MasterKeys;
 use tidings_core::time::to_rfc3339;
 use tidings_core::{Config, JobId, WorkspaceId};
+use tidings_server::identity::Identity;
 use tidings_server::vault::{KeyRole, Vault};
 use tidings_store::Db;
 use tidings_store::queue::{JobState, Queue, standard_queues};
@@ -100,6 +101,9 @@ async fn rotate_master_key(db: &Db, config: &Config) -> anyhow::Result<()> {
          previous_master_keys and run this again",
         report.failed.len()
     );
+    let identity = Identity::new(db.clone(), Queue::new(db.clone(), standard_queues()), &config.auth, &keys);
+    let resealed = identity.reseal_totp_secrets().await?;
+    println!("{resealed} two-factor secret(s) re-sealed under {current}");
     if keys.previous().is_empty() {
         println!("every data key is wrapped by the current master key");
     } else {

@@ -154,10 +154,15 @@ impl Identity {
             db,
             queue,
             hashing: PasswordHashing::new(config),
-            tokens: TokenKeys::derive_with_previous(master_key, &previous, &config.token_issuer, config.access_token_ttl_secs),
+            tokens: TokenKeys::derive_with_previous(
+                master_key,
+                &previous,
+                &config.token_issuer,
+                config.access_token_ttl_secs,
+            ),
             refresh_ttl_ms: i64::try_from(config.refresh_token_ttl_days).unwrap_or(7) * 86_400_000,
             public_url: "http://localhost:8080".to_owned(),
-            totp_secrets: TotpSecrets::derive(master_key),
+            totp_secrets: TotpSecrets::derive_with_previous(master_key, &previous),
         }
     }
 

@@ -112,12 +112,17 @@ fn sets_session(response: &Response) -> bool {
         .any(|v| v.starts_with(&format!("{ACCESS_COOKIE}=")))
 }
 
+/// Paths that are not pages: nothing there reads the session cookies.
+fn not_a_page(path: &str) -> bool {
+    ["/api/", "/assets/", "/docs", "/health", "/ready", "/metrics"].iter().any(|prefix| path.starts_with(prefix))
+}
+
 /// Middleware: refreshes an expired dashboard session from its refresh cookie, transparently.
-/// API requests (`/api/…`) and requests with an `Authorization` header are left alone: API
-/// clients refresh for themselves.
+/// API requests (`/api/…`), requests with an `Authorization` header and assets are left alone:
+/// API clients refresh for themselves.
 pub async fn refresh_session(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let headers = request.headers();
-    if request.uri().path().starts_with("/api/") || headers.contains_key(header::AUTHORIZATION) {
+    if not_a_page(request.uri().path()) || headers.contains_key(header::AUTHORIZATION) {
         return next.run(request).await;
     }
     let Some(refresh_token) = cookie(headers, REFRESH_COOKIE).filter(|v| !v.is_empty()) else {

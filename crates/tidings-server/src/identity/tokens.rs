@@ -138,7 +138,10 @@ mod tests {
         assert!(keys.verify(&format!("{token}x")).is_none(), "tampered");
         let rotated = TokenKeys::derive_with_previous(&[2; 32], &[&[1; 32]], "tidings", 3600);
         assert!(rotated.verify(&token).is_some(), "tokens of the previous master key stay valid");
-        assert!(keys.verify(&rotated.issue(&user, &workspace, Role::Agent, "ses_y")).is_none(), "new tokens use the new key");
+        assert!(
+            keys.verify(&rotated.issue(&user, &workspace, Role::Agent, "ses_y")).is_none(),
+            "new tokens use the new key"
+        );
     }
 
     #[test]

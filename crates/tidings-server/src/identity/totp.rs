@@ -30,22 +30,36 @@ const KEY_LABEL: &str = "tidings totp key v1";
 /// Encrypts and decrypts members' TOTP secrets (AES-256-GCM under a key derived from the master
 /// key); each ciphertext is bound to its user, so one copied onto another account does not open.
 #[derive(Clone)]
-pub struct TotpSecrets(Arc<DataKey>);
+pub struct TotpSecrets(Arc<Vec<DataKey>>);
 
 impl TotpSecrets {
     /// The key for this installation's master key.
     pub fn derive(master_key: &[u8; 32]) -> Self {
-        Self(Arc::new(DataKey::derive(master_key, KEY_LABEL)))
+        Self::derive_with_previous(master_key, &[])
     }
 
-    /// `nonce || ciphertext || tag` of `secret`, bound to `user`.
+    /// Seals with the current master key's derivation; opens with it or a previous one, so a
+    /// master-key change does not lock anyone out (`rotate-master-key` re-seals them all).
+    pub fn derive_with_previous(current: &[u8; 32], previous: &[&[u8; 32]]) -> Self {
+        let keys = std::iter::once(current).chain(previous.iter().copied()).map(|key| DataKey::derive(key, KEY_LABEL));
+        Self(Arc::new(keys.collect()))
+    }
+
+    /// `nonce || ciphertext || tag` of `secret`, bound to `user`, under the current key.
     pub fn seal(&self, user: &UserId, secret: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        self.0.encrypt(secret, &aad(user))
+        self.0[0].encrypt(secret, &aad(user))
     }
 
-    /// The secret [`TotpSecrets::seal`] sealed for `user`.
+    /// The secret [`TotpSecrets::seal`] sealed for `user`, under the current or a previous key.
     pub fn open(&self, user: &UserId, sealed: &[u8]) -> Result<SecretBytes, CryptoError> {
-        self.0.decrypt(sealed, &aad(user))
+        let mut last = None;
+        for key in self.0.iter() {
+            match key.decrypt(sealed, &aad(user)) {
+                Ok(secret) => return Ok(secret),
+                Err(error) => last = Some(error),
+            }
+        }
+        Err(last.unwrap_or(CryptoError::Decrypt))
     }
 }
 
@@ -180,5 +194,7 @@ mod tests {
         assert_eq!(secrets.open(&ana, &sealed).expect("opened").expose_secret(), b"12345678901234567890");
         assert!(secrets.open(&ben, &sealed).is_err(), "bound to the user");
         assert!(TotpSecrets::derive(&[4u8; 32]).open(&ana, &sealed).is_err(), "and to the master key");
+        let rotated = TotpSecrets::derive_with_previous(&[4u8; 32], &[&[3u8; 32]]);
+        assert!(rotated.open(&ana, &sealed).is_ok(), "a previous master key still opens it");
     }
 }

@@ -8,9 +8,25 @@ use tidings_server::identity::{Role, store};
 
 use crate::helpers::{Engine, TestApp};
 
-async fn app() -> TestApp {
-    TestApp::spawn_on(Engine::Sqlite, |_| {}).await.expect("sqlite always runs")
+async fn app(engine: Engine) -> Option<TestApp> {
+    TestApp::spawn_on(engine, |_| {}).await
 }
+
+crate::on_both_engines!(
+    sign_up_sets_the_session_cookies_and_lands_on_the_dashboard,
+    a_post_without_a_valid_csrf_token_or_from_another_origin_is_refused,
+    invalid_sign_up_input_is_shown_next_to_each_field_and_kept,
+    a_wrong_password_is_reported_and_the_right_one_signs_in_to_next,
+    pages_for_members_send_visitors_to_sign_in_and_come_back,
+    a_viewer_sees_the_team_but_may_not_manage_it_or_read_the_audit_log,
+    an_owner_invites_and_the_invitee_creates_an_account_from_the_link,
+    an_expired_access_cookie_is_refreshed_and_a_dead_refresh_cookie_signs_out,
+    signing_out_ends_the_session,
+    api_keys_are_shown_once_and_the_audit_log_records_them,
+    the_links_in_emails_confirm_the_address_and_reset_the_password,
+    the_profile_changes_name_and_password,
+    an_owner_changes_roles_removes_members_and_withdraws_invitations
+);
 
 /// A browser: keeps cookies, does not follow redirects (so tests see them).
 fn browser() -> Client {
@@ -62,9 +78,8 @@ async fn sign_up(client: &Client, app: &TestApp, name: &str, email: &str) -> Res
     submit(client, app, "/sign-up", "/sign-up", &fields).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_up_sets_the_session_cookies_and_lands_on_the_dashboard() {
-    let app = app().await;
+async fn sign_up_sets_the_session_cookies_and_lands_on_the_dashboard(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
     let client = browser();
 
     let form = client.get(app.url("/sign-up")).send().await.expect("sent");
@@ -113,9 +128,8 @@ async fn sign_up_sets_the_session_cookies_and_lands_on_the_dashboard() {
     assert!(csrf_cookie.contains("; Secure"), "{csrf_cookie}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_post_without_a_valid_csrf_token_or_from_another_origin_is_refused() {
-    let app = app().await;
+async fn a_post_without_a_valid_csrf_token_or_from_another_origin_is_refused(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
     app.signup("ben@example.com").await;
     let client = browser();
     let (_, html) = page(&client, &app, "/sign-in").await;
@@ -159,9 +173,8 @@ async fn a_post_without_a_valid_csrf_token_or_from_another_origin_is_refused() {
     assert!(set_cookie(response.headers(), "tidings_access").is_some());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalid_sign_up_input_is_shown_next_to_each_field_and_kept() {
-    let app = app().await;
+async fn invalid_sign_up_input_is_shown_next_to_each_field_and_kept(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
     let client = browser();
     let fields = [("name", "Cleo"), ("email", "cleo-at-example"), ("password", "short"), ("workspace_name", "")];
     let response = submit(&client, &app, "/sign-up", "/sign-up", &fields).await;
@@ -185,9 +198,8 @@ async fn invalid_sign_up_input_is_shown_next_to_each_field_and_kept() {
     assert!(html.contains("An account with this email address already exists"), "{html}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wrong_password_is_reported_and_the_right_one_signs_in_to_next() {
-    let app = app().await;
+async fn a_wrong_password_is_reported_and_the_right_one_signs_in_to_next(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
     app.signup("eve@example.com").await;
     let client = browser();
     let fields = [("email", "eve@example.com"), ("password", "not my password"), ("next", "/settings/team")];
@@ -211,9 +223,8 @@ async fn a_wrong_password_is_reported_and_the_right_one_signs_in_to_next() {
     assert_eq!(location(&response), "/status");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pages_for_members_send_visitors_to_sign_in_and_come_back() {
-    let app = app().await;
+async fn pages_for_members_send_visitors_to_sign_in_and_come_back(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
     let response = browser().get(app.url("/settings/team")).send().await.expect("sent");
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), "/sign-in?next=/settings/team");
@@ -221,9 +232,8 @@ async fn pages_for_members_send_visitors_to_sign_in_and_come_back() {
     assert_eq!(status, StatusCode::OK, "the status page is public");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_viewer_sees_the_team_but_may_not_manage_it_or_read_the_audit_log() {
-    let app = app().await;
+async fn a_viewer_sees_the_team_but_may_not_manage_it_or_read_the_audit_log(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
     let owner = app.signup("owner@example.com").await;
     let viewer = app.signup("viewer@example.com").await;
     let workspace = WorkspaceId::parse(&owner.workspace_id).expect("workspace id");
@@ -265,9 +275,8 @@ async fn a_viewer_sees_the_team_but_may_not_manage_it_or_read_the_audit_log() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_owner_invites_and_the_invitee_creates_an_account_from_the_link() {
-    let app = app().await;
+async fn an_owner_invites_and_the_invitee_creates_an_account_from_the_link(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
     let owner = browser();
     sign_up(&owner, &app, "Fay Owner", "fay@example.com").await;
 
@@ -301,9 +310,8 @@ async fn an_owner_invites_and_the_invitee_creates_an_account_from_the_link() {
     assert!(html.contains(r#"id="invite-invalid""#));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_access_cookie_is_refreshed_and_a_dead_refresh_cookie_signs_out() {
-    let app = app().await;
+async fn an_expired_access_cookie_is_refreshed_and_a_dead_refresh_cookie_signs_out(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
     let session = app.signup("hana@example.com").await;
     let plain = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
 
@@ -336,9 +344,8 @@ async fn an_expired_access_cookie_is_refreshed_and_a_dead_refresh_cookie_signs_o
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signing_out_ends_the_session() {
-    let app = app().await;
+async fn signing_out_ends_the_session(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
     let client = browser();
     let response = sign_up(&client, &app, "Ida", "ida@example.com").await;
     let access = set_cookie(response.headers(), "tidings_access").expect("cookie");
@@ -355,9 +362,8 @@ async fn signing_out_ends_the_session() {
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED, "the old access token died with the session");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn api_keys_are_shown_once_and_the_audit_log_records_them() {
-    let app = app().await;
+async fn api_keys_are_shown_once_and_the_audit_log_records_them(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
     let client = browser();
     sign_up(&client, &app, "Jo", "jo@example.com").await;
 
@@ -391,4 +397,124 @@ async fn api_keys_are_shown_once_and_the_audit_log_records_them() {
     let (status, html) = page(&client, &app, "/settings/audit-log?from=yesterday").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains(r#"id="from-error""#));
+}
+
+async fn the_links_in_emails_confirm_the_address_and_reset_the_password(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let client = browser();
+    sign_up(&client, &app, "Kim", "kim@example.com").await;
+
+    let token = app.mail_token("kim@example.com", "Confirm your email").await;
+    let (status, html) = page(&client, &app, &format!("/verify-email?token={token}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(r#"id="verify-result" data-verified="true""#), "{html}");
+    let (status, html) = page(&client, &app, &format!("/verify-email?token={token}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a link works once");
+    assert!(html.contains(r#"data-verified="false""#) && html.contains("invalid, has expired"));
+    let (_, html) = page(&client, &app, "/settings/profile").await;
+    assert!(html.contains(r#"<span class="badge ok">confirmed</span>"#), "{html}");
+
+    let stranger = browser();
+    let response = submit(&stranger, &app, "/forgot-password", "/forgot-password", &[("email", "kim@")]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.expect("html").contains(r#"id="email-error""#));
+    for email in ["kim@example.com", "nobody@example.com"] {
+        let response = submit(&stranger, &app, "/forgot-password", "/forgot-password", &[("email", email)]).await;
+        assert_eq!(response.status(), StatusCode::OK, "the same answer for {email}");
+        assert!(response.text().await.expect("html").contains(r#"id="reset-sent""#));
+    }
+    let token = app.mail_token("kim@example.com", "Reset your").await;
+    let reset_page = format!("/reset-password?token={token}");
+    let fields = [("token", token.as_str()), ("password", "short")];
+    let response = submit(&stranger, &app, &reset_page, "/reset-password", &fields).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.expect("html").contains("Password must be at least 10 characters."));
+    let fields = [("token", token.as_str()), ("password", "a brand new password")];
+    let response = submit(&stranger, &app, &reset_page, "/reset-password", &fields).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/sign-in?done=reset");
+
+    // Every session ended, this one's too; the new password signs in.
+    let response = client.get(app.url("/settings/profile")).send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "the old session is over");
+    let fields = [("email", "kim@example.com"), ("password", "a brand new password")];
+    let response = submit(&client, &app, "/sign-in", "/sign-in", &fields).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (status, html) = page(&browser(), &app, &reset_page).await;
+    assert_eq!(status, StatusCode::OK, "the form shows; the token is checked on submit");
+    assert!(html.contains(r#"id="reset-password-form""#));
+    let (status, html) = page(&browser(), &app, "/reset-password").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains(r#"id="link-invalid""#));
+}
+
+async fn the_profile_changes_name_and_password(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let client = browser();
+    sign_up(&client, &app, "Lou", "lou@example.com").await;
+
+    let response = submit(&client, &app, "/settings/profile", "/settings/profile", &[("name", "  ")]).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.expect("html").contains(r#"id="name-error">Name must be between"#));
+    let response = submit(&client, &app, "/settings/profile", "/settings/profile", &[("name", "Louise")]).await;
+    assert_eq!(location(&response), "/settings/profile?done=name");
+    let (_, html) = page(&client, &app, "/settings/profile?done=name").await;
+    assert!(html.contains("Your name was saved.") && html.contains(r#"<span id="user-name">Louise</span>"#));
+
+    let fields = [("current_password", "not it at all"), ("new_password", "another long password")];
+    let response = submit(&client, &app, "/settings/profile", "/settings/profile/password", &fields).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.expect("html");
+    assert!(html.contains(r#"id="current_password-error">This is not your current password.</p>"#), "{html}");
+    assert!(!html.contains("another long password"), "passwords are never sent back");
+    let fields = [("current_password", "correct horse battery"), ("new_password", "another long password")];
+    let response = submit(&client, &app, "/settings/profile", "/settings/profile/password", &fields).await;
+    assert_eq!(location(&response), "/settings/profile?done=password");
+    let (status, _) = page(&client, &app, "/settings/profile").await;
+    assert_eq!(status, StatusCode::OK, "this session stays signed in");
+}
+
+async fn an_owner_changes_roles_removes_members_and_withdraws_invitations(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let owner = app.signup("max@example.com").await;
+    let other = app.signup("ned@example.com").await;
+    let workspace = WorkspaceId::parse(&owner.workspace_id).expect("workspace id");
+    let mut tx = app.state.db.begin().await.expect("begin");
+    let ned = UserId::parse(&other.user_id).expect("user id");
+    assert!(store::insert_membership(&mut tx, &workspace, &ned, Role::Agent).await.expect("insert"));
+    tx.commit().await.expect("commit");
+
+    let client = browser();
+    let fields = [("email", "max@example.com"), ("password", "correct horse battery")];
+    submit(&client, &app, "/sign-in", "/sign-in", &fields).await;
+
+    let role_action = format!("/settings/team/members/{}/role", other.user_id);
+    let response = submit(&client, &app, "/settings/team", &role_action, &[("role", "manager")]).await;
+    assert_eq!(location(&response), "/settings/team?done=role");
+    let (_, html) = page(&client, &app, "/settings/team").await;
+    let row = html.split(r#"data-member="ned@example.com""#).nth(1).expect("ned's row");
+    assert!(row.contains(r#"<option value="manager" selected>"#), "{row}");
+
+    let own_role = format!("/settings/team/members/{}/role", owner.user_id);
+    let response = submit(&client, &app, "/settings/team", &own_role, &[("role", "admin")]).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert!(response.text().await.expect("html").contains("A workspace must keep at least one owner"));
+
+    let fields = [("email", "olga@example.com"), ("role", "viewer")];
+    submit(&client, &app, "/settings/team", "/settings/team/invite", &fields).await;
+    let (_, html) = page(&client, &app, "/settings/team").await;
+    let start = html.find("/settings/team/invites/").expect("a revoke form");
+    let action: String = html[start..].chars().take_while(|c| *c != '"').collect();
+    let response = submit(&client, &app, "/settings/team", &action, &[]).await;
+    assert_eq!(location(&response), "/settings/team?done=revoked");
+    let (_, html) = page(&client, &app, "/settings/team?done=revoked").await;
+    assert!(!html.contains(r#"data-invite="olga@example.com""#) && html.contains("Invitation withdrawn."));
+
+    let remove = format!("/settings/team/members/{}/remove", other.user_id);
+    let response = client.post(app.url(&remove)).form(&[("csrf", "forged")]).send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "settings forms are CSRF-protected too");
+    let response = submit(&client, &app, "/settings/team", &remove, &[]).await;
+    assert_eq!(location(&response), "/settings/team?done=removed");
+    let (_, html) = page(&client, &app, "/settings/team").await;
+    assert!(!html.contains(r#"data-member="ned@example.com""#));
 }

@@ -296,4 +296,57 @@ async fn a_workspace_can_require_two_factor_of_its_members(engine: Engine) {
     assert_eq!(changes.count(), 2, "turning it on and off is audited");
 }
 
-crate::on_both_engines!(sign_in_with_a_code_from_setup_to_disable, a_workspace_can_require_two_factor_of_its_members);
+const KEY_A: &str = "oaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaGhoaE=";
+const KEY_B: &str = "srKysrKysrKysrKysrKysrKysrKysrKysrKysrKysrI=";
+
+fn keys(config: &mut tidings_core::Config, current: &str, previous: &[&str]) {
+    config.master_key = Some(secrecy::SecretString::from(current));
+    config.previous_master_keys = previous.iter().map(|key| secrecy::SecretString::from(*key)).collect();
+}
+
+/// Signs in with the code of `at`, forgetting the replay guard first so one code can be shown twice.
+async fn sign_in_with_code(app: &TestApp, email: &str, totp: &Totp, at: u64) -> StatusCode {
+    let mut tx = app.state.db.begin().await.expect("begin");
+    tidings_store::with_tx!(tx, |conn| sqlx::query("UPDATE users SET totp_last_step = NULL")
+        .execute(&mut **conn)
+        .await
+        .map(|_| ()))
+    .expect("reset");
+    tx.commit().await.expect("commit");
+    let challenge = challenge(app, email).await;
+    answer(app, &challenge, &code_at(totp, at)).await.0
+}
+
+async fn two_factor_survives_a_master_key_rotation(engine: Engine) {
+    let Some(first) = TestApp::spawn_on(engine, |config| keys(config, KEY_A, &[])).await else { return };
+    let ana = first.signup("rotating@example.com").await;
+    let t0 = now_secs();
+    let (totp, _) = enable_two_factor(&first, &ana.access, t0).await;
+    let url = first.state.config.database_url();
+    let spawn_with = |current: &'static str, previous: &'static [&'static str]| {
+        let url = url.clone();
+        TestApp::spawn_on(engine, move |config| {
+            config.database_url = Some(url);
+            keys(config, current, previous);
+        })
+    };
+    let during = spawn_with(KEY_B, &[KEY_A]).await.expect("same engine");
+    assert_eq!(
+        sign_in_with_code(&during, "rotating@example.com", &totp, t0).await,
+        StatusCode::OK,
+        "a previous key still opens it"
+    );
+    assert_eq!(during.state.identity.reseal_totp_secrets().await.expect("resealed"), 1);
+    let after = spawn_with(KEY_B, &[]).await.expect("same engine");
+    assert_eq!(
+        sign_in_with_code(&after, "rotating@example.com", &totp, t0).await,
+        StatusCode::OK,
+        "re-sealed under the new key"
+    );
+}
+
+crate::on_both_engines!(
+    sign_in_with_a_code_from_setup_to_disable,
+    a_workspace_can_require_two_factor_of_its_members,
+    two_factor_survives_a_master_key_rotation,
+);

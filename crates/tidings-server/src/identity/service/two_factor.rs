@@ -325,3 +325,35 @@ impl Identity {
         Ok(())
     }
 }
+
+impl Identity {
+    /// Re-seals every stored TOTP secret under the current master key, after a rotation, so the
+    /// previous keys can be removed. Returns how many were re-sealed; safe to run again.
+    pub async fn reseal_totp_secrets(&self) -> Result<u64, IdentityError> {
+        let sealed: Vec<(String, Vec<u8>)> = tidings_store::with_reader!(self.db, |pool| sqlx::query_as(
+            "SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL"
+        )
+        .fetch_all(pool)
+        .await)
+        .map_err(StoreError::from)?;
+        let mut resealed = 0;
+        for (id, secret) in sealed {
+            let user = parse_user(&id)?;
+            let opened =
+                self.totp_secrets.open(&user, &secret).map_err(|e| corrupt(format!("TOTP secret of {id}: {e}")))?;
+            let again = self.totp_secrets.seal(&user, opened.expose_secret()).map_err(corrupt)?;
+            tidings_store::with_writer!(self.db, |pool| sqlx::query(
+                "UPDATE users SET totp_secret = $1 WHERE id = $2 AND totp_secret = $3"
+            )
+            .bind(&again)
+            .bind(&id)
+            .bind(&secret)
+            .execute(pool)
+            .await
+            .map(|_| ()))
+            .map_err(StoreError::from)?;
+            resealed += 1;
+        }
+        Ok(resealed)
+    }
+}
