@@ -90,9 +90,8 @@ pub fn bearer(parts: &Parts) -> Option<String> {
 }
 
 /// Counts the request against the workspace's plan quota; the headers report what is left.
-async fn count_request(parts: &mut Parts, state: &AppState, workspace: &WorkspaceId) -> Result<(), ApiError> {
-    let plan = store::plan_of(state.identity.db(), workspace).await?;
-    let quota = state.limits.check_workspace(workspace.as_str(), &plan)?;
+fn count_request(parts: &mut Parts, state: &AppState, workspace: &WorkspaceId, plan: &str) -> Result<(), ApiError> {
+    let quota = state.limits.check_workspace(workspace.as_str(), plan)?;
     if let Some(slot) = parts.extensions.get::<QuotaSlot>() {
         *slot.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(quota);
     }
@@ -111,7 +110,8 @@ impl Auth {
                 .await
                 .map_err(ApiError::from)?
                 .ok_or_else(|| unauthorized("the API key is not valid or was revoked"))?;
-            count_request(parts, state, &workspace_id).await?;
+            let plan = store::plan_of(state.identity.db(), &workspace_id).await?;
+            count_request(parts, state, &workspace_id, &plan)?;
             return Ok(Auth {
                 workspace_id,
                 role,
@@ -138,7 +138,7 @@ impl Auth {
             .await?
             .ok_or_else(|| unauthorized("this session has ended or you are no longer a member; sign in again"))?;
         let role = member.role;
-        count_request(parts, state, &workspace_id).await?;
+        count_request(parts, state, &workspace_id, &member.plan)?;
         Ok(Auth {
             actor: Actor::User { id: user_id.to_string(), role: role.as_str().to_owned() },
             workspace_id,

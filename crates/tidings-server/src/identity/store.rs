@@ -439,12 +439,14 @@ pub async fn revoke_user_sessions_except(
 }
 
 /// A signed-in member's standing in the workspace of their session.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct LiveMember {
     /// Their current role.
     pub role: Role,
     /// The workspace requires two-factor sign-in and they have not turned it on.
     pub owes_two_factor: bool,
+    /// The workspace's plan, which sets its API quota.
+    pub plan: String,
 }
 
 /// The member's current role, if the session is live and still a member's (access tokens die
@@ -456,9 +458,9 @@ pub async fn live_member(
     user: &UserId,
     session: &str,
 ) -> Result<Option<LiveMember>, StoreError> {
-    let row: Option<(String, bool, Option<i64>)> = with_reader!(db, |pool| {
+    let row: Option<(String, bool, Option<i64>, String)> = with_reader!(db, |pool| {
         sqlx::query_as(
-            "SELECT m.role, w.require_two_factor, u.totp_enabled_at FROM sessions s \
+            "SELECT m.role, w.require_two_factor, u.totp_enabled_at, w.plan FROM sessions s \
              JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id \
              JOIN workspaces w ON w.id = s.workspace_id JOIN users u ON u.id = s.user_id \
              WHERE s.id = $1 AND s.revoked_at IS NULL AND s.workspace_id = $2 AND s.user_id = $3",
@@ -469,8 +471,8 @@ pub async fn live_member(
         .fetch_optional(pool)
         .await
     })?;
-    Ok(row.and_then(|(role, required, enabled_at)| {
-        Role::parse(&role).map(|role| LiveMember { role, owes_two_factor: required && enabled_at.is_none() })
+    Ok(row.and_then(|(role, required, enabled_at, plan)| {
+        Role::parse(&role).map(|role| LiveMember { role, owes_two_factor: required && enabled_at.is_none(), plan })
     }))
 }
 
