@@ -25,7 +25,8 @@ crate::on_both_engines!(
     api_keys_are_shown_once_and_the_audit_log_records_them,
     the_links_in_emails_confirm_the_address_and_reset_the_password,
     the_profile_changes_name_and_password,
-    an_owner_changes_roles_removes_members_and_withdraws_invitations
+    an_owner_changes_roles_removes_members_and_withdraws_invitations,
+    two_factor_members_finish_signing_in_with_a_code
 );
 
 /// A browser: keeps cookies, does not follow redirects (so tests see them).
@@ -517,4 +518,57 @@ async fn an_owner_changes_roles_removes_members_and_withdraws_invitations(engine
     assert_eq!(location(&response), "/settings/team?done=removed");
     let (_, html) = page(&client, &app, "/settings/team").await;
     assert!(!html.contains(r#"data-member="ned@example.com""#));
+}
+
+async fn two_factor_members_finish_signing_in_with_a_code(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let session = app.signup("pia@example.com").await;
+    let setup: serde_json::Value = app
+        .as_member(&session.access, reqwest::Method::POST, "/api/v1/me/two-factor/setup")
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let secret = totp_rs::Secret::try_from_base32(setup["data"]["secret"].as_str().expect("secret")).expect("base32");
+    let totp = totp_rs::Builder::new().with_secret(secret).build().expect("totp");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let enabled: serde_json::Value = app
+        .as_member(&session.access, reqwest::Method::POST, "/api/v1/me/two-factor/enable")
+        .json(&serde_json::json!({ "code": totp.generate(now).to_string() }))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let recovery = enabled["data"]["recoveryCodes"][0].as_str().expect("a recovery code").to_owned();
+
+    let client = browser();
+    let fields = [("email", "pia@example.com"), ("password", "correct horse battery"), ("next", "/settings/profile")];
+    let response = submit(&client, &app, "/sign-in", "/sign-in", &fields).await;
+    assert_eq!(response.status(), StatusCode::OK, "the password step asks for a code");
+    assert!(set_cookie(response.headers(), "tidings_access").is_none(), "no session before the code");
+    let html = response.text().await.expect("html");
+    assert!(html.contains(r#"id="two-factor-form""#), "{html}");
+    let marker = r#"name="challenge" value=""#;
+    let start = html.find(marker).expect("the challenge") + marker.len();
+    let challenge: String = html[start..].chars().take_while(|c| *c != '"').collect();
+    let token = csrf_field(&html);
+
+    let near: Vec<String> = (0..5).map(|i| totp.generate(now + i * 30 - 60).to_string()).collect();
+    let wrong_code = ["000000", "111111"].into_iter().find(|c| !near.iter().any(|n| n == c)).expect("a wrong code");
+    let wrong =
+        [("csrf", token.as_str()), ("challenge", &challenge), ("code", wrong_code), ("next", "/settings/profile")];
+    let response = client.post(app.url("/sign-in/two-factor")).form(&wrong).send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(response.text().await.expect("html").contains(r#"id="code-error""#));
+
+    let right =
+        [("csrf", token.as_str()), ("challenge", &challenge), ("code", &recovery), ("next", "/settings/profile")];
+    let response = client.post(app.url("/sign-in/two-factor")).form(&right).send().await.expect("sent");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/settings/profile");
+    assert!(set_cookie(response.headers(), "tidings_access").is_some());
 }
