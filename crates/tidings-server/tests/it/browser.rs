@@ -38,6 +38,121 @@ async fn status_page_in_a_browser() {
     closed.expect("close the WebDriver session");
 }
 
+/// A person signs up, confirms the address from the development mailbox, signs out and back
+/// in, and invites a teammate — all by clicking and typing in the browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_verify_sign_in_and_invite_in_a_browser() {
+    let Some(driver) = Chromedriver::start() else { return };
+    let app = TestApp::spawn().await;
+    let browser = driver.session().await;
+    let outcome = sign_up_journey(&browser, &app).await;
+    let closed = browser.close().await;
+    if let Err(error) = outcome {
+        panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
+    }
+    closed.expect("close the WebDriver session");
+}
+
+async fn fill(browser: &Client, css: &str, value: &str) -> anyhow::Result<()> {
+    let field = browser.find(Locator::Css(css)).await.with_context(|| format!("find {css}"))?;
+    field.clear().await?;
+    field.send_keys(value).await.with_context(|| format!("type into {css}"))
+}
+
+async fn submit(browser: &Client, form: &str) -> anyhow::Result<()> {
+    browser
+        .find(Locator::Css(&format!("{form} button[type=submit], {form} input[type=submit]")))
+        .await
+        .with_context(|| format!("find the submit button of {form}"))?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// Opens the newest development mail to `to` whose subject contains `subject` and returns the
+/// first link of its text body.
+async fn link_from_mailbox(browser: &Client, app: &TestApp, to: &str, subject: &str) -> anyhow::Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        browser.goto(&app.url("/dev/mail")).await?;
+        let rows = browser.find_all(Locator::Css("table.mails tbody tr")).await?;
+        for row in rows {
+            let text = row.text().await?;
+            if text.contains(to) && text.contains(subject) {
+                row.find(Locator::Css("a")).await?.click().await?;
+                let body = text_of(browser, "#mail-text").await?;
+                let start = body.find("http").context("a link in the message")?;
+                return Ok(body[start..].split_whitespace().next().unwrap_or_default().to_owned());
+            }
+        }
+        ensure!(Instant::now() < deadline, "no mail to {to} about {subject:?} in the development mailbox");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Waits for a navigation a click started to reach `path`; on time-out says where the browser is
+/// and what the page shows.
+async fn wait_for_path(browser: &Client, path: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = browser.current_url().await?;
+        if url.path() == path {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            let shown = text_of(browser, "main").await.unwrap_or_default();
+            return Err(anyhow!("expected {path}, the browser is on {url}, showing:\n{shown}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text_of(browser: &Client, css: &str) -> anyhow::Result<String> {
+    Ok(browser.find(Locator::Css(css)).await.with_context(|| format!("find {css}"))?.text().await?)
+}
+
+async fn sign_up_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
+    browser.set_window_size(1280, 1000).await?;
+    browser.goto(&app.url("/sign-up")).await?;
+    fill(browser, "#sign-up-form input[name=name]", "Ada Lovelace").await?;
+    fill(browser, "#sign-up-form input[name=email]", "ada@example.com").await?;
+    fill(browser, "#sign-up-form input[name=password]", "analytical engine").await?;
+    fill(browser, "#sign-up-form input[name=workspace_name]", "Lovelace Bakery").await?;
+    submit(browser, "#sign-up-form").await?;
+    wait_for_path(browser, "/status").await.context("sign-up lands on the dashboard")?;
+
+    // The confirmation link arrives in the development mailbox.
+    let link = link_from_mailbox(browser, app, "ada@example.com", "Confirm your email").await?;
+    // The link names the configured public URL; follow its path on this test server.
+    let after_scheme = link.split_once("://").map_or(link.as_str(), |(_, rest)| rest);
+    let path = after_scheme.find('/').map(|i| &after_scheme[i..]).context("a path in the confirmation link")?;
+    browser.goto(&app.url(path)).await?;
+    let verified = browser.find(Locator::Css("#verify-result")).await?.attr("data-verified").await?;
+    ensure!(verified.as_deref() == Some("true"), "the confirmation page should say the address is confirmed");
+
+    // Sign out, then back in.
+    browser.goto(&app.url("/settings/profile")).await?;
+    submit(browser, "form[action='/sign-out']").await?;
+    wait_for_path(browser, "/sign-in").await.context("signing out shows the sign-in page")?;
+    browser.goto(&app.url("/settings/team")).await?;
+    let landed = browser.current_url().await?;
+    ensure!(landed.path() == "/sign-in", "signed out, the team page should ask to sign in, not show {landed}");
+    fill(browser, "#sign-in-form input[name=email]", "ada@example.com").await?;
+    fill(browser, "#sign-in-form input[name=password]", "analytical engine").await?;
+    submit(browser, "#sign-in-form").await?;
+    wait_for_path(browser, "/settings/team").await.context("after signing in, the browser returns to the team page")?;
+
+    // Invite a teammate; the invitation is listed and mailed.
+    fill(browser, "#invite-form input[name=email]", "charles@example.com").await?;
+    browser.find(Locator::Css("#invite-form select[name=role] option[value=agent]")).await?.click().await?;
+    submit(browser, "#invite-form").await?;
+    let pending = text_of(browser, "section[aria-labelledby=invites-heading]").await?;
+    ensure!(pending.contains("charles@example.com") && pending.contains("agent"), "pending invitations: {pending}");
+    let invitation = link_from_mailbox(browser, app, "charles@example.com", "invited you").await?;
+    ensure!(invitation.contains("token="), "the invitation carries its link: {invitation}");
+    Ok(())
+}
+
 async fn status_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
     browser.set_window_size(1280, 1400).await?;
 
