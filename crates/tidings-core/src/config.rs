@@ -301,6 +301,9 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Origins allowed by CORS; empty allows none, `*` allows any.
     pub cors_allowed_origins: Vec<String>,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it);
+    /// otherwise the socket's peer address is used, which a client cannot forge.
+    pub trust_forwarded_for: bool,
 }
 
 /// Connection pool settings.
@@ -360,7 +363,12 @@ impl Default for Config {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { request_timeout_secs: 30, max_body_bytes: 1024 * 1024, cors_allowed_origins: Vec::new() }
+        Self {
+            request_timeout_secs: 30,
+            max_body_bytes: 1024 * 1024,
+            cors_allowed_origins: Vec::new(),
+            trust_forwarded_for: false,
+        }
     }
 }
 

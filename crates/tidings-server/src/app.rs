@@ -28,6 +28,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::http::middleware::{error_envelope, route_not_found, track_metrics};
 use crate::http::rate_limit::{RateLimits, quota_headers};
 use crate::identity::Identity;
+use crate::identity::auth::ClientAddressPolicy;
 use crate::mail;
 use crate::vault::Vault;
 use crate::{AppState, audit, dashboard, identity, openapi, system, telemetry};
@@ -190,6 +191,7 @@ pub fn router(state: AppState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", document))
         // Dashboard pages: an expired access cookie is refreshed from the refresh cookie.
         .layer(axum::middleware::from_fn_with_state(state.clone(), identity::session::refresh_session))
+        .layer(axum::Extension(ClientAddressPolicy { trust_forwarded_for: http.trust_forwarded_for }))
         .layer(axum::middleware::from_fn(quota_headers))
         .layer(axum::middleware::from_fn(track_metrics))
         .fallback(route_not_found)

@@ -119,6 +119,17 @@ pub struct PageError {
     pub status: StatusCode,
     /// A sentence for people.
     pub message: String,
+    /// Where to go to put it right, shown as a link under the message.
+    pub link: Option<PageLink>,
+}
+
+/// A link an error page offers: the page where the visitor can put the problem right.
+#[derive(Debug, Clone, Copy)]
+pub struct PageLink {
+    /// Where it leads.
+    pub href: &'static str,
+    /// Its text.
+    pub label: &'static str,
 }
 
 #[derive(Template)]
@@ -127,12 +138,19 @@ struct ErrorBody<'a> {
     heading: &'a str,
     message: &'a str,
     status: u16,
+    link: Option<PageLink>,
 }
 
 impl PageError {
     /// An error page with this status and message.
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self { status, message: message.into(), link: None }
+    }
+
+    /// The same error, with a link to the page that puts it right.
+    pub fn with_link(mut self, href: &'static str, label: &'static str) -> Self {
+        self.link = Some(PageLink { href, label });
+        self
     }
 
     /// 403.
@@ -166,7 +184,7 @@ impl IntoResponse for PageError {
             s if s.is_server_error() => "Something went wrong",
             _ => "Something is not right",
         };
-        let body = ErrorBody { heading, message: &self.message, status: self.status.as_u16() };
+        let body = ErrorBody { heading, message: &self.message, status: self.status.as_u16(), link: self.link };
         match render("", heading, None, None, &body) {
             Ok(html) => (self.status, html).into_response(),
             Err(error) => (self.status, error.message).into_response(),

@@ -40,7 +40,7 @@ pub struct ErrorDetail {
     /// `route_not_found`, `method_not_allowed`, `email_taken`, `invalid_credentials`, `invalid_refresh_token`,
     /// `refresh_token_reused`, `invalid_token`, `last_owner`, `already_member`, `invalid_two_factor_code`,
     /// `invalid_challenge`, `two_factor_required`, `two_factor_already_enabled`, `two_factor_not_set_up`,
-    /// `two_factor_not_enabled`, `request_timeout`, `payload_too_large`,
+    /// `two_factor_not_enabled`, `already_verified`, `request_timeout`, `payload_too_large`,
     /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`, and `error` for any
     /// other status.
     pub code: String,
@@ -148,6 +148,7 @@ impl From<IdentityError> for ApiError {
             }
             IdentityError::TwoFactorNotSetUp => Self::new(StatusCode::CONFLICT, "two_factor_not_set_up", message),
             IdentityError::TwoFactorNotEnabled => Self::new(StatusCode::CONFLICT, "two_factor_not_enabled", message),
+            IdentityError::AlreadyVerified => Self::new(StatusCode::CONFLICT, "already_verified", message),
             IdentityError::Store(error) => Self::internal(&error),
             IdentityError::Queue(error) => Self::internal(&error),
         }

@@ -65,11 +65,20 @@ fn unauthorized(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
 }
 
-/// Where the request came from: the first `X-Forwarded-For` hop, else the socket peer.
+/// Whether the client address may be taken from `X-Forwarded-For` (`http.trust_forwarded_for`).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddressPolicy {
+    /// Trust the header (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+}
+
+/// Where the request came from: the first `X-Forwarded-For` hop when trusted, else the socket peer.
 pub fn origin_of(parts: &Parts) -> Origin {
+    let trusted = parts.extensions.get::<ClientAddressPolicy>().is_some_and(|policy| policy.trust_forwarded_for);
     let forwarded = parts
         .headers
         .get("x-forwarded-for")
+        .filter(|_| trusted)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(|v| v.trim().to_owned());
@@ -171,8 +180,8 @@ impl FromRequestParts<AppState> for Auth {
 }
 
 /// An [`Auth`] that lets through a member who still owes the workspace a second factor, for the
-/// few endpoints they need to set it up: who am I, the two-factor endpoints, and the workspace
-/// switcher. Every other tenant-scoped endpoint takes [`Auth`], which refuses them.
+/// few endpoints they need to set it up: who am I, the two-factor endpoints, the workspace
+/// switcher, and sending the address confirmation again. Every other tenant-scoped endpoint takes [`Auth`], which refuses them.
 #[derive(Debug, Clone)]
 pub struct TwoFactorExempt(pub Auth);
 

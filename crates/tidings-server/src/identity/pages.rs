@@ -1,6 +1,6 @@
 //! The identity pages of the dashboard: sign-up, sign-in and out, password reset, email
-//! confirmation, invitations, the workspace switcher, and the profile, team and API-key
-//! settings. Server-rendered forms that work without JavaScript; every POST goes through
+//! confirmation, invitations, the workspace switcher and new workspaces, and the profile (with
+//! two-factor sign-in), team and API-key settings. Server-rendered forms that work without JavaScript; every POST goes through
 //! [`CsrfForm`]. Invalid input re-renders the form (422) with a message next to each field and
 //! the entered values kept, passwords excepted; a done action redirects (303) to a page that
 //! says so.
@@ -17,7 +17,7 @@ use tidings_core::{ApiKeyId, InviteId, UserId, WorkspaceId};
 use super::cookies::{REFRESH_COOKIE, cookie};
 use super::password::check_new_password;
 use super::routes::RequestOrigin;
-use super::service::{IdentityError, IssuedTokens, SignIn, normalize_email, require_name};
+use super::service::{IdentityError, IssuedTokens, SignIn, TwoFactorEnrolment, normalize_email, require_name};
 use super::session::{DashboardUser, cleared_cookies, query_escape, session_cookies};
 use super::tokens::hash_token;
 use super::{Permission, Role, store};
@@ -39,8 +39,13 @@ pub fn router() -> axum::Router<AppState> {
         // The address the invitation email links to.
         .route("/invitations/accept", get(invite_page).post(accept_invite))
         .route("/workspaces/switch", post(switch_workspace))
+        .route("/workspaces/new", get(new_workspace_page).post(create_workspace))
         .route("/settings/profile", get(profile_page).post(update_profile))
         .route("/settings/profile/password", post(change_password))
+        .route("/settings/profile/verify-email", post(resend_verification))
+        .route("/settings/profile/two-factor/setup", post(setup_two_factor))
+        .route("/settings/profile/two-factor/enable", post(enable_two_factor))
+        .route("/settings/profile/two-factor/disable", post(disable_two_factor))
         .route("/settings/team", get(team_page))
         .route("/settings/team/invite", post(invite))
         .route("/settings/team/invites/{id}/revoke", post(revoke_invite))
@@ -84,6 +89,7 @@ fn field_error(field: &str, message: &str) -> (&'static str, String) {
         "password" => ("password", "Password"),
         "currentPassword" => ("current_password", "This"),
         "newPassword" => ("new_password", "New password"),
+        "code" => ("code", "Code"),
         _ => ("form", "This"),
     };
     (name, format!("{label} {message}."))
@@ -121,6 +127,13 @@ fn form_errors(error: IdentityError) -> Result<FormErrors, PageError> {
             errors.add("email", format!("{email} is already a member of this workspace."))
         }
         IdentityError::NotFound(what) => errors.form = Some(sentence(&format!("{what} not found"))),
+        IdentityError::TwoFactorAlreadyEnabled => errors.form = Some("Two-factor sign-in is already on.".to_owned()),
+        IdentityError::TwoFactorNotSetUp => {
+            errors.form =
+                Some("This setup is no longer pending: start again with “Set up two-factor sign-in”.".to_owned());
+        }
+        IdentityError::TwoFactorNotEnabled => errors.form = Some("Two-factor sign-in is already off.".to_owned()),
+        IdentityError::AlreadyVerified => errors.form = Some("Your address is already confirmed.".to_owned()),
         other => return Err(other.into()),
     }
     Ok(errors)
@@ -144,6 +157,18 @@ fn when(at: i64) -> String {
 }
 
 const INVALID: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
+
+/// The status of a form refused by `error`: 409 when the account changed under the form (another
+/// tab turned two-factor sign-in on, the address got confirmed), 422 for input to correct.
+fn refused_status(error: &IdentityError) -> StatusCode {
+    match error {
+        IdentityError::TwoFactorAlreadyEnabled
+        | IdentityError::TwoFactorNotSetUp
+        | IdentityError::TwoFactorNotEnabled
+        | IdentityError::AlreadyVerified => StatusCode::CONFLICT,
+        _ => INVALID,
+    }
+}
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -316,7 +341,7 @@ async fn sign_in(
             Ok(signed_in(&state, &headers, &tokens, &safe_next(Some(&form.next))))
         }
         Ok(SignIn::TwoFactorRequired(challenge)) => {
-            state.limits.record_success(&form.email);
+            // The lockout is cleared only once the second factor checks out too.
             two_factor_form(csrf, &challenge.challenge_token, &form.next, &FormErrors::new(), StatusCode::OK)
         }
         Err(error) => {
@@ -375,6 +400,16 @@ async fn sign_in_two_factor(
         let mut errors = FormErrors::new();
         errors.add("code", "Enter the code from your authenticator app, or a recovery code.");
         return two_factor_form(csrf, &form.challenge, &form.next, &errors, INVALID);
+    }
+    if let Err(limited) = state.limits.check_auth_attempt(origin.ip.as_deref(), "") {
+        let status = limited.status;
+        return two_factor_form(
+            csrf,
+            &form.challenge,
+            &form.next,
+            &FormErrors::form(sentence(&limited.message)),
+            status,
+        );
     }
     match state.identity.login_two_factor(&form.challenge, form.code.trim(), &origin).await {
         Ok(tokens) => Ok(signed_in(&state, &headers, &tokens, &safe_next(Some(&form.next)))),
@@ -447,10 +482,15 @@ async fn forgot_password_page(csrf: Csrf) -> Result<Response, PageError> {
 
 async fn forgot_password(
     State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
     CsrfForm { form, csrf }: CsrfForm<EmailForm>,
 ) -> Result<Response, PageError> {
     if let Err(error) = normalize_email(&form.email) {
         return forgot_form(csrf, &form.email, false, &form_errors(error)?, INVALID);
+    }
+    if let Err(limited) = state.limits.check_auth_attempt(origin.ip.as_deref(), &form.email) {
+        let status = limited.status;
+        return forgot_form(csrf, form.email.trim(), false, &FormErrors::form(sentence(&limited.message)), status);
     }
     // The same answer whether or not the address has an account.
     state.identity.forgot_password(&form.email).await?;
@@ -701,6 +741,64 @@ async fn switch_workspace(
     Ok(signed_in(&state, &headers, &tokens, &safe_next(Some(&form.next))))
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct WorkspaceForm {
+    name: String,
+}
+
+#[derive(Template)]
+#[template(path = "identity/new_workspace.html")]
+struct NewWorkspaceBody<'a> {
+    csrf: &'a str,
+    name: &'a str,
+    errors: &'a FormErrors,
+}
+
+async fn render_new_workspace(
+    state: &AppState,
+    user: &DashboardUser,
+    csrf: Csrf,
+    name: &str,
+    errors: &FormErrors,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let body = NewWorkspaceBody { csrf: csrf.token(), name, errors };
+    let html = user.page(state, &csrf, "/workspaces/new", "New workspace", &body).await?;
+    Ok((status, csrf, html).into_response())
+}
+
+/// The form for another workspace, reached from the header and the profile page. Like the API,
+/// it waits until a member who owes their workspace a second factor has turned it on.
+async fn new_workspace_page(
+    State(state): State<AppState>,
+    user: DashboardUser,
+    csrf: Csrf,
+) -> Result<Response, PageError> {
+    user.require_second_factor()?;
+    render_new_workspace(&state, &user, csrf, "", &FormErrors::new(), StatusCode::OK).await
+}
+
+/// Creates a workspace the member owns and carries on there, as switching to it would.
+async fn create_workspace(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: DashboardUser,
+    CsrfForm { form, csrf }: CsrfForm<WorkspaceForm>,
+) -> Result<Response, PageError> {
+    user.require_second_factor()?;
+    match state.identity.create_another_workspace(&user.user_id, &form.name, &user.auth.origin).await {
+        Ok(tokens) => {
+            state.identity.end_session(&user.session_id).await?;
+            Ok(signed_in(&state, &headers, &tokens, "/status"))
+        }
+        Err(error) => {
+            let errors = form_errors(error)?;
+            render_new_workspace(&state, &user, csrf, &form.name, &errors, INVALID).await
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Profile
 
@@ -717,6 +815,46 @@ struct PasswordForm {
     new_password: String,
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CodeForm {
+    code: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DisableTwoFactorForm {
+    password: String,
+    code: String,
+}
+
+/// Where setting up two-factor sign-in stands, beyond what is stored.
+#[derive(Default)]
+enum TwoFactorStep {
+    /// Nothing in progress: the page shows it on or off.
+    #[default]
+    Settled,
+    /// Set up just now: the secret for the authenticator app, and the form for its first code.
+    Enrolling(TwoFactorEnrolment),
+    /// Turned on just now: the recovery codes, shown this once.
+    Enabled(Vec<String>),
+}
+
+/// What the profile page shows besides the stored account.
+#[derive(Default)]
+struct ProfileView<'a> {
+    /// The name as entered, when its form comes back with an error.
+    name: Option<&'a str>,
+    notice: Option<&'static str>,
+    two_factor: TwoFactorStep,
+}
+
+impl ProfileView<'_> {
+    fn notice(notice: &'static str) -> Self {
+        Self { notice: Some(notice), ..Self::default() }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "identity/profile.html")]
 struct ProfileBody<'a> {
@@ -726,30 +864,46 @@ struct ProfileBody<'a> {
     name: &'a str,
     notice: Option<&'static str>,
     errors: &'a FormErrors,
+    /// The workspace requires two-factor sign-in and the member has not turned it on yet.
+    owes_two_factor: bool,
+    two_factor_on: bool,
+    enrolment: Option<TwoFactorEnrolment>,
+    recovery_codes: Vec<String>,
 }
 
 async fn render_profile(
     state: &AppState,
     user: &DashboardUser,
     csrf: Csrf,
-    name: Option<&str>,
-    notice: Option<&'static str>,
+    view: ProfileView<'_>,
     errors: &FormErrors,
     status: StatusCode,
 ) -> Result<Response, PageError> {
     let row = store::user_by_id(state.identity.db(), &user.user_id)
         .await?
         .ok_or_else(|| PageError::not_found("No account."))?;
+    // Read after the change this request made, so a member who just turned it on owes nothing.
+    let two_factor_on = row.totp_enabled_at.is_some();
+    let (enrolment, recovery_codes) = match view.two_factor {
+        TwoFactorStep::Settled => (None, Vec::new()),
+        TwoFactorStep::Enrolling(enrolment) => (Some(enrolment), Vec::new()),
+        TwoFactorStep::Enabled(codes) => (None, codes),
+    };
     let body = ProfileBody {
         csrf: csrf.token(),
         email: &row.email,
         verified: row.email_verified_at.is_some(),
-        name: name.unwrap_or(&row.name),
-        notice,
+        name: view.name.unwrap_or(&row.name),
+        notice: view.notice,
         errors,
+        owes_two_factor: user.auth.owes_two_factor && !two_factor_on,
+        two_factor_on,
+        enrolment,
+        recovery_codes,
     };
     let html = user.page(state, &csrf, "/settings/profile", "Profile", &body).await?;
-    Ok((status, csrf, html).into_response())
+    // The page may show a TOTP secret or recovery codes: never cached.
+    Ok((status, [(header::CACHE_CONTROL, "no-store")], csrf, html).into_response())
 }
 
 async fn profile_page(
@@ -761,9 +915,15 @@ async fn profile_page(
     let notice = match query.done.as_deref() {
         Some("name") => Some("Your name was saved."),
         Some("password") => Some("Your password was changed. Your other sessions were signed out."),
+        Some("verification-sent") => {
+            Some("The confirmation email is on its way again. Follow the link in it to confirm your address.")
+        }
+        Some("already-verified") => Some("Your address is already confirmed."),
+        Some("two-factor-off") => Some("Two-factor sign-in is off. Signing in asks for your password only."),
         _ => None,
     };
-    render_profile(&state, &user, csrf, None, notice, &FormErrors::new(), StatusCode::OK).await
+    let view = ProfileView { notice, ..ProfileView::default() };
+    render_profile(&state, &user, csrf, view, &FormErrors::new(), StatusCode::OK).await
 }
 
 async fn update_profile(
@@ -778,7 +938,8 @@ async fn update_profile(
         }
         Err(error) => {
             let errors = form_errors(error)?;
-            render_profile(&state, &user, csrf, Some(&form.name), None, &errors, INVALID).await
+            let view = ProfileView { name: Some(&form.name), ..ProfileView::default() };
+            render_profile(&state, &user, csrf, view, &errors, INVALID).await
         }
     }
 }
@@ -796,8 +957,115 @@ async fn change_password(
         Ok(()) => Ok(Redirect::to("/settings/profile?done=password").into_response()),
         Err(error) => {
             let errors = form_errors(error)?;
-            render_profile(&state, &user, csrf, None, None, &errors, INVALID).await
+            render_profile(&state, &user, csrf, ProfileView::default(), &errors, INVALID).await
         }
+    }
+}
+
+/// Sends the confirmation email again, counted like a sign-in attempt from this address.
+async fn resend_verification(
+    State(state): State<AppState>,
+    user: DashboardUser,
+    CsrfForm { csrf, .. }: CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    let row = store::user_by_id(state.identity.db(), &user.user_id)
+        .await?
+        .ok_or_else(|| PageError::not_found("No account."))?;
+    if let Err(limited) = state.limits.check_auth_attempt(user.auth.origin.ip.as_deref(), &row.email) {
+        let errors = FormErrors::form("Too many attempts for now. Wait a minute, then ask for the email again.");
+        return render_profile(&state, &user, csrf, ProfileView::default(), &errors, limited.status).await;
+    }
+    match state.identity.resend_verification(&user.user_id).await {
+        Ok(()) => Ok(Redirect::to("/settings/profile?done=verification-sent").into_response()),
+        Err(IdentityError::AlreadyVerified) => {
+            Ok(Redirect::to("/settings/profile?done=already-verified").into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The profile page again after a refused two-factor step, with the setup still pending shown
+/// again when there is one (so a mistyped first code can be retried).
+async fn two_factor_refused(
+    state: &AppState,
+    user: &DashboardUser,
+    csrf: Csrf,
+    error: IdentityError,
+) -> Result<Response, PageError> {
+    let status = refused_status(&error);
+    let errors = form_errors(error)?;
+    let two_factor = match state.identity.pending_two_factor(&user.user_id).await? {
+        Some(enrolment) => TwoFactorStep::Enrolling(enrolment),
+        None => TwoFactorStep::Settled,
+    };
+    render_profile(state, user, csrf, ProfileView { two_factor, ..ProfileView::default() }, &errors, status).await
+}
+
+/// Starts setting up two-factor sign-in: a new secret, shown on the page that answers. Open to
+/// members who owe their workspace a second factor: this is where they pay it.
+async fn setup_two_factor(
+    State(state): State<AppState>,
+    user: DashboardUser,
+    CsrfForm { csrf, .. }: CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    match state.identity.setup_two_factor(&user.user_id).await {
+        Ok(enrolment) => {
+            let view = ProfileView { two_factor: TwoFactorStep::Enrolling(enrolment), ..ProfileView::default() };
+            render_profile(&state, &user, csrf, view, &FormErrors::new(), StatusCode::OK).await
+        }
+        Err(error) => two_factor_refused(&state, &user, csrf, error).await,
+    }
+}
+
+/// Turns two-factor sign-in on with the app's first code, and shows the recovery codes once.
+async fn enable_two_factor(
+    State(state): State<AppState>,
+    user: DashboardUser,
+    CsrfForm { form, csrf }: CsrfForm<CodeForm>,
+) -> Result<Response, PageError> {
+    let auth = &user.auth;
+    let enabled =
+        state.identity.enable_two_factor(&auth.workspace_id, &user.user_id, auth.role, form.code.trim(), &auth.origin);
+    match enabled.await {
+        Ok(codes) => {
+            let view = ProfileView {
+                two_factor: TwoFactorStep::Enabled(codes),
+                ..ProfileView::notice("Two-factor sign-in is on.")
+            };
+            render_profile(&state, &user, csrf, view, &FormErrors::new(), StatusCode::OK).await
+        }
+        Err(error) => two_factor_refused(&state, &user, csrf, error).await,
+    }
+}
+
+/// Turns two-factor sign-in off with the password and a code or a recovery code.
+async fn disable_two_factor(
+    State(state): State<AppState>,
+    user: DashboardUser,
+    CsrfForm { form, csrf }: CsrfForm<DisableTwoFactorForm>,
+) -> Result<Response, PageError> {
+    let mut errors = FormErrors::new();
+    if form.password.is_empty() {
+        errors.add("password", "Enter your password.");
+    }
+    if form.code.trim().is_empty() {
+        errors.add("code", "Enter the code your authenticator app shows, or a recovery code.");
+    }
+    if !errors.is_empty() {
+        return render_profile(&state, &user, csrf, ProfileView::default(), &errors, INVALID).await;
+    }
+    let auth = &user.auth;
+    let disabled = state.identity.disable_two_factor(
+        &auth.workspace_id,
+        &user.user_id,
+        auth.role,
+        &form.password,
+        form.code.trim(),
+        &auth.origin,
+    );
+    match disabled.await {
+        Ok(()) => Ok(Redirect::to("/settings/profile?done=two-factor-off").into_response()),
+        Err(error) => two_factor_refused(&state, &user, csrf, error).await,
     }
 }
 

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use super::auth::{Auth, TwoFactorExempt, origin_of};
 use super::dto::*;
 use super::permissions::Permission;
-use super::service::{IdentityError, Origin};
+use super::service::{IdentityError, Origin, SignIn};
 use super::store;
 use crate::AppState;
 use crate::http::error::ErrorBody;
@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(accept_invite))
         .routes(routes!(me, update_me))
         .routes(routes!(change_password))
+        .routes(routes!(resend_verification))
         .routes(routes!(setup_two_factor))
         .routes(routes!(enable_two_factor))
         .routes(routes!(disable_two_factor))
@@ -81,6 +82,7 @@ async fn register(
     RequestOrigin(origin): RequestOrigin,
     ApiJson(body): ApiJson<RegisterIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    state.limits.check_auth_attempt(origin.ip.as_deref(), "")?;
     let registered =
         state.identity.register(&body.email, &body.password, &body.name, &body.workspace_name, &origin).await?;
     Ok((StatusCode::CREATED, Envelope::new(TokensOut::from(registered.tokens))))
@@ -99,7 +101,10 @@ async fn login(
     state.limits.check_auth_attempt(origin.ip.as_deref(), &body.email)?;
     match state.identity.login(&body.email, &body.password, workspace.as_ref(), &origin).await {
         Ok(sign_in) => {
-            state.limits.record_success(&body.email);
+            // With a second factor owed, the lockout stays until the code checks out too.
+            if matches!(sign_in, SignIn::Tokens(_)) {
+                state.limits.record_success(&body.email);
+            }
             Ok(Envelope::new(LoginOut::from(sign_in)))
         }
         Err(error) => {
@@ -121,6 +126,7 @@ async fn login_two_factor(
     RequestOrigin(origin): RequestOrigin,
     ApiJson(body): ApiJson<TwoFactorLoginIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    state.limits.check_auth_attempt(origin.ip.as_deref(), "")?;
     let tokens = state.identity.login_two_factor(&body.challenge_token, &body.code, &origin).await?;
     Ok(Envelope::new(TokensOut::from(tokens)))
 }
@@ -161,8 +167,10 @@ async fn verify_email(
     (status = 202, body = Envelope<DoneOut>), (status = 429, body = ErrorBody)))]
 async fn forgot_password(
     State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
     ApiJson(body): ApiJson<EmailIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    state.limits.check_auth_attempt(origin.ip.as_deref(), &body.email)?;
     state.identity.forgot_password(&body.email).await?;
     Ok((StatusCode::ACCEPTED, Envelope::new(DoneOut { done: true })))
 }
@@ -172,8 +180,10 @@ async fn forgot_password(
     (status = 200, body = Envelope<DoneOut>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn reset_password(
     State(state): State<AppState>,
+    RequestOrigin(origin): RequestOrigin,
     ApiJson(body): ApiJson<ResetPasswordIn>,
 ) -> Result<impl IntoResponse, ApiError> {
+    state.limits.check_auth_attempt(origin.ip.as_deref(), "")?;
     state.identity.reset_password(&body.token, &body.password).await?;
     Ok(Envelope::new(DoneOut { done: true }))
 }
@@ -250,6 +260,22 @@ async fn change_password(
     let session = auth.session_id.clone().unwrap_or_default();
     state.identity.change_password(auth.user()?, &body.current_password, &body.new_password, &session).await?;
     Ok(Envelope::new(DoneOut { done: true }))
+}
+
+/// Emails the confirmation link again while the member's address is not confirmed (409
+/// `already_verified` once it is). Counted like sign-in attempts, per address and per caller.
+/// Answers even while the workspace waits for the member to turn on two-factor sign-in.
+#[utoipa::path(post, path = "/me/verify-email", tag = "profile", security(("bearer" = [])), responses(
+    (status = 202, body = Envelope<DoneOut>), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn resend_verification(
+    State(state): State<AppState>,
+    TwoFactorExempt(auth): TwoFactorExempt,
+) -> Result<impl IntoResponse, ApiError> {
+    let user = auth.user()?;
+    let row = store::user_by_id(state.identity.db(), user).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    state.limits.check_auth_attempt(auth.origin.ip.as_deref(), &row.email)?;
+    state.identity.resend_verification(user).await?;
+    Ok((StatusCode::ACCEPTED, Envelope::new(DoneOut { done: true })))
 }
 
 /// Starts setting up two-factor sign-in: a new secret for an authenticator app, as base32 and as

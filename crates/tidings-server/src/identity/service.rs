@@ -59,6 +59,8 @@ pub enum IdentityError {
     TwoFactorNotSetUp,
     #[error("two-factor sign-in is not on")]
     TwoFactorNotEnabled,
+    #[error("this email address is already confirmed")]
+    AlreadyVerified,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -431,6 +433,21 @@ impl Identity {
         store::mark_email_verified(&mut tx, &user).await?;
         tx.commit().await?;
         Ok(user)
+    }
+
+    /// Emails a new confirmation link to a member whose address is not confirmed yet. The links
+    /// sent before keep working until they expire; whichever is followed first confirms it.
+    pub async fn resend_verification(&self, user: &UserId) -> Result<(), IdentityError> {
+        let row = store::user_by_id(&self.db, user).await?.ok_or(IdentityError::NotFound("user"))?;
+        if row.email_verified_at.is_some() {
+            return Err(IdentityError::AlreadyVerified);
+        }
+        let mut tx = self.db.begin().await?;
+        let token = self.new_email_token(&mut tx, user, "verify_email", EMAIL_VERIFICATION_TTL_MS).await?;
+        let valid_for = std::time::Duration::from_millis(EMAIL_VERIFICATION_TTL_MS as u64);
+        emails::verify_email(&self.queue, &mut tx, &self.links(), &row.email, &row.name, &token, valid_for).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Emails a reset link when the address has an account; says nothing either way.

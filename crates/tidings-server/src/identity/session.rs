@@ -170,11 +170,7 @@ impl DashboardUser {
     /// A 403 page unless the member's role holds `permission` (and the member does not owe
     /// the workspace a second factor).
     pub fn require(&self, permission: Permission) -> Result<(), PageError> {
-        if self.auth.owes_two_factor {
-            return Err(PageError::forbidden(
-                "This workspace requires two-factor sign-in. Turn it on for your account first, then come back.",
-            ));
-        }
+        self.require_second_factor()?;
         if self.auth.role.can(permission) {
             Ok(())
         } else {
@@ -183,6 +179,18 @@ impl DashboardUser {
                 self.auth.role.as_str()
             )))
         }
+    }
+
+    /// A 403 page, leading to the profile page where it is turned on, while the member owes the
+    /// workspace a second factor.
+    pub fn require_second_factor(&self) -> Result<(), PageError> {
+        if self.auth.owes_two_factor {
+            return Err(PageError::forbidden(
+                "This workspace requires two-factor sign-in. Turn it on for your account first, then come back.",
+            )
+            .with_link("/settings/profile#two-factor", "Set up two-factor sign-in"));
+        }
+        Ok(())
     }
 
     /// The signed-in person, `None` for anyone not signed in (or whose session ended), and an

@@ -30,12 +30,12 @@ crate::on_both_engines!(
 );
 
 /// A browser: keeps cookies, does not follow redirects (so tests see them).
-fn browser() -> Client {
+pub(crate) fn browser() -> Client {
     Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
 
 /// The `Set-Cookie` header for `name`, if the response sets it.
-fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(SET_COOKIE)
         .iter()
@@ -44,26 +44,32 @@ fn set_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn location(response: &Response) -> String {
+pub(crate) fn location(response: &Response) -> String {
     response.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
 }
 
 /// The value of the first hidden `csrf` field of a page.
-fn csrf_field(html: &str) -> String {
+pub(crate) fn csrf_field(html: &str) -> String {
     let marker = r#"name="csrf" value=""#;
     let start = html.find(marker).unwrap_or_else(|| panic!("a csrf field in {html}")) + marker.len();
     html[start..].chars().take_while(|c| *c != '"').collect()
 }
 
 /// GETs a page and returns its status and HTML.
-async fn page(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
     let response = client.get(app.url(path)).send().await.expect("sent");
     let status = response.status();
     (status, response.text().await.expect("html"))
 }
 
 /// Loads `form_page` for its CSRF token, then posts `fields` (and the token) to `action`.
-async fn submit(client: &Client, app: &TestApp, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Response {
+pub(crate) async fn submit(
+    client: &Client,
+    app: &TestApp,
+    form_page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> Response {
     let (status, html) = page(client, app, form_page).await;
     assert_eq!(status, StatusCode::OK, "{form_page}: {html}");
     let token = csrf_field(&html);
@@ -73,7 +79,7 @@ async fn submit(client: &Client, app: &TestApp, form_page: &str, action: &str, f
 }
 
 /// Signs up through the form; the browser then holds the session.
-async fn sign_up(client: &Client, app: &TestApp, name: &str, email: &str) -> Response {
+pub(crate) async fn sign_up(client: &Client, app: &TestApp, name: &str, email: &str) -> Response {
     let fields =
         [("name", name), ("email", email), ("password", "correct horse battery"), ("workspace_name", "Ana's Bakery")];
     submit(client, app, "/sign-up", "/sign-up", &fields).await

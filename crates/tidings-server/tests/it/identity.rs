@@ -363,7 +363,28 @@ async fn a_workspace_gets_its_plans_quota_with_rate_limit_headers(engine: Engine
     assert_eq!(response.status(), StatusCode::OK, "another workspace has its own quota");
 }
 
+/// The audit log records the socket's peer unless the operator trusts a proxy's X-Forwarded-For.
+async fn client_addresses_come_from_the_socket_unless_a_proxy_is_trusted(engine: Engine) {
+    for (trusted, expected) in [(false, "127.0.0.1"), (true, "203.0.113.9")] {
+        let Some(app) = TestApp::spawn_on(engine, |config| config.http.trust_forwarded_for = trusted).await else {
+            return;
+        };
+        let owner = app.signup("ip@example.com").await;
+        let (status, _) = send(
+            app.as_member(&owner.access, Method::POST, "/api/v1/api-keys")
+                .header("x-forwarded-for", "203.0.113.9, 10.0.0.1")
+                .json(&json!({ "name": "k", "role": "viewer" })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (_, log) =
+            send(app.as_member(&owner.access, Method::GET, "/api/v1/audit-logs?action=api_key.created")).await;
+        assert_eq!(log["data"]["entries"][0]["actor"]["ip"], expected, "trust_forwarded_for = {trusted}");
+    }
+}
+
 crate::on_both_engines!(
+    client_addresses_come_from_the_socket_unless_a_proxy_is_trusted,
     repeated_wrong_passwords_lock_the_address,
     a_workspace_gets_its_plans_quota_with_rate_limit_headers,
     sign_up_then_sign_in_and_see_yourself,

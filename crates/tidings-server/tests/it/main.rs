@@ -3,6 +3,7 @@
 mod api;
 mod browser;
 mod dashboard_identity;
+mod dashboard_profile;
 mod helpers;
 mod identity;
 mod identity_mail;

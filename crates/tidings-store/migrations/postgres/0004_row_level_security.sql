@@ -43,9 +43,12 @@ BEGIN
     CREATE POLICY tenant_isolation ON workspaces USING (id = current_setting('tidings.workspace_id', true));
     BEGIN
         GRANT SELECT, UPDATE ON workspaces TO tidings_tenant;
-        GRANT SELECT ON users TO tidings_tenant;
-        -- Tenant transactions enqueue their jobs (emails, processing) in the same commit.
-        GRANT SELECT, INSERT ON jobs TO tidings_tenant;
+        -- Members' names and addresses, never their password hashes or two-factor secrets.
+        GRANT SELECT (id, email, name, email_verified_at, totp_enabled_at) ON users TO tidings_tenant;
+        -- Tenant transactions enqueue their jobs (emails, processing) in the same commit; they may
+        -- look up a duplicate's id but not read other jobs' payloads.
+        GRANT INSERT ON jobs TO tidings_tenant;
+        GRANT SELECT (id, queue, unique_key) ON jobs TO tidings_tenant;
     EXCEPTION WHEN undefined_object THEN NULL;
     END;
 END

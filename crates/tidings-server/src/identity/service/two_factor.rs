@@ -187,6 +187,22 @@ impl Identity {
         Ok(TwoFactorEnrolment { secret: secret_base32, otpauth_url })
     }
 
+    /// The setup started by [`Identity::setup_two_factor`] and not turned on yet, for showing it
+    /// again next to a code that was refused; `None` when there is none.
+    pub async fn pending_two_factor(&self, user: &UserId) -> Result<Option<TwoFactorEnrolment>, IdentityError> {
+        let row = store::user_by_id(&self.db, user).await?.ok_or(IdentityError::NotFound("user"))?;
+        let mut tx = self.db.begin().await?;
+        let state = store::totp_state(&mut tx, user).await?;
+        drop(tx);
+        let Some(sealed) = state.filter(|state| state.totp_enabled_at.is_none()).and_then(|state| state.totp_secret)
+        else {
+            return Ok(None);
+        };
+        let secret = self.totp_secrets.open(user, &sealed).map_err(|e| corrupt(format!("TOTP secret: {e}")))?;
+        let (secret, otpauth_url) = totp::enrolment(secret.expose_secret(), &row.email).map_err(corrupt)?;
+        Ok(Some(TwoFactorEnrolment { secret, otpauth_url }))
+    }
+
     /// Turns two-factor sign-in on once `code` proves the authenticator app has the secret, and
     /// returns fresh recovery codes: shown this once, stored only hashed.
     pub async fn enable_two_factor(
