@@ -236,6 +236,7 @@ async fn a_member_who_owes_two_factor_turns_it_on_from_the_profile(engine: Engin
     let (status, html) = page(&client, &app, "/settings/profile").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(r#"id="two-factor-required""#), "{html}");
+    assert!(!html.contains(r#"id="new-workspace-button""#), "no way to a page that would refuse him");
 
     let (_, codes) = turn_on_two_factor(&client, &app, t0).await;
     assert_eq!(codes.len(), 10);
