@@ -4,7 +4,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tidings_core::time::now_millis;
 use tidings_core::{AuditId, WorkspaceId};
-use tidings_store::{Backend, Db, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Backend, Db, StoreError, Tx, with_tx};
 
 /// The hash before a workspace's first entry.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -208,7 +208,9 @@ pub async fn list(
          AND ($4 IS NULL OR resource_type = $4) AND ($5 IS NULL OR result = $5) \
          AND ($6 IS NULL OR created_at >= $6) AND ($7 IS NULL OR created_at < $7)";
     let sql = format!("SELECT {COLUMNS} FROM audit_logs WHERE {conditions} ORDER BY seq DESC LIMIT $8 OFFSET $9");
-    let rows: Vec<AuditRow> = with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+    // One read transaction, confined to the workspace (row-level security on PostgreSQL).
+    let mut tx = db.read_for_tenant(workspace).await?;
+    let rows: Vec<AuditRow> = with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
         .bind(&filter.action)
         .bind(&filter.actor_id)
@@ -218,10 +220,10 @@ pub async fn list(
         .bind(filter.to)
         .bind(limit)
         .bind(offset)
-        .fetch_all(pool)
+        .fetch_all(&mut **conn)
         .await)?;
     let count_sql = format!("SELECT COUNT(*) FROM audit_logs WHERE {conditions}");
-    let total: i64 = with_reader!(db, |pool| sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.as_str()))
+    let total: i64 = with_tx!(tx, |conn| sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.as_str()))
         .bind(workspace.as_str())
         .bind(&filter.action)
         .bind(&filter.actor_id)
@@ -229,8 +231,9 @@ pub async fn list(
         .bind(&filter.result)
         .bind(filter.from)
         .bind(filter.to)
-        .fetch_one(pool)
+        .fetch_one(&mut **conn)
         .await)?;
+    tx.commit().await?;
     Ok((rows, total))
 }
 
@@ -251,10 +254,12 @@ pub struct ChainReport {
 /// Walks the workspace's chain from the first entry, recomputing every hash.
 pub async fn verify_chain(db: &Db, workspace: &WorkspaceId) -> Result<ChainReport, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM audit_logs WHERE workspace_id = $1 ORDER BY seq");
-    let rows: Vec<AuditRow> = with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+    let mut tx = db.read_for_tenant(workspace).await?;
+    let rows: Vec<AuditRow> = with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
-        .fetch_all(pool)
+        .fetch_all(&mut **conn)
         .await)?;
+    tx.commit().await?;
     let mut expected_prev = GENESIS.to_owned();
     for (index, row) in rows.iter().enumerate() {
         let expected_seq = index as i64 + 1;

@@ -203,7 +203,10 @@ pub async fn plan_of(db: &Db, workspace: &WorkspaceId) -> Result<String, StoreEr
 
 pub async fn workspace(db: &Db, workspace: &WorkspaceId) -> Result<Option<WorkspaceRow>, StoreError> {
     let sql = "SELECT id, name, slug, plan, require_two_factor, created_at FROM workspaces WHERE id = $1";
-    Ok(with_reader!(db, |pool| sqlx::query_as(sql).bind(workspace.as_str()).fetch_optional(pool).await)?)
+    let mut tx = db.read_for_tenant(workspace).await?;
+    let row = with_tx!(tx, |conn| sqlx::query_as(sql).bind(workspace.as_str()).fetch_optional(&mut **conn).await)?;
+    tx.commit().await?;
+    Ok(row)
 }
 
 pub async fn update_workspace(
@@ -552,11 +555,14 @@ pub async fn pending_invites(db: &Db, workspace: &WorkspaceId) -> Result<Vec<Inv
         "SELECT {INVITE_COLUMNS} FROM invites WHERE workspace_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
          AND expires_at > $2 ORDER BY created_at DESC"
     );
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+    let mut tx = db.read_for_tenant(workspace).await?;
+    let rows = with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
         .bind(now_millis())
-        .fetch_all(pool)
-        .await)?)
+        .fetch_all(&mut **conn)
+        .await)?;
+    tx.commit().await?;
+    Ok(rows)
 }
 
 pub async fn invite_by_token(tx: &mut Tx, token_hash: &str) -> Result<Option<InviteRow>, StoreError> {
