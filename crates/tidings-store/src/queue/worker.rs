@@ -1,6 +1,6 @@
 //! Worker pools: claim jobs under a lease, run their handlers, record the outcome.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Display;
 use std::future::Future;
 use std::pin::Pin;
@@ -301,6 +301,10 @@ async fn claim_loop(inner: Arc<Inner>, spec: QueueSpec, shutdown: CancellationTo
     let permits = Arc::new(Semaphore::new(concurrency));
     let wake = inner.queue.db().wakeups.for_queue(&spec.name);
     let spec = Arc::new(spec);
+    // Jobs claimed ahead of a free worker, in claim order. Claiming up to one extra job per
+    // worker makes each claim (one commit) take more jobs; they wait here under a lease the
+    // heartbeat renews, and at shutdown they are released with the others.
+    let mut ahead: VecDeque<Job> = VecDeque::new();
     loop {
         let first = tokio::select! {
             permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => return },
@@ -309,44 +313,49 @@ async fn claim_loop(inner: Arc<Inner>, spec: QueueSpec, shutdown: CancellationTo
         // Jobs that finished together release their permits one task after another: let them
         // run before counting free permits, so one claim takes them all instead of one each.
         tokio::task::yield_now().await;
-        let mut batch = vec![first];
-        while batch.len() < MAX_CLAIM_BATCH {
+        let mut free = vec![first];
+        while free.len() < MAX_CLAIM_BATCH {
             match permits.clone().try_acquire_owned() {
-                Ok(permit) => batch.push(permit),
+                Ok(permit) => free.push(permit),
                 Err(_) => break,
             }
         }
-        let woken = wake.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
-        match claim(&inner, &spec.name, batch.len()).await {
-            Ok(claimed) if claimed.is_empty() => {
-                drop(batch);
-                tokio::select! {
-                    () = &mut woken => {}
-                    () = tokio::time::sleep(inner.options.poll_interval) => {}
-                    () = shutdown.cancelled() => return,
+        if ahead.len() < free.len() {
+            let woken = wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let wanted = (free.len() + concurrency).saturating_sub(ahead.len()).min(MAX_CLAIM_BATCH);
+            match claim(&inner, &spec.name, wanted).await {
+                Ok(claimed) if claimed.is_empty() && ahead.is_empty() => {
+                    drop(free);
+                    tokio::select! {
+                        () = &mut woken => {}
+                        () = tokio::time::sleep(inner.options.poll_interval) => {}
+                        () = shutdown.cancelled() => return,
+                    }
+                    continue;
+                }
+                Ok(claimed) => ahead.extend(claimed),
+                Err(error) => {
+                    tracing::error!(queue = %spec.name, %error, "claiming jobs failed");
+                    if ahead.is_empty() {
+                        drop(free);
+                        tokio::select! {
+                            () = tokio::time::sleep(inner.options.poll_interval) => {}
+                            () = shutdown.cancelled() => return,
+                        }
+                        continue;
+                    }
                 }
             }
-            Ok(claimed) => {
-                for (job, permit) in claimed.into_iter().zip(batch) {
-                    let inner = inner.clone();
-                    let spec = spec.clone();
-                    let job_runtime = runtime.clone();
-                    runtime.tracker.spawn(async move {
-                        run_job(&inner, &spec, job, &job_runtime).await;
-                        drop(permit);
-                    });
-                }
-            }
-            Err(error) => {
-                tracing::error!(queue = %spec.name, %error, "claiming jobs failed");
-                drop(batch);
-                tokio::select! {
-                    () = tokio::time::sleep(inner.options.poll_interval) => {}
-                    () = shutdown.cancelled() => return,
-                }
-            }
+        }
+        for permit in free {
+            let Some(job) = ahead.pop_front() else { break };
+            let (inner, spec, job_runtime) = (inner.clone(), spec.clone(), runtime.clone());
+            runtime.tracker.spawn(async move {
+                run_job(&inner, &spec, job, &job_runtime).await;
+                drop(permit);
+            });
         }
     }
 }
