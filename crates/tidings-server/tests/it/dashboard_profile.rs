@@ -3,7 +3,9 @@
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use totp_rs::{Builder, Secret, Totp};
+use totp_rs::Totp;
+
+use crate::authenticator::{authenticator, code_at, now_secs, wrong_code};
 
 use crate::dashboard_identity::{browser, csrf_field, location, page, set_cookie, sign_up, submit};
 use crate::helpers::{Engine, TestApp, json};
@@ -17,26 +19,6 @@ crate::on_both_engines!(
     the_confirmation_email_is_sent_again_until_the_address_is_confirmed,
     sending_the_confirmation_again_is_rate_limited,
 );
-
-/// The authenticator app for a base32 secret (SHA-1, 6 digits, 30 s).
-fn authenticator(secret_base32: &str) -> Totp {
-    let secret = Secret::try_from_base32(secret_base32).expect("base32 secret");
-    Builder::new().with_secret(secret).build().expect("RFC-compliant secret")
-}
-
-fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs()
-}
-
-fn code_at(totp: &Totp, at: u64) -> String {
-    totp.generate(at).to_string()
-}
-
-/// A six-digit code that is none of the app's codes around `at`.
-fn wrong_code(totp: &Totp, at: u64) -> String {
-    let near: Vec<String> = (0..5).map(|i| code_at(totp, at + i * 30 - 60)).collect();
-    (0..).map(|n: u32| format!("{:06}", (n * 7919) % 1_000_000)).find(|c| !near.contains(c)).expect("a wrong code")
-}
 
 /// The text of the element with `id` (up to the next tag).
 fn text_of(html: &str, id: &str) -> String {
