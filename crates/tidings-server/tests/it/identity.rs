@@ -102,6 +102,22 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family(engine: Engin
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
+async fn an_expired_refresh_token_is_refused(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let session = app.signup("expired@example.com").await;
+    let mut tx = app.state.db.begin().await.expect("begin");
+    tidings_store::with_tx!(tx, |conn| sqlx::query("UPDATE refresh_tokens SET expires_at = 0")
+        .execute(&mut **conn)
+        .await
+        .map(|_| ()))
+    .expect("expire");
+    tx.commit().await.expect("commit");
+    let (status, body) =
+        send(app.client.post(app.url("/api/v1/auth/refresh")).json(&json!({ "refreshToken": session.refresh }))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "invalid_refresh_token");
+}
+
 async fn logging_out_ends_the_session(engine: Engine) {
     let Some(app) = app(engine).await else { return };
     let session = app.signup("cy@example.com").await;
@@ -384,6 +400,7 @@ async fn client_addresses_come_from_the_socket_unless_a_proxy_is_trusted(engine:
 }
 
 crate::on_both_engines!(
+    an_expired_refresh_token_is_refused,
     client_addresses_come_from_the_socket_unless_a_proxy_is_trusted,
     repeated_wrong_passwords_lock_the_address,
     a_workspace_gets_its_plans_quota_with_rate_limit_headers,
