@@ -118,7 +118,14 @@ impl RateLimits {
 
     /// Counts one API request of the workspace against its plan's per-minute quota.
     pub fn check_workspace(&self, workspace: &str, plan: &str) -> Result<Quota, ApiError> {
-        let limit = self.config.api_per_minute.get(plan).copied().unwrap_or(100);
+        // A plan the configuration does not name gets the free plan's quota.
+        let limit = self
+            .config
+            .api_per_minute
+            .get(plan)
+            .or_else(|| self.config.api_per_minute.get("free"))
+            .copied()
+            .unwrap_or(100);
         let (used, reset) = self.store.hit(&format!("api:{workspace}"), MINUTE);
         let quota = Quota { limit, remaining: limit.saturating_sub(used), reset_secs: reset.as_secs().max(1) };
         if used > limit {
