@@ -79,7 +79,9 @@ async fn link_from_mailbox(browser: &Client, app: &TestApp, to: &str, subject: &
         for row in rows {
             let text = row.text().await?;
             if text.contains(to) && text.contains(subject) {
-                row.find(Locator::Css("a")).await?.click().await?;
+                // Follow the message's link with a navigation that waits for the page to load.
+                let href = row.find(Locator::Css("a")).await?.attr("href").await?.context("a link to the message")?;
+                browser.goto(&app.url(&href)).await?;
                 let body = text_of(browser, "#mail-text").await?;
                 let start = body.find("http").context("a link in the message")?;
                 return Ok(body[start..].split_whitespace().next().unwrap_or_default().to_owned());
@@ -102,6 +104,24 @@ async fn wait_for_path(browser: &Client, path: &str) -> anyhow::Result<()> {
         if Instant::now() > deadline {
             let shown = text_of(browser, "main").await.unwrap_or_default();
             return Err(anyhow!("expected {path}, the browser is on {url}, showing:\n{shown}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the element's text contains `needle` (elements of a page being replaced are
+/// retried, not fatal), and returns the text.
+async fn wait_for_text(browser: &Client, css: &str, needle: &str) -> anyhow::Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let last = text_of(browser, css).await;
+        if let Ok(text) = &last
+            && text.contains(needle)
+        {
+            return Ok(text.clone());
+        }
+        if Instant::now() > deadline {
+            return Err(anyhow!("{css} never showed {needle:?}; last: {last:?}"));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -146,8 +166,9 @@ async fn sign_up_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()> 
     fill(browser, "#invite-form input[name=email]", "charles@example.com").await?;
     browser.find(Locator::Css("#invite-form select[name=role] option[value=agent]")).await?.click().await?;
     submit(browser, "#invite-form").await?;
-    let pending = text_of(browser, "section[aria-labelledby=invites-heading]").await?;
-    ensure!(pending.contains("charles@example.com") && pending.contains("agent"), "pending invitations: {pending}");
+    // The form posts and the team page comes back at the same address: wait for the new page.
+    let pending = wait_for_text(browser, "section[aria-labelledby=invites-heading]", "charles@example.com").await?;
+    ensure!(pending.contains("agent"), "pending invitations: {pending}");
     let invitation = link_from_mailbox(browser, app, "charles@example.com", "invited you").await?;
     ensure!(invitation.contains("token="), "the invitation carries its link: {invitation}");
     Ok(())
