@@ -67,6 +67,11 @@ pub enum IdentityError {
     Queue(#[from] QueueError),
 }
 
+/// A stored value that does not parse: the database holds something Tidings never wrote.
+fn corrupt(what: impl std::fmt::Display) -> IdentityError {
+    IdentityError::Store(StoreError::Corrupt(what.to_string()))
+}
+
 fn invalid(field: &'static str, message: impl Into<String>) -> IdentityError {
     IdentityError::Validation { field, message: message.into() }
 }
@@ -216,16 +221,44 @@ impl Identity {
         &self.db
     }
 
-    async fn create_workspace(&self, tx: &mut Tx, name: &str) -> Result<WorkspaceId, IdentityError> {
+    /// Creates a workspace owned by `owner` and audits it (`metadata` says what else to record).
+    async fn found_workspace(
+        &self,
+        tx: &mut Tx,
+        owner: &UserId,
+        name: &str,
+        origin: &Origin,
+        metadata: serde_json::Value,
+    ) -> Result<WorkspaceId, IdentityError> {
         let id = WorkspaceId::generate();
         let base = slugify(name);
+        let mut created = false;
         for attempt in 0..20 {
             let slug = if attempt == 0 { base.clone() } else { format!("{base}-{:04x}", rand::random::<u16>()) };
             if store::insert_workspace(tx, &id, name, &slug, "free").await? {
-                return Ok(id);
+                created = true;
+                break;
             }
         }
-        Err(invalid("workspaceName", "could not find a free address for this workspace; try another name"))
+        if !created {
+            return Err(invalid("workspaceName", "could not find a free address for this workspace; try another name"));
+        }
+        store::insert_membership(tx, &id, owner, Role::Owner).await?;
+        audit::record(
+            tx,
+            &id,
+            AuditEntry {
+                actor: actor_user(owner, Role::Owner),
+                ip: origin.ip.clone(),
+                action: "workspace.created",
+                resource_type: "workspace",
+                resource_id: Some(id.to_string()),
+                metadata,
+                result: AuditResult::Success,
+            },
+        )
+        .await?;
+        Ok(id)
     }
 
     async fn start_session(
@@ -293,25 +326,10 @@ impl Identity {
         if !store::insert_user(&mut tx, &user, &email, &name, &hash, false).await? {
             return Err(IdentityError::EmailTaken);
         }
-        let workspace = self.create_workspace(&mut tx, &workspace_name).await?;
-        store::insert_membership(&mut tx, &workspace, &user, Role::Owner).await?;
+        let metadata = json!({ "name": workspace_name, "ownerEmail": email });
+        let workspace = self.found_workspace(&mut tx, &user, &workspace_name, origin, metadata).await?;
         let verification_token =
             self.new_email_token(&mut tx, &user, "verify_email", EMAIL_VERIFICATION_TTL_MS).await?;
-        let actor = actor_user(&user, Role::Owner);
-        audit::record(
-            &mut tx,
-            &workspace,
-            AuditEntry {
-                actor,
-                ip: origin.ip.clone(),
-                action: "workspace.created",
-                resource_type: "workspace",
-                resource_id: Some(workspace.to_string()),
-                metadata: json!({ "name": workspace_name, "ownerEmail": email }),
-                result: AuditResult::Success,
-            },
-        )
-        .await?;
         let tokens = self.start_session(&mut tx, &user, &workspace, Role::Owner, origin).await?;
         let valid_for = std::time::Duration::from_millis(EMAIL_VERIFICATION_TTL_MS as u64);
         emails::verify_email(&self.queue, &mut tx, &self.links(), &email, &name, &verification_token, valid_for)
@@ -337,14 +355,14 @@ impl Identity {
         if !self.hashing.verify(password, &user.password_hash) {
             return Err(IdentityError::InvalidCredentials);
         }
-        let user_id = UserId::parse(&user.id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let user_id = UserId::parse(&user.id).map_err(corrupt)?;
         let memberships = store::workspaces_of(&self.db, &user_id).await?;
         let chosen = match workspace {
             Some(wanted) => memberships.iter().find(|m| m.id == wanted.as_str()),
             None => memberships.first(),
         };
         let Some(chosen) = chosen else { return Err(IdentityError::NotFound("workspace")) };
-        let workspace = WorkspaceId::parse(&chosen.id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let workspace = WorkspaceId::parse(&chosen.id).map_err(corrupt)?;
         let role = Role::parse(&chosen.role).ok_or_else(|| StoreError::Corrupt(format!("role {}", chosen.role)))?;
         if user.totp_enabled_at.is_some() {
             return Ok(SignIn::TwoFactorRequired(self.challenge_second_factor(&user_id, &workspace).await?));
@@ -396,7 +414,7 @@ impl Identity {
         };
         if row.used_at.is_some() || !store::spend_refresh_token(&mut tx, &hash).await? {
             store::revoke_session(&mut tx, &row.session_id, "refresh token reused").await?;
-            let workspace = WorkspaceId::parse(&row.workspace_id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let workspace = WorkspaceId::parse(&row.workspace_id).map_err(corrupt)?;
             audit::record(
                 &mut tx,
                 &workspace,
@@ -417,12 +435,12 @@ impl Identity {
         if row.revoked_at.is_some() || row.expires_at <= now_millis() {
             return Err(IdentityError::InvalidRefreshToken);
         }
-        let user = UserId::parse(&row.user_id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let workspace = WorkspaceId::parse(&row.workspace_id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let user = UserId::parse(&row.user_id).map_err(corrupt)?;
+        let workspace = WorkspaceId::parse(&row.workspace_id).map_err(corrupt)?;
         let Some(role) = store::member_role_in_tx(&mut tx, &workspace, &user).await? else {
             return Err(IdentityError::InvalidRefreshToken);
         };
-        let session = SessionId::parse(&row.session_id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let session = SessionId::parse(&row.session_id).map_err(corrupt)?;
         let tokens = self.issue(&mut tx, &session, &user, &workspace, role).await?;
         tx.commit().await?;
         Ok(tokens)
@@ -477,7 +495,7 @@ impl Identity {
     pub async fn forgot_password(&self, email: &str) -> Result<(), IdentityError> {
         let Ok(email) = normalize_email(email) else { return Ok(()) };
         let Some(user) = store::user_by_email(&self.db, &email).await? else { return Ok(()) };
-        let user_id = UserId::parse(&user.id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let user_id = UserId::parse(&user.id).map_err(corrupt)?;
         let mut tx = self.db.begin().await?;
         let token = self.new_email_token(&mut tx, &user_id, "reset_password", PASSWORD_RESET_TTL_MS).await?;
         let valid_for = std::time::Duration::from_millis(PASSWORD_RESET_TTL_MS as u64);
@@ -533,22 +551,7 @@ impl Identity {
     ) -> Result<IssuedTokens, IdentityError> {
         let name = require_name("name", name)?;
         let mut tx = self.db.begin().await?;
-        let workspace = self.create_workspace(&mut tx, &name).await?;
-        store::insert_membership(&mut tx, &workspace, user, Role::Owner).await?;
-        audit::record(
-            &mut tx,
-            &workspace,
-            AuditEntry {
-                actor: actor_user(user, Role::Owner),
-                ip: origin.ip.clone(),
-                action: "workspace.created",
-                resource_type: "workspace",
-                resource_id: Some(workspace.to_string()),
-                metadata: json!({ "name": name }),
-                result: AuditResult::Success,
-            },
-        )
-        .await?;
+        let workspace = self.found_workspace(&mut tx, user, &name, origin, json!({ "name": name })).await?;
         let tokens = self.start_session(&mut tx, user, &workspace, Role::Owner, origin).await?;
         tx.commit().await?;
         Ok(tokens)
@@ -640,11 +643,11 @@ impl Identity {
         if invite.accepted_at.is_some() || invite.revoked_at.is_some() || invite.expires_at <= now_millis() {
             return Err(IdentityError::InvalidLink);
         }
-        let workspace = WorkspaceId::parse(&invite.workspace_id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let workspace = WorkspaceId::parse(&invite.workspace_id).map_err(corrupt)?;
         let role = Role::parse(&invite.role).ok_or_else(|| StoreError::Corrupt(format!("role {}", invite.role)))?;
         let user = match store::user_by_email(&self.db, &invite.email).await? {
             Some(existing) => {
-                let existing_id = UserId::parse(&existing.id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let existing_id = UserId::parse(&existing.id).map_err(corrupt)?;
                 if signed_in != Some(&existing_id) {
                     return Err(IdentityError::Forbidden("sign in as the invited address to accept this invitation"));
                 }
@@ -839,8 +842,8 @@ impl Identity {
         if self.key_uses.should_record(&row.id) {
             store::touch_api_key(&self.db, &row.id).await?;
         }
-        let workspace = WorkspaceId::parse(&row.workspace_id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let key = ApiKeyId::parse(&row.id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let workspace = WorkspaceId::parse(&row.workspace_id).map_err(corrupt)?;
+        let key = ApiKeyId::parse(&row.id).map_err(corrupt)?;
         let role = Role::parse(&row.role).ok_or_else(|| StoreError::Corrupt(format!("role {}", row.role)))?;
         Ok(Some((workspace, key, role)))
     }

@@ -10,7 +10,7 @@ use tidings_core::time::now_millis;
 use tidings_core::{UserId, WorkspaceId};
 use tidings_store::{StoreError, Tx};
 
-use super::{Identity, IdentityError, IssuedTokens, Origin, actor_user, invalid};
+use super::{Identity, IdentityError, IssuedTokens, Origin, actor_user, corrupt, invalid};
 use crate::audit::{self, Actor, AuditEntry, AuditResult};
 use crate::identity::permissions::Role;
 use crate::identity::store;
@@ -63,10 +63,6 @@ impl Proof {
             Proof::RecoveryCode => "recovery_code",
         }
     }
-}
-
-fn corrupt(what: impl std::fmt::Display) -> IdentityError {
-    IdentityError::Store(StoreError::Corrupt(what.to_string()))
 }
 
 fn parse_user(id: &str) -> Result<UserId, IdentityError> {
