@@ -1,0 +1,1 @@
+//! TODO: written by a helper.

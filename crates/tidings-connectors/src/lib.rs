@@ -1,0 +1,72 @@
+//! Clients for the platforms Tidings reads reviews from and answers messages on.
+//!
+//! Each platform is one module holding its wire types (mirroring the platform's JSON exactly) and
+//! a client behind one of two small traits: [`ReviewSource`] for platforms polled for reviews,
+//! [`MessagingChannel`] for platforms that push messages by webhook. Wire types are mapped to the
+//! domain types of this module at the boundary and nowhere else. Base URLs are configurable so
+//! tests point every client at a local mock server.
+
+pub mod error;
+pub mod http;
+pub mod oauth;
+pub mod platform;
+pub mod signature;
+pub mod types;
+
+pub mod dataforseo;
+pub mod facebook;
+pub mod google;
+pub mod instagram;
+pub mod messenger;
+pub mod tripadvisor;
+pub mod whatsapp;
+pub mod x;
+pub mod yelp;
+
+pub use error::{ConnectorError, WebhookError};
+pub use platform::{Platform, ReplySupport};
+pub use types::*;
+
+use async_trait::async_trait;
+
+/// A platform Tidings polls for reviews: fetch what is new since a cursor, post a reply.
+#[async_trait]
+pub trait ReviewSource: Send + Sync {
+    /// The platform this client speaks to.
+    fn platform(&self) -> Platform;
+
+    /// One page of reviews for `account`, starting after `cursor` (`None`: from the newest).
+    /// The returned `next_cursor` is stored and passed back on the next call.
+    async fn fetch_reviews(&self, account: &AccountRef, cursor: Option<&str>) -> Result<ReviewPage, ConnectorError>;
+
+    /// Posts (or replaces) the owner's public reply to a review. Platforms whose API does not
+    /// allow replies answer [`ConnectorError::ReplyNotSupported`] with a deep link for posting by hand.
+    async fn post_reply(&self, account: &AccountRef, review_id: &str, text: &str) -> Result<PostedReply, ConnectorError>;
+
+    /// Deletes the owner's reply to a review.
+    async fn delete_reply(&self, account: &AccountRef, review_id: &str) -> Result<(), ConnectorError>;
+}
+
+/// A platform that pushes messages to Tidings by webhook and takes replies through its send API.
+#[async_trait]
+pub trait MessagingChannel: Send + Sync {
+    /// The platform this client speaks to.
+    fn platform(&self) -> Platform;
+
+    /// Answers the platform's `GET` verification challenge (Meta `hub.challenge`, X CRC).
+    fn answer_challenge(&self, query: &[(String, String)]) -> Result<ChallengeAnswer, WebhookError>;
+
+    /// Checks the delivery's signature over the exact body bytes, in constant time.
+    fn verify_signature(&self, headers: &WebhookHeaders, body: &[u8]) -> Result<(), WebhookError>;
+
+    /// Parses a verified delivery into events, each naming the account it was sent to.
+    fn parse_webhook(&self, body: &[u8]) -> Result<Vec<InboundEvent>, WebhookError>;
+
+    /// Sends a message to a contact on behalf of `account`.
+    async fn send_message(
+        &self,
+        account: &AccountRef,
+        recipient_id: &str,
+        text: &str,
+    ) -> Result<SentMessage, ConnectorError>;
+}
