@@ -14,21 +14,19 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 /// Sends a request and decodes a JSON answer, mapping failures by status:
 /// 429 → `RateLimited` (with `Retry-After`), 401/403 → `Unauthorized`, 5xx and connection
 /// errors → `Unavailable`, other 4xx → `Rejected`, undecodable bodies → `Malformed`.
-pub async fn send_json<T: DeserializeOwned>(platform: &'static str, request: RequestBuilder) -> Result<T, ConnectorError> {
+pub async fn send_json<T: DeserializeOwned>(
+    platform: &'static str,
+    request: RequestBuilder,
+) -> Result<T, ConnectorError> {
     let response = send(platform, request).await?;
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| ConnectorError::Unavailable { platform, message: e.to_string() })?;
+    let bytes = response.bytes().await.map_err(|e| ConnectorError::Unavailable { platform, message: e.to_string() })?;
     serde_json::from_slice(&bytes).map_err(|e| ConnectorError::Malformed { platform, message: e.to_string() })
 }
 
 /// Sends a request and checks its status as [`send_json`] does, returning the response.
 pub async fn send(platform: &'static str, request: RequestBuilder) -> Result<Response, ConnectorError> {
-    let response = request
-        .send()
-        .await
-        .map_err(|e| ConnectorError::Unavailable { platform, message: e.to_string() })?;
+    let response =
+        request.send().await.map_err(|e| ConnectorError::Unavailable { platform, message: e.to_string() })?;
     let status = response.status();
     if status.is_success() {
         return Ok(response);

@@ -41,7 +41,12 @@ pub trait ReviewSource: Send + Sync {
 
     /// Posts (or replaces) the owner's public reply to a review. Platforms whose API does not
     /// allow replies answer [`ConnectorError::ReplyNotSupported`] with a deep link for posting by hand.
-    async fn post_reply(&self, account: &AccountRef, review_id: &str, text: &str) -> Result<PostedReply, ConnectorError>;
+    async fn post_reply(
+        &self,
+        account: &AccountRef,
+        review_id: &str,
+        text: &str,
+    ) -> Result<PostedReply, ConnectorError>;
 
     /// Deletes the owner's reply to a review.
     async fn delete_reply(&self, account: &AccountRef, review_id: &str) -> Result<(), ConnectorError>;

@@ -1,0 +1,15 @@
+//! The connectors' integration tests: one binary, one module per platform.
+
+mod dataforseo;
+mod facebook;
+mod google;
+mod instagram;
+mod messaging_support;
+mod messenger;
+mod oauth;
+mod signature;
+mod support;
+mod tripadvisor;
+mod whatsapp;
+mod x;
+mod yelp;
