@@ -3,6 +3,10 @@
 //! Nested keys use a double underscore in the environment: `TIDINGS_QUEUE__LEASE_SECS=60` sets
 //! `[queue] lease_secs = 60`. Everything is validated at start, and every error names the key.
 
+mod connectors;
+
+pub use connectors::{ConnectorsConfig, DemoConfig, GoogleConfig, MetaConfig, XConfig};
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,6 +37,8 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "mail",
     "auth",
     "rate_limits",
+    "connectors",
+    "demo",
 ];
 
 /// Why the configuration could not be loaded.
@@ -120,6 +126,10 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Request limits per workspace plan and sign-in protection.
     pub rate_limits: RateLimitConfig,
+    /// Review and messaging platforms.
+    pub connectors: ConnectorsConfig,
+    /// The demo workspace and its simulator.
+    pub demo: DemoConfig,
 }
 
 /// Request limits per workspace plan (replyforce §5.5) and brute-force protection.
@@ -357,6 +367,8 @@ impl Default for Config {
             mail: MailConfig::default(),
             auth: AuthConfig::default(),
             rate_limits: RateLimitConfig::default(),
+            connectors: ConnectorsConfig::default(),
+            demo: DemoConfig::default(),
         }
     }
 }
@@ -545,12 +557,12 @@ fn describe(error: figment::Error) -> String {
         .join("; ")
 }
 
-fn secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<SecretString>, D::Error> {
+pub(crate) fn secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<SecretString>, D::Error> {
     let value = Option::<String>::deserialize(deserializer)?;
     Ok(value.filter(|v| !v.is_empty()).map(SecretString::from))
 }
 
-fn redact_secret<S: Serializer>(value: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn redact_secret<S: Serializer>(value: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
     match value {
         Some(secret) if !secret.expose_secret().is_empty() => serializer.serialize_str("[redacted]"),
         _ => serializer.serialize_none(),

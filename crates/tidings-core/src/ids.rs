@@ -120,6 +120,38 @@ prefixed_id!(
     /// A credential stored, encrypted, in a workspace's vault.
     SecretId, "sec", "secret"
 );
+prefixed_id!(
+    /// A business location (a shop, a hotel, a branch) reviews and messages belong to.
+    LocationId, "loc", "location"
+);
+prefixed_id!(
+    /// A platform account connected to a workspace (a Google location, a Page, a phone number).
+    ConnectionId, "con", "connection"
+);
+prefixed_id!(
+    /// A person who wrote a review or a message, merged across platforms.
+    ContactId, "ctc", "contact"
+);
+prefixed_id!(
+    /// A review with its replies, or a message thread.
+    ConversationId, "cnv", "conversation"
+);
+prefixed_id!(
+    /// One review, message, comment or reply.
+    MessageId, "msg", "message"
+);
+prefixed_id!(
+    /// A reply written in Tidings, from draft to posted.
+    ResponseId, "rsp", "response"
+);
+prefixed_id!(
+    /// A webhook delivery as received, kept verbatim.
+    EventId, "evt", "event"
+);
+prefixed_id!(
+    /// A long-running piece of work a person started (a sync, an import) and its progress.
+    TaskId, "tsk", "task"
+);
 
 #[cfg(test)]
 mod tests {

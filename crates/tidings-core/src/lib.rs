@@ -9,4 +9,7 @@ pub mod secrets;
 pub mod time;
 
 pub use config::{Config, ConfigError};
-pub use ids::{ApiKeyId, AuditId, InviteId, JobId, SecretId, SessionId, UserId, WorkspaceId};
+pub use ids::{
+    ApiKeyId, AuditId, ConnectionId, ContactId, ConversationId, EventId, InviteId, JobId, LocationId, MessageId,
+    ResponseId, SecretId, SessionId, TaskId, UserId, WorkspaceId,
+};

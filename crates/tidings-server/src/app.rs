@@ -25,13 +25,18 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::channels::accounts::ChannelContext;
+use crate::channels::breaker::Breakers;
+use crate::channels::platforms::Platforms;
 use crate::http::middleware::{error_envelope, route_not_found, track_metrics};
 use crate::http::rate_limit::{RateLimits, quota_headers};
 use crate::identity::Identity;
 use crate::identity::auth::ClientAddressPolicy;
+use crate::inbox::live::Live;
+use crate::inbox::service::Inbox;
 use crate::mail;
 use crate::vault::Vault;
-use crate::{AppState, audit, dashboard, identity, openapi, system, telemetry};
+use crate::{AppState, audit, channels, dashboard, identity, openapi, system, telemetry};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +116,19 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         Identity::new(db.clone(), queue.clone(), &config.auth, &master_keys).with_public_url(config.public_url());
     let vault = Vault::new(db.clone(), master_keys.clone());
     let mailer = mail::from_config(&config)?;
+    let live = Live::new(db.clone());
+    let platforms = Platforms::new(&config.connectors, &master_keys);
+    let channels = ChannelContext {
+        db: db.clone(),
+        vault: vault.clone(),
+        platforms: platforms.clone(),
+        breakers: Breakers::default(),
+        live: live.clone(),
+    };
     Ok(AppState {
+        inbox: Inbox::new(db.clone(), queue.clone(), live),
+        platforms,
+        channels,
         limits: RateLimits::in_memory(config.rate_limits.clone()),
         mailer,
         identity,
@@ -134,6 +151,7 @@ fn registry(state: &AppState) -> Registry {
     let mut registry = Registry::new();
     system::jobs::register(&mut registry, &state.queue);
     mail::jobs::register(&mut registry, state.mailer.clone());
+    channels::outbound::register(&mut registry, state.channels.clone());
     registry
 }
 
@@ -254,6 +272,7 @@ impl Application {
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartError> {
         let Application { listener, state } = self;
         let workers = tokio::spawn(run_workers(state.clone(), shutdown.clone()));
+        tokio::spawn(state.live().clone().relay(shutdown.clone()));
         let db = state.db.clone();
         let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())

@@ -5,9 +5,11 @@
 
 pub mod app;
 pub mod audit;
+pub mod channels;
 mod dashboard;
 mod http;
 pub mod identity;
+pub mod inbox;
 pub mod mail;
 mod openapi;
 mod state;

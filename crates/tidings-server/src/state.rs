@@ -32,4 +32,17 @@ pub struct AppState {
     pub limits: crate::http::rate_limit::RateLimits,
     /// When this process started.
     pub started_at: Instant,
+    /// Conversations, replies, assignment and status.
+    pub inbox: crate::inbox::service::Inbox,
+    /// The platform clients and webhook secrets.
+    pub platforms: crate::channels::platforms::Platforms,
+    /// What jobs calling platforms share (credentials, breakers, live events).
+    pub channels: crate::channels::accounts::ChannelContext,
+}
+
+impl AppState {
+    /// The live-event hub.
+    pub fn live(&self) -> &crate::inbox::live::Live {
+        self.inbox.live()
+    }
 }

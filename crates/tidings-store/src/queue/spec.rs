@@ -65,6 +65,8 @@ pub mod names {
     pub const EMAIL: &str = "email";
     /// Housekeeping: purges, digests, reports.
     pub const MAINTENANCE: &str = "maintenance";
+    /// Polling platforms for new reviews, one connection per job.
+    pub const SYNC: &str = "sync";
 }
 
 fn secs(values: &[u64]) -> Vec<Duration> {
@@ -81,6 +83,7 @@ pub fn standard_queues() -> Vec<QueueSpec> {
         QueueSpec::new(names::CRM).concurrency(5).max_attempts(6).backoff(secs(&[5, 15, 45, 135, 405])),
         QueueSpec::new(names::EMAIL).concurrency(4).max_attempts(6).backoff(secs(&[10, 60, 300, 1800, 7200])),
         QueueSpec::new(names::MAINTENANCE).concurrency(2).max_attempts(3).backoff(secs(&[60, 300])),
+        QueueSpec::new(names::SYNC).concurrency(4).max_attempts(5).backoff(secs(&[30, 120, 600, 1800])),
     ]
 }
 

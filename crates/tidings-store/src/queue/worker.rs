@@ -79,12 +79,21 @@ pub struct JobContext {
     pub id: JobId,
     /// This attempt's number, from 1.
     pub attempt: i32,
+    /// How many attempts the job has in all: when `attempt` reaches it, a failure dead-letters.
+    pub max_attempts: i32,
     /// The workspace the job concerns, if any.
     pub workspace_id: Option<WorkspaceId>,
     /// The key the job was enqueued with (schedules use `schedule:<name>:<tick>`).
     pub unique_key: Option<String>,
     /// Cancelled when the worker is shutting down and the grace period ran out.
     pub shutdown: CancellationToken,
+}
+
+impl JobContext {
+    /// Whether this is the job's last attempt: a failure now is final.
+    pub fn is_last_attempt(&self) -> bool {
+        self.attempt >= self.max_attempts
+    }
 }
 
 type BoxFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
@@ -371,6 +380,7 @@ async fn run_job(inner: &Inner, spec: &QueueSpec, job: Job, runtime: &JobRuntime
             let context = JobContext {
                 id: job.id.clone(),
                 attempt: job.attempts,
+                max_attempts: job.max_attempts,
                 workspace_id: job.workspace_id.clone(),
                 unique_key: job.unique_key.clone(),
                 shutdown: shutdown.clone(),

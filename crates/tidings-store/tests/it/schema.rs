@@ -4,19 +4,23 @@ use std::collections::BTreeSet;
 
 use tidings_store::Db;
 
-/// (table, column, type family, nullable) for every user table.
+/// (table, column, type family, nullable) for every user table. The full-text search index is the
+/// one intended difference: an FTS5 table (and its shadow tables) on SQLite, a generated
+/// `search_vector` column on PostgreSQL.
 async fn columns(db: &Db) -> BTreeSet<(String, String, &'static str, bool)> {
     let rows: Vec<(String, String, String, bool)> = match db.pools() {
         tidings_store::db::Pools::Sqlite { reader, .. } => sqlx::query_as(
             "SELECT m.name, p.name, p.type, p.\"notnull\" = 0 FROM sqlite_master m, pragma_table_info(m.name) p \
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
+             AND m.name NOT LIKE 'messages_fts%'",
         )
         .fetch_all(reader)
         .await
         .expect("sqlite columns"),
         tidings_store::db::Pools::Postgres(pool) => sqlx::query_as(
             "SELECT table_name::text, column_name::text, data_type::text, is_nullable = 'YES' FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations'",
+             WHERE table_schema = current_schema() AND table_name <> '_sqlx_migrations' \
+             AND column_name <> 'search_vector'",
         )
         .fetch_all(pool)
         .await

@@ -1,0 +1,112 @@
+//! Everything a job needs to call a platform for a connection: its decrypted credentials with a
+//! fresh access token, a circuit breaker, and the mapping of platform errors to job outcomes.
+
+use std::time::Duration;
+
+use tidings_connectors::oauth::ensure_fresh;
+use tidings_connectors::{AccountRef, ConnectorError, Platform};
+use tidings_core::time::now_millis;
+use tidings_core::{ConnectionId, WorkspaceId};
+use tidings_store::Db;
+use tidings_store::queue::JobError;
+
+use super::breaker::Breakers;
+use super::platforms::Platforms;
+use super::{credentials, store};
+use crate::inbox::live::Live;
+use crate::inbox::model::ConnectionStatus;
+use crate::vault::Vault;
+
+/// What the sync and outbound jobs share.
+#[derive(Clone)]
+pub struct ChannelContext {
+    pub db: Db,
+    pub vault: Vault,
+    pub platforms: Platforms,
+    pub breakers: Breakers,
+    pub live: Live,
+}
+
+impl ChannelContext {
+    /// The account to call the platform as, refreshing an expiring OAuth token first (and
+    /// storing the new one).
+    pub async fn account(
+        &self,
+        ws: &WorkspaceId,
+        connection: &store::ConnectionRow,
+        platform: Platform,
+    ) -> Result<AccountRef, JobError> {
+        let id = ConnectionId::parse(&connection.id).map_err(JobError::fatal)?;
+        let mut creds = credentials::load(&self.vault, ws, &id).await?;
+        if let Some(oauth) = self.platforms.oauth(platform) {
+            let refreshed = ensure_fresh(&oauth, &mut creds, now_millis()).await;
+            match refreshed {
+                Ok(true) => {
+                    credentials::save(&self.vault, ws, &id, &creds).await?;
+                    let mut tx = self.db.begin_for_tenant(ws).await?;
+                    store::set_token_expiry(&mut tx, ws, &id, creds.expires_at_ms).await?;
+                    tx.commit().await?;
+                }
+                Ok(false) => {}
+                Err(error) => return Err(self.fail(ws, &id, platform, error).await),
+            }
+        }
+        Ok(AccountRef { external_id: connection.external_account_id.clone(), credentials: creds })
+    }
+
+    /// `Err` with the wait while the platform's circuit is open.
+    pub fn check_breaker(&self, platform: Platform) -> Result<(), JobError> {
+        self.breakers
+            .check(platform.as_str())
+            .map_err(|wait| JobError::retry_after(format!("{platform} circuit open"), wait.max(Duration::from_secs(1))))
+    }
+
+    /// Records a failed call on the breaker and the connection's health, and says how the job
+    /// should end: refused credentials mark the connection for reconnecting and stop; outages
+    /// and limits retry (after `Retry-After` when given); rejections stop.
+    pub async fn fail(
+        &self,
+        ws: &WorkspaceId,
+        id: &ConnectionId,
+        platform: Platform,
+        error: ConnectorError,
+    ) -> JobError {
+        let message = error.to_string();
+        match &error {
+            ConnectorError::RateLimited { retry_after, .. } => {
+                self.breakers.record_failure(platform.as_str());
+                match retry_after {
+                    Some(after) => JobError::retry_after(message, *after),
+                    None => JobError::retry(message),
+                }
+            }
+            ConnectorError::Unavailable { .. } => {
+                self.breakers.record_failure(platform.as_str());
+                JobError::retry(message)
+            }
+            ConnectorError::Unauthorized { .. } | ConnectorError::MissingCredential { .. } => {
+                self.breakers.record_success(platform.as_str());
+                if let Err(store_error) = self.mark(ws, id, ConnectionStatus::NeedsReauth, &message).await {
+                    tracing::warn!(%store_error, "connection health not recorded");
+                }
+                JobError::fatal(message)
+            }
+            _ => {
+                self.breakers.record_success(platform.as_str());
+                JobError::fatal(message)
+            }
+        }
+    }
+
+    async fn mark(
+        &self,
+        ws: &WorkspaceId,
+        id: &ConnectionId,
+        status: ConnectionStatus,
+        error: &str,
+    ) -> Result<(), tidings_store::StoreError> {
+        let mut tx = self.db.begin_for_tenant(ws).await?;
+        store::mark_health(&mut tx, ws, id, status, error).await?;
+        tx.commit().await
+    }
+}

@@ -1,0 +1,9 @@
+//! Where reviews and messages come from: the business's locations and the platform accounts
+//! connected to them, kept in sync by polling and webhooks.
+
+pub mod accounts;
+pub mod breaker;
+pub mod credentials;
+pub mod outbound;
+pub mod platforms;
+pub mod store;

@@ -1,0 +1,381 @@
+//! Locations and connected platform accounts. Functions touching a workspace's data take its
+//! `WorkspaceId` first.
+
+use tidings_core::time::now_millis;
+use tidings_core::{ConnectionId, LocationId, WorkspaceId};
+use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
+
+use crate::inbox::model::ConnectionStatus;
+
+/// A business location.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LocationRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub name: String,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub timezone: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const LOCATION_COLUMNS: &str =
+    "id, workspace_id, name, address, city, country, phone, website, timezone, created_at, updated_at";
+
+/// The editable fields of a location.
+#[derive(Debug, Clone, Default)]
+pub struct LocationFields {
+    pub name: String,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub timezone: String,
+}
+
+/// A connected platform account (never its credentials).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConnectionRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub location_id: Option<String>,
+    pub platform: String,
+    pub external_account_id: String,
+    pub display_name: String,
+    pub status: String,
+    pub credentials_secret: Option<String>,
+    pub token_expires_at: Option<i64>,
+    pub sync_cursor: Option<String>,
+    pub sync_interval_secs: i64,
+    pub next_sync_at: Option<i64>,
+    pub last_synced_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<i64>,
+    pub consecutive_failures: i64,
+    pub cost_centi_cents: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const CONNECTION_COLUMNS: &str = "id, workspace_id, location_id, platform, external_account_id, display_name, status, \
+     credentials_secret, token_expires_at, sync_cursor, sync_interval_secs, next_sync_at, last_synced_at, last_error, \
+     last_error_at, consecutive_failures, cost_centi_cents, created_at, updated_at";
+
+pub async fn insert_location(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &LocationId,
+    fields: &LocationFields,
+) -> Result<(), StoreError> {
+    let now = now_millis();
+    with_tx!(tx, |conn| sqlx::query(
+        "INSERT INTO locations (id, workspace_id, name, address, city, country, phone, website, timezone, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"
+    )
+    .bind(id.as_str())
+    .bind(workspace.as_str())
+    .bind(&fields.name)
+    .bind(&fields.address)
+    .bind(&fields.city)
+    .bind(&fields.country)
+    .bind(&fields.phone)
+    .bind(&fields.website)
+    .bind(&fields.timezone)
+    .bind(now)
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+pub async fn update_location(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &LocationId,
+    fields: &LocationFields,
+) -> Result<bool, StoreError> {
+    let changed = with_tx!(tx, |conn| sqlx::query(
+        "UPDATE locations SET name = $3, address = $4, city = $5, country = $6, phone = $7, website = $8, \
+         timezone = $9, updated_at = $10 WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(&fields.name)
+    .bind(&fields.address)
+    .bind(&fields.city)
+    .bind(&fields.country)
+    .bind(&fields.phone)
+    .bind(&fields.website)
+    .bind(&fields.timezone)
+    .bind(now_millis())
+    .execute(&mut **conn)
+    .await?
+    .rows_affected());
+    Ok(changed == 1)
+}
+
+pub async fn delete_location(tx: &mut Tx, workspace: &WorkspaceId, id: &LocationId) -> Result<bool, StoreError> {
+    let deleted = with_tx!(tx, |conn| sqlx::query("DELETE FROM locations WHERE workspace_id = $1 AND id = $2")
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .execute(&mut **conn)
+        .await?
+        .rows_affected());
+    Ok(deleted == 1)
+}
+
+pub async fn locations(db: &Db, workspace: &WorkspaceId) -> Result<Vec<LocationRow>, StoreError> {
+    let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE workspace_id = $1 ORDER BY name, id");
+    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(workspace.as_str())
+        .fetch_all(pool)
+        .await)?)
+}
+
+pub async fn location(db: &Db, workspace: &WorkspaceId, id: &LocationId) -> Result<Option<LocationRow>, StoreError> {
+    let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE workspace_id = $1 AND id = $2");
+    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// A connection to create.
+pub struct NewConnection<'a> {
+    pub id: &'a ConnectionId,
+    pub location_id: Option<&'a LocationId>,
+    pub platform: &'a str,
+    pub external_account_id: &'a str,
+    pub display_name: &'a str,
+    pub credentials_secret: Option<&'a str>,
+    pub token_expires_at: Option<i64>,
+    pub sync_interval_secs: i64,
+}
+
+/// Inserts a connection, due for its first sync now; `false` when that platform account is
+/// already connected (to this or another workspace).
+pub async fn insert_connection(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    new: &NewConnection<'_>,
+) -> Result<bool, StoreError> {
+    let now = now_millis();
+    let inserted =
+        with_tx!(tx, |conn| {
+            sqlx::query(
+        "INSERT INTO channel_connections (id, workspace_id, location_id, platform, external_account_id, display_name, \
+         status, credentials_secret, token_expires_at, sync_interval_secs, next_sync_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10, $10, $10) \
+         ON CONFLICT (platform, external_account_id) DO NOTHING"
+    )
+    .bind(new.id.as_str())
+    .bind(workspace.as_str())
+    .bind(new.location_id.map(LocationId::as_str))
+    .bind(new.platform)
+    .bind(new.external_account_id)
+    .bind(new.display_name)
+    .bind(new.credentials_secret)
+    .bind(new.token_expires_at)
+    .bind(new.sync_interval_secs)
+    .bind(now)
+    .execute(&mut **conn)
+    .await?
+    .rows_affected()
+        });
+    Ok(inserted == 1)
+}
+
+pub async fn connections(db: &Db, workspace: &WorkspaceId) -> Result<Vec<ConnectionRow>, StoreError> {
+    let sql =
+        format!("SELECT {CONNECTION_COLUMNS} FROM channel_connections WHERE workspace_id = $1 ORDER BY platform, id");
+    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(workspace.as_str())
+        .fetch_all(pool)
+        .await)?)
+}
+
+pub async fn connection(
+    db: &Db,
+    workspace: &WorkspaceId,
+    id: &ConnectionId,
+) -> Result<Option<ConnectionRow>, StoreError> {
+    let sql = format!("SELECT {CONNECTION_COLUMNS} FROM channel_connections WHERE workspace_id = $1 AND id = $2");
+    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// The connection a webhook names by its platform account (routing crosses workspaces by nature).
+pub async fn connection_by_account(
+    db: &Db,
+    platform: &str,
+    external_account_id: &str,
+) -> Result<Option<ConnectionRow>, StoreError> {
+    let sql = format!(
+        "SELECT {CONNECTION_COLUMNS} FROM channel_connections WHERE platform = $1 AND external_account_id = $2"
+    );
+    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(platform)
+        .bind(external_account_id)
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// Connections whose next sync is due, across workspaces (the scheduler's view).
+pub async fn due_connections(db: &Db, now: i64, limit: i64) -> Result<Vec<ConnectionRow>, StoreError> {
+    let sql = format!(
+        "SELECT {CONNECTION_COLUMNS} FROM channel_connections WHERE next_sync_at IS NOT NULL AND next_sync_at <= $1 \
+         AND status IN ('active', 'error') ORDER BY next_sync_at LIMIT $2"
+    );
+    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?)
+}
+
+/// Changes what a person may edit on a connection.
+pub async fn update_connection(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &ConnectionId,
+    display_name: &str,
+    location_id: Option<&LocationId>,
+    status: ConnectionStatus,
+    sync_interval_secs: i64,
+) -> Result<bool, StoreError> {
+    let changed = with_tx!(tx, |conn| sqlx::query(
+        "UPDATE channel_connections SET display_name = $3, location_id = $4, status = $5, sync_interval_secs = $6, \
+         updated_at = $7 WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(display_name)
+    .bind(location_id.map(LocationId::as_str))
+    .bind(status.as_str())
+    .bind(sync_interval_secs)
+    .bind(now_millis())
+    .execute(&mut **conn)
+    .await?
+    .rows_affected());
+    Ok(changed == 1)
+}
+
+pub async fn delete_connection(tx: &mut Tx, workspace: &WorkspaceId, id: &ConnectionId) -> Result<bool, StoreError> {
+    let deleted =
+        with_tx!(tx, |conn| sqlx::query("DELETE FROM channel_connections WHERE workspace_id = $1 AND id = $2")
+            .bind(workspace.as_str())
+            .bind(id.as_str())
+            .execute(&mut **conn)
+            .await?
+            .rows_affected());
+    Ok(deleted == 1)
+}
+
+/// Claims a due sync: moves `next_sync_at` forward so no other scheduler tick picks it; `false`
+/// when another process claimed it first.
+pub async fn claim_sync(db: &Db, id: &ConnectionId, seen_next: i64, next: i64) -> Result<bool, StoreError> {
+    let claimed = with_writer!(db, |pool| sqlx::query(
+        "UPDATE channel_connections SET next_sync_at = $3 WHERE id = $1 AND next_sync_at = $2"
+    )
+    .bind(id.as_str())
+    .bind(seen_next)
+    .bind(next)
+    .execute(pool)
+    .await?
+    .rows_affected());
+    Ok(claimed == 1)
+}
+
+/// How a sync ended, written back to the connection for its health display.
+pub struct SyncOutcome<'a> {
+    pub status: ConnectionStatus,
+    pub cursor: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub next_sync_at: i64,
+    pub cost_centi_cents: i64,
+}
+
+pub async fn record_sync(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &ConnectionId,
+    outcome: &SyncOutcome<'_>,
+) -> Result<(), StoreError> {
+    let now = now_millis();
+    let failed = outcome.error.is_some();
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE channel_connections SET status = $3, sync_cursor = COALESCE($4, sync_cursor), \
+         last_synced_at = CASE WHEN $5 THEN last_synced_at ELSE $8 END, \
+         last_error = CASE WHEN $5 THEN $6 ELSE last_error END, \
+         last_error_at = CASE WHEN $5 THEN $8 ELSE last_error_at END, \
+         consecutive_failures = CASE WHEN $5 THEN consecutive_failures + 1 ELSE 0 END, \
+         next_sync_at = $7, cost_centi_cents = cost_centi_cents + $9, updated_at = $8 \
+         WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(outcome.status.as_str())
+    .bind(outcome.cursor)
+    .bind(failed)
+    .bind(outcome.error)
+    .bind(outcome.next_sync_at)
+    .bind(now)
+    .bind(outcome.cost_centi_cents)
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// Stores refreshed token expiry.
+pub async fn set_token_expiry(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &ConnectionId,
+    expires_at: Option<i64>,
+) -> Result<(), StoreError> {
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE channel_connections SET token_expires_at = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(expires_at)
+    .bind(now_millis())
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// Records a connection's state and latest error without touching its sync schedule.
+pub async fn mark_health(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &ConnectionId,
+    status: ConnectionStatus,
+    error: &str,
+) -> Result<(), StoreError> {
+    let now = now_millis();
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE channel_connections SET status = $3, last_error = $4, last_error_at = $5, updated_at = $5 \
+         WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(status.as_str())
+    .bind(error)
+    .bind(now)
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}

@@ -1,0 +1,437 @@
+//! Writing what platforms tell us into the inbox, exactly once. Webhooks, polling syncs, CSV
+//! imports and the demo all come through here, inside the caller's transaction.
+//!
+//! A review or message is identified by its platform id, unique per workspace: a second
+//! delivery of the same one changes nothing (an edited review updates its text and rating).
+
+use tidings_connectors::{FetchedReview, InboundMessage};
+use tidings_core::time::now_millis;
+use tidings_core::{ConnectionId, ContactId, ConversationId, LocationId, MessageId, WorkspaceId};
+use tidings_store::{StoreError, Tx, with_tx};
+
+use super::model::{ConversationKind, Direction, MessageKind};
+
+/// Where an item came from: the workspace, platform and (when known) connection and location.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub workspace_id: WorkspaceId,
+    pub platform: String,
+    pub connection_id: Option<ConnectionId>,
+    pub location_id: Option<LocationId>,
+}
+
+/// What ingesting one item did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingested {
+    /// A new message (and perhaps a new conversation) was stored.
+    New { conversation_id: ConversationId, message_id: MessageId, new_conversation: bool },
+    /// Already stored; an edited review's text or rating was brought up to date.
+    Updated { conversation_id: ConversationId },
+    /// Already stored, unchanged.
+    Duplicate,
+}
+
+/// Stores a review (and the owner's reply already on the platform, if any).
+pub async fn review(tx: &mut Tx, source: &Source, review: &FetchedReview) -> Result<Ingested, StoreError> {
+    let author_key = review.author_external_id.clone().unwrap_or_else(|| format!("name:{}", review.author_name));
+    let contact = contact_for(tx, source, &author_key, &review.author_name, None).await?;
+    let preview = preview_of(review.title.as_deref(), &review.body);
+    let thread = Thread {
+        kind: ConversationKind::Review,
+        external_thread_id: &review.external_id,
+        contact: &contact,
+        rating: review.rating.map(i64::from),
+        language: review.language.as_deref(),
+        url: review.url.as_deref(),
+        at: review.created_at_ms,
+        preview: &preview,
+    };
+    let (conversation_id, new_conversation) = conversation_for(tx, source, &thread).await?;
+    let message = NewMessage {
+        conversation_id: &conversation_id,
+        external_id: &review.external_id,
+        direction: Direction::Inbound,
+        kind: MessageKind::Review,
+        author_name: &review.author_name,
+        author_external_id: review.author_external_id.as_deref(),
+        rating: review.rating.map(i64::from),
+        title: review.title.as_deref(),
+        body: &review.body,
+        language: review.language.as_deref(),
+        raw: &review.raw,
+        sent_at: review.created_at_ms,
+    };
+    let outcome = match insert_message(tx, source, &message).await? {
+        Some(message_id) => Ingested::New { conversation_id: conversation_id.clone(), message_id, new_conversation },
+        None if update_edited_review(tx, source, review, &preview).await? => {
+            Ingested::Updated { conversation_id: conversation_id.clone() }
+        }
+        None => Ingested::Duplicate,
+    };
+    if let Some(reply) = &review.reply {
+        let reply_id = format!("{}#reply", review.external_id);
+        let reply_message = NewMessage {
+            external_id: &reply_id,
+            direction: Direction::Outbound,
+            kind: MessageKind::Reply,
+            author_name: "Owner",
+            author_external_id: None,
+            rating: None,
+            title: None,
+            body: &reply.body,
+            language: None,
+            sent_at: reply.updated_at_ms,
+            ..message
+        };
+        if insert_message(tx, source, &reply_message).await?.is_some() {
+            mark_responded(tx, source, &conversation_id).await?;
+        }
+    }
+    Ok(outcome)
+}
+
+/// Stores a message received on a messaging channel (or an echo of one the business sent).
+pub async fn message(tx: &mut Tx, source: &Source, message: &InboundMessage) -> Result<Ingested, StoreError> {
+    let name = message
+        .sender_name
+        .clone()
+        .unwrap_or_else(|| format!("{} user {}", source.platform, short(&message.sender_id)));
+    // An echo's "sender" is the business; the contact is the other party, named by the thread.
+    let contact_key = if message.is_echo { &message.thread_id } else { &message.sender_id };
+    let contact = contact_for(tx, source, contact_key, &name, message.sender_phone.as_deref()).await?;
+    let preview = preview_of(None, &message.text);
+    let thread = Thread {
+        kind: ConversationKind::Thread,
+        external_thread_id: &message.thread_id,
+        contact: &contact,
+        rating: None,
+        language: None,
+        url: None,
+        at: message.sent_at_ms,
+        preview: &preview,
+    };
+    let (conversation_id, new_conversation) = conversation_for(tx, source, &thread).await?;
+    let direction = if message.is_echo { Direction::Outbound } else { Direction::Inbound };
+    let new = NewMessage {
+        conversation_id: &conversation_id,
+        external_id: &message.external_id,
+        direction,
+        kind: MessageKind::Message,
+        author_name: if message.is_echo { "Business" } else { &name },
+        author_external_id: Some(&message.sender_id),
+        rating: None,
+        title: None,
+        body: &message.text,
+        language: None,
+        raw: &message.raw,
+        sent_at: message.sent_at_ms,
+    };
+    let Some(message_id) = insert_message(tx, source, &new).await? else { return Ok(Ingested::Duplicate) };
+    if message.is_echo {
+        mark_responded(tx, source, &conversation_id).await?;
+    }
+    Ok(Ingested::New { conversation_id, message_id, new_conversation })
+}
+
+/// Records a reply the business posted through Tidings as an outbound message of the thread.
+pub async fn outbound(
+    tx: &mut Tx,
+    source: &Source,
+    conversation_id: &ConversationId,
+    response_id: &str,
+    external_id: &str,
+    kind: MessageKind,
+    body: &str,
+) -> Result<Option<MessageId>, StoreError> {
+    let now = now_millis();
+    let message = NewMessage {
+        conversation_id,
+        external_id,
+        direction: Direction::Outbound,
+        kind,
+        author_name: "Business",
+        author_external_id: None,
+        rating: None,
+        title: None,
+        body,
+        language: None,
+        raw: &serde_json::Value::Null,
+        sent_at: now,
+    };
+    let inserted = insert_message(tx, source, &message).await?;
+    if let Some(id) = &inserted {
+        with_tx!(tx, |conn| sqlx::query("UPDATE messages SET response_id = $3 WHERE workspace_id = $1 AND id = $2")
+            .bind(source.workspace_id.as_str())
+            .bind(id.as_str())
+            .bind(response_id)
+            .execute(&mut **conn)
+            .await
+            .map(|_| ()))?;
+    }
+    mark_responded(tx, source, conversation_id).await?;
+    Ok(inserted)
+}
+
+struct Thread<'a> {
+    kind: ConversationKind,
+    external_thread_id: &'a str,
+    contact: &'a ContactId,
+    rating: Option<i64>,
+    language: Option<&'a str>,
+    url: Option<&'a str>,
+    at: i64,
+    preview: &'a str,
+}
+
+#[derive(Clone, Copy)]
+struct NewMessage<'a> {
+    conversation_id: &'a ConversationId,
+    external_id: &'a str,
+    direction: Direction,
+    kind: MessageKind,
+    author_name: &'a str,
+    author_external_id: Option<&'a str>,
+    rating: Option<i64>,
+    title: Option<&'a str>,
+    body: &'a str,
+    language: Option<&'a str>,
+    raw: &'a serde_json::Value,
+    sent_at: i64,
+}
+
+/// The conversation for a thread, created when new; a new inbound message reopens a closed or
+/// snoozed one and moves it to the top.
+async fn conversation_for(
+    tx: &mut Tx,
+    source: &Source,
+    thread: &Thread<'_>,
+) -> Result<(ConversationId, bool), StoreError> {
+    let ws = source.workspace_id.as_str();
+    let existing: Option<String> = with_tx!(tx, |conn| sqlx::query_scalar(
+        "SELECT id FROM conversations WHERE workspace_id = $1 AND platform = $2 AND external_thread_id = $3"
+    )
+    .bind(ws)
+    .bind(&source.platform)
+    .bind(thread.external_thread_id)
+    .fetch_optional(&mut **conn)
+    .await?);
+    if let Some(id) = existing {
+        let id = ConversationId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        return Ok((id, false));
+    }
+    let id = ConversationId::generate();
+    let now = now_millis();
+    with_tx!(tx, |conn| sqlx::query(
+        "INSERT INTO conversations (id, workspace_id, location_id, connection_id, platform, kind, external_thread_id, \
+         contact_id, preview, status, rating, language, url, last_message_at, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, $14, $14)"
+    )
+    .bind(id.as_str())
+    .bind(ws)
+    .bind(source.location_id.as_ref().map(LocationId::as_str))
+    .bind(source.connection_id.as_ref().map(ConnectionId::as_str))
+    .bind(&source.platform)
+    .bind(thread.kind.as_str())
+    .bind(thread.external_thread_id)
+    .bind(thread.contact.as_str())
+    .bind(thread.preview)
+    .bind(thread.rating)
+    .bind(thread.language)
+    .bind(thread.url)
+    .bind(thread.at)
+    .bind(now)
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok((id, true))
+}
+
+/// Inserts a message unless the workspace already has one with its platform id; on insert,
+/// moves its conversation's activity forward. Returns the new message's id.
+async fn insert_message(tx: &mut Tx, source: &Source, m: &NewMessage<'_>) -> Result<Option<MessageId>, StoreError> {
+    let id = MessageId::generate();
+    let now = now_millis();
+    let raw = if m.raw.is_null() { None } else { Some(m.raw.to_string()) };
+    let inserted =
+        with_tx!(tx, |conn| {
+            sqlx::query(
+        "INSERT INTO messages (id, workspace_id, conversation_id, platform, external_id, direction, kind, author_name, \
+         author_external_id, rating, title, body, language, raw, sent_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         ON CONFLICT (workspace_id, platform, external_id) DO NOTHING"
+    )
+    .bind(id.as_str())
+    .bind(source.workspace_id.as_str())
+    .bind(m.conversation_id.as_str())
+    .bind(&source.platform)
+    .bind(m.external_id)
+    .bind(m.direction.as_str())
+    .bind(m.kind.as_str())
+    .bind(m.author_name)
+    .bind(m.author_external_id)
+    .bind(m.rating)
+    .bind(m.title)
+    .bind(m.body)
+    .bind(m.language)
+    .bind(raw)
+    .bind(m.sent_at)
+    .bind(now)
+    .execute(&mut **conn)
+    .await?
+    .rows_affected()
+        });
+    if inserted == 0 {
+        return Ok(None);
+    }
+    let reopen = m.direction == Direction::Inbound;
+    let preview = preview_of(m.title, m.body);
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE conversations SET message_count = message_count + 1, \
+         last_message_at = CASE WHEN $3 > last_message_at THEN $3 ELSE last_message_at END, \
+         preview = CASE WHEN $3 >= last_message_at THEN $4 ELSE preview END, \
+         status = CASE WHEN $5 AND status IN ('closed', 'snoozed') THEN 'open' ELSE status END, \
+         snoozed_until = CASE WHEN $5 AND status IN ('closed', 'snoozed') THEN NULL ELSE snoozed_until END, \
+         responded = CASE WHEN $5 AND kind = 'thread' AND $3 >= last_message_at THEN FALSE ELSE responded END, \
+         updated_at = $6 WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(source.workspace_id.as_str())
+    .bind(m.conversation_id.as_str())
+    .bind(m.sent_at)
+    .bind(&preview)
+    .bind(reopen)
+    .bind(now)
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok(Some(id))
+}
+
+/// Brings an edited review's text and rating up to date; `true` when something changed.
+async fn update_edited_review(
+    tx: &mut Tx,
+    source: &Source,
+    review: &FetchedReview,
+    preview: &str,
+) -> Result<bool, StoreError> {
+    let ws = source.workspace_id.as_str();
+    let rating = review.rating.map(i64::from);
+    let changed = with_tx!(tx, |conn| sqlx::query(
+        "UPDATE messages SET body = $4, rating = $5, title = $6 WHERE workspace_id = $1 AND platform = $2 \
+         AND external_id = $3 AND (body <> $4 OR rating IS DISTINCT FROM $5)"
+    )
+    .bind(ws)
+    .bind(&source.platform)
+    .bind(&review.external_id)
+    .bind(&review.body)
+    .bind(rating)
+    .bind(review.title.as_deref())
+    .execute(&mut **conn)
+    .await?
+    .rows_affected());
+    if changed == 0 {
+        return Ok(false);
+    }
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE conversations SET rating = $4, preview = $5, updated_at = $6 \
+         WHERE workspace_id = $1 AND platform = $2 AND external_thread_id = $3"
+    )
+    .bind(ws)
+    .bind(&source.platform)
+    .bind(&review.external_id)
+    .bind(rating)
+    .bind(preview)
+    .bind(now_millis())
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok(true)
+}
+
+async fn mark_responded(tx: &mut Tx, source: &Source, conversation_id: &ConversationId) -> Result<(), StoreError> {
+    super::store::set_responded(tx, &source.workspace_id, conversation_id, true).await
+}
+
+/// The contact behind a platform identity. A new identity joins an existing contact with the
+/// same phone number (known across WhatsApp and imports), so one person is one contact.
+async fn contact_for(
+    tx: &mut Tx,
+    source: &Source,
+    external_id: &str,
+    name: &str,
+    phone: Option<&str>,
+) -> Result<ContactId, StoreError> {
+    let ws = source.workspace_id.as_str();
+    let known: Option<String> = with_tx!(tx, |conn| sqlx::query_scalar(
+        "SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND platform = $2 AND external_id = $3"
+    )
+    .bind(ws)
+    .bind(&source.platform)
+    .bind(external_id)
+    .fetch_optional(&mut **conn)
+    .await?);
+    if let Some(id) = known {
+        return ContactId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()));
+    }
+    let now = now_millis();
+    let same_phone: Option<String> = match phone {
+        Some(phone) => with_tx!(tx, |conn| sqlx::query_scalar(
+            "SELECT id FROM contacts WHERE workspace_id = $1 AND phone = $2 ORDER BY created_at LIMIT 1"
+        )
+        .bind(ws)
+        .bind(phone)
+        .fetch_optional(&mut **conn)
+        .await?),
+        None => None,
+    };
+    let contact = match same_phone {
+        Some(id) => ContactId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        None => {
+            let id = ContactId::generate();
+            with_tx!(tx, |conn| sqlx::query(
+                "INSERT INTO contacts (id, workspace_id, display_name, phone, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5)"
+            )
+            .bind(id.as_str())
+            .bind(ws)
+            .bind(name)
+            .bind(phone)
+            .bind(now)
+            .execute(&mut **conn)
+            .await
+            .map(|_| ()))?;
+            id
+        }
+    };
+    with_tx!(tx, |conn| sqlx::query(
+        "INSERT INTO contact_identities (workspace_id, platform, external_id, contact_id, display_name, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace_id, platform, external_id) DO NOTHING"
+    )
+    .bind(ws)
+    .bind(&source.platform)
+    .bind(external_id)
+    .bind(contact.as_str())
+    .bind(name)
+    .bind(now)
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok(contact)
+}
+
+/// The first line people see in a list: title and text, shortened.
+pub fn preview_of(title: Option<&str>, body: &str) -> String {
+    let text = match title {
+        Some(title) if !title.is_empty() => format!("{title} — {body}"),
+        _ => body.to_owned(),
+    };
+    let mut preview: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if preview.chars().count() > 160 {
+        preview = preview.chars().take(157).collect::<String>() + "…";
+    }
+    preview
+}
+
+fn short(id: &str) -> &str {
+    let start = id.len().saturating_sub(4);
+    id.get(start..).unwrap_or(id)
+}

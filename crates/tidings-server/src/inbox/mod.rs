@@ -1,0 +1,9 @@
+//! The unified inbox: reviews and messages from every platform as one stream of conversations a
+//! team reads, filters, assigns and answers.
+
+pub mod ingest;
+pub mod live;
+pub mod model;
+pub mod query;
+pub mod service;
+pub mod store;

@@ -1,0 +1,310 @@
+//! What a team does with the inbox: reply (posted where the platform allows, a draft with a
+//! deep link where it does not), assign, change status. No HTTP here.
+
+use tidings_connectors::{Platform, ReplySupport};
+use tidings_core::time::now_millis;
+use tidings_core::{ConversationId, MessageId, ResponseId, UserId, WorkspaceId};
+use tidings_store::queue::{Queue, QueueError};
+use tidings_store::{Db, StoreError};
+
+use super::live::{Live, LiveEvent};
+use super::model::{ConversationKind, ConversationStatus, ResponseStatus};
+use super::store::{self, ConversationRow, NewResponse, ResponseRow, ResponseUpdate};
+use crate::channels::outbound;
+
+/// Why an inbox action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InboxError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{field}: {message}")]
+    Validation { field: &'static str, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// The longest reply accepted (Google allows 4,096 characters; the others less or similar).
+pub const MAX_REPLY_CHARS: usize = 4_000;
+
+/// The inbox's actions, shared by the API and the dashboard.
+#[derive(Clone)]
+pub struct Inbox {
+    db: Db,
+    queue: Queue,
+    live: Live,
+}
+
+/// A reply to write.
+pub struct ReplyRequest<'a> {
+    pub author: &'a UserId,
+    pub text: &'a str,
+    /// Post it to the platform (when it allows), or keep it as a draft.
+    pub post_to_platform: bool,
+}
+
+impl Inbox {
+    pub fn new(db: Db, queue: Queue, live: Live) -> Self {
+        Self { db, queue, live }
+    }
+
+    /// The live-event hub.
+    pub fn live(&self) -> &Live {
+        &self.live
+    }
+
+    /// The workspace's conversation, or `NotFound`.
+    pub async fn conversation(&self, ws: &WorkspaceId, id: &ConversationId) -> Result<ConversationRow, InboxError> {
+        store::conversation(&self.db, ws, id).await?.ok_or(InboxError::NotFound("conversation"))
+    }
+
+    /// Writes a reply. Posted through the outbound queue when asked and the platform allows;
+    /// kept with a deep link (`manual_required`) when the platform's API takes no replies.
+    #[tracing::instrument(skip_all, fields(workspace_id = %ws, conversation_id = %id))]
+    pub async fn reply(
+        &self,
+        ws: &WorkspaceId,
+        id: &ConversationId,
+        request: &ReplyRequest<'_>,
+    ) -> Result<ResponseRow, InboxError> {
+        let text = validate_text(request.text)?;
+        let conversation = self.conversation(ws, id).await?;
+        let platform = Platform::parse(&conversation.platform);
+        let in_reply_to = store::first_inbound(&self.db, ws, id).await?;
+        let (status, deep_link) = plan(&conversation, platform, request.post_to_platform);
+        let response_id = ResponseId::generate();
+        let in_reply_to_id = in_reply_to.as_ref().and_then(|m| MessageId::parse(&m.id).ok());
+        let mut tx = self.db.begin_for_tenant(ws).await?;
+        store::insert_response(
+            &mut tx,
+            ws,
+            &NewResponse {
+                id: &response_id,
+                conversation_id: id,
+                in_reply_to: in_reply_to_id.as_ref(),
+                author_id: Some(request.author),
+                body: &text,
+                status,
+                post_to_platform: request.post_to_platform,
+                deep_link: deep_link.as_deref(),
+            },
+        )
+        .await?;
+        if status == ResponseStatus::Queued {
+            outbound::enqueue_send(&self.queue, &mut tx, ws, &response_id).await?;
+        }
+        tx.commit().await?;
+        self.live.publish(vec![LiveEvent::new(ws, "conversation.updated", id)]).await;
+        store::response(&self.db, ws, &response_id).await?.ok_or(InboxError::NotFound("response"))
+    }
+
+    /// Replaces the text of the current reply; a posted reply is posted again (platforms that
+    /// allow replies treat it as an edit).
+    pub async fn edit_reply(
+        &self,
+        ws: &WorkspaceId,
+        id: &ConversationId,
+        request: &ReplyRequest<'_>,
+    ) -> Result<ResponseRow, InboxError> {
+        let Some(current) = store::current_response(&self.db, ws, id).await? else {
+            return self.reply(ws, id, request).await;
+        };
+        let text = validate_text(request.text)?;
+        let current_status = ResponseStatus::parse(&current.status).unwrap_or(ResponseStatus::Draft);
+        if matches!(current_status, ResponseStatus::Queued | ResponseStatus::Sending) {
+            return Err(InboxError::Conflict("the reply is being posted; try again in a moment".into()));
+        }
+        let conversation = self.conversation(ws, id).await?;
+        let (status, _) = plan(&conversation, Platform::parse(&conversation.platform), request.post_to_platform);
+        let response_id = ResponseId::parse(&current.id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.db.begin_for_tenant(ws).await?;
+        let update = ResponseUpdate {
+            status,
+            body: Some(&text),
+            error: None,
+            external_id: None,
+            posted_at: None,
+            count_attempt: false,
+        };
+        store::update_response(&mut tx, ws, &response_id, &update).await?;
+        if status == ResponseStatus::Queued {
+            outbound::enqueue_send(&self.queue, &mut tx, ws, &response_id).await?;
+        }
+        tx.commit().await?;
+        self.live.publish(vec![LiveEvent::new(ws, "conversation.updated", id)]).await;
+        store::response(&self.db, ws, &response_id).await?.ok_or(InboxError::NotFound("response"))
+    }
+
+    /// Deletes the current reply, and removes it from the platform where it was posted.
+    pub async fn delete_reply(&self, ws: &WorkspaceId, id: &ConversationId) -> Result<(), InboxError> {
+        let current = store::current_response(&self.db, ws, id).await?.ok_or(InboxError::NotFound("response"))?;
+        let response_id = ResponseId::parse(&current.id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let was_posted = current.status == ResponseStatus::Posted.as_str();
+        let mut tx = self.db.begin_for_tenant(ws).await?;
+        let update = ResponseUpdate {
+            status: ResponseStatus::Deleted,
+            body: None,
+            error: None,
+            external_id: None,
+            posted_at: None,
+            count_attempt: false,
+        };
+        store::update_response(&mut tx, ws, &response_id, &update).await?;
+        if was_posted {
+            outbound::enqueue_delete(&self.queue, &mut tx, ws, &response_id).await?;
+        }
+        store::set_responded(&mut tx, ws, id, false).await?;
+        tx.commit().await?;
+        self.live.publish(vec![LiveEvent::new(ws, "conversation.updated", id)]).await;
+        Ok(())
+    }
+
+    /// Records that someone posted a `manual_required` reply by hand on the platform.
+    pub async fn confirm_posted_manually(
+        &self,
+        ws: &WorkspaceId,
+        id: &ConversationId,
+    ) -> Result<ResponseRow, InboxError> {
+        let current = store::current_response(&self.db, ws, id).await?.ok_or(InboxError::NotFound("response"))?;
+        if !matches!(
+            ResponseStatus::parse(&current.status),
+            Some(ResponseStatus::ManualRequired | ResponseStatus::Draft | ResponseStatus::Unconfirmed)
+        ) {
+            return Err(InboxError::Conflict(format!(
+                "the reply is {}, not waiting to be posted by hand",
+                current.status
+            )));
+        }
+        let response_id = ResponseId::parse(&current.id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.db.begin_for_tenant(ws).await?;
+        let update = ResponseUpdate {
+            status: ResponseStatus::PostedManually,
+            body: None,
+            error: None,
+            external_id: None,
+            posted_at: Some(now_millis()),
+            count_attempt: false,
+        };
+        store::update_response(&mut tx, ws, &response_id, &update).await?;
+        store::set_responded(&mut tx, ws, id, true).await?;
+        tx.commit().await?;
+        self.live.publish(vec![LiveEvent::new(ws, "conversation.updated", id)]).await;
+        store::response(&self.db, ws, &response_id).await?.ok_or(InboxError::NotFound("response"))
+    }
+
+    /// Assigns the conversation to a member of the workspace, or to nobody.
+    pub async fn assign(
+        &self,
+        ws: &WorkspaceId,
+        id: &ConversationId,
+        assignee: Option<&UserId>,
+        is_member: bool,
+    ) -> Result<ConversationRow, InboxError> {
+        if assignee.is_some() && !is_member {
+            return Err(InboxError::Validation {
+                field: "assigneeId",
+                message: "is not a member of this workspace".into(),
+            });
+        }
+        let mut tx = self.db.begin_for_tenant(ws).await?;
+        let found = store::assign(&mut tx, ws, id, assignee).await?;
+        tx.commit().await?;
+        if !found {
+            return Err(InboxError::NotFound("conversation"));
+        }
+        self.live.publish(vec![LiveEvent::new(ws, "conversation.updated", id)]).await;
+        self.conversation(ws, id).await
+    }
+
+    /// Changes the status; snoozing needs a time in the future.
+    pub async fn set_status(
+        &self,
+        ws: &WorkspaceId,
+        id: &ConversationId,
+        status: ConversationStatus,
+        snoozed_until: Option<i64>,
+    ) -> Result<ConversationRow, InboxError> {
+        let snoozed_until = match status {
+            ConversationStatus::Snoozed => match snoozed_until {
+                Some(at) if at > now_millis() => Some(at),
+                Some(_) => {
+                    return Err(InboxError::Validation {
+                        field: "snoozedUntil",
+                        message: "must be in the future".into(),
+                    });
+                }
+                None => {
+                    return Err(InboxError::Validation {
+                        field: "snoozedUntil",
+                        message: "is required when snoozing".into(),
+                    });
+                }
+            },
+            _ => None,
+        };
+        let mut tx = self.db.begin_for_tenant(ws).await?;
+        let found = store::set_status(&mut tx, ws, id, status, snoozed_until).await?;
+        tx.commit().await?;
+        if !found {
+            return Err(InboxError::NotFound("conversation"));
+        }
+        self.live.publish(vec![LiveEvent::new(ws, "conversation.updated", id)]).await;
+        self.conversation(ws, id).await
+    }
+}
+
+/// What happens to a new reply: queued for the platform, kept as a draft, or waiting to be
+/// posted by hand (with the link to do it).
+fn plan(
+    conversation: &ConversationRow,
+    platform: Option<Platform>,
+    post_to_platform: bool,
+) -> (ResponseStatus, Option<String>) {
+    let manual = |platform: Option<Platform>| {
+        (ResponseStatus::ManualRequired, platform.map(|p| deep_link(p, conversation.url.as_deref())))
+    };
+    if !post_to_platform {
+        return (ResponseStatus::Draft, None);
+    }
+    match platform {
+        Some(p) if p.reply_support() == ReplySupport::ManualOnly => manual(Some(p)),
+        // Imported reviews have no connection to post through.
+        Some(_) if conversation.connection_id.is_none() => manual(platform),
+        Some(_) => (ResponseStatus::Queued, None),
+        None => manual(None),
+    }
+}
+
+/// Where a person posts a reply by hand.
+pub fn deep_link(platform: Platform, review_url: Option<&str>) -> String {
+    match (platform, review_url) {
+        (Platform::Yelp, _) => "https://biz.yelp.com/".to_owned(),
+        (Platform::Tripadvisor, Some(url)) => url.to_owned(),
+        (Platform::Tripadvisor, None) => "https://www.tripadvisor.com/Owners".to_owned(),
+        (Platform::Google, None) => "https://business.google.com/reviews".to_owned(),
+        (_, Some(url)) => url.to_owned(),
+        (_, None) => String::new(),
+    }
+}
+
+fn validate_text(text: &str) -> Result<String, InboxError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(InboxError::Validation { field: "responseText", message: "must not be empty".into() });
+    }
+    if text.chars().count() > MAX_REPLY_CHARS {
+        return Err(InboxError::Validation {
+            field: "responseText",
+            message: format!("must be at most {MAX_REPLY_CHARS} characters"),
+        });
+    }
+    Ok(text.to_owned())
+}
+
+/// Whether a conversation kind takes replies as messages (threads) or as review replies.
+pub fn is_review(conversation: &ConversationRow) -> bool {
+    conversation.kind == ConversationKind::Review.as_str()
+}

@@ -1,0 +1,487 @@
+//! Inbox queries: conversations, messages, contacts, responses. Every function touching a
+//! workspace's data takes its `WorkspaceId` first.
+
+use tidings_core::time::now_millis;
+use tidings_core::{ConversationId, MessageId, ResponseId, UserId, WorkspaceId};
+use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+
+use super::model::{ConversationStatus, ResponseStatus};
+use super::query::{Arg, Conditions, bind_args, fts5_query, is_postgres};
+
+/// A conversation as the inbox lists it, with the names it shows.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConversationRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub location_id: Option<String>,
+    pub location_name: Option<String>,
+    pub connection_id: Option<String>,
+    pub platform: String,
+    pub kind: String,
+    pub external_thread_id: String,
+    pub contact_id: Option<String>,
+    pub contact_name: Option<String>,
+    pub subject: Option<String>,
+    pub preview: String,
+    pub status: String,
+    pub snoozed_until: Option<i64>,
+    pub assignee_id: Option<String>,
+    pub assignee_name: Option<String>,
+    pub rating: Option<i64>,
+    pub sentiment: Option<String>,
+    pub sentiment_score: Option<f64>,
+    pub language: Option<String>,
+    pub responded: bool,
+    pub message_count: i64,
+    pub url: Option<String>,
+    pub last_message_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const CONVERSATION_SELECT: &str = "SELECT c.id, c.workspace_id, c.location_id, l.name AS location_name, c.connection_id, \
+     c.platform, c.kind, c.external_thread_id, c.contact_id, ct.display_name AS contact_name, c.subject, c.preview, \
+     c.status, c.snoozed_until, c.assignee_id, u.name AS assignee_name, c.rating, c.sentiment, c.sentiment_score, \
+     c.language, c.responded, c.message_count, c.url, c.last_message_at, c.created_at, c.updated_at \
+     FROM conversations c LEFT JOIN locations l ON l.id = c.location_id \
+     LEFT JOIN contacts ct ON ct.id = c.contact_id LEFT JOIN users u ON u.id = c.assignee_id";
+
+/// A message of a thread.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: String,
+    pub conversation_id: String,
+    pub platform: String,
+    pub external_id: Option<String>,
+    pub direction: String,
+    pub kind: String,
+    pub author_name: Option<String>,
+    pub rating: Option<i64>,
+    pub title: Option<String>,
+    pub body: String,
+    pub language: Option<String>,
+    pub sentiment: Option<String>,
+    pub sentiment_score: Option<f64>,
+    pub response_id: Option<String>,
+    pub sent_at: i64,
+    pub created_at: i64,
+}
+
+const MESSAGE_COLUMNS: &str = "id, conversation_id, platform, external_id, direction, kind, author_name, rating, title, \
+     body, language, sentiment, sentiment_score, response_id, sent_at, created_at";
+
+/// A reply written in Tidings.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ResponseRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub conversation_id: String,
+    pub in_reply_to: Option<String>,
+    pub author_id: Option<String>,
+    pub body: String,
+    pub status: String,
+    pub post_to_platform: bool,
+    pub deep_link: Option<String>,
+    pub external_id: Option<String>,
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub posted_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const RESPONSE_COLUMNS: &str = "id, workspace_id, conversation_id, in_reply_to, author_id, body, status, \
+     post_to_platform, deep_link, external_id, error, attempts, posted_at, created_at, updated_at";
+
+/// Which conversations a list shows. Every field narrows; `None` does not filter.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    pub kind: Option<String>,
+    pub location_id: Option<String>,
+    pub platform: Option<String>,
+    pub rating_min: Option<i64>,
+    pub rating_max: Option<i64>,
+    pub sentiment: Option<String>,
+    pub responded: Option<bool>,
+    pub status: Option<String>,
+    /// `Some(None)`: unassigned; `Some(Some(id))`: assigned to that member.
+    pub assignee: Option<Option<String>>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub search: Option<String>,
+}
+
+/// Where a page starts: an offset, or the position after the last item seen (keyset).
+#[derive(Debug, Clone)]
+pub enum PageStart {
+    Offset(i64),
+    After { last_message_at: i64, id: String },
+}
+
+fn conditions(db: &Db, workspace: &WorkspaceId, filter: &ConversationFilter) -> Conditions {
+    let mut c = Conditions::default();
+    let ws = c.arg(Arg::Text(workspace.to_string()));
+    c.push_plain(&format!("c.workspace_id = {ws}"));
+    let text = |v: &Option<String>| v.clone().map(Arg::Text);
+    if let Some(arg) = text(&filter.kind) {
+        c.push("c.kind = {}", arg);
+    }
+    if let Some(arg) = text(&filter.location_id) {
+        c.push("c.location_id = {}", arg);
+    }
+    if let Some(arg) = text(&filter.platform) {
+        c.push("c.platform = {}", arg);
+    }
+    if let Some(min) = filter.rating_min {
+        c.push("c.rating >= {}", Arg::Int(min));
+    }
+    if let Some(max) = filter.rating_max {
+        c.push("c.rating <= {}", Arg::Int(max));
+    }
+    if let Some(arg) = text(&filter.sentiment) {
+        c.push("c.sentiment = {}", arg);
+    }
+    if let Some(responded) = filter.responded {
+        c.push("c.responded = {}", Arg::Bool(responded));
+    }
+    if let Some(arg) = text(&filter.status) {
+        c.push("c.status = {}", arg);
+    }
+    match &filter.assignee {
+        Some(None) => c.push_plain("c.assignee_id IS NULL"),
+        Some(Some(user)) => c.push("c.assignee_id = {}", Arg::Text(user.clone())),
+        None => {}
+    }
+    if let Some(since) = filter.since {
+        c.push("c.last_message_at >= {}", Arg::Int(since));
+    }
+    if let Some(until) = filter.until {
+        c.push("c.last_message_at < {}", Arg::Int(until));
+    }
+    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if is_postgres(db) {
+            c.push(
+                &format!(
+                    "c.id IN (SELECT m.conversation_id FROM messages m WHERE m.workspace_id = {ws} \
+                     AND m.search_vector @@ plainto_tsquery('simple', {{}}))"
+                ),
+                Arg::Text(search.to_owned()),
+            );
+        } else {
+            c.push(
+                &format!(
+                    "c.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.rowid = f.rowid \
+                     WHERE messages_fts MATCH {{}} AND m.workspace_id = {ws})"
+                ),
+                Arg::Text(fts5_query(search)),
+            );
+        }
+    }
+    c
+}
+
+/// One page of conversations, newest activity first, and how many match in all.
+pub async fn list_conversations(
+    db: &Db,
+    workspace: &WorkspaceId,
+    filter: &ConversationFilter,
+    start: &PageStart,
+    limit: i64,
+) -> Result<(Vec<ConversationRow>, i64), StoreError> {
+    let mut c = conditions(db, workspace, filter);
+    let count_sql = format!("SELECT COUNT(*) FROM conversations c {}", c.where_sql());
+    let total: i64 =
+        with_reader!(db, |pool| bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.as_str())), c.args())
+            .fetch_one(pool)
+            .await)?;
+    let offset = match start {
+        PageStart::Offset(offset) => *offset,
+        PageStart::After { last_message_at, id } => {
+            let at = c.arg(Arg::Int(*last_message_at));
+            let id = c.arg(Arg::Text(id.clone()));
+            c.push_plain(&format!("(c.last_message_at < {at} OR (c.last_message_at = {at} AND c.id < {id}))"));
+            0
+        }
+    };
+    let limit_at = c.arg(Arg::Int(limit));
+    let offset_at = c.arg(Arg::Int(offset));
+    let sql = format!(
+        "{CONVERSATION_SELECT} {} ORDER BY c.last_message_at DESC, c.id DESC LIMIT {limit_at} OFFSET {offset_at}",
+        c.where_sql()
+    );
+    let rows = with_reader!(db, |pool| bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), c.args())
+        .fetch_all(pool)
+        .await)?;
+    Ok((rows, total))
+}
+
+/// Every conversation matching `filter`, for exports, newest first.
+pub async fn export_conversations(
+    db: &Db,
+    workspace: &WorkspaceId,
+    filter: &ConversationFilter,
+    limit: i64,
+) -> Result<Vec<ConversationRow>, StoreError> {
+    let (rows, _) = list_conversations(db, workspace, filter, &PageStart::Offset(0), limit).await?;
+    Ok(rows)
+}
+
+/// One conversation of the workspace.
+pub async fn conversation(
+    db: &Db,
+    workspace: &WorkspaceId,
+    id: &ConversationId,
+) -> Result<Option<ConversationRow>, StoreError> {
+    let sql = format!("{CONVERSATION_SELECT} WHERE c.workspace_id = $1 AND c.id = $2");
+    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// The messages of a conversation, oldest first.
+pub async fn messages(db: &Db, workspace: &WorkspaceId, id: &ConversationId) -> Result<Vec<MessageRow>, StoreError> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE workspace_id = $1 AND conversation_id = $2 ORDER BY sent_at, id"
+    );
+    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .fetch_all(pool)
+        .await)?)
+}
+
+/// The first inbound message of a conversation: the review itself, for review conversations.
+pub async fn first_inbound(
+    db: &Db,
+    workspace: &WorkspaceId,
+    id: &ConversationId,
+) -> Result<Option<MessageRow>, StoreError> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE workspace_id = $1 AND conversation_id = $2 \
+         AND direction = 'inbound' ORDER BY sent_at, id LIMIT 1"
+    );
+    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// Sets the status (and the snooze end); `false` when the conversation is not the workspace's.
+pub async fn set_status(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &ConversationId,
+    status: ConversationStatus,
+    snoozed_until: Option<i64>,
+) -> Result<bool, StoreError> {
+    let changed =
+        with_tx!(tx, |conn| {
+            sqlx::query(
+        "UPDATE conversations SET status = $3, snoozed_until = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(status.as_str())
+    .bind(snoozed_until)
+    .bind(now_millis())
+    .execute(&mut **conn)
+    .await?
+    .rows_affected()
+        });
+    Ok(changed == 1)
+}
+
+/// Assigns the conversation to a member, or nobody; `false` when it is not the workspace's.
+pub async fn assign(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &ConversationId,
+    assignee: Option<&UserId>,
+) -> Result<bool, StoreError> {
+    let changed = with_tx!(tx, |conn| sqlx::query(
+        "UPDATE conversations SET assignee_id = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(assignee.map(UserId::as_str))
+    .bind(now_millis())
+    .execute(&mut **conn)
+    .await?
+    .rows_affected());
+    Ok(changed == 1)
+}
+
+/// Reopens snoozed conversations whose time has come; returns how many.
+pub async fn wake_snoozed(db: &Db, now: i64) -> Result<u64, StoreError> {
+    Ok(tidings_store::with_writer!(db, |pool| sqlx::query(
+        "UPDATE conversations SET status = 'open', snoozed_until = NULL, updated_at = $1 \
+         WHERE status = 'snoozed' AND snoozed_until IS NOT NULL AND snoozed_until <= $1"
+    )
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected()))
+}
+
+/// A new reply to record.
+pub struct NewResponse<'a> {
+    pub id: &'a ResponseId,
+    pub conversation_id: &'a ConversationId,
+    pub in_reply_to: Option<&'a MessageId>,
+    pub author_id: Option<&'a UserId>,
+    pub body: &'a str,
+    pub status: ResponseStatus,
+    pub post_to_platform: bool,
+    pub deep_link: Option<&'a str>,
+}
+
+pub async fn insert_response(tx: &mut Tx, workspace: &WorkspaceId, new: &NewResponse<'_>) -> Result<(), StoreError> {
+    let now = now_millis();
+    with_tx!(tx, |conn| sqlx::query(
+        "INSERT INTO responses (id, workspace_id, conversation_id, in_reply_to, author_id, body, status, \
+         post_to_platform, deep_link, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"
+    )
+    .bind(new.id.as_str())
+    .bind(workspace.as_str())
+    .bind(new.conversation_id.as_str())
+    .bind(new.in_reply_to.map(MessageId::as_str))
+    .bind(new.author_id.map(UserId::as_str))
+    .bind(new.body)
+    .bind(new.status.as_str())
+    .bind(new.post_to_platform)
+    .bind(new.deep_link)
+    .bind(now)
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// One response of the workspace.
+pub async fn response(db: &Db, workspace: &WorkspaceId, id: &ResponseId) -> Result<Option<ResponseRow>, StoreError> {
+    let sql = format!("SELECT {RESPONSE_COLUMNS} FROM responses WHERE workspace_id = $1 AND id = $2");
+    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// One response, read inside a transaction (the sender's state machine).
+pub async fn response_in(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &ResponseId,
+) -> Result<Option<ResponseRow>, StoreError> {
+    let sql = format!("SELECT {RESPONSE_COLUMNS} FROM responses WHERE workspace_id = $1 AND id = $2");
+    Ok(with_tx!(tx, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&mut **conn)
+        .await)?)
+}
+
+/// The responses of a conversation, oldest first.
+pub async fn responses(db: &Db, workspace: &WorkspaceId, id: &ConversationId) -> Result<Vec<ResponseRow>, StoreError> {
+    let sql = format!(
+        "SELECT {RESPONSE_COLUMNS} FROM responses WHERE workspace_id = $1 AND conversation_id = $2 ORDER BY created_at, id"
+    );
+    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .fetch_all(pool)
+        .await)?)
+}
+
+/// The current (newest, not deleted) response of a conversation.
+pub async fn current_response(
+    db: &Db,
+    workspace: &WorkspaceId,
+    id: &ConversationId,
+) -> Result<Option<ResponseRow>, StoreError> {
+    let sql = format!(
+        "SELECT {RESPONSE_COLUMNS} FROM responses WHERE workspace_id = $1 AND conversation_id = $2 \
+         AND status <> 'deleted' ORDER BY created_at DESC, id DESC LIMIT 1"
+    );
+    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// Changes a response's status, text, error and platform id in one step.
+pub struct ResponseUpdate<'a> {
+    pub status: ResponseStatus,
+    pub body: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub external_id: Option<&'a str>,
+    pub posted_at: Option<i64>,
+    pub count_attempt: bool,
+}
+
+pub async fn update_response(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &ResponseId,
+    update: &ResponseUpdate<'_>,
+) -> Result<bool, StoreError> {
+    let changed = with_tx!(tx, |conn| sqlx::query(
+        "UPDATE responses SET status = $3, body = COALESCE($4, body), error = $5, \
+         external_id = COALESCE($6, external_id), posted_at = COALESCE($7, posted_at), \
+         attempts = attempts + $8, updated_at = $9 WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(update.status.as_str())
+    .bind(update.body)
+    .bind(update.error)
+    .bind(update.external_id)
+    .bind(update.posted_at)
+    .bind(i64::from(update.count_attempt))
+    .bind(now_millis())
+    .execute(&mut **conn)
+    .await?
+    .rows_affected());
+    Ok(changed == 1)
+}
+
+/// Marks whether the conversation has a reply from the business.
+pub async fn set_responded(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &ConversationId,
+    responded: bool,
+) -> Result<(), StoreError> {
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE conversations SET responded = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(responded)
+    .bind(now_millis())
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// Records where a reply can be posted by hand.
+pub async fn set_deep_link(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &ResponseId,
+    link: &str,
+) -> Result<(), StoreError> {
+    with_tx!(tx, |conn| sqlx::query("UPDATE responses SET deep_link = $3 WHERE workspace_id = $1 AND id = $2")
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .bind(link)
+        .execute(&mut **conn)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
