@@ -36,7 +36,7 @@ use crate::inbox::live::Live;
 use crate::inbox::service::Inbox;
 use crate::mail;
 use crate::vault::Vault;
-use crate::{AppState, audit, channels, dashboard, identity, openapi, system, telemetry};
+use crate::{AppState, audit, channels, dashboard, identity, inbox, openapi, system, telemetry};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -175,6 +175,9 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .nest("/api/v1/admin", system::routes::api_router())
         .nest("/api/v1", identity::routes::router())
         .nest("/api/v1", audit::routes::router())
+        .nest("/api/v1", inbox::routes::router())
+        .nest("/api/v1", channels::routes::router())
+        .merge(channels::webhooks::router())
 }
 
 /// The whole HTTP application with its middleware.
@@ -204,6 +207,8 @@ pub fn router(state: AppState) -> Router {
         .merge(system::pages::router())
         .merge(identity::pages::router())
         .merge(audit::pages::router())
+        .merge(inbox::pages::router())
+        .merge(channels::pages::router())
         .merge(mail::pages::router(&config))
         .merge(dashboard::router())
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", document))

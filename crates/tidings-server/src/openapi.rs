@@ -25,6 +25,11 @@ use crate::http::error::{ErrorBody, ErrorDetail};
         (name = "team", description = "Members, roles and invitations"),
         (name = "api keys", description = "Keys for scripts and integrations"),
         (name = "audit", description = "The hash-chained audit log"),
+        (name = "reviews", description = "Reviews from every platform, their replies, CSV import and export"),
+        (name = "conversations", description = "The unified inbox: threads, messages, assignment, status, live events"),
+        (name = "locations", description = "The business's locations"),
+        (name = "channels", description = "Connected platform accounts: health, sync, OAuth connect"),
+        (name = "webhooks", description = "Platform webhook intake: verification challenges and signed deliveries"),
     )
 )]
 struct ApiDoc;

@@ -5,5 +5,8 @@ pub mod accounts;
 pub mod breaker;
 pub mod credentials;
 pub mod outbound;
+pub mod pages;
 pub mod platforms;
+pub mod routes;
 pub mod store;
+pub mod webhooks;

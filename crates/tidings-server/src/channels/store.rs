@@ -166,9 +166,8 @@ pub async fn insert_connection(
     new: &NewConnection<'_>,
 ) -> Result<bool, StoreError> {
     let now = now_millis();
-    let inserted =
-        with_tx!(tx, |conn| {
-            sqlx::query(
+    let inserted = with_tx!(tx, |conn| {
+        sqlx::query(
         "INSERT INTO channel_connections (id, workspace_id, location_id, platform, external_account_id, display_name, \
          status, credentials_secret, token_expires_at, sync_interval_secs, next_sync_at, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10, $10, $10) \
@@ -187,7 +186,7 @@ pub async fn insert_connection(
     .execute(&mut **conn)
     .await?
     .rows_affected()
-        });
+    });
     Ok(inserted == 1)
 }
 

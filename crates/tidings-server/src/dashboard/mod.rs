@@ -30,16 +30,22 @@ pub fn nav(current: &str) -> Vec<NavItem> {
 pub fn nav_for(current: &str, role: Option<Role>) -> Vec<NavItem> {
     let item =
         |label, href: Option<&'static str>, nested| NavItem { label, href, active: href == Some(current), nested };
-    let mut items: Vec<NavItem> =
-        [("Inbox", None), ("Reviews", None), ("Automations", None), ("Customer health", None), ("Analytics", None)]
-            .into_iter()
-            .map(|(label, href)| item(label, href, false))
-            .collect();
+    let mut items: Vec<NavItem> = [
+        ("Inbox", Some("/inbox")),
+        ("Reviews", Some("/reviews")),
+        ("Automations", None),
+        ("Customer health", None),
+        ("Analytics", None),
+    ]
+    .into_iter()
+    .map(|(label, href)| item(label, href, false))
+    .collect();
     if let Some(role) = role {
         // "Settings" leads to the first of its pages; the page itself is marked in the sub-entry.
         items.push(NavItem { label: "Settings", href: Some("/settings/profile"), active: false, nested: false });
         items.push(item("Profile", Some("/settings/profile"), true));
         items.push(item("Team", Some("/settings/team"), true));
+        items.push(item("Locations & channels", Some("/settings/channels"), true));
         if role.can(Permission::ManageApiKeys) {
             items.push(item("API keys", Some("/settings/api-keys"), true));
         }

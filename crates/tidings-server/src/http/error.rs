@@ -40,7 +40,8 @@ pub struct ErrorDetail {
     /// `route_not_found`, `method_not_allowed`, `email_taken`, `invalid_credentials`, `invalid_refresh_token`,
     /// `refresh_token_reused`, `invalid_token`, `last_owner`, `already_member`, `invalid_two_factor_code`,
     /// `invalid_challenge`, `two_factor_required`, `two_factor_already_enabled`, `two_factor_not_set_up`,
-    /// `two_factor_not_enabled`, `already_verified`, `request_timeout`, `payload_too_large`,
+    /// `two_factor_not_enabled`, `already_verified`, `conflict`, `already_connected`, `invalid_signature`,
+    /// `stale_delivery`, `invalid_payload`, `not_configured`, `request_timeout`, `payload_too_large`,
     /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`, and `error` for any
     /// other status.
     pub code: String,
@@ -151,6 +152,20 @@ impl From<IdentityError> for ApiError {
             IdentityError::AlreadyVerified => Self::new(StatusCode::CONFLICT, "already_verified", message),
             IdentityError::Store(error) => Self::internal(&error),
             IdentityError::Queue(error) => Self::internal(&error),
+        }
+    }
+}
+
+impl From<crate::inbox::service::InboxError> for ApiError {
+    fn from(error: crate::inbox::service::InboxError) -> Self {
+        use crate::inbox::service::InboxError;
+        let message = error.to_string();
+        match error {
+            InboxError::NotFound(what) => Self::not_found(what),
+            InboxError::Validation { field, message } => Self::validation(field, message),
+            InboxError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            InboxError::Store(error) => Self::internal(&error),
+            InboxError::Queue(error) => Self::internal(&error),
         }
     }
 }

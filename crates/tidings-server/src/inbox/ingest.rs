@@ -252,9 +252,8 @@ async fn insert_message(tx: &mut Tx, source: &Source, m: &NewMessage<'_>) -> Res
     let id = MessageId::generate();
     let now = now_millis();
     let raw = if m.raw.is_null() { None } else { Some(m.raw.to_string()) };
-    let inserted =
-        with_tx!(tx, |conn| {
-            sqlx::query(
+    let inserted = with_tx!(tx, |conn| {
+        sqlx::query(
         "INSERT INTO messages (id, workspace_id, conversation_id, platform, external_id, direction, kind, author_name, \
          author_external_id, rating, title, body, language, raw, sent_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
@@ -279,7 +278,7 @@ async fn insert_message(tx: &mut Tx, source: &Source, m: &NewMessage<'_>) -> Res
     .execute(&mut **conn)
     .await?
     .rows_affected()
-        });
+    });
     if inserted == 0 {
         return Ok(None);
     }

@@ -4,6 +4,8 @@
 pub mod ingest;
 pub mod live;
 pub mod model;
+pub mod pages;
 pub mod query;
+pub mod routes;
 pub mod service;
 pub mod store;

@@ -277,9 +277,8 @@ pub async fn set_status(
     status: ConversationStatus,
     snoozed_until: Option<i64>,
 ) -> Result<bool, StoreError> {
-    let changed =
-        with_tx!(tx, |conn| {
-            sqlx::query(
+    let changed = with_tx!(tx, |conn| {
+        sqlx::query(
         "UPDATE conversations SET status = $3, snoozed_until = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2"
     )
     .bind(workspace.as_str())
@@ -290,7 +289,7 @@ pub async fn set_status(
     .execute(&mut **conn)
     .await?
     .rows_affected()
-        });
+    });
     Ok(changed == 1)
 }
 
