@@ -67,8 +67,8 @@ impl MessagingChannel for InstagramChannel {
         messenger::verify_meta_signature(&self.app_secret, Platform::Instagram, headers, body)
     }
 
-    fn parse_webhook(&self, body: &[u8]) -> Result<Vec<InboundEvent>, WebhookError> {
-        self.parse_webhook_at(body, chrono::Utc::now().timestamp_millis())
+    fn parse_webhook(&self, body: &[u8], now_ms: i64) -> Result<Vec<InboundEvent>, WebhookError> {
+        self.parse_webhook_at(body, now_ms)
     }
 
     async fn send_message(

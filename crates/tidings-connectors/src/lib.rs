@@ -64,8 +64,10 @@ pub trait MessagingChannel: Send + Sync {
     /// Checks the delivery's signature over the exact body bytes, in constant time.
     fn verify_signature(&self, headers: &WebhookHeaders, body: &[u8]) -> Result<(), WebhookError>;
 
-    /// Parses a verified delivery into events, each naming the account it was sent to.
-    fn parse_webhook(&self, body: &[u8]) -> Result<Vec<InboundEvent>, WebhookError>;
+    /// Parses a verified delivery into events, each naming the account it was sent to. Events
+    /// older than the channel's maximum age at `now_ms` are refused as stale: intake passes the
+    /// current time; processing later passes the time the delivery was received.
+    fn parse_webhook(&self, body: &[u8], now_ms: i64) -> Result<Vec<InboundEvent>, WebhookError>;
 
     /// Sends a message to a contact on behalf of `account`.
     async fn send_message(

@@ -127,8 +127,8 @@ impl MessagingChannel for WhatsappChannel {
         messenger::verify_meta_signature(&self.app_secret, Platform::Whatsapp, headers, body)
     }
 
-    fn parse_webhook(&self, body: &[u8]) -> Result<Vec<InboundEvent>, WebhookError> {
-        self.parse_webhook_at(body, chrono::Utc::now().timestamp_millis())
+    fn parse_webhook(&self, body: &[u8], now_ms: i64) -> Result<Vec<InboundEvent>, WebhookError> {
+        self.parse_webhook_at(body, now_ms)
     }
 
     /// Sends a free-form text. Outside the 24-hour window WhatsApp answers 131047, mapped to

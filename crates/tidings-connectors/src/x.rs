@@ -120,8 +120,8 @@ impl MessagingChannel for XChannel {
         signature::verify_x_signature(secret, headers.get(X_SIGNATURE_HEADER), body)
     }
 
-    fn parse_webhook(&self, body: &[u8]) -> Result<Vec<InboundEvent>, WebhookError> {
-        self.parse_webhook_at(body, chrono::Utc::now().timestamp_millis())
+    fn parse_webhook(&self, body: &[u8], now_ms: i64) -> Result<Vec<InboundEvent>, WebhookError> {
+        self.parse_webhook_at(body, now_ms)
     }
 
     /// Sends a one-to-one DM with the account's OAuth 2.0 user token; the answer's `dm_event_id`

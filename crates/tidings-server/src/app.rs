@@ -28,6 +28,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::channels::accounts::ChannelContext;
 use crate::channels::breaker::Breakers;
 use crate::channels::platforms::Platforms;
+use crate::channels::webhooks::Intake;
 use crate::http::middleware::{error_envelope, route_not_found, track_metrics};
 use crate::http::rate_limit::{RateLimits, quota_headers};
 use crate::identity::Identity;
@@ -127,6 +128,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
     };
     Ok(AppState {
         inbox: Inbox::new(db.clone(), queue.clone(), live),
+        intake: Intake::start(db.clone(), queue.clone()),
         platforms,
         channels,
         limits: RateLimits::in_memory(config.rate_limits.clone()),
@@ -143,7 +145,9 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
 }
 
 fn schedules(config: &Config) -> Result<Vec<Schedule>, QueueError> {
-    system::jobs::schedules(config.queue.dead_letter_retention_days)
+    let mut schedules = system::jobs::schedules(config.queue.dead_letter_retention_days)?;
+    schedules.extend(channels::sync::schedules()?);
+    Ok(schedules)
 }
 
 /// Every job handler of every capability.
@@ -152,6 +156,8 @@ fn registry(state: &AppState) -> Registry {
     system::jobs::register(&mut registry, &state.queue);
     mail::jobs::register(&mut registry, state.mailer.clone());
     channels::outbound::register(&mut registry, state.channels.clone());
+    channels::webhooks::register(&mut registry, state.channels.clone());
+    channels::sync::register(&mut registry, state.channels.clone(), state.queue.clone());
     registry
 }
 
@@ -178,6 +184,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .nest("/api/v1", inbox::routes::router())
         .nest("/api/v1", channels::routes::router())
         .merge(channels::webhooks::router())
+        .merge(channels::routes::callback_router())
 }
 
 /// The whole HTTP application with its middleware.

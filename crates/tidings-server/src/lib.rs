@@ -6,6 +6,7 @@
 pub mod app;
 pub mod audit;
 pub mod channels;
+pub mod demo;
 mod dashboard;
 mod http;
 pub mod identity;

@@ -38,6 +38,8 @@ pub struct AppState {
     pub platforms: crate::channels::platforms::Platforms,
     /// What jobs calling platforms share (credentials, breakers, live events).
     pub channels: crate::channels::accounts::ChannelContext,
+    /// Stores webhook deliveries durably, in batches.
+    pub intake: crate::channels::webhooks::Intake,
 }
 
 impl AppState {

@@ -108,12 +108,12 @@ fn a_replayed_delivery_is_stale_and_a_fresh_one_is_accepted() {
     let stale = channel("http://unused").parse_webhook_at(&body, ten_minutes_later);
     assert_eq!(stale, Err(WebhookError::Stale { age_secs: 600, max_secs: 300 }));
     // The documented payload is years old by the real clock, too.
-    assert!(matches!(channel("http://unused").parse_webhook(&body), Err(WebhookError::Stale { .. })));
+    assert!(matches!(channel("http://unused").parse_webhook(&body, now_ms()), Err(WebhookError::Stale { .. })));
 
     let fresh = json!({"object": "page", "entry": [{"id": PAGE_ID, "time": now_ms(), "messaging": [{
         "sender": {"id": PSID}, "recipient": {"id": PAGE_ID}, "timestamp": now_ms(),
         "message": {"mid": "m_fresh", "text": "still there?"}}]}]});
-    let events = channel("http://unused").parse_webhook(fresh.to_string().as_bytes()).expect("fresh");
+    let events = channel("http://unused").parse_webhook(fresh.to_string().as_bytes(), now_ms()).expect("fresh");
     assert_eq!(only_message(events).text, "still there?");
 }
 

@@ -107,12 +107,12 @@ fn a_delivery_without_for_user_id_is_malformed() {
 #[test]
 fn a_replay_is_stale_and_a_fresh_dm_is_accepted() {
     let body = fixture("x", "direct_message.json");
-    let result = channel("http://unused").parse_webhook(&body);
+    let result = channel("http://unused").parse_webhook(&body, now_ms());
     assert!(matches!(result, Err(WebhookError::Stale { max_secs: 300, .. })), "{result:?}");
 
     let mut fresh: Value = serde_json::from_slice(&body).expect("JSON");
     fresh["direct_message_events"][0]["created_timestamp"] = json!(now_ms().to_string());
-    let events = channel("http://unused").parse_webhook(fresh.to_string().as_bytes()).expect("fresh");
+    let events = channel("http://unused").parse_webhook(fresh.to_string().as_bytes(), now_ms()).expect("fresh");
     assert!(matches!(events.as_slice(), [InboundEvent::Message(m)] if m.external_id == "954491830116155396"));
 }
 

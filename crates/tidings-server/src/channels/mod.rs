@@ -4,9 +4,13 @@
 pub mod accounts;
 pub mod breaker;
 pub mod credentials;
+pub mod dto;
+pub mod oauth_flow;
 pub mod outbound;
 pub mod pages;
 pub mod platforms;
 pub mod routes;
+pub mod service;
 pub mod store;
+pub mod sync;
 pub mod webhooks;

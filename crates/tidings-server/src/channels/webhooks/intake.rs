@@ -1,0 +1,143 @@
+//! Durable, deduplicated intake of webhook deliveries with group commit.
+//!
+//! A delivery is acknowledged only after its raw body and its processing job are committed in
+//! one transaction. Committing each delivery alone would cost one disk flush per webhook, which
+//! caps SQLite at a few hundred a second; instead one writer task takes every delivery waiting
+//! at that moment and commits them together, answering each caller once the batch is durable.
+//! Under light load a batch is one delivery and nothing waits; under heavy load batches grow and
+//! throughput follows.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tidings_core::EventId;
+use tidings_core::time::now_millis;
+use tidings_store::queue::{JobPayload, NewJob, Queue, QueueError, names};
+use tidings_store::{Db, StoreError, with_tx};
+use tokio::sync::{mpsc, oneshot};
+
+/// The most deliveries committed in one transaction.
+const MAX_BATCH: usize = 512;
+
+/// Processes one stored delivery: parse, route to workspaces, ingest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProcessEvent {
+    pub event_id: EventId,
+}
+
+impl JobPayload for ProcessEvent {
+    const KIND: &'static str = "inbound.process_event";
+    const QUEUE: &'static str = names::INBOUND;
+}
+
+/// What intake did with a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored with its processing job.
+    New(EventId),
+    /// The same delivery (same platform, same bytes) was stored before: nothing was written.
+    Duplicate,
+}
+
+/// Why a delivery could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("the intake writer has stopped")]
+    Stopped,
+}
+
+struct Pending {
+    platform: &'static str,
+    dedup_key: String,
+    body: String,
+    reply: oneshot::Sender<Result<Accepted, String>>,
+}
+
+/// The handle handlers store deliveries through.
+#[derive(Clone)]
+pub struct Intake {
+    sender: mpsc::Sender<Pending>,
+}
+
+impl Intake {
+    /// Starts the writer task for `db`.
+    pub fn start(db: Db, queue: Queue) -> Self {
+        let (sender, receiver) = mpsc::channel(MAX_BATCH * 8);
+        tokio::spawn(run(db, queue, receiver));
+        Self { sender }
+    }
+
+    /// Stores a verified delivery and its processing job; returns once both are durable.
+    pub async fn accept(&self, platform: &'static str, body: String) -> Result<Accepted, IntakeError> {
+        let dedup_key = hex::encode(Sha256::digest(body.as_bytes()));
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Pending { platform, dedup_key, body, reply })
+            .await
+            .map_err(|_| IntakeError::Stopped)?;
+        match answer.await {
+            Ok(Ok(accepted)) => Ok(accepted),
+            Ok(Err(message)) => Err(IntakeError::Store(StoreError::Corrupt(message))),
+            Err(_) => Err(IntakeError::Stopped),
+        }
+    }
+}
+
+async fn run(db: Db, queue: Queue, mut receiver: mpsc::Receiver<Pending>) {
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        metrics::histogram!("tidings_webhook_batch_size").record(batch.len() as f64);
+        match write(&db, &queue, &batch).await {
+            Ok(outcomes) => {
+                for (pending, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = pending.reply.send(Ok(outcome));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, deliveries = batch.len(), "webhook batch not stored");
+                for pending in batch {
+                    let _ = pending.reply.send(Err(error.to_string()));
+                }
+            }
+        }
+    }
+}
+
+async fn write(db: &Db, queue: &Queue, batch: &[Pending]) -> Result<Vec<Accepted>, IntakeError> {
+    let mut tx = db.begin().await?;
+    let now = now_millis();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for pending in batch {
+        let id = EventId::generate();
+        let inserted = with_tx!(tx, |conn| sqlx::query(
+            "INSERT INTO raw_events (id, platform, dedup_key, body, status, received_at) \
+             VALUES ($1, $2, $3, $4, 'received', $5) ON CONFLICT (platform, dedup_key) DO NOTHING"
+        )
+        .bind(id.as_str())
+        .bind(pending.platform)
+        .bind(&pending.dedup_key)
+        .bind(&pending.body)
+        .bind(now)
+        .execute(&mut **conn)
+        .await
+        .map_err(StoreError::from)?
+        .rows_affected());
+        if inserted == 1 {
+            queue.enqueue_in(&mut tx, NewJob::new(&ProcessEvent { event_id: id.clone() })?).await?;
+            outcomes.push(Accepted::New(id));
+        } else {
+            outcomes.push(Accepted::Duplicate);
+        }
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}

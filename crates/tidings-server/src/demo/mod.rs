@@ -1,0 +1,4 @@
+//! The demo: a workspace with locations, connections, reviews and messages in several languages,
+//! and a simulator that keeps sending new ones through the real webhook path.
+
+pub mod deliveries;

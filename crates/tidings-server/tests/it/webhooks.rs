@@ -1,0 +1,243 @@
+//! Webhook intake: signed deliveries are stored once and processed into the inbox; unsigned,
+//! tampered, stale or malformed ones are refused and leave nothing behind.
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use tidings_connectors::Platform;
+use tidings_core::{ConnectionId, WorkspaceId};
+use tidings_server::channels::store::{self as channel_store, NewConnection};
+use tidings_server::demo::deliveries::{self, Delivery, Incoming};
+use tidings_server::inbox::store::{self as inbox_store, ConversationFilter, PageStart};
+use tidings_store::with_reader;
+
+use crate::helpers::{Engine, TestApp, json};
+use crate::on_both_engines;
+
+const PAGE_ID: &str = "104729585";
+
+/// Connects a platform account to the workspace, as the connections API would.
+pub async fn connect(app: &TestApp, ws: &WorkspaceId, platform: Platform, account: &str) -> ConnectionId {
+    let id = ConnectionId::generate();
+    let mut tx = app.state.db.begin_for_tenant(ws).await.expect("tx");
+    let inserted = channel_store::insert_connection(
+        &mut tx,
+        ws,
+        &NewConnection {
+            id: &id,
+            location_id: None,
+            platform: platform.as_str(),
+            external_account_id: account,
+            display_name: "Test account",
+            credentials_secret: None,
+            token_expires_at: None,
+            sync_interval_secs: 900,
+        },
+    )
+    .await
+    .expect("insert");
+    assert!(inserted);
+    tx.commit().await.expect("commit");
+    id
+}
+
+pub async fn post(app: &TestApp, delivery: &Delivery) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/webhooks/{}", delivery.platform)))
+        .header("content-type", "application/json")
+        .header(delivery.header, &delivery.signature)
+        .body(delivery.body.clone())
+        .send()
+        .await
+        .expect("sent")
+}
+
+fn now() -> i64 {
+    tidings_core::time::now_millis()
+}
+
+async fn raw_events(app: &TestApp) -> i64 {
+    with_reader!(app.state.db, |pool| sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM raw_events")
+        .fetch_one(pool)
+        .await)
+    .expect("count")
+}
+
+/// Waits until the workspace's inbox holds `count` messages in all, and returns the conversations.
+pub async fn wait_for_messages(app: &TestApp, ws: &WorkspaceId, count: i64) -> Vec<inbox_store::ConversationRow> {
+    for _ in 0..200 {
+        let (rows, _) =
+            inbox_store::list_conversations(&app.state.db, ws, &ConversationFilter::default(), &PageStart::Offset(0), 100)
+                .await
+                .expect("list");
+        if rows.iter().map(|r| r.message_count).sum::<i64>() >= count {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the inbox never reached {count} messages");
+}
+
+async fn a_signed_delivery_is_stored_once_and_processed(engine: Engine) {
+    let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
+    let session = app.signup("owner@example.com").await;
+    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
+    connect(&app, &ws, Platform::Messenger, PAGE_ID).await;
+    let secrets = app.state.platforms.secrets();
+    let message = Incoming {
+        account_id: PAGE_ID,
+        sender_id: "psid-1",
+        sender_name: "Ana",
+        message_id: "m_first",
+        text: "Do you have a table for four tonight?",
+        sent_at_ms: now(),
+    };
+    let delivery = deliveries::message(Platform::Messenger, secrets, &message).expect("messenger delivery");
+
+    let first = post(&app, &delivery).await;
+    assert_eq!(first.status(), 200);
+    let body = json(first).await;
+    assert_eq!(body["data"]["duplicate"], false);
+    assert!(body["data"]["eventId"].as_str().is_some_and(|id| id.starts_with("evt_")));
+
+    let conversations = wait_for_messages(&app, &ws, 1).await;
+    assert_eq!(conversations.len(), 1);
+    assert_eq!(conversations[0].platform, "messenger");
+    assert_eq!(conversations[0].preview, "Do you have a table for four tonight?");
+    assert_eq!(conversations[0].status, "open");
+
+    // The platform retries the same delivery: acknowledged, nothing stored twice.
+    let replay = post(&app, &delivery).await;
+    assert_eq!(replay.status(), 200);
+    assert_eq!(json(replay).await["data"]["duplicate"], true);
+    // A different delivery carrying the same message id (Meta resends after a timeout with a new
+    // batch) is stored as an event but adds no second message.
+    let mut again = message.clone();
+    again.sent_at_ms += 1;
+    post(&app, &deliveries::message(Platform::Messenger, secrets, &again).expect("delivery")).await;
+    let follow_up = Incoming { message_id: "m_second", text: "Around 8pm", ..message.clone() };
+    post(&app, &deliveries::message(Platform::Messenger, secrets, &follow_up).expect("delivery")).await;
+    let conversations = wait_for_messages(&app, &ws, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let conversations_after = wait_for_messages(&app, &ws, 2).await;
+    assert_eq!(conversations.len(), 1, "one thread with the sender");
+    assert_eq!(conversations_after[0].message_count, 2, "the repeated message id was not stored twice");
+    assert_eq!(raw_events(&app).await, 3);
+}
+
+async fn refused_deliveries_leave_nothing_behind(engine: Engine) {
+    let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
+    let session = app.signup("owner@example.com").await;
+    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
+    connect(&app, &ws, Platform::Messenger, PAGE_ID).await;
+    let secrets = app.state.platforms.secrets();
+    let message = Incoming {
+        account_id: PAGE_ID,
+        sender_id: "psid-1",
+        sender_name: "Ana",
+        message_id: "m_1",
+        text: "hello",
+        sent_at_ms: now(),
+    };
+    let good = deliveries::message(Platform::Messenger, secrets, &message).expect("delivery");
+
+    let tampered = Delivery { body: good.body.replace("hello", "HELLO"), ..good.clone() };
+    let response = post(&app, &tampered).await;
+    assert_eq!(response.status(), 401);
+    assert_eq!(json(response).await["error"]["code"], "invalid_signature");
+
+    let unsigned = app
+        .client
+        .post(app.url("/webhooks/messenger"))
+        .header("content-type", "application/json")
+        .body(good.body.clone())
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(unsigned.status(), 401);
+
+    let stale_message = Incoming { sent_at_ms: now() - 10 * 60_000, ..message.clone() };
+    let stale = post(&app, &deliveries::message(Platform::Messenger, secrets, &stale_message).expect("d")).await;
+    assert_eq!(stale.status(), 400);
+    assert_eq!(json(stale).await["error"]["code"], "stale_delivery");
+
+    let malformed = deliveries::sign(Platform::Messenger, secrets, "{\"object\": \"page\", \"entry\": 7}".into());
+    let response = post(&app, &malformed).await;
+    assert_eq!(response.status(), 400);
+    assert_eq!(json(response).await["error"]["code"], "invalid_payload");
+
+    let unknown = app.client.post(app.url("/webhooks/myspace")).body("{}").send().await.expect("sent");
+    assert_eq!(unknown.status(), 404);
+
+    assert_eq!(raw_events(&app).await, 0, "nothing refused was stored");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (rows, total) =
+        inbox_store::list_conversations(&app.state.db, &ws, &ConversationFilter::default(), &PageStart::Offset(0), 10)
+            .await
+            .expect("list");
+    assert!(rows.is_empty() && total == 0);
+}
+
+on_both_engines!(a_signed_delivery_is_stored_once_and_processed, refused_deliveries_leave_nothing_behind);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verification_challenges_are_answered() {
+    let app = TestApp::spawn().await;
+    let token = app.state.platforms.secrets().meta_verify_token.expose_secret().to_owned();
+    let ok = app
+        .get(&format!("/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=1158201444"))
+        .await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.expect("body"), "1158201444");
+
+    let wrong = app.get("/webhooks/messenger?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1").await;
+    assert_eq!(wrong.status(), 403);
+
+    let crc = app.get("/webhooks/x?crc_token=challenge-token").await;
+    assert_eq!(crc.status(), 200);
+    let expected = tidings_connectors::signature::x_crc_response(
+        app.state.platforms.secrets().x_consumer_secret.expose_secret().as_bytes(),
+        "challenge-token",
+    );
+    assert_eq!(json(crc).await["response_token"], expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_messaging_platform_and_facebook_ratings_reach_the_inbox() {
+    let app = TestApp::spawn().await;
+    let session = app.signup("owner@example.com").await;
+    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
+    let secrets = app.state.platforms.secrets();
+    let accounts = [
+        (Platform::Messenger, PAGE_ID),
+        (Platform::Instagram, "17841400000"),
+        (Platform::Whatsapp, "106540352242922"),
+        (Platform::X, "3001969357"),
+    ];
+    for (i, (platform, account)) in accounts.iter().enumerate() {
+        connect(&app, &ws, *platform, account).await;
+        let id = format!("mid-{i}");
+        let incoming = Incoming {
+            account_id: account,
+            sender_id: "15551234567",
+            sender_name: "Lena Novak",
+            message_id: &id,
+            text: "Hallo, ist noch ein Zimmer frei?",
+            sent_at_ms: now(),
+        };
+        let response = post(&app, &deliveries::message(*platform, secrets, &incoming).expect("delivery")).await;
+        assert_eq!(response.status(), 200, "{platform}");
+    }
+    connect(&app, &ws, Platform::Facebook, PAGE_ID).await;
+    let rating = deliveries::facebook_rating(secrets, PAGE_ID, "story-9", "Tom", 2, "Cold soup.", now());
+    assert_eq!(post(&app, &rating).await.status(), 200);
+
+    let conversations = wait_for_messages(&app, &ws, 5).await;
+    let mut platforms: Vec<&str> = conversations.iter().map(|c| c.platform.as_str()).collect();
+    platforms.sort_unstable();
+    assert_eq!(platforms, ["facebook", "instagram", "messenger", "whatsapp", "x"]);
+    let review = conversations.iter().find(|c| c.platform == "facebook").expect("the rating");
+    assert_eq!((review.kind.as_str(), review.rating), ("review", Some(2)));
+    let whatsapp = conversations.iter().find(|c| c.platform == "whatsapp").expect("whatsapp");
+    assert_eq!(whatsapp.contact_name.as_deref(), Some("Lena Novak"));
+}
