@@ -378,3 +378,153 @@ pub async fn mark_health(
     .map(|_| ()))?;
     Ok(())
 }
+
+/// What a location's card shows beside its fields: connected accounts and its reviews.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LocationStatsRow {
+    pub location_id: String,
+    pub connections: i64,
+    pub reviews: i64,
+    pub average_rating: Option<f64>,
+}
+
+/// Connection and review counts and the average rating of a workspace's locations (of one
+/// location when `only` is given).
+pub async fn location_stats(
+    db: &Db,
+    workspace: &WorkspaceId,
+    only: Option<&LocationId>,
+) -> Result<Vec<LocationStatsRow>, StoreError> {
+    let sql = "SELECT l.id AS location_id, \
+         (SELECT COUNT(*) FROM channel_connections c WHERE c.workspace_id = l.workspace_id AND c.location_id = l.id) \
+           AS connections, \
+         (SELECT COUNT(*) FROM conversations v WHERE v.workspace_id = l.workspace_id AND v.location_id = l.id \
+           AND v.kind = 'review') AS reviews, \
+         (SELECT AVG(CAST(v.rating AS DOUBLE PRECISION)) FROM conversations v WHERE v.workspace_id = l.workspace_id \
+           AND v.location_id = l.id AND v.kind = 'review' AND v.rating IS NOT NULL) AS average_rating \
+         FROM locations l WHERE l.workspace_id = $1 AND ($2 IS NULL OR l.id = $2)";
+    Ok(with_reader!(db, |pool| sqlx::query_as(sql)
+        .bind(workspace.as_str())
+        .bind(only.map(LocationId::as_str))
+        .fetch_all(pool)
+        .await)?)
+}
+
+/// An OAuth connect flow in flight (the `state` itself is never stored, only its SHA-256).
+pub struct NewOAuthState<'a> {
+    pub state_hash: &'a str,
+    pub user_id: &'a str,
+    pub platform: &'a str,
+    pub location_id: Option<&'a LocationId>,
+    pub expires_at: i64,
+}
+
+pub async fn insert_oauth_state(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    new: &NewOAuthState<'_>,
+) -> Result<(), StoreError> {
+    with_tx!(tx, |conn| sqlx::query(
+        "INSERT INTO oauth_states (state_hash, workspace_id, user_id, platform, location_id, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    )
+    .bind(new.state_hash)
+    .bind(workspace.as_str())
+    .bind(new.user_id)
+    .bind(new.platform)
+    .bind(new.location_id.map(LocationId::as_str))
+    .bind(new.expires_at)
+    .bind(now_millis())
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// Spends an OAuth `state`: marks it used when it exists in this workspace, was issued to this
+/// user for this platform, has not expired and was not used before (one statement, so two
+/// concurrent callbacks cannot both spend it). `Some(location_id)` when it was spent now.
+pub async fn consume_oauth_state(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    state_hash: &str,
+    user_id: &str,
+    platform: &str,
+    now: i64,
+) -> Result<Option<Option<String>>, StoreError> {
+    let spent = with_tx!(tx, |conn| sqlx::query(
+        "UPDATE oauth_states SET used_at = $5 WHERE state_hash = $1 AND workspace_id = $2 AND user_id = $3 \
+         AND platform = $4 AND used_at IS NULL AND expires_at > $5"
+    )
+    .bind(state_hash)
+    .bind(workspace.as_str())
+    .bind(user_id)
+    .bind(platform)
+    .bind(now)
+    .execute(&mut **conn)
+    .await?
+    .rows_affected());
+    if spent != 1 {
+        return Ok(None);
+    }
+    let location: Option<String> = with_tx!(tx, |conn| sqlx::query_scalar(
+        "SELECT location_id FROM oauth_states WHERE state_hash = $1 AND workspace_id = $2"
+    )
+    .bind(state_hash)
+    .bind(workspace.as_str())
+    .fetch_one(&mut **conn)
+    .await)?;
+    Ok(Some(location))
+}
+
+/// Removes OAuth states that expired before `before` (housekeeping).
+pub async fn delete_expired_oauth_states(db: &Db, before: i64) -> Result<u64, StoreError> {
+    Ok(with_writer!(db, |pool| sqlx::query("DELETE FROM oauth_states WHERE expires_at < $1")
+        .bind(before)
+        .execute(pool)
+        .await?
+        .rows_affected()))
+}
+
+/// Makes a connection due for sync now (the scheduler picks it on its next tick); `false` when
+/// it does not exist in this workspace.
+pub async fn schedule_sync_now(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &ConnectionId,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let changed = with_tx!(tx, |conn| sqlx::query(
+        "UPDATE channel_connections SET next_sync_at = $3, updated_at = $3 WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(now)
+    .execute(&mut **conn)
+    .await?
+    .rows_affected());
+    Ok(changed == 1)
+}
+
+/// A connection connected again (new credentials after an OAuth flow): active, its failures
+/// forgotten, due for sync now.
+pub async fn reactivate_connection(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &ConnectionId,
+    token_expires_at: Option<i64>,
+) -> Result<bool, StoreError> {
+    let now = now_millis();
+    let changed = with_tx!(tx, |conn| sqlx::query(
+        "UPDATE channel_connections SET status = 'active', token_expires_at = $3, consecutive_failures = 0, \
+         next_sync_at = $4, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(token_expires_at)
+    .bind(now)
+    .execute(&mut **conn)
+    .await?
+    .rows_affected());
+    Ok(changed == 1)
+}

@@ -41,7 +41,7 @@ pub struct ErrorDetail {
     /// `refresh_token_reused`, `invalid_token`, `last_owner`, `already_member`, `invalid_two_factor_code`,
     /// `invalid_challenge`, `two_factor_required`, `two_factor_already_enabled`, `two_factor_not_set_up`,
     /// `two_factor_not_enabled`, `already_verified`, `conflict`, `already_connected`, `invalid_signature`,
-    /// `stale_delivery`, `invalid_payload`, `not_configured`, `request_timeout`, `payload_too_large`,
+    /// `stale_delivery`, `invalid_payload`, `not_configured`, `invalid_state`, `platform_error`, `request_timeout`, `payload_too_large`,
     /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`, and `error` for any
     /// other status.
     pub code: String,

@@ -1,0 +1,292 @@
+//! What the locations, connections and platforms endpoints accept and promise. Credentials go
+//! in and never come out.
+
+use serde::{Deserialize, Serialize};
+use tidings_connectors::{Platform, ReplySupport};
+use tidings_core::time::to_rfc3339;
+use utoipa::{IntoParams, ToSchema};
+
+use super::store::{ConnectionRow, LocationRow, LocationStatsRow};
+
+/// A location to create, or its new fields (`PUT` replaces them all).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LocationIn {
+    /// 1–200 characters.
+    pub name: String,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+    /// An `http` or `https` URL.
+    pub website: Option<String>,
+    /// An IANA time zone name (`Europe/Lisbon`); `UTC` when left out.
+    pub timezone: Option<String>,
+}
+
+/// A location, with what is connected to it and how it is reviewed.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationOut {
+    pub id: String,
+    pub name: String,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+    pub timezone: String,
+    /// Platform accounts connected to this location.
+    pub connection_count: i64,
+    /// Reviews of this location in the inbox.
+    pub review_count: i64,
+    /// Mean star rating of those reviews (two decimals), `null` without rated reviews.
+    pub average_rating: Option<f64>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl LocationOut {
+    /// The row with its counts (zero when `stats` is absent).
+    pub fn from_row(row: LocationRow, stats: Option<&LocationStatsRow>) -> Self {
+        Self {
+            connection_count: stats.map_or(0, |s| s.connections),
+            review_count: stats.map_or(0, |s| s.reviews),
+            average_rating: stats.and_then(|s| s.average_rating).map(|avg| (avg * 100.0).round() / 100.0),
+            created_at: to_rfc3339(row.created_at),
+            updated_at: to_rfc3339(row.updated_at),
+            id: row.id,
+            name: row.name,
+            address: row.address,
+            city: row.city,
+            country: row.country,
+            phone: row.phone,
+            website: row.website,
+            timezone: row.timezone,
+        }
+    }
+}
+
+/// Credentials for connecting a platform account by hand. Which fields a platform needs is
+/// listed by `GET /platforms` (`requiredCredentials`). Stored encrypted; never returned.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CredentialsIn {
+    /// API key (Yelp, TripAdvisor), Page/system-user/user access token (Meta, WhatsApp, X, Google).
+    pub access_token: Option<String>,
+    /// OAuth refresh token, where the platform issues one.
+    pub refresh_token: Option<String>,
+    /// A second secret (DataForSEO password, X access-token secret).
+    pub secret: Option<String>,
+    /// A login (DataForSEO).
+    pub login: Option<String>,
+}
+
+/// A platform account to connect with an API key or token.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectionIn {
+    /// `google`, `yelp`, `facebook`, `tripadvisor`, `dataforseo`, `messenger`, `instagram`, `whatsapp` or `x`.
+    pub platform: String,
+    /// The platform's id of the account (Google `accounts/{a}/locations/{l}`, Yelp business id,
+    /// Page id, WhatsApp phone-number id, X user id, TripAdvisor location id…).
+    pub external_account_id: String,
+    pub display_name: String,
+    pub location_id: Option<String>,
+    pub credentials: CredentialsIn,
+    /// Seconds between syncs, at least 300 (default: the server's `connectors.sync_interval_secs`).
+    pub sync_interval_secs: Option<i64>,
+}
+
+/// Changes to a connection; fields left out stay as they are. `locationId: null` detaches it.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectionPatch {
+    pub display_name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub location_id: Option<Option<String>>,
+    /// `true` stops syncing; `false` resumes it.
+    pub paused: Option<bool>,
+    /// At least 300.
+    pub sync_interval_secs: Option<i64>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from a field left out (`None`).
+fn double_option<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// How replies reach a platform.
+#[derive(Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplySupportOut {
+    /// Posted through the platform's API.
+    Api,
+    /// Posted by hand on the platform's site (Tidings keeps the draft and a deep link).
+    Manual,
+}
+
+impl From<ReplySupport> for ReplySupportOut {
+    fn from(support: ReplySupport) -> Self {
+        match support {
+            ReplySupport::Api => Self::Api,
+            ReplySupport::ManualOnly => Self::Manual,
+        }
+    }
+}
+
+/// What a platform brings into the inbox.
+#[derive(Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformKind {
+    /// Polled for reviews.
+    Reviews,
+    /// Pushes messages by webhook.
+    Messages,
+}
+
+impl PlatformKind {
+    /// The kind of `platform`.
+    pub fn of(platform: Platform) -> Self {
+        if platform.is_review_source() { Self::Reviews } else { Self::Messages }
+    }
+}
+
+/// A connected platform account and its health. Its credentials are never shown.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionOut {
+    pub id: String,
+    pub platform: String,
+    /// The platform's name for people (`TripAdvisor`).
+    pub platform_label: String,
+    pub kind: PlatformKind,
+    pub reply_support: ReplySupportOut,
+    pub location_id: Option<String>,
+    pub external_account_id: String,
+    pub display_name: String,
+    /// `active`, `error`, `needs_reauth` or `paused`.
+    pub status: String,
+    pub last_synced_at: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    /// When the access token expires, when the platform said.
+    pub token_expires_at: Option<String>,
+    pub consecutive_failures: i64,
+    pub next_sync_at: Option<String>,
+    pub sync_interval_secs: i64,
+    /// What the platform has charged for syncing, in US cents as a decimal number
+    /// (stored in hundredths of a cent: `1234` is `12.34`). Only DataForSEO charges.
+    pub cost_cents: f64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<ConnectionRow> for ConnectionOut {
+    fn from(row: ConnectionRow) -> Self {
+        let platform = Platform::parse(&row.platform);
+        Self {
+            platform_label: platform.map_or_else(|| row.platform.clone(), |p| p.label().to_owned()),
+            kind: platform.map_or(PlatformKind::Reviews, PlatformKind::of),
+            reply_support: platform.map_or(ReplySupportOut::Manual, |p| p.reply_support().into()),
+            last_synced_at: row.last_synced_at.map(to_rfc3339),
+            last_error_at: row.last_error_at.map(to_rfc3339),
+            token_expires_at: row.token_expires_at.map(to_rfc3339),
+            next_sync_at: row.next_sync_at.map(to_rfc3339),
+            // Exact for every amount below 2^53 hundredths of a cent.
+            cost_cents: row.cost_centi_cents as f64 / 100.0,
+            created_at: to_rfc3339(row.created_at),
+            updated_at: to_rfc3339(row.updated_at),
+            id: row.id,
+            platform: row.platform,
+            location_id: row.location_id,
+            external_account_id: row.external_account_id,
+            display_name: row.display_name,
+            status: row.status,
+            last_error: row.last_error,
+            consecutive_failures: row.consecutive_failures,
+            sync_interval_secs: row.sync_interval_secs,
+        }
+    }
+}
+
+/// How an account of a platform is connected.
+#[derive(Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectMethod {
+    /// Through the platform's consent screen (`GET /connections/oauth/{platform}/start`).
+    Oauth,
+    /// With an API key or token (`POST /connections`).
+    Token,
+}
+
+/// A platform Tidings can connect to, and how.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformOut {
+    pub platform: String,
+    pub label: String,
+    pub description: String,
+    pub kind: PlatformKind,
+    pub reply_support: ReplySupportOut,
+    pub connect_method: ConnectMethod,
+    /// Whether this server has the OAuth app configured (always `false` for token platforms).
+    pub oauth_configured: bool,
+    /// Credential fields `POST /connections` needs for this platform.
+    pub required_credentials: Vec<&'static str>,
+    /// Where to point the platform's webhook, for platforms that push events.
+    pub webhook_url: Option<String>,
+    /// Whether the webhook signing secret is configured (not derived for the demo).
+    pub webhook_secret_configured: Option<bool>,
+    /// The Meta `hub.verify_token` to enter in the app dashboard; shown only to roles that
+    /// may connect channels.
+    pub verify_token: Option<String>,
+}
+
+/// Where the OAuth flow starts.
+#[derive(Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct OAuthStartQuery {
+    /// Attach the connected accounts to this location.
+    pub location_id: Option<String>,
+}
+
+/// The consent page to send the member to.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthStartOut {
+    /// The platform's consent URL, carrying a single-use `state`.
+    pub authorize_url: String,
+    /// The `redirect_uri` the platform sends the member back to (register it with the app).
+    pub redirect_uri: String,
+    /// When the `state` stops being accepted.
+    pub expires_at: String,
+}
+
+/// What the platform sends back to the callback.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OAuthCallbackQuery {
+    /// The authorization code.
+    pub code: Option<String>,
+    /// The `state` Tidings sent.
+    pub state: Option<String>,
+    /// Set instead of `code` when the member declined (`access_denied`).
+    pub error: Option<String>,
+}
+
+/// A sync asked for.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncRequestedOut {
+    pub connection_id: String,
+    pub next_sync_at: String,
+}
+
+/// Something was removed.
+#[derive(Serialize, ToSchema)]
+pub struct DeletedOut {
+    pub deleted: bool,
+}

@@ -1,0 +1,636 @@
+//! Locations and connected platform accounts: validation, tenancy, credentials kept in the
+//! vault, and the audit trail. No HTTP here; the routes translate.
+//!
+//! Credentials are written to the vault *outside* the database transaction that records the
+//! connection (on SQLite the vault needs the single writer the transaction holds), so a
+//! connection is created as: store the credentials under the new connection's id, insert the
+//! row, and forget the credentials again when the insert does not happen. Removal forgets the
+//! credentials first and then deletes the row, so a failure half-way can simply be retried.
+
+use axum::http::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use tidings_connectors::{ConnectorError, Credentials, Platform};
+use tidings_core::time::now_millis;
+use tidings_core::{ConnectionId, LocationId, WorkspaceId};
+use tidings_store::{Db, StoreError, Tx};
+
+use super::credentials;
+use super::dto::{ConnectionIn, ConnectionPatch, CredentialsIn, LocationIn};
+use super::platforms::Platforms;
+use super::store::{self, ConnectionRow, LocationFields, LocationRow, LocationStatsRow, NewConnection};
+use crate::AppState;
+use crate::audit::{self, AuditEntry, AuditResult};
+use crate::http::ApiError;
+use crate::identity::Auth;
+use crate::inbox::model::ConnectionStatus;
+use crate::vault::{Vault, VaultError};
+
+/// The shortest sync interval a connection may ask for.
+pub const MIN_SYNC_INTERVAL_SECS: i64 = 300;
+/// The longest sync interval a connection may ask for (a week).
+pub const MAX_SYNC_INTERVAL_SECS: i64 = 7 * 24 * 3600;
+/// The longest name of a location or connection.
+pub const MAX_NAME_CHARS: usize = 200;
+/// The longest credential value accepted.
+const MAX_CREDENTIAL_CHARS: usize = 8_192;
+
+/// Why a channels action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelsError {
+    /// Nothing with that id in this workspace.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A field is missing or wrong.
+    #[error("{field}: {message}")]
+    Validation {
+        /// The field, as the API names it.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The platform account is connected already (here or in another workspace, which is not said).
+    #[error("this {0} account is already connected to a Tidings workspace")]
+    AlreadyConnected(&'static str),
+    /// The action does not fit the connection's state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The OAuth `state` is unknown, expired, used, or belongs to someone else.
+    #[error("this sign-in link is invalid, expired or already used; start connecting again")]
+    InvalidState,
+    /// The server lacks the configuration the action needs.
+    #[error("{0}")]
+    NotConfigured(String),
+    /// The platform refused or failed during the connect flow.
+    #[error("{label} answered with an error: {source}")]
+    Platform {
+        /// The platform's name for people.
+        label: &'static str,
+        /// What it said.
+        source: ConnectorError,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The vault failed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+impl From<ChannelsError> for ApiError {
+    fn from(error: ChannelsError) -> Self {
+        let message = error.to_string();
+        match error {
+            ChannelsError::NotFound(what) => ApiError::not_found(what),
+            ChannelsError::Validation { field, message } => ApiError::validation(field, message),
+            ChannelsError::AlreadyConnected(_) => ApiError::new(StatusCode::CONFLICT, "already_connected", message),
+            ChannelsError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            ChannelsError::InvalidState => ApiError::new(StatusCode::BAD_REQUEST, "invalid_state", message),
+            ChannelsError::NotConfigured(_) => ApiError::new(StatusCode::CONFLICT, "not_configured", message),
+            ChannelsError::Platform { source, .. } => {
+                tracing::warn!(error = %source, "platform error while connecting");
+                ApiError::new(StatusCode::BAD_GATEWAY, "platform_error", message)
+            }
+            ChannelsError::Store(error) => ApiError::internal(&error),
+            ChannelsError::Vault(error) => ApiError::internal(&error),
+        }
+    }
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> ChannelsError {
+    ChannelsError::Validation { field, message: message.into() }
+}
+
+/// Locations and connections of workspaces: what the API and the dashboard share.
+#[derive(Clone)]
+pub struct Channels {
+    pub(crate) db: Db,
+    pub(crate) vault: Vault,
+    pub(crate) platforms: Platforms,
+    pub(crate) public_url: String,
+    pub(crate) default_sync_interval_secs: i64,
+    pub(crate) http_timeout: std::time::Duration,
+}
+
+/// A location with its counts.
+pub struct LocationView {
+    /// The location.
+    pub row: LocationRow,
+    /// Its connections, reviews and rating, when it has any.
+    pub stats: Option<LocationStatsRow>,
+}
+
+impl Channels {
+    /// The service over the application's state.
+    pub fn of(state: &AppState) -> Self {
+        let connectors = &state.config.connectors;
+        Self {
+            db: state.db.clone(),
+            vault: state.vault.clone(),
+            platforms: state.platforms.clone(),
+            public_url: state.config.public_url(),
+            default_sync_interval_secs: i64::try_from(connectors.sync_interval_secs)
+                .unwrap_or(MAX_SYNC_INTERVAL_SECS)
+                .clamp(MIN_SYNC_INTERVAL_SECS, MAX_SYNC_INTERVAL_SECS),
+            http_timeout: std::time::Duration::from_secs(connectors.http_timeout_secs.max(1)),
+        }
+    }
+
+    /// The platform clients and secrets.
+    pub fn platforms(&self) -> &Platforms {
+        &self.platforms
+    }
+
+    /// The absolute URL of a path on this server.
+    pub fn absolute(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
+
+    // ----- locations -----
+
+    /// Every location of the workspace, by name, with its counts.
+    #[tracing::instrument(skip_all, fields(workspace_id = %ws))]
+    pub async fn locations(&self, ws: &WorkspaceId) -> Result<Vec<LocationView>, ChannelsError> {
+        let rows = store::locations(&self.db, ws).await?;
+        let mut stats = store::location_stats(&self.db, ws, None).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let found = stats.iter().position(|s| s.location_id == row.id).map(|i| stats.swap_remove(i));
+                LocationView { row, stats: found }
+            })
+            .collect())
+    }
+
+    /// One location with its counts.
+    pub async fn location(&self, ws: &WorkspaceId, id: &LocationId) -> Result<LocationView, ChannelsError> {
+        let row = store::location(&self.db, ws, id).await?.ok_or(ChannelsError::NotFound("location"))?;
+        let stats = store::location_stats(&self.db, ws, Some(id)).await?.into_iter().next();
+        Ok(LocationView { row, stats })
+    }
+
+    /// Adds a location.
+    #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id))]
+    pub async fn create_location(&self, auth: &Auth, input: LocationIn) -> Result<LocationView, ChannelsError> {
+        let ws = &auth.workspace_id;
+        let fields = location_fields(input)?;
+        let id = LocationId::generate();
+        let mut tx = self.db.begin_for_tenant(ws).await?;
+        store::insert_location(&mut tx, ws, &id, &fields).await?;
+        record(&mut tx, auth, "location.created", "location", id.as_str(), json!({ "name": fields.name })).await?;
+        tx.commit().await?;
+        self.location(ws, &id).await
+    }
+
+    /// Replaces a location's fields.
+    #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id, location_id = %id))]
+    pub async fn update_location(
+        &self,
+        auth: &Auth,
+        id: &LocationId,
+        input: LocationIn,
+    ) -> Result<LocationView, ChannelsError> {
+        let ws = &auth.workspace_id;
+        let fields = location_fields(input)?;
+        let mut tx = self.db.begin_for_tenant(ws).await?;
+        if !store::update_location(&mut tx, ws, id, &fields).await? {
+            return Err(ChannelsError::NotFound("location"));
+        }
+        record(&mut tx, auth, "location.updated", "location", id.as_str(), json!({ "name": fields.name })).await?;
+        tx.commit().await?;
+        self.location(ws, id).await
+    }
+
+    /// Removes a location; its connections and conversations stay, detached from it.
+    #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id, location_id = %id))]
+    pub async fn delete_location(&self, auth: &Auth, id: &LocationId) -> Result<(), ChannelsError> {
+        let ws = &auth.workspace_id;
+        let mut tx = self.db.begin_for_tenant(ws).await?;
+        if !store::delete_location(&mut tx, ws, id).await? {
+            return Err(ChannelsError::NotFound("location"));
+        }
+        record(&mut tx, auth, "location.deleted", "location", id.as_str(), json!({})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `Some(id)` for a location of this workspace; a validation error on `field` otherwise.
+    pub(crate) async fn existing_location(
+        &self,
+        ws: &WorkspaceId,
+        field: &'static str,
+        value: Option<&str>,
+    ) -> Result<Option<LocationId>, ChannelsError> {
+        let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+            return Ok(None);
+        };
+        let id = LocationId::parse(value).map_err(|_| invalid(field, "no such location"))?;
+        if store::location(&self.db, ws, &id).await?.is_none() {
+            return Err(invalid(field, "no such location"));
+        }
+        Ok(Some(id))
+    }
+
+    // ----- connections -----
+
+    /// Every connection of the workspace with its health.
+    pub async fn connections(&self, ws: &WorkspaceId) -> Result<Vec<ConnectionRow>, ChannelsError> {
+        Ok(store::connections(&self.db, ws).await?)
+    }
+
+    /// One connection.
+    pub async fn connection(&self, ws: &WorkspaceId, id: &ConnectionId) -> Result<ConnectionRow, ChannelsError> {
+        store::connection(&self.db, ws, id).await?.ok_or(ChannelsError::NotFound("connection"))
+    }
+
+    /// Connects a platform account with an API key or token.
+    #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id))]
+    pub async fn connect(&self, auth: &Auth, input: ConnectionIn) -> Result<ConnectionRow, ChannelsError> {
+        let ws = &auth.workspace_id;
+        let platform = Platform::parse(input.platform.trim()).ok_or_else(|| invalid("platform", "unknown platform"))?;
+        let external_id = required_text("externalAccountId", &input.external_account_id)?;
+        let display_name = required_text("displayName", &input.display_name)?;
+        let interval = sync_interval(input.sync_interval_secs)?.unwrap_or(self.default_sync_interval_secs);
+        let credentials = credentials_for(platform, input.credentials)?;
+        let location = self.existing_location(ws, "locationId", input.location_id.as_deref()).await?;
+        let account = NewAccount { external_id, display_name, credentials };
+        match self.insert_account(auth, platform, location.as_ref(), interval, &account, "token").await? {
+            Some(id) => self.connection(ws, &id).await,
+            None => Err(ChannelsError::AlreadyConnected(platform.label())),
+        }
+    }
+
+    /// Stores an account's credentials and its connection row (with an audit entry). `None`
+    /// when the platform account is already connected; its credentials are then forgotten.
+    pub(crate) async fn insert_account(
+        &self,
+        auth: &Auth,
+        platform: Platform,
+        location: Option<&LocationId>,
+        sync_interval_secs: i64,
+        account: &NewAccount,
+        method: &'static str,
+    ) -> Result<Option<ConnectionId>, ChannelsError> {
+        let ws = &auth.workspace_id;
+        let id = ConnectionId::generate();
+        credentials::save(&self.vault, ws, &id, &account.credentials).await?;
+        let secret_name = credentials::secret_name(&id);
+        let inserted = async {
+            let mut tx = self.db.begin_for_tenant(ws).await?;
+            let new = NewConnection {
+                id: &id,
+                location_id: location,
+                platform: platform.as_str(),
+                external_account_id: &account.external_id,
+                display_name: &account.display_name,
+                credentials_secret: Some(&secret_name),
+                token_expires_at: account.credentials.expires_at_ms,
+                sync_interval_secs,
+            };
+            if !store::insert_connection(&mut tx, ws, &new).await? {
+                return Ok::<_, StoreError>(false);
+            }
+            let metadata = json!({
+                "platform": platform.as_str(),
+                "externalAccountId": account.external_id,
+                "locationId": location.map(LocationId::as_str),
+                "method": method,
+            });
+            record(&mut tx, auth, "connection.created", "connection", id.as_str(), metadata).await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+        .await;
+        match inserted {
+            Ok(true) => Ok(Some(id)),
+            Ok(false) => {
+                credentials::forget(&self.vault, ws, &id).await?;
+                Ok(None)
+            }
+            Err(error) => {
+                if let Err(vault_error) = credentials::forget(&self.vault, ws, &id).await {
+                    tracing::warn!(%vault_error, connection_id = %id, "credentials of a failed connect not forgotten");
+                }
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Changes what a person may change on a connection: name, location, paused, interval.
+    #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id, connection_id = %id))]
+    pub async fn update_connection(
+        &self,
+        auth: &Auth,
+        id: &ConnectionId,
+        patch: ConnectionPatch,
+    ) -> Result<ConnectionRow, ChannelsError> {
+        let ws = &auth.workspace_id;
+        let row = self.connection(ws, id).await?;
+        let display_name = match patch.display_name.as_deref() {
+            Some(name) => required_text("displayName", name)?,
+            None => row.display_name.clone(),
+        };
+        let location = match patch.location_id {
+            Some(value) => self.existing_location(ws, "locationId", value.as_deref()).await?,
+            None => row.location_id.as_deref().and_then(|l| LocationId::parse(l).ok()),
+        };
+        let interval = sync_interval(patch.sync_interval_secs)?.unwrap_or(row.sync_interval_secs);
+        let current = ConnectionStatus::parse(&row.status).unwrap_or(ConnectionStatus::Error);
+        let status = match patch.paused {
+            Some(true) => ConnectionStatus::Paused,
+            Some(false) if current == ConnectionStatus::Paused => ConnectionStatus::Active,
+            _ => current,
+        };
+        let resumed = current == ConnectionStatus::Paused && status == ConnectionStatus::Active;
+        let mut tx = self.db.begin_for_tenant(ws).await?;
+        if !store::update_connection(&mut tx, ws, id, &display_name, location.as_ref(), status, interval).await? {
+            return Err(ChannelsError::NotFound("connection"));
+        }
+        if resumed {
+            store::schedule_sync_now(&mut tx, ws, id, now_millis()).await?;
+        }
+        let metadata = json!({
+            "displayName": display_name,
+            "locationId": location.as_ref().map(LocationId::as_str),
+            "status": { "from": row.status, "to": status.as_str() },
+            "syncIntervalSecs": interval,
+        });
+        record(&mut tx, auth, "connection.updated", "connection", id.as_str(), metadata).await?;
+        tx.commit().await?;
+        self.connection(ws, id).await
+    }
+
+    /// Disconnects an account: its credentials are forgotten, then the connection removed.
+    /// Its conversations stay in the inbox.
+    #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id, connection_id = %id))]
+    pub async fn disconnect(&self, auth: &Auth, id: &ConnectionId) -> Result<(), ChannelsError> {
+        let ws = &auth.workspace_id;
+        let row = self.connection(ws, id).await?;
+        credentials::forget(&self.vault, ws, id).await?;
+        let mut tx = self.db.begin_for_tenant(ws).await?;
+        if !store::delete_connection(&mut tx, ws, id).await? {
+            return Err(ChannelsError::NotFound("connection"));
+        }
+        let metadata = json!({ "platform": row.platform, "externalAccountId": row.external_account_id });
+        record(&mut tx, auth, "connection.removed", "connection", id.as_str(), metadata).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Connects an account again with new credentials (an OAuth flow for an account this
+    /// workspace already has): active again, failures forgotten, due for sync now.
+    pub(crate) async fn reconnect(
+        &self,
+        auth: &Auth,
+        id: &ConnectionId,
+        credentials: &Credentials,
+    ) -> Result<(), ChannelsError> {
+        let ws = &auth.workspace_id;
+        credentials::save(&self.vault, ws, id, credentials).await?;
+        let mut tx = self.db.begin_for_tenant(ws).await?;
+        if !store::reactivate_connection(&mut tx, ws, id, credentials.expires_at_ms).await? {
+            return Err(ChannelsError::NotFound("connection"));
+        }
+        record(&mut tx, auth, "connection.reconnected", "connection", id.as_str(), json!({})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Asks for a connection to be synced now: it becomes due, so the sync scheduler picks it on
+/// its next tick. Returns when it is due (now). Paused connections and connections waiting to
+/// be connected again are refused.
+#[tracing::instrument(skip_all, fields(workspace_id = %ws, connection_id = %id))]
+pub async fn request_sync(db: &Db, ws: &WorkspaceId, id: &ConnectionId) -> Result<i64, ChannelsError> {
+    let row = store::connection(db, ws, id).await?.ok_or(ChannelsError::NotFound("connection"))?;
+    match ConnectionStatus::parse(&row.status) {
+        Some(ConnectionStatus::Paused) => {
+            return Err(ChannelsError::Conflict("the connection is paused; resume it to sync".to_owned()));
+        }
+        Some(ConnectionStatus::NeedsReauth) => {
+            return Err(ChannelsError::Conflict(
+                "the platform refused this connection's credentials; connect it again to sync".to_owned(),
+            ));
+        }
+        _ => {}
+    }
+    let now = now_millis();
+    let mut tx = db.begin_for_tenant(ws).await?;
+    if !store::schedule_sync_now(&mut tx, ws, id, now).await? {
+        return Err(ChannelsError::NotFound("connection"));
+    }
+    tx.commit().await?;
+    Ok(now)
+}
+
+/// An account about to be connected.
+pub(crate) struct NewAccount {
+    pub external_id: String,
+    pub display_name: String,
+    pub credentials: Credentials,
+}
+
+/// Appends to the audit log inside `tx`, as the caller.
+async fn record(
+    tx: &mut Tx,
+    auth: &Auth,
+    action: &'static str,
+    resource_type: &'static str,
+    resource_id: &str,
+    metadata: serde_json::Value,
+) -> Result<(), StoreError> {
+    audit::record(
+        tx,
+        &auth.workspace_id,
+        AuditEntry {
+            actor: auth.actor.clone(),
+            ip: auth.origin.ip.clone(),
+            action,
+            resource_type,
+            resource_id: Some(resource_id.to_owned()),
+            metadata,
+            result: AuditResult::Success,
+        },
+    )
+    .await
+}
+
+/// The credential fields `platform` needs when connected by hand, as the API names them.
+pub fn required_credentials(platform: Platform) -> &'static [&'static str] {
+    match platform {
+        Platform::Dataforseo => &["login", "secret"],
+        _ => &["accessToken"],
+    }
+}
+
+/// Checks the credentials `platform` needs are there, and converts them.
+fn credentials_for(platform: Platform, input: CredentialsIn) -> Result<Credentials, ChannelsError> {
+    let field = |name: &'static str, value: Option<String>| -> Result<Option<String>, ChannelsError> {
+        let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        if value.as_ref().is_some_and(|v| v.chars().count() > MAX_CREDENTIAL_CHARS) {
+            return Err(invalid(name, format!("at most {MAX_CREDENTIAL_CHARS} characters")));
+        }
+        Ok(value)
+    };
+    let credentials = Credentials {
+        access_token: field("credentials.accessToken", input.access_token)?.map(SecretString::from),
+        refresh_token: field("credentials.refreshToken", input.refresh_token)?.map(SecretString::from),
+        expires_at_ms: None,
+        secret: field("credentials.secret", input.secret)?.map(SecretString::from),
+        login: field("credentials.login", input.login)?,
+    };
+    for required in required_credentials(platform) {
+        let present = match *required {
+            "login" => credentials.login.is_some(),
+            "secret" => credentials.secret.as_ref().is_some_and(|s| !s.expose_secret().is_empty()),
+            _ => credentials.access_token.is_some(),
+        };
+        if !present {
+            let (field, what) = match *required {
+                "login" => ("credentials.login", "the API login"),
+                "secret" => ("credentials.secret", "the API password"),
+                _ if platform.uses_oauth() => {
+                    ("credentials.accessToken", "an access token (or connect with the OAuth flow instead)")
+                }
+                _ if matches!(platform, Platform::Yelp | Platform::Tripadvisor) => {
+                    ("credentials.accessToken", "the API key")
+                }
+                _ => ("credentials.accessToken", "an access token"),
+            };
+            return Err(invalid(field, format!("{} needs {what}", platform.label())));
+        }
+    }
+    Ok(credentials)
+}
+
+fn required_text(field: &'static str, value: &str) -> Result<String, ChannelsError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(invalid(field, "required"));
+    }
+    if value.chars().count() > MAX_NAME_CHARS {
+        return Err(invalid(field, format!("at most {MAX_NAME_CHARS} characters")));
+    }
+    Ok(value.to_owned())
+}
+
+fn sync_interval(value: Option<i64>) -> Result<Option<i64>, ChannelsError> {
+    match value {
+        Some(secs) if !(MIN_SYNC_INTERVAL_SECS..=MAX_SYNC_INTERVAL_SECS).contains(&secs) => Err(invalid(
+            "syncIntervalSecs",
+            format!("between {MIN_SYNC_INTERVAL_SECS} and {MAX_SYNC_INTERVAL_SECS} seconds"),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// An optional text field: trimmed, empty is absent, at most `max` characters.
+fn optional_text(field: &'static str, value: Option<String>, max: usize) -> Result<Option<String>, ChannelsError> {
+    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+        return Err(invalid(field, format!("at most {max} characters")));
+    }
+    Ok(value)
+}
+
+/// Validates a location's fields, naming the first one at fault.
+fn location_fields(input: LocationIn) -> Result<LocationFields, ChannelsError> {
+    let name = required_text("name", &input.name)?;
+    let website = optional_text("website", input.website, 2_000)?;
+    if let Some(site) = &website {
+        let valid = reqwest::Url::parse(site).ok().is_some_and(|url| {
+            matches!(url.scheme(), "http" | "https") && url.host_str().is_some_and(|h| !h.is_empty())
+        });
+        if !valid {
+            return Err(invalid("website", "an http:// or https:// URL"));
+        }
+    }
+    let timezone = optional_text("timezone", input.timezone, 64)?.unwrap_or_else(|| "UTC".to_owned());
+    if !is_time_zone_name(&timezone) {
+        return Err(invalid("timezone", "an IANA time zone name such as Europe/Lisbon or UTC"));
+    }
+    Ok(LocationFields {
+        name,
+        address: optional_text("address", input.address, 500)?,
+        city: optional_text("city", input.city, 200)?,
+        country: optional_text("country", input.country, 100)?,
+        phone: optional_text("phone", input.phone, 50)?,
+        website,
+        timezone,
+    })
+}
+
+/// Whether `name` looks like an IANA time zone: `UTC`/`GMT`, or `Area/Location[/More]` under one
+/// of the database's areas, each part letters, digits, `_`, `-` or `+`.
+fn is_time_zone_name(name: &str) -> bool {
+    const AREAS: &[&str] = &[
+        "Africa",
+        "America",
+        "Antarctica",
+        "Arctic",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+        "Etc",
+    ];
+    if matches!(name, "UTC" | "GMT") {
+        return true;
+    }
+    let mut parts = name.split('/');
+    let area_ok = parts.next().is_some_and(|area| AREAS.contains(&area));
+    let rest: Vec<&str> = parts.collect();
+    area_ok
+        && !rest.is_empty()
+        && rest.iter().all(|part| {
+            !part.is_empty()
+                && part.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_zone_names_look_like_the_iana_database() {
+        for ok in ["UTC", "Europe/Lisbon", "America/Argentina/Buenos_Aires", "Etc/GMT+3", "America/Port-au-Prince"] {
+            assert!(is_time_zone_name(ok), "{ok}");
+        }
+        for bad in ["", "utc", "Europe", "Mars/Olympus", "Europe/", "Europe/../etc", "Europe/Lis bon", "+02:00"] {
+            assert!(!is_time_zone_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn each_platform_asks_for_its_own_credentials() {
+        let token = || CredentialsIn { access_token: Some("t".into()), ..CredentialsIn::default() };
+        assert!(credentials_for(Platform::Yelp, token()).is_ok());
+        assert!(matches!(
+            credentials_for(Platform::Yelp, CredentialsIn::default()),
+            Err(ChannelsError::Validation { field: "credentials.accessToken", .. })
+        ));
+        assert!(matches!(
+            credentials_for(Platform::Dataforseo, token()),
+            Err(ChannelsError::Validation { field: "credentials.login", .. })
+        ));
+        let dataforseo = CredentialsIn {
+            login: Some("me@example.com".into()),
+            secret: Some("pw".into()),
+            ..CredentialsIn::default()
+        };
+        assert!(credentials_for(Platform::Dataforseo, dataforseo).is_ok());
+        let blank = CredentialsIn { access_token: Some("   ".into()), ..CredentialsIn::default() };
+        assert!(credentials_for(Platform::Whatsapp, blank).is_err(), "blank is absent");
+    }
+
+    #[test]
+    fn sync_intervals_have_a_floor() {
+        assert!(sync_interval(Some(299)).is_err());
+        assert_eq!(sync_interval(Some(300)).ok(), Some(Some(300)));
+        assert_eq!(sync_interval(None).ok(), Some(None));
+    }
+}
