@@ -13,4 +13,5 @@ pub mod routes;
 pub mod service;
 pub mod store;
 pub mod sync;
+pub mod sync_api;
 pub mod webhooks;
