@@ -183,6 +183,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .nest("/api/v1", audit::routes::router())
         .nest("/api/v1", inbox::routes::router())
         .nest("/api/v1", channels::routes::router())
+        .nest("/api/v1", channels::sync_api::router())
         .merge(channels::webhooks::router())
         .merge(channels::routes::callback_router())
 }
@@ -282,9 +283,18 @@ impl Application {
 
     /// Serves HTTP and runs the workers until `shutdown`; then finishes in-flight requests and jobs.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), StartError> {
+        let addr = self.local_addr();
         let Application { listener, state } = self;
         let workers = tokio::spawn(run_workers(state.clone(), shutdown.clone()));
         tokio::spawn(state.live().clone().relay(shutdown.clone()));
+        let (live, stopping) = (state.live().clone(), shutdown.clone());
+        tokio::spawn(async move {
+            stopping.cancelled().await;
+            live.close();
+        });
+        // The demo simulator posts to our own /webhooks (off with `demo.simulate = false`; idle
+        // while there is no demo workspace).
+        crate::demo::simulator::spawn(&state, addr, shutdown.clone());
         let db = state.db.clone();
         let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())

@@ -6,8 +6,8 @@
 pub mod app;
 pub mod audit;
 pub mod channels;
-pub mod demo;
 mod dashboard;
+pub mod demo;
 mod http;
 pub mod identity;
 pub mod inbox;

@@ -1,6 +1,7 @@
 //! `tidings`: one binary for the API, the dashboard, the workers and the operator's tools.
 
 mod admin;
+mod demo;
 
 use std::path::PathBuf;
 
@@ -43,6 +44,13 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Create the demo workspace ("Harbour & Vine (demo)") with sample reviews and messages, and
+    /// print how to sign in; does nothing when it exists.
+    Demo {
+        /// Give the demo owner a new password and print it.
+        #[arg(long)]
+        reset_password: bool,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -85,6 +93,12 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             let app = Application::build(config).await?;
             let addr = app.local_addr();
             let backend = app.state().db.backend();
+            let state = app.state();
+            if state.config.demo.seed_on_empty
+                && let Err(error) = demo::seed_on_first_start(&state.db, &state.config, &format!("http://{addr}")).await
+            {
+                tracing::warn!(%error, "the demo workspace could not be created; serving without it");
+            }
             println!();
             println!("  Tidings {} is running on {backend}", env!("CARGO_PKG_VERSION"));
             println!("  Dashboard:     http://{addr}/");
@@ -110,6 +124,13 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             }
             println!("{} migration(s) applied, {} in all, on {}", applied.len(), known.len(), db.backend());
             db.close().await;
+        }
+        Command::Demo { reset_password } => {
+            let public_url = config.public_url();
+            let state = prepare(config).await?;
+            let outcome = demo::run(&state.db, &state.config, &public_url, reset_password).await;
+            state.db.close().await;
+            outcome?;
         }
         Command::Config { command: ConfigCommand::Show } => print!("{}", config.to_redacted_toml()),
         Command::Admin { command } => admin::run(command, &config).await?,

@@ -1,6 +1,7 @@
 //! The `tidings` command as an operator uses it.
 
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
 
 fn tidings(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tidings"));
@@ -22,7 +23,7 @@ fn version_and_help_name_the_subcommands() {
     assert!(version.status.success());
     assert_eq!(stdout(&version).trim(), format!("tidings {}", env!("CARGO_PKG_VERSION")));
     let help = stdout(&tidings(dir.path(), &["--help"], &[]));
-    for subcommand in ["serve", "worker", "migrate", "config", "admin", "version"] {
+    for subcommand in ["serve", "worker", "migrate", "demo", "config", "admin", "version"] {
         assert!(help.contains(subcommand), "--help lists `{subcommand}`:\n{help}");
     }
 }
@@ -103,4 +104,78 @@ fn rotate_master_key_needs_a_migrated_database_and_reports_what_it_did() {
     assert!(out.contains("0 re-wrapped, 0 already current, 0 failed"), "{out}");
     assert!(out.contains("previous_master_keys can be removed"), "{out}");
     assert!(!dir.path().join("data/master.key").exists(), "a configured key is never written to disk");
+}
+
+/// Cheap password hashing keeps the demo commands fast; the production cost is benchmarked.
+const FAST_HASHING: [(&str, &str); 3] = [
+    ("TIDINGS_AUTH__PASSWORD_MEMORY_KIB", "1024"),
+    ("TIDINGS_AUTH__PASSWORD_ITERATIONS", "1"),
+    ("TIDINGS_DEMO__SIMULATE", "false"),
+];
+
+fn password_in(out: &str) -> String {
+    let line = out.lines().find(|l| l.trim_start().starts_with("Password:")).unwrap_or_else(|| panic!("{out}"));
+    line.trim_start().trim_start_matches("Password:").trim().to_owned()
+}
+
+#[test]
+fn demo_creates_the_demo_once_and_says_how_to_sign_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let created = tidings(dir.path(), &["demo"], &FAST_HASHING);
+    assert!(created.status.success(), "{created:?}");
+    let out = stdout(&created);
+    assert!(out.contains("Harbour & Vine (demo)") && out.contains("demo@tidings.local"), "{out}");
+    assert!(out.contains("3 locations") && out.contains("reviews"), "{out}");
+    let password = password_in(&out);
+    assert!(password.len() >= 20, "a random password is printed: {out}");
+
+    let again = tidings(dir.path(), &["demo"], &FAST_HASHING);
+    assert!(again.status.success(), "{again:?}");
+    let out = stdout(&again);
+    assert!(out.contains("already exists") && out.contains("demo@tidings.local"), "{out}");
+    assert!(!out.contains(&password), "the password is not kept, so not shown again: {out}");
+
+    let reset = tidings(dir.path(), &["demo", "--reset-password"], &FAST_HASHING);
+    assert!(reset.status.success(), "{reset:?}");
+    let fresh = password_in(&stdout(&reset));
+    assert_ne!(fresh, password);
+}
+
+#[test]
+fn demo_reset_password_without_a_demo_fails_plainly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = tidings(dir.path(), &["demo", "--reset-password"], &FAST_HASHING);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("tidings demo"), "{output:?}");
+}
+
+#[test]
+fn the_first_serve_of_an_empty_database_creates_the_demo() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .current_dir(dir.path())
+        .arg("serve")
+        .env("TIDINGS_LOG_LEVEL", "warn")
+        .env("TIDINGS_LISTEN", "127.0.0.1:0")
+        .envs(FAST_HASHING)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tidings serve starts");
+    let mut out = String::new();
+    let lines = BufReader::new(child.stdout.take().expect("stdout"));
+    for line in lines.lines() {
+        let line = line.expect("a line");
+        out.push_str(&line);
+        out.push('\n');
+        if line.contains("Press Ctrl-C") {
+            break;
+        }
+    }
+    child.kill().expect("stopped");
+    let _ = child.wait();
+    assert!(out.contains("creating the demo workspace") && out.contains("demo@tidings.local"), "{out}");
+    password_in(&out);
+    let again = tidings(dir.path(), &["demo"], &FAST_HASHING);
+    assert!(stdout(&again).contains("already exists"), "{again:?}");
 }

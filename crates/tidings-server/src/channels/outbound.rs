@@ -113,24 +113,34 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
     let connection = channel_store::connection(&context.db, ws, &connection_id)
         .await?
         .ok_or_else(|| JobError::fatal("the connection was removed"))?;
-    context.check_breaker(platform)?;
-    check_rate(context, &connection_id, platform).await?;
-    let account = context.account(ws, &connection, platform).await?;
+    // The demo's accounts exist on no platform: their replies are recorded without a call.
+    let account = if crate::demo::seed::is_demo_connection(&context.db, ws, &connection).await? {
+        None
+    } else {
+        context.check_breaker(platform)?;
+        check_rate(context, &connection_id, platform).await?;
+        Some(context.account(ws, &connection, platform).await?)
+    };
 
     let mut tx = context.db.begin_for_tenant(ws).await?;
     let sending = ResponseUpdate { count_attempt: true, ..update(ResponseStatus::Sending, None) };
     store::update_response(&mut tx, ws, &job.response_id, &sending).await?;
     tx.commit().await?;
 
-    let result = if is_review {
-        let source = context.platforms.review_source(platform).ok_or_else(|| JobError::fatal("no review client"))?;
-        source.post_reply(&account, &conversation.external_thread_id, &response.body).await.map(|p| p.external_id)
-    } else {
-        let channel = context.platforms.channel(platform).ok_or_else(|| JobError::fatal("no messaging client"))?;
-        channel
-            .send_message(&account, &conversation.external_thread_id, &response.body)
-            .await
-            .map(|s| Some(s.external_id))
+    let result = match &account {
+        None => Ok(Some(format!("demo-{}", job.response_id))),
+        Some(account) if is_review => {
+            let source =
+                context.platforms.review_source(platform).ok_or_else(|| JobError::fatal("no review client"))?;
+            source.post_reply(account, &conversation.external_thread_id, &response.body).await.map(|p| p.external_id)
+        }
+        Some(account) => {
+            let channel = context.platforms.channel(platform).ok_or_else(|| JobError::fatal("no messaging client"))?;
+            channel
+                .send_message(account, &conversation.external_thread_id, &response.body)
+                .await
+                .map(|s| Some(s.external_id))
+        }
     };
     match result {
         Ok(external_id) => {

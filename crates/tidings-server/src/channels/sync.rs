@@ -207,7 +207,8 @@ async fn run(context: &ChannelContext, ws: &WorkspaceId, connection: &Connection
         }
         tx.commit().await?;
         let caught_up = live.is_empty() && !page.reviews.is_empty();
-        metrics::counter!("tidings_sync_reviews_new_total", "platform" => platform.as_str()).increment(live.len() as u64);
+        metrics::counter!("tidings_sync_reviews_new_total", "platform" => platform.as_str())
+            .increment(live.len() as u64);
         context.live.publish(live).await;
         match page.next_cursor {
             Some(next) if !caught_up => cursor = Some(next),
@@ -251,14 +252,16 @@ async fn count(context: &ChannelContext, job: &SyncConnection, failed: bool) -> 
         tracing::info!(task_id = %task, "a connection of the sync failed");
     }
     if done >= total {
-        let (new_reviews, failures): (i64, i64) = with_tx!(tx, |conn| sqlx::query_as(
+        let (new_reviews, failures): (i64, i64) = with_tx!(tx, |conn| {
+            sqlx::query_as(
             "SELECT (SELECT COUNT(*) FROM messages WHERE workspace_id = $1 AND kind = 'review' AND created_at >= $2), \
              (SELECT COUNT(*) FROM channel_connections WHERE workspace_id = $1 AND last_error_at >= $2)"
         )
         .bind(ws.as_str())
         .bind(started)
         .fetch_one(&mut **conn)
-        .await)
+        .await
+        })
         .map_err(StoreError::from)?;
         let summary = serde_json::json!({ "connections": total, "newReviews": new_reviews, "failed": failures });
         let status = if failures > 0 { TaskStatus::Failed } else { TaskStatus::Succeeded };

@@ -47,13 +47,25 @@ struct Wire {
 pub struct Live {
     db: Db,
     sender: broadcast::Sender<LiveEvent>,
+    /// Cancelled when the server shuts down, so open event streams end and do not hold it up.
+    closing: tokio_util::sync::CancellationToken,
 }
 
 impl Live {
     /// A hub for `db`'s processes.
     pub fn new(db: Db) -> Self {
         let (sender, _) = broadcast::channel(1024);
-        Self { db, sender }
+        Self { db, sender, closing: tokio_util::sync::CancellationToken::new() }
+    }
+
+    /// Ends every open event stream (at shutdown).
+    pub fn close(&self) {
+        self.closing.cancel();
+    }
+
+    /// Resolves when the hub is closed.
+    pub fn closed(&self) -> tokio_util::sync::WaitForCancellationFutureOwned {
+        self.closing.clone().cancelled_owned()
     }
 
     /// Announces events after their data committed. Never fails the caller: a lost live event

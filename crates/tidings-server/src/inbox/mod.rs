@@ -1,6 +1,8 @@
 //! The unified inbox: reviews and messages from every platform as one stream of conversations a
 //! team reads, filters, assigns and answers.
 
+pub mod csv;
+pub mod dto;
 pub mod ingest;
 pub mod live;
 pub mod model;
@@ -9,3 +11,4 @@ pub mod query;
 pub mod routes;
 pub mod service;
 pub mod store;
+pub mod tasks;

@@ -40,7 +40,8 @@ pub struct Inbox {
 
 /// A reply to write.
 pub struct ReplyRequest<'a> {
-    pub author: &'a UserId,
+    /// The member writing it; `None` for an API key.
+    pub author: Option<&'a UserId>,
     pub text: &'a str,
     /// Post it to the platform (when it allows), or keep it as a draft.
     pub post_to_platform: bool,
@@ -85,7 +86,7 @@ impl Inbox {
                 id: &response_id,
                 conversation_id: id,
                 in_reply_to: in_reply_to_id.as_ref(),
-                author_id: Some(request.author),
+                author_id: request.author,
                 body: &text,
                 status,
                 post_to_platform: request.post_to_platform,

@@ -215,6 +215,26 @@ pub async fn list_conversations(
     Ok((rows, total))
 }
 
+/// How many conversations matching `filter` have each star rating, as `(rating, count)` pairs
+/// in rating order (ratings nobody gave are absent; conversations without a rating are not
+/// counted). For the reviews page's chart and average.
+pub async fn rating_counts(
+    db: &Db,
+    workspace: &WorkspaceId,
+    filter: &ConversationFilter,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    let c = conditions(db, workspace, filter);
+    let sql = format!(
+        "SELECT c.rating, COUNT(*) FROM conversations c {} AND c.rating IS NOT NULL GROUP BY c.rating ORDER BY c.rating",
+        c.where_sql()
+    );
+    let rows: Vec<(i64, i64)> =
+        with_reader!(db, |pool| bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), c.args())
+            .fetch_all(pool)
+            .await)?;
+    Ok(rows)
+}
+
 /// Every conversation matching `filter`, for exports, newest first.
 pub async fn export_conversations(
     db: &Db,
@@ -483,4 +503,69 @@ pub async fn set_deep_link(
         .await
         .map(|_| ()))?;
     Ok(())
+}
+
+/// How many ids one `IN (…)` list carries, well under both engines' placeholder limits.
+const ID_CHUNK: usize = 500;
+
+fn in_list(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The review (the first inbound message) of each of the conversations `ids`, keyed by
+/// conversation id: one query per 500 conversations, for lists and exports.
+pub async fn first_inbound_of(
+    db: &Db,
+    workspace: &WorkspaceId,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, MessageRow>, StoreError> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in ids.chunks(ID_CHUNK) {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE workspace_id = $1 AND direction = 'inbound' \
+             AND conversation_id IN ({}) ORDER BY sent_at DESC, id DESC",
+            in_list(2, chunk.len())
+        );
+        let rows: Vec<MessageRow> = with_reader!(db, |pool| {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(workspace.as_str());
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            query.fetch_all(pool).await
+        })?;
+        // Newest first: the oldest, inserted last, is the one kept.
+        for row in rows {
+            found.insert(row.conversation_id.clone(), row);
+        }
+    }
+    Ok(found)
+}
+
+/// The current (newest, not deleted) response of each of the conversations `ids`, keyed by
+/// conversation id.
+pub async fn current_responses_of(
+    db: &Db,
+    workspace: &WorkspaceId,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, ResponseRow>, StoreError> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in ids.chunks(ID_CHUNK) {
+        let sql = format!(
+            "SELECT {RESPONSE_COLUMNS} FROM responses WHERE workspace_id = $1 AND status <> 'deleted' \
+             AND conversation_id IN ({}) ORDER BY created_at, id",
+            in_list(2, chunk.len())
+        );
+        let rows: Vec<ResponseRow> = with_reader!(db, |pool| {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(workspace.as_str());
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            query.fetch_all(pool).await
+        })?;
+        // Oldest first: the newest, inserted last, is the one kept.
+        for row in rows {
+            found.insert(row.conversation_id.clone(), row);
+        }
+    }
+    Ok(found)
 }

@@ -53,13 +53,13 @@ async fn sign_up_verify_sign_in_and_invite_in_a_browser() {
     closed.expect("close the WebDriver session");
 }
 
-async fn fill(browser: &Client, css: &str, value: &str) -> anyhow::Result<()> {
+pub(crate) async fn fill(browser: &Client, css: &str, value: &str) -> anyhow::Result<()> {
     let field = browser.find(Locator::Css(css)).await.with_context(|| format!("find {css}"))?;
     field.clear().await?;
     field.send_keys(value).await.with_context(|| format!("type into {css}"))
 }
 
-async fn submit(browser: &Client, form: &str) -> anyhow::Result<()> {
+pub(crate) async fn submit(browser: &Client, form: &str) -> anyhow::Result<()> {
     browser
         .find(Locator::Css(&format!("{form} button[type=submit], {form} input[type=submit]")))
         .await
@@ -94,7 +94,7 @@ async fn link_from_mailbox(browser: &Client, app: &TestApp, to: &str, subject: &
 
 /// Waits for a navigation a click started to reach `path`; on time-out says where the browser is
 /// and what the page shows.
-async fn wait_for_path(browser: &Client, path: &str) -> anyhow::Result<()> {
+pub(crate) async fn wait_for_path(browser: &Client, path: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let url = browser.current_url().await?;
@@ -111,7 +111,7 @@ async fn wait_for_path(browser: &Client, path: &str) -> anyhow::Result<()> {
 
 /// Waits until the element's text contains `needle` (elements of a page being replaced are
 /// retried, not fatal), and returns the text.
-async fn wait_for_text(browser: &Client, css: &str, needle: &str) -> anyhow::Result<String> {
+pub(crate) async fn wait_for_text(browser: &Client, css: &str, needle: &str) -> anyhow::Result<String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let last = text_of(browser, css).await;
@@ -127,7 +127,7 @@ async fn wait_for_text(browser: &Client, css: &str, needle: &str) -> anyhow::Res
     }
 }
 
-async fn text_of(browser: &Client, css: &str) -> anyhow::Result<String> {
+pub(crate) async fn text_of(browser: &Client, css: &str) -> anyhow::Result<String> {
     Ok(browser.find(Locator::Css(css)).await.with_context(|| format!("find {css}"))?.text().await?)
 }
 
@@ -332,7 +332,7 @@ fn skip<T>(reason: &str) -> Option<T> {
 
 /// A chromedriver of our own on a free port, killed (with the browsers it started) when dropped,
 /// also when the test panics.
-struct Chromedriver {
+pub(crate) struct Chromedriver {
     child: Child,
     port: u16,
     /// Chromium's profile, fresh for this run; removed after the process group is gone.
@@ -340,7 +340,7 @@ struct Chromedriver {
 }
 
 impl Chromedriver {
-    fn start() -> Option<Chromedriver> {
+    pub(crate) fn start() -> Option<Chromedriver> {
         for binary in [CHROMEDRIVER, CHROMIUM] {
             if !Path::new(binary).exists() {
                 return skip(&format!(
@@ -383,7 +383,7 @@ impl Chromedriver {
     }
 
     /// A new headless Chromium session.
-    async fn session(&self) -> Client {
+    pub(crate) async fn session(&self) -> Client {
         let profile = self.profile.path().join("profile");
         let capabilities = json!({
             "browserName": "chrome",
@@ -419,7 +419,7 @@ impl Chromedriver {
     }
 
     /// What chromedriver printed so far.
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.profile.path().join("chromedriver.log")).unwrap_or_default()
     }
 }

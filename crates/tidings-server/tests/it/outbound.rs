@@ -44,13 +44,19 @@ async fn messenger_thread(app: &TestApp, ws: &WorkspaceId) -> ConversationId {
         text: "Is the terrace open?",
         sent_at_ms: tidings_core::time::now_millis(),
     };
-    let delivery = deliveries::message(Platform::Messenger, app.state.platforms.secrets(), &incoming).expect("delivery");
+    let delivery =
+        deliveries::message(Platform::Messenger, app.state.platforms.secrets(), &incoming).expect("delivery");
     assert_eq!(post(app, &delivery).await.status(), 200);
     let conversations = wait_for_messages(app, ws, 1).await;
     ConversationId::parse(&conversations[0].id).expect("id")
 }
 
-async fn wait_status(app: &TestApp, ws: &WorkspaceId, id: &ResponseId, want: ResponseStatus) -> inbox_store::ResponseRow {
+async fn wait_status(
+    app: &TestApp,
+    ws: &WorkspaceId,
+    id: &ResponseId,
+    want: ResponseStatus,
+) -> inbox_store::ResponseRow {
     let mut last = None;
     for _ in 0..300 {
         let row = inbox_store::response(&app.state.db, ws, id).await.expect("read").expect("exists");
@@ -84,13 +90,15 @@ async fn a_thread_reply_is_sent_once_and_recorded(engine: Engine) {
         .and(path(format!("/v21.0/{PAGE_ID}/messages")))
         .and(header("authorization", "Bearer EAAG-page-token"))
         .and(body_partial_json(json!({"recipient": {"id": "psid-77"}, "message": {"text": "Yes, until 11pm!"}})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"recipient_id": "psid-77", "message_id": "m_out_1"})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"recipient_id": "psid-77", "message_id": "m_out_1"})),
+        )
         .expect(1)
         .mount(&graph)
         .await;
 
     let author = owner(&session);
-    let request = ReplyRequest { author: &author, text: "Yes, until 11pm!", post_to_platform: true };
+    let request = ReplyRequest { author: Some(&author), text: "Yes, until 11pm!", post_to_platform: true };
     let response = app.state.inbox.reply(&ws, &conversation, &request).await.expect("reply");
     assert_eq!(response.status, "queued");
     let id = ResponseId::parse(&response.id).expect("id");
@@ -117,7 +125,7 @@ async fn an_interrupted_send_is_not_repeated(engine: Engine) {
     // A draft stands in for a reply whose worker died after calling the platform: it is left
     // `sending`, then its job runs again.
     let author = owner(&session);
-    let request = ReplyRequest { author: &author, text: "On our way", post_to_platform: false };
+    let request = ReplyRequest { author: Some(&author), text: "On our way", post_to_platform: false };
     let draft = app.state.inbox.reply(&ws, &conversation, &request).await.expect("draft");
     let id = ResponseId::parse(&draft.id).expect("id");
     let mut tx = app.state.db.begin_for_tenant(&ws).await.expect("tx");
@@ -192,13 +200,14 @@ async fn review_replies_post_to_google_and_wait_for_hands_on_yelp() {
         .and(path(format!("/v4/{location}/reviews/AbFvOqn/reply")))
         .and(body_partial_json(json!({"comment": "Thank you, Sam!"})))
         .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"comment": "Thank you, Sam!", "updateTime": "2026-11-25T10:00:00Z"})),
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"comment": "Thank you, Sam!", "updateTime": "2026-11-25T10:00:00Z"})),
         )
         .expect(1)
         .mount(&google)
         .await;
 
-    let request = ReplyRequest { author: &author, text: "Thank you, Sam!", post_to_platform: true };
+    let request = ReplyRequest { author: Some(&author), text: "Thank you, Sam!", post_to_platform: true };
     let google_reply = app.state.inbox.reply(&ws, &ids[0], &request).await.expect("reply");
     wait_status(&app, &ws, &ResponseId::parse(&google_reply.id).expect("id"), ResponseStatus::Posted).await;
 
@@ -208,4 +217,31 @@ async fn review_replies_post_to_google_and_wait_for_hands_on_yelp() {
     let confirmed = app.state.inbox.confirm_posted_manually(&ws, &ids[1]).await.expect("confirm");
     assert_eq!(confirmed.status, "posted_manually");
     assert!(app.state.inbox.conversation(&ws, &ids[1]).await.expect("c").responded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_in_the_demo_workspace_are_recorded_without_calling_a_platform() {
+    let graph = MockServer::start().await;
+    let app = spawn_with_graph(Engine::Sqlite, &graph).await.expect("sqlite");
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)).expect(0).mount(&graph).await;
+    tidings_server::demo::seed::seed(&app.state.db, &app.state.config, |_| {}).await.expect("demo seeded");
+    let ws = tidings_server::demo::seed::demo_workspace(&app.state.db).await.expect("read").expect("demo workspace");
+    let filter = inbox_store::ConversationFilter { kind: Some("thread".into()), ..Default::default() };
+    let (threads, _) =
+        inbox_store::list_conversations(&app.state.db, &ws, &filter, &inbox_store::PageStart::Offset(0), 1)
+            .await
+            .expect("threads");
+    let conversation = ConversationId::parse(&threads[0].id).expect("id");
+    let owner: String = tidings_store::with_reader!(app.state.db, |pool| sqlx::query_scalar(
+        "SELECT user_id FROM memberships WHERE workspace_id = $1 AND role = 'owner'"
+    )
+    .bind(ws.as_str())
+    .fetch_one(pool)
+    .await)
+    .expect("owner");
+    let owner = UserId::parse(&owner).expect("user");
+    let request = ReplyRequest { author: Some(&owner), text: "Thanks for writing!", post_to_platform: true };
+    let response = app.state.inbox.reply(&ws, &conversation, &request).await.expect("reply");
+    let posted = wait_status(&app, &ws, &ResponseId::parse(&response.id).expect("id"), ResponseStatus::Posted).await;
+    assert!(posted.external_id.as_deref().is_some_and(|id| id.starts_with("demo-")));
 }

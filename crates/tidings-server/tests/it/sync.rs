@@ -52,8 +52,12 @@ async fn google_connection(app: &TestApp, ws: &WorkspaceId, expired: bool) -> Co
 }
 
 async fn start_sync(app: &TestApp, token: &str) -> TaskId {
-    let response =
-        app.as_member(token, reqwest::Method::POST, "/api/v1/reviews/sync").json(&json!({})).send().await.expect("sent");
+    let response = app
+        .as_member(token, reqwest::Method::POST, "/api/v1/reviews/sync")
+        .json(&json!({}))
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(response.status(), 202);
     let body = json(response).await;
     assert_eq!(body["data"]["connections"], 1);
@@ -92,9 +96,10 @@ async fn a_sync_pages_through_new_reviews_and_stops_when_caught_up(engine: Engin
         .and(path("/token"))
         .and(body_string_contains("grant_type=refresh_token"))
         .and(body_string_contains("refresh_token=1%2F%2Frefresh"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": "ya29.fresh", "expires_in": 3599, "token_type": "Bearer"}),
-        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "ya29.fresh", "expires_in": 3599, "token_type": "Bearer"})),
+        )
         .expect(1)
         .mount(&google)
         .await;

@@ -66,10 +66,15 @@ async fn raw_events(app: &TestApp) -> i64 {
 /// Waits until the workspace's inbox holds `count` messages in all, and returns the conversations.
 pub async fn wait_for_messages(app: &TestApp, ws: &WorkspaceId, count: i64) -> Vec<inbox_store::ConversationRow> {
     for _ in 0..200 {
-        let (rows, _) =
-            inbox_store::list_conversations(&app.state.db, ws, &ConversationFilter::default(), &PageStart::Offset(0), 100)
-                .await
-                .expect("list");
+        let (rows, _) = inbox_store::list_conversations(
+            &app.state.db,
+            ws,
+            &ConversationFilter::default(),
+            &PageStart::Offset(0),
+            100,
+        )
+        .await
+        .expect("list");
         if rows.iter().map(|r| r.message_count).sum::<i64>() >= count {
             return rows;
         }

@@ -74,10 +74,7 @@ impl Intake {
     pub async fn accept(&self, platform: &'static str, body: String) -> Result<Accepted, IntakeError> {
         let dedup_key = hex::encode(Sha256::digest(body.as_bytes()));
         let (reply, answer) = oneshot::channel();
-        self.sender
-            .send(Pending { platform, dedup_key, body, reply })
-            .await
-            .map_err(|_| IntakeError::Stopped)?;
+        self.sender.send(Pending { platform, dedup_key, body, reply }).await.map_err(|_| IntakeError::Stopped)?;
         match answer.await {
             Ok(Ok(accepted)) => Ok(accepted),
             Ok(Err(message)) => Err(IntakeError::Store(StoreError::Corrupt(message))),

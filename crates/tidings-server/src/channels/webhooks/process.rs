@@ -57,7 +57,9 @@ async fn process(context: &ChannelContext, event_id: &EventId) -> Result<(), Job
             InboundEvent::Ignored { .. } => continue,
         };
         match store::connection_by_account(&context.db, target.as_str(), event.account_id()).await? {
-            Some(connection) => by_connection.entry(connection.id.clone()).or_insert((connection, Vec::new())).1.push(event),
+            Some(connection) => {
+                by_connection.entry(connection.id.clone()).or_insert((connection, Vec::new())).1.push(event)
+            }
             None => unrouted += 1,
         }
     }
@@ -87,14 +89,17 @@ async fn process(context: &ChannelContext, event_id: &EventId) -> Result<(), Job
                     let kind = if new_conversation { "conversation.created" } else { "message.created" };
                     live.push(LiveEvent::new(&ws, kind, &conversation_id));
                 }
-                Ingested::Updated { conversation_id } => live.push(LiveEvent::new(&ws, "conversation.updated", &conversation_id)),
+                Ingested::Updated { conversation_id } => {
+                    live.push(LiveEvent::new(&ws, "conversation.updated", &conversation_id))
+                }
                 Ingested::Duplicate => {}
             }
         }
         tx.commit().await?;
     }
     mark(context, event_id, "processed", stored, None).await?;
-    metrics::counter!("tidings_inbound_messages_stored_total", "platform" => platform.as_str()).increment(stored as u64);
+    metrics::counter!("tidings_inbound_messages_stored_total", "platform" => platform.as_str())
+        .increment(stored as u64);
     context.live.publish(live).await;
     Ok(())
 }

@@ -1,0 +1,342 @@
+//! `/reviews`: reviews only, with their stars, a summary (count, average) and a bar chart of how
+//! many reviews have each star rating under the current filters; and `/reviews/import`, a CSV
+//! import whose progress bar follows the import task.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use tidings_core::TaskId;
+use tidings_core::time::now_millis;
+
+use super::filters::{FilterForm, FilterQuery, Filters};
+use super::{PAGE_SIZE, full_time, htmx_target, iso_time, platform_label, relative_time, stars};
+use crate::AppState;
+use crate::dashboard::asset_url;
+use crate::dashboard::csrf::{Csrf, CsrfForm};
+use crate::dashboard::page::PageError;
+use crate::identity::Permission;
+use crate::identity::session::DashboardUser;
+use crate::inbox::csv::{self, ImportError, RowError};
+use crate::inbox::model::ConversationKind;
+use crate::inbox::store::{self, ConversationRow, PageStart};
+use crate::inbox::tasks;
+
+/// One review of the table.
+struct ReviewView {
+    id: String,
+    href: String,
+    platform: String,
+    platform_label: String,
+    author: String,
+    rating: Option<i64>,
+    stars: String,
+    excerpt: String,
+    location: String,
+    responded: bool,
+    status: String,
+    ago: String,
+    at_iso: String,
+    at_full: String,
+}
+
+/// One bar of the chart: a star rating and how many reviews have it.
+struct StarBar {
+    stars: i64,
+    count: i64,
+    /// Bar length in SVG units.
+    width: u32,
+    y: u32,
+    /// Share of all rated reviews, in whole percent.
+    percent: i64,
+}
+
+#[derive(Template)]
+#[template(path = "inbox/reviews_results.html")]
+struct ResultsPartial {
+    reviews: Vec<ReviewView>,
+    total: i64,
+    average: String,
+    rated: i64,
+    bars: Vec<StarBar>,
+    chart_height: u32,
+    first: i64,
+    last: i64,
+    previous: Option<String>,
+    next: Option<String>,
+    export: String,
+}
+
+#[derive(Template)]
+#[template(path = "inbox/reviews.html")]
+struct ReviewsBody {
+    form: FilterForm,
+    results: String,
+    can_import: bool,
+}
+
+const CHART_WIDTH: f64 = 420.0;
+const BAR_ROW: u32 = 26;
+
+/// The chart's bars, five stars first; every rating has a bar, empty ones too.
+fn star_bars(counts: &[(i64, i64)]) -> (Vec<StarBar>, i64, String) {
+    let count_of = |stars: i64| counts.iter().find(|(r, _)| *r == stars).map_or(0, |(_, c)| *c);
+    let rated: i64 = counts.iter().filter(|(r, _)| (1..=5).contains(r)).map(|(_, c)| c).sum();
+    let max = (1..=5).map(count_of).max().unwrap_or(0).max(1) as f64;
+    let bars = (1..=5)
+        .rev()
+        .zip(0u32..)
+        .map(|(stars, row)| {
+            let count = count_of(stars);
+            StarBar {
+                stars,
+                count,
+                width: ((count as f64 / max) * CHART_WIDTH).round() as u32,
+                y: row * BAR_ROW,
+                percent: if rated == 0 { 0 } else { (count * 100 + rated / 2) / rated },
+            }
+        })
+        .collect();
+    let weighted: i64 = counts.iter().filter(|(r, _)| (1..=5).contains(r)).map(|(r, c)| r * c).sum();
+    let average = if rated == 0 { "—".to_owned() } else { format!("{:.2}", weighted as f64 / rated as f64) };
+    (bars, rated, average)
+}
+
+fn excerpt(text: &str) -> String {
+    const MAX: usize = 180;
+    if text.chars().count() <= MAX {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(MAX).collect();
+    format!("{}…", cut.trim_end())
+}
+
+fn review_view(row: ConversationRow, now: i64) -> ReviewView {
+    ReviewView {
+        href: format!("/inbox/{}", row.id),
+        platform_label: platform_label(&row.platform),
+        author: row.contact_name.unwrap_or_else(|| "Unknown".to_owned()),
+        stars: row.rating.map(stars).unwrap_or_default(),
+        rating: row.rating,
+        excerpt: excerpt(&row.preview),
+        location: row.location_name.unwrap_or_default(),
+        responded: row.responded,
+        status: row.status,
+        ago: relative_time(row.last_message_at, now),
+        at_iso: iso_time(row.last_message_at),
+        at_full: full_time(row.last_message_at),
+        platform: row.platform,
+        id: row.id,
+    }
+}
+
+pub(super) async fn reviews_page(
+    State(state): State<AppState>,
+    user: DashboardUser,
+    csrf: Csrf,
+    headers: HeaderMap,
+    Query(query): Query<FilterQuery>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ViewConversations)?;
+    let ws = &user.auth.workspace_id;
+    let filters = Filters::parse(&query, &user.user_id, Some(ConversationKind::Review));
+    let (rows, total) =
+        store::list_conversations(&state.db, ws, &filters.filter, &PageStart::Offset(filters.offset), PAGE_SIZE)
+            .await?;
+    let counts = store::rating_counts(&state.db, ws, &filters.filter).await?;
+    let (bars, rated, average) = star_bars(&counts);
+    let shown = i64::try_from(rows.len()).unwrap_or(0);
+    let offset = filters.offset;
+    let now = now_millis();
+    let api_query = filters.api_query();
+    let results = ResultsPartial {
+        reviews: rows.into_iter().map(|row| review_view(row, now)).collect(),
+        total,
+        average,
+        rated,
+        chart_height: 5 * BAR_ROW,
+        bars,
+        first: if shown == 0 { 0 } else { offset + 1 },
+        last: offset + shown,
+        previous: (offset > 0).then(|| filters.link("/reviews", (offset - PAGE_SIZE).max(0))),
+        next: (offset + shown < total).then(|| filters.link("/reviews", offset + PAGE_SIZE)),
+        export: if api_query.is_empty() {
+            "/api/v1/reviews/export.csv".to_owned()
+        } else {
+            format!("/api/v1/reviews/export.csv?{api_query}")
+        },
+    }
+    .render()?;
+    if htmx_target(&headers).is_some() {
+        return Ok((csrf, Html(results)).into_response());
+    }
+    let locations = crate::channels::store::locations(&state.db, ws).await?;
+    let body = ReviewsBody {
+        form: FilterForm::reviews(&filters, &locations),
+        results,
+        can_import: user.auth.role.can(Permission::ManageLocations),
+    };
+    let html = user.page(&state, &csrf, "/reviews", "Reviews", &body).await?;
+    let status = if filters.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok((status, csrf, html).into_response())
+}
+
+// ----- import -----
+
+/// An import's progress, and its outcome once done. Polls itself while the task runs.
+#[derive(Template)]
+#[template(path = "inbox/import_progress.html")]
+struct ProgressPartial {
+    task_id: String,
+    running: bool,
+    failed: bool,
+    done: i64,
+    total: i64,
+    percent: i64,
+    imported: i64,
+    duplicates: i64,
+    updated: i64,
+    error: String,
+}
+
+/// Rows of a refused file.
+#[derive(Template)]
+#[template(path = "inbox/import_errors.html")]
+struct ErrorsPartial {
+    count: usize,
+    rows: Vec<RowError>,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "inbox/import.html")]
+struct ImportBody<'a> {
+    csrf: &'a str,
+    result: String,
+    script: String,
+    columns: &'static str,
+}
+
+const COLUMNS: &str = "platform, external_id, location, author, rating, title, text, date";
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct ImportQuery {
+    task: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct ImportForm {
+    /// The file's text: read from the chosen file by script, or pasted.
+    csv: String,
+}
+
+async fn progress(state: &AppState, user: &DashboardUser, id: &str) -> Result<ProgressPartial, PageError> {
+    let not_found = || PageError::not_found("There is no such import in this workspace.");
+    let id = TaskId::parse(id).map_err(|_| not_found())?;
+    let task = tasks::task(&state.db, &user.auth.workspace_id, &id).await?.ok_or_else(not_found)?;
+    let summary: serde_json::Value = serde_json::from_str(&task.summary).unwrap_or_default();
+    let number = |key: &str| summary.get(key).and_then(serde_json::Value::as_i64).unwrap_or(0);
+    Ok(ProgressPartial {
+        running: task.status == "running",
+        failed: task.status == "failed",
+        percent: if task.total > 0 { (task.done * 100 / task.total).clamp(0, 100) } else { 100 },
+        done: task.done,
+        total: task.total,
+        imported: number("imported"),
+        duplicates: number("duplicates"),
+        updated: number("updated"),
+        error: task.error.unwrap_or_default(),
+        task_id: task.id,
+    })
+}
+
+async fn import_view(
+    state: &AppState,
+    user: &DashboardUser,
+    csrf: Csrf,
+    status: StatusCode,
+    result: String,
+) -> Result<Response, PageError> {
+    let body = ImportBody { csrf: csrf.token(), result, script: asset_url("inbox.js"), columns: COLUMNS };
+    let html = user.page(state, &csrf, "/reviews", "Import reviews", &body).await?;
+    Ok((status, csrf, html).into_response())
+}
+
+/// The import form; `?task=` shows that import's progress (for browsers without script).
+pub(super) async fn import_page(
+    State(state): State<AppState>,
+    user: DashboardUser,
+    csrf: Csrf,
+    headers: HeaderMap,
+    Query(query): Query<ImportQuery>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ManageLocations)?;
+    let result = match query.task.as_deref().filter(|t| !t.is_empty()) {
+        Some(task) => progress(&state, &user, task).await?.render()?,
+        None => String::new(),
+    };
+    if htmx_target(&headers).is_some() {
+        return Ok((csrf, Html(result)).into_response());
+    }
+    import_view(&state, &user, csrf, StatusCode::OK, result).await
+}
+
+/// `GET /reviews/import/tasks/{id}`: the progress partial, polled by htmx.
+pub(super) async fn import_progress(
+    State(state): State<AppState>,
+    user: DashboardUser,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ManageLocations)?;
+    Ok(Html(progress(&state, &user, &id).await?.render()?).into_response())
+}
+
+/// Checks and starts an import; answers with its progress, or the rows at fault (422).
+pub(super) async fn import(
+    State(state): State<AppState>,
+    user: DashboardUser,
+    headers: HeaderMap,
+    CsrfForm { form, csrf }: CsrfForm<ImportForm>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ManageLocations)?;
+    let ws = &user.auth.workspace_id;
+    let started = csv::start_import(&state.db, state.live(), ws, Some(&user.user_id), form.csv.as_bytes()).await;
+    let (status, result) = match started {
+        Ok((task, _)) => (StatusCode::OK, progress(&state, &user, task.as_str()).await?.render()?),
+        Err(ImportError::Invalid { count, rows }) => {
+            let message = if count == 1 {
+                "1 problem in the file; nothing was imported.".to_owned()
+            } else {
+                format!("{count} problems in the file; nothing was imported.")
+            };
+            (StatusCode::UNPROCESSABLE_ENTITY, ErrorsPartial { count, rows, message }.render()?)
+        }
+        Err(ImportError::Store(error)) => return Err(error.into()),
+    };
+    if headers.contains_key("hx-request") {
+        // htmx swaps 2xx answers only: the row errors come back as a 200 with their own markup.
+        return Ok((csrf, Html(result)).into_response());
+    }
+    import_view(&state, &user, csrf, status, result).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_star_has_a_bar_and_the_average_is_weighted() {
+        let (bars, rated, average) = star_bars(&[(1, 1), (4, 2), (5, 1)]);
+        assert_eq!(bars.iter().map(|b| b.stars).collect::<Vec<_>>(), vec![5, 4, 3, 2, 1]);
+        assert_eq!(bars.iter().map(|b| b.count).collect::<Vec<_>>(), vec![1, 2, 0, 0, 1]);
+        assert_eq!(bars[1].width, CHART_WIDTH as u32, "the longest bar fills the chart");
+        assert_eq!(bars[1].percent, 50);
+        assert_eq!(rated, 4);
+        assert_eq!(average, "3.50");
+        let (_, rated, average) = star_bars(&[]);
+        assert_eq!((rated, average.as_str()), (0, "—"));
+    }
+}

@@ -1,0 +1,144 @@
+//! Long work a person started (a sync, a CSV import) and how far it has got: the `tasks` table.
+//! Writers take the caller's transaction, so progress commits together with the work it counts.
+
+use tidings_core::time::now_millis;
+use tidings_core::{TaskId, UserId, WorkspaceId};
+use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+
+/// What kind of work a task is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskKind {
+    /// A platform sync started by a person.
+    Sync,
+    /// A CSV import of reviews.
+    Import,
+}
+
+impl TaskKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Sync => "sync",
+            TaskKind::Import => "import",
+        }
+    }
+}
+
+/// Where a task is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskStatus {
+    /// Still working.
+    Running,
+    /// Finished without error.
+    Succeeded,
+    /// Stopped by an error (see `error`).
+    Failed,
+}
+
+impl TaskStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Running => "running",
+            TaskStatus::Succeeded => "succeeded",
+            TaskStatus::Failed => "failed",
+        }
+    }
+}
+
+/// A task as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TaskRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub kind: String,
+    pub status: String,
+    pub total: i64,
+    pub done: i64,
+    /// JSON object: what the work did (`{"imported": 10, "duplicates": 2}`).
+    pub summary: String,
+    pub error: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+/// Records a new running task of `total` steps and returns its id.
+pub async fn create_task(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    kind: TaskKind,
+    total: i64,
+    created_by: Option<&UserId>,
+) -> Result<TaskId, StoreError> {
+    let id = TaskId::generate();
+    let now = now_millis();
+    with_tx!(tx, |conn| sqlx::query(
+        "INSERT INTO tasks (id, workspace_id, kind, status, total, done, summary, created_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'running', $4, 0, '{}', $5, $6, $6)"
+    )
+    .bind(id.as_str())
+    .bind(workspace.as_str())
+    .bind(kind.as_str())
+    .bind(total)
+    .bind(created_by.map(UserId::as_str))
+    .bind(now)
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok(id)
+}
+
+/// Counts `done_delta` more steps done.
+pub async fn advance(tx: &mut Tx, workspace: &WorkspaceId, id: &TaskId, done_delta: i64) -> Result<(), StoreError> {
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE tasks SET done = done + $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(done_delta)
+    .bind(now_millis())
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// Ends a task with its outcome: `summary` (a JSON object) and, when it failed, the error.
+pub async fn finish(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &TaskId,
+    status: TaskStatus,
+    summary: &serde_json::Value,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    let now = now_millis();
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE tasks SET status = $3, summary = $4, error = $5, finished_at = $6, updated_at = $6 \
+         WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(status.as_str())
+    .bind(summary.to_string())
+    .bind(error)
+    .bind(now)
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// One task of the workspace.
+pub async fn task(db: &Db, workspace: &WorkspaceId, id: &TaskId) -> Result<Option<TaskRow>, StoreError> {
+    Ok(with_reader!(db, |pool| sqlx::query_as(
+        "SELECT id, workspace_id, kind, status, total, done, summary, error, created_by, created_at, updated_at, \
+         finished_at FROM tasks WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .fetch_optional(pool)
+    .await)?)
+}
