@@ -67,7 +67,7 @@ fn safe_next(next: Option<&str>) -> String {
         {
             path.to_owned()
         }
-        _ => "/status".to_owned(),
+        _ => "/inbox".to_owned(),
     }
 }
 
@@ -707,7 +707,7 @@ async fn accept_invite(
             if let Some(user) = &user {
                 state.identity.end_session(&user.session_id).await?;
             }
-            Ok(signed_in(&state, &headers, &tokens, "/status"))
+            Ok(signed_in(&state, &headers, &tokens, "/inbox"))
         }
         Err(error) => {
             let errors = form_errors(error)?;
@@ -790,7 +790,7 @@ async fn create_workspace(
     match state.identity.create_another_workspace(&user.user_id, &form.name, &user.auth.origin).await {
         Ok(tokens) => {
             state.identity.end_session(&user.session_id).await?;
-            Ok(signed_in(&state, &headers, &tokens, "/status"))
+            Ok(signed_in(&state, &headers, &tokens, "/inbox"))
         }
         Err(error) => {
             let errors = form_errors(error)?;
@@ -1296,7 +1296,7 @@ async fn remove_member(
     match remaining.first().and_then(|w| WorkspaceId::parse(&w.id).ok()) {
         Some(next) => {
             let tokens = state.identity.switch_workspace(&user.user_id, &next, &auth.origin).await?;
-            Ok(signed_in(&state, &headers, &tokens, "/status"))
+            Ok(signed_in(&state, &headers, &tokens, "/inbox"))
         }
         None => Ok(redirect_with_cookies(cleared_cookies(&state, &headers), "/sign-in?done=left")),
     }
@@ -1467,9 +1467,9 @@ mod tests {
         assert_eq!(safe_next(Some("/settings/team")), "/settings/team");
         assert_eq!(safe_next(Some("/invite?token=x")), "/invite?token=x");
         for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "", "/sign-out", "/a\nb"] {
-            assert_eq!(safe_next(Some(bad)), "/status", "{bad:?}");
+            assert_eq!(safe_next(Some(bad)), "/inbox", "{bad:?}");
         }
-        assert_eq!(safe_next(None), "/status");
+        assert_eq!(safe_next(None), "/inbox");
     }
 
     #[test]

@@ -17,9 +17,7 @@ use crate::identity::session::DashboardUser;
 
 /// `/` and `/status`.
 pub fn router() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/", get(|| async { axum::response::Redirect::to("/status") }))
-        .route("/status", get(status_page))
+    axum::Router::new().route("/", get(home)).route("/status", get(status_page))
 }
 
 /// One bar of the queue chart, in SVG user units.
@@ -148,4 +146,9 @@ async fn status_page(
         .render()
     };
     Ok((csrf, Html(html.map_err(|e| ApiError::internal(&e))?)).into_response())
+}
+
+/// The front door: the inbox for a signed-in member, the sign-in page otherwise.
+async fn home(user: Option<crate::identity::session::DashboardUser>) -> axum::response::Redirect {
+    axum::response::Redirect::to(if user.is_some() { "/inbox" } else { "/sign-in" })
 }

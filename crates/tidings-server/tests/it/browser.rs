@@ -139,7 +139,7 @@ async fn sign_up_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()> 
     fill(browser, "#sign-up-form input[name=password]", "analytical engine").await?;
     fill(browser, "#sign-up-form input[name=workspace_name]", "Lovelace Bakery").await?;
     submit(browser, "#sign-up-form").await?;
-    wait_for_path(browser, "/status").await.context("sign-up lands on the dashboard")?;
+    wait_for_path(browser, "/inbox").await.context("sign-up lands on the dashboard")?;
 
     // The confirmation link arrives in the development mailbox.
     let link = link_from_mailbox(browser, app, "ada@example.com", "Confirm your email").await?;
@@ -177,10 +177,7 @@ async fn sign_up_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()> 
 async fn status_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
     browser.set_window_size(1280, 1400).await?;
 
-    // `/` lands on the status page.
-    browser.goto(&app.url("/")).await?;
-    let landed = browser.current_url().await?;
-    ensure!(landed.path() == "/status", "`/` should redirect to /status, the browser is on {landed}");
+    browser.goto(&app.url("/status")).await?;
     let title = browser.title().await?;
     ensure!(title.contains("Status"), "page title {title:?} should mention Status");
 

@@ -102,7 +102,7 @@ async fn sign_up_sets_the_session_cookies_and_lands_on_the_dashboard(engine: Eng
 
     let response = sign_up(&client, &app, "Ana Baker", "ana@example.com").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/status");
+    assert_eq!(location(&response), "/inbox");
     let access = set_cookie(response.headers(), "tidings_access").expect("the access cookie");
     let refresh = set_cookie(response.headers(), "tidings_refresh").expect("the refresh cookie");
     for cookie in [&access, &refresh] {
@@ -227,7 +227,7 @@ async fn a_wrong_password_is_reported_and_the_right_one_signs_in_to_next(engine:
     let other = browser();
     let fields = [("email", "eve@example.com"), ("password", "correct horse battery"), ("next", "//evil.example/")];
     let response = submit(&other, &app, "/sign-in", "/sign-in", &fields).await;
-    assert_eq!(location(&response), "/status");
+    assert_eq!(location(&response), "/inbox");
 }
 
 async fn pages_for_members_send_visitors_to_sign_in_and_come_back(engine: Engine) {

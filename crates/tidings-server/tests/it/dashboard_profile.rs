@@ -254,7 +254,7 @@ async fn another_workspace_is_created_from_the_form_and_selected(engine: Engine)
 
     let response = submit(&client, &app, "/workspaces/new", "/workspaces/new", &[("name", "Uma's Second Shop")]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/status");
+    assert_eq!(location(&response), "/inbox");
     assert!(set_cookie(response.headers(), "tidings_access").is_some(), "a session in the new workspace");
     assert!(set_cookie(response.headers(), "tidings_refresh").is_some());
 
