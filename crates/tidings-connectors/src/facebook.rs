@@ -9,15 +9,12 @@
 //! Note: Meta deprecated the Recommendation node from Graph v22.0; this client is pinned to
 //! v21.0 where it still answers.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
-use reqwest::{RequestBuilder, StatusCode};
+
 use secrecy::ExposeSecret;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 
-use crate::{AccountRef, ConnectorError, FetchedReview, Platform, PostedReply, ReviewPage, ReviewSource, http};
+use crate::{AccountRef, ConnectorError, FetchedReview, Platform, PostedReply, ReviewPage, ReviewSource, graph};
 
 /// The Graph API host.
 pub const DEFAULT_BASE_URL: &str = "https://graph.facebook.com";
@@ -37,25 +34,6 @@ pub struct FacebookRatings {
 }
 
 /// Graph's error envelope: `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`.
-#[derive(Deserialize)]
-struct GraphErrorBody {
-    error: GraphError,
-}
-
-#[derive(Deserialize)]
-struct GraphError {
-    #[serde(default)]
-    message: String,
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-    #[serde(default)]
-    code: Option<i64>,
-    #[serde(default)]
-    error_subcode: Option<i64>,
-    #[serde(default)]
-    fbtrace_id: Option<String>,
-}
-
 #[derive(Deserialize)]
 struct RatingsResponse {
     #[serde(default)]
@@ -151,7 +129,7 @@ impl FacebookRatings {
             ("limit", "100"),
             ("access_token", token),
         ]);
-        let comments: CommentList = graph_send(PLATFORM, request).await?;
+        let comments: CommentList = graph::send(PLATFORM, request).await?;
         let own = comments
             .data
             .into_iter()
@@ -174,7 +152,7 @@ impl ReviewSource for FacebookRatings {
             query.push(("after", after));
         }
         let request = self.http.get(self.url(&format!("{}/ratings", account.external_id))).query(&query);
-        let response: RatingsResponse = graph_send(PLATFORM, request).await?;
+        let response: RatingsResponse = graph::send(PLATFORM, request).await?;
         let reviews =
             response.data.into_iter().map(|raw| to_review(&account.external_id, raw)).collect::<Result<_, _>>()?;
         // Graph sends cursors on the last page too; only `next` says another page exists.
@@ -193,7 +171,7 @@ impl ReviewSource for FacebookRatings {
             .http
             .post(self.url(&format!("{review_id}/comments")))
             .form(&[("message", text), ("access_token", token)]);
-        let created: CreatedId = graph_send(PLATFORM, request).await?;
+        let created: CreatedId = graph::send(PLATFORM, request).await?;
         // Graph answers only the new comment's id; the time is ours.
         Ok(PostedReply { external_id: Some(created.id), posted_at_ms: chrono::Utc::now().timestamp_millis() })
     }
@@ -208,7 +186,7 @@ impl ReviewSource for FacebookRatings {
         })?;
         let token = page_token(account)?;
         let request = self.http.delete(self.url(&comment_id)).query(&[("access_token", token)]);
-        let _: serde_json::Value = graph_send(PLATFORM, request).await?;
+        let _: serde_json::Value = graph::send(PLATFORM, request).await?;
         Ok(())
     }
 }
@@ -271,81 +249,9 @@ pub(crate) fn parse_graph_time(value: &str) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
-/// Sends a Graph request and decodes the answer, mapping failures with [`graph_error`].
-pub(crate) async fn graph_send<T: DeserializeOwned>(
-    platform: &'static str,
-    request: RequestBuilder,
-) -> Result<T, ConnectorError> {
-    let response =
-        request.send().await.map_err(|e| ConnectorError::Unavailable { platform, message: e.to_string() })?;
-    let status = response.status();
-    let retry_after = http::retry_after(&response);
-    let body = response.bytes().await.map_err(|e| ConnectorError::Unavailable { platform, message: e.to_string() })?;
-    if !status.is_success() {
-        return Err(graph_error(platform, status, retry_after, &String::from_utf8_lossy(&body)));
-    }
-    serde_json::from_slice(&body).map_err(|e| ConnectorError::Malformed { platform, message: e.to_string() })
-}
-
-/// Maps a failed Graph call by its error code first, its status second:
-/// 190 (invalid or expired token), 10 and 200–299 (missing permission) → `Unauthorized`;
-/// 4, 17, 32, 613 and 80001–80014 (app, user, Page and business-use-case limits) → `RateLimited`;
-/// 1 and 2 (unknown / temporary) → `Unavailable`; anything else by HTTP status.
-pub(crate) fn graph_error(
-    platform: &'static str,
-    status: StatusCode,
-    retry_after: Option<Duration>,
-    body: &str,
-) -> ConnectorError {
-    let Ok(GraphErrorBody { error }) = serde_json::from_str::<GraphErrorBody>(body) else {
-        return http::error_for_status(platform, status, retry_after, body);
-    };
-    let message = describe(&error);
-    match error.code {
-        Some(190 | 10 | 200..=299) => ConnectorError::Unauthorized { platform, message },
-        Some(4 | 17 | 32 | 613 | 80001..=80014) => ConnectorError::RateLimited { platform, retry_after },
-        Some(1 | 2) => ConnectorError::Unavailable { platform, message },
-        _ => match http::error_for_status(platform, status, retry_after, body) {
-            // Keep Graph's readable message rather than the raw body.
-            ConnectorError::Rejected { status, .. } => ConnectorError::Rejected { platform, status, message },
-            other => other,
-        },
-    }
-}
-
-fn describe(error: &GraphError) -> String {
-    let mut message = error.message.clone();
-    if let Some(kind) = &error.kind {
-        message.push_str(&format!(" ({kind}"));
-        if let Some(code) = error.code {
-            message.push_str(&format!(" {code}"));
-        }
-        if let Some(sub) = error.error_subcode {
-            message.push_str(&format!("/{sub}"));
-        }
-        message.push(')');
-    }
-    if let Some(trace) = &error.fbtrace_id {
-        message.push_str(&format!(" [fbtrace_id {trace}]"));
-    }
-    message
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn graph_codes_win_over_status() {
-        let body = |code: i64| format!(r#"{{"error":{{"message":"m","type":"OAuthException","code":{code}}}}}"#);
-        let bad = StatusCode::BAD_REQUEST;
-        assert!(matches!(graph_error(PLATFORM, bad, None, &body(190)), ConnectorError::Unauthorized { .. }));
-        for code in [4, 17, 32, 613, 80001] {
-            assert!(matches!(graph_error(PLATFORM, bad, None, &body(code)), ConnectorError::RateLimited { .. }));
-        }
-        assert!(matches!(graph_error(PLATFORM, bad, None, &body(100)), ConnectorError::Rejected { status: 400, .. }));
-        assert!(matches!(graph_error(PLATFORM, bad, None, "not json"), ConnectorError::Rejected { .. }));
-    }
 
     #[test]
     fn graph_time_without_offset_colon_parses() {

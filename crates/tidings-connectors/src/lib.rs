@@ -7,6 +7,7 @@
 //! tests point every client at a local mock server.
 
 pub mod error;
+mod graph;
 pub mod http;
 pub mod oauth;
 pub mod platform;

@@ -7,19 +7,15 @@
 //! <https://developers.facebook.com/docs/messenger-platform/reference/send-api>,
 //! <https://developers.facebook.com/docs/graph-api/guides/error-handling>.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
-use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::signature::{self, HUB_SIGNATURE_HEADER};
 use crate::{
     AccountRef, ChallengeAnswer, ConnectorError, FetchedReview, InboundEvent, InboundMessage, MessagingChannel,
-    Platform, SentMessage, WebhookError, WebhookHeaders, http,
+    Platform, SentMessage, WebhookError, WebhookHeaders,
 };
 
 /// Where the Graph API lives.
@@ -142,7 +138,8 @@ pub(crate) async fn send_text(
 
     let token = access_token(account, platform)?;
     let body = Body { recipient: Recipient { id: recipient_id }, messaging_type, message: Text { text } };
-    let answer: Answer = send_graph(platform, http.post(url).bearer_auth(token.expose_secret()).json(&body)).await?;
+    let answer: Answer =
+        crate::graph::send(platform, http.post(url).bearer_auth(token.expose_secret()).json(&body)).await?;
     Ok(SentMessage { external_id: answer.message_id })
 }
 
@@ -156,68 +153,6 @@ pub(crate) fn access_token<'a>(
         .access_token
         .as_ref()
         .ok_or(ConnectorError::MissingCredential { platform, what: "access token" })
-}
-
-/// Sends a Graph API request and decodes the answer; failures go through [`graph_error`], since
-/// Graph reports most failures as a 400 whose `error.code` says what actually happened.
-pub(crate) async fn send_graph<T: DeserializeOwned>(
-    platform: &'static str,
-    request: reqwest::RequestBuilder,
-) -> Result<T, ConnectorError> {
-    let response =
-        request.send().await.map_err(|e| ConnectorError::Unavailable { platform, message: e.to_string() })?;
-    let status = response.status();
-    let retry_after = http::retry_after(&response);
-    let bytes = response.bytes().await.map_err(|e| ConnectorError::Unavailable { platform, message: e.to_string() })?;
-    if !status.is_success() {
-        return Err(graph_error(platform, status, retry_after, &String::from_utf8_lossy(&bytes)));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| ConnectorError::Malformed { platform, message: e.to_string() })
-}
-
-/// Maps a Graph error `{"error":{"message","type","code","error_subcode"}}` to the variant the send
-/// job acts on; a body without one falls back to the HTTP status.
-pub(crate) fn graph_error(
-    platform: &'static str,
-    status: StatusCode,
-    retry_after: Option<Duration>,
-    body: &str,
-) -> ConnectorError {
-    #[derive(Deserialize)]
-    struct Envelope {
-        error: GraphError,
-    }
-    #[derive(Deserialize)]
-    struct GraphError {
-        #[serde(default)]
-        message: String,
-        #[serde(default)]
-        code: i64,
-        error_subcode: Option<i64>,
-    }
-
-    let Ok(Envelope { error }) = serde_json::from_str::<Envelope>(body) else {
-        return http::error_for_status(platform, status, retry_after, body);
-    };
-    let message = error.message;
-    let rejected = |message: String| ConnectorError::Rejected { platform, status: status.as_u16(), message };
-    match (error.code, error.error_subcode) {
-        // 190: token expired or revoked; 102: session invalid.
-        (190 | 102, _) => ConnectorError::Unauthorized { platform, message },
-        // App, user, Page and business-use-case throttling; WhatsApp throughput and per-user pair limits.
-        (4 | 17 | 32 | 613 | 80001..=80014 | 130429 | 131056, _) => {
-            ConnectorError::RateLimited { platform, retry_after }
-        }
-        // "Unknown", "service" and Messenger's "temporary send message failure" are documented as
-        // temporary: wait and retry.
-        (1 | 2 | 1200, _) => ConnectorError::Unavailable { platform, message },
-        (131047, _) => rejected(format!(
-            "the 24-hour customer service window has closed; an approved template message is required ({message})"
-        )),
-        (551, _) | (_, Some(2018108 | 1545041)) => rejected(format!("the recipient is not available ({message})")),
-        (10, Some(2018278)) => rejected(format!("outside the 24-hour messaging window ({message})")),
-        _ => http::error_for_status(platform, status, retry_after, &message),
-    }
 }
 
 /// A unix time that some Meta payloads send in seconds and others in milliseconds (the Messenger

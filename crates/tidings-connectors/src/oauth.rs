@@ -12,7 +12,7 @@ use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::{ConnectorError, Credentials, facebook, http};
+use crate::{ConnectorError, Credentials, graph, http};
 
 /// Google's token endpoint.
 pub const GOOGLE_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
@@ -224,7 +224,7 @@ impl OAuthClient {
     fn token_error(&self, status: StatusCode, retry_after: Option<Duration>, body: &str) -> ConnectorError {
         let platform = self.provider.platform();
         if self.provider == Provider::Facebook {
-            return facebook::graph_error(platform, status, retry_after, body);
+            return graph::error(platform, status, retry_after, body);
         }
         match serde_json::from_str::<TokenError>(body) {
             // The grant or the client itself is refused: refreshing again will not help.

@@ -173,7 +173,7 @@ impl MessagingChannel for WhatsappChannel {
             text: TextOut { preview_url: false, body: text },
         };
         let request = self.http.post(url).bearer_auth(token.expose_secret()).json(&body);
-        let answer: Answer = messenger::send_graph(PLATFORM, request).await?;
+        let answer: Answer = crate::graph::send(PLATFORM, request).await?;
         let sent = answer.messages.into_iter().next();
         let sent = sent.ok_or(ConnectorError::Malformed { platform: PLATFORM, message: "no message id".into() })?;
         Ok(SentMessage { external_id: sent.id })
