@@ -175,7 +175,7 @@ pub(super) async fn reviews_page(
     let body = ReviewsBody {
         form: FilterForm::reviews(&filters, &locations),
         results,
-        can_import: user.auth.role.can(Permission::ManageLocations),
+        can_import: user.auth.role.can(Permission::ConnectChannels),
     };
     let html = user.page(&state, &csrf, "/reviews", "Reviews", &body).await?;
     let status = if filters.errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
@@ -273,7 +273,7 @@ pub(super) async fn import_page(
     headers: HeaderMap,
     Query(query): Query<ImportQuery>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageLocations)?;
+    user.require(Permission::ConnectChannels)?;
     let result = match query.task.as_deref().filter(|t| !t.is_empty()) {
         Some(task) => progress(&state, &user, task).await?.render()?,
         None => String::new(),
@@ -290,7 +290,7 @@ pub(super) async fn import_progress(
     user: DashboardUser,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageLocations)?;
+    user.require(Permission::ConnectChannels)?;
     Ok(Html(progress(&state, &user, &id).await?.render()?).into_response())
 }
 
@@ -301,7 +301,7 @@ pub(super) async fn import(
     headers: HeaderMap,
     CsrfForm { form, csrf }: CsrfForm<ImportForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ManageLocations)?;
+    user.require(Permission::ConnectChannels)?;
     let ws = &user.auth.workspace_id;
     let started = csv::start_import(&state.db, state.live(), ws, Some(&user.user_id), form.csv.as_bytes()).await;
     let (status, result) = match started {
