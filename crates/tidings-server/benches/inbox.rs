@@ -908,20 +908,24 @@ fn mirror(
             Engine::Postgres => push(
                 &mut clauses,
                 &mut args,
-                "c.id IN (SELECT m.conversation_id FROM messages m WHERE m.workspace_id = $1 \
-                 AND m.search_vector @@ plainto_tsquery('simple', {}))",
+                "c.id IN (SELECT hits.conversation_id FROM (SELECT m.conversation_id FROM messages m \
+                 WHERE m.workspace_id = $1 AND m.search_vector @@ plainto_tsquery('simple', {}) OFFSET 0) hits)",
                 Arg::Text(search.clone()),
             ),
             Engine::Sqlite => push(
                 &mut clauses,
                 &mut args,
-                "c.id IN (SELECT m.conversation_id FROM messages_fts f JOIN messages m ON m.rowid = f.rowid \
+                "c.id IN (SELECT m.conversation_id FROM messages_fts f CROSS JOIN messages m ON m.rowid = f.rowid \
                  WHERE messages_fts MATCH {} AND m.workspace_id = $1)",
                 Arg::Text(format!("\"{search}\"")),
             ),
         }
     }
-    let count_sql = format!("SELECT COUNT(*) FROM conversations c WHERE {}", clauses.join(" AND "));
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM conversations c WHERE {} LIMIT {}) counted",
+        clauses.join(" AND "),
+        tidings_server::inbox::store::MAX_COUNTED + 1
+    );
     let count_args = args.clone();
     let offset = match start {
         PageStart::Offset(offset) => *offset,

@@ -5,3 +5,5 @@
 CREATE INDEX conversations_platform ON conversations (workspace_id, platform, rating, last_message_at DESC);
 -- Location + responded (the "unanswered at this location" view).
 CREATE INDEX conversations_location_responded ON conversations (workspace_id, location_id, responded, last_message_at DESC);
+-- Superseded by conversations_location_responded, which serves location-only filters too.
+DROP INDEX conversations_location;

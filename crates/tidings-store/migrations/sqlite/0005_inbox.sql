@@ -93,7 +93,9 @@ CREATE TABLE conversations (
     last_message_at     BIGINT NOT NULL,
     created_at          BIGINT NOT NULL,
     updated_at          BIGINT NOT NULL,
-    UNIQUE (workspace_id, platform, external_thread_id)
+    -- Thread id before platform: the lookup uses all three, and the platform filter of the inbox
+    -- then finds its own index (0006) instead of this one.
+    UNIQUE (workspace_id, external_thread_id, platform)
 );
 -- The inbox lists newest first; each filter people use most has its own ordered index.
 CREATE INDEX conversations_recent ON conversations (workspace_id, last_message_at DESC, id DESC);
