@@ -60,6 +60,14 @@ impl std::fmt::Display for Backend {
     }
 }
 
+impl StoreError {
+    /// A stored value that does not parse (an id, a JSON document): the database holds
+    /// something this code never writes.
+    pub fn corrupt(what: impl std::fmt::Display) -> Self {
+        Self::Corrupt(what.to_string())
+    }
+}
+
 #[doc(hidden)]
 #[derive(Clone)]
 pub enum Pools {

@@ -43,8 +43,7 @@ pub async fn save(
         secret: expose(&credentials.secret),
         login: credentials.login.clone(),
     };
-    let json = serde_json::to_vec(&stored)
-        .map_err(|e| VaultError::Store(tidings_store::StoreError::Corrupt(e.to_string())))?;
+    let json = serde_json::to_vec(&stored).map_err(|e| VaultError::Store(tidings_store::StoreError::corrupt(e)))?;
     vault.put(workspace, &secret_name(connection), &json).await?;
     Ok(())
 }
@@ -59,7 +58,7 @@ pub async fn load(
         return Ok(Credentials::default());
     };
     let stored: Stored = serde_json::from_slice(bytes.expose_secret())
-        .map_err(|e| VaultError::Store(tidings_store::StoreError::Corrupt(e.to_string())))?;
+        .map_err(|e| VaultError::Store(tidings_store::StoreError::corrupt(e)))?;
     Ok(Credentials {
         access_token: stored.access_token.map(SecretString::from),
         refresh_token: stored.refresh_token.map(SecretString::from),

@@ -11,13 +11,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tidings_connectors::{Platform, ReplySupport};
 use tidings_core::time::now_millis;
-use tidings_core::{ConnectionId, ConversationId, LocationId, ResponseId, WorkspaceId};
+use tidings_core::{ConnectionId, ConversationId, ResponseId, WorkspaceId};
 use tidings_store::queue::{JobContext, JobError, JobPayload, NewJob, Queue, QueueError, Registry, names};
 use tidings_store::{StoreError, Tx, with_reader};
 
 use super::accounts::ChannelContext;
 use super::store as channel_store;
-use crate::inbox::ingest::{self, Source};
+use crate::inbox::ingest;
 use crate::inbox::live::LiveEvent;
 use crate::inbox::model::{ConversationKind, MessageKind, ResponseStatus};
 use crate::inbox::service::deep_link;
@@ -153,12 +153,7 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
                 ..update(ResponseStatus::Posted, None)
             };
             store::update_response(&mut tx, ws, &job.response_id, &posted).await?;
-            let source = Source {
-                workspace_id: ws.clone(),
-                platform: conversation.platform.clone(),
-                connection_id: Some(connection_id.clone()),
-                location_id: conversation.location_id.as_deref().and_then(|l| LocationId::parse(l).ok()),
-            };
+            let source = connection.source()?;
             let kind = if is_review { MessageKind::Reply } else { MessageKind::Message };
             ingest::outbound(
                 &mut tx,
@@ -246,7 +241,7 @@ async fn check_rate(context: &ChannelContext, connection: &ConnectionId, platfor
 }
 
 fn update(status: ResponseStatus, error: Option<&str>) -> ResponseUpdate<'_> {
-    ResponseUpdate { status, body: None, error, external_id: None, posted_at: None, count_attempt: false }
+    ResponseUpdate { error, ..ResponseUpdate::to(status) }
 }
 
 async fn manual(

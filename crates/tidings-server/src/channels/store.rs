@@ -5,6 +5,7 @@ use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, LocationId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
 
+use crate::inbox::ingest::Source;
 use crate::inbox::model::ConnectionStatus;
 
 /// A business location.
@@ -60,6 +61,19 @@ pub struct ConnectionRow {
     pub cost_centi_cents: i64,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl ConnectionRow {
+    /// Where items arriving through this account are filed: its workspace, platform, connection
+    /// and location.
+    pub fn source(&self) -> Result<Source, StoreError> {
+        Ok(Source {
+            workspace_id: WorkspaceId::parse(&self.workspace_id).map_err(StoreError::corrupt)?,
+            platform: self.platform.clone(),
+            connection_id: Some(ConnectionId::parse(&self.id).map_err(StoreError::corrupt)?),
+            location_id: self.location_id.as_deref().map(LocationId::parse).transpose().map_err(StoreError::corrupt)?,
+        })
+    }
 }
 
 const CONNECTION_COLUMNS: &str = "id, workspace_id, location_id, platform, external_account_id, display_name, status, \

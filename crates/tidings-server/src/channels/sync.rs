@@ -12,13 +12,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tidings_connectors::Platform;
 use tidings_core::time::now_millis;
-use tidings_core::{ConnectionId, LocationId, TaskId, UserId, WorkspaceId};
+use tidings_core::{ConnectionId, TaskId, UserId, WorkspaceId};
 use tidings_store::queue::{JobContext, JobError, JobPayload, NewJob, Queue, QueueError, Registry, Schedule, names};
 use tidings_store::{Db, StoreError, with_tx};
 
 use super::accounts::ChannelContext;
 use super::store::{self, ConnectionRow, SyncOutcome};
-use crate::inbox::ingest::{self, Ingested, Source};
+use crate::inbox::ingest::{self, Ingested};
 use crate::inbox::live::LiveEvent;
 use crate::inbox::model::ConnectionStatus;
 use crate::inbox::tasks::{self, TaskKind, TaskStatus};
@@ -77,12 +77,14 @@ pub async fn queue_due(db: &Db, queue: &Queue) -> Result<usize, QueueError> {
         let Some(platform) = Platform::parse(&connection.platform).filter(|p| p.is_review_source()) else { continue };
         let Some(seen) = connection.next_sync_at else { continue };
         let next = now + connection.sync_interval_secs.max(60) * 1000;
-        if !store::claim_sync(db, &ConnectionId::parse(&connection.id).map_err(corrupt)?, seen, next).await? {
+        if !store::claim_sync(db, &ConnectionId::parse(&connection.id).map_err(StoreError::corrupt)?, seen, next)
+            .await?
+        {
             continue;
         }
         let job = SyncConnection {
-            workspace_id: WorkspaceId::parse(&connection.workspace_id).map_err(corrupt)?,
-            connection_id: ConnectionId::parse(&connection.id).map_err(corrupt)?,
+            workspace_id: WorkspaceId::parse(&connection.workspace_id).map_err(StoreError::corrupt)?,
+            connection_id: ConnectionId::parse(&connection.id).map_err(StoreError::corrupt)?,
             task_id: None,
         };
         let unique = format!("sync:{}", connection.id);
@@ -119,7 +121,7 @@ pub async fn start_sync(
     for connection in &connections {
         let job = SyncConnection {
             workspace_id: ws.clone(),
-            connection_id: ConnectionId::parse(&connection.id).map_err(corrupt)?,
+            connection_id: ConnectionId::parse(&connection.id).map_err(StoreError::corrupt)?,
             task_id: Some(task.clone()),
         };
         queue.enqueue_in(&mut tx, NewJob::new(&job)?.workspace(ws.clone())).await?;
@@ -171,12 +173,7 @@ async fn run(context: &ChannelContext, ws: &WorkspaceId, connection: &Connection
     let id = ConnectionId::parse(&connection.id).map_err(JobError::fatal)?;
     context.check_breaker(platform)?;
     let account = context.account(ws, connection, platform).await?;
-    let target = Source {
-        workspace_id: ws.clone(),
-        platform: connection.platform.clone(),
-        connection_id: Some(id.clone()),
-        location_id: connection.location_id.as_deref().and_then(|l| LocationId::parse(l).ok()),
-    };
+    let target = connection.source()?;
     // Only a pending platform task is resumed; page tokens are for one listing and go stale.
     let mut cursor = connection.sync_cursor.clone().filter(|c| c.starts_with("task:"));
     let mut cost = 0;
@@ -270,8 +267,4 @@ async fn count(context: &ChannelContext, job: &SyncConnection, failed: bool) -> 
     }
     tx.commit().await?;
     Ok(())
-}
-
-fn corrupt(error: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(error.to_string())
 }

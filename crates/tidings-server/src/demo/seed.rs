@@ -181,7 +181,7 @@ pub async fn demo_workspace(db: &Db) -> Result<Option<WorkspaceId>, StoreError> 
             .bind(DEMO_MARKER)
             .fetch_optional(pool)
             .await)?;
-    id.map(|id| WorkspaceId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()
+    id.map(|id| WorkspaceId::parse(&id).map_err(StoreError::corrupt)).transpose()
 }
 
 /// True when the database holds no workspace at all (a first start).
@@ -253,7 +253,7 @@ async fn owner_of(db: &Db) -> Result<UserId, SeedError> {
     let user = identity_store::user_by_email(db, DEMO_EMAIL)
         .await?
         .ok_or_else(|| SeedError::Conflict(format!("the demo workspace exists but {DEMO_EMAIL} does not")))?;
-    UserId::parse(&user.id).map_err(|e| SeedError::Store(StoreError::Corrupt(e.to_string())))
+    UserId::parse(&user.id).map_err(|e| SeedError::Store(StoreError::corrupt(e)))
 }
 
 async fn has_locations(db: &Db, ws: &WorkspaceId) -> Result<bool, StoreError> {

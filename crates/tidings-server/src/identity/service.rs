@@ -69,7 +69,7 @@ pub enum IdentityError {
 
 /// A stored value that does not parse: the database holds something Tidings never wrote.
 fn corrupt(what: impl std::fmt::Display) -> IdentityError {
-    IdentityError::Store(StoreError::Corrupt(what.to_string()))
+    IdentityError::Store(StoreError::corrupt(what))
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> IdentityError {

@@ -216,7 +216,7 @@ async fn conversation_for(
     .fetch_optional(&mut **conn)
     .await?);
     if let Some(id) = existing {
-        let id = ConversationId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let id = ConversationId::parse(&id).map_err(StoreError::corrupt)?;
         return Ok((id, false));
     }
     let id = ConversationId::generate();
@@ -369,7 +369,7 @@ async fn contact_for(
     .fetch_optional(&mut **conn)
     .await?);
     if let Some(id) = known {
-        return ContactId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()));
+        return ContactId::parse(&id).map_err(StoreError::corrupt);
     }
     let now = now_millis();
     let same_phone: Option<String> = match phone {
@@ -383,7 +383,7 @@ async fn contact_for(
         None => None,
     };
     let contact = match same_phone {
-        Some(id) => ContactId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        Some(id) => ContactId::parse(&id).map_err(StoreError::corrupt)?,
         None => {
             let id = ContactId::generate();
             with_tx!(tx, |conn| sqlx::query(

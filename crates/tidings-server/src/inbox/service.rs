@@ -120,16 +120,9 @@ impl Inbox {
         }
         let conversation = self.conversation(ws, id).await?;
         let (status, _) = plan(&conversation, Platform::parse(&conversation.platform), request.post_to_platform);
-        let response_id = ResponseId::parse(&current.id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let response_id = ResponseId::parse(&current.id).map_err(StoreError::corrupt)?;
         let mut tx = self.db.begin_for_tenant(ws).await?;
-        let update = ResponseUpdate {
-            status,
-            body: Some(&text),
-            error: None,
-            external_id: None,
-            posted_at: None,
-            count_attempt: false,
-        };
+        let update = ResponseUpdate { body: Some(&text), ..ResponseUpdate::to(status) };
         store::update_response(&mut tx, ws, &response_id, &update).await?;
         if status == ResponseStatus::Queued {
             outbound::enqueue_send(&self.queue, &mut tx, ws, &response_id).await?;
@@ -142,17 +135,10 @@ impl Inbox {
     /// Deletes the current reply, and removes it from the platform where it was posted.
     pub async fn delete_reply(&self, ws: &WorkspaceId, id: &ConversationId) -> Result<(), InboxError> {
         let current = store::current_response(&self.db, ws, id).await?.ok_or(InboxError::NotFound("response"))?;
-        let response_id = ResponseId::parse(&current.id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let response_id = ResponseId::parse(&current.id).map_err(StoreError::corrupt)?;
         let was_posted = current.status == ResponseStatus::Posted.as_str();
         let mut tx = self.db.begin_for_tenant(ws).await?;
-        let update = ResponseUpdate {
-            status: ResponseStatus::Deleted,
-            body: None,
-            error: None,
-            external_id: None,
-            posted_at: None,
-            count_attempt: false,
-        };
+        let update = ResponseUpdate::to(ResponseStatus::Deleted);
         store::update_response(&mut tx, ws, &response_id, &update).await?;
         if was_posted {
             outbound::enqueue_delete(&self.queue, &mut tx, ws, &response_id).await?;
@@ -179,7 +165,7 @@ impl Inbox {
                 current.status
             )));
         }
-        let response_id = ResponseId::parse(&current.id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let response_id = ResponseId::parse(&current.id).map_err(StoreError::corrupt)?;
         let mut tx = self.db.begin_for_tenant(ws).await?;
         let update = ResponseUpdate {
             status: ResponseStatus::PostedManually,

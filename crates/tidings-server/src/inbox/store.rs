@@ -457,6 +457,14 @@ pub struct ResponseUpdate<'a> {
     pub count_attempt: bool,
 }
 
+impl ResponseUpdate<'_> {
+    /// A change of status alone: text, error, platform id and posting time left as they are
+    /// (the error cleared).
+    pub fn to(status: ResponseStatus) -> Self {
+        Self { status, body: None, error: None, external_id: None, posted_at: None, count_attempt: false }
+    }
+}
+
 pub async fn update_response(
     tx: &mut Tx,
     workspace: &WorkspaceId,

@@ -153,5 +153,5 @@ pub(super) async fn workspaces_not_wrapped_by(db: &Db, master_key_id: &str) -> R
     .bind(master_key_id)
     .fetch_all(pool)
     .await)?;
-    ids.iter().map(|id| WorkspaceId::parse(id).map_err(|error| StoreError::Corrupt(error.to_string()))).collect()
+    ids.iter().map(|id| WorkspaceId::parse(id).map_err(StoreError::corrupt)).collect()
 }

@@ -45,6 +45,9 @@ pub enum IntakeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// The batch holding the delivery could not be committed (the reason is logged with it).
+    #[error("the delivery was not stored: {0}")]
+    NotStored(String),
     #[error("the intake writer has stopped")]
     Stopped,
 }
@@ -77,7 +80,7 @@ impl Intake {
         self.sender.send(Pending { platform, dedup_key, body, reply }).await.map_err(|_| IntakeError::Stopped)?;
         match answer.await {
             Ok(Ok(accepted)) => Ok(accepted),
-            Ok(Err(message)) => Err(IntakeError::Store(StoreError::Corrupt(message))),
+            Ok(Err(message)) => Err(IntakeError::NotStored(message)),
             Err(_) => Err(IntakeError::Stopped),
         }
     }

@@ -5,15 +5,15 @@
 use std::collections::BTreeMap;
 
 use tidings_connectors::{InboundEvent, Platform};
+use tidings_core::EventId;
 use tidings_core::time::now_millis;
-use tidings_core::{ConnectionId, EventId, LocationId, WorkspaceId};
 use tidings_store::queue::{JobContext, JobError, Registry};
 use tidings_store::{StoreError, with_reader, with_writer};
 
 use super::intake::ProcessEvent;
 use crate::channels::accounts::ChannelContext;
 use crate::channels::store::{self, ConnectionRow};
-use crate::inbox::ingest::{self, Ingested, Source};
+use crate::inbox::ingest::{self, Ingested};
 use crate::inbox::live::LiveEvent;
 
 /// Registers the handler.
@@ -69,13 +69,8 @@ async fn process(context: &ChannelContext, event_id: &EventId) -> Result<(), Job
     let mut stored = 0;
     let mut live = Vec::new();
     for (connection, events) in by_connection.into_values() {
-        let ws = WorkspaceId::parse(&connection.workspace_id).map_err(JobError::fatal)?;
-        let source = Source {
-            workspace_id: ws.clone(),
-            platform: connection.platform.clone(),
-            connection_id: ConnectionId::parse(&connection.id).ok(),
-            location_id: connection.location_id.as_deref().and_then(|l| LocationId::parse(l).ok()),
-        };
+        let source = connection.source().map_err(JobError::fatal)?;
+        let ws = source.workspace_id.clone();
         let mut tx = context.db.begin_for_tenant(&ws).await?;
         for event in &events {
             let outcome = match event {
