@@ -308,7 +308,8 @@ pub async fn claim_sync(db: &Db, id: &ConnectionId, seen_next: i64, next: i64) -
     Ok(claimed == 1)
 }
 
-/// How a sync ended, written back to the connection for its health display.
+/// How a sync ended, written back to the connection for its health display. A failure never
+/// replaces `needs_reauth`: only connecting again clears it.
 pub struct SyncOutcome<'a> {
     pub status: ConnectionStatus,
     pub cursor: Option<&'a str>,
@@ -326,7 +327,9 @@ pub async fn record_sync(
     let now = now_millis();
     let failed = outcome.error.is_some();
     with_tx!(tx, |conn| sqlx::query(
-        "UPDATE channel_connections SET status = $3, sync_cursor = COALESCE($4, sync_cursor), \
+        "UPDATE channel_connections \
+         SET status = CASE WHEN $5 AND status = 'needs_reauth' THEN status ELSE $3 END, \
+         sync_cursor = COALESCE($4, sync_cursor), \
          last_synced_at = CASE WHEN $5 THEN last_synced_at ELSE $8 END, \
          last_error = CASE WHEN $5 THEN $6 ELSE last_error END, \
          last_error_at = CASE WHEN $5 THEN $8 ELSE last_error_at END, \

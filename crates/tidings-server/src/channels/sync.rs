@@ -142,15 +142,11 @@ async fn sync(context: &ChannelContext, job: &SyncConnection, job_context: &JobC
         let message = match error {
             JobError::Retry { message, .. } | JobError::Fatal { message } => message.as_str(),
         };
-        let status = match error {
-            JobError::Fatal { .. } if message.contains("refused the credentials") || message.contains("missing") => {
-                ConnectionStatus::NeedsReauth
-            }
-            _ => ConnectionStatus::Error,
-        };
         let mut tx = context.db.begin_for_tenant(ws).await?;
+        // Refused credentials were already marked `needs_reauth` (ChannelContext::fail), and
+        // record_sync keeps that mark on a failure.
         let outcome = SyncOutcome {
-            status,
+            status: ConnectionStatus::Error,
             cursor: None,
             error: Some(message),
             next_sync_at: connection.next_sync_at.unwrap_or_else(now_millis),

@@ -187,3 +187,30 @@ async fn rate_limits_are_honoured_and_recorded_on_the_connection() {
     let row = tasks::task(&app.state.db, &ws, &task).await.expect("task").expect("exists");
     assert_eq!(row.status, "running", "the person's sync waits for the retry");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_credentials_ask_for_the_account_to_be_connected_again() {
+    let google = MockServer::start().await;
+    let app = spawn_with_google(Engine::Sqlite, &google).await.expect("sqlite");
+    let session = app.signup("owner@example.com").await;
+    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
+    let connection = google_connection(&app, &ws, false).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v4/{LOCATION}/reviews")))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({"error": {"code": 401, "message": "Request had invalid authentication credentials.", "status": "UNAUTHENTICATED"}}),
+        ))
+        .mount(&google)
+        .await;
+
+    let task = start_sync(&app, &session.access).await;
+    let done = wait_task(&app, &ws, &task).await;
+    assert_eq!(done.status, "failed", "the person's sync reports the failure");
+    let health = channel_store::connection(&app.state.db, &ws, &connection).await.expect("row").expect("exists");
+    assert_eq!(health.status, "needs_reauth", "not a passing error: the account must be connected again");
+    assert!(
+        health.last_error.as_deref().is_some_and(|e| e.contains("refused the credentials")),
+        "{:?}",
+        health.last_error
+    );
+}
