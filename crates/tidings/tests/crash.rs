@@ -9,8 +9,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use secrecy::SecretString;
 use serde_json::json;
 use sqlx::sqlite::SqlitePoolOptions;
+use tidings_connectors::Platform;
+use tidings_server::channels::platforms::WebhookSecrets;
+use tidings_server::demo::deliveries::{self, Delivery, Incoming};
 
 const APP_SECRET: &str = "crash-test-app-secret";
 const PAGE_ID: &str = "104729585";
@@ -49,14 +53,18 @@ async fn wait_ready(client: &reqwest::Client, base: &str) {
     panic!("tidings did not become ready");
 }
 
-fn delivery(mid: &str) -> (String, String) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
-    let body = json!({"object": "page", "entry": [{"id": PAGE_ID, "time": now, "messaging": [{
-        "sender": {"id": format!("psid-{}", &mid[..6])}, "recipient": {"id": PAGE_ID}, "timestamp": now,
-        "message": {"mid": mid, "text": format!("message {mid}")}}]}]})
-    .to_string();
-    let signature = tidings_connectors::signature::sign_hub(APP_SECRET.as_bytes(), body.as_bytes());
-    (body, signature)
+/// A signed Messenger delivery of one message, as Meta sends it.
+fn delivery(secrets: &WebhookSecrets, mid: &str) -> Delivery {
+    let text = format!("message {mid}");
+    let incoming = Incoming {
+        account_id: PAGE_ID,
+        sender_id: &mid[..6],
+        sender_name: "Sender",
+        message_id: mid,
+        text: &text,
+        sent_at_ms: tidings_core::time::now_millis(),
+    };
+    deliveries::message(Platform::Messenger, secrets, &incoming).expect("a Messenger delivery")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -94,19 +102,25 @@ async fn acknowledged_webhooks_survive_a_kill_exactly_once() {
     let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut senders = Vec::new();
+    let secrets = Arc::new(WebhookSecrets {
+        meta_app_secret: SecretString::from(APP_SECRET),
+        meta_verify_token: SecretString::from("unused"),
+        x_consumer_secret: SecretString::from("unused"),
+    });
     for sender in 0..16 {
         let (client, base, acknowledged, stop) = (client.clone(), base.clone(), acknowledged.clone(), stop.clone());
+        let secrets = secrets.clone();
         senders.push(tokio::spawn(async move {
             let mut n = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 n += 1;
                 let mid = format!("m{sender:03}x{n:06}");
-                let (body, signature) = delivery(&mid);
+                let delivery = delivery(&secrets, &mid);
                 let sent = client
                     .post(format!("{base}/webhooks/messenger"))
                     .header("content-type", "application/json")
-                    .header("x-hub-signature-256", signature)
-                    .body(body)
+                    .header(delivery.header, delivery.signature)
+                    .body(delivery.body)
                     .timeout(Duration::from_secs(5))
                     .send()
                     .await;
