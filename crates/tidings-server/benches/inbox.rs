@@ -10,7 +10,8 @@
 //! with their replies and message threads), 8 platforms, 3 locations, ratings 1–5 on reviews,
 //! every status, a quarter assigned to one of 5 members, activity spread over two years, message
 //! bodies of realistic length drawn from a Zipf-distributed vocabulary, and the full-text index
-//! filled as production fills it (SQLite's FTS5 triggers, PostgreSQL's generated `tsvector` and
+//! filled as production fills it (each conversation's search document as ingest appends it, indexed
+//! by SQLite's FTS5 triggers or PostgreSQL's generated `tsvector` and
 //! its GIN index). The generator is seeded, so every run writes the same data. PostgreSQL is
 //! `ANALYZE`d after the load (`TIDINGS_BENCH_VACUUM=1`: `VACUUM ANALYZE`, as autovacuum would leave
 //! it); SQLite is left as production leaves it, without `ANALYZE` (`TIDINGS_BENCH_SQLITE_ANALYZE=1`
@@ -18,7 +19,7 @@
 //!
 //! Each query is one call of `list_conversations` (the `COUNT(*)` for `total` and the page of 20),
 //! run `TIDINGS_BENCH_ITERATIONS` times (default 200) after 5 unmeasured calls. The `COUNT(*)`
-//! alone is timed too (the same SQL `list_conversations` builds, mirrored here), so the share of
+//! alone is timed too (the very SQL `list_conversations` runs, from `inbox::store::list_query`), so the share of
 //! `total` in each call is visible. `TIDINGS_BENCH_EXPLAIN=1` prints every query plan.
 //! `TIDINGS_BENCH_ONLY=sqlite|postgres` runs one engine. Progress goes to stderr, the results
 //! (markdown) to stdout.
@@ -32,6 +33,8 @@ use rand::{Rng, SeedableRng};
 use tidings_core::config::DatabaseConfig;
 use tidings_core::time::now_millis;
 use tidings_core::{ContactId, ConversationId, LocationId, MessageId, UserId, WorkspaceId};
+use tidings_server::inbox::query::Arg;
+use tidings_server::inbox::search;
 use tidings_server::inbox::store::{self as inbox_store, ConversationFilter, PageStart};
 use tidings_store::{Db, Tx, with_reader, with_tx};
 
@@ -514,6 +517,8 @@ const CONVERSATION_COLUMNS: &[&str] = &[
     "message_count",
     "url",
     "last_message_at",
+    "activity_key",
+    "search_document",
     "created_at",
     "updated_at",
 ];
@@ -705,6 +710,7 @@ async fn generate(db: &Db, messages_wanted: usize, label: &str) -> anyhow::Resul
                 t
             });
             let mut preview = String::new();
+            let mut document = String::new();
             let mut responded = false;
             for m in 0..count {
                 let inbound = if review { m == 0 } else { m == 0 || rng.random_bool(0.6) };
@@ -723,6 +729,12 @@ async fn generate(db: &Db, messages_wanted: usize, label: &str) -> anyhow::Resul
                 if (review && m == 0) || (!review && m + 1 == count) {
                     preview = body.chars().take(140).collect();
                 }
+                let author = if inbound { name.clone() } else { "Bistro team".into() };
+                let title = if m == 0 { title.clone() } else { None };
+                if (document.len() as i64) < search::MAX_DOCUMENT_CHARS {
+                    document.push(' ');
+                    document.push_str(&search::message_text(title.as_deref(), &body, &author));
+                }
                 let external = format!("{external_thread}-{m}");
                 let raw = format!(
                     "{{\"id\":\"{external}\",\"from\":{{\"id\":\"u{n}\",\"name\":\"{name}\"}},\"created_time\":{},\"text\":{}}}",
@@ -737,10 +749,10 @@ async fn generate(db: &Db, messages_wanted: usize, label: &str) -> anyhow::Resul
                     V::OptText(Some(external)),
                     V::Text(if inbound { "inbound" } else { "outbound" }.into()),
                     V::Text(if review { if m == 0 { "review" } else { "reply" } } else { "message" }.into()),
-                    V::OptText(Some(if inbound { name.clone() } else { "Bistro team".into() })),
+                    V::OptText(Some(author)),
                     V::OptText(inbound.then(|| format!("u{n}"))),
                     V::OptInt(if review && m == 0 { rating } else { None }),
-                    V::OptText(if m == 0 { title.clone() } else { None }),
+                    V::OptText(title),
                     V::Text(body),
                     V::OptText(Some(language.into())),
                     V::OptText(inbound.then(|| sentiment.into())),
@@ -780,6 +792,9 @@ async fn generate(db: &Db, messages_wanted: usize, label: &str) -> anyhow::Resul
                 V::Int(i64::try_from(count)?),
                 V::OptText(review.then(|| format!("https://{platform}.example.com/r/{n}"))),
                 V::Int(last_at),
+                // Unique: fewer than 2^20 conversations.
+                V::Int(search::key_floor(last_at) + i64::try_from(n)?),
+                V::Text(document),
                 V::Int(first_at),
                 V::Int(last_at),
             ]);
@@ -852,118 +867,31 @@ async fn cursor_after_pages(db: &Db, ws: &WorkspaceId, pages: usize) -> anyhow::
     for _ in 0..pages {
         let (rows, _) = inbox_store::list_conversations(db, ws, &ConversationFilter::default(), &start, PAGE).await?;
         let last = rows.last().context("a full page")?;
-        start = PageStart::After { last_message_at: last.last_message_at, id: last.id.clone() };
+        start = PageStart::after(last);
     }
     Ok(start)
 }
 
-// ---- The SQL `list_conversations` runs, mirrored for timing its COUNT alone and for plans. ----
-
-#[derive(Clone)]
-enum Arg {
-    Text(String),
-    Int(i64),
-    Bool(bool),
-}
-
-/// `(count SQL, page SQL, count args, page args)` as `inbox::store::list_conversations` builds them.
-fn mirror(
-    engine: Engine,
-    ws: &WorkspaceId,
-    filter: &ConversationFilter,
-    start: &PageStart,
-) -> (String, String, Vec<Arg>, Vec<Arg>) {
-    let mut clauses = vec!["c.workspace_id = $1".to_owned()];
-    let mut args = vec![Arg::Text(ws.to_string())];
-    fn push(clauses: &mut Vec<String>, args: &mut Vec<Arg>, clause: &str, arg: Arg) {
-        clauses.push(clause.replace("{}", &format!("${}", args.len() + 1)));
-        args.push(arg);
-    }
-    if let Some(v) = &filter.kind {
-        push(&mut clauses, &mut args, "c.kind = {}", Arg::Text(v.clone()));
-    }
-    if let Some(v) = &filter.location_id {
-        push(&mut clauses, &mut args, "c.location_id = {}", Arg::Text(v.clone()));
-    }
-    if let Some(v) = &filter.platform {
-        push(&mut clauses, &mut args, "c.platform = {}", Arg::Text(v.clone()));
-    }
-    if let Some(v) = filter.rating_min {
-        push(&mut clauses, &mut args, "c.rating >= {}", Arg::Int(v));
-    }
-    if let Some(v) = filter.rating_max {
-        push(&mut clauses, &mut args, "c.rating <= {}", Arg::Int(v));
-    }
-    if let Some(v) = filter.responded {
-        push(&mut clauses, &mut args, "c.responded = {}", Arg::Bool(v));
-    }
-    if let Some(v) = &filter.status {
-        push(&mut clauses, &mut args, "c.status = {}", Arg::Text(v.clone()));
-    }
-    if let Some(None) = &filter.assignee {
-        clauses.push("c.assignee_id IS NULL".into());
-    }
-    if let Some(search) = &filter.search {
-        match engine {
-            Engine::Postgres => push(
-                &mut clauses,
-                &mut args,
-                "c.id IN (SELECT hits.conversation_id FROM (SELECT m.conversation_id FROM messages m \
-                 WHERE m.workspace_id = $1 AND m.search_vector @@ plainto_tsquery('simple', {}) OFFSET 0) hits)",
-                Arg::Text(search.clone()),
-            ),
-            Engine::Sqlite => push(
-                &mut clauses,
-                &mut args,
-                "c.id IN (SELECT m.conversation_id FROM messages_fts f CROSS JOIN messages m ON m.rowid = f.rowid \
-                 WHERE messages_fts MATCH {} AND m.workspace_id = $1)",
-                Arg::Text(format!("\"{search}\"")),
-            ),
-        }
-    }
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM conversations c WHERE {} LIMIT {}) counted",
-        clauses.join(" AND "),
-        tidings_server::inbox::store::MAX_COUNTED + 1
-    );
-    let count_args = args.clone();
-    let offset = match start {
-        PageStart::Offset(offset) => *offset,
-        PageStart::After { last_message_at, id } => {
-            let at = args.len() + 1;
-            clauses.push(format!("(c.last_message_at < ${at} OR (c.last_message_at = ${at} AND c.id < ${}))", at + 1));
-            args.push(Arg::Int(*last_message_at));
-            args.push(Arg::Text(id.clone()));
-            0
-        }
-    };
-    let n = args.len();
-    args.push(Arg::Int(PAGE));
-    args.push(Arg::Int(offset));
-    let page_sql = format!(
-        "SELECT c.id, l.name, ct.display_name, u.name, c.preview, c.last_message_at \
-         FROM conversations c LEFT JOIN locations l ON l.id = c.location_id \
-         LEFT JOIN contacts ct ON ct.id = c.contact_id LEFT JOIN users u ON u.id = c.assignee_id \
-         WHERE {} ORDER BY c.last_message_at DESC, c.id DESC LIMIT ${} OFFSET ${}",
-        clauses.join(" AND "),
-        n + 1,
-        n + 2
-    );
-    (count_sql, page_sql, count_args, args)
-}
-
-async fn run_count(db: &Db, sql: &str, args: &[Arg]) -> anyhow::Result<i64> {
-    Ok(with_reader!(db, |pool| {
-        let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
-        for arg in args {
+/// Binds the arguments of a [`ListQuery`](inbox_store::ListQuery) to `query`.
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut query = $query;
+        for arg in $args {
             query = match arg {
                 Arg::Text(v) => query.bind(v.clone()),
+                Arg::OptText(v) => query.bind(v.clone()),
                 Arg::Int(v) => query.bind(*v),
                 Arg::Bool(v) => query.bind(*v),
             };
         }
-        query.fetch_one(pool).await
-    })?)
+        query
+    }};
+}
+
+async fn run_count(db: &Db, sql: &str, args: &[Arg]) -> anyhow::Result<i64> {
+    Ok(with_reader!(db, |pool| bind_all!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)), args)
+        .fetch_one(pool)
+        .await)?)
 }
 
 /// The engine's plan for `sql`, one line per step.
@@ -971,17 +899,10 @@ async fn explain(db: &Db, engine: Engine, sql: &str, args: &[Arg]) -> anyhow::Re
     let lines: Vec<String> = match engine {
         Engine::Sqlite => {
             let explain = format!("EXPLAIN QUERY PLAN {sql}");
-            let rows: Vec<(i64, i64, i64, String)> = with_reader!(db, |pool| {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(explain.as_str()));
-                for arg in args {
-                    query = match arg {
-                        Arg::Text(v) => query.bind(v.clone()),
-                        Arg::Int(v) => query.bind(*v),
-                        Arg::Bool(v) => query.bind(*v),
-                    };
-                }
-                query.fetch_all(pool).await
-            })?;
+            let rows: Vec<(i64, i64, i64, String)> =
+                with_reader!(db, |pool| bind_all!(sqlx::query_as(sqlx::AssertSqlSafe(explain.as_str())), args)
+                    .fetch_all(pool)
+                    .await)?;
             // Indent by depth: a row's parent is an earlier row's id.
             let mut depth: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
             rows.into_iter()
@@ -994,17 +915,12 @@ async fn explain(db: &Db, engine: Engine, sql: &str, args: &[Arg]) -> anyhow::Re
         }
         Engine::Postgres => {
             let explain = format!("EXPLAIN (ANALYZE, BUFFERS) {sql}");
-            with_reader!(db, |pool| {
-                let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(explain.as_str()));
-                for arg in args {
-                    query = match arg {
-                        Arg::Text(v) => query.bind(v.clone()),
-                        Arg::Int(v) => query.bind(*v),
-                        Arg::Bool(v) => query.bind(*v),
-                    };
-                }
-                query.fetch_all(pool).await
-            })?
+            with_reader!(db, |pool| bind_all!(
+                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(explain.as_str())),
+                args
+            )
+            .fetch_all(pool)
+            .await)?
         }
     };
     Ok(lines)
@@ -1089,7 +1005,7 @@ async fn bench_engine(engine: Engine, settings: &Settings) -> anyhow::Result<(Da
                 ensure!(t == total && page.len() == rows, "{}: the answer changed between calls", query.name);
                 bar.inc(1);
             }
-            let (count_sql, page_sql, count_args, page_args) = mirror(engine, &ws, &query.filter, &query.start);
+            let sql = inbox_store::list_query(fresh.db.backend(), &ws, &query.filter, &query.start, PAGE);
             let mut count = Vec::with_capacity(settings.iterations);
             let count_started = Instant::now();
             for _ in 0..settings.iterations.div_ceil(4) {
@@ -1097,17 +1013,17 @@ async fn bench_engine(engine: Engine, settings: &Settings) -> anyhow::Result<(Da
                     break;
                 }
                 let started = Instant::now();
-                let n = run_count(&fresh.db, &count_sql, &count_args).await?;
+                let n = run_count(&fresh.db, &sql.count_sql, &sql.count_args).await?;
                 count.push(started.elapsed());
-                ensure!(n == total, "{}: the mirrored COUNT gave {n}, list_conversations {total}", query.name);
+                ensure!(n == total, "{}: the COUNT alone gave {n}, list_conversations {total}", query.name);
             }
             list.sort();
             count.sort();
             let slow = percentile(&list, 0.95) >= TARGET_P95;
             let plans = if settings.explain || slow {
                 Some((
-                    explain(&fresh.db, engine, &count_sql, &count_args).await?,
-                    explain(&fresh.db, engine, &page_sql, &page_args).await?,
+                    explain(&fresh.db, engine, &sql.count_sql, &sql.count_args).await?,
+                    explain(&fresh.db, engine, &sql.page_sql, &sql.page_args).await?,
                 ))
             } else {
                 None

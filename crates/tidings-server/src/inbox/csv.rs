@@ -460,7 +460,7 @@ pub fn export_stream(
         if i64::try_from(rows.len()).unwrap_or(0) == limit
             && let Some(last) = rows.last()
         {
-            state.start = Some(PageStart::After { last_message_at: last.last_message_at, id: last.id.clone() });
+            state.start = Some(PageStart::after(last));
         }
         Ok(Some((chunk, state)))
     });

@@ -207,17 +207,14 @@ impl InboxQuery {
     }
 }
 
-/// The opaque cursor after `row`: its activity time and id, base64url-encoded.
+/// The opaque cursor after `row`: its activity key, base64url-encoded.
 pub fn encode_cursor(row: &ConversationRow) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}.{}", row.last_message_at, row.id))
+    URL_SAFE_NO_PAD.encode(row.activity_key.to_string())
 }
 
 fn decode_cursor(cursor: &str) -> Option<PageStart> {
     let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (at, id) = raw.split_once('.')?;
-    let last_message_at = at.parse().ok()?;
-    tidings_core::ConversationId::parse(id).ok()?;
-    Some(PageStart::After { last_message_at, id: id.to_owned() })
+    Some(PageStart::After(raw.parse().ok()?))
 }
 
 /// A location, by id and name.

@@ -10,6 +10,7 @@ use tidings_core::{ConnectionId, ContactId, ConversationId, LocationId, MessageI
 use tidings_store::{StoreError, Tx, with_tx};
 
 use super::model::{ConversationKind, Direction, MessageKind};
+use super::search;
 
 /// Where an item came from: the workspace, platform and (when known) connection and location.
 #[derive(Debug, Clone)]
@@ -221,28 +222,30 @@ async fn conversation_for(
     }
     let id = ConversationId::generate();
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    let sql = format!(
         "INSERT INTO conversations (id, workspace_id, location_id, connection_id, platform, kind, external_thread_id, \
-         contact_id, preview, status, rating, language, url, last_message_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, $14, $14)"
-    )
-    .bind(id.as_str())
-    .bind(ws)
-    .bind(source.location_id.as_ref().map(LocationId::as_str))
-    .bind(source.connection_id.as_ref().map(ConnectionId::as_str))
-    .bind(&source.platform)
-    .bind(thread.kind.as_str())
-    .bind(thread.external_thread_id)
-    .bind(thread.contact.as_str())
-    .bind(thread.preview)
-    .bind(thread.rating)
-    .bind(thread.language)
-    .bind(thread.url)
-    .bind(thread.at)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         contact_id, preview, status, rating, language, url, last_message_at, activity_key, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, {}, $14, $14)",
+        search::new_key_sql(tx.backend(), "$13")
+    );
+    with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(id.as_str())
+        .bind(ws)
+        .bind(source.location_id.as_ref().map(LocationId::as_str))
+        .bind(source.connection_id.as_ref().map(ConnectionId::as_str))
+        .bind(&source.platform)
+        .bind(thread.kind.as_str())
+        .bind(thread.external_thread_id)
+        .bind(thread.contact.as_str())
+        .bind(thread.preview)
+        .bind(thread.rating)
+        .bind(thread.language)
+        .bind(thread.url)
+        .bind(thread.at)
+        .bind(now)
+        .execute(&mut **conn)
+        .await
+        .map(|_| ()))?;
     Ok((id, true))
 }
 
@@ -284,24 +287,31 @@ async fn insert_message(tx: &mut Tx, source: &Source, m: &NewMessage<'_>) -> Res
     }
     let reopen = m.direction == Direction::Inbound;
     let preview = preview_of(m.title, m.body);
-    with_tx!(tx, |conn| sqlx::query(
+    // Moving up the list takes a fresh activity key; every message's text joins the thread's
+    // search document.
+    let sql = format!(
         "UPDATE conversations SET message_count = message_count + 1, \
+         activity_key = CASE WHEN $3 > last_message_at THEN {} ELSE activity_key END, {}, \
          last_message_at = CASE WHEN $3 > last_message_at THEN $3 ELSE last_message_at END, \
          preview = CASE WHEN $3 >= last_message_at THEN $4 ELSE preview END, \
          status = CASE WHEN $5 AND status IN ('closed', 'snoozed') THEN 'open' ELSE status END, \
          snoozed_until = CASE WHEN $5 AND status IN ('closed', 'snoozed') THEN NULL ELSE snoozed_until END, \
          responded = CASE WHEN $5 AND kind = 'thread' AND $3 >= last_message_at THEN FALSE ELSE responded END, \
-         updated_at = $6 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(source.workspace_id.as_str())
-    .bind(m.conversation_id.as_str())
-    .bind(m.sent_at)
-    .bind(&preview)
-    .bind(reopen)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         updated_at = $6 WHERE workspace_id = $1 AND id = $2",
+        search::new_key_sql(tx.backend(), "$3"),
+        search::append_sql("$7"),
+    );
+    with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(source.workspace_id.as_str())
+        .bind(m.conversation_id.as_str())
+        .bind(m.sent_at)
+        .bind(&preview)
+        .bind(reopen)
+        .bind(now)
+        .bind(search::message_text(m.title, m.body, m.author_name))
+        .execute(&mut **conn)
+        .await
+        .map(|_| ()))?;
     Ok(Some(id))
 }
 
@@ -330,19 +340,21 @@ async fn update_edited_review(
     if changed == 0 {
         return Ok(false);
     }
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE conversations SET rating = $4, preview = $5, updated_at = $6 \
-         WHERE workspace_id = $1 AND platform = $2 AND external_thread_id = $3"
-    )
-    .bind(ws)
-    .bind(&source.platform)
-    .bind(&review.external_id)
-    .bind(rating)
-    .bind(preview)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+    let sql = format!(
+        "UPDATE conversations SET rating = $4, preview = $5, updated_at = $6, {} \
+         WHERE workspace_id = $1 AND platform = $2 AND external_thread_id = $3",
+        search::rebuild_sql("$1")
+    );
+    with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(ws)
+        .bind(&source.platform)
+        .bind(&review.external_id)
+        .bind(rating)
+        .bind(preview)
+        .bind(now_millis())
+        .execute(&mut **conn)
+        .await
+        .map(|_| ()))?;
     Ok(true)
 }
 

@@ -9,6 +9,7 @@ pub mod model;
 pub mod pages;
 pub mod query;
 pub mod routes;
+pub mod search;
 pub mod service;
 pub mod store;
 pub mod tasks;

@@ -1,8 +1,6 @@
 //! A small builder for queries whose filters depend on the request, with `$N` placeholders
 //! numbered as they are added, bound the same way on both engines.
 
-use tidings_store::Db;
-
 /// A value bound to a placeholder.
 #[derive(Debug, Clone)]
 pub enum Arg {
@@ -73,16 +71,6 @@ macro_rules! bind_args {
 
 pub(crate) use bind_args;
 
-/// Whether the database is PostgreSQL (for the few dialect differences: full-text search).
-pub fn is_postgres(db: &Db) -> bool {
-    matches!(db.backend(), tidings_store::Backend::Postgres)
-}
-
-/// An FTS5 query matching every word of `text` (each quoted, so user input is never syntax).
-pub fn fts5_query(text: &str) -> String {
-    text.split_whitespace().map(|word| format!("\"{}\"", word.replace('"', "\"\""))).collect::<Vec<_>>().join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,10 +83,5 @@ mod tests {
         conditions.push("c >= {}", Arg::Text("x".into()));
         assert_eq!(conditions.where_sql(), "WHERE a = $1 AND b IS NULL AND c >= $2");
         assert_eq!(conditions.args().len(), 2);
-    }
-
-    #[test]
-    fn search_words_are_quoted_for_fts5() {
-        assert_eq!(fts5_query("cold  \"soup\" AND"), "\"cold\" \"\"\"soup\"\"\" \"AND\"");
     }
 }

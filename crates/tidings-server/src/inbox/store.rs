@@ -3,10 +3,11 @@
 
 use tidings_core::time::now_millis;
 use tidings_core::{ConversationId, MessageId, ResponseId, UserId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Backend, Db, StoreError, Tx, with_reader, with_tx};
 
 use super::model::{ConversationStatus, ResponseStatus};
-use super::query::{Arg, Conditions, bind_args, fts5_query, is_postgres};
+use super::query::{Arg, Conditions, bind_args};
+use super::search;
 
 /// A conversation as the inbox lists it, with the names it shows.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -35,15 +36,19 @@ pub struct ConversationRow {
     pub message_count: i64,
     pub url: Option<String>,
     pub last_message_at: i64,
+    /// The list position: newer activity, higher key (see [`search`]).
+    pub activity_key: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-const CONVERSATION_SELECT: &str = "SELECT c.id, c.workspace_id, c.location_id, l.name AS location_name, c.connection_id, \
+const CONVERSATION_COLUMNS: &str = "c.id, c.workspace_id, c.location_id, l.name AS location_name, c.connection_id, \
      c.platform, c.kind, c.external_thread_id, c.contact_id, ct.display_name AS contact_name, c.subject, c.preview, \
      c.status, c.snoozed_until, c.assignee_id, u.name AS assignee_name, c.rating, c.sentiment, c.sentiment_score, \
-     c.language, c.responded, c.message_count, c.url, c.last_message_at, c.created_at, c.updated_at \
-     FROM conversations c LEFT JOIN locations l ON l.id = c.location_id \
+     c.language, c.responded, c.message_count, c.url, c.last_message_at, c.activity_key, c.created_at, c.updated_at";
+
+/// The names a listed conversation shows, joined to `c`.
+const CONVERSATION_JOINS: &str = "LEFT JOIN locations l ON l.id = c.location_id \
      LEFT JOIN contacts ct ON ct.id = c.contact_id LEFT JOIN users u ON u.id = c.assignee_id";
 
 /// A message of a thread.
@@ -112,13 +117,29 @@ pub struct ConversationFilter {
 }
 
 /// Where a page starts: an offset, or the position after the last item seen (keyset).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageStart {
     Offset(i64),
-    After { last_message_at: i64, id: String },
+    /// After the conversation with this activity key.
+    After(i64),
 }
 
-fn conditions(db: &Db, workspace: &WorkspaceId, filter: &ConversationFilter) -> Conditions {
+impl PageStart {
+    /// The page after `row`.
+    pub fn after(row: &ConversationRow) -> Self {
+        Self::After(row.activity_key)
+    }
+}
+
+/// The rows a filter selects: where they are read from and the conditions they meet.
+struct Selection {
+    source: search::Source,
+    conditions: Conditions,
+}
+
+fn select(backend: Backend, workspace: &WorkspaceId, filter: &ConversationFilter) -> Selection {
+    let search = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let source = search::source(backend, search.is_some());
     let mut c = Conditions::default();
     let ws = c.arg(Arg::Text(workspace.to_string()));
     c.push_plain(&format!("c.workspace_id = {ws}"));
@@ -152,41 +173,64 @@ fn conditions(db: &Db, workspace: &WorkspaceId, filter: &ConversationFilter) -> 
         Some(Some(user)) => c.push("c.assignee_id = {}", Arg::Text(user.clone())),
         None => {}
     }
+    // On the key rather than the time, so the list's indexes (and SQLite's FTS rowid) serve them.
     if let Some(since) = filter.since {
-        c.push("c.last_message_at >= {}", Arg::Int(since));
+        c.push(&format!("{} >= {{}}", source.order_key), Arg::Int(search::key_floor(since)));
     }
     if let Some(until) = filter.until {
-        c.push("c.last_message_at < {}", Arg::Int(until));
+        c.push(&format!("{} < {{}}", source.order_key), Arg::Int(search::key_floor(until)));
     }
-    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        if is_postgres(db) {
-            c.push(
-                &format!(
-                    // `OFFSET 0` keeps the planner from turning this into a per-conversation probe
-                    // walked in recency order (1.4 s for a rare word over 200,000 conversations):
-                    // the matching messages come from the GIN index first, then join.
-                    "c.id IN (SELECT hits.conversation_id FROM (SELECT m.conversation_id FROM messages m \
-                     WHERE m.workspace_id = {ws} AND m.search_vector @@ plainto_tsquery('simple', {{}}) OFFSET 0) hits)"
-                ),
-                Arg::Text(search.to_owned()),
-            );
-        } else {
-            c.push(
-                &format!(
-                    // CROSS JOIN fixes the order: the FTS index first, then the matching rows (a plain
-                    // JOIN let SQLite run the match once per message: minutes at 1,000,000).
-                    "c.id IN (SELECT m.conversation_id FROM messages_fts f CROSS JOIN messages m ON m.rowid = f.rowid \
-                     WHERE messages_fts MATCH {{}} AND m.workspace_id = {ws})"
-                ),
-                Arg::Text(fts5_query(search)),
-            );
-        }
+    if let Some(text) = search {
+        let placeholder = c.arg(Arg::Text(search::query_text(backend, text)));
+        c.push_plain(&search::match_sql(backend, &placeholder));
     }
-    c
+    Selection { source, conditions: c }
 }
 
 /// Totals are counted exactly up to this many; a larger total is reported as `MAX_COUNTED + 1`.
 pub const MAX_COUNTED: i64 = 10_000;
+
+/// The SQL a list runs: the capped count of its matches, and its page.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub count_sql: String,
+    pub count_args: Vec<Arg>,
+    pub page_sql: String,
+    pub page_args: Vec<Arg>,
+}
+
+/// Builds the queries of [`list_conversations`] (public so the benchmark times and explains the
+/// very SQL the inbox runs).
+pub fn list_query(
+    backend: Backend,
+    workspace: &WorkspaceId,
+    filter: &ConversationFilter,
+    start: &PageStart,
+    limit: i64,
+) -> ListQuery {
+    let Selection { source, conditions: mut c } = select(backend, workspace, filter);
+    let from = source.from;
+    // Counting every match of a broad filter costs more than the page itself at a million
+    // messages; past MAX_COUNTED the total says "more than" (see MAX_COUNTED).
+    let count_sql =
+        format!("SELECT COUNT(*) FROM (SELECT 1 FROM {from} {} LIMIT {}) counted", c.where_sql(), MAX_COUNTED + 1);
+    let count_args = c.args().to_vec();
+    let offset = match start {
+        PageStart::Offset(offset) => *offset,
+        PageStart::After(key) => {
+            c.push(&format!("{} < {{}}", source.order_key), Arg::Int(*key));
+            0
+        }
+    };
+    let limit_at = c.arg(Arg::Int(limit));
+    let offset_at = c.arg(Arg::Int(offset));
+    let page_sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM {from} {CONVERSATION_JOINS} {} ORDER BY {} DESC LIMIT {limit_at} OFFSET {offset_at}",
+        c.where_sql(),
+        source.order_key
+    );
+    ListQuery { count_sql, count_args, page_sql, page_args: c.args().to_vec() }
+}
 
 /// One page of conversations, newest activity first, and how many match in all (at most
 /// [`MAX_COUNTED`] + 1).
@@ -197,36 +241,19 @@ pub async fn list_conversations(
     start: &PageStart,
     limit: i64,
 ) -> Result<(Vec<ConversationRow>, i64), StoreError> {
-    let mut c = conditions(db, workspace, filter);
-    // Counting every match of a broad filter costs more than the page itself at a million
-    // messages; past MAX_COUNTED the total says "more than" (see MAX_COUNTED).
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM conversations c {} LIMIT {}) counted",
-        c.where_sql(),
-        MAX_COUNTED + 1
-    );
-    let total: i64 =
-        with_reader!(db, |pool| bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(count_sql.as_str())), c.args())
-            .fetch_one(pool)
-            .await)?;
-    let offset = match start {
-        PageStart::Offset(offset) => *offset,
-        PageStart::After { last_message_at, id } => {
-            let at = c.arg(Arg::Int(*last_message_at));
-            let id = c.arg(Arg::Text(id.clone()));
-            c.push_plain(&format!("(c.last_message_at < {at} OR (c.last_message_at = {at} AND c.id < {id}))"));
-            0
-        }
-    };
-    let limit_at = c.arg(Arg::Int(limit));
-    let offset_at = c.arg(Arg::Int(offset));
-    let sql = format!(
-        "{CONVERSATION_SELECT} {} ORDER BY c.last_message_at DESC, c.id DESC LIMIT {limit_at} OFFSET {offset_at}",
-        c.where_sql()
-    );
-    let rows = with_reader!(db, |pool| bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), c.args())
-        .fetch_all(pool)
-        .await)?;
+    let query = list_query(db.backend(), workspace, filter, start, limit);
+    let total: i64 = with_reader!(db, |pool| bind_args!(
+        sqlx::query_scalar(sqlx::AssertSqlSafe(query.count_sql.as_str())),
+        &query.count_args
+    )
+    .fetch_one(pool)
+    .await)?;
+    let rows = with_reader!(db, |pool| bind_args!(
+        sqlx::query_as(sqlx::AssertSqlSafe(query.page_sql.as_str())),
+        &query.page_args
+    )
+    .fetch_all(pool)
+    .await)?;
     Ok((rows, total))
 }
 
@@ -238,9 +265,10 @@ pub async fn rating_counts(
     workspace: &WorkspaceId,
     filter: &ConversationFilter,
 ) -> Result<Vec<(i64, i64)>, StoreError> {
-    let c = conditions(db, workspace, filter);
+    let Selection { source, conditions: c } = select(db.backend(), workspace, filter);
     let sql = format!(
-        "SELECT c.rating, COUNT(*) FROM conversations c {} AND c.rating IS NOT NULL GROUP BY c.rating ORDER BY c.rating",
+        "SELECT c.rating, COUNT(*) FROM {} {} AND c.rating IS NOT NULL GROUP BY c.rating ORDER BY c.rating",
+        source.from,
         c.where_sql()
     );
     let rows: Vec<(i64, i64)> =
@@ -267,7 +295,9 @@ pub async fn conversation(
     workspace: &WorkspaceId,
     id: &ConversationId,
 ) -> Result<Option<ConversationRow>, StoreError> {
-    let sql = format!("{CONVERSATION_SELECT} WHERE c.workspace_id = $1 AND c.id = $2");
+    let sql = format!(
+        "SELECT {CONVERSATION_COLUMNS} FROM conversations c {CONVERSATION_JOINS} WHERE c.workspace_id = $1 AND c.id = $2"
+    );
     Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
         .bind(id.as_str())

@@ -76,7 +76,8 @@ async fn insert_conversation(app: &TestApp, workspace: &str, location: &str, n: 
     let mut tx = app.state.db.begin().await.expect("begin");
     tidings_store::with_tx!(tx, |conn| sqlx::query(
         "INSERT INTO conversations (id, workspace_id, location_id, platform, kind, external_thread_id, status, rating, \
-         last_message_at, created_at, updated_at) VALUES ($1, $2, $3, 'google', $4, $5, 'open', $6, 0, 0, 0)"
+         last_message_at, activity_key, created_at, updated_at) \
+         VALUES ($1, $2, $3, 'google', $4, $5, 'open', $6, 0, $7, 0, 0)"
     )
     .bind(format!("cnv_{n:032x}"))
     .bind(workspace)
@@ -84,6 +85,7 @@ async fn insert_conversation(app: &TestApp, workspace: &str, location: &str, n: 
     .bind(kind)
     .bind(format!("thread-{n}"))
     .bind(rating)
+    .bind(i64::from(n))
     .execute(&mut **conn)
     .await
     .map(|_| ()))

@@ -55,6 +55,18 @@ impl Shop {
         assert_eq!(status, StatusCode::OK, "{query:?}: {body}");
         body["data"]["reviews"].as_array().expect("reviews").iter().map(|r| text(&r["id"])).collect()
     }
+
+    /// The ids of the conversations `/api/v1/conversations?q=…` finds, in order.
+    async fn search(&self, q: &str) -> Vec<String> {
+        let query = [("q", q), ("limit", "50")];
+        let (status, body) = send(self.call(Method::GET, "/api/v1/conversations").query(&query)).await;
+        assert_eq!(status, StatusCode::OK, "{q}: {body}");
+        conversation_ids(&body)
+    }
+}
+
+fn conversation_ids(body: &Value) -> Vec<String> {
+    body["data"]["conversations"].as_array().expect("conversations").iter().map(|c| text(&c["id"])).collect()
 }
 
 fn text(value: &Value) -> String {
@@ -381,7 +393,7 @@ async fn offset_and_cursor_pages_show_every_review_once(engine: Engine) {
     let base = now_millis() - 24 * 60 * MINUTE;
     for n in 0..25 {
         let id = format!("g-{n}");
-        // Pairs share a time, so the order also rests on the id.
+        // Pairs share a millisecond, so the order also rests on the activity key's tie-breaker.
         let at = base + (n / 2) * MINUTE;
         ingest_review(
             app,
@@ -1024,9 +1036,84 @@ async fn another_workspaces_ids_are_not_found_anywhere(engine: Engine) {
     assert_eq!(review["data"]["responses"], json!([]));
 }
 
+async fn search_finds_threads_by_any_message_in_activity_order(engine: Engine) {
+    let Some(shop) = Shop::open(engine).await else { return };
+    let (app, ws) = (&shop.app, &shop.ws);
+    let base = now_millis() - 24 * 60 * MINUTE;
+
+    let bread = ingest_message(app, ws, "whatsapp", None, "+34600000001", "Do you bake gluten-free bread?", base).await;
+    let terrace =
+        ingest_message(app, ws, "whatsapp", None, "+34600000002", "Is the terrace open?", base + MINUTE).await;
+    assert_eq!(shop.search("gluten").await, vec![bread.clone()]);
+    // A later message moves the thread up; its first message stays searchable.
+    ingest_message(app, ws, "whatsapp", None, "+34600000001", "And is there parking?", base + 2 * MINUTE).await;
+    assert_eq!(shop.search("gluten").await, vec![bread.clone()]);
+    assert_eq!(shop.search("parking").await, vec![bread.clone()]);
+    assert_eq!(shop.search("is").await, vec![bread.clone(), terrace.clone()], "newest activity first");
+    assert_eq!(shop.search("GLUTEN bread").await, vec![bread.clone()], "every word, any case");
+    assert!(shop.search("gluten terrace").await.is_empty(), "both words in one thread");
+
+    // An edited review is found by its new words only.
+    let review =
+        Review { platform: "google", id: "g-edit", rating: 2, text: "Cold soup", at: base, ..Default::default() };
+    let soup = ingest_review(app, ws, review).await;
+    assert_eq!(shop.review_ids(&[("q", "soup")]).await, vec![soup.clone()]);
+    let source = Source { workspace_id: ws.clone(), platform: "google".into(), connection_id: None, location_id: None };
+    let edited = FetchedReview {
+        external_id: "g-edit".into(),
+        author_name: "Guest".into(),
+        author_external_id: None,
+        rating: Some(4),
+        title: None,
+        body: "Lovely coffee after all".into(),
+        language: None,
+        created_at_ms: base,
+        reply: None,
+        url: None,
+        raw: json!({}),
+    };
+    let mut tx = app.state.db.begin_for_tenant(ws).await.expect("tx");
+    assert!(matches!(ingest::review(&mut tx, &source, &edited).await.expect("ingest"), Ingested::Updated { .. }));
+    tx.commit().await.expect("commit");
+    assert!(shop.review_ids(&[("q", "soup")]).await.is_empty(), "the old text is gone from the index");
+    assert_eq!(shop.review_ids(&[("q", "coffee")]).await, vec![soup.clone()]);
+
+    // Search results page by cursor like any list: 23 matches sharing millisecond pairs, 10 a page.
+    let mut expected = Vec::new();
+    for n in 0..23 {
+        let thread = format!("+3461000{n:04}");
+        expected.push(
+            ingest_message(app, ws, "whatsapp", None, &thread, "Menu of the day?", base + (n / 2) * MINUTE).await,
+        );
+    }
+    expected.reverse();
+    let one_page = shop.search("menu").await;
+    let mut by_cursor = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut query = vec![("q", "menu".to_owned()), ("limit", "10".to_owned())];
+        if let Some(cursor) = &cursor {
+            query.push(("cursor", cursor.clone()));
+        }
+        let (status, body) = send(shop.call(Method::GET, "/api/v1/conversations").query(&query)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["data"]["pagination"]["total"], 23);
+        by_cursor.extend(conversation_ids(&body));
+        match body["data"]["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(by_cursor, one_page, "cursor pages: same order as one page, no gaps, no duplicates");
+    assert_eq!(by_cursor.iter().collect::<HashSet<_>>(), expected.iter().collect::<HashSet<_>>());
+    // Within a millisecond the later arrival is newer; across them, the later time.
+    assert_eq!(by_cursor, expected);
+}
+
 crate::on_both_engines!(
     reviews_are_filtered_by_every_inbox_filter,
     offset_and_cursor_pages_show_every_review_once,
+    search_finds_threads_by_any_message_in_activity_order,
     replies_are_queued_drafted_or_left_to_post_by_hand,
     threads_are_answered_assigned_and_snoozed,
     a_csv_import_shows_progress_and_a_second_one_adds_nothing,

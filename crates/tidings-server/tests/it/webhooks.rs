@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use secrecy::ExposeSecret;
 use tidings_connectors::Platform;
-use tidings_core::{ConnectionId, WorkspaceId};
+use tidings_core::{ConnectionId, EventId, WorkspaceId};
 use tidings_server::channels::store::{self as channel_store, NewConnection};
+use tidings_server::channels::webhooks::ProcessEvents;
 use tidings_server::demo::deliveries::{self, Delivery, Incoming};
 use tidings_server::inbox::store::{self as inbox_store, ConversationFilter, PageStart};
+use tidings_store::queue::NewJob;
 use tidings_store::with_reader;
 
 use crate::helpers::{Engine, TestApp, json};
@@ -183,7 +185,107 @@ async fn refused_deliveries_leave_nothing_behind(engine: Engine) {
     assert!(rows.is_empty() && total == 0);
 }
 
-on_both_engines!(a_signed_delivery_is_stored_once_and_processed, refused_deliveries_leave_nothing_behind);
+/// Stores a delivery as intake would have (the body is not checked here), without its job.
+async fn store_raw(app: &TestApp, body: &str) -> EventId {
+    let id = EventId::generate();
+    let mut tx = app.state.db.begin().await.expect("tx");
+    tidings_store::with_tx!(tx, |conn| sqlx::query(
+        "INSERT INTO raw_events (id, platform, dedup_key, body, status, received_at) VALUES ($1, 'messenger', $1, $2, 'received', $3)"
+    )
+    .bind(id.as_str())
+    .bind(body)
+    .bind(now())
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))
+    .expect("stored");
+    tx.commit().await.expect("commit");
+    id
+}
+
+async fn raw_status(app: &TestApp, id: &EventId) -> (String, i64) {
+    with_reader!(app.state.db, |pool| sqlx::query_as("SELECT status, events FROM raw_events WHERE id = $1")
+        .bind(id.as_str())
+        .fetch_one(pool)
+        .await)
+    .expect("raw event")
+}
+
+async fn a_burst_is_processed_in_batches_and_a_bad_delivery_is_set_aside(engine: Engine) {
+    let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
+    let session = app.signup("owner@example.com").await;
+    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
+    connect(&app, &ws, Platform::Messenger, PAGE_ID).await;
+    let secrets = app.state.platforms.secrets();
+    let ids: Vec<String> = (0..=100).map(|n| format!("m_burst_{n}")).collect();
+    let incoming = |n: usize| Incoming {
+        account_id: PAGE_ID,
+        sender_id: if n.is_multiple_of(2) { "psid-even" } else { "psid-odd" },
+        sender_name: "Ana",
+        message_id: &ids[n],
+        text: "Still open?",
+        sent_at_ms: now(),
+    };
+
+    // Sixty deliveries at once: intake commits them in groups, each group one processing job.
+    let posts = (0..60).map(|n| {
+        let delivery = deliveries::message(Platform::Messenger, secrets, &incoming(n)).expect("delivery");
+        let app = &app;
+        async move { post(app, &delivery).await.status() }
+    });
+    let statuses = futures::future::join_all(posts).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let conversations = wait_for_messages(&app, &ws, 60).await;
+    assert_eq!(conversations.len(), 2, "two senders, two threads");
+    assert_eq!(conversations.iter().map(|c| c.message_count).sum::<i64>(), 60, "each message once");
+    // Marked after the messages commit: wait for the marks too.
+    let mut marked = 0;
+    for _ in 0..200 {
+        marked = with_reader!(app.state.db, |pool| sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM raw_events WHERE status = 'processed' AND events = 1"
+        )
+        .fetch_one(pool)
+        .await)
+        .expect("count");
+        if marked == 60 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(marked, 60, "every delivery is marked processed with its one message");
+
+    // A batch holding a delivery that no longer parses: the batch is split, the good delivery is
+    // stored, the bad one is dead-lettered alone.
+    let good = deliveries::message(Platform::Messenger, secrets, &incoming(100)).expect("delivery");
+    let good_id = store_raw(&app, &good.body).await;
+    let bad_id = store_raw(&app, "{\"object\":\"page\",\"entry\":\"not a list\"}").await;
+    let job = ProcessEvents { event_ids: vec![good_id.clone(), bad_id.clone()] };
+    app.state.queue.enqueue(NewJob::new(&job).expect("job")).await.expect("enqueued");
+    wait_for_messages(&app, &ws, 61).await;
+    for _ in 0..200 {
+        let dead: Vec<String> = with_reader!(app.state.db, |pool| sqlx::query_scalar(
+            "SELECT payload FROM jobs WHERE kind = 'inbound.process_events' AND state = 'dead'"
+        )
+        .fetch_all(pool)
+        .await)
+        .expect("dead letters");
+        if !dead.is_empty() {
+            assert_eq!(dead.len(), 1, "{dead:?}");
+            assert!(dead[0].contains(bad_id.as_str()) && !dead[0].contains(good_id.as_str()), "{dead:?}");
+            assert_eq!(raw_status(&app, &good_id).await, ("processed".to_owned(), 1));
+            assert_eq!(raw_status(&app, &bad_id).await.0, "failed");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the bad delivery was never dead-lettered");
+}
+
+on_both_engines!(
+    a_signed_delivery_is_stored_once_and_processed,
+    refused_deliveries_leave_nothing_behind,
+    a_burst_is_processed_in_batches_and_a_bad_delivery_is_set_aside
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verification_challenges_are_answered() {

@@ -59,7 +59,8 @@ impl JobError {
         Self::Fatal { message: error.to_string() }
     }
 
-    fn message(&self) -> &str {
+    /// What went wrong.
+    pub fn message(&self) -> &str {
         match self {
             JobError::Retry { message, .. } | JobError::Fatal { message } => message,
         }

@@ -12,7 +12,7 @@ async fn columns(db: &Db) -> BTreeSet<(String, String, &'static str, bool)> {
         tidings_store::db::Pools::Sqlite { reader, .. } => sqlx::query_as(
             "SELECT m.name, p.name, p.type, p.\"notnull\" = 0 FROM sqlite_master m, pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations' \
-             AND m.name NOT LIKE 'messages_fts%'",
+             AND m.name NOT LIKE 'conversations_fts%'",
         )
         .fetch_all(reader)
         .await

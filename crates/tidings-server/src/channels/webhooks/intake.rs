@@ -5,7 +5,8 @@
 //! caps SQLite at a few hundred a second; instead one writer task takes every delivery waiting
 //! at that moment and commits them together, answering each caller once the batch is durable.
 //! Under light load a batch is one delivery and nothing waits; under heavy load batches grow and
-//! throughput follows.
+//! throughput follows. The batch's deliveries are processed together too: one job for up to
+//! [`MAX_PER_JOB`] of them.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -17,15 +18,17 @@ use tokio::sync::{mpsc, oneshot};
 
 /// The most deliveries committed in one transaction.
 const MAX_BATCH: usize = 512;
+/// The most deliveries one processing job takes (several workers share a large batch).
+const MAX_PER_JOB: usize = 128;
 
-/// Processes one stored delivery: parse, route to workspaces, ingest.
+/// Processes stored deliveries: parse, route to workspaces, ingest.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ProcessEvent {
-    pub event_id: EventId,
+pub struct ProcessEvents {
+    pub event_ids: Vec<EventId>,
 }
 
-impl JobPayload for ProcessEvent {
-    const KIND: &'static str = "inbound.process_event";
+impl JobPayload for ProcessEvents {
+    const KIND: &'static str = "inbound.process_events";
     const QUEUE: &'static str = names::INBOUND;
 }
 
@@ -132,11 +135,17 @@ async fn write(db: &Db, queue: &Queue, batch: &[Pending]) -> Result<Vec<Accepted
         .map_err(StoreError::from)?
         .rows_affected());
         if inserted == 1 {
-            queue.enqueue_in(&mut tx, NewJob::new(&ProcessEvent { event_id: id.clone() })?).await?;
             outcomes.push(Accepted::New(id));
         } else {
             outcomes.push(Accepted::Duplicate);
         }
+    }
+    let stored: Vec<EventId> = outcomes
+        .iter()
+        .filter_map(|outcome| if let Accepted::New(id) = outcome { Some(id.clone()) } else { None })
+        .collect();
+    for event_ids in stored.chunks(MAX_PER_JOB) {
+        queue.enqueue_in(&mut tx, NewJob::new(&ProcessEvents { event_ids: event_ids.to_vec() })?).await?;
     }
     tx.commit().await?;
     Ok(outcomes)

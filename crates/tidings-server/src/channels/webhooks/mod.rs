@@ -8,7 +8,7 @@
 mod intake;
 mod process;
 
-pub use intake::{Accepted, Intake, IntakeError, ProcessEvent};
+pub use intake::{Accepted, Intake, IntakeError, ProcessEvents};
 pub use process::register;
 
 use std::collections::BTreeMap;

@@ -1,78 +1,125 @@
-//! The `inbound.process_event` job: a stored delivery becomes conversations and messages in the
-//! workspaces whose accounts it names. Idempotent: messages are unique by platform id, so a job
+//! The `inbound.process_events` job: stored deliveries become conversations and messages in the
+//! workspaces whose accounts they name. Idempotent: messages are unique by platform id, so a job
 //! run twice (after a crash, or a retry) stores nothing twice.
+//!
+//! One job carries every delivery of an intake batch, so under load a hundred deliveries cost one
+//! transaction per workspace and one to mark them, not two each. A batch that fails is split into
+//! one job per delivery, so a delivery that cannot be stored holds up no other.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use tidings_connectors::{InboundEvent, Platform};
 use tidings_core::EventId;
 use tidings_core::time::now_millis;
-use tidings_store::queue::{JobContext, JobError, Registry};
-use tidings_store::{StoreError, with_reader, with_writer};
+use tidings_store::queue::{JobContext, JobError, NewJob, Queue, Registry};
+use tidings_store::{StoreError, with_reader, with_tx};
 
-use super::intake::ProcessEvent;
+use super::intake::ProcessEvents;
 use crate::channels::accounts::ChannelContext;
 use crate::channels::store::{self, ConnectionRow};
 use crate::inbox::ingest::{self, Ingested};
 use crate::inbox::live::LiveEvent;
 
+/// Deliveries read per query (bound parameters stay few).
+const READ_CHUNK: usize = 100;
+
 /// Registers the handler.
-pub fn register(registry: &mut Registry, context: ChannelContext) {
-    registry.register(move |job: ProcessEvent, _: JobContext| {
-        let context = context.clone();
-        async move { process(&context, &job.event_id).await }
+pub fn register(registry: &mut Registry, context: ChannelContext, queue: Queue) {
+    registry.register(move |job: ProcessEvents, _: JobContext| {
+        let (context, queue) = (context.clone(), queue.clone());
+        async move {
+            match process(&context, &job.event_ids).await {
+                Err(error) if job.event_ids.len() > 1 => {
+                    tracing::warn!(error = %error.message(), deliveries = job.event_ids.len(), "batch failed; split");
+                    split(&queue, &job.event_ids).await
+                }
+                outcome => outcome,
+            }
+        }
     });
 }
 
-#[tracing::instrument(skip_all, fields(event_id = %event_id))]
-async fn process(context: &ChannelContext, event_id: &EventId) -> Result<(), JobError> {
-    let row: Option<(String, String, String, i64)> = with_reader!(context.db, |pool| sqlx::query_as(
-        "SELECT platform, body, status, received_at FROM raw_events WHERE id = $1"
-    )
-    .bind(event_id.as_str())
-    .fetch_optional(pool)
-    .await)
-    .map_err(StoreError::from)?;
-    let Some((platform_name, body, status, received_at)) = row else { return Ok(()) };
-    if status == "processed" {
-        return Ok(());
+/// Replaces a failed batch by one job per delivery, each with its own retries.
+async fn split(queue: &Queue, event_ids: &[EventId]) -> Result<(), JobError> {
+    let mut tx = queue.db().begin().await?;
+    for id in event_ids {
+        queue.enqueue_in(&mut tx, NewJob::new(&ProcessEvents { event_ids: vec![id.clone()] })?).await?;
     }
-    let platform = Platform::parse(&platform_name).ok_or_else(|| JobError::fatal("unknown platform"))?;
-    let channel = context.platforms.channel(platform).ok_or_else(|| JobError::fatal("no channel"))?;
-    // Parsed against the time it was received: a retry hours later must not find it stale.
-    let events = match channel.parse_webhook(body.as_bytes(), received_at) {
-        Ok(events) => events,
-        Err(error) => {
-            mark(context, event_id, "failed", 0, Some(&error.to_string())).await?;
-            return Err(JobError::fatal(error));
-        }
-    };
-    // Ratings arrive on the Page's webhook but belong to its Facebook (reviews) connection.
-    let mut by_connection: BTreeMap<String, (ConnectionRow, Vec<InboundEvent>)> = BTreeMap::new();
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A stored delivery still to process.
+struct Delivery {
+    id: EventId,
+    platform: Platform,
+    body: String,
+    received_at: i64,
+}
+
+/// What became of one delivery.
+struct Outcome {
+    status: &'static str,
+    stored: i64,
+    error: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(deliveries = event_ids.len()))]
+async fn process(context: &ChannelContext, event_ids: &[EventId]) -> Result<(), JobError> {
+    let deliveries = unprocessed(context, event_ids).await?;
+    let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
+    // Events by workspace, then connection; each keeps the delivery it came from.
+    let mut by_workspace: BTreeMap<String, Vec<(ConnectionRow, InboundEvent, usize)>> = BTreeMap::new();
+    let mut connections: HashMap<(Platform, String), Option<ConnectionRow>> = HashMap::new();
     let mut unrouted = 0;
-    for event in events {
-        let target = match &event {
-            InboundEvent::Message(_) => platform,
-            InboundEvent::Review { .. } => Platform::Facebook,
-            InboundEvent::Ignored { .. } => continue,
-        };
-        match store::connection_by_account(&context.db, target.as_str(), event.account_id()).await? {
-            Some(connection) => {
-                by_connection.entry(connection.id.clone()).or_insert((connection, Vec::new())).1.push(event)
+    for (index, delivery) in deliveries.iter().enumerate() {
+        let platform = delivery.platform;
+        let channel = context.platforms.channel(platform).ok_or_else(|| JobError::fatal("no channel"))?;
+        // Parsed against the time it was received: a retry hours later must not find it stale.
+        let events = match channel.parse_webhook(delivery.body.as_bytes(), delivery.received_at) {
+            Ok(events) => events,
+            Err(error) => {
+                tracing::warn!(event_id = %delivery.id, %error, "stored delivery could not be parsed");
+                let outcome = Outcome { status: "failed", stored: 0, error: Some(error.to_string()) };
+                outcomes.insert(delivery.id.to_string(), outcome);
+                continue;
             }
-            None => unrouted += 1,
+        };
+        outcomes.insert(delivery.id.to_string(), Outcome { status: "processed", stored: 0, error: None });
+        for event in events {
+            // Ratings arrive on the Page's webhook but belong to its Facebook (reviews) connection.
+            let target = match &event {
+                InboundEvent::Message(_) => platform,
+                InboundEvent::Review { .. } => Platform::Facebook,
+                InboundEvent::Ignored { .. } => continue,
+            };
+            let key = (target, event.account_id().to_owned());
+            let connection = match connections.get(&key) {
+                Some(known) => known.clone(),
+                None => {
+                    let found = store::connection_by_account(&context.db, target.as_str(), &key.1).await?;
+                    connections.insert(key, found.clone());
+                    found
+                }
+            };
+            match connection {
+                Some(connection) => {
+                    by_workspace.entry(connection.workspace_id.clone()).or_default().push((connection, event, index))
+                }
+                None => unrouted += 1,
+            }
         }
     }
     if unrouted > 0 {
-        tracing::info!(unrouted, %platform, "events for accounts no workspace has connected were skipped");
+        tracing::info!(unrouted, "events for accounts no workspace has connected were skipped");
     }
-    let mut stored = 0;
     let mut live = Vec::new();
-    for (connection, events) in by_connection.into_values() {
-        let source = connection.source().map_err(JobError::fatal)?;
-        let ws = source.workspace_id.clone();
+    for events in by_workspace.into_values() {
+        let Some((first, _, _)) = events.first() else { continue };
+        let ws = first.source().map_err(JobError::fatal)?.workspace_id;
         let mut tx = context.db.begin_for_tenant(&ws).await?;
-        for event in &events {
+        for (connection, event, index) in &events {
+            let source = connection.source().map_err(JobError::fatal)?;
             let outcome = match event {
                 InboundEvent::Message(message) => ingest::message(&mut tx, &source, message).await?,
                 InboundEvent::Review { review, .. } => ingest::review(&mut tx, &source, review).await?,
@@ -80,7 +127,11 @@ async fn process(context: &ChannelContext, event_id: &EventId) -> Result<(), Job
             };
             match outcome {
                 Ingested::New { conversation_id, new_conversation, .. } => {
-                    stored += 1;
+                    if let Some(delivered) = outcomes.get_mut(deliveries[*index].id.as_str()) {
+                        delivered.stored += 1;
+                    }
+                    let platform = deliveries[*index].platform.as_str();
+                    metrics::counter!("tidings_inbound_messages_stored_total", "platform" => platform).increment(1);
                     let kind = if new_conversation { "conversation.created" } else { "message.created" };
                     live.push(LiveEvent::new(&ws, kind, &conversation_id));
                 }
@@ -92,30 +143,61 @@ async fn process(context: &ChannelContext, event_id: &EventId) -> Result<(), Job
         }
         tx.commit().await?;
     }
-    mark(context, event_id, "processed", stored, None).await?;
-    metrics::counter!("tidings_inbound_messages_stored_total", "platform" => platform.as_str())
-        .increment(stored as u64);
+    mark(context, &outcomes).await?;
     context.live.publish(live).await;
-    Ok(())
+    // A delivery that cannot be parsed is dead-lettered (alone, once its batch is split), so it
+    // shows with the other dead letters in the dashboard.
+    match outcomes.into_values().find_map(|outcome| outcome.error) {
+        Some(error) => Err(JobError::fatal(error)),
+        None => Ok(()),
+    }
 }
 
-async fn mark(
-    context: &ChannelContext,
-    id: &EventId,
-    status: &str,
-    events: i64,
-    error: Option<&str>,
-) -> Result<(), StoreError> {
-    with_writer!(context.db, |pool| sqlx::query(
-        "UPDATE raw_events SET status = $2, events = $3, error = $4, processed_at = $5 WHERE id = $1"
-    )
-    .bind(id.as_str())
-    .bind(status)
-    .bind(events)
-    .bind(error)
-    .bind(now_millis())
-    .execute(pool)
-    .await
-    .map(|_| ()))?;
-    Ok(())
+/// The deliveries of `event_ids` not processed yet.
+async fn unprocessed(context: &ChannelContext, event_ids: &[EventId]) -> Result<Vec<Delivery>, JobError> {
+    let mut deliveries = Vec::with_capacity(event_ids.len());
+    for chunk in event_ids.chunks(READ_CHUNK) {
+        let placeholders = (1..=chunk.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT id, platform, body, received_at FROM raw_events \
+             WHERE id IN ({placeholders}) AND status <> 'processed' ORDER BY received_at, id"
+        );
+        let rows: Vec<(String, String, String, i64)> = with_reader!(context.db, |pool| {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            query.fetch_all(pool).await
+        })
+        .map_err(StoreError::from)?;
+        for (id, platform, body, received_at) in rows {
+            let id = EventId::parse(&id).map_err(StoreError::corrupt)?;
+            let platform = Platform::parse(&platform).ok_or_else(|| JobError::fatal("unknown platform"))?;
+            deliveries.push(Delivery { id, platform, body, received_at });
+        }
+    }
+    Ok(deliveries)
+}
+
+/// Records what became of each delivery, in one transaction.
+async fn mark(context: &ChannelContext, outcomes: &BTreeMap<String, Outcome>) -> Result<(), StoreError> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let now = now_millis();
+    let mut tx = context.db.begin().await?;
+    for (id, outcome) in outcomes {
+        with_tx!(tx, |conn| sqlx::query(
+            "UPDATE raw_events SET status = $2, events = $3, error = $4, processed_at = $5 WHERE id = $1"
+        )
+        .bind(id)
+        .bind(outcome.status)
+        .bind(outcome.stored)
+        .bind(outcome.error.as_deref())
+        .bind(now)
+        .execute(&mut **conn)
+        .await
+        .map(|_| ()))?;
+    }
+    tx.commit().await
 }
