@@ -15,7 +15,7 @@
 //!
 //! * **Acknowledged events/s**: `200`s with `duplicate: false` completed inside the measured
 //!   window, divided by its length. Latency is per request, from send to the full response.
-//! * **Drain**: how fast the `inbound.process_event` jobs turn the stored deliveries into
+//! * **Drain**: how fast the `inbound.process_events` jobs (one per intake batch) turn the stored deliveries into
 //!   conversations and messages. Two modes:
 //!   * `intake only`: no workers while the load runs; afterwards the workers start and the time
 //!     until every stored delivery is processed gives *messages stored/s* for the backlog alone;
@@ -127,7 +127,7 @@ struct Settings {
     measure: Duration,
     deliveries: usize,
     postgres: bool,
-    /// `queue.concurrency.inbound`, when set (default: the queue's own, 20).
+    /// `queue.concurrency.inbound`, when set (default: the queue's own, 20; 2 on SQLite).
     inbound_workers: Option<usize>,
 }
 
@@ -650,7 +650,8 @@ fn main() -> anyhow::Result<()> {
         thousands(settings.deliveries as f64)
     );
 
-    let inbound = settings.inbound_workers.map_or("20 (default)".to_owned(), |n| n.to_string());
+    let inbound =
+        settings.inbound_workers.map_or("the queue's default (20; 2 on SQLite)".to_owned(), |n| n.to_string());
     eprintln!("inbound workers (queue.concurrency.inbound): {inbound}");
     let mut rows = Vec::with_capacity(cases.len());
     for case in cases {

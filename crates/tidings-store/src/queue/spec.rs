@@ -9,6 +9,9 @@ pub struct QueueSpec {
     pub name: String,
     /// Jobs of this queue run at most this many at a time in one worker process.
     pub concurrency: usize,
+    /// The concurrency on SQLite, when lower: for jobs that mostly write, since SQLite commits one
+    /// writer at a time and more workers only queue for it (ahead of webhook intake).
+    pub sqlite_concurrency: Option<usize>,
     /// A job failing this many times becomes a dead letter.
     pub max_attempts: i32,
     /// Delay before retry *n* is `backoff[n - 1]` (the last entry repeats), with ±10% jitter.
@@ -21,6 +24,7 @@ impl QueueSpec {
         Self {
             name: name.into(),
             concurrency: 1,
+            sqlite_concurrency: None,
             max_attempts: 3,
             backoff: vec![Duration::from_secs(1), Duration::from_secs(5), Duration::from_secs(30)],
         }
@@ -30,6 +34,20 @@ impl QueueSpec {
     pub fn concurrency(mut self, concurrency: usize) -> Self {
         self.concurrency = concurrency.max(1);
         self
+    }
+
+    /// Sets how many jobs run at once on SQLite, when fewer than on PostgreSQL.
+    pub fn sqlite_concurrency(mut self, concurrency: usize) -> Self {
+        self.sqlite_concurrency = Some(concurrency.max(1));
+        self
+    }
+
+    /// How many jobs run at once on `backend`, unless configured otherwise.
+    pub fn concurrency_on(&self, backend: crate::Backend) -> usize {
+        match (backend, self.sqlite_concurrency) {
+            (crate::Backend::Sqlite, Some(sqlite)) => sqlite.min(self.concurrency),
+            _ => self.concurrency,
+        }
     }
 
     /// Sets how many attempts a job gets before it is dead-lettered.
@@ -77,7 +95,7 @@ fn secs(values: &[u64]) -> Vec<Duration> {
 /// ("max retries" there is attempts − 1 here).
 pub fn standard_queues() -> Vec<QueueSpec> {
     vec![
-        QueueSpec::new(names::INBOUND).concurrency(20).max_attempts(4).backoff(secs(&[1, 4, 16])),
+        QueueSpec::new(names::INBOUND).concurrency(20).sqlite_concurrency(2).max_attempts(4).backoff(secs(&[1, 4, 16])),
         QueueSpec::new(names::AI).concurrency(10).max_attempts(3).backoff(secs(&[2, 8])),
         QueueSpec::new(names::OUTBOUND).concurrency(15).max_attempts(6).backoff(secs(&[1, 2, 4, 8, 16])),
         QueueSpec::new(names::CRM).concurrency(5).max_attempts(6).backoff(secs(&[5, 15, 45, 135, 405])),
@@ -97,5 +115,13 @@ mod tests {
         assert_eq!(spec.delay_after(1), Duration::from_secs(1));
         assert_eq!(spec.delay_after(2), Duration::from_secs(4));
         assert_eq!(spec.delay_after(9), Duration::from_secs(4));
+    }
+
+    #[test]
+    fn writing_queues_run_fewer_workers_on_sqlite() {
+        let spec = QueueSpec::new("q").concurrency(20).sqlite_concurrency(2);
+        assert_eq!(spec.concurrency_on(crate::Backend::Sqlite), 2);
+        assert_eq!(spec.concurrency_on(crate::Backend::Postgres), 20);
+        assert_eq!(QueueSpec::new("q").concurrency(5).concurrency_on(crate::Backend::Sqlite), 5);
     }
 }

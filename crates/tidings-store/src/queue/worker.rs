@@ -307,7 +307,8 @@ async fn claim(inner: &Inner, queue: &str, limit: usize) -> Result<Vec<Job>, Que
 }
 
 async fn claim_loop(inner: Arc<Inner>, spec: QueueSpec, shutdown: CancellationToken, runtime: JobRuntime) {
-    let concurrency = inner.options.concurrency.get(&spec.name).copied().unwrap_or(spec.concurrency);
+    let concurrency = (inner.options.concurrency.get(&spec.name).copied())
+        .unwrap_or_else(|| spec.concurrency_on(inner.queue.db().backend()));
     let permits = Arc::new(Semaphore::new(concurrency));
     let wake = inner.queue.db().wakeups.for_queue(&spec.name);
     let spec = Arc::new(spec);

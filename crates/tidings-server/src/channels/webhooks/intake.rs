@@ -8,16 +8,23 @@
 //! throughput follows. The batch's deliveries are processed together too: one job for up to
 //! [`MAX_PER_JOB`] of them.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tidings_core::EventId;
 use tidings_core::time::now_millis;
 use tidings_store::queue::{JobPayload, NewJob, Queue, QueueError, names};
 use tidings_store::{Db, StoreError, with_tx};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 /// The most deliveries committed in one transaction.
 const MAX_BATCH: usize = 512;
+/// Deliveries written per `INSERT` (bound parameters stay few: binding is slow past hundreds).
+const ROWS_PER_INSERT: usize = 64;
 /// The most deliveries one processing job takes (several workers share a large batch).
 const MAX_PER_JOB: usize = 128;
 
@@ -66,21 +73,53 @@ struct Pending {
 #[derive(Clone)]
 pub struct Intake {
     sender: mpsc::Sender<Pending>,
+    backlog: Arc<Backlog>,
+}
+
+/// Deliveries received but not yet answered, and a signal when there are none.
+#[derive(Default)]
+struct Backlog {
+    waiting: AtomicUsize,
+    empty: Notify,
 }
 
 impl Intake {
     /// Starts the writer task for `db`.
     pub fn start(db: Db, queue: Queue) -> Self {
         let (sender, receiver) = mpsc::channel(MAX_BATCH * 8);
-        tokio::spawn(run(db, queue, receiver));
-        Self { sender }
+        let backlog = Arc::new(Backlog::default());
+        tokio::spawn(run(db, queue, receiver, backlog.clone()));
+        Self { sender, backlog }
+    }
+
+    /// Waits while deliveries wait to be stored, for at most `longest`. Work sharing SQLite's one
+    /// writer with intake calls this before each transaction, so a platform's delivery is not
+    /// acknowledged late because processing held the writer; under sustained overload the
+    /// processing still advances once per `longest`.
+    pub async fn yield_to_deliveries(&self, longest: Duration) {
+        let deadline = tokio::time::Instant::now() + longest;
+        loop {
+            let empty = self.backlog.empty.notified();
+            tokio::pin!(empty);
+            empty.as_mut().enable();
+            if self.backlog.waiting.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, empty).await.is_err() {
+                return;
+            }
+        }
     }
 
     /// Stores a verified delivery and its processing job; returns once both are durable.
     pub async fn accept(&self, platform: &'static str, body: String) -> Result<Accepted, IntakeError> {
         let dedup_key = hex::encode(Sha256::digest(body.as_bytes()));
         let (reply, answer) = oneshot::channel();
-        self.sender.send(Pending { platform, dedup_key, body, reply }).await.map_err(|_| IntakeError::Stopped)?;
+        self.backlog.waiting.fetch_add(1, Ordering::AcqRel);
+        if self.sender.send(Pending { platform, dedup_key, body, reply }).await.is_err() {
+            self.backlog.settled(1);
+            return Err(IntakeError::Stopped);
+        }
         match answer.await {
             Ok(Ok(accepted)) => Ok(accepted),
             Ok(Err(message)) => Err(IntakeError::NotStored(message)),
@@ -89,7 +128,15 @@ impl Intake {
     }
 }
 
-async fn run(db: Db, queue: Queue, mut receiver: mpsc::Receiver<Pending>) {
+impl Backlog {
+    fn settled(&self, deliveries: usize) {
+        if self.waiting.fetch_sub(deliveries, Ordering::AcqRel) == deliveries {
+            self.empty.notify_waiters();
+        }
+    }
+}
+
+async fn run(db: Db, queue: Queue, mut receiver: mpsc::Receiver<Pending>, backlog: Arc<Backlog>) {
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -99,6 +146,7 @@ async fn run(db: Db, queue: Queue, mut receiver: mpsc::Receiver<Pending>) {
             }
         }
         metrics::histogram!("tidings_webhook_batch_size").record(batch.len() as f64);
+        let deliveries = batch.len();
         match write(&db, &queue, &batch).await {
             Ok(outcomes) => {
                 for (pending, outcome) in batch.into_iter().zip(outcomes) {
@@ -112,32 +160,45 @@ async fn run(db: Db, queue: Queue, mut receiver: mpsc::Receiver<Pending>) {
                 }
             }
         }
+        backlog.settled(deliveries);
     }
 }
 
 async fn write(db: &Db, queue: &Queue, batch: &[Pending]) -> Result<Vec<Accepted>, IntakeError> {
-    let mut tx = db.begin().await?;
     let now = now_millis();
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for pending in batch {
-        let id = EventId::generate();
-        let inserted = with_tx!(tx, |conn| sqlx::query(
-            "INSERT INTO raw_events (id, platform, dedup_key, body, status, received_at) \
-             VALUES ($1, $2, $3, $4, 'received', $5) ON CONFLICT (platform, dedup_key) DO NOTHING"
-        )
-        .bind(id.as_str())
-        .bind(pending.platform)
-        .bind(&pending.dedup_key)
-        .bind(&pending.body)
-        .bind(now)
-        .execute(&mut **conn)
-        .await
-        .map_err(StoreError::from)?
-        .rows_affected());
-        if inserted == 1 {
-            outcomes.push(Accepted::New(id));
-        } else {
-            outcomes.push(Accepted::Duplicate);
+    let mut outcomes = vec![Accepted::Duplicate; batch.len()];
+    // Of identical deliveries in one batch only the first is written; the others repeat it.
+    let mut seen = HashSet::new();
+    let candidates: Vec<(usize, EventId)> = (batch.iter().enumerate())
+        .filter(|(_, pending)| seen.insert((pending.platform, pending.dedup_key.as_str())))
+        .map(|(index, _)| (index, EventId::generate()))
+        .collect();
+    let mut tx = db.begin().await?;
+    for rows in candidates.chunks(ROWS_PER_INSERT) {
+        // `$1` is the time; each row has four more.
+        let values = (0..rows.len())
+            .map(|row| {
+                format!("(${}, ${}, ${}, ${}, 'received', $1)", 4 * row + 2, 4 * row + 3, 4 * row + 4, 4 * row + 5)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO raw_events (id, platform, dedup_key, body, status, received_at) VALUES {values} \
+             ON CONFLICT (platform, dedup_key) DO NOTHING RETURNING id"
+        );
+        let inserted: Vec<String> = with_tx!(tx, |conn| {
+            let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())).bind(now);
+            for (index, id) in rows {
+                let pending = &batch[*index];
+                query = query.bind(id.as_str()).bind(pending.platform).bind(&pending.dedup_key).bind(&pending.body);
+            }
+            query.fetch_all(&mut **conn).await.map_err(StoreError::from)
+        })?;
+        let inserted: HashSet<String> = inserted.into_iter().collect();
+        for (index, id) in rows {
+            if inserted.contains(id.as_str()) {
+                outcomes[*index] = Accepted::New(id.clone());
+            }
         }
     }
     let stored: Vec<EventId> = outcomes

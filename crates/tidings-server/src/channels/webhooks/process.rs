@@ -2,19 +2,20 @@
 //! workspaces whose accounts they name. Idempotent: messages are unique by platform id, so a job
 //! run twice (after a crash, or a retry) stores nothing twice.
 //!
-//! One job carries every delivery of an intake batch, so under load a hundred deliveries cost one
-//! transaction per workspace and one to mark them, not two each. A batch that fails is split into
+//! One job carries the deliveries of an intake batch, so under load a hundred deliveries cost a
+//! few short transactions and one to mark them, not two each. A batch that fails is split into
 //! one job per delivery, so a delivery that cannot be stored holds up no other.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use tidings_connectors::{InboundEvent, Platform};
 use tidings_core::EventId;
 use tidings_core::time::now_millis;
 use tidings_store::queue::{JobContext, JobError, NewJob, Queue, Registry};
-use tidings_store::{StoreError, with_reader, with_tx};
+use tidings_store::{Backend, StoreError, with_reader, with_tx};
 
-use super::intake::ProcessEvents;
+use super::intake::{Intake, ProcessEvents};
 use crate::channels::accounts::ChannelContext;
 use crate::channels::store::{self, ConnectionRow};
 use crate::inbox::ingest::{self, Ingested};
@@ -22,13 +23,19 @@ use crate::inbox::live::LiveEvent;
 
 /// Deliveries read per query (bound parameters stay few).
 const READ_CHUNK: usize = 100;
+/// Events ingested per transaction: short enough that webhook intake, which shares SQLite's one
+/// writer, never waits long for it.
+const EVENTS_PER_TX: usize = 16;
+
+/// How long processing stands back for waiting deliveries before each transaction, on SQLite.
+const LONGEST_YIELD: Duration = Duration::from_millis(100);
 
 /// Registers the handler.
-pub fn register(registry: &mut Registry, context: ChannelContext, queue: Queue) {
+pub fn register(registry: &mut Registry, context: ChannelContext, queue: Queue, intake: Intake) {
     registry.register(move |job: ProcessEvents, _: JobContext| {
-        let (context, queue) = (context.clone(), queue.clone());
+        let (context, queue, intake) = (context.clone(), queue.clone(), intake.clone());
         async move {
-            match process(&context, &job.event_ids).await {
+            match process(&context, &intake, &job.event_ids).await {
                 Err(error) if job.event_ids.len() > 1 => {
                     tracing::warn!(error = %error.message(), deliveries = job.event_ids.len(), "batch failed; split");
                     split(&queue, &job.event_ids).await
@@ -65,7 +72,7 @@ struct Outcome {
 }
 
 #[tracing::instrument(skip_all, fields(deliveries = event_ids.len()))]
-async fn process(context: &ChannelContext, event_ids: &[EventId]) -> Result<(), JobError> {
+async fn process(context: &ChannelContext, intake: &Intake, event_ids: &[EventId]) -> Result<(), JobError> {
     let deliveries = unprocessed(context, event_ids).await?;
     let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
     // Events by workspace, then connection; each keeps the delivery it came from.
@@ -117,31 +124,37 @@ async fn process(context: &ChannelContext, event_ids: &[EventId]) -> Result<(), 
     for events in by_workspace.into_values() {
         let Some((first, _, _)) = events.first() else { continue };
         let ws = first.source().map_err(JobError::fatal)?.workspace_id;
-        let mut tx = context.db.begin_for_tenant(&ws).await?;
-        for (connection, event, index) in &events {
-            let source = connection.source().map_err(JobError::fatal)?;
-            let outcome = match event {
-                InboundEvent::Message(message) => ingest::message(&mut tx, &source, message).await?,
-                InboundEvent::Review { review, .. } => ingest::review(&mut tx, &source, review).await?,
-                InboundEvent::Ignored { .. } => Ingested::Duplicate,
-            };
-            match outcome {
-                Ingested::New { conversation_id, new_conversation, .. } => {
-                    if let Some(delivered) = outcomes.get_mut(deliveries[*index].id.as_str()) {
-                        delivered.stored += 1;
-                    }
-                    let platform = deliveries[*index].platform.as_str();
-                    metrics::counter!("tidings_inbound_messages_stored_total", "platform" => platform).increment(1);
-                    let kind = if new_conversation { "conversation.created" } else { "message.created" };
-                    live.push(LiveEvent::new(&ws, kind, &conversation_id));
-                }
-                Ingested::Updated { conversation_id } => {
-                    live.push(LiveEvent::new(&ws, "conversation.updated", &conversation_id))
-                }
-                Ingested::Duplicate => {}
+        for chunk in events.chunks(EVENTS_PER_TX) {
+            // Acknowledging a platform's delivery comes first; PostgreSQL has no single writer.
+            if context.db.backend() == Backend::Sqlite {
+                intake.yield_to_deliveries(LONGEST_YIELD).await;
             }
+            let mut tx = context.db.begin_for_tenant(&ws).await?;
+            for (connection, event, index) in chunk {
+                let source = connection.source().map_err(JobError::fatal)?;
+                let outcome = match event {
+                    InboundEvent::Message(message) => ingest::message(&mut tx, &source, message).await?,
+                    InboundEvent::Review { review, .. } => ingest::review(&mut tx, &source, review).await?,
+                    InboundEvent::Ignored { .. } => Ingested::Duplicate,
+                };
+                match outcome {
+                    Ingested::New { conversation_id, new_conversation, .. } => {
+                        if let Some(delivered) = outcomes.get_mut(deliveries[*index].id.as_str()) {
+                            delivered.stored += 1;
+                        }
+                        let platform = deliveries[*index].platform.as_str();
+                        metrics::counter!("tidings_inbound_messages_stored_total", "platform" => platform).increment(1);
+                        let kind = if new_conversation { "conversation.created" } else { "message.created" };
+                        live.push(LiveEvent::new(&ws, kind, &conversation_id));
+                    }
+                    Ingested::Updated { conversation_id } => {
+                        live.push(LiveEvent::new(&ws, "conversation.updated", &conversation_id))
+                    }
+                    Ingested::Duplicate => {}
+                }
+            }
+            tx.commit().await?;
         }
-        tx.commit().await?;
     }
     mark(context, &outcomes).await?;
     context.live.publish(live).await;
