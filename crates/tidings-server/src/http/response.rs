@@ -27,8 +27,8 @@ impl<T> Envelope<T> {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pagination {
-    /// Items matching the filter, over all pages. Inbox lists count exactly up to 10,000 and report
-    /// 10,001 for anything larger (`hasMore` stays exact).
+    /// Items matching the filter, over all pages. Inbox lists count exactly up to 10,000 (1,000
+    /// when searching) and report one more for anything larger (`hasMore` stays exact).
     pub total: i64,
     /// Page size.
     pub limit: i64,

@@ -177,6 +177,7 @@ struct RowsPartial {
 #[template(path = "inbox/list.html")]
 struct ListPartial {
     total: i64,
+    total_label: String,
     refresh_url: String,
     rows: String,
     filtered: bool,
@@ -309,6 +310,7 @@ async fn list_html(
     let (partial, total) = rows(state, user, filters, selected).await?;
     let list = ListPartial {
         total,
+        total_label: store::total_label(total, &filters.filter),
         refresh_url: filters.link("/inbox", 0),
         rows: partial.render()?,
         filtered: !filters.query().is_empty(),

@@ -27,6 +27,10 @@ UPDATE conversations c SET search_document = COALESCE((
 ALTER TABLE conversations ADD COLUMN search_vector tsvector
     GENERATED ALWAYS AS (to_tsvector('simple', search_document)) STORED;
 CREATE INDEX conversations_search ON conversations USING GIN (search_vector);
+-- Ten times the default word statistics: with the default, a word seen in 23 of 200,000
+-- conversations was estimated at 1,000, and the planner walked the recency index (1.4 s) instead
+-- of reading the GIN index (1 ms).
+ALTER TABLE conversations ALTER COLUMN search_vector SET STATISTICS 1000;
 
 -- The list indexes order by the activity key instead of (last_message_at, id).
 DROP INDEX conversations_recent;

@@ -56,7 +56,7 @@ struct StarBar {
 #[template(path = "inbox/reviews_results.html")]
 struct ResultsPartial {
     reviews: Vec<ReviewView>,
-    total: i64,
+    total_label: String,
     average: String,
     rated: i64,
     bars: Vec<StarBar>,
@@ -152,7 +152,7 @@ pub(super) async fn reviews_page(
     let api_query = filters.api_query();
     let results = ResultsPartial {
         reviews: rows.into_iter().map(|row| review_view(row, now)).collect(),
-        total,
+        total_label: store::total_label(total, &filters.filter),
         average,
         rated,
         chart_height: 5 * BAR_ROW,
