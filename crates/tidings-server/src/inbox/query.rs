@@ -53,6 +53,11 @@ impl Conditions {
     }
 }
 
+/// `$first, $first+1, …`: `count` placeholders for an `IN (…)` list.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
 /// Binds `args` to a query built with `sqlx::query_as` / `query_scalar` for either engine.
 macro_rules! bind_args {
     ($query:expr, $args:expr) => {{

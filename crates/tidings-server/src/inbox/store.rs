@@ -6,7 +6,7 @@ use tidings_core::{ConversationId, MessageId, ResponseId, UserId, WorkspaceId};
 use tidings_store::{Backend, Db, StoreError, Tx, with_reader, with_tx};
 
 use super::model::{ConversationStatus, ResponseStatus};
-use super::query::{Arg, Conditions, bind_args};
+use super::query::{Arg, Conditions, bind_args, placeholders};
 use super::search;
 
 /// A conversation as the inbox lists it, with the names it shows.
@@ -592,10 +592,6 @@ pub async fn set_deep_link(
 /// How many ids one `IN (…)` list carries, well under both engines' placeholder limits.
 const ID_CHUNK: usize = 500;
 
-fn in_list(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
-}
-
 /// The review (the first inbound message) of each of the conversations `ids`, keyed by
 /// conversation id: one query per 500 conversations, for lists and exports.
 pub async fn first_inbound_of(
@@ -608,7 +604,7 @@ pub async fn first_inbound_of(
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE workspace_id = $1 AND direction = 'inbound' \
              AND conversation_id IN ({}) ORDER BY sent_at DESC, id DESC",
-            in_list(2, chunk.len())
+            placeholders(2, chunk.len())
         );
         let rows: Vec<MessageRow> = with_reader!(db, |pool| {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(workspace.as_str());
@@ -637,7 +633,7 @@ pub async fn current_responses_of(
         let sql = format!(
             "SELECT {RESPONSE_COLUMNS} FROM responses WHERE workspace_id = $1 AND status <> 'deleted' \
              AND conversation_id IN ({}) ORDER BY created_at, id",
-            in_list(2, chunk.len())
+            placeholders(2, chunk.len())
         );
         let rows: Vec<ResponseRow> = with_reader!(db, |pool| {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(workspace.as_str());

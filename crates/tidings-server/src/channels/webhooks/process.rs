@@ -20,6 +20,7 @@ use crate::channels::accounts::ChannelContext;
 use crate::channels::store::{self, ConnectionRow};
 use crate::inbox::ingest::{self, Ingested};
 use crate::inbox::live::LiveEvent;
+use crate::inbox::query::placeholders;
 
 /// Deliveries read per query (bound parameters stay few).
 const READ_CHUNK: usize = 100;
@@ -170,10 +171,10 @@ async fn process(context: &ChannelContext, intake: &Intake, event_ids: &[EventId
 async fn unprocessed(context: &ChannelContext, event_ids: &[EventId]) -> Result<Vec<Delivery>, JobError> {
     let mut deliveries = Vec::with_capacity(event_ids.len());
     for chunk in event_ids.chunks(READ_CHUNK) {
-        let placeholders = (1..=chunk.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+        let ids = placeholders(1, chunk.len());
         let sql = format!(
             "SELECT id, platform, body, received_at FROM raw_events \
-             WHERE id IN ({placeholders}) AND status <> 'processed' ORDER BY received_at, id"
+             WHERE id IN ({ids}) AND status <> 'processed' ORDER BY received_at, id"
         );
         let rows: Vec<(String, String, String, i64)> = with_reader!(context.db, |pool| {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
