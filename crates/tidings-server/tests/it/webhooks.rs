@@ -274,11 +274,29 @@ async fn a_burst_is_processed_in_batches_and_a_bad_delivery_is_set_aside(engine:
             assert!(dead[0].contains(bad_id.as_str()) && !dead[0].contains(good_id.as_str()), "{dead:?}");
             assert_eq!(raw_status(&app, &good_id).await, ("processed".to_owned(), 1));
             assert_eq!(raw_status(&app, &bad_id).await.0, "failed");
+            a_delivery_already_in_the_inbox_counts_its_message(&app, &ws, &good.body).await;
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the bad delivery was never dead-lettered");
+}
+
+/// A run that finds its messages stored (an earlier attempt committed them, then failed before
+/// marking the delivery) still records what the delivery holds, and stores nothing twice.
+async fn a_delivery_already_in_the_inbox_counts_its_message(app: &TestApp, ws: &WorkspaceId, body: &str) {
+    let again = store_raw(app, body).await;
+    let job = ProcessEvents { event_ids: vec![again.clone()] };
+    app.state.queue.enqueue(NewJob::new(&job).expect("job")).await.expect("enqueued");
+    for _ in 0..200 {
+        if raw_status(app, &again).await.0 == "processed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(raw_status(app, &again).await, ("processed".to_owned(), 1));
+    let conversations = wait_for_messages(app, ws, 61).await;
+    assert_eq!(conversations.iter().map(|c| c.message_count).sum::<i64>(), 61, "nothing stored twice");
 }
 
 on_both_engines!(

@@ -68,7 +68,8 @@ struct Delivery {
 /// What became of one delivery.
 struct Outcome {
     status: &'static str,
-    stored: i64,
+    /// Inbox items the delivery holds, whether this run or an earlier one stored them.
+    events: i64,
     error: Option<String>,
 }
 
@@ -88,12 +89,12 @@ async fn process(context: &ChannelContext, intake: &Intake, event_ids: &[EventId
             Ok(events) => events,
             Err(error) => {
                 tracing::warn!(event_id = %delivery.id, %error, "stored delivery could not be parsed");
-                let outcome = Outcome { status: "failed", stored: 0, error: Some(error.to_string()) };
+                let outcome = Outcome { status: "failed", events: 0, error: Some(error.to_string()) };
                 outcomes.insert(delivery.id.to_string(), outcome);
                 continue;
             }
         };
-        outcomes.insert(delivery.id.to_string(), Outcome { status: "processed", stored: 0, error: None });
+        outcomes.insert(delivery.id.to_string(), Outcome { status: "processed", events: 0, error: None });
         for event in events {
             // Ratings arrive on the Page's webhook but belong to its Facebook (reviews) connection.
             let target = match &event {
@@ -122,7 +123,11 @@ async fn process(context: &ChannelContext, intake: &Intake, event_ids: &[EventId
         tracing::info!(unrouted, "events for accounts no workspace has connected were skipped");
     }
     let mut live = Vec::new();
-    for events in by_workspace.into_values() {
+    for mut events in by_workspace.into_values() {
+        // Concurrent jobs lock contacts and conversations in the same order, so two batches about
+        // the same threads wait for each other instead of deadlocking. Stable: a thread's
+        // messages keep their order.
+        events.sort_by(|(_, a, _), (_, b, _)| lock_order(a).cmp(&lock_order(b)));
         let Some((first, _, _)) = events.first() else { continue };
         let ws = first.source().map_err(JobError::fatal)?.workspace_id;
         for chunk in events.chunks(EVENTS_PER_TX) {
@@ -138,11 +143,13 @@ async fn process(context: &ChannelContext, intake: &Intake, event_ids: &[EventId
                     InboundEvent::Review { review, .. } => ingest::review(&mut tx, &source, review).await?,
                     InboundEvent::Ignored { .. } => Ingested::Duplicate,
                 };
+                // Counted whether stored now or by an earlier attempt that failed before marking:
+                // `events` is what the delivery holds in the inbox.
+                if let Some(delivered) = outcomes.get_mut(deliveries[*index].id.as_str()) {
+                    delivered.events += 1;
+                }
                 match outcome {
                     Ingested::New { conversation_id, new_conversation, .. } => {
-                        if let Some(delivered) = outcomes.get_mut(deliveries[*index].id.as_str()) {
-                            delivered.stored += 1;
-                        }
                         let platform = deliveries[*index].platform.as_str();
                         metrics::counter!("tidings_inbound_messages_stored_total", "platform" => platform).increment(1);
                         let kind = if new_conversation { "conversation.created" } else { "message.created" };
@@ -165,6 +172,16 @@ async fn process(context: &ChannelContext, intake: &Intake, event_ids: &[EventId
         Some(error) => Err(JobError::fatal(error)),
         None => Ok(()),
     }
+}
+
+/// The rows an event locks, in the order they are locked: its account, then its thread.
+fn lock_order(event: &InboundEvent) -> (&str, &str) {
+    let thread = match event {
+        InboundEvent::Message(message) => message.thread_id.as_str(),
+        InboundEvent::Review { review, .. } => review.external_id.as_str(),
+        InboundEvent::Ignored { .. } => "",
+    };
+    (event.account_id(), thread)
 }
 
 /// The deliveries of `event_ids` not processed yet.
@@ -206,7 +223,7 @@ async fn mark(context: &ChannelContext, outcomes: &BTreeMap<String, Outcome>) ->
         )
         .bind(id)
         .bind(outcome.status)
-        .bind(outcome.stored)
+        .bind(outcome.events)
         .bind(outcome.error.as_deref())
         .bind(now)
         .execute(&mut **conn)
