@@ -148,14 +148,18 @@ impl Db {
                     .map_err(|e| open_error(format!("creating {}: {e}", parent.display())))?;
             }
             let acquire = Duration::from_secs(settings.acquire_timeout_secs);
+            // No ping before each use: an embedded file's connection cannot drop, and the ping is
+            // one more hop to SQLite's thread on every transaction of the one writer.
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
+                .test_before_acquire(false)
                 .acquire_timeout(acquire)
                 .connect_with(options.clone())
                 .await
                 .map_err(|e| open_error(e.to_string()))?;
             let reader = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections)
+                .test_before_acquire(false)
                 .acquire_timeout(acquire)
                 .connect_with(options.read_only(true))
                 .await

@@ -208,16 +208,7 @@ async fn conversation_for(
     thread: &Thread<'_>,
 ) -> Result<(ConversationId, bool), StoreError> {
     let ws = source.workspace_id.as_str();
-    let existing: Option<String> = with_tx!(tx, |conn| sqlx::query_scalar(
-        "SELECT id FROM conversations WHERE workspace_id = $1 AND platform = $2 AND external_thread_id = $3"
-    )
-    .bind(ws)
-    .bind(&source.platform)
-    .bind(thread.external_thread_id)
-    .fetch_optional(&mut **conn)
-    .await?);
-    if let Some(id) = existing {
-        let id = ConversationId::parse(&id).map_err(StoreError::corrupt)?;
+    if let Some(id) = existing_conversation(tx, source, thread.external_thread_id).await? {
         return Ok((id, false));
     }
     let id = ConversationId::generate();
@@ -225,10 +216,11 @@ async fn conversation_for(
     let sql = format!(
         "INSERT INTO conversations (id, workspace_id, location_id, connection_id, platform, kind, external_thread_id, \
          contact_id, preview, status, rating, language, url, last_message_at, activity_key, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, {}, $14, $14)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, {}, $14, $14) \
+         ON CONFLICT (workspace_id, external_thread_id, platform) DO NOTHING",
         search::new_key_sql(tx.backend(), "$13")
     );
-    with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+    let inserted = with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(id.as_str())
         .bind(ws)
         .bind(source.location_id.as_ref().map(LocationId::as_str))
@@ -244,9 +236,32 @@ async fn conversation_for(
         .bind(thread.at)
         .bind(now)
         .execute(&mut **conn)
-        .await
-        .map(|_| ()))?;
-    Ok((id, true))
+        .await?
+        .rows_affected());
+    if inserted == 1 {
+        return Ok((id, true));
+    }
+    // Another transaction started the same thread first (its first messages arrived in two
+    // batches at once); on PostgreSQL the insert waited for it to commit, so it is visible now.
+    let id = existing_conversation(tx, source, thread.external_thread_id).await?;
+    // Gone again only if erased in between: the caller's retry starts the thread afresh.
+    Ok((id.ok_or(StoreError::from(sqlx::Error::RowNotFound))?, false))
+}
+
+async fn existing_conversation(
+    tx: &mut Tx,
+    source: &Source,
+    external_thread_id: &str,
+) -> Result<Option<ConversationId>, StoreError> {
+    let id: Option<String> = with_tx!(tx, |conn| sqlx::query_scalar(
+        "SELECT id FROM conversations WHERE workspace_id = $1 AND platform = $2 AND external_thread_id = $3"
+    )
+    .bind(source.workspace_id.as_str())
+    .bind(&source.platform)
+    .bind(external_thread_id)
+    .fetch_optional(&mut **conn)
+    .await?);
+    id.map(|id| ConversationId::parse(&id).map_err(StoreError::corrupt)).transpose()
 }
 
 /// Inserts a message unless the workspace already has one with its platform id; on insert,
@@ -372,16 +387,8 @@ async fn contact_for(
     phone: Option<&str>,
 ) -> Result<ContactId, StoreError> {
     let ws = source.workspace_id.as_str();
-    let known: Option<String> = with_tx!(tx, |conn| sqlx::query_scalar(
-        "SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND platform = $2 AND external_id = $3"
-    )
-    .bind(ws)
-    .bind(&source.platform)
-    .bind(external_id)
-    .fetch_optional(&mut **conn)
-    .await?);
-    if let Some(id) = known {
-        return ContactId::parse(&id).map_err(StoreError::corrupt);
+    if let Some(id) = known_contact(tx, source, external_id).await? {
+        return Ok(id);
     }
     let now = now_millis();
     let same_phone: Option<String> = match phone {
@@ -394,8 +401,8 @@ async fn contact_for(
         .await?),
         None => None,
     };
-    let contact = match same_phone {
-        Some(id) => ContactId::parse(&id).map_err(StoreError::corrupt)?,
+    let (contact, created) = match same_phone {
+        Some(id) => (ContactId::parse(&id).map_err(StoreError::corrupt)?, false),
         None => {
             let id = ContactId::generate();
             with_tx!(tx, |conn| sqlx::query(
@@ -410,10 +417,11 @@ async fn contact_for(
             .execute(&mut **conn)
             .await
             .map(|_| ()))?;
-            id
+            (id, true)
         }
     };
-    with_tx!(tx, |conn| sqlx::query(
+    let linked = with_tx!(tx, |conn| {
+        sqlx::query(
         "INSERT INTO contact_identities (workspace_id, platform, external_id, contact_id, display_name, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace_id, platform, external_id) DO NOTHING"
     )
@@ -424,9 +432,35 @@ async fn contact_for(
     .bind(name)
     .bind(now)
     .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
-    Ok(contact)
+    .await?
+    .rows_affected()
+    });
+    if linked == 1 {
+        return Ok(contact);
+    }
+    // Another transaction linked this identity first (its first messages arrived in two batches
+    // at once): use its contact, and drop the one made here so no orphan is left.
+    if created {
+        with_tx!(tx, |conn| sqlx::query("DELETE FROM contacts WHERE workspace_id = $1 AND id = $2")
+            .bind(ws)
+            .bind(contact.as_str())
+            .execute(&mut **conn)
+            .await
+            .map(|_| ()))?;
+    }
+    known_contact(tx, source, external_id).await?.ok_or(StoreError::from(sqlx::Error::RowNotFound))
+}
+
+async fn known_contact(tx: &mut Tx, source: &Source, external_id: &str) -> Result<Option<ContactId>, StoreError> {
+    let id: Option<String> = with_tx!(tx, |conn| sqlx::query_scalar(
+        "SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND platform = $2 AND external_id = $3"
+    )
+    .bind(source.workspace_id.as_str())
+    .bind(&source.platform)
+    .bind(external_id)
+    .fetch_optional(&mut **conn)
+    .await?);
+    id.map(|id| ContactId::parse(&id).map_err(StoreError::corrupt)).transpose()
 }
 
 /// The first line people see in a list: title and text, shortened.

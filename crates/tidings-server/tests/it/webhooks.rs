@@ -4,11 +4,12 @@
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
-use tidings_connectors::Platform;
+use tidings_connectors::{InboundMessage, Platform};
 use tidings_core::{ConnectionId, EventId, WorkspaceId};
 use tidings_server::channels::store::{self as channel_store, NewConnection};
 use tidings_server::channels::webhooks::ProcessEvents;
 use tidings_server::demo::deliveries::{self, Delivery, Incoming};
+use tidings_server::inbox::ingest::{self, Ingested, Source};
 use tidings_server::inbox::store::{self as inbox_store, ConversationFilter, PageStart};
 use tidings_store::queue::NewJob;
 use tidings_store::with_reader;
@@ -299,7 +300,64 @@ async fn a_delivery_already_in_the_inbox_counts_its_message(app: &TestApp, ws: &
     assert_eq!(conversations.iter().map(|c| c.message_count).sum::<i64>(), 61, "nothing stored twice");
 }
 
+/// The first two messages of a thread, ingested by two transactions at once (two webhook batches
+/// on PostgreSQL): one conversation and one contact, holding both messages; the second
+/// transaction waits for the first instead of failing on the thread's or identity's unique key.
+async fn two_batches_starting_one_thread_make_one_conversation_and_contact(engine: Engine) {
+    let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
+    let session = app.signup("owner@example.com").await;
+    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
+    let source =
+        Source { workspace_id: ws.clone(), platform: "messenger".into(), connection_id: None, location_id: None };
+    let message = |n: i64| InboundMessage {
+        account_id: PAGE_ID.to_owned(),
+        external_id: format!("m_first_{n}"),
+        // Two threads with one person (as on X, where a thread is a conversation id): the second
+        // pair of messages meets at the conversation, not at the contact.
+        thread_id: if n <= 2 { "psid-new".to_owned() } else { "dm-conversation-2".to_owned() },
+        sender_id: "psid-new".to_owned(),
+        sender_name: Some("Ana".to_owned()),
+        sender_phone: None,
+        text: format!("Hello {n}"),
+        sent_at_ms: now() + n,
+        is_echo: false,
+        raw: serde_json::json!({}),
+    };
+    for (first_message, second_message) in [(message(1), message(2)), (message(3), message(4))] {
+        let mut first = app.state.db.begin_for_tenant(&ws).await.expect("tx");
+        let outcome = ingest::message(&mut first, &source, &first_message).await.expect("first");
+        assert!(matches!(outcome, Ingested::New { new_conversation: true, .. }), "{outcome:?}");
+        let second = {
+            let (db, ws, source) = (app.state.db.clone(), ws.clone(), source.clone());
+            tokio::spawn(async move {
+                let mut tx = db.begin_for_tenant(&ws).await.expect("tx");
+                let outcome = ingest::message(&mut tx, &source, &second_message).await.expect("second");
+                tx.commit().await.expect("commit");
+                outcome
+            })
+        };
+        // The second is now waiting: for the writer on SQLite, for the first's rows on PostgreSQL.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        first.commit().await.expect("commit");
+        let outcome = second.await.expect("second task");
+        assert!(matches!(outcome, Ingested::New { new_conversation: false, .. }), "{outcome:?}");
+    }
+
+    let conversations = wait_for_messages(&app, &ws, 4).await;
+    assert_eq!(conversations.len(), 2, "two threads");
+    assert!(conversations.iter().all(|c| c.message_count == 2), "both messages of each thread in it");
+    let contacts = with_reader!(app.state.db, |pool| sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM contacts WHERE workspace_id = $1"
+    )
+    .bind(ws.as_str())
+    .fetch_one(pool)
+    .await)
+    .expect("contacts");
+    assert_eq!(contacts, 1, "no orphan contact left by the second transaction");
+}
+
 on_both_engines!(
+    two_batches_starting_one_thread_make_one_conversation_and_contact,
     a_signed_delivery_is_stored_once_and_processed,
     refused_deliveries_leave_nothing_behind,
     a_burst_is_processed_in_batches_and_a_bad_delivery_is_set_aside

@@ -147,7 +147,10 @@ async fn run(db: Db, queue: Queue, mut receiver: mpsc::Receiver<Pending>, backlo
         }
         metrics::histogram!("tidings_webhook_batch_size").record(batch.len() as f64);
         let deliveries = batch.len();
-        match write(&db, &queue, &batch).await {
+        let started = std::time::Instant::now();
+        let written = write(&db, &queue, &batch).await;
+        metrics::histogram!("tidings_webhook_batch_seconds").record(started.elapsed().as_secs_f64());
+        match written {
             Ok(outcomes) => {
                 for (pending, outcome) in batch.into_iter().zip(outcomes) {
                     let _ = pending.reply.send(Ok(outcome));
