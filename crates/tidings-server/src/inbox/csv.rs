@@ -5,7 +5,9 @@
 //! `platform` (optional, default `imported`), `external_id` (optional: when missing, the SHA-256
 //! of author, date and text, so importing the same file twice stores nothing twice), `location`
 //! (name or id, optional), `author`, `rating` (1–5), `title` (optional), `text`, `date` (RFC 3339
-//! or `YYYY-MM-DD`; `posted_at` is accepted too, so an export can be imported back).
+//! or `YYYY-MM-DD`; `posted_at` is accepted too, so an export can be imported back), `email` and
+//! `phone` (optional: the reviewer's, from a till or a survey; a reviewer with the same email or
+//! phone number as a known contact, from WhatsApp or an earlier import, becomes that contact).
 
 use std::collections::HashMap;
 
@@ -18,7 +20,7 @@ use tidings_core::{LocationId, TaskId, UserId, WorkspaceId};
 use tidings_store::{Db, StoreError};
 use utoipa::ToSchema;
 
-use super::ingest::{self, Ingested, Source};
+use super::ingest::{self, ContactDetails, Ingested, Source};
 use super::live::{Live, LiveEvent};
 use super::store::{self, ConversationFilter, ConversationRow, MessageRow, PageStart, ResponseRow};
 use super::tasks::{self, TaskKind, TaskStatus};
@@ -86,6 +88,10 @@ pub struct ImportRow {
     pub title: Option<String>,
     pub text: String,
     pub posted_at: i64,
+    /// The reviewer's email address, lower-cased.
+    pub email: Option<String>,
+    /// The reviewer's phone number, its digits only.
+    pub phone: Option<String>,
 }
 
 struct Columns {
@@ -97,6 +103,8 @@ struct Columns {
     title: Option<usize>,
     text: usize,
     date: usize,
+    email: Option<usize>,
+    phone: Option<usize>,
 }
 
 impl Columns {
@@ -128,6 +136,8 @@ impl Columns {
             title: find(&["title"]),
             text,
             date,
+            email: find(&["email"]),
+            phone: find(&["phone"]),
         })
     }
 }
@@ -236,6 +246,21 @@ pub fn parse_import(data: &[u8], locations: &[LocationRow]) -> Result<Vec<Import
         if external_id.chars().count() > 255 {
             fail("external_id", "must be at most 255 characters");
         }
+        let mut contact_detail = |at: Option<usize>, field: &str, normalize: fn(&str) -> Option<String>, why: &str| {
+            let value = cell(at);
+            let normalized = normalize(value);
+            if !value.is_empty() && normalized.is_none() {
+                fail(field, why);
+            }
+            normalized
+        };
+        let email = contact_detail(columns.email, "email", ingest::normalize_email, "is not an email address");
+        let phone = contact_detail(
+            columns.phone,
+            "phone",
+            ingest::normalize_phone,
+            "must be a phone number of 7 to 15 digits, such as +1 650 555 1234",
+        );
         let (Some(posted_at), 1..=5) = (posted_at, rating) else { continue };
         if author.is_empty() {
             continue;
@@ -254,6 +279,8 @@ pub fn parse_import(data: &[u8], locations: &[LocationRow]) -> Result<Vec<Import
             title,
             text: text.to_owned(),
             posted_at,
+            email,
+            phone,
         });
     }
     if rows.is_empty() && errors.is_empty() {
@@ -351,7 +378,8 @@ async fn import_batch(
             url: None,
             raw: serde_json::json!({ "source": "csv" }),
         };
-        match ingest::review(&mut tx, &source, &review).await? {
+        let author = ContactDetails { email: row.email.as_deref(), phone: row.phone.as_deref() };
+        match ingest::review_by(&mut tx, &source, &review, author).await? {
             Ingested::New { conversation_id, new_conversation, .. } => {
                 counts.imported += 1;
                 let kind = if new_conversation { "conversation.created" } else { "message.created" };
@@ -485,6 +513,23 @@ mod tests {
             created_at: 0,
             updated_at: 0,
         }
+    }
+
+    #[test]
+    fn reviewers_emails_and_phones_are_checked_and_kept_in_one_form() {
+        let file = "author,rating,text,date,email,phone\n\
+                    Ana,5,Great,2026-01-02, Ana.Souza@Example.COM ,+1 (650) 555-1234\n\
+                    Bo,4,Good,2026-01-03,,\n";
+        let rows = parse_import(file.as_bytes(), &[]).expect("valid");
+        assert_eq!(rows[0].email.as_deref(), Some("ana.souza@example.com"));
+        assert_eq!(rows[0].phone.as_deref(), Some("16505551234"));
+        assert_eq!((rows[1].email.as_deref(), rows[1].phone.as_deref()), (None, None));
+
+        let file = "author,rating,text,date,email,phone\nAna,5,Great,2026-01-02,ana@localhost,call me\n";
+        let errors = parse_import(file.as_bytes(), &[]).expect_err("invalid");
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["email", "phone"], "{errors:?}");
+        assert!(errors.iter().all(|e| e.row == 2));
     }
 
     #[test]

@@ -32,10 +32,28 @@ pub enum Ingested {
     Duplicate,
 }
 
+/// How to reach a person, when a source knows: a person known by either on another platform (or
+/// an earlier import) is the same contact.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ContactDetails<'a> {
+    pub email: Option<&'a str>,
+    pub phone: Option<&'a str>,
+}
+
 /// Stores a review (and the owner's reply already on the platform, if any).
 pub async fn review(tx: &mut Tx, source: &Source, review: &FetchedReview) -> Result<Ingested, StoreError> {
+    review_by(tx, source, review, ContactDetails::default()).await
+}
+
+/// Stores a review whose author's email or phone number the source knows (a CSV import).
+pub async fn review_by(
+    tx: &mut Tx,
+    source: &Source,
+    review: &FetchedReview,
+    author: ContactDetails<'_>,
+) -> Result<Ingested, StoreError> {
     let author_key = review.author_external_id.clone().unwrap_or_else(|| format!("name:{}", review.author_name));
-    let contact = contact_for(tx, source, &author_key, &review.author_name, None).await?;
+    let contact = contact_for(tx, source, &author_key, &review.author_name, author).await?;
     let preview = preview_of(review.title.as_deref(), &review.body);
     let thread = Thread {
         kind: ConversationKind::Review,
@@ -99,7 +117,8 @@ pub async fn message(tx: &mut Tx, source: &Source, message: &InboundMessage) -> 
         .unwrap_or_else(|| format!("{} user {}", source.platform, short(&message.sender_id)));
     // An echo's "sender" is the business; the contact is the other party, named by the thread.
     let contact_key = if message.is_echo { &message.thread_id } else { &message.sender_id };
-    let contact = contact_for(tx, source, contact_key, &name, message.sender_phone.as_deref()).await?;
+    let details = ContactDetails { email: None, phone: message.sender_phone.as_deref() };
+    let contact = contact_for(tx, source, contact_key, &name, details).await?;
     let preview = preview_of(None, &message.text);
     let thread = Thread {
         kind: ConversationKind::Thread,
@@ -378,41 +397,63 @@ async fn mark_responded(tx: &mut Tx, source: &Source, conversation_id: &Conversa
 }
 
 /// The contact behind a platform identity. A new identity joins an existing contact with the
-/// same phone number (known across WhatsApp and imports), so one person is one contact.
+/// same phone number or email address (phones known from WhatsApp and imports, emails from
+/// imports), so one person is one contact; a known one gains the details it lacked.
 async fn contact_for(
     tx: &mut Tx,
     source: &Source,
     external_id: &str,
     name: &str,
-    phone: Option<&str>,
+    details: ContactDetails<'_>,
 ) -> Result<ContactId, StoreError> {
     let ws = source.workspace_id.as_str();
+    let email = details.email.and_then(normalize_email);
+    let phone = details.phone.and_then(normalize_phone);
+    let now = now_millis();
     if let Some(id) = known_contact(tx, source, external_id).await? {
+        if email.is_some() || phone.is_some() {
+            with_tx!(tx, |conn| {
+                sqlx::query(
+                "UPDATE contacts SET email = COALESCE(email, $3), phone = COALESCE(phone, $4), updated_at = $5 \
+                 WHERE workspace_id = $1 AND id = $2 AND ((email IS NULL AND $3 IS NOT NULL) OR (phone IS NULL AND $4 IS NOT NULL))"
+            )
+            .bind(ws)
+            .bind(id.as_str())
+            .bind(email.as_deref())
+            .bind(phone.as_deref())
+            .bind(now)
+            .execute(&mut **conn)
+            .await
+            .map(|_| ())
+            })?;
+        }
         return Ok(id);
     }
-    let now = now_millis();
-    let same_phone: Option<String> = match phone {
-        Some(phone) => with_tx!(tx, |conn| sqlx::query_scalar(
-            "SELECT id FROM contacts WHERE workspace_id = $1 AND phone = $2 ORDER BY created_at LIMIT 1"
+    let same_person: Option<String> = if email.is_some() || phone.is_some() {
+        with_tx!(tx, |conn| sqlx::query_scalar(
+            "SELECT id FROM contacts WHERE workspace_id = $1 AND (phone = $2 OR email = $3) ORDER BY created_at LIMIT 1"
         )
         .bind(ws)
-        .bind(phone)
+        .bind(phone.as_deref())
+        .bind(email.as_deref())
         .fetch_optional(&mut **conn)
-        .await?),
-        None => None,
+        .await?)
+    } else {
+        None
     };
-    let (contact, created) = match same_phone {
+    let (contact, created) = match same_person {
         Some(id) => (ContactId::parse(&id).map_err(StoreError::corrupt)?, false),
         None => {
             let id = ContactId::generate();
             with_tx!(tx, |conn| sqlx::query(
-                "INSERT INTO contacts (id, workspace_id, display_name, phone, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $5)"
+                "INSERT INTO contacts (id, workspace_id, display_name, email, phone, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)"
             )
             .bind(id.as_str())
             .bind(ws)
             .bind(name)
-            .bind(phone)
+            .bind(email.as_deref())
+            .bind(phone.as_deref())
             .bind(now)
             .execute(&mut **conn)
             .await
@@ -461,6 +502,22 @@ async fn known_contact(tx: &mut Tx, source: &Source, external_id: &str) -> Resul
     .fetch_optional(&mut **conn)
     .await?);
     id.map(|id| ContactId::parse(&id).map_err(StoreError::corrupt)).transpose()
+}
+
+/// An email address as compared between sources: trimmed and lower-cased.
+pub fn normalize_email(email: &str) -> Option<String> {
+    let email = email.trim().to_lowercase();
+    let (local, domain) = email.split_once('@')?;
+    let valid = !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.');
+    (valid && !domain.contains('@') && !email.contains(char::is_whitespace)).then_some(email)
+}
+
+/// A phone number as compared between sources: its digits, in international form without the
+/// `+` (as WhatsApp sends them), so `+1 (650) 555-1234` and `16505551234` are the same number.
+pub fn normalize_phone(phone: &str) -> Option<String> {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let only_punctuation = phone.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    (only_punctuation && (7..=15).contains(&digits.len())).then_some(digits)
 }
 
 /// The first line people see in a list: title and text, shortened.

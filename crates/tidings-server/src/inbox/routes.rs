@@ -155,7 +155,9 @@ impl From<ImportError> for ApiError {
 /// `http.max_body_bytes` (1 MiB by default) and 100,000 rows. Header row: `platform` (optional,
 /// default `imported`), `external_id` (optional; derived from author, date and text, so
 /// importing a file again adds nothing twice), `location` (name or id, optional), `author`,
-/// `rating` (1–5), `title` (optional), `text`, `date` (RFC 3339 or `YYYY-MM-DD`). Every row is
+/// `rating` (1–5), `title` (optional), `text`, `date` (RFC 3339 or `YYYY-MM-DD`), `email` and
+/// `phone` (optional: a reviewer with an email or phone number already known, from WhatsApp or an
+/// earlier import, joins that contact). Every row is
 /// checked first: any problem answers 422 with `details.rows` (`row` 2 is the first data row)
 /// and nothing is stored. Otherwise the import runs in the background: follow `taskId` at
 /// `GET /tasks/{id}`; its summary counts `imported` and `duplicates`.

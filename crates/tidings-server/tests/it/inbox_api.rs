@@ -755,6 +755,51 @@ async fn a_csv_import_shows_progress_and_a_second_one_adds_nothing(engine: Engin
     assert_eq!(status, StatusCode::FORBIDDEN, "agents do not import");
 }
 
+/// A reviewer whose email or phone number is already known (from WhatsApp, or an earlier row) is
+/// that contact, however the number is written; a reviewer with neither is someone new.
+async fn an_imported_reviewer_with_a_known_email_or_phone_is_the_same_contact(engine: Engine) {
+    let Some(shop) = Shop::open(engine).await else { return };
+    let source =
+        Source { workspace_id: shop.ws.clone(), platform: "whatsapp".into(), connection_id: None, location_id: None };
+    let message = InboundMessage {
+        account_id: "106540352242922".to_owned(),
+        external_id: "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=".to_owned(),
+        thread_id: "16505551234".to_owned(),
+        sender_id: "16505551234".to_owned(),
+        sender_name: Some("Ana".to_owned()),
+        sender_phone: Some("16505551234".to_owned()),
+        text: "Do you take bookings for Sunday brunch?".to_owned(),
+        sent_at_ms: now_millis(),
+        is_echo: false,
+        raw: json!({}),
+    };
+    let mut tx = shop.app.state.db.begin_for_tenant(&shop.ws).await.expect("tx");
+    ingest::message(&mut tx, &source, &message).await.expect("ingest");
+    tx.commit().await.expect("commit");
+
+    let file = "author,rating,text,date,email,phone\n\
+                Ana Souza,5,Lovely brunch,2026-01-02,,+1 (650) 555-1234\n\
+                Bo,4,Good coffee,2026-01-03,bo@example.com,\n\
+                Bo Lind,2,Slow service,2026-01-04, BO@Example.com ,\n\
+                Cy,3,Fine,2026-01-05,,\n";
+    let (status, accepted) = import(&shop, file).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    let task = finished_task(&shop, &text(&accepted["data"]["taskId"])).await;
+    assert_eq!(task["summary"]["imported"], 4, "{task}");
+
+    let (_, listed) = shop.get("/api/v1/conversations?limit=10").await;
+    let conversations = listed["data"]["conversations"].as_array().expect("list");
+    let contact_of = |preview: &str| {
+        let conversation = conversations.iter().find(|c| c["preview"] == preview).expect(preview);
+        text(&conversation["contact"]["id"])
+    };
+    let ana = contact_of("Do you take bookings for Sunday brunch?");
+    assert_eq!(contact_of("Lovely brunch"), ana, "the phone number WhatsApp knows");
+    assert_eq!(contact_of("Good coffee"), contact_of("Slow service"), "one email, two names");
+    let distinct: HashSet<String> = ["Lovely brunch", "Good coffee", "Fine"].into_iter().map(contact_of).collect();
+    assert_eq!(distinct.len(), 3, "Ana, Bo and Cy");
+}
+
 async fn a_csv_import_with_a_bad_row_stores_nothing(engine: Engine) {
     let Some(shop) = Shop::open(engine).await else { return };
     location(&shop.app, &shop.ws, "Harbour Street").await;
@@ -1118,6 +1163,7 @@ crate::on_both_engines!(
     threads_are_answered_assigned_and_snoozed,
     a_csv_import_shows_progress_and_a_second_one_adds_nothing,
     a_csv_import_with_a_bad_row_stores_nothing,
+    an_imported_reviewer_with_a_known_email_or_phone_is_the_same_contact,
     the_csv_export_quotes_what_needs_quoting,
     live_events_reach_only_their_own_workspace,
     another_workspaces_ids_are_not_found_anywhere,

@@ -218,7 +218,7 @@ struct ImportBody<'a> {
     columns: &'static str,
 }
 
-const COLUMNS: &str = "platform, external_id, location, author, rating, title, text, date";
+const COLUMNS: &str = "platform, external_id, location, author, rating, title, text, date, email, phone";
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
