@@ -158,6 +158,7 @@ fn registry(state: &AppState) -> Registry {
     channels::outbound::register(&mut registry, state.channels.clone());
     channels::webhooks::register(&mut registry, state.channels.clone(), state.queue.clone(), state.intake.clone());
     channels::sync::register(&mut registry, state.channels.clone(), state.queue.clone());
+    inbox::csv::register(&mut registry, state.db.clone(), state.live().clone());
     registry
 }
 

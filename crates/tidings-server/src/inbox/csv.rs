@@ -12,11 +12,12 @@
 use std::collections::HashMap;
 
 use futures::Stream;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tidings_connectors::FetchedReview;
 use tidings_core::time::to_rfc3339;
 use tidings_core::{LocationId, TaskId, UserId, WorkspaceId};
+use tidings_store::queue::{JobContext, JobError, JobPayload, NewJob, Queue, QueueError, Registry, names};
 use tidings_store::{Db, StoreError};
 use utoipa::ToSchema;
 
@@ -75,6 +76,8 @@ pub enum ImportError {
     Invalid { count: usize, rows: Vec<RowError> },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
 }
 
 /// One checked row, ready to store.
@@ -289,63 +292,104 @@ pub fn parse_import(data: &[u8], locations: &[LocationRow]) -> Result<Vec<Import
     if errors.is_empty() { Ok(rows) } else { Err(errors) }
 }
 
-/// Checks a file and, when every row is valid, records an import task and imports the rows in
-/// the background (batches of 500 per transaction). Returns the task and the number of rows.
+/// Imports a checked file: a job, so an import a restart interrupts resumes after its last
+/// stored batch (the file is kept with its task until the task finishes).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportFile {
+    pub workspace_id: WorkspaceId,
+    pub task_id: TaskId,
+}
+
+impl JobPayload for ImportFile {
+    const KIND: &'static str = "inbox.import_csv";
+    const QUEUE: &'static str = names::SYNC;
+}
+
+/// Registers the import job's handler.
+pub fn register(registry: &mut Registry, db: Db, live: Live) {
+    registry.register(move |job: ImportFile, context: JobContext| {
+        let (db, live) = (db.clone(), live.clone());
+        async move { run_import(&db, &live, &job, &context).await }
+    });
+}
+
+/// Checks a file and, when every row is valid, records an import task with the file and queues
+/// its job, in one transaction. Returns the task and the number of rows.
 pub async fn start_import(
     db: &Db,
-    live: &Live,
+    queue: &Queue,
     workspace: &WorkspaceId,
     created_by: Option<&UserId>,
     data: &[u8],
 ) -> Result<(TaskId, usize), ImportError> {
     let locations = crate::channels::store::locations(db, workspace).await?;
-    let rows = parse_import(data, &locations).map_err(|mut rows| {
-        let count = rows.len();
-        rows.truncate(MAX_REPORTED_ERRORS);
-        ImportError::Invalid { count, rows }
-    })?;
+    let rows = checked_rows(data, &locations)?;
+    // The rows parsed, so the file is UTF-8 text.
+    let text = String::from_utf8_lossy(data);
     let total = rows.len();
     let mut tx = db.begin_for_tenant(workspace).await?;
     let task =
         tasks::create_task(&mut tx, workspace, TaskKind::Import, i64::try_from(total).unwrap_or(i64::MAX), created_by)
             .await?;
+    tasks::set_input(&mut tx, workspace, &task, &text).await?;
+    let job = ImportFile { workspace_id: workspace.clone(), task_id: task.clone() };
+    queue.enqueue_in(&mut tx, NewJob::new(&job)?.workspace(workspace.clone())).await?;
     tx.commit().await?;
-    tokio::spawn(run_import(db.clone(), live.clone(), workspace.clone(), task.clone(), rows));
     Ok((task, total))
 }
 
-#[derive(Default, Serialize)]
+fn checked_rows(data: &[u8], locations: &[LocationRow]) -> Result<Vec<ImportRow>, ImportError> {
+    parse_import(data, locations).map_err(|mut rows| {
+        let count = rows.len();
+        rows.truncate(MAX_REPORTED_ERRORS);
+        ImportError::Invalid { count, rows }
+    })
+}
+
+#[derive(Default, Serialize, Deserialize)]
+#[serde(default)]
 struct ImportSummary {
     imported: u64,
     duplicates: u64,
     updated: u64,
 }
 
-/// Imports checked rows batch by batch, advancing the task after each, and records the outcome.
-#[tracing::instrument(skip_all, fields(workspace_id = %workspace, task_id = %task))]
-pub async fn run_import(db: Db, live: Live, workspace: WorkspaceId, task: TaskId, rows: Vec<ImportRow>) {
-    let mut summary = ImportSummary::default();
-    let mut failure = None;
-    for batch in rows.chunks(IMPORT_BATCH) {
-        match import_batch(&db, &workspace, &task, batch, &mut summary).await {
-            Ok(events) => live.publish(events).await,
-            Err(error) => {
-                tracing::warn!(%error, "import stopped");
-                failure = Some(error.to_string());
-                break;
-            }
+/// Imports the task's rows batch by batch from the first not yet stored, advancing the task
+/// after each, and records the outcome. A failed batch is retried with the job; on the last
+/// attempt (or when the file no longer checks, say a location was deleted) the task fails.
+#[tracing::instrument(skip_all, fields(workspace_id = %job.workspace_id, task_id = %job.task_id, attempt = context.attempt))]
+async fn run_import(db: &Db, live: &Live, job: &ImportFile, context: &JobContext) -> Result<(), JobError> {
+    let (workspace, task) = (&job.workspace_id, &job.task_id);
+    let Some(row) = tasks::task(db, workspace, task).await? else { return Ok(()) };
+    let Some(file) = tasks::input(db, workspace, task).await? else { return Ok(()) };
+    let mut summary: ImportSummary = serde_json::from_str(&row.summary).unwrap_or_default();
+    let outcome = async {
+        let locations = crate::channels::store::locations(db, workspace).await?;
+        let rows = checked_rows(file.as_bytes(), &locations)?;
+        let start = usize::try_from(row.done).unwrap_or(0).min(rows.len());
+        for batch in rows[start..].chunks(IMPORT_BATCH) {
+            live.publish(import_batch(db, workspace, task, batch, &mut summary).await?).await;
         }
+        Ok::<_, ImportError>(())
     }
+    .await;
+    let failure = match outcome {
+        Ok(()) => None,
+        Err(ImportError::Invalid { count, .. }) => {
+            Some(format!("{count} row(s) no longer check (was a location deleted?)"))
+        }
+        Err(error) if !context.is_last_attempt() => {
+            tracing::warn!(%error, "import interrupted; it resumes with the job's next attempt");
+            return Err(JobError::retry(error));
+        }
+        Err(error) => Some(error.to_string()),
+    };
     let status = if failure.is_some() { TaskStatus::Failed } else { TaskStatus::Succeeded };
     let summary = serde_json::to_value(&summary).unwrap_or_default();
-    let finished = async {
-        let mut tx = db.begin_for_tenant(&workspace).await?;
-        tasks::finish(&mut tx, &workspace, &task, status, &summary, failure.as_deref()).await?;
-        tx.commit().await
-    };
-    if let Err(error) = finished.await {
-        tracing::error!(%error, "import outcome not recorded");
-    }
+    let mut tx = db.begin_for_tenant(workspace).await?;
+    tasks::finish(&mut tx, workspace, task, status, &summary, failure.as_deref()).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn import_batch(
@@ -392,11 +436,15 @@ async fn import_batch(
             Ingested::Duplicate => counts.duplicates += 1,
         }
     }
-    tasks::advance(&mut tx, workspace, task, i64::try_from(batch.len()).unwrap_or(i64::MAX)).await?;
+    let so_far = ImportSummary {
+        imported: summary.imported + counts.imported,
+        duplicates: summary.duplicates + counts.duplicates,
+        updated: summary.updated + counts.updated,
+    };
+    let done = i64::try_from(batch.len()).unwrap_or(i64::MAX);
+    tasks::advance(&mut tx, workspace, task, done, &serde_json::to_value(&so_far).unwrap_or_default()).await?;
     tx.commit().await?;
-    summary.imported += counts.imported;
-    summary.duplicates += counts.duplicates;
-    summary.updated += counts.updated;
+    *summary = so_far;
     Ok(events)
 }
 

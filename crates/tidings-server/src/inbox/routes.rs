@@ -147,6 +147,7 @@ impl From<ImportError> for ApiError {
                     .with_details(serde_json::json!({ "field": "file", "count": count, "rows": rows }))
             }
             ImportError::Store(error) => ApiError::internal(&error),
+            ImportError::Queue(error) => ApiError::internal(&error),
         }
     }
 }
@@ -182,7 +183,7 @@ async fn import_reviews(
         ));
     }
     let (task, total) =
-        csv::start_import(&state.db, state.live(), &auth.workspace_id, auth.user_id.as_ref(), &body).await?;
+        csv::start_import(&state.db, &state.queue, &auth.workspace_id, auth.user_id.as_ref(), &body).await?;
     let accepted = ImportAcceptedOut { task_id: task.to_string(), total: i64::try_from(total).unwrap_or(i64::MAX) };
     Ok((StatusCode::ACCEPTED, Envelope::new(accepted)))
 }

@@ -90,14 +90,46 @@ pub async fn create_task(
     Ok(id)
 }
 
-/// Counts `done_delta` more steps done.
-pub async fn advance(tx: &mut Tx, workspace: &WorkspaceId, id: &TaskId, done_delta: i64) -> Result<(), StoreError> {
+/// Keeps the file a task works through until it finishes (see `finish`).
+pub async fn set_input(tx: &mut Tx, workspace: &WorkspaceId, id: &TaskId, input: &str) -> Result<(), StoreError> {
+    with_tx!(tx, |conn| sqlx::query("UPDATE tasks SET input = $3 WHERE workspace_id = $1 AND id = $2")
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .bind(input)
+        .execute(&mut **conn)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// The file a running task works through, if it has one.
+pub async fn input(db: &Db, workspace: &WorkspaceId, id: &TaskId) -> Result<Option<String>, StoreError> {
+    let input: Option<Option<String>> = with_reader!(db, |pool| sqlx::query_scalar(
+        "SELECT input FROM tasks WHERE workspace_id = $1 AND id = $2 AND status = 'running'"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .fetch_optional(pool)
+    .await)?;
+    Ok(input.flatten())
+}
+
+/// Counts `done_delta` more steps done and records what they did so far (`summary`, a JSON
+/// object), so work resumed after a restart reports all of it.
+pub async fn advance(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &TaskId,
+    done_delta: i64,
+    summary: &serde_json::Value,
+) -> Result<(), StoreError> {
     with_tx!(tx, |conn| sqlx::query(
-        "UPDATE tasks SET done = done + $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
+        "UPDATE tasks SET done = done + $3, summary = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2"
     )
     .bind(workspace.as_str())
     .bind(id.as_str())
     .bind(done_delta)
+    .bind(summary.to_string())
     .bind(now_millis())
     .execute(&mut **conn)
     .await
@@ -116,7 +148,7 @@ pub async fn finish(
 ) -> Result<(), StoreError> {
     let now = now_millis();
     with_tx!(tx, |conn| sqlx::query(
-        "UPDATE tasks SET status = $3, summary = $4, error = $5, finished_at = $6, updated_at = $6 \
+        "UPDATE tasks SET status = $3, summary = $4, error = $5, finished_at = $6, updated_at = $6, input = NULL \
          WHERE workspace_id = $1 AND id = $2"
     )
     .bind(workspace.as_str())

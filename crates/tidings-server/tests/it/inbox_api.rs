@@ -12,8 +12,11 @@ use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, ConversationId, LocationId, UserId, WorkspaceId};
 use tidings_server::channels::store as channel_store;
 use tidings_server::identity::Role;
+use tidings_server::inbox::csv::ImportFile;
 use tidings_server::inbox::ingest::{self, Ingested, Source};
 use tidings_server::inbox::live::LiveEvent;
+use tidings_server::inbox::tasks::{self, TaskKind};
+use tidings_store::queue::NewJob;
 
 use crate::helpers::{Engine, Session, TestApp};
 
@@ -800,6 +803,38 @@ async fn an_imported_reviewer_with_a_known_email_or_phone_is_the_same_contact(en
     assert_eq!(distinct.len(), 3, "Ana, Bo and Cy");
 }
 
+/// An import is a job with its file kept in the task: one that a restart interrupted (its first
+/// rows stored and counted, the rest not) resumes after the last stored row, and its summary
+/// counts the rows of both runs.
+async fn an_interrupted_import_resumes_after_its_last_stored_row(engine: Engine) {
+    let Some(shop) = Shop::open(engine).await else { return };
+    let first_row = "Ana,5,Lovely brunch,2026-01-02\n";
+    let (status, accepted) = import(&shop, &format!("author,rating,text,date\n{first_row}")).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    let task = finished_task(&shop, &text(&accepted["data"]["taskId"])).await;
+    assert_eq!(task["summary"]["imported"], 1);
+
+    // The state a crash after the first stored row leaves: the task running, its file kept.
+    let file = format!("author,rating,text,date\n{first_row}Bo,4,Good coffee,2026-01-03\nCy,3,Fine,2026-01-04\n");
+    let (app, ws) = (&shop.app, &shop.ws);
+    let mut tx = app.state.db.begin_for_tenant(ws).await.expect("tx");
+    let task = tasks::create_task(&mut tx, ws, TaskKind::Import, 3, None).await.expect("task");
+    tasks::set_input(&mut tx, ws, &task, &file).await.expect("input");
+    tasks::advance(&mut tx, ws, &task, 1, &json!({ "imported": 1 })).await.expect("advance");
+    tx.commit().await.expect("commit");
+    let job = ImportFile { workspace_id: ws.clone(), task_id: task.clone() };
+    app.state.queue.enqueue(NewJob::new(&job).expect("job")).await.expect("enqueued");
+
+    let finished = finished_task(&shop, task.as_str()).await;
+    assert_eq!(finished["status"], "succeeded", "{finished}");
+    assert_eq!(finished["done"], 3);
+    assert_eq!(finished["summary"]["imported"], 3, "{finished}");
+    assert_eq!(finished["summary"]["duplicates"], 0, "the stored row was not read again: {finished}");
+    assert_eq!(tasks::input(&app.state.db, ws, &task).await.expect("input"), None, "the file is let go");
+    let (_, listed) = shop.get("/api/v1/reviews").await;
+    assert_eq!(listed["data"]["pagination"]["total"], 3);
+}
+
 async fn a_csv_import_with_a_bad_row_stores_nothing(engine: Engine) {
     let Some(shop) = Shop::open(engine).await else { return };
     location(&shop.app, &shop.ws, "Harbour Street").await;
@@ -1164,6 +1199,7 @@ crate::on_both_engines!(
     a_csv_import_shows_progress_and_a_second_one_adds_nothing,
     a_csv_import_with_a_bad_row_stores_nothing,
     an_imported_reviewer_with_a_known_email_or_phone_is_the_same_contact,
+    an_interrupted_import_resumes_after_its_last_stored_row,
     the_csv_export_quotes_what_needs_quoting,
     live_events_reach_only_their_own_workspace,
     another_workspaces_ids_are_not_found_anywhere,

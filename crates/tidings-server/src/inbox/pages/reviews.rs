@@ -303,7 +303,7 @@ pub(super) async fn import(
 ) -> Result<Response, PageError> {
     user.require(Permission::ConnectChannels)?;
     let ws = &user.auth.workspace_id;
-    let started = csv::start_import(&state.db, state.live(), ws, Some(&user.user_id), form.csv.as_bytes()).await;
+    let started = csv::start_import(&state.db, &state.queue, ws, Some(&user.user_id), form.csv.as_bytes()).await;
     let (status, result) = match started {
         Ok((task, _)) => (StatusCode::OK, progress(&state, &user, task.as_str()).await?.render()?),
         Err(ImportError::Invalid { count, rows }) => {
@@ -315,6 +315,7 @@ pub(super) async fn import(
             (StatusCode::UNPROCESSABLE_ENTITY, ErrorsPartial { count, rows, message }.render()?)
         }
         Err(ImportError::Store(error)) => return Err(error.into()),
+        Err(ImportError::Queue(error)) => return Err(PageError::internal(&error)),
     };
     if headers.contains_key("hx-request") {
         // htmx swaps 2xx answers only: the row errors come back as a 200 with their own markup.
