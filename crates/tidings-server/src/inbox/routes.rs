@@ -160,8 +160,8 @@ impl From<ImportError> for ApiError {
 /// `phone` (optional: a reviewer with an email or phone number already known, from WhatsApp or an
 /// earlier import, joins that contact). Every row is
 /// checked first: any problem answers 422 with `details.rows` (`row` 2 is the first data row)
-/// and nothing is stored. Otherwise the import runs in the background: follow `taskId` at
-/// `GET /tasks/{id}`; its summary counts `imported` and `duplicates`.
+/// and nothing is stored. Otherwise the import runs as a job (resumed after a restart): follow
+/// `taskId` at `GET /tasks/{id}`; its summary counts `imported`, `duplicates` and `updated`.
 #[utoipa::path(post, path = "/reviews/import", tag = "reviews", security(("bearer" = [])),
     request_body(content = String, content_type = "text/csv"), responses(
     (status = 202, body = Envelope<ImportAcceptedOut>), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody),
