@@ -360,13 +360,12 @@ struct ImportSummary {
 #[tracing::instrument(skip_all, fields(workspace_id = %job.workspace_id, task_id = %job.task_id, attempt = context.attempt))]
 async fn run_import(db: &Db, live: &Live, job: &ImportFile, context: &JobContext) -> Result<(), JobError> {
     let (workspace, task) = (&job.workspace_id, &job.task_id);
-    let Some(row) = tasks::task(db, workspace, task).await? else { return Ok(()) };
-    let Some(file) = tasks::input(db, workspace, task).await? else { return Ok(()) };
-    let mut summary: ImportSummary = serde_json::from_str(&row.summary).unwrap_or_default();
+    let Some(resumed) = tasks::input(db, workspace, task).await? else { return Ok(()) };
+    let mut summary: ImportSummary = serde_json::from_str(&resumed.summary).unwrap_or_default();
     let outcome = async {
         let locations = crate::channels::store::locations(db, workspace).await?;
-        let rows = checked_rows(file.as_bytes(), &locations)?;
-        let start = usize::try_from(row.done).unwrap_or(0).min(rows.len());
+        let rows = checked_rows(resumed.input.as_bytes(), &locations)?;
+        let start = usize::try_from(resumed.done).unwrap_or(0).min(rows.len());
         for batch in rows[start..].chunks(IMPORT_BATCH) {
             live.publish(import_batch(db, workspace, task, batch, &mut summary).await?).await;
         }

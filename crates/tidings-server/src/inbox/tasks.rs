@@ -102,16 +102,27 @@ pub async fn set_input(tx: &mut Tx, workspace: &WorkspaceId, id: &TaskId, input:
     Ok(())
 }
 
-/// The file a running task works through, if it has one.
-pub async fn input(db: &Db, workspace: &WorkspaceId, id: &TaskId) -> Result<Option<String>, StoreError> {
-    let input: Option<Option<String>> = with_reader!(db, |pool| sqlx::query_scalar(
-        "SELECT input FROM tasks WHERE workspace_id = $1 AND id = $2 AND status = 'running'"
+/// What a running task works through, and how far it got.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TaskInput {
+    /// The file (a CSV import's text).
+    pub input: String,
+    /// Steps done (rows stored) so far.
+    pub done: i64,
+    /// JSON object: what the done steps did.
+    pub summary: String,
+}
+
+/// The input of a task still running, if it has one: what a resumed job picks up.
+pub async fn input(db: &Db, workspace: &WorkspaceId, id: &TaskId) -> Result<Option<TaskInput>, StoreError> {
+    Ok(with_reader!(db, |pool| sqlx::query_as(
+        "SELECT input, done, summary FROM tasks \
+         WHERE workspace_id = $1 AND id = $2 AND status = 'running' AND input IS NOT NULL"
     )
     .bind(workspace.as_str())
     .bind(id.as_str())
     .fetch_optional(pool)
-    .await)?;
-    Ok(input.flatten())
+    .await)?)
 }
 
 /// Counts `done_delta` more steps done and records what they did so far (`summary`, a JSON

@@ -21,6 +21,8 @@ use tidings_store::queue::{JobPayload, NewJob, Queue, QueueError, names};
 use tidings_store::{Db, StoreError, with_tx};
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use crate::inbox::query::placeholders;
+
 /// The most deliveries committed in one transaction.
 const MAX_BATCH: usize = 512;
 /// Deliveries written per `INSERT` (bound parameters stay few: binding is slow past hundreds).
@@ -180,9 +182,7 @@ async fn write(db: &Db, queue: &Queue, batch: &[Pending]) -> Result<Vec<Accepted
     for rows in candidates.chunks(ROWS_PER_INSERT) {
         // `$1` is the time; each row has four more.
         let values = (0..rows.len())
-            .map(|row| {
-                format!("(${}, ${}, ${}, ${}, 'received', $1)", 4 * row + 2, 4 * row + 3, 4 * row + 4, 4 * row + 5)
-            })
+            .map(|row| format!("({}, 'received', $1)", placeholders(4 * row + 2, 4)))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
