@@ -83,7 +83,16 @@ pub async fn wait_for_messages(app: &TestApp, ws: &WorkspaceId, count: i64) -> V
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the inbox never reached {count} messages");
+    let jobs: Vec<(String, String, i32, Option<String>, i64)> = with_reader!(app.state.db, |pool| sqlx::query_as(
+        "SELECT kind, state, attempts, last_error, run_at FROM jobs ORDER BY created_at"
+    )
+    .fetch_all(pool)
+    .await)
+    .expect("jobs");
+    panic!(
+        "the inbox never reached {count} messages; now {}; jobs left (kind, state, attempts, last error, run at): {jobs:#?}",
+        tidings_core::time::now_millis()
+    );
 }
 
 async fn a_signed_delivery_is_stored_once_and_processed(engine: Engine) {
