@@ -37,7 +37,7 @@ use crate::inbox::live::Live;
 use crate::inbox::service::Inbox;
 use crate::mail;
 use crate::vault::Vault;
-use crate::{AppState, audit, channels, dashboard, identity, inbox, openapi, system, telemetry};
+use crate::{AppState, Services, audit, channels, dashboard, identity, inbox, openapi, system, telemetry};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +126,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         breakers: Breakers::default(),
         live: live.clone(),
     };
-    Ok(AppState {
+    Ok(AppState::new(Services {
         inbox: Inbox::new(db.clone(), queue.clone(), live),
         intake: Intake::start(db.clone(), queue.clone()),
         platforms,
@@ -141,12 +141,13 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         admin_token: Arc::new(admin_token),
         metrics: telemetry::metrics(),
         started_at: Instant::now(),
-    })
+    }))
 }
 
 fn schedules(config: &Config) -> Result<Vec<Schedule>, QueueError> {
     let mut schedules = system::jobs::schedules(config.queue.dead_letter_retention_days)?;
     schedules.extend(channels::sync::schedules()?);
+    schedules.extend(channels::webhooks::schedules(config.connectors.delivery_retention_days)?);
     Ok(schedules)
 }
 

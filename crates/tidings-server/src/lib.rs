@@ -20,4 +20,4 @@ pub mod vault;
 
 pub use app::{Application, Mode, StartError};
 pub use openapi::api_document;
-pub use state::AppState;
+pub use state::{AppState, Services};

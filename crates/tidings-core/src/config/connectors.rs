@@ -13,6 +13,8 @@ use super::{redact_secret, secret};
 pub struct ConnectorsConfig {
     /// Webhook events older than this (by the timestamp inside the signed body) are refused; 0 turns the check off.
     pub webhook_max_age_secs: u64,
+    /// Processed webhook deliveries (their raw bodies) are purged after this many days; 0 keeps them.
+    pub delivery_retention_days: u32,
     /// How often each connection is synced, unless the connection sets its own interval.
     pub sync_interval_secs: u64,
     /// Timeout of one call to a platform.
@@ -94,6 +96,7 @@ impl Default for ConnectorsConfig {
         ];
         Self {
             webhook_max_age_secs: 300,
+            delivery_retention_days: 30,
             sync_interval_secs: 900,
             http_timeout_secs: 20,
             outbound_per_hour: per_hour.into_iter().map(|(p, n)| (p.to_owned(), n)).collect(),

@@ -39,7 +39,7 @@ const MAX_REPORTED_ERRORS: usize = 100;
 const EXPORT_PAGE: i64 = 1_000;
 
 /// The columns of an export, in order.
-pub const EXPORT_COLUMNS: [&str; 12] = [
+pub const EXPORT_COLUMNS: [&str; 14] = [
     "id",
     "platform",
     "location",
@@ -52,6 +52,8 @@ pub const EXPORT_COLUMNS: [&str; 12] = [
     "response",
     "posted_at",
     "url",
+    "email",
+    "phone",
 ];
 
 /// What is wrong with one row of an import (row 1 is the header, so data starts at row 2).
@@ -483,6 +485,8 @@ pub fn export_lines(
             &protect(response.map_or("", |r| r.body.as_str())),
             &to_rfc3339(posted_at),
             row.url.as_deref().unwrap_or(""),
+            &protect(row.contact_email.as_deref().unwrap_or("")),
+            row.contact_phone.as_deref().unwrap_or(""),
         ])?;
     }
     writer.into_inner().map_err(|e| csv::Error::from(e.into_error()))

@@ -225,12 +225,24 @@ pub struct LocationRef {
     pub name: String,
 }
 
-/// A member or contact, by id and name.
+/// A member, by id and name.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonRef {
     pub id: String,
     pub name: String,
+}
+
+/// The customer of a conversation, with the details known to merge their identities.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactRef {
+    pub id: String,
+    pub name: String,
+    /// Lower-cased, as stored.
+    pub email: Option<String>,
+    /// Digits only, with the country code (`16505551234`).
+    pub phone: Option<String>,
 }
 
 fn location_of(row: &ConversationRow) -> Option<LocationRef> {
@@ -410,7 +422,7 @@ pub struct ConversationOut {
     pub platform: String,
     pub location: Option<LocationRef>,
     /// The customer.
-    pub contact: Option<PersonRef>,
+    pub contact: Option<ContactRef>,
     pub subject: Option<String>,
     /// The latest message, shortened.
     pub preview: String,
@@ -434,7 +446,12 @@ impl From<ConversationRow> for ConversationOut {
     fn from(row: ConversationRow) -> Self {
         let location = location_of(&row);
         let assignee = assignee_of(&row);
-        let contact = row.contact_id.map(|id| PersonRef { id, name: row.contact_name.unwrap_or_default() });
+        let contact = row.contact_id.map(|id| ContactRef {
+            id,
+            name: row.contact_name.unwrap_or_default(),
+            email: row.contact_email,
+            phone: row.contact_phone,
+        });
         Self {
             id: row.id,
             kind: row.kind,

@@ -22,6 +22,8 @@ pub struct ConversationRow {
     pub external_thread_id: String,
     pub contact_id: Option<String>,
     pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub contact_phone: Option<String>,
     pub subject: Option<String>,
     pub preview: String,
     pub status: String,
@@ -43,7 +45,8 @@ pub struct ConversationRow {
 }
 
 const CONVERSATION_COLUMNS: &str = "c.id, c.workspace_id, c.location_id, l.name AS location_name, c.connection_id, \
-     c.platform, c.kind, c.external_thread_id, c.contact_id, ct.display_name AS contact_name, c.subject, c.preview, \
+     c.platform, c.kind, c.external_thread_id, c.contact_id, ct.display_name AS contact_name, \
+     ct.email AS contact_email, ct.phone AS contact_phone, c.subject, c.preview, \
      c.status, c.snoozed_until, c.assignee_id, u.name AS assignee_name, c.rating, c.sentiment, c.sentiment_score, \
      c.language, c.responded, c.message_count, c.url, c.last_message_at, c.activity_key, c.created_at, c.updated_at";
 

@@ -86,7 +86,8 @@ async fn seed_message(
         thread_id: sender.to_owned(),
         sender_id: sender.to_owned(),
         sender_name: Some(name.to_owned()),
-        sender_phone: None,
+        // WhatsApp knows its senders by their phone number.
+        sender_phone: (platform == "whatsapp").then(|| sender.to_owned()),
         text: text.to_owned(),
         sent_at_ms: tidings_core::time::now_millis(),
         is_echo: false,
@@ -245,6 +246,12 @@ async fn a_thread_shows_its_messages_and_a_reply_from_the_form_appears_in_it(eng
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, html) = page(&client, &app, &format!("/inbox/{dm}")).await;
     assert!(html.contains("Yes, 8 to 2."), "{html}");
+    assert!(!html.contains("contact-details"), "Messenger tells no phone number: {html}");
+
+    // A contact's known phone number is shown with the thread, to call.
+    let call = seed_message(&app, &ws, "whatsapp", "+1 (650) 555-1234", "Ana", "Table for two?").await;
+    let (_, html) = page(&client, &app, &format!("/inbox/{call}")).await;
+    assert!(html.contains(r#"<a href="tel:+16505551234">+16505551234</a>"#), "{html}");
 }
 
 async fn assigning_and_changing_the_status_from_the_thread(engine: Engine) {

@@ -801,6 +801,25 @@ async fn an_imported_reviewer_with_a_known_email_or_phone_is_the_same_contact(en
     assert_eq!(contact_of("Good coffee"), contact_of("Slow service"), "one email, two names");
     let distinct: HashSet<String> = ["Lovely brunch", "Good coffee", "Fine"].into_iter().map(contact_of).collect();
     assert_eq!(distinct.len(), 3, "Ana, Bo and Cy");
+
+    // What is known of each contact is shown with their conversations, and exported.
+    let details = |preview: &str| {
+        let conversation = conversations.iter().find(|c| c["preview"] == preview).expect(preview);
+        (conversation["contact"]["email"].clone(), conversation["contact"]["phone"].clone())
+    };
+    assert_eq!(details("Lovely brunch"), (Value::Null, json!("16505551234")));
+    assert_eq!(details("Slow service"), (json!("bo@example.com"), Value::Null));
+    assert_eq!(details("Fine"), (Value::Null, Value::Null));
+    let response = shop.call(Method::GET, "/api/v1/reviews/export.csv").send().await.expect("sent");
+    let exported = response.text().await.expect("body");
+    let rows: Vec<csv::StringRecord> =
+        csv::Reader::from_reader(exported.as_bytes()).records().map(|r| r.expect("record")).collect();
+    let exported_row = |text: &str| {
+        let row = rows.iter().find(|r| &r[6] == text).expect(text);
+        (row[12].to_owned(), row[13].to_owned())
+    };
+    assert_eq!(exported_row("Lovely brunch"), (String::new(), "16505551234".to_owned()));
+    assert_eq!(exported_row("Good coffee"), ("bo@example.com".to_owned(), String::new()));
 }
 
 /// An import is a job with its file kept in the task: one that a restart interrupted (its first
@@ -933,7 +952,9 @@ async fn the_csv_export_quotes_what_needs_quoting(engine: Engine) {
             "responded",
             "response",
             "posted_at",
-            "url"
+            "url",
+            "email",
+            "phone"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
@@ -952,6 +973,7 @@ async fn the_csv_export_quotes_what_needs_quoting(engine: Engine) {
     assert_eq!(&pat[9], "Sorry, Pat");
     assert_eq!(&pat[10], rfc3339(at));
     assert_eq!(&pat[11], "https://maps.google.com/?cid=9");
+    assert_eq!((&pat[12], &pat[13]), ("", ""), "no email or phone is known for Pat");
 
     let filtered = shop.call(Method::GET, "/api/v1/reviews/export.csv?ratingMin=5").send().await.expect("sent");
     let filtered = filtered.text().await.expect("body");

@@ -1,13 +1,13 @@
 //! Webhook intake: signed deliveries are stored once and processed into the inbox; unsigned,
 //! tampered, stale or malformed ones are refused and leave nothing behind.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 use tidings_connectors::{InboundMessage, Platform};
 use tidings_core::{ConnectionId, EventId, WorkspaceId};
 use tidings_server::channels::store::{self as channel_store, NewConnection};
-use tidings_server::channels::webhooks::ProcessEvents;
+use tidings_server::channels::webhooks::{ProcessEvents, PurgeDeliveries};
 use tidings_server::demo::deliveries::{self, Delivery, Incoming};
 use tidings_server::inbox::ingest::{self, Ingested, Source};
 use tidings_server::inbox::store::{self as inbox_store, ConversationFilter, PageStart};
@@ -18,6 +18,9 @@ use crate::helpers::{Engine, TestApp, json};
 use crate::on_both_engines;
 
 const PAGE_ID: &str = "104729585";
+/// How long a test waits for background processing. It usually takes well under a second, but
+/// these tests share two cores and one PostgreSQL with every other test running at once.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Connects a platform account to the workspace, as the connections API would.
 pub async fn connect(app: &TestApp, ws: &WorkspaceId, platform: Platform, account: &str) -> ConnectionId {
@@ -68,7 +71,8 @@ async fn raw_events(app: &TestApp) -> i64 {
 
 /// Waits until the workspace's inbox holds `count` messages in all, and returns the conversations.
 pub async fn wait_for_messages(app: &TestApp, ws: &WorkspaceId, count: i64) -> Vec<inbox_store::ConversationRow> {
-    for _ in 0..200 {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
         let (rows, _) = inbox_store::list_conversations(
             &app.state.db,
             ws,
@@ -250,7 +254,8 @@ async fn a_burst_is_processed_in_batches_and_a_bad_delivery_is_set_aside(engine:
     assert_eq!(conversations.iter().map(|c| c.message_count).sum::<i64>(), 60, "each message once");
     // Marked after the messages commit: wait for the marks too.
     let mut marked = 0;
-    for _ in 0..200 {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
         marked = with_reader!(app.state.db, |pool| sqlx::query_scalar::<_, i64>(
             "SELECT COUNT(*) FROM raw_events WHERE status = 'processed' AND events = 1"
         )
@@ -272,7 +277,8 @@ async fn a_burst_is_processed_in_batches_and_a_bad_delivery_is_set_aside(engine:
     let job = ProcessEvents { event_ids: vec![good_id.clone(), bad_id.clone()] };
     app.state.queue.enqueue(NewJob::new(&job).expect("job")).await.expect("enqueued");
     wait_for_messages(&app, &ws, 61).await;
-    for _ in 0..200 {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
         let dead: Vec<String> = with_reader!(app.state.db, |pool| sqlx::query_scalar(
             "SELECT payload FROM jobs WHERE kind = 'inbound.process_events' AND state = 'dead'"
         )
@@ -298,7 +304,8 @@ async fn a_delivery_already_in_the_inbox_counts_its_message(app: &TestApp, ws: &
     let again = store_raw(app, body).await;
     let job = ProcessEvents { event_ids: vec![again.clone()] };
     app.state.queue.enqueue(NewJob::new(&job).expect("job")).await.expect("enqueued");
-    for _ in 0..200 {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
         if raw_status(app, &again).await.0 == "processed" {
             break;
         }
@@ -365,7 +372,60 @@ async fn two_batches_starting_one_thread_make_one_conversation_and_contact(engin
     assert_eq!(contacts, 1, "no orphan contact left by the second transaction");
 }
 
+/// Settled deliveries received before the retention period are purged by the hourly job; recent
+/// ones, and old ones still waiting to be processed, stay.
+async fn settled_deliveries_are_purged_after_the_retention_period(engine: Engine) {
+    let Some(app) = TestApp::spawn_on(engine, |config| config.connectors.delivery_retention_days = 30).await else {
+        return;
+    };
+    let schedule: (String, String) = with_reader!(app.state.db, |pool| sqlx::query_as(
+        "SELECT kind, payload FROM schedules WHERE name = 'inbound.purge_deliveries'"
+    )
+    .fetch_one(pool)
+    .await)
+    .expect("the purge is scheduled");
+    assert_eq!(schedule.0, "inbound.purge_deliveries");
+    assert!(schedule.1.contains("\"retention_days\":30"), "{schedule:?}");
+
+    let day = 86_400_000;
+    let mut kept = Vec::new();
+    let mut purged = Vec::new();
+    for (status, age_days) in [("processed", 31), ("failed", 45), ("received", 31), ("processed", 29)] {
+        let id = store_raw(&app, "{}").await;
+        let mut tx = app.state.db.begin().await.expect("tx");
+        tidings_store::with_tx!(tx, |conn| sqlx::query(
+            "UPDATE raw_events SET status = $2, received_at = $3 WHERE id = $1"
+        )
+        .bind(id.as_str())
+        .bind(status)
+        .bind(now() - age_days * day)
+        .execute(&mut **conn)
+        .await
+        .map(|_| ()))
+        .expect("aged");
+        tx.commit().await.expect("commit");
+        if status != "received" && age_days > 30 { purged.push(id) } else { kept.push(id) }
+    }
+    app.state.queue.enqueue(NewJob::new(&PurgeDeliveries { retention_days: 30 }).expect("job")).await.expect("queued");
+
+    let mut left: Vec<String> = Vec::new();
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        left = with_reader!(app.state.db, |pool| sqlx::query_scalar("SELECT id FROM raw_events ORDER BY received_at")
+            .fetch_all(pool)
+            .await)
+        .expect("left");
+        if left.len() == kept.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let kept: Vec<String> = kept.iter().map(ToString::to_string).collect();
+    assert_eq!(left, kept, "the old delivery still waiting, and the recent one; purged: {purged:?}");
+}
+
 on_both_engines!(
+    settled_deliveries_are_purged_after_the_retention_period,
     two_batches_starting_one_thread_make_one_conversation_and_contact,
     a_signed_delivery_is_stored_once_and_processed,
     refused_deliveries_leave_nothing_behind,

@@ -7,9 +7,10 @@
 
 mod intake;
 mod process;
+mod retention;
 
 pub use intake::{Accepted, Intake, IntakeError, ProcessEvents};
-pub use process::register;
+pub use retention::{PurgeDeliveries, schedules};
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -21,13 +22,21 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tidings_connectors::{MessagingChannel, Platform, WebhookError, WebhookHeaders};
 use tidings_core::time::now_millis;
+use tidings_store::queue::{Queue, Registry};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
+use crate::channels::accounts::ChannelContext;
 use crate::http::error::ErrorBody;
 use crate::http::{ApiError, Envelope};
+
+/// Registers the handlers of webhook processing and of the deliveries' retention.
+pub fn register(registry: &mut Registry, context: ChannelContext, queue: Queue, intake: Intake) {
+    retention::register(registry, context.db.clone());
+    process::register(registry, context, queue, intake);
+}
 
 /// The webhook endpoints, at the root (platforms are configured with these URLs).
 pub fn router() -> OpenApiRouter<AppState> {

@@ -32,7 +32,7 @@ const EVENTS_PER_TX: usize = 16;
 const LONGEST_YIELD: Duration = Duration::from_millis(100);
 
 /// Registers the handler.
-pub fn register(registry: &mut Registry, context: ChannelContext, queue: Queue, intake: Intake) {
+pub(super) fn register(registry: &mut Registry, context: ChannelContext, queue: Queue, intake: Intake) {
     registry.register(move |job: ProcessEvents, _: JobContext| {
         let (context, queue, intake) = (context.clone(), queue.clone(), intake.clone());
         async move {

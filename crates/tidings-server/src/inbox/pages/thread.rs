@@ -88,6 +88,9 @@ struct StatusButton {
 struct ThreadPartial<'a> {
     id: String,
     name: String,
+    /// The contact's, when known (empty otherwise); the phone is digits with the country code.
+    email: String,
+    phone: String,
     platform: String,
     platform_label: String,
     location: String,
@@ -231,6 +234,8 @@ async fn thread_with_notice(
     let partial = ThreadPartial {
         id: conversation.id.clone(),
         name: conversation.contact_name.clone().unwrap_or_else(|| "Unknown".to_owned()),
+        email: conversation.contact_email.clone().unwrap_or_default(),
+        phone: conversation.contact_phone.clone().unwrap_or_default(),
         platform: conversation.platform.clone(),
         platform_label: platform_label(&conversation.platform),
         location: conversation.location_name.clone().unwrap_or_default(),
