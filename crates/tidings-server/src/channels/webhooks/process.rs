@@ -210,25 +210,33 @@ async fn unprocessed(context: &ChannelContext, event_ids: &[EventId]) -> Result<
     Ok(deliveries)
 }
 
-/// Records what became of each delivery, in one transaction.
+/// Records what became of each delivery, in one transaction: one statement per outcome and
+/// [`READ_CHUNK`] deliveries (usually all of a batch ended alike: processed, one message each).
 async fn mark(context: &ChannelContext, outcomes: &BTreeMap<String, Outcome>) -> Result<(), StoreError> {
     if outcomes.is_empty() {
         return Ok(());
     }
+    let mut alike: BTreeMap<(&str, i64, Option<&str>), Vec<&str>> = BTreeMap::new();
+    for (id, outcome) in outcomes {
+        alike.entry((outcome.status, outcome.events, outcome.error.as_deref())).or_default().push(id);
+    }
     let now = now_millis();
     let mut tx = context.db.begin().await?;
-    for (id, outcome) in outcomes {
-        with_tx!(tx, |conn| sqlx::query(
-            "UPDATE raw_events SET status = $2, events = $3, error = $4, processed_at = $5 WHERE id = $1"
-        )
-        .bind(id)
-        .bind(outcome.status)
-        .bind(outcome.events)
-        .bind(outcome.error.as_deref())
-        .bind(now)
-        .execute(&mut **conn)
-        .await
-        .map(|_| ()))?;
+    for ((status, events, error), ids) in alike {
+        for chunk in ids.chunks(READ_CHUNK) {
+            let sql = format!(
+                "UPDATE raw_events SET status = $1, events = $2, error = $3, processed_at = $4 WHERE id IN ({})",
+                placeholders(5, chunk.len())
+            );
+            with_tx!(tx, |conn| {
+                let mut query =
+                    sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(status).bind(events).bind(error).bind(now);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.execute(&mut **conn).await.map(|_| ())
+            })?;
+        }
     }
     tx.commit().await
 }
