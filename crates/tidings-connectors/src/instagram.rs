@@ -9,6 +9,7 @@
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 
 use crate::messenger::{self, GRAPH_VERSION};
 use crate::{
@@ -80,5 +81,21 @@ impl MessagingChannel for InstagramChannel {
         let url = format!("{}/{GRAPH_VERSION}/{}/messages", self.base_url, account.external_id);
         // Instagram's documented body has no `messaging_type`; a reply inside the 24-hour window needs none.
         messenger::send_text(&self.http, PLATFORM, &url, account, recipient_id, text, None).await
+    }
+
+    /// The User Profile API: `GET /{IGSID}?fields=name,username`; the name, else `@username`.
+    /// Allowed once the person has messaged the account.
+    async fn sender_name(&self, account: &AccountRef, sender_id: &str) -> Result<Option<String>, ConnectorError> {
+        #[derive(Deserialize)]
+        struct Profile {
+            name: Option<String>,
+            username: Option<String>,
+        }
+        let token = messenger::access_token(account, PLATFORM)?;
+        let url = format!("{}/{GRAPH_VERSION}/{sender_id}", self.base_url);
+        let request = self.http.get(url).query(&[("fields", "name,username")]).bearer_auth(token.expose_secret());
+        let profile: Profile = crate::graph::send(PLATFORM, request).await?;
+        let name = profile.name.map(|name| name.trim().to_owned()).filter(|name| !name.is_empty());
+        Ok(name.or_else(|| profile.username.filter(|u| !u.is_empty()).map(|u| format!("@{u}"))))
     }
 }

@@ -77,4 +77,11 @@ pub trait MessagingChannel: Send + Sync {
         recipient_id: &str,
         text: &str,
     ) -> Result<SentMessage, ConnectorError>;
+
+    /// The name a sender shows on the platform, looked up by their platform id, for platforms
+    /// whose webhooks carry only the id (Messenger, Instagram). `None` when the platform has no
+    /// such lookup (WhatsApp and X send the name with each message) or the person set none.
+    async fn sender_name(&self, _account: &AccountRef, _sender_id: &str) -> Result<Option<String>, ConnectorError> {
+        Ok(None)
+    }
 }

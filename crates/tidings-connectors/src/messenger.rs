@@ -85,6 +85,23 @@ impl MessagingChannel for MessengerChannel {
         let url = format!("{}/{GRAPH_VERSION}/{}/messages", self.base_url, account.external_id);
         send_text(&self.http, PLATFORM, &url, account, recipient_id, text, Some("RESPONSE")).await
     }
+
+    /// The User Profile API: `GET /{PSID}?fields=first_name,last_name` with the Page token.
+    /// Allowed once the person has messaged the Page.
+    async fn sender_name(&self, account: &AccountRef, sender_id: &str) -> Result<Option<String>, ConnectorError> {
+        #[derive(Deserialize)]
+        struct Profile {
+            first_name: Option<String>,
+            last_name: Option<String>,
+        }
+        let token = access_token(account, PLATFORM)?;
+        let url = format!("{}/{GRAPH_VERSION}/{sender_id}", self.base_url);
+        let request =
+            self.http.get(url).query(&[("fields", "first_name,last_name")]).bearer_auth(token.expose_secret());
+        let profile: Profile = crate::graph::send(PLATFORM, request).await?;
+        let name = [profile.first_name, profile.last_name].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        Ok(Some(name.trim().to_owned()).filter(|name| !name.is_empty()))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -157,6 +157,7 @@ fn registry(state: &AppState) -> Registry {
     system::jobs::register(&mut registry, &state.queue);
     mail::jobs::register(&mut registry, state.mailer.clone());
     channels::outbound::register(&mut registry, state.channels.clone());
+    channels::profiles::register(&mut registry, state.channels.clone());
     channels::webhooks::register(&mut registry, state.channels.clone(), state.queue.clone(), state.intake.clone());
     channels::sync::register(&mut registry, state.channels.clone(), state.queue.clone());
     inbox::csv::register(&mut registry, state.db.clone(), state.live().clone());

@@ -4,7 +4,7 @@ use serde_json::json;
 use tidings_connectors::instagram::InstagramChannel;
 use tidings_connectors::signature::sign_hub;
 use tidings_connectors::{ConnectorError, InboundEvent, InboundMessage, MessagingChannel, WebhookError};
-use wiremock::matchers::{body_json, header, method, path};
+use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::messaging_support::{FIVE_MIN_MS, account, fixture, headers, query, secret};
@@ -98,4 +98,33 @@ async fn an_expired_token_is_unauthorized() {
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(400).set_body_json(error)).mount(&server).await;
     let result = channel(&server.uri()).send_message(&account(IG_ID, "old"), IGSID, "hi").await;
     assert!(matches!(result, Err(ConnectorError::Unauthorized { platform: "instagram", .. })), "{result:?}");
+}
+
+/// The Instagram User Profile API's documented answer (developers.facebook.com, Instagram
+/// messaging → User Profile API); a person without a name shows as `@username`.
+#[tokio::test]
+async fn a_senders_name_comes_from_the_user_profile_api_or_their_username() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v21.0/{IGSID}")))
+        .and(query_param("fields", "name,username"))
+        .and(header("authorization", "Bearer ig-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "name": "Peter Chang", "username": "peter_chang_live",
+            "profile_pic": "https://fbcdn-profile-a.akamaihd.net/example.jpg",
+            "follower_count": 1234, "is_user_follow_business": false, "is_business_follow_user": true
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v21.0/unnamed"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": null, "username": "lena.k"})))
+        .mount(&server)
+        .await;
+
+    let channel = channel(&server.uri());
+    let named = channel.sender_name(&account(IG_ID, "ig-token"), IGSID).await.expect("looked up");
+    assert_eq!(named.as_deref(), Some("Peter Chang"));
+    let unnamed = channel.sender_name(&account(IG_ID, "ig-token"), "unnamed").await.expect("looked up");
+    assert_eq!(unnamed.as_deref(), Some("@lena.k"));
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 use tidings_connectors::messenger::MessengerChannel;
 use tidings_connectors::signature::sign_hub;
 use tidings_connectors::{ConnectorError, InboundEvent, InboundMessage, MessagingChannel, WebhookError};
-use wiremock::matchers::{body_json, header, method, path};
+use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::messaging_support::{FIVE_MIN_MS, account, fixture, headers, now_ms, query, secret};
@@ -258,4 +258,52 @@ async fn sending_without_a_token_is_a_missing_credential() {
     no_token.credentials.access_token = None;
     let result = channel("http://127.0.0.1:9").send_message(&no_token, PSID, "hi").await;
     assert!(matches!(result, Err(ConnectorError::MissingCredential { what: "access token", .. })), "{result:?}");
+}
+
+/// The User Profile API's documented answer (developers.facebook.com, Messenger Platform →
+/// Identity → User Profile API), asked for the two name fields with the Page token.
+#[tokio::test]
+async fn a_senders_name_comes_from_the_user_profile_api() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v21.0/{PSID}")))
+        .and(query_param("fields", "first_name,last_name"))
+        .and(header("authorization", "Bearer page-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "first_name": "Peter", "last_name": "Chang",
+            "profile_pic": "https://platform-lookaside.fbsbx.com/platform/profilepic/?psid=1254459154682919",
+            "id": PSID
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v21.0/no-name"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "no-name"})))
+        .mount(&server)
+        .await;
+
+    let channel = channel(&server.uri());
+    let name = channel.sender_name(&account(PAGE_ID, "page-token"), PSID).await.expect("looked up");
+    assert_eq!(name.as_deref(), Some("Peter Chang"));
+    let none = channel.sender_name(&account(PAGE_ID, "page-token"), "no-name").await.expect("looked up");
+    assert_eq!(none, None, "a profile without a name gives none");
+}
+
+#[tokio::test]
+async fn a_refused_profile_lookup_says_why() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v21.0/{PSID}")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "(#100) No profile available for this user.", "type": "OAuthException", "code": 100,
+            "fbtrace_id": "AbCdEf"
+        }})))
+        .mount(&server)
+        .await;
+    let result = channel(&server.uri()).sender_name(&account(PAGE_ID, "page-token"), PSID).await;
+    assert!(
+        matches!(&result, Err(ConnectorError::Rejected { status: 400, message, .. }) if message.contains("No profile")),
+        "{result:?}"
+    );
 }

@@ -9,6 +9,7 @@ pub mod oauth_flow;
 pub mod outbound;
 pub mod pages;
 pub mod platforms;
+pub mod profiles;
 pub mod routes;
 pub mod service;
 pub mod store;

@@ -53,7 +53,7 @@ pub async fn review_by(
     author: ContactDetails<'_>,
 ) -> Result<Ingested, StoreError> {
     let author_key = review.author_external_id.clone().unwrap_or_else(|| format!("name:{}", review.author_name));
-    let contact = contact_for(tx, source, &author_key, &review.author_name, author).await?;
+    let (contact, _) = contact_for(tx, source, &author_key, &review.author_name, author).await?;
     let preview = preview_of(review.title.as_deref(), &review.body);
     let thread = Thread {
         kind: ConversationKind::Review,
@@ -111,14 +111,15 @@ pub async fn review_by(
 
 /// Stores a message received on a messaging channel (or an echo of one the business sent).
 pub async fn message(tx: &mut Tx, source: &Source, message: &InboundMessage) -> Result<Ingested, StoreError> {
-    let name = message
-        .sender_name
-        .clone()
-        .unwrap_or_else(|| format!("{} user {}", source.platform, short(&message.sender_id)));
+    let placeholder = || placeholder_name(&source.platform, &message.sender_id);
+    let given = message.sender_name.clone().unwrap_or_else(placeholder);
     // An echo's "sender" is the business; the contact is the other party, named by the thread.
     let contact_key = if message.is_echo { &message.thread_id } else { &message.sender_id };
     let details = ContactDetails { email: None, phone: message.sender_phone.as_deref() };
-    let contact = contact_for(tx, source, contact_key, &name, details).await?;
+    let (contact, known_as) = contact_for(tx, source, contact_key, &given, details).await?;
+    // Without a name in the message, the sender is who the contact is known as: the name
+    // `channels::profiles` looked up once, rather than the placeholder again.
+    let name = if message.sender_name.is_none() && !message.is_echo { known_as } else { given };
     let preview = preview_of(None, &message.text);
     let thread = Thread {
         kind: ConversationKind::Thread,
@@ -398,19 +399,20 @@ async fn mark_responded(tx: &mut Tx, source: &Source, conversation_id: &Conversa
 
 /// The contact behind a platform identity. A new identity joins an existing contact with the
 /// same phone number or email address (phones known from WhatsApp and imports, emails from
-/// imports), so one person is one contact; a known one gains the details it lacked.
+/// imports), so one person is one contact; a known one gains the details it lacked. Returns the
+/// contact and the name it is known by (`name` unless the identity was known already).
 async fn contact_for(
     tx: &mut Tx,
     source: &Source,
     external_id: &str,
     name: &str,
     details: ContactDetails<'_>,
-) -> Result<ContactId, StoreError> {
+) -> Result<(ContactId, String), StoreError> {
     let ws = source.workspace_id.as_str();
     let email = details.email.and_then(normalize_email);
     let phone = details.phone.and_then(normalize_phone);
     let now = now_millis();
-    if let Some(id) = known_contact(tx, source, external_id).await? {
+    if let Some((id, known_as)) = known_contact(tx, source, external_id).await? {
         if email.is_some() || phone.is_some() {
             with_tx!(tx, |conn| {
                 sqlx::query(
@@ -427,7 +429,7 @@ async fn contact_for(
             .map(|_| ())
             })?;
         }
-        return Ok(id);
+        return Ok((id, known_as));
     }
     let same_person: Option<String> = if email.is_some() || phone.is_some() {
         with_tx!(tx, |conn| sqlx::query_scalar(
@@ -477,7 +479,7 @@ async fn contact_for(
     .rows_affected()
     });
     if linked == 1 {
-        return Ok(contact);
+        return Ok((contact, name.to_owned()));
     }
     // Another transaction linked this identity first (its first messages arrived in two batches
     // at once): use its contact, and drop the one made here so no orphan is left.
@@ -492,16 +494,22 @@ async fn contact_for(
     known_contact(tx, source, external_id).await?.ok_or(StoreError::from(sqlx::Error::RowNotFound))
 }
 
-async fn known_contact(tx: &mut Tx, source: &Source, external_id: &str) -> Result<Option<ContactId>, StoreError> {
-    let id: Option<String> = with_tx!(tx, |conn| sqlx::query_scalar(
-        "SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND platform = $2 AND external_id = $3"
+/// The contact an identity belongs to, and the name it is known by.
+async fn known_contact(
+    tx: &mut Tx,
+    source: &Source,
+    external_id: &str,
+) -> Result<Option<(ContactId, String)>, StoreError> {
+    let row: Option<(String, String)> = with_tx!(tx, |conn| sqlx::query_as(
+        "SELECT ci.contact_id, c.display_name FROM contact_identities ci JOIN contacts c ON c.id = ci.contact_id \
+         WHERE ci.workspace_id = $1 AND ci.platform = $2 AND ci.external_id = $3"
     )
     .bind(source.workspace_id.as_str())
     .bind(&source.platform)
     .bind(external_id)
     .fetch_optional(&mut **conn)
     .await?);
-    id.map(|id| ContactId::parse(&id).map_err(StoreError::corrupt)).transpose()
+    row.map(|(id, name)| Ok((ContactId::parse(&id).map_err(StoreError::corrupt)?, name))).transpose()
 }
 
 /// An email address as compared between sources: trimmed and lower-cased.
@@ -531,6 +539,70 @@ pub fn preview_of(title: Option<&str>, body: &str) -> String {
         preview = preview.chars().take(157).collect::<String>() + "…";
     }
     preview
+}
+
+/// The name of a sender whose platform sent only their id, until `channels::profiles` learns
+/// the real one from the platform.
+pub fn placeholder_name(platform: &str, sender_id: &str) -> String {
+    format!("{platform} user {}", short(sender_id))
+}
+
+/// Gives the contact behind `platform`'s `sender_id` its real `name` where it still has the
+/// placeholder: the contact, its identity, the messages it wrote and its threads' search text.
+/// Returns the conversations that now show the new name.
+pub async fn name_sender(
+    tx: &mut Tx,
+    ws: &WorkspaceId,
+    platform: &str,
+    sender_id: &str,
+    name: &str,
+) -> Result<Vec<ConversationId>, StoreError> {
+    let placeholder = placeholder_name(platform, sender_id);
+    let now = now_millis();
+    let contact: Option<String> = with_tx!(tx, |conn| {
+        sqlx::query_scalar(
+        "UPDATE contacts SET display_name = $4, updated_at = $5 WHERE workspace_id = $1 AND display_name = $3 \
+         AND id = (SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND platform = $2 AND external_id = $6) \
+         RETURNING id"
+    )
+    .bind(ws.as_str())
+    .bind(platform)
+    .bind(&placeholder)
+    .bind(name)
+    .bind(now)
+    .bind(sender_id)
+    .fetch_optional(&mut **conn)
+    .await?
+    });
+    let Some(contact) = contact else { return Ok(Vec::new()) };
+    for sql in [
+        "UPDATE contact_identities SET display_name = $4 \
+         WHERE workspace_id = $1 AND platform = $2 AND external_id = $3 AND display_name = $5",
+        "UPDATE messages SET author_name = $4 \
+         WHERE workspace_id = $1 AND platform = $2 AND author_external_id = $3 AND author_name = $5",
+    ] {
+        with_tx!(tx, |conn| sqlx::query(sql)
+            .bind(ws.as_str())
+            .bind(platform)
+            .bind(sender_id)
+            .bind(name)
+            .bind(&placeholder)
+            .execute(&mut **conn)
+            .await
+            .map(|_| ()))?;
+    }
+    // The search text holds each message's author: rebuilt, the thread is found by the name.
+    let sql = format!(
+        "UPDATE conversations SET {}, updated_at = $3 WHERE workspace_id = $1 AND contact_id = $2 RETURNING id",
+        search::rebuild_sql("$1")
+    );
+    let conversations: Vec<String> = with_tx!(tx, |conn| sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(ws.as_str())
+        .bind(&contact)
+        .bind(now)
+        .fetch_all(&mut **conn)
+        .await?);
+    conversations.iter().map(|id| ConversationId::parse(id).map_err(StoreError::corrupt)).collect()
 }
 
 fn short(id: &str) -> &str {

@@ -15,6 +15,7 @@ mod identity_mail;
 mod inbox_api;
 mod mail;
 mod outbound;
+mod profiles;
 mod sync;
 mod tenancy;
 mod two_factor;

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use tidings_connectors::{InboundEvent, Platform};
+use tidings_connectors::{InboundEvent, InboundMessage, Platform};
 use tidings_core::EventId;
 use tidings_core::time::now_millis;
 use tidings_store::queue::{JobContext, JobError, NewJob, Queue, Registry};
@@ -17,8 +17,9 @@ use tidings_store::{Backend, StoreError, with_reader, with_tx};
 
 use super::intake::{Intake, ProcessEvents};
 use crate::channels::accounts::ChannelContext;
+use crate::channels::profiles::NameSender;
 use crate::channels::store::{self, ConnectionRow};
-use crate::inbox::ingest::{self, Ingested};
+use crate::inbox::ingest::{self, Ingested, Source};
 use crate::inbox::live::LiveEvent;
 use crate::inbox::query::placeholders;
 
@@ -36,7 +37,7 @@ pub(super) fn register(registry: &mut Registry, context: ChannelContext, queue: 
     registry.register(move |job: ProcessEvents, _: JobContext| {
         let (context, queue, intake) = (context.clone(), queue.clone(), intake.clone());
         async move {
-            match process(&context, &intake, &job.event_ids).await {
+            match process(&context, &queue, &intake, &job.event_ids).await {
                 Err(error) if job.event_ids.len() > 1 => {
                     tracing::warn!(error = %error.message(), deliveries = job.event_ids.len(), "batch failed; split");
                     split(&queue, &job.event_ids).await
@@ -74,7 +75,12 @@ struct Outcome {
 }
 
 #[tracing::instrument(skip_all, fields(deliveries = event_ids.len()))]
-async fn process(context: &ChannelContext, intake: &Intake, event_ids: &[EventId]) -> Result<(), JobError> {
+async fn process(
+    context: &ChannelContext,
+    queue: &Queue,
+    intake: &Intake,
+    event_ids: &[EventId],
+) -> Result<(), JobError> {
     let deliveries = unprocessed(context, event_ids).await?;
     let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
     // Events by workspace, then connection; each keeps the delivery it came from.
@@ -139,7 +145,13 @@ async fn process(context: &ChannelContext, intake: &Intake, event_ids: &[EventId
             for (connection, event, index) in chunk {
                 let source = connection.source().map_err(JobError::fatal)?;
                 let outcome = match event {
-                    InboundEvent::Message(message) => ingest::message(&mut tx, &source, message).await?,
+                    InboundEvent::Message(message) => {
+                        let outcome = ingest::message(&mut tx, &source, message).await?;
+                        if let Some(job) = name_to_look_up(&source, message, &outcome) {
+                            queue.enqueue_in(&mut tx, NewJob::new(&job)?).await?;
+                        }
+                        outcome
+                    }
                     InboundEvent::Review { review, .. } => ingest::review(&mut tx, &source, review).await?,
                     InboundEvent::Ignored { .. } => Ingested::Duplicate,
                 };
@@ -172,6 +184,20 @@ async fn process(context: &ChannelContext, intake: &Intake, event_ids: &[EventId
         Some(error) => Err(JobError::fatal(error)),
         None => Ok(()),
     }
+}
+
+/// A sender who started a thread without a name (Messenger and Instagram send only an id) is
+/// looked up on the platform.
+fn name_to_look_up(source: &Source, message: &InboundMessage, outcome: &Ingested) -> Option<NameSender> {
+    let started = matches!(outcome, Ingested::New { new_conversation: true, .. });
+    if !started || message.sender_name.is_some() || message.is_echo {
+        return None;
+    }
+    Some(NameSender {
+        workspace_id: source.workspace_id.clone(),
+        connection_id: source.connection_id.clone()?,
+        sender_id: message.sender_id.clone(),
+    })
 }
 
 /// The rows an event locks, in the order they are locked: its account, then its thread.

@@ -1,0 +1,147 @@
+//! Messenger sends only a sender's id: the first message of a thread queues a look-up of their
+//! name on the User Profile API (a mock Graph API here), and the contact, its messages and its
+//! search text take the real name. A refused look-up, or a connection without a token, leaves
+//! the placeholder and the connection's health alone.
+
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use serde_json::json;
+use tidings_connectors::{Credentials, Platform};
+use tidings_core::{ConnectionId, WorkspaceId};
+use tidings_server::channels::credentials;
+use tidings_server::channels::store as channel_store;
+use tidings_server::demo::deliveries::{self, Incoming};
+use tidings_server::inbox::store::{self as inbox_store, ConversationFilter, PageStart};
+use tidings_store::with_reader;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::{Engine, TestApp};
+use crate::on_both_engines;
+use crate::webhooks::{connect, post, wait_for_messages};
+
+const PAGE_ID: &str = "104729585";
+const PETER: &str = "1254459154682919";
+const HIDDEN: &str = "7765000000000001";
+
+async fn deliver(app: &TestApp, sender_id: &str, message_id: &str, text: &str) {
+    let incoming = Incoming {
+        account_id: PAGE_ID,
+        sender_id,
+        // Messenger deliveries carry no name: the builder leaves it out, as Meta does.
+        sender_name: "unused",
+        message_id,
+        text,
+        sent_at_ms: tidings_core::time::now_millis(),
+    };
+    let delivery =
+        deliveries::message(Platform::Messenger, app.state.platforms.secrets(), &incoming).expect("delivery");
+    assert_eq!(post(app, &delivery).await.status(), 200);
+}
+
+async fn conversations(app: &TestApp, ws: &WorkspaceId, search: Option<&str>) -> Vec<inbox_store::ConversationRow> {
+    let filter = ConversationFilter { search: search.map(str::to_owned), ..ConversationFilter::default() };
+    let (rows, _) =
+        inbox_store::list_conversations(&app.state.db, ws, &filter, &PageStart::Offset(0), 20).await.expect("list");
+    rows
+}
+
+async fn name_lookups_left(app: &TestApp) -> i64 {
+    with_reader!(app.state.db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'channels.name_sender' AND state IN ('ready', 'running')"
+    )
+    .fetch_one(pool)
+    .await)
+    .expect("jobs")
+}
+
+async fn wait_for_lookups(app: &TestApp) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while name_lookups_left(app).await > 0 {
+        assert!(Instant::now() < deadline, "the name look-ups never finished");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The app calling `graph` as the Graph API, and a workspace with the Page connected.
+async fn page_connected(engine: Engine, graph: &MockServer) -> Option<(TestApp, WorkspaceId, ConnectionId)> {
+    let base = graph.uri();
+    let app = TestApp::spawn_on(engine, move |cfg| cfg.connectors.meta.graph_base_url = base.clone()).await?;
+    let session = app.signup("owner@example.com").await;
+    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
+    let connection = connect(&app, &ws, Platform::Messenger, PAGE_ID).await;
+    Some((app, ws, connection))
+}
+
+async fn a_messenger_sender_gets_their_name_from_the_profile_api(engine: Engine) {
+    let graph = MockServer::start().await;
+    let Some((app, ws, connection)) = page_connected(engine, &graph).await else { return };
+    let creds = Credentials { access_token: Some(SecretString::from("EAAG-page-token")), ..Credentials::default() };
+    credentials::save(&app.state.vault, &ws, &connection, &creds).await.expect("credentials");
+    Mock::given(method("GET"))
+        .and(path(format!("/v21.0/{PETER}")))
+        .and(query_param("fields", "first_name,last_name"))
+        .and(header("authorization", "Bearer EAAG-page-token"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"first_name": "Peter", "last_name": "Chang", "id": PETER})),
+        )
+        .expect(1)
+        .mount(&graph)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v21.0/{HIDDEN}")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "(#100) No profile available for this user.", "type": "OAuthException", "code": 100
+        }})))
+        .expect(1)
+        .mount(&graph)
+        .await;
+
+    // Two messages from Peter (one look-up: only a thread's first message asks), one from a
+    // person whose profile the platform will not give.
+    deliver(&app, PETER, "m_peter_1", "Is the terrace open tonight?").await;
+    wait_for_messages(&app, &ws, 1).await;
+    deliver(&app, PETER, "m_peter_2", "For four people").await;
+    deliver(&app, HIDDEN, "m_hidden_1", "Do you deliver?").await;
+    wait_for_messages(&app, &ws, 3).await;
+    wait_for_lookups(&app).await;
+
+    let threads = conversations(&app, &ws, None).await;
+    let name_of = |sender: &str| {
+        let thread = threads.iter().find(|c| c.external_thread_id == sender).expect("thread");
+        thread.contact_name.clone().expect("a contact")
+    };
+    assert_eq!(name_of(PETER), "Peter Chang");
+    assert_eq!(name_of(HIDDEN), "messenger user 0001", "the placeholder stays when the platform refuses");
+    let peter = threads.iter().find(|c| c.external_thread_id == PETER).expect("thread");
+    let id = tidings_core::ConversationId::parse(&peter.id).expect("id");
+    let messages = inbox_store::messages(&app.state.db, &ws, &id).await.expect("messages");
+    assert_eq!(messages.len(), 2);
+    assert!(messages.iter().all(|m| m.author_name.as_deref() == Some("Peter Chang")), "{messages:?}");
+    let found = conversations(&app, &ws, Some("Chang")).await;
+    assert_eq!(found.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [peter.id.as_str()], "found by the name");
+
+    let health = channel_store::connection(&app.state.db, &ws, &connection).await.expect("read").expect("exists");
+    assert_eq!(health.status, "active", "a refused profile is not a broken connection");
+}
+
+/// The demo's connections have no token: nothing is asked, and nothing is marked broken.
+async fn a_connection_without_a_token_keeps_the_placeholder(engine: Engine) {
+    let graph = MockServer::start().await;
+    let Some((app, ws, connection)) = page_connected(engine, &graph).await else { return };
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(500)).expect(0).mount(&graph).await;
+
+    deliver(&app, PETER, "m_peter_1", "Hello?").await;
+    wait_for_messages(&app, &ws, 1).await;
+    wait_for_lookups(&app).await;
+    let threads = conversations(&app, &ws, None).await;
+    assert_eq!(threads[0].contact_name.as_deref(), Some("messenger user 2919"));
+    let health = channel_store::connection(&app.state.db, &ws, &connection).await.expect("read").expect("exists");
+    assert_eq!(health.status, "active");
+}
+
+on_both_engines!(
+    a_messenger_sender_gets_their_name_from_the_profile_api,
+    a_connection_without_a_token_keeps_the_placeholder
+);
