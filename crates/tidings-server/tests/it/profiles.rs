@@ -10,7 +10,7 @@ use serde_json::json;
 use tidings_connectors::{Credentials, Platform};
 use tidings_core::{ConnectionId, WorkspaceId};
 use tidings_server::channels::credentials;
-use tidings_server::channels::store as channel_store;
+use tidings_server::channels::store::{self as channel_store, NewConnection};
 use tidings_server::demo::deliveries::{self, Incoming};
 use tidings_server::inbox::store::{self as inbox_store, ConversationFilter, PageStart};
 use tidings_store::with_reader;
@@ -24,10 +24,15 @@ use crate::webhooks::{connect, post, wait_for_messages};
 const PAGE_ID: &str = "104729585";
 const PETER: &str = "1254459154682919";
 const HIDDEN: &str = "7765000000000001";
+const IG_ID: &str = "17841405822304914";
 
 async fn deliver(app: &TestApp, sender_id: &str, message_id: &str, text: &str) {
+    deliver_to(app, Platform::Messenger, PAGE_ID, sender_id, message_id, text).await;
+}
+
+async fn deliver_to(app: &TestApp, platform: Platform, account: &str, sender_id: &str, message_id: &str, text: &str) {
     let incoming = Incoming {
-        account_id: PAGE_ID,
+        account_id: account,
         sender_id,
         // Messenger deliveries carry no name: the builder leaves it out, as Meta does.
         sender_name: "unused",
@@ -35,8 +40,7 @@ async fn deliver(app: &TestApp, sender_id: &str, message_id: &str, text: &str) {
         text,
         sent_at_ms: tidings_core::time::now_millis(),
     };
-    let delivery =
-        deliveries::message(Platform::Messenger, app.state.platforms.secrets(), &incoming).expect("delivery");
+    let delivery = deliveries::message(platform, app.state.platforms.secrets(), &incoming).expect("delivery");
     assert_eq!(post(app, &delivery).await.status(), 200);
 }
 
@@ -64,14 +68,30 @@ async fn wait_for_lookups(app: &TestApp) {
     }
 }
 
-/// The app calling `graph` as the Graph API, and a workspace with the Page connected.
+/// The app calling `graph` as the Graph API, and a workspace with the Page connected as the
+/// connect flow does it: credentials kept in the vault under the connection's secret name (the
+/// token itself is saved by each test, or not).
 async fn page_connected(engine: Engine, graph: &MockServer) -> Option<(TestApp, WorkspaceId, ConnectionId)> {
     let base = graph.uri();
     let app = TestApp::spawn_on(engine, move |cfg| cfg.connectors.meta.graph_base_url = base.clone()).await?;
     let session = app.signup("owner@example.com").await;
     let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
-    let connection = connect(&app, &ws, Platform::Messenger, PAGE_ID).await;
-    Some((app, ws, connection))
+    let id = ConnectionId::generate();
+    let secret = credentials::secret_name(&id);
+    let mut tx = app.state.db.begin_for_tenant(&ws).await.expect("tx");
+    let new = NewConnection {
+        id: &id,
+        location_id: None,
+        platform: "messenger",
+        external_account_id: PAGE_ID,
+        display_name: "Harbour Café",
+        credentials_secret: Some(&secret),
+        token_expires_at: None,
+        sync_interval_secs: 900,
+    };
+    assert!(channel_store::insert_connection(&mut tx, &ws, &new).await.expect("insert"));
+    tx.commit().await.expect("commit");
+    Some((app, ws, id))
 }
 
 async fn a_messenger_sender_gets_their_name_from_the_profile_api(engine: Engine) {
@@ -126,19 +146,26 @@ async fn a_messenger_sender_gets_their_name_from_the_profile_api(engine: Engine)
     assert_eq!(health.status, "active", "a refused profile is not a broken connection");
 }
 
-/// The demo's connections have no token: nothing is asked, and nothing is marked broken.
+/// A connection whose stored credentials hold no token, and one made by hand without any (as
+/// the demo's are): nothing is asked, and neither is marked broken.
 async fn a_connection_without_a_token_keeps_the_placeholder(engine: Engine) {
     let graph = MockServer::start().await;
     let Some((app, ws, connection)) = page_connected(engine, &graph).await else { return };
+    let by_hand = connect(&app, &ws, Platform::Instagram, IG_ID).await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(500)).expect(0).mount(&graph).await;
 
     deliver(&app, PETER, "m_peter_1", "Hello?").await;
-    wait_for_messages(&app, &ws, 1).await;
+    deliver_to(&app, Platform::Instagram, IG_ID, "6328416927222014", "ig_1", "Hi there").await;
+    wait_for_messages(&app, &ws, 2).await;
     wait_for_lookups(&app).await;
     let threads = conversations(&app, &ws, None).await;
-    assert_eq!(threads[0].contact_name.as_deref(), Some("messenger user 2919"));
-    let health = channel_store::connection(&app.state.db, &ws, &connection).await.expect("read").expect("exists");
-    assert_eq!(health.status, "active");
+    let mut names: Vec<_> = threads.iter().filter_map(|c| c.contact_name.as_deref()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["instagram user 2014", "messenger user 2919"]);
+    for id in [&connection, &by_hand] {
+        let health = channel_store::connection(&app.state.db, &ws, id).await.expect("read").expect("exists");
+        assert_eq!(health.status, "active");
+    }
 }
 
 on_both_engines!(

@@ -147,7 +147,7 @@ async fn process(
                 let outcome = match event {
                     InboundEvent::Message(message) => {
                         let outcome = ingest::message(&mut tx, &source, message).await?;
-                        if let Some(job) = name_to_look_up(&source, message, &outcome) {
+                        if let Some(job) = name_to_look_up(connection, &source, message, &outcome) {
                             queue.enqueue_in(&mut tx, NewJob::new(&job)?).await?;
                         }
                         outcome
@@ -187,10 +187,16 @@ async fn process(
 }
 
 /// A sender who started a thread without a name (Messenger and Instagram send only an id) is
-/// looked up on the platform.
-fn name_to_look_up(source: &Source, message: &InboundMessage, outcome: &Ingested) -> Option<NameSender> {
+/// looked up on the platform, when the connection has credentials to ask with (the demo's and
+/// other hand-made connections have none).
+fn name_to_look_up(
+    connection: &ConnectionRow,
+    source: &Source,
+    message: &InboundMessage,
+    outcome: &Ingested,
+) -> Option<NameSender> {
     let started = matches!(outcome, Ingested::New { new_conversation: true, .. });
-    if !started || message.sender_name.is_some() || message.is_echo {
+    if !started || message.sender_name.is_some() || message.is_echo || connection.credentials_secret.is_none() {
         return None;
     }
     Some(NameSender {
