@@ -39,6 +39,7 @@ pub fn router() -> axum::Router<AppState> {
         .route("/settings/channels/connections/{id}/pause", post(pause))
         .route("/settings/channels/connections/{id}/resume", post(resume))
         .route("/settings/channels/connections/{id}/remove", post(remove))
+        .route("/settings/channels/connections/{id}/location", post(move_to_location))
         .route("/settings/channels/oauth/{platform}", post(start_oauth))
 }
 
@@ -71,6 +72,7 @@ struct ConnectionView {
     display_name: String,
     account: String,
     location: String,
+    location_id: String,
     status: String,
     status_label: &'static str,
     status_class: &'static str,
@@ -232,6 +234,7 @@ async fn render(
             ConnectionView {
                 platform_label: crate::inbox::pages::platform_label(&c.platform),
                 location: location_name(&c.location_id),
+                location_id: c.location_id.clone().unwrap_or_default(),
                 status_class: status_class(&c.status),
                 status_label: match ConnectionStatus::parse(&c.status) {
                     Some(ConnectionStatus::Active) => "active",
@@ -390,6 +393,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "sync-requested" => "Sync requested: it starts within a minute.",
         "paused" => "Syncing paused.",
         "resumed" => "Syncing resumed.",
+        "moved" => "Account moved, with its conversations.",
         "removed" => "Account disconnected. Its conversations stay in the inbox.",
         _ => return None,
     })
@@ -563,6 +567,28 @@ async fn resume(
     CsrfForm { csrf, .. }: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
     set_paused(&state, &user, csrf, &id, false).await
+}
+
+/// The location chosen for a connection: empty for none.
+#[derive(Deserialize)]
+struct LocationChoiceForm {
+    #[serde(default)]
+    location_id: String,
+}
+
+/// Files an account (and its conversations) under another location, or under none.
+async fn move_to_location(
+    State(state): State<AppState>,
+    user: DashboardUser,
+    Path(id): Path<String>,
+    CsrfForm { form, csrf }: CsrfForm<LocationChoiceForm>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ConnectChannels)?;
+    let id = connection_id(&id)?;
+    let location = Some(form.location_id).filter(|l| !l.is_empty());
+    let patch = ConnectionPatch { location_id: Some(location), ..ConnectionPatch::default() };
+    let outcome = Channels::of(&state).update_connection(&user.auth, &id, patch).await.map(|_| ());
+    connection_action(&state, &user, csrf, outcome, "moved").await
 }
 
 async fn remove(

@@ -24,6 +24,7 @@ use crate::audit::{self, AuditEntry, AuditResult};
 use crate::http::ApiError;
 use crate::identity::Auth;
 use crate::inbox::model::ConnectionStatus;
+use crate::inbox::store as inbox_store;
 use crate::vault::{Vault, VaultError};
 
 /// The shortest sync interval a connection may ask for.
@@ -342,9 +343,13 @@ impl Channels {
             _ => current,
         };
         let resumed = current == ConnectionStatus::Paused && status == ConnectionStatus::Active;
+        let moved = location.as_ref().map(LocationId::as_str) != row.location_id.as_deref();
         let mut tx = self.db.begin_for_tenant(ws).await?;
         if !store::update_connection(&mut tx, ws, id, &display_name, location.as_ref(), status, interval).await? {
             return Err(ChannelsError::NotFound("connection"));
+        }
+        if moved {
+            inbox_store::move_connection_conversations(&mut tx, ws, id, location.as_ref()).await?;
         }
         if resumed {
             store::schedule_sync_now(&mut tx, ws, id, now_millis()).await?;

@@ -2,7 +2,7 @@
 //! workspace's data takes its `WorkspaceId` first.
 
 use tidings_core::time::now_millis;
-use tidings_core::{ConversationId, MessageId, ResponseId, UserId, WorkspaceId};
+use tidings_core::{ConnectionId, ConversationId, LocationId, MessageId, ResponseId, UserId, WorkspaceId};
 use tidings_store::{Backend, Db, StoreError, Tx, with_reader, with_tx};
 
 use super::model::{ConversationStatus, ResponseStatus};
@@ -573,6 +573,27 @@ pub async fn set_responded(
     .await
     .map(|_| ()))?;
     Ok(())
+}
+
+/// Files every conversation of a connection under `location` (none: unfiled), after the
+/// connection was moved there: its reviews and threads belong to the account, not to where it
+/// was first attached.
+pub async fn move_connection_conversations(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    connection: &ConnectionId,
+    location: Option<&LocationId>,
+) -> Result<u64, StoreError> {
+    Ok(with_tx!(tx, |conn| sqlx::query(
+        "UPDATE conversations SET location_id = $3, updated_at = $4 WHERE workspace_id = $1 AND connection_id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(connection.as_str())
+    .bind(location.map(LocationId::as_str))
+    .bind(now_millis())
+    .execute(&mut **conn)
+    .await?
+    .rows_affected()))
 }
 
 /// Records where a reply can be posted by hand.

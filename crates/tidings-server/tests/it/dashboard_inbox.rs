@@ -4,10 +4,11 @@
 
 use reqwest::{Client, StatusCode};
 use tidings_connectors::{FetchedReview, InboundMessage};
-use tidings_core::{ConversationId, UserId, WorkspaceId};
+use tidings_core::{ConnectionId, ConversationId, UserId, WorkspaceId};
 use tidings_server::identity::{Role, store as identity_store};
 use tidings_server::inbox::ingest::{self, Ingested, Source};
 use tidings_server::inbox::live::LiveEvent;
+use tidings_store::with_reader;
 
 use crate::dashboard_identity::{browser, csrf_field, location, page, submit};
 use crate::helpers::{Engine, Session, TestApp};
@@ -42,17 +43,9 @@ fn source(ws: &WorkspaceId, platform: &str) -> Source {
     Source { workspace_id: ws.clone(), platform: platform.to_owned(), connection_id: None, location_id: None }
 }
 
-/// Stores a review as a platform sync would, and announces it.
-pub(crate) async fn seed_review(
-    app: &TestApp,
-    ws: &WorkspaceId,
-    platform: &str,
-    external_id: &str,
-    author: &str,
-    rating: u8,
-    body: &str,
-) -> ConversationId {
-    let review = FetchedReview {
+/// A review as a platform sync fetches it, posted now.
+fn review(external_id: &str, author: &str, rating: u8, body: &str) -> FetchedReview {
+    FetchedReview {
         external_id: external_id.to_owned(),
         author_name: author.to_owned(),
         author_external_id: None,
@@ -64,7 +57,20 @@ pub(crate) async fn seed_review(
         reply: None,
         url: None,
         raw: serde_json::json!({}),
-    };
+    }
+}
+
+/// Stores a review as a platform sync would, and announces it.
+pub(crate) async fn seed_review(
+    app: &TestApp,
+    ws: &WorkspaceId,
+    platform: &str,
+    external_id: &str,
+    author: &str,
+    rating: u8,
+    body: &str,
+) -> ConversationId {
+    let review = review(external_id, author, rating, body);
     let mut tx = app.state.db.begin_for_tenant(ws).await.expect("begin");
     let outcome = ingest::review(&mut tx, &source(ws, platform), &review).await.expect("ingest review");
     tx.commit().await.expect("commit");
@@ -441,7 +447,7 @@ async fn a_csv_import_shows_its_progress_and_its_row_errors(engine: Engine) {
 
 async fn locations_are_added_from_the_channels_settings(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
-    let (_, client) = member(&app, "owner@example.com").await;
+    let (owner, client) = member(&app, "owner@example.com").await;
 
     let (status, html) = page(&client, &app, "/settings/channels").await;
     assert_eq!(status, StatusCode::OK);
@@ -483,4 +489,33 @@ async fn locations_are_added_from_the_channels_settings(engine: Engine) {
         "{html}"
     );
     assert!(!html.contains("yelp-api-key"), "credentials are never shown");
+
+    // Moved to a location, the account takes its conversations along.
+    let ws = workspace(&owner);
+    let (connection, harbour): (String, String) = with_reader!(app.state.db, |pool| {
+        sqlx::query_as(
+        "SELECT c.id, l.id FROM channel_connections c, locations l WHERE c.workspace_id = $1 AND l.workspace_id = $1"
+    )
+    .bind(ws.as_str())
+    .fetch_one(pool)
+    .await
+    })
+    .expect("the connection and the location");
+    let mut yelp = source(&ws, "yelp");
+    yelp.connection_id = Some(ConnectionId::parse(&connection).expect("id"));
+    let mut tx = app.state.db.begin_for_tenant(&ws).await.expect("begin");
+    ingest::review(&mut tx, &yelp, &review("yelp-review-1", "Ana", 4, "Great pastries")).await.expect("ingest");
+    tx.commit().await.expect("commit");
+    let move_to = format!("/settings/channels/connections/{connection}/location");
+    let response = submit(&client, &app, "/settings/channels", &move_to, &[("location_id", &harbour)]).await;
+    assert_eq!(location(&response), "/settings/channels?done=moved");
+    let (_, html) = page(&client, &app, "/settings/channels?done=moved").await;
+    assert!(html.contains("Account moved, with its conversations."), "{html}");
+    assert!(html.contains(&format!(r#"<option value="{harbour}" selected>Harbour Café</option>"#)), "{html}");
+    let (_, inbox) = page(&client, &app, &format!("/inbox?location={harbour}")).await;
+    assert!(inbox.contains("Great pastries"), "the review is filed under the location: {inbox}");
+    let response = submit(&client, &app, "/settings/channels", &move_to, &[("location_id", "")]).await;
+    assert_eq!(location(&response), "/settings/channels?done=moved");
+    let (_, inbox) = page(&client, &app, &format!("/inbox?location={harbour}")).await;
+    assert!(!inbox.contains("Great pastries"), "detached, the account takes it away again");
 }
