@@ -1,11 +1,20 @@
 //! Instagram direct messages of a professional account: Meta webhooks in (`object`
 //! "instagram", the same `entry[].messaging[]` events as Messenger), the Send API out.
 //!
-//! Sending uses the Instagram API with Instagram Login: `POST graph.instagram.com/{version}/{IG_ID}/messages`
-//! with the account's Instagram user token, so no Facebook Page needs to be linked.
+//! Meta offers two ways in, and a token works only on its own host:
+//! - the Instagram API with Instagram Login: an Instagram user token (`IGAA…`, formerly
+//!   `IGQV…`) on `graph.instagram.com`, sending with `POST /{version}/{IG_ID}/messages`; no
+//!   Facebook Page needs to be linked;
+//! - Instagram messaging through the Messenger Platform (Facebook Login, as the OAuth connect
+//!   flow does it): the linked Page's token (`EAA…`) on `graph.facebook.com`, sending with
+//!   `POST /{version}/me/messages` (`me` is the Page).
+//!
+//! Each call goes to the host of the connection's token: one starting with `IG` to the first,
+//! any other to the second.
 //!
 //! Docs: <https://developers.facebook.com/docs/instagram-platform/webhooks/examples/>,
-//! <https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/messaging-api>.
+//! <https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/messaging-api>,
+//! <https://developers.facebook.com/docs/messenger-platform/instagram/features/send-message/>.
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
@@ -17,15 +26,17 @@ use crate::{
     WebhookHeaders, signature,
 };
 
-/// Where the Instagram Graph API lives. Accounts connected through a Facebook Page instead can
-/// point this at `https://graph.facebook.com` with a Page token: the path and body are the same.
+/// Where the Instagram API with Instagram Login lives.
 pub const DEFAULT_BASE_URL: &str = "https://graph.instagram.com";
 
 const PLATFORM: &str = "instagram";
 
 /// Instagram conversations of the professional accounts connected to one Meta app.
 pub struct InstagramChannel {
+    /// For Instagram user tokens.
     base_url: String,
+    /// For Page tokens: the Facebook Graph API.
+    facebook_base_url: String,
     http: reqwest::Client,
     /// Meta app secret: the key of `X-Hub-Signature-256`.
     app_secret: SecretString,
@@ -45,7 +56,24 @@ impl InstagramChannel {
         max_age_ms: i64,
     ) -> Self {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
-        Self { base_url, http, app_secret, verify_token, max_age_ms }
+        let facebook_base_url = messenger::DEFAULT_BASE_URL.to_owned();
+        Self { base_url, facebook_base_url, http, app_secret, verify_token, max_age_ms }
+    }
+
+    /// Sends calls made with a Page token to `url` instead of [`messenger::DEFAULT_BASE_URL`].
+    pub fn with_facebook_base_url(mut self, url: impl Into<String>) -> Self {
+        self.facebook_base_url = url.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// The host the connection's token works on, and the node that sends as the account there.
+    fn host_for<'a>(&'a self, account: &'a AccountRef) -> Result<(&'a str, &'a str), ConnectorError> {
+        let token = messenger::access_token(account, PLATFORM)?;
+        Ok(if token.expose_secret().starts_with("IG") {
+            (&self.base_url, &account.external_id)
+        } else {
+            (&self.facebook_base_url, "me")
+        })
     }
 
     /// [`MessagingChannel::parse_webhook`] against a given clock (unix milliseconds).
@@ -78,7 +106,8 @@ impl MessagingChannel for InstagramChannel {
         recipient_id: &str,
         text: &str,
     ) -> Result<SentMessage, ConnectorError> {
-        let url = format!("{}/{GRAPH_VERSION}/{}/messages", self.base_url, account.external_id);
+        let (host, sender) = self.host_for(account)?;
+        let url = format!("{host}/{GRAPH_VERSION}/{sender}/messages");
         // Instagram's documented body has no `messaging_type`; a reply inside the 24-hour window needs none.
         messenger::send_text(&self.http, PLATFORM, &url, account, recipient_id, text, None).await
     }
@@ -92,7 +121,8 @@ impl MessagingChannel for InstagramChannel {
             username: Option<String>,
         }
         let token = messenger::access_token(account, PLATFORM)?;
-        let url = format!("{}/{GRAPH_VERSION}/{sender_id}", self.base_url);
+        let (host, _) = self.host_for(account)?;
+        let url = format!("{host}/{GRAPH_VERSION}/{sender_id}");
         let request = self.http.get(url).query(&[("fields", "name,username")]).bearer_auth(token.expose_secret());
         let profile: Profile = crate::graph::send(PLATFORM, request).await?;
         let name = profile.name.map(|name| name.trim().to_owned()).filter(|name| !name.is_empty());

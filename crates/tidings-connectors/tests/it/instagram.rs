@@ -14,6 +14,7 @@ const IGSID: &str = "6328416927222014";
 
 fn channel(base_url: &str) -> InstagramChannel {
     InstagramChannel::new(reqwest::Client::new(), base_url, secret("app-secret"), secret("verify-me"), FIVE_MIN_MS)
+        .with_facebook_base_url("http://facebook.invalid")
 }
 
 fn only_message(name: &str, now_ms: i64) -> InboundMessage {
@@ -78,7 +79,7 @@ async fn send_posts_recipient_and_text_to_the_account() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(format!("/v21.0/{IG_ID}/messages")))
-        .and(header("authorization", "Bearer ig-user-token"))
+        .and(header("authorization", "Bearer IGAAJ-user-token"))
         .and(body_json(json!({"recipient": {"id": IGSID}, "message": {"text": "Yes, we do!"}})))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({"recipient_id": IGSID, "message_id": "aWdf-sent"})),
@@ -87,7 +88,7 @@ async fn send_posts_recipient_and_text_to_the_account() {
         .mount(&server)
         .await;
 
-    let sent = channel(&server.uri()).send_message(&account(IG_ID, "ig-user-token"), IGSID, "Yes, we do!").await;
+    let sent = channel(&server.uri()).send_message(&account(IG_ID, "IGAAJ-user-token"), IGSID, "Yes, we do!").await;
     assert_eq!(sent.expect("sent").external_id, "aWdf-sent");
 }
 
@@ -96,7 +97,7 @@ async fn an_expired_token_is_unauthorized() {
     let server = MockServer::start().await;
     let error = json!({"error": {"message": "Error validating access token: Session has expired", "type": "OAuthException", "code": 190, "error_subcode": 463}});
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(400).set_body_json(error)).mount(&server).await;
-    let result = channel(&server.uri()).send_message(&account(IG_ID, "old"), IGSID, "hi").await;
+    let result = channel(&server.uri()).send_message(&account(IG_ID, "IGAAJ-old"), IGSID, "hi").await;
     assert!(matches!(result, Err(ConnectorError::Unauthorized { platform: "instagram", .. })), "{result:?}");
 }
 
@@ -108,7 +109,7 @@ async fn a_senders_name_comes_from_the_user_profile_api_or_their_username() {
     Mock::given(method("GET"))
         .and(path(format!("/v21.0/{IGSID}")))
         .and(query_param("fields", "name,username"))
-        .and(header("authorization", "Bearer ig-token"))
+        .and(header("authorization", "Bearer IGAAJ-token"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "name": "Peter Chang", "username": "peter_chang_live",
             "profile_pic": "https://fbcdn-profile-a.akamaihd.net/example.jpg",
@@ -123,8 +124,47 @@ async fn a_senders_name_comes_from_the_user_profile_api_or_their_username() {
         .await;
 
     let channel = channel(&server.uri());
-    let named = channel.sender_name(&account(IG_ID, "ig-token"), IGSID).await.expect("looked up");
+    let named = channel.sender_name(&account(IG_ID, "IGAAJ-token"), IGSID).await.expect("looked up");
     assert_eq!(named.as_deref(), Some("Peter Chang"));
-    let unnamed = channel.sender_name(&account(IG_ID, "ig-token"), "unnamed").await.expect("looked up");
+    let unnamed = channel.sender_name(&account(IG_ID, "IGAAJ-token"), "unnamed").await.expect("looked up");
     assert_eq!(unnamed.as_deref(), Some("@lena.k"));
+}
+
+/// A Page token (Facebook Login, what the OAuth connect flow stores) works only on the Facebook
+/// Graph API, where the Page sends as `me`; an Instagram user token never goes there.
+#[tokio::test]
+async fn a_page_token_goes_to_the_facebook_graph_api() {
+    let instagram = MockServer::start().await;
+    let facebook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v21.0/me/messages"))
+        .and(header("authorization", "Bearer EAAG-page-token"))
+        .and(body_json(json!({"recipient": {"id": IGSID}, "message": {"text": "Yes, we do!"}})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"recipient_id": IGSID, "message_id": "m_fb"})))
+        .expect(1)
+        .mount(&facebook)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v21.0/{IGSID}")))
+        .and(query_param("fields", "name,username"))
+        .and(header("authorization", "Bearer EAAG-page-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "Peter Chang", "username": "peter"})))
+        .expect(1)
+        .mount(&facebook)
+        .await;
+    Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)).expect(0).mount(&instagram).await;
+
+    let channel = InstagramChannel::new(
+        reqwest::Client::new(),
+        instagram.uri(),
+        secret("app-secret"),
+        secret("verify-me"),
+        FIVE_MIN_MS,
+    )
+    .with_facebook_base_url(facebook.uri());
+    let page = account(IG_ID, "EAAG-page-token");
+    let sent = channel.send_message(&page, IGSID, "Yes, we do!").await.expect("sent");
+    assert_eq!(sent.external_id, "m_fb");
+    let name = channel.sender_name(&page, IGSID).await.expect("looked up");
+    assert_eq!(name.as_deref(), Some("Peter Chang"));
 }

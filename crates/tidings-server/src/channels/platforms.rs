@@ -100,7 +100,8 @@ impl Platforms {
             }
             Platform::Instagram => {
                 let (h, b, a, v) = meta(&c.meta.instagram_base_url);
-                Box::new(instagram::InstagramChannel::new(h, b, a, v, max_age_ms))
+                let channel = instagram::InstagramChannel::new(h, b, a, v, max_age_ms);
+                Box::new(channel.with_facebook_base_url(&c.meta.graph_base_url))
             }
             Platform::Whatsapp => {
                 let (h, b, a, v) = meta(&c.meta.graph_base_url);

@@ -33,19 +33,24 @@ async fn spawn_with_graph(engine: Engine, graph: &MockServer) -> Option<TestApp>
 
 /// A Messenger thread with one inbound message, and the page's token stored.
 async fn messenger_thread(app: &TestApp, ws: &WorkspaceId) -> ConversationId {
-    let connection = connect(app, ws, Platform::Messenger, PAGE_ID).await;
+    thread_with_page_token(app, ws, Platform::Messenger, PAGE_ID).await
+}
+
+/// A thread of `platform` with one inbound message from `psid-77`, and a Page token stored for
+/// the account.
+async fn thread_with_page_token(app: &TestApp, ws: &WorkspaceId, platform: Platform, account: &str) -> ConversationId {
+    let connection = connect(app, ws, platform, account).await;
     let creds = Credentials { access_token: Some(SecretString::from("EAAG-page-token")), ..Credentials::default() };
     credentials::save(&app.state.vault, ws, &connection, &creds).await.expect("credentials");
     let incoming = Incoming {
-        account_id: PAGE_ID,
+        account_id: account,
         sender_id: "psid-77",
         sender_name: "Ana",
         message_id: "m_in",
         text: "Is the terrace open?",
         sent_at_ms: tidings_core::time::now_millis(),
     };
-    let delivery =
-        deliveries::message(Platform::Messenger, app.state.platforms.secrets(), &incoming).expect("delivery");
+    let delivery = deliveries::message(platform, app.state.platforms.secrets(), &incoming).expect("delivery");
     assert_eq!(post(app, &delivery).await.status(), 200);
     let conversations = wait_for_messages(app, ws, 1).await;
     ConversationId::parse(&conversations[0].id).expect("id")
@@ -144,6 +149,34 @@ async fn an_interrupted_send_is_not_repeated(engine: Engine) {
     let row = wait_status(&app, &ws, &id, ResponseStatus::Unconfirmed).await;
     assert!(row.error.as_deref().is_some_and(|e| e.contains("interrupted")));
     // `expect(0)` on the mock: the platform was not called again.
+}
+
+/// An Instagram account connected through its Page (the OAuth flow stores the Page's token)
+/// sends through the Facebook Graph API as `me`: its token does not work on graph.instagram.com.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instagram_reply_with_a_page_token_goes_through_the_facebook_graph_api() {
+    let graph = MockServer::start().await;
+    let app = spawn_with_graph(Engine::Sqlite, &graph).await.expect("sqlite");
+    let session = app.signup("owner@example.com").await;
+    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
+    let conversation = thread_with_page_token(&app, &ws, Platform::Instagram, "17841405822304914").await;
+    Mock::given(method("POST"))
+        .and(path("/v21.0/me/messages"))
+        .and(header("authorization", "Bearer EAAG-page-token"))
+        .and(body_partial_json(json!({"recipient": {"id": "psid-77"}, "message": {"text": "See you at 8!"}})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"recipient_id": "psid-77", "message_id": "ig_out"})),
+        )
+        .expect(1)
+        .mount(&graph)
+        .await;
+
+    let author = owner(&session);
+    let request = ReplyRequest { author: Some(&author), text: "See you at 8!", post_to_platform: true };
+    let response = app.state.inbox.reply(&ws, &conversation, &request).await.expect("reply");
+    let id = ResponseId::parse(&response.id).expect("id");
+    let posted = wait_status(&app, &ws, &id, ResponseStatus::Posted).await;
+    assert_eq!(posted.external_id.as_deref(), Some("ig_out"));
 }
 
 on_both_engines!(a_thread_reply_is_sent_once_and_recorded, an_interrupted_send_is_not_repeated);
