@@ -10,6 +10,7 @@ pub mod error;
 mod graph;
 pub mod http;
 pub mod oauth;
+pub mod oauth1;
 pub mod platform;
 pub mod signature;
 pub mod types;

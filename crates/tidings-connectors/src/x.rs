@@ -1,5 +1,10 @@
 //! X direct messages: Account Activity API webhooks in, the v2 DM API out.
 //!
+//! Sending authenticates as the account in one of the two ways X accepts: OAuth 1.0a, signed
+//! with the app's consumer key pair and the account's access token and token secret (when the
+//! connection has a token secret and the app's consumer key is configured; these never
+//! expire), or else the access token as an OAuth 2.0 user-context bearer token.
+//!
 //! Docs: <https://developer.x.com/en/docs/x-api/enterprise/account-activity-api/guides/securing-webhooks>,
 //! <https://developer.x.com/en/docs/x-api/enterprise/account-activity-api/guides/account-activity-data-objects>,
 //! <https://docs.x.com/x-api/direct-messages/create-dm-message-by-participant-id>.
@@ -8,11 +13,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use rand::Rng;
+use rand::distr::Alphanumeric;
 use reqwest::Response;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::oauth1;
 use crate::signature::{self, X_SIGNATURE_HEADER};
 use crate::{
     AccountRef, ChallengeAnswer, ConnectorError, InboundEvent, InboundMessage, MessagingChannel, Platform, SentMessage,
@@ -37,6 +45,8 @@ pub struct XChannel {
     verify_token: SecretString,
     /// Deliveries whose events are older (or further ahead) than this are refused; 0 disables.
     max_age_ms: i64,
+    /// The app's consumer key (API key), for signing with OAuth 1.0a.
+    consumer_key: Option<String>,
 }
 
 impl XChannel {
@@ -49,7 +59,13 @@ impl XChannel {
         max_age_ms: i64,
     ) -> Self {
         let base_url = base_url.into().trim_end_matches('/').to_owned();
-        Self { base_url, http, app_secret, verify_token, max_age_ms }
+        Self { base_url, http, app_secret, verify_token, max_age_ms, consumer_key: None }
+    }
+
+    /// Signs sends with OAuth 1.0a for connections that hold a token secret.
+    pub fn with_consumer_key(mut self, consumer_key: Option<String>) -> Self {
+        self.consumer_key = consumer_key.filter(|key| !key.is_empty());
+        self
     }
 
     /// [`MessagingChannel::parse_webhook`] against a given clock (unix milliseconds).
@@ -150,7 +166,27 @@ impl MessagingChannel for XChannel {
         let token = account.credentials.access_token.as_ref();
         let token = token.ok_or(ConnectorError::MissingCredential { platform: PLATFORM, what: "access token" })?;
         let url = format!("{}/2/dm_conversations/with/{recipient_id}/messages", self.base_url);
-        let request = self.http.post(url).bearer_auth(token.expose_secret()).json(&Body { text });
+        let request = self.http.post(&url).json(&Body { text });
+        let request = match (&self.consumer_key, &account.credentials.secret) {
+            (Some(consumer_key), Some(token_secret)) => {
+                let keys = oauth1::Keys {
+                    consumer_key,
+                    consumer_secret: self.app_secret.expose_secret(),
+                    token: token.expose_secret(),
+                    token_secret: token_secret.expose_secret(),
+                };
+                let nonce: String = rand::rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect();
+                let signed = oauth1::Request {
+                    method: "POST",
+                    url: &url,
+                    params: &[],
+                    nonce: &nonce,
+                    timestamp: chrono::Utc::now().timestamp(),
+                };
+                request.header(reqwest::header::AUTHORIZATION, oauth1::authorization(&keys, &signed))
+            }
+            _ => request.bearer_auth(token.expose_secret()),
+        };
         let response = request
             .send()
             .await

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use tidings_connectors::oauth1;
 use tidings_connectors::signature::sign_x;
 use tidings_connectors::x::XChannel;
 use tidings_connectors::{ConnectorError, InboundEvent, InboundMessage, MessagingChannel, WebhookError};
@@ -138,6 +139,61 @@ async fn send_posts_the_text_with_the_user_token() {
         .send_message(&account(ACCOUNT, "user-token"), CUSTOMER, "Thanks for reaching out!")
         .await;
     assert_eq!(sent.expect("sent").external_id, "1146654567674912769");
+}
+
+/// With the app's consumer key and the account's token secret, the DM is signed with OAuth 1.0a:
+/// the header carries the documented fields, and its signature is the one the keys give for
+/// that nonce and time (a token secret alone, without the consumer key, falls back to Bearer).
+#[tokio::test]
+async fn send_signs_with_oauth1_when_the_token_secret_is_known() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(send_path()))
+        .and(body_json(json!({"text": "Thanks!"})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+            "data": {"dm_conversation_id": "3001969357-4337869213", "dm_event_id": "1146654567674912770"}
+        })))
+        .mount(&server)
+        .await;
+    let mut signed_in = account(ACCOUNT, "3001969357-token");
+    signed_in.credentials.secret = Some(secret("token-secret"));
+
+    let signing = channel(&server.uri()).with_consumer_key(Some("consumer-key".to_owned()));
+    let sent = signing.send_message(&signed_in, CUSTOMER, "Thanks!").await.expect("sent");
+    assert_eq!(sent.external_id, "1146654567674912770");
+    channel(&server.uri()).send_message(&signed_in, CUSTOMER, "Thanks!").await.expect("sent");
+
+    let requests = server.received_requests().await.expect("recorded");
+    let authorizations: Vec<String> =
+        requests.iter().map(|r| r.headers["authorization"].to_str().expect("ascii").to_owned()).collect();
+    assert_eq!(authorizations[1], "Bearer 3001969357-token", "no consumer key: the token as a bearer");
+    let header = &authorizations[0];
+    let field = |name: &str| {
+        let start = header.find(&format!("{name}=\"")).unwrap_or_else(|| panic!("{name} in {header}")) + name.len() + 2;
+        header[start..].split('"').next().expect("closed").to_owned()
+    };
+    assert_eq!(field("oauth_consumer_key"), "consumer-key");
+    assert_eq!(field("oauth_token"), "3001969357-token");
+    assert_eq!(field("oauth_signature_method"), "HMAC-SHA1");
+    let (nonce, timestamp) = (field("oauth_nonce"), field("oauth_timestamp"));
+    let keys = oauth1::Keys {
+        consumer_key: "consumer-key",
+        consumer_secret: "consumer-secret",
+        token: "3001969357-token",
+        token_secret: "token-secret",
+    };
+    let url = format!("{}{}", server.uri(), send_path());
+    let expected = oauth1::authorization(
+        &keys,
+        &oauth1::Request {
+            method: "POST",
+            url: &url,
+            params: &[],
+            nonce: &nonce,
+            timestamp: timestamp.parse().expect("unix seconds"),
+        },
+    );
+    assert_eq!(header, &expected, "signed with the consumer secret and the token secret");
 }
 
 async fn send_against(response: ResponseTemplate) -> Result<tidings_connectors::SentMessage, ConnectorError> {

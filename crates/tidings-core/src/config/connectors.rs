@@ -60,6 +60,9 @@ pub struct MetaConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct XConfig {
+    /// Consumer (API) key. With it, accounts connected with an access token and its secret send
+    /// DMs signed with OAuth 1.0a; without it, the access token is used as an OAuth 2.0 bearer.
+    pub consumer_key: Option<String>,
     /// Consumer (API) secret. Derived from the master key when unset, for the demo.
     #[serde(serialize_with = "redact_secret", deserialize_with = "secret")]
     pub consumer_secret: Option<SecretString>,
@@ -125,7 +128,7 @@ impl Default for MetaConfig {
 
 impl Default for XConfig {
     fn default() -> Self {
-        Self { consumer_secret: None, base_url: "https://api.x.com".to_owned() }
+        Self { consumer_key: None, consumer_secret: None, base_url: "https://api.x.com".to_owned() }
     }
 }
 

@@ -107,13 +107,16 @@ impl Platforms {
                 let (h, b, a, v) = meta(&c.meta.graph_base_url);
                 Box::new(whatsapp::WhatsappChannel::new(h, b, a, v, max_age_ms))
             }
-            Platform::X => Box::new(x::XChannel::new(
-                http,
-                &c.x.base_url,
-                s.x_consumer_secret.clone(),
-                SecretString::from(String::new()),
-                max_age_ms,
-            )),
+            Platform::X => Box::new(
+                x::XChannel::new(
+                    http,
+                    &c.x.base_url,
+                    s.x_consumer_secret.clone(),
+                    SecretString::from(String::new()),
+                    max_age_ms,
+                )
+                .with_consumer_key(c.x.consumer_key.clone()),
+            ),
             _ => return None,
         })
     }
