@@ -66,13 +66,13 @@ impl InstagramChannel {
         self
     }
 
-    /// The host the connection's token works on, and the node that sends as the account there.
-    fn host_for<'a>(&'a self, account: &'a AccountRef) -> Result<(&'a str, &'a str), ConnectorError> {
+    /// The connection's token, the host it works on, and the node that sends as the account there.
+    fn route<'a>(&'a self, account: &'a AccountRef) -> Result<(&'a SecretString, &'a str, &'a str), ConnectorError> {
         let token = messenger::access_token(account, PLATFORM)?;
         Ok(if token.expose_secret().starts_with("IG") {
-            (&self.base_url, &account.external_id)
+            (token, &self.base_url, &account.external_id)
         } else {
-            (&self.facebook_base_url, "me")
+            (token, &self.facebook_base_url, "me")
         })
     }
 
@@ -106,7 +106,7 @@ impl MessagingChannel for InstagramChannel {
         recipient_id: &str,
         text: &str,
     ) -> Result<SentMessage, ConnectorError> {
-        let (host, sender) = self.host_for(account)?;
+        let (_, host, sender) = self.route(account)?;
         let url = format!("{host}/{GRAPH_VERSION}/{sender}/messages");
         // Instagram's documented body has no `messaging_type`; a reply inside the 24-hour window needs none.
         messenger::send_text(&self.http, PLATFORM, &url, account, recipient_id, text, None).await
@@ -120,11 +120,9 @@ impl MessagingChannel for InstagramChannel {
             name: Option<String>,
             username: Option<String>,
         }
-        let token = messenger::access_token(account, PLATFORM)?;
-        let (host, _) = self.host_for(account)?;
+        let (token, host, _) = self.route(account)?;
         let url = format!("{host}/{GRAPH_VERSION}/{sender_id}");
-        let request = self.http.get(url).query(&[("fields", "name,username")]).bearer_auth(token.expose_secret());
-        let profile: Profile = crate::graph::send(PLATFORM, request).await?;
+        let profile: Profile = messenger::read_profile(&self.http, PLATFORM, &url, "name,username", token).await?;
         let name = profile.name.map(|name| name.trim().to_owned()).filter(|name| !name.is_empty());
         Ok(name.or_else(|| profile.username.filter(|u| !u.is_empty()).map(|u| format!("@{u}"))))
     }

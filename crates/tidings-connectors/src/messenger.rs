@@ -96,9 +96,7 @@ impl MessagingChannel for MessengerChannel {
         }
         let token = access_token(account, PLATFORM)?;
         let url = format!("{}/{GRAPH_VERSION}/{sender_id}", self.base_url);
-        let request =
-            self.http.get(url).query(&[("fields", "first_name,last_name")]).bearer_auth(token.expose_secret());
-        let profile: Profile = crate::graph::send(PLATFORM, request).await?;
+        let profile: Profile = read_profile(&self.http, PLATFORM, &url, "first_name,last_name", token).await?;
         let name = [profile.first_name, profile.last_name].into_iter().flatten().collect::<Vec<_>>().join(" ");
         Ok(Some(name.trim().to_owned()).filter(|name| !name.is_empty()))
     }
@@ -158,6 +156,18 @@ pub(crate) async fn send_text(
     let answer: Answer =
         crate::graph::send(platform, http.post(url).bearer_auth(token.expose_secret()).json(&body)).await?;
     Ok(SentMessage { external_id: answer.message_id })
+}
+
+/// Reads a person's profile `fields` from a User Profile API `url` (Messenger and Instagram).
+pub(crate) async fn read_profile<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    platform: &'static str,
+    url: &str,
+    fields: &str,
+    token: &SecretString,
+) -> Result<T, ConnectorError> {
+    let request = http.get(url).query(&[("fields", fields)]).bearer_auth(token.expose_secret());
+    crate::graph::send(platform, request).await
 }
 
 /// The connection's access token (Page token, Instagram user token, WhatsApp system-user token).

@@ -13,6 +13,11 @@ pub fn now_millis() -> UnixMillis {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
 
+/// The time `days` whole days before now: where a retention period ends.
+pub fn days_ago(days: u32) -> UnixMillis {
+    now_millis() - i64::from(days) * 86_400_000
+}
+
 /// A duration as whole milliseconds, saturating instead of overflowing.
 pub fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)

@@ -537,18 +537,19 @@ async fn sync_now(
     connection_action(&state, &user, csrf, outcome, "sync-requested").await
 }
 
-async fn set_paused(
+/// Applies one change to a connection and reports it as `what`.
+async fn patch_connection(
     state: &AppState,
     user: &DashboardUser,
     csrf: Csrf,
     id: &str,
-    paused: bool,
+    patch: ConnectionPatch,
+    what: &str,
 ) -> Result<Response, PageError> {
     user.require(Permission::ConnectChannels)?;
     let id = connection_id(id)?;
-    let patch = ConnectionPatch { paused: Some(paused), ..ConnectionPatch::default() };
     let outcome = Channels::of(state).update_connection(&user.auth, &id, patch).await.map(|_| ());
-    connection_action(state, user, csrf, outcome, if paused { "paused" } else { "resumed" }).await
+    connection_action(state, user, csrf, outcome, what).await
 }
 
 async fn pause(
@@ -557,7 +558,8 @@ async fn pause(
     Path(id): Path<String>,
     CsrfForm { csrf, .. }: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    set_paused(&state, &user, csrf, &id, true).await
+    let patch = ConnectionPatch { paused: Some(true), ..ConnectionPatch::default() };
+    patch_connection(&state, &user, csrf, &id, patch, "paused").await
 }
 
 async fn resume(
@@ -566,7 +568,8 @@ async fn resume(
     Path(id): Path<String>,
     CsrfForm { csrf, .. }: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    set_paused(&state, &user, csrf, &id, false).await
+    let patch = ConnectionPatch { paused: Some(false), ..ConnectionPatch::default() };
+    patch_connection(&state, &user, csrf, &id, patch, "resumed").await
 }
 
 /// The location chosen for a connection: empty for none.
@@ -583,12 +586,9 @@ async fn move_to_location(
     Path(id): Path<String>,
     CsrfForm { form, csrf }: CsrfForm<LocationChoiceForm>,
 ) -> Result<Response, PageError> {
-    user.require(Permission::ConnectChannels)?;
-    let id = connection_id(&id)?;
     let location = Some(form.location_id).filter(|l| !l.is_empty());
     let patch = ConnectionPatch { location_id: Some(location), ..ConnectionPatch::default() };
-    let outcome = Channels::of(&state).update_connection(&user.auth, &id, patch).await.map(|_| ());
-    connection_action(&state, &user, csrf, outcome, "moved").await
+    patch_connection(&state, &user, csrf, &id, patch, "moved").await
 }
 
 async fn remove(

@@ -111,8 +111,7 @@ pub async fn review_by(
 
 /// Stores a message received on a messaging channel (or an echo of one the business sent).
 pub async fn message(tx: &mut Tx, source: &Source, message: &InboundMessage) -> Result<Ingested, StoreError> {
-    let placeholder = || placeholder_name(&source.platform, &message.sender_id);
-    let given = message.sender_name.clone().unwrap_or_else(placeholder);
+    let given = message.sender_name.clone().unwrap_or_else(|| placeholder_name(&source.platform, &message.sender_id));
     // An echo's "sender" is the business; the contact is the other party, named by the thread.
     let contact_key = if message.is_echo { &message.thread_id } else { &message.sender_id };
     let details = ContactDetails { email: None, phone: message.sender_phone.as_deref() };

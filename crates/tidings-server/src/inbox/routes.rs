@@ -158,9 +158,8 @@ impl From<ImportError> for ApiError {
 /// importing a file again adds nothing twice), `location` (name or id, optional), `author`,
 /// `rating` (1–5), `title` (optional), `text`, `date` (RFC 3339 or `YYYY-MM-DD`), `email` and
 /// `phone` (optional: a reviewer with an email or phone number already known, from WhatsApp or an
-/// earlier import, joins that contact). Every row is
-/// checked first: any problem answers 422 with `details.rows` (`row` 2 is the first data row)
-/// and nothing is stored. Otherwise the import runs as a job (resumed after a restart): follow
+/// earlier import, joins that contact). Every row is checked first: any problem answers 422 with
+/// `details.rows` (`row` 2 is the first data row) and nothing is stored. Otherwise the import runs as a job (resumed after a restart): follow
 /// `taskId` at `GET /tasks/{id}`; its summary counts `imported`, `duplicates` and `updated`.
 #[utoipa::path(post, path = "/reviews/import", tag = "reviews", security(("bearer" = [])),
     request_body(content = String, content_type = "text/csv"), responses(

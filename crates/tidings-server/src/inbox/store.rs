@@ -583,8 +583,8 @@ pub async fn move_connection_conversations(
     workspace: &WorkspaceId,
     connection: &ConnectionId,
     location: Option<&LocationId>,
-) -> Result<u64, StoreError> {
-    Ok(with_tx!(tx, |conn| sqlx::query(
+) -> Result<(), StoreError> {
+    with_tx!(tx, |conn| sqlx::query(
         "UPDATE conversations SET location_id = $3, updated_at = $4 WHERE workspace_id = $1 AND connection_id = $2"
     )
     .bind(workspace.as_str())
@@ -592,8 +592,9 @@ pub async fn move_connection_conversations(
     .bind(location.map(LocationId::as_str))
     .bind(now_millis())
     .execute(&mut **conn)
-    .await?
-    .rows_affected()))
+    .await
+    .map(|_| ()))?;
+    Ok(())
 }
 
 /// Records where a reply can be posted by hand.

@@ -1,7 +1,7 @@
 //! Housekeeping jobs of the queue itself.
 
 use serde::{Deserialize, Serialize};
-use tidings_core::time::now_millis;
+use tidings_core::time::days_ago;
 use tidings_store::queue::{JobError, JobPayload, NewJob, Queue, QueueError, Registry, Schedule, names};
 
 /// Deletes dead letters older than the retention period (replyforce §8.4: 7 days by default).
@@ -22,8 +22,7 @@ pub fn register(registry: &mut Registry, queue: &Queue) {
     registry.register(move |job: PurgeDeadLetters, _| {
         let queue = queue.clone();
         async move {
-            let cutoff = now_millis() - i64::from(job.retention_days) * 86_400_000;
-            let purged = queue.purge_dead_before(cutoff).await.map_err(JobError::retry)?;
+            let purged = queue.purge_dead_before(days_ago(job.retention_days)).await.map_err(JobError::retry)?;
             if purged > 0 {
                 tracing::info!(purged, "purged expired dead letters");
             }

@@ -3,7 +3,7 @@
 //! and the messages a delivery became keep their own copy of the platform's payload.
 
 use serde::{Deserialize, Serialize};
-use tidings_core::time::now_millis;
+use tidings_core::time::days_ago;
 use tidings_store::queue::{JobError, JobPayload, NewJob, QueueError, Registry, Schedule, names};
 use tidings_store::{Db, StoreError, with_writer};
 
@@ -26,8 +26,7 @@ pub(super) fn register(registry: &mut Registry, db: Db) {
     registry.register(move |job: PurgeDeliveries, _| {
         let db = db.clone();
         async move {
-            let cutoff = now_millis() - i64::from(job.retention_days) * 86_400_000;
-            let purged = purge_before(&db, cutoff).await.map_err(JobError::retry)?;
+            let purged = purge_before(&db, days_ago(job.retention_days)).await.map_err(JobError::retry)?;
             if purged > 0 {
                 tracing::info!(purged, "purged expired webhook deliveries");
             }
