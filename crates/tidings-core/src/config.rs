@@ -144,6 +144,9 @@ pub struct RateLimitConfig {
     pub failures_before_lockout: u32,
     /// The first lock, in seconds (then 2×, 4×… up to 15 minutes).
     pub lockout_secs: u64,
+    /// Requests per minute of one signed-in dashboard session (pages, in-page requests, the
+    /// live event stream). An abuse limit only: dashboard use never counts against the API quota.
+    pub dashboard_per_minute_per_session: u32,
 }
 
 impl Default for RateLimitConfig {
@@ -154,6 +157,7 @@ impl Default for RateLimitConfig {
             auth_attempts_per_minute_per_ip: 20,
             failures_before_lockout: 5,
             lockout_secs: 30,
+            dashboard_per_minute_per_session: 600,
         }
     }
 }

@@ -29,7 +29,7 @@ use crate::channels::accounts::ChannelContext;
 use crate::channels::breaker::Breakers;
 use crate::channels::platforms::Platforms;
 use crate::channels::webhooks::Intake;
-use crate::http::middleware::{error_envelope, route_not_found, track_metrics};
+use crate::http::middleware::{error_envelope, route_not_found, security_headers, track_metrics};
 use crate::http::rate_limit::{RateLimits, quota_headers};
 use crate::identity::Identity;
 use crate::identity::auth::ClientAddressPolicy;
@@ -198,7 +198,8 @@ pub fn router(state: AppState) -> Router {
     let http = &config.http;
     let request_id = HeaderName::from_static("x-request-id");
     // Outermost first. The envelope sits outside the layers whose own answers it rewrites
-    // (panics, CORS, timeouts, body limits) and inside compression, so it reads plain bodies.
+    // (panics, CORS, timeouts, body limits) and inside compression, so it reads plain bodies;
+    // the security headers go on outside it, on every answer in its final form.
     let outer = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
         .layer(
@@ -211,6 +212,7 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(request_id))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(error_envelope));
     let body_limit = DefaultBodyLimit::max(http.max_body_bytes);
     Router::new()
@@ -223,12 +225,14 @@ pub fn router(state: AppState) -> Router {
         .merge(mail::pages::router(&config))
         .merge(dashboard::router())
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", document))
+        .fallback(route_not_found)
+        // Error pages (the unknown paths' 404 too) keep a signed-in member's header.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), dashboard::page::signed_in_error_pages))
         // Dashboard pages: an expired access cookie is refreshed from the refresh cookie.
         .layer(axum::middleware::from_fn_with_state(state.clone(), identity::session::refresh_session))
         .layer(axum::Extension(ClientAddressPolicy { trust_forwarded_for: http.trust_forwarded_for }))
         .layer(axum::middleware::from_fn(quota_headers))
         .layer(axum::middleware::from_fn(track_metrics))
-        .fallback(route_not_found)
         .layer(body_limit)
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(

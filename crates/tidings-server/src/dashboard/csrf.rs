@@ -61,7 +61,7 @@ impl Csrf {
         &self.token
     }
 
-    fn of(headers: &HeaderMap, state: &AppState) -> Self {
+    pub(crate) fn of(headers: &HeaderMap, state: &AppState) -> Self {
         let secure = is_https(headers, &state.config.public_url());
         match cookie(headers, CSRF_COOKIE).filter(|token| well_formed(token)) {
             Some(token) => Self { token, fresh: false, secure },

@@ -1,13 +1,21 @@
 //! What every dashboard page shares: the layout around a page's own content, the signed-in
 //! member's menu in the header, form errors, and error pages (HTML, not the API's JSON).
 
+use std::net::SocketAddr;
+
 use askama::Template;
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, OptionalFromRequestParts, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use tidings_store::StoreError;
 
+use super::csrf::Csrf;
 use super::{NavItem, asset_url, nav_for};
+use crate::AppState;
 use crate::http::ApiError;
+use crate::identity::auth::ClientAddressPolicy;
+use crate::identity::session::DashboardUser;
 use crate::identity::{IdentityError, Role};
 
 /// The header's menu for a signed-in member: who, where, and the workspace switcher.
@@ -113,7 +121,7 @@ impl FormErrors {
 }
 
 /// Why a page could not be shown, rendered as an HTML page with the matching status.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct PageError {
     /// The HTTP status.
     pub status: StatusCode,
@@ -175,20 +183,73 @@ impl PageError {
     }
 }
 
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
+impl PageError {
+    /// The error page, in the layout with `menu` in its header (`None`: signed out).
+    fn render_with(&self, role: Option<Role>, menu: Option<UserMenu>) -> Response {
         let heading = match self.status {
             StatusCode::FORBIDDEN => "Not allowed",
             StatusCode::NOT_FOUND => "Not found",
             StatusCode::BAD_REQUEST => "Bad request",
+            StatusCode::TOO_MANY_REQUESTS => "Too many requests",
             s if s.is_server_error() => "Something went wrong",
             _ => "Something is not right",
         };
         let body = ErrorBody { heading, message: &self.message, status: self.status.as_u16(), link: self.link };
-        match render("", heading, None, None, &body) {
+        match render("", heading, role, menu, &body) {
             Ok(html) => (self.status, html).into_response(),
             Err(error) => (self.status, error.message).into_response(),
         }
+    }
+}
+
+impl IntoResponse for PageError {
+    /// The page as a signed-out visitor sees it; [`signed_in_error_pages`] puts the member's
+    /// header back, so it is carried along in the response's extensions.
+    fn into_response(self) -> Response {
+        let mut response = self.render_with(None, None);
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// Middleware: an error page shown to a signed-in member keeps their header (menu, workspace,
+/// navigation), wherever it was raised (an extractor, a handler, the 404 of an unknown path).
+pub async fn signed_in_error_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    // What identifies the visitor, kept to look them up only if an error page comes back.
+    let mut visitor = Request::new(());
+    *visitor.method_mut() = request.method().clone();
+    *visitor.uri_mut() = request.uri().clone();
+    *visitor.headers_mut() = request.headers().clone();
+    if let Some(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        visitor.extensions_mut().insert(*peer);
+    }
+    if let Some(policy) = request.extensions().get::<ClientAddressPolicy>() {
+        visitor.extensions_mut().insert(*policy);
+    }
+    let response = next.run(request).await;
+    let Some(error) = response.extensions().get::<PageError>().cloned() else { return response };
+    let (mut parts, ()) = visitor.into_parts();
+    let Ok(Some(user)) =
+        <DashboardUser as OptionalFromRequestParts<AppState>>::from_request_parts(&mut parts, &state).await
+    else {
+        return response;
+    };
+    let csrf = Csrf::of(&parts.headers, &state);
+    let back = parts.uri.path().to_owned();
+    match user.menu(&state, &csrf, &back).await {
+        Ok(menu) => {
+            let page = error.render_with(Some(user.auth.role), Some(menu));
+            let mut page = (csrf, page).into_response();
+            // Headers the failed handler set (Retry-After, session cookies) still apply.
+            for (name, value) in response.headers() {
+                if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE && !page.headers().contains_key(name)
+                {
+                    page.headers_mut().append(name, value.clone());
+                }
+            }
+            page
+        }
+        Err(_) => response,
     }
 }
 

@@ -7,5 +7,5 @@ pub mod rate_limit;
 pub mod response;
 
 pub use error::ApiError;
-pub use operator::Operator;
+pub use operator::{Operator, bearer_token};
 pub use response::{ApiJson, Envelope, Pagination};

@@ -14,8 +14,8 @@ use super::service::Origin;
 use super::store;
 use crate::AppState;
 use crate::audit::Actor;
-use crate::http::ApiError;
 use crate::http::rate_limit::QuotaSlot;
+use crate::http::{ApiError, bearer_token};
 
 /// An authenticated caller, acting in one workspace.
 #[derive(Debug, Clone)]
@@ -92,10 +92,23 @@ pub fn origin_of(parts: &Parts) -> Origin {
 
 /// The bearer credential of a request: the `Authorization` header, else the dashboard's cookie.
 pub fn bearer(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        return value.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
+    credential(parts).map(|(token, _)| token)
+}
+
+/// Where a request's credential came from, which decides the limit it counts against.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// `Authorization: Bearer …`: an API client, counted against the workspace's plan quota.
+    Header,
+    /// The dashboard's session cookie: a person in a browser, counted per session (ADR 0008).
+    Cookie,
+}
+
+fn credential(parts: &Parts) -> Option<(String, Source)> {
+    if parts.headers.contains_key(header::AUTHORIZATION) {
+        return bearer_token(&parts.headers).map(|token| (token.to_owned(), Source::Header));
     }
-    crate::identity::cookies::access_token(&parts.headers)
+    crate::identity::cookies::access_token(&parts.headers).map(|token| (token, Source::Cookie))
 }
 
 /// Counts the request against the workspace's plan quota; the headers report what is left.
@@ -110,7 +123,8 @@ fn count_request(parts: &mut Parts, state: &AppState, workspace: &WorkspaceId, p
 impl Auth {
     /// Who is calling, whether or not they owe the workspace a second factor.
     async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts).ok_or_else(|| unauthorized("sign in, or send `Authorization: Bearer <token>`"))?;
+        let (token, source) =
+            credential(parts).ok_or_else(|| unauthorized("sign in, or send `Authorization: Bearer <token>`"))?;
         let origin = origin_of(parts);
         if token.starts_with("tdk_") {
             let (workspace_id, key, role) = state
@@ -147,7 +161,11 @@ impl Auth {
             .await?
             .ok_or_else(|| unauthorized("this session has ended or you are no longer a member; sign in again"))?;
         let role = member.role;
-        count_request(parts, state, &workspace_id, &member.plan)?;
+        match source {
+            // Dashboard use never spends the API quota the team's integrations share.
+            Source::Cookie => state.limits.check_dashboard_session(&claims.sid)?,
+            Source::Header => count_request(parts, state, &workspace_id, &member.plan)?,
+        }
         Ok(Auth {
             actor: Actor::User { id: user_id.to_string(), role: role.as_str().to_owned() },
             workspace_id,

@@ -321,23 +321,26 @@ async fn sign_in(
     CsrfForm { form, csrf }: CsrfForm<SignInForm>,
 ) -> Result<Response, PageError> {
     let mut errors = FormErrors::new();
-    if form.email.trim().is_empty() {
-        errors.add("email", "Enter your email address.");
+    // Lockouts are per account: an address that cannot be one is refused before it is counted.
+    let email = normalize_email(&form.email);
+    if email.is_err() {
+        let empty = form.email.trim().is_empty();
+        errors.add("email", if empty { "Enter your email address." } else { "Enter a valid email address." });
     }
     if form.password.is_empty() {
         errors.add("password", "Enter your password.");
     }
-    if !errors.is_empty() {
+    let (Ok(email), true) = (email, errors.is_empty()) else {
         return sign_in_form(csrf, &form.email, &form.next, None, &errors, INVALID);
-    }
-    if let Err(limited) = state.limits.check_auth_attempt(origin.ip.as_deref(), &form.email) {
+    };
+    if let Err(limited) = state.limits.check_sign_in(origin.ip.as_deref(), &email) {
         let status = limited.status;
         let errors = FormErrors::form(sentence(&limited.message));
         return sign_in_form(csrf, &form.email, &form.next, None, &errors, status);
     }
-    match state.identity.login(&form.email, &form.password, None, &origin).await {
+    match state.identity.login(&email, &form.password, None, &origin).await {
         Ok(SignIn::Tokens(tokens)) => {
-            state.limits.record_success(&form.email);
+            state.limits.record_success(&email);
             Ok(signed_in(&state, &headers, &tokens, &safe_next(Some(&form.next))))
         }
         Ok(SignIn::TwoFactorRequired(challenge)) => {
@@ -346,7 +349,7 @@ async fn sign_in(
         }
         Err(error) => {
             if matches!(error, IdentityError::InvalidCredentials) {
-                state.limits.record_failure(&form.email);
+                state.limits.record_failure(&email);
             }
             let errors = match error {
                 IdentityError::NotFound("workspace") => {
@@ -401,7 +404,7 @@ async fn sign_in_two_factor(
         errors.add("code", "Enter the code from your authenticator app, or a recovery code.");
         return two_factor_form(csrf, &form.challenge, &form.next, &errors, INVALID);
     }
-    if let Err(limited) = state.limits.check_auth_attempt(origin.ip.as_deref(), "") {
+    if let Err(limited) = state.limits.check_ip(origin.ip.as_deref()) {
         let status = limited.status;
         return two_factor_form(
             csrf,
@@ -485,15 +488,16 @@ async fn forgot_password(
     RequestOrigin(origin): RequestOrigin,
     CsrfForm { form, csrf }: CsrfForm<EmailForm>,
 ) -> Result<Response, PageError> {
-    if let Err(error) = normalize_email(&form.email) {
-        return forgot_form(csrf, &form.email, false, &form_errors(error)?, INVALID);
-    }
-    if let Err(limited) = state.limits.check_auth_attempt(origin.ip.as_deref(), &form.email) {
+    let email = match normalize_email(&form.email) {
+        Ok(email) => email,
+        Err(error) => return forgot_form(csrf, &form.email, false, &form_errors(error)?, INVALID),
+    };
+    if let Err(limited) = state.limits.check_sign_in(origin.ip.as_deref(), &email) {
         let status = limited.status;
         return forgot_form(csrf, form.email.trim(), false, &FormErrors::form(sentence(&limited.message)), status);
     }
     // The same answer whether or not the address has an account.
-    state.identity.forgot_password(&form.email).await?;
+    state.identity.forgot_password(&email).await?;
     forgot_form(csrf, form.email.trim(), true, &FormErrors::new(), StatusCode::OK)
 }
 
@@ -971,7 +975,7 @@ async fn resend_verification(
     let row = store::user_by_id(state.identity.db(), &user.user_id)
         .await?
         .ok_or_else(|| PageError::not_found("No account."))?;
-    if let Err(limited) = state.limits.check_auth_attempt(user.auth.origin.ip.as_deref(), &row.email) {
+    if let Err(limited) = state.limits.check_sign_in(user.auth.origin.ip.as_deref(), &row.email) {
         let errors = FormErrors::form("Too many attempts for now. Wait a minute, then ask for the email again.");
         return render_profile(&state, &user, csrf, ProfileView::default(), &errors, limited.status).await;
     }

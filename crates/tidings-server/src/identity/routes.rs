@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use super::auth::{Auth, TwoFactorExempt, origin_of};
 use super::dto::*;
 use super::permissions::Permission;
-use super::service::{IdentityError, Origin, SignIn};
+use super::service::{IdentityError, Origin, SignIn, normalize_email};
 use super::store;
 use crate::AppState;
 use crate::http::error::ErrorBody;
@@ -82,7 +82,7 @@ async fn register(
     RequestOrigin(origin): RequestOrigin,
     ApiJson(body): ApiJson<RegisterIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.limits.check_auth_attempt(origin.ip.as_deref(), "")?;
+    state.limits.check_ip(origin.ip.as_deref())?;
     let registered =
         state.identity.register(&body.email, &body.password, &body.name, &body.workspace_name, &origin).await?;
     Ok((StatusCode::CREATED, Envelope::new(TokensOut::from(registered.tokens))))
@@ -98,18 +98,20 @@ async fn login(
     ApiJson(body): ApiJson<LoginIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let workspace = body.workspace_id.as_deref().map(|id| parse("workspaceId", id, WorkspaceId::parse)).transpose()?;
-    state.limits.check_auth_attempt(origin.ip.as_deref(), &body.email)?;
-    match state.identity.login(&body.email, &body.password, workspace.as_ref(), &origin).await {
+    // Lockouts are per account: an address that cannot be one is refused before it is counted.
+    let email = normalize_email(&body.email)?;
+    state.limits.check_sign_in(origin.ip.as_deref(), &email)?;
+    match state.identity.login(&email, &body.password, workspace.as_ref(), &origin).await {
         Ok(sign_in) => {
             // With a second factor owed, the lockout stays until the code checks out too.
             if matches!(sign_in, SignIn::Tokens(_)) {
-                state.limits.record_success(&body.email);
+                state.limits.record_success(&email);
             }
             Ok(Envelope::new(LoginOut::from(sign_in)))
         }
         Err(error) => {
             if matches!(error, IdentityError::InvalidCredentials) {
-                state.limits.record_failure(&body.email);
+                state.limits.record_failure(&email);
             }
             Err(error.into())
         }
@@ -126,7 +128,7 @@ async fn login_two_factor(
     RequestOrigin(origin): RequestOrigin,
     ApiJson(body): ApiJson<TwoFactorLoginIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.limits.check_auth_attempt(origin.ip.as_deref(), "")?;
+    state.limits.check_ip(origin.ip.as_deref())?;
     let tokens = state.identity.login_two_factor(&body.challenge_token, &body.code, &origin).await?;
     Ok(Envelope::new(TokensOut::from(tokens)))
 }
@@ -170,8 +172,9 @@ async fn forgot_password(
     RequestOrigin(origin): RequestOrigin,
     ApiJson(body): ApiJson<EmailIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.limits.check_auth_attempt(origin.ip.as_deref(), &body.email)?;
-    state.identity.forgot_password(&body.email).await?;
+    let email = normalize_email(&body.email)?;
+    state.limits.check_sign_in(origin.ip.as_deref(), &email)?;
+    state.identity.forgot_password(&email).await?;
     Ok((StatusCode::ACCEPTED, Envelope::new(DoneOut { done: true })))
 }
 
@@ -183,7 +186,7 @@ async fn reset_password(
     RequestOrigin(origin): RequestOrigin,
     ApiJson(body): ApiJson<ResetPasswordIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.limits.check_auth_attempt(origin.ip.as_deref(), "")?;
+    state.limits.check_ip(origin.ip.as_deref())?;
     state.identity.reset_password(&body.token, &body.password).await?;
     Ok(Envelope::new(DoneOut { done: true }))
 }
@@ -273,7 +276,7 @@ async fn resend_verification(
 ) -> Result<impl IntoResponse, ApiError> {
     let user = auth.user()?;
     let row = store::user_by_id(state.identity.db(), user).await?.ok_or_else(|| ApiError::not_found("user"))?;
-    state.limits.check_auth_attempt(auth.origin.ip.as_deref(), &row.email)?;
+    state.limits.check_sign_in(auth.origin.ip.as_deref(), &row.email)?;
     state.identity.resend_verification(user).await?;
     Ok((StatusCode::ACCEPTED, Envelope::new(DoneOut { done: true })))
 }

@@ -1,5 +1,6 @@
 //! The server suite: the real application on a random port with a fresh database, driven over HTTP.
 
+mod abuse;
 mod api;
 mod authenticator;
 mod browser;

@@ -1,0 +1,70 @@
+// Tidings dashboard: what every page shares, in a file rather than inline, so the
+// Content-Security-Policy can forbid inline scripts and event handlers.
+//
+// - Forms with data-confirm ask before submitting.
+// - Selects with data-autosubmit submit their form when changed (the workspace switcher).
+// - A failed in-page (htmx) request shows a message at the top of the page instead of silently
+//   doing nothing: the server's status (429 with its wait, 403, 5xx) or that it was unreachable.
+(function () {
+  "use strict";
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  }, true);
+
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field.hasAttribute && field.hasAttribute("data-autosubmit") && field.form) field.form.requestSubmit();
+  });
+
+  var hideTimer = null;
+
+  function showProblem(message) {
+    var banner = document.getElementById("request-problem");
+    if (!banner) {
+      banner = document.createElement("div");
+      banner.id = "request-problem";
+      banner.className = "toast error";
+      banner.setAttribute("role", "alert");
+      var text = document.createElement("span");
+      text.className = "toast-text";
+      var close = document.createElement("button");
+      close.type = "button";
+      close.className = "link";
+      close.textContent = "Dismiss";
+      close.addEventListener("click", function () { banner.hidden = true; });
+      banner.appendChild(text);
+      banner.appendChild(close);
+      document.body.appendChild(banner);
+    }
+    banner.querySelector(".toast-text").textContent = message;
+    banner.hidden = false;
+    if (hideTimer) clearTimeout(hideTimer);
+    hideTimer = setTimeout(function () { banner.hidden = true; }, 15000);
+  }
+
+  function describe(xhr) {
+    var status = xhr ? xhr.status : 0;
+    if (status === 429) {
+      var wait = xhr.getResponseHeader("Retry-After");
+      return "Too many requests for now." + (wait ? " Try again in " + wait + " s." : " Try again shortly.");
+    }
+    if (status === 401) return "Your session has ended. Reload the page to sign in again.";
+    if (status === 403) return "You are not allowed to do this.";
+    if (status === 404) return "This item no longer exists. Reload the page.";
+    if (status >= 500) return "Something went wrong on our side (" + status + "). Please try again.";
+    return "The request failed (" + status + "). Please try again.";
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    showProblem(describe(event.detail && event.detail.xhr));
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showProblem("Tidings could not be reached. Check your connection and try again.");
+  });
+  document.addEventListener("htmx:timeout", function () {
+    showProblem("Tidings took too long to answer. Please try again.");
+  });
+})();
