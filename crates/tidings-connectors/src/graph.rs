@@ -85,6 +85,49 @@ pub(crate) fn error(
     }
 }
 
+/// `{"success": true}`, what Graph answers to an edge write such as `subscribed_apps`.
+#[derive(Deserialize)]
+struct Success {
+    #[serde(default)]
+    success: bool,
+}
+
+/// Installs the app on a node (a Page, an Instagram account, a WhatsApp Business Account) so its
+/// webhook events reach us: `POST {url}` (`…/{node}/subscribed_apps`) with `subscribed_fields`
+/// when the node takes them. Docs:
+/// <https://developers.facebook.com/docs/graph-api/reference/page/subscribed_apps/>.
+pub(crate) async fn subscribe_app(
+    platform: &'static str,
+    http: &reqwest::Client,
+    url: &str,
+    fields: Option<&str>,
+    token: &str,
+) -> Result<(), ConnectorError> {
+    let mut request = http.post(url).bearer_auth(token);
+    if let Some(fields) = fields {
+        request = request.query(&[("subscribed_fields", fields)]);
+    }
+    confirmed(platform, send(platform, request).await?)
+}
+
+/// Removes the app from a node: `DELETE {url}` (`…/{node}/subscribed_apps`).
+pub(crate) async fn unsubscribe_app(
+    platform: &'static str,
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+) -> Result<(), ConnectorError> {
+    confirmed(platform, send(platform, http.delete(url).bearer_auth(token)).await?)
+}
+
+fn confirmed(platform: &'static str, answer: Success) -> Result<(), ConnectorError> {
+    if answer.success {
+        Ok(())
+    } else {
+        Err(ConnectorError::Malformed { platform, message: "Graph did not answer success: true".into() })
+    }
+}
+
 fn describe(error: &GraphError) -> String {
     let mut message = error.message.clone();
     if let Some(kind) = &error.kind {

@@ -22,8 +22,8 @@ use serde::Deserialize;
 
 use crate::messenger::{self, GRAPH_VERSION};
 use crate::{
-    AccountRef, ChallengeAnswer, ConnectorError, InboundEvent, MessagingChannel, Platform, SentMessage, WebhookError,
-    WebhookHeaders, signature,
+    AccountRef, ChallengeAnswer, ConnectorError, InboundEvent, MessagingChannel, OutgoingMessage, Platform,
+    SentMessage, WebhookError, WebhookHeaders, WebhookSubscription, signature,
 };
 
 /// Where the Instagram API with Instagram Login lives.
@@ -69,7 +69,7 @@ impl InstagramChannel {
     /// The connection's token, the host it works on, and the node that sends as the account there.
     fn route<'a>(&'a self, account: &'a AccountRef) -> Result<(&'a SecretString, &'a str, &'a str), ConnectorError> {
         let token = messenger::access_token(account, PLATFORM)?;
-        Ok(if token.expose_secret().starts_with("IG") {
+        Ok(if uses_instagram_login(token) {
             (token, &self.base_url, &account.external_id)
         } else {
             (token, &self.facebook_base_url, "me")
@@ -106,10 +106,21 @@ impl MessagingChannel for InstagramChannel {
         recipient_id: &str,
         text: &str,
     ) -> Result<SentMessage, ConnectorError> {
+        self.send(account, recipient_id, &OutgoingMessage::Text(text.to_owned())).await
+    }
+
+    /// Free text (Instagram's documented body has no `messaging_type` inside the 24-hour
+    /// window), or after it a `MESSAGE_TAG` tagged `HUMAN_AGENT`, which Instagram takes too.
+    async fn send(
+        &self,
+        account: &AccountRef,
+        recipient_id: &str,
+        message: &OutgoingMessage,
+    ) -> Result<SentMessage, ConnectorError> {
         let (_, host, sender) = self.route(account)?;
         let url = format!("{host}/{GRAPH_VERSION}/{sender}/messages");
-        // Instagram's documented body has no `messaging_type`; a reply inside the 24-hour window needs none.
-        messenger::send_text(&self.http, PLATFORM, &url, account, recipient_id, text, None).await
+        let kind = messenger::SendKind::untyped(PLATFORM, message)?;
+        messenger::send_text(&self.http, PLATFORM, &url, account, recipient_id, &kind).await
     }
 
     /// The User Profile API: `GET /{IGSID}?fields=name,username`; the name, else `@username`.
@@ -126,4 +137,31 @@ impl MessagingChannel for InstagramChannel {
         let name = profile.name.map(|name| name.trim().to_owned()).filter(|name| !name.is_empty());
         Ok(name.or_else(|| profile.username.filter(|u| !u.is_empty()).map(|u| format!("@{u}"))))
     }
+
+    /// With an Instagram user token, the account itself subscribes (`POST /me/subscribed_apps`
+    /// on graph.instagram.com, field `messages`). With a Page token the linked Page installs the
+    /// app (`me` is the Page): Instagram messages of a Page's account are delivered to apps the
+    /// Page has installed.
+    async fn subscribe_webhooks(&self, account: &AccountRef) -> Result<WebhookSubscription, ConnectorError> {
+        let (token, host, _) = self.route(account)?;
+        let url = format!("{host}/{GRAPH_VERSION}/me/subscribed_apps");
+        let fields =
+            if uses_instagram_login(token) { INSTAGRAM_SUBSCRIBED_FIELDS } else { messenger::PAGE_SUBSCRIBED_FIELDS };
+        crate::graph::subscribe_app(PLATFORM, &self.http, &url, Some(fields), token.expose_secret()).await?;
+        Ok(WebhookSubscription::Subscribed)
+    }
+
+    async fn unsubscribe_webhooks(&self, account: &AccountRef) -> Result<(), ConnectorError> {
+        let (token, host, _) = self.route(account)?;
+        let url = format!("{host}/{GRAPH_VERSION}/me/subscribed_apps");
+        crate::graph::unsubscribe_app(PLATFORM, &self.http, &url, token.expose_secret()).await
+    }
 }
+
+/// Instagram user tokens (`IGAA…`, formerly `IGQV…`) work on graph.instagram.com; Page tokens do not.
+fn uses_instagram_login(token: &SecretString) -> bool {
+    token.expose_secret().starts_with("IG")
+}
+
+/// The Instagram webhook fields Tidings reads (echoes come with `messages` on Instagram).
+const INSTAGRAM_SUBSCRIBED_FIELDS: &str = "messages,messaging_postbacks";

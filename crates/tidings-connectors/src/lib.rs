@@ -26,7 +26,7 @@ pub mod x;
 pub mod yelp;
 
 pub use error::{ConnectorError, WebhookError};
-pub use platform::{Platform, ReplySupport};
+pub use platform::{MessagingWindow, Platform, ReplySupport};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -79,10 +79,41 @@ pub trait MessagingChannel: Send + Sync {
         text: &str,
     ) -> Result<SentMessage, ConnectorError>;
 
+    /// Sends a reply of a kind the platform's messaging window allows. Free text goes through
+    /// [`MessagingChannel::send_message`]; channels that take tagged messages or templates
+    /// override this, the others refuse them.
+    async fn send(
+        &self,
+        account: &AccountRef,
+        recipient_id: &str,
+        message: &OutgoingMessage,
+    ) -> Result<SentMessage, ConnectorError> {
+        match message {
+            OutgoingMessage::Text(text) => self.send_message(account, recipient_id, text).await,
+            OutgoingMessage::HumanAgent(_) | OutgoingMessage::Template(_) => Err(ConnectorError::Rejected {
+                platform: self.platform().as_str(),
+                status: 422,
+                message: "this platform takes neither message tags nor templates".into(),
+            }),
+        }
+    }
+
     /// The name a sender shows on the platform, looked up by their platform id, for platforms
     /// whose webhooks carry only the id (Messenger, Instagram). `None` when the platform has no
     /// such lookup (WhatsApp and X send the name with each message) or the person set none.
     async fn sender_name(&self, _account: &AccountRef, _sender_id: &str) -> Result<Option<String>, ConnectorError> {
         Ok(None)
+    }
+
+    /// Makes the platform send `account`'s events to this app's webhook (Meta: the Page installs
+    /// the app through `subscribed_apps`). Idempotent. [`WebhookSubscription::NotApplicable`]
+    /// where the platform needs no call per account, or Tidings cannot make it.
+    async fn subscribe_webhooks(&self, _account: &AccountRef) -> Result<WebhookSubscription, ConnectorError> {
+        Ok(WebhookSubscription::NotApplicable)
+    }
+
+    /// Stops the platform sending `account`'s events to this app's webhook.
+    async fn unsubscribe_webhooks(&self, _account: &AccountRef) -> Result<(), ConnectorError> {
+        Ok(())
     }
 }

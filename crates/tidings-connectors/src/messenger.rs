@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::signature::{self, HUB_SIGNATURE_HEADER};
 use crate::{
     AccountRef, ChallengeAnswer, ConnectorError, FetchedReview, InboundEvent, InboundMessage, MessagingChannel,
-    Platform, SentMessage, WebhookError, WebhookHeaders,
+    OutgoingMessage, Platform, SentMessage, WebhookError, WebhookHeaders, WebhookSubscription,
 };
 
 /// Where the Graph API lives.
@@ -81,9 +81,19 @@ impl MessagingChannel for MessengerChannel {
         recipient_id: &str,
         text: &str,
     ) -> Result<SentMessage, ConnectorError> {
+        self.send(account, recipient_id, &OutgoingMessage::Text(text.to_owned())).await
+    }
+
+    /// Free text as a `RESPONSE`, or after 24 hours as a `MESSAGE_TAG` tagged `HUMAN_AGENT`.
+    async fn send(
+        &self,
+        account: &AccountRef,
+        recipient_id: &str,
+        message: &OutgoingMessage,
+    ) -> Result<SentMessage, ConnectorError> {
         // The Page id in the path (rather than `me`) makes a token for the wrong Page fail loudly.
         let url = format!("{}/{GRAPH_VERSION}/{}/messages", self.base_url, account.external_id);
-        send_text(&self.http, PLATFORM, &url, account, recipient_id, text, Some("RESPONSE")).await
+        send_text(&self.http, PLATFORM, &url, account, recipient_id, &SendKind::of(PLATFORM, message)?).await
     }
 
     /// The User Profile API: `GET /{PSID}?fields=first_name,last_name` with the Page token.
@@ -100,7 +110,33 @@ impl MessagingChannel for MessengerChannel {
         let name = [profile.first_name, profile.last_name].into_iter().flatten().collect::<Vec<_>>().join(" ");
         Ok(Some(name.trim().to_owned()).filter(|name| !name.is_empty()))
     }
+
+    /// Installs the app on the Page with its Page token, so Messenger messages and Page
+    /// ratings reach the webhook (the Facebook reviews connection of a Page shares this).
+    async fn subscribe_webhooks(&self, account: &AccountRef) -> Result<WebhookSubscription, ConnectorError> {
+        let token = access_token(account, PLATFORM)?;
+        let url = self.subscribed_apps_url(&account.external_id);
+        let fields = Some(PAGE_SUBSCRIBED_FIELDS);
+        crate::graph::subscribe_app(PLATFORM, &self.http, &url, fields, token.expose_secret()).await?;
+        Ok(WebhookSubscription::Subscribed)
+    }
+
+    async fn unsubscribe_webhooks(&self, account: &AccountRef) -> Result<(), ConnectorError> {
+        let token = access_token(account, PLATFORM)?;
+        let url = self.subscribed_apps_url(&account.external_id);
+        crate::graph::unsubscribe_app(PLATFORM, &self.http, &url, token.expose_secret()).await
+    }
 }
+
+impl MessengerChannel {
+    fn subscribed_apps_url(&self, page_id: &str) -> String {
+        format!("{}/{GRAPH_VERSION}/{page_id}/subscribed_apps", self.base_url)
+    }
+}
+
+/// The Page webhook fields Tidings reads: messages and their echoes, postbacks (buttons, ice
+/// breakers), the feed and ratings (reviews).
+pub const PAGE_SUBSCRIBED_FIELDS: &str = "messages,messaging_postbacks,message_echoes,feed,ratings";
 
 // ---------------------------------------------------------------------------------------------
 // Shared by the Meta channels.
@@ -120,22 +156,63 @@ pub(crate) fn verify_meta_signature(
     signature::verify_hub_signature(secret, headers.get(HUB_SIGNATURE_HEADER), body)
 }
 
-/// Sends a text with the Messenger-style body `{"recipient":{"id"},"message":{"text"}}`
-/// (Messenger and Instagram share it) and reads `{"recipient_id","message_id"}`.
+/// How a Messenger-style text is sent: its `messaging_type` (and `tag`) and the text.
+pub(crate) struct SendKind<'a> {
+    messaging_type: Option<&'static str>,
+    tag: Option<&'static str>,
+    text: &'a str,
+}
+
+impl<'a> SendKind<'a> {
+    /// Messenger's: every text names its `messaging_type`.
+    fn of(platform: &'static str, message: &'a OutgoingMessage) -> Result<Self, ConnectorError> {
+        match message {
+            OutgoingMessage::Text(text) => Ok(Self { messaging_type: Some("RESPONSE"), tag: None, text }),
+            other => Self::tagged(platform, other),
+        }
+    }
+
+    /// Instagram's: a reply inside the window has no `messaging_type` in Meta's documented body.
+    pub(crate) fn untyped(platform: &'static str, message: &'a OutgoingMessage) -> Result<Self, ConnectorError> {
+        match message {
+            OutgoingMessage::Text(text) => Ok(Self { messaging_type: None, tag: None, text }),
+            other => Self::tagged(platform, other),
+        }
+    }
+
+    fn tagged(platform: &'static str, message: &'a OutgoingMessage) -> Result<Self, ConnectorError> {
+        match message {
+            OutgoingMessage::HumanAgent(text) | OutgoingMessage::Text(text) => {
+                Ok(Self { messaging_type: Some("MESSAGE_TAG"), tag: Some("HUMAN_AGENT"), text })
+            }
+            OutgoingMessage::Template(_) => Err(ConnectorError::Rejected {
+                platform,
+                status: 422,
+                message: "message templates are WhatsApp's; send text or a HUMAN_AGENT message".into(),
+            }),
+        }
+    }
+}
+
+/// Sends a text with the Messenger-style body
+/// `{"recipient":{"id"},"messaging_type","tag","message":{"text"}}` (Messenger and Instagram
+/// share it) and reads `{"recipient_id","message_id"}`.
+/// Docs: <https://developers.facebook.com/docs/messenger-platform/send-messages/message-tags/>.
 pub(crate) async fn send_text(
     http: &reqwest::Client,
     platform: &'static str,
     url: &str,
     account: &AccountRef,
     recipient_id: &str,
-    text: &str,
-    messaging_type: Option<&str>,
+    kind: &SendKind<'_>,
 ) -> Result<SentMessage, ConnectorError> {
     #[derive(Serialize)]
     struct Body<'a> {
         recipient: Recipient<'a>,
         #[serde(skip_serializing_if = "Option::is_none")]
         messaging_type: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tag: Option<&'a str>,
         message: Text<'a>,
     }
     #[derive(Serialize)]
@@ -152,7 +229,12 @@ pub(crate) async fn send_text(
     }
 
     let token = access_token(account, platform)?;
-    let body = Body { recipient: Recipient { id: recipient_id }, messaging_type, message: Text { text } };
+    let body = Body {
+        recipient: Recipient { id: recipient_id },
+        messaging_type: kind.messaging_type,
+        tag: kind.tag,
+        message: Text { text: kind.text },
+    };
     let answer: Answer =
         crate::graph::send(platform, http.post(url).bearer_auth(token.expose_secret()).json(&body)).await?;
     Ok(SentMessage { external_id: answer.message_id })
@@ -187,6 +269,28 @@ pub(crate) fn access_token<'a>(
 pub(crate) fn unix_ms(value: i64) -> i64 {
     // 1e11 ms is 1973 and 1e11 s is the year 5138: no real timestamp is ambiguous.
     if value.abs() < 100_000_000_000 { value.saturating_mul(1000) } else { value }
+}
+
+/// The channel whose events a Meta notification carries, read from its `object`: `page`
+/// (Messenger conversations; Page `changes` such as ratings are routed to Facebook when
+/// processed), `instagram` or `whatsapp_business_account`. A Meta app sends every event of an
+/// object to the one callback URL registered for it, so the object, not the URL, decides.
+///
+/// Docs: <https://developers.facebook.com/docs/graph-api/webhooks/getting-started#configure-webhooks-product>.
+pub fn meta_object_platform(body: &[u8]) -> Result<Platform, WebhookError> {
+    #[derive(Deserialize)]
+    struct Object {
+        object: String,
+    }
+    let Object { object } = serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    match object.as_str() {
+        "page" => Ok(Platform::Messenger),
+        "instagram" => Ok(Platform::Instagram),
+        "whatsapp_business_account" => Ok(Platform::Whatsapp),
+        other => Err(WebhookError::Malformed(format!(
+            "object {other:?} is not one Tidings subscribes to (page, instagram, whatsapp_business_account)"
+        ))),
+    }
 }
 
 /// A Meta webhook notification: `{"object": …, "entry": [...]}`.

@@ -35,7 +35,47 @@ pub enum ReplySupport {
     ManualOnly,
 }
 
+/// What a messaging platform lets a business send, measured from the customer's last message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessagingWindow {
+    /// Free text, until `closes_at_ms` (24 hours after the customer's last message).
+    Open { closes_at_ms: i64 },
+    /// Free text only as a `HUMAN_AGENT`-tagged message, until `closes_at_ms` (Messenger and
+    /// Instagram, 7 days after the customer's last message).
+    HumanAgentOnly { closes_at_ms: i64 },
+    /// Only approved message templates (WhatsApp after 24 hours).
+    TemplatesOnly,
+    /// Nothing until the customer writes again.
+    Closed,
+}
+
+const HOUR_MS: i64 = 60 * 60 * 1000;
+/// Meta's standard messaging window.
+const STANDARD_WINDOW_MS: i64 = 24 * HOUR_MS;
+/// How long after the customer's message a `HUMAN_AGENT` tag is accepted.
+const HUMAN_AGENT_WINDOW_MS: i64 = 7 * 24 * HOUR_MS;
+
 impl Platform {
+    /// The messaging window `now_ms` falls in, for a thread whose customer last wrote at
+    /// `last_inbound_ms`; `None` for platforms without one (reviews, X). Docs:
+    /// <https://developers.facebook.com/docs/messenger-platform/policy/policy-overview#24hours_window>,
+    /// <https://developers.facebook.com/docs/whatsapp/pricing#customer-service-windows>.
+    pub fn messaging_window(self, last_inbound_ms: i64, now_ms: i64) -> Option<MessagingWindow> {
+        let open_until = last_inbound_ms.saturating_add(STANDARD_WINDOW_MS);
+        let tagged_until = last_inbound_ms.saturating_add(HUMAN_AGENT_WINDOW_MS);
+        match self {
+            Platform::Messenger | Platform::Instagram | Platform::Whatsapp if now_ms < open_until => {
+                Some(MessagingWindow::Open { closes_at_ms: open_until })
+            }
+            Platform::Messenger | Platform::Instagram if now_ms < tagged_until => {
+                Some(MessagingWindow::HumanAgentOnly { closes_at_ms: tagged_until })
+            }
+            Platform::Messenger | Platform::Instagram => Some(MessagingWindow::Closed),
+            Platform::Whatsapp => Some(MessagingWindow::TemplatesOnly),
+            _ => None,
+        }
+    }
+
     /// Every platform, in the order the dashboard lists them.
     pub const ALL: [Platform; 9] = [
         Platform::Google,
@@ -102,6 +142,29 @@ impl Platform {
         }
     }
 
+    /// The Meta webhook object this platform's events arrive under. A Meta app has one callback
+    /// URL per object, so a Page's Messenger messages and its ratings share `page`.
+    pub fn meta_object(self) -> Option<&'static str> {
+        match self {
+            Platform::Facebook | Platform::Messenger => Some("page"),
+            Platform::Instagram => Some("instagram"),
+            Platform::Whatsapp => Some("whatsapp_business_account"),
+            _ => None,
+        }
+    }
+
+    /// The path of the webhook URL to register for this platform: one per Meta object (a Page's
+    /// is `/webhooks/facebook`; `/webhooks/messenger` stays an alias), and `/webhooks/x`.
+    pub fn webhook_path(self) -> Option<&'static str> {
+        match self {
+            Platform::Facebook | Platform::Messenger => Some("/webhooks/facebook"),
+            Platform::Instagram => Some("/webhooks/instagram"),
+            Platform::Whatsapp => Some("/webhooks/whatsapp"),
+            Platform::X => Some("/webhooks/x"),
+            _ => None,
+        }
+    }
+
     /// Whether connecting an account uses an OAuth authorization flow.
     pub fn uses_oauth(self) -> bool {
         matches!(self, Platform::Google | Platform::Facebook | Platform::Messenger | Platform::Instagram)
@@ -111,5 +174,27 @@ impl Platform {
 impl std::fmt::Display for Platform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_windows_follow_the_customers_last_message() {
+        let last = 1_700_000_000_000;
+        let at = |hours: i64| last + hours * HOUR_MS;
+        let open = Some(MessagingWindow::Open { closes_at_ms: at(24) });
+        let tagged = Some(MessagingWindow::HumanAgentOnly { closes_at_ms: at(7 * 24) });
+        for platform in [Platform::Messenger, Platform::Instagram] {
+            assert_eq!(platform.messaging_window(last, at(23)), open);
+            assert_eq!(platform.messaging_window(last, at(3 * 24)), tagged);
+            assert_eq!(platform.messaging_window(last, at(8 * 24)), Some(MessagingWindow::Closed));
+        }
+        assert_eq!(Platform::Whatsapp.messaging_window(last, at(1)), open);
+        assert_eq!(Platform::Whatsapp.messaging_window(last, at(2 * 24)), Some(MessagingWindow::TemplatesOnly));
+        assert_eq!(Platform::X.messaging_window(last, at(30 * 24)), None);
+        assert_eq!(Platform::Facebook.messaging_window(last, at(1)), None);
     }
 }

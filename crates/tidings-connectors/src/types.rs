@@ -98,6 +98,40 @@ pub struct SentMessage {
     pub external_id: String,
 }
 
+/// What a reply on a messaging channel sends. Meta's platforms take free text only within 24
+/// hours of the customer's last message; after that each allows something narrower.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutgoingMessage {
+    /// Free text in answer to the customer (Messenger `messaging_type: RESPONSE`).
+    Text(String),
+    /// Free text a person sends after the 24-hour window, tagged `HUMAN_AGENT` (Messenger and
+    /// Instagram, within 7 days of the customer's message; the app needs Meta's Human Agent
+    /// permission).
+    HumanAgent(String),
+    /// An approved WhatsApp message template (the only thing WhatsApp accepts outside 24 hours).
+    Template(TemplateMessage),
+}
+
+/// An approved WhatsApp template and the values of its body's `{{1}}`, `{{2}}`… placeholders.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateMessage {
+    /// The template's name, as approved in WhatsApp Manager.
+    pub name: String,
+    /// Its language code (`en_US`, `de`).
+    pub language: String,
+    /// The body parameters, in order.
+    pub body_parameters: Vec<String>,
+}
+
+/// Whether a platform sends an account's events to our webhook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookSubscription {
+    /// The account is subscribed: its events will be delivered.
+    Subscribed,
+    /// The platform needs no subscription call per account (or it is made outside Tidings).
+    NotApplicable,
+}
+
 /// Request headers of a webhook delivery, lower-cased names.
 #[derive(Debug, Clone, Default)]
 pub struct WebhookHeaders(pub BTreeMap<String, String>);

@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use crate::messenger::{self, GRAPH_VERSION, Notification};
 use crate::{
-    AccountRef, ChallengeAnswer, ConnectorError, InboundEvent, InboundMessage, MessagingChannel, Platform, SentMessage,
-    WebhookError, WebhookHeaders, signature,
+    AccountRef, ChallengeAnswer, ConnectorError, InboundEvent, InboundMessage, MessagingChannel, OutgoingMessage,
+    Platform, SentMessage, WebhookError, WebhookHeaders, signature,
 };
 
 /// Where the Graph API (and with it the Cloud API) lives.
@@ -139,19 +139,59 @@ impl MessagingChannel for WhatsappChannel {
         recipient_id: &str,
         text: &str,
     ) -> Result<SentMessage, ConnectorError> {
+        self.send(account, recipient_id, &OutgoingMessage::Text(text.to_owned())).await
+    }
+
+    /// Free text (`type: text`) or an approved template (`type: template`, its body parameters
+    /// as `text` parameters). Message tags are Messenger's and Instagram's, not WhatsApp's.
+    /// Docs: <https://developers.facebook.com/docs/whatsapp/cloud-api/guides/send-message-templates>.
+    async fn send(
+        &self,
+        account: &AccountRef,
+        recipient_id: &str,
+        message: &OutgoingMessage,
+    ) -> Result<SentMessage, ConnectorError> {
         #[derive(Serialize)]
         struct Body<'a> {
             messaging_product: &'static str,
             recipient_type: &'static str,
             to: &'a str,
-            #[serde(rename = "type")]
-            kind: &'static str,
-            text: TextOut<'a>,
+            #[serde(flatten)]
+            content: Content<'a>,
+        }
+        #[derive(Serialize)]
+        #[serde(tag = "type", rename_all = "lowercase")]
+        enum Content<'a> {
+            Text { text: TextOut<'a> },
+            Template { template: TemplateOut<'a> },
         }
         #[derive(Serialize)]
         struct TextOut<'a> {
             preview_url: bool,
             body: &'a str,
+        }
+        #[derive(Serialize)]
+        struct TemplateOut<'a> {
+            name: &'a str,
+            language: Language<'a>,
+            #[serde(skip_serializing_if = "Vec::is_empty")]
+            components: Vec<Component<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Language<'a> {
+            code: &'a str,
+        }
+        #[derive(Serialize)]
+        struct Component<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            parameters: Vec<Parameter<'a>>,
+        }
+        #[derive(Serialize)]
+        struct Parameter<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            text: &'a str,
         }
         #[derive(Deserialize)]
         struct Answer {
@@ -163,15 +203,33 @@ impl MessagingChannel for WhatsappChannel {
             id: String,
         }
 
+        let content = match message {
+            OutgoingMessage::Text(text) => Content::Text { text: TextOut { preview_url: false, body: text } },
+            OutgoingMessage::Template(template) => {
+                let parameters: Vec<Parameter<'_>> =
+                    template.body_parameters.iter().map(|text| Parameter { kind: "text", text }).collect();
+                let components =
+                    if parameters.is_empty() { Vec::new() } else { vec![Component { kind: "body", parameters }] };
+                Content::Template {
+                    template: TemplateOut {
+                        name: &template.name,
+                        language: Language { code: &template.language },
+                        components,
+                    },
+                }
+            }
+            OutgoingMessage::HumanAgent(_) => {
+                return Err(ConnectorError::Rejected {
+                    platform: PLATFORM,
+                    status: 422,
+                    message: "WhatsApp has no message tags: outside 24 hours only an approved template can be sent"
+                        .into(),
+                });
+            }
+        };
         let token = messenger::access_token(account, PLATFORM)?;
         let url = format!("{}/{GRAPH_VERSION}/{}/messages", self.base_url, account.external_id);
-        let body = Body {
-            messaging_product: "whatsapp",
-            recipient_type: "individual",
-            to: recipient_id,
-            kind: "text",
-            text: TextOut { preview_url: false, body: text },
-        };
+        let body = Body { messaging_product: "whatsapp", recipient_type: "individual", to: recipient_id, content };
         let request = self.http.post(url).bearer_auth(token.expose_secret()).json(&body);
         let answer: Answer = crate::graph::send(PLATFORM, request).await?;
         let sent = answer.messages.into_iter().next();

@@ -168,3 +168,23 @@ async fn a_page_token_goes_to_the_facebook_graph_api() {
     let name = channel.sender_name(&page, IGSID).await.expect("looked up");
     assert_eq!(name.as_deref(), Some("Peter Chang"));
 }
+
+#[tokio::test]
+async fn a_human_agent_reply_carries_the_tag_on_instagram_too() {
+    use tidings_connectors::OutgoingMessage;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v21.0/{IG_ID}/messages")))
+        .and(body_json(json!({"recipient": {"id": IGSID}, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT",
+            "message": {"text": "Back from the weekend: yes!"}})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"recipient_id": IGSID, "message_id": "aWdf-tag"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let message = OutgoingMessage::HumanAgent("Back from the weekend: yes!".into());
+    let sent = channel(&server.uri()).send(&account(IG_ID, "IGAAJ-user-token"), IGSID, &message).await;
+    assert_eq!(sent.expect("sent").external_id, "aWdf-tag");
+}

@@ -5,7 +5,9 @@ use std::time::Duration;
 use serde_json::json;
 use tidings_connectors::messenger::MessengerChannel;
 use tidings_connectors::signature::sign_hub;
-use tidings_connectors::{ConnectorError, InboundEvent, InboundMessage, MessagingChannel, WebhookError};
+use tidings_connectors::{
+    ConnectorError, InboundEvent, InboundMessage, MessagingChannel, WebhookError, WebhookSubscription,
+};
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -306,4 +308,86 @@ async fn a_refused_profile_lookup_says_why() {
         matches!(&result, Err(ConnectorError::Rejected { status: 400, message, .. }) if message.contains("No profile")),
         "{result:?}"
     );
+}
+
+// ----- webhook subscription (`/{page-id}/subscribed_apps`) -----
+
+#[tokio::test]
+async fn subscribing_installs_the_app_on_the_page_with_its_fields() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v21.0/{PAGE_ID}/subscribed_apps")))
+        .and(header("authorization", "Bearer page-token"))
+        .and(query_param("subscribed_fields", "messages,messaging_postbacks,message_echoes,feed,ratings"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/v21.0/{PAGE_ID}/subscribed_apps")))
+        .and(header("authorization", "Bearer page-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let channel = channel(&server.uri());
+    let page = account(PAGE_ID, "page-token");
+    assert_eq!(channel.subscribe_webhooks(&page).await.expect("subscribed"), WebhookSubscription::Subscribed);
+    channel.unsubscribe_webhooks(&page).await.expect("unsubscribed");
+}
+
+#[tokio::test]
+async fn a_refused_subscription_says_why() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v21.0/{PAGE_ID}/subscribed_apps")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+            "message": "(#200) To subscribe to the messages field, one of these permissions is needed: pages_messaging",
+            "type": "OAuthException", "code": 200, "fbtrace_id": "AbC"}})))
+        .mount(&server)
+        .await;
+
+    let refused = channel(&server.uri()).subscribe_webhooks(&account(PAGE_ID, "page-token")).await;
+    match refused {
+        Err(ConnectorError::Unauthorized { message, .. }) => assert!(message.contains("pages_messaging"), "{message}"),
+        other => panic!("expected Unauthorized, got {other:?}"),
+    }
+    let without_token = account(PAGE_ID, "x");
+    let no_token = tidings_connectors::AccountRef { credentials: Default::default(), ..without_token };
+    assert!(matches!(
+        channel(&server.uri()).subscribe_webhooks(&no_token).await,
+        Err(ConnectorError::MissingCredential { .. })
+    ));
+}
+
+#[test]
+fn a_meta_notification_is_routed_by_its_object() {
+    use tidings_connectors::Platform;
+    use tidings_connectors::messenger::meta_object_platform;
+    let routed = |platform: &str, name: &str| meta_object_platform(&fixture(platform, name)).expect("a Meta object");
+    assert_eq!(routed("messenger", "text_message.json"), Platform::Messenger);
+    assert_eq!(routed("messenger", "rating.json"), Platform::Messenger, "Page changes share the page object");
+    assert_eq!(routed("instagram", "text_message.json"), Platform::Instagram);
+    assert_eq!(routed("whatsapp", "text_message.json"), Platform::Whatsapp);
+    let user = meta_object_platform(br#"{"object":"user","entry":[]}"#);
+    assert!(matches!(user, Err(WebhookError::Malformed(m)) if m.contains("user")));
+}
+
+#[tokio::test]
+async fn a_human_agent_reply_is_a_message_tag_on_the_wire() {
+    use tidings_connectors::OutgoingMessage;
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(send_path()))
+        .and(body_json(json!({"recipient": {"id": PSID}, "messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT",
+            "message": {"text": "Sorry for the wait: your table is booked."}})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"recipient_id": PSID, "message_id": "m_tagged"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let message = OutgoingMessage::HumanAgent("Sorry for the wait: your table is booked.".into());
+    let sent = channel(&server.uri()).send(&account(PAGE_ID, "page-token"), PSID, &message).await;
+    assert_eq!(sent.expect("sent").external_id, "m_tagged");
 }

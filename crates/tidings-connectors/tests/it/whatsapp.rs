@@ -178,3 +178,36 @@ async fn a_5xx_is_unavailable_and_the_retry_succeeds() {
     let retried = channel.send_message(&account(PHONE_NUMBER_ID, "t"), WA_ID, "hi").await;
     assert_eq!(retried.expect("retry").external_id, "wamid.second");
 }
+
+#[tokio::test]
+async fn a_template_is_sent_as_type_template_with_its_body_parameters() {
+    use tidings_connectors::{OutgoingMessage, TemplateMessage};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(send_path()))
+        .and(header("authorization", "Bearer system-user-token"))
+        .and(body_json(json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": WA_ID,
+            "type": "template",
+            "template": {"name": "order_follow_up", "language": {"code": "en_US"},
+                "components": [{"type": "body", "parameters": [{"type": "text", "text": "Lena"}, {"type": "text", "text": "#4411"}]}]}
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "wamid.template"}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let template = TemplateMessage {
+        name: "order_follow_up".into(),
+        language: "en_US".into(),
+        body_parameters: vec!["Lena".into(), "#4411".into()],
+    };
+    let account = account(PHONE_NUMBER_ID, "system-user-token");
+    let sent = channel(&server.uri()).send(&account, WA_ID, &OutgoingMessage::Template(template)).await;
+    assert_eq!(sent.expect("sent").external_id, "wamid.template");
+
+    let tagged = channel(&server.uri()).send(&account, WA_ID, &OutgoingMessage::HumanAgent("hi".into())).await;
+    assert!(matches!(tagged, Err(ConnectorError::Rejected { status: 422, .. })), "{tagged:?}");
+}

@@ -181,6 +181,33 @@ pub struct ConnectionOut {
     pub cost_cents: f64,
     pub created_at: String,
     pub updated_at: String,
+    /// Whether the platform sends this account's events to our webhook: `subscribed`, `failed`
+    /// (see `webhookSubscriptionError`; retry with `POST /connections/{id}/webhook-subscription`)
+    /// or `not_applicable`.
+    pub webhook_subscription: WebhookSubscriptionOut,
+    pub webhook_subscription_error: Option<String>,
+}
+
+/// Whether the platform sends a connection's events to our webhook.
+#[derive(Serialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookSubscriptionOut {
+    /// The platform sends the account's events (Meta: the Page installed the app).
+    Subscribed,
+    /// The platform refused the subscription; events will not arrive until it is retried.
+    Failed,
+    /// The platform needs no subscription per account.
+    NotApplicable,
+}
+
+impl WebhookSubscriptionOut {
+    pub(crate) fn of(stored: Option<&str>) -> Self {
+        match stored {
+            Some("subscribed") => Self::Subscribed,
+            Some(_) => Self::Failed,
+            None => Self::NotApplicable,
+        }
+    }
 }
 
 impl From<ConnectionRow> for ConnectionOut {
@@ -196,6 +223,8 @@ impl From<ConnectionRow> for ConnectionOut {
             next_sync_at: row.next_sync_at.map(to_rfc3339),
             // Exact for every amount below 2^53 hundredths of a cent.
             cost_cents: row.cost_centi_cents as f64 / 100.0,
+            webhook_subscription: WebhookSubscriptionOut::of(row.webhook_subscription.as_deref()),
+            webhook_subscription_error: row.webhook_subscription_error,
             created_at: to_rfc3339(row.created_at),
             updated_at: to_rfc3339(row.updated_at),
             id: row.id,
@@ -235,8 +264,12 @@ pub struct PlatformOut {
     pub oauth_configured: bool,
     /// Credential fields `POST /connections` needs for this platform.
     pub required_credentials: Vec<&'static str>,
-    /// Where to point the platform's webhook, for platforms that push events.
+    /// Where to point the platform's webhook, for platforms that push events. A Meta app has
+    /// one callback URL per object, so Messenger and Facebook share the Page's.
     pub webhook_url: Option<String>,
+    /// The Meta webhook object to subscribe the app to (`page`, `instagram`,
+    /// `whatsapp_business_account`), for Meta platforms.
+    pub webhook_object: Option<String>,
     /// Whether the webhook signing secret is configured (not derived for the demo).
     pub webhook_secret_configured: Option<bool>,
     /// The Meta `hub.verify_token` to enter in the app dashboard; shown only to roles that

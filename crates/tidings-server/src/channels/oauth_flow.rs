@@ -228,6 +228,11 @@ impl Channels {
                 None => done.skipped += 1,
             }
         }
+        // A Page connected by OAuth delivers nothing until it installs the app; connecting
+        // again retries a subscription that failed.
+        for id in done.connected.iter().chain(&done.reconnected) {
+            self.subscribe_webhooks(ws, id).await?;
+        }
         Ok(done)
     }
 

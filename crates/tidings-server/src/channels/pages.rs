@@ -16,7 +16,7 @@ use tidings_connectors::{Platform, ReplySupport, describe};
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, LocationId};
 
-use super::dto::{ConnectionIn, ConnectionPatch, CredentialsIn, LocationIn};
+use super::dto::{ConnectionIn, ConnectionPatch, CredentialsIn, LocationIn, WebhookSubscriptionOut};
 use super::service::{Channels, ChannelsError, request_sync};
 use crate::AppState;
 use crate::dashboard::csrf::{Csrf, CsrfForm};
@@ -36,6 +36,7 @@ pub fn router() -> axum::Router<AppState> {
         .route("/settings/channels/locations/{id}/delete", post(delete_location))
         .route("/settings/channels/connections", post(connect_with_token))
         .route("/settings/channels/connections/{id}/sync", post(sync_now))
+        .route("/settings/channels/connections/{id}/subscribe", post(subscribe_webhooks))
         .route("/settings/channels/connections/{id}/pause", post(pause))
         .route("/settings/channels/connections/{id}/resume", post(resume))
         .route("/settings/channels/connections/{id}/remove", post(remove))
@@ -86,6 +87,9 @@ struct ConnectionView {
     token_expiry: String,
     token_expired: bool,
     cost: String,
+    /// `subscribed`, `failed` or empty: whether the platform sends this account's webhooks.
+    subscription: &'static str,
+    subscription_error: String,
 }
 
 struct PlatformView {
@@ -262,6 +266,12 @@ async fn render(
                 token_expiry,
                 token_expired,
                 cost: dollars(c.cost_centi_cents),
+                subscription: match WebhookSubscriptionOut::of(c.webhook_subscription.as_deref()) {
+                    WebhookSubscriptionOut::Subscribed => "subscribed",
+                    WebhookSubscriptionOut::Failed => "failed",
+                    WebhookSubscriptionOut::NotApplicable => "",
+                },
+                subscription_error: c.webhook_subscription_error.unwrap_or_default(),
                 id: c.id,
                 platform: c.platform,
                 display_name: c.display_name,
@@ -391,6 +401,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "location-deleted" => "Location removed. Its conversations stay in the inbox.",
         "connected" => "Account connected. Its first sync starts in a moment.",
         "sync-requested" => "Sync requested: it starts within a minute.",
+        "subscription-checked" => "Webhook subscription asked again; its state is shown on the account.",
         "paused" => "Syncing paused.",
         "resumed" => "Syncing resumed.",
         "moved" => "Account moved, with its conversations.",
@@ -535,6 +546,19 @@ async fn sync_now(
     let id = connection_id(&id)?;
     let outcome = request_sync(&state.db, &user.auth.workspace_id, &id).await.map(|_| ());
     connection_action(&state, &user, csrf, outcome, "sync-requested").await
+}
+
+/// Asks the platform again to send the connection's webhooks (Meta `subscribed_apps`).
+async fn subscribe_webhooks(
+    State(state): State<AppState>,
+    user: DashboardUser,
+    Path(id): Path<String>,
+    CsrfForm { csrf, .. }: CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ConnectChannels)?;
+    let id = connection_id(&id)?;
+    let outcome = Channels::of(&state).subscribe_webhooks(&user.auth.workspace_id, &id).await.map(|_| ());
+    connection_action(&state, &user, csrf, outcome, "subscription-checked").await
 }
 
 /// Applies one change to a connection and reports it as `what`.

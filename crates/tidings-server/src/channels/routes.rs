@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_connections, create_connection))
         .routes(routes!(get_connection, update_connection, delete_connection))
         .routes(routes!(sync_connection))
+        .routes(routes!(subscribe_connection_webhooks))
         .routes(routes!(start_oauth))
         .routes(routes!(list_platforms))
 }
@@ -192,6 +193,22 @@ async fn sync_connection(
     Ok((StatusCode::ACCEPTED, Envelope::new(out)))
 }
 
+/// Asks the platform again to send the connection's events to our webhook (Meta
+/// `subscribed_apps`), as connecting does. The outcome is in `webhookSubscription`: `subscribed`,
+/// `failed` with `webhookSubscriptionError`, or `not_applicable`.
+#[utoipa::path(post, path = "/connections/{id}/webhook-subscription", tag = "channels", params(("id" = String, Path)),
+    security(("bearer" = [])), responses(
+    (status = 200, body = Envelope<ConnectionOut>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn subscribe_connection_webhooks(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    auth.require(Permission::ConnectChannels)?;
+    let row = Channels::of(&state).subscribe_webhooks(&auth.workspace_id, &connection_id(&id)?).await?;
+    Ok(Envelope::new(ConnectionOut::from(row)))
+}
+
 /// Starts connecting a Google or Meta account: returns the platform's consent URL, carrying a
 /// single-use `state` valid for ten minutes. The platform sends the member back to
 /// `/oauth/callback/{platform}`, which creates one connection per location or Page.
@@ -242,7 +259,8 @@ async fn list_platforms(State(state): State<AppState>, auth: Auth) -> Result<imp
                 connect_method: if p.uses_oauth() { ConnectMethod::Oauth } else { ConnectMethod::Token },
                 oauth_configured: p.uses_oauth() && platforms.oauth(p).is_some(),
                 required_credentials: required_credentials(p).to_vec(),
-                webhook_url: pushes.then(|| channels.absolute(&format!("/webhooks/{p}"))),
+                webhook_url: p.webhook_path().filter(|_| pushes).map(|path| channels.absolute(path)),
+                webhook_object: p.meta_object().map(str::to_owned),
                 webhook_secret_configured: pushes.then(|| platforms.webhook_configured(p)),
                 verify_token: (pushes && meta && may_connect).then(|| verify_token.clone()),
             }

@@ -10,7 +10,7 @@
 use axum::http::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use tidings_connectors::{ConnectorError, Credentials, Platform};
+use tidings_connectors::{AccountRef, ConnectorError, Credentials, MessagingChannel, Platform, WebhookSubscription};
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, LocationId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx};
@@ -256,9 +256,71 @@ impl Channels {
         let location = self.existing_location(ws, "locationId", input.location_id.as_deref()).await?;
         let account = NewAccount { external_id, display_name, credentials };
         match self.insert_account(auth, platform, location.as_ref(), interval, &account, "token").await? {
-            Some(id) => self.connection(ws, &id).await,
+            Some(id) => self.subscribe_webhooks(ws, &id).await,
             None => Err(ChannelsError::AlreadyConnected(platform.label())),
         }
+    }
+
+    /// Asks the platform to send the connection's events to our webhook (Meta: the Page
+    /// installs the app) and records the outcome on the connection. A refusal is recorded with
+    /// its reason rather than returned: the connection exists, and this can be asked again.
+    #[tracing::instrument(skip_all, fields(workspace_id = %ws, connection_id = %id))]
+    pub async fn subscribe_webhooks(
+        &self,
+        ws: &WorkspaceId,
+        id: &ConnectionId,
+    ) -> Result<ConnectionRow, ChannelsError> {
+        let row = self.connection(ws, id).await?;
+        let outcome = match self.messaging_account(ws, &row).await? {
+            Some((channel, account)) => channel.subscribe_webhooks(&account).await.map_err(|error| {
+                tracing::warn!(%error, "webhook subscription failed");
+                error.to_string()
+            }),
+            None => Ok(WebhookSubscription::NotApplicable),
+        };
+        store::set_webhook_subscription(&self.db, ws, id, outcome.as_ref().map(|s| *s).map_err(String::as_str)).await?;
+        self.connection(ws, id).await
+    }
+
+    /// The channel that takes the connection's webhook events and the account to call it as;
+    /// `None` for review platforms without webhooks and connections without credentials.
+    async fn messaging_account(
+        &self,
+        ws: &WorkspaceId,
+        row: &ConnectionRow,
+    ) -> Result<Option<(Box<dyn MessagingChannel>, AccountRef)>, ChannelsError> {
+        let Some(channel) = Platform::parse(&row.platform).and_then(|p| self.platforms.channel(p)) else {
+            return Ok(None);
+        };
+        if row.credentials_secret.is_none() {
+            return Ok(None);
+        }
+        let id = ConnectionId::parse(&row.id).map_err(StoreError::corrupt)?;
+        let credentials = credentials::load(&self.vault, ws, &id).await?;
+        Ok(Some((channel, AccountRef { external_id: row.external_account_id.clone(), credentials })))
+    }
+
+    /// Stops the platform sending a removed connection's events, unless another connection of
+    /// the same Page (Messenger and Facebook reviews share one) still needs them. A refusal is
+    /// logged, not returned: removing the connection must not depend on the platform.
+    async fn unsubscribe_webhooks(&self, ws: &WorkspaceId, row: &ConnectionRow) -> Result<(), ChannelsError> {
+        if row.webhook_subscription.as_deref() != Some("subscribed") {
+            return Ok(());
+        }
+        let siblings = [Platform::Messenger, Platform::Facebook].map(Platform::as_str);
+        if siblings.contains(&row.platform.as_str()) {
+            for sibling in siblings.into_iter().filter(|p| *p != row.platform) {
+                if store::connection_by_account(&self.db, sibling, &row.external_account_id).await?.is_some() {
+                    return Ok(());
+                }
+            }
+        }
+        if let Some((channel, account)) = self.messaging_account(ws, row).await?
+            && let Err(error) = channel.unsubscribe_webhooks(&account).await
+        {
+            tracing::warn!(%error, connection_id = %row.id, "webhook unsubscription failed");
+        }
+        Ok(())
     }
 
     /// Stores an account's credentials and its connection row (with an audit entry). `None`
@@ -371,6 +433,7 @@ impl Channels {
     pub async fn disconnect(&self, auth: &Auth, id: &ConnectionId) -> Result<(), ChannelsError> {
         let ws = &auth.workspace_id;
         let row = self.connection(ws, id).await?;
+        self.unsubscribe_webhooks(ws, &row).await?;
         credentials::forget(&self.vault, ws, id).await?;
         let mut tx = self.db.begin_for_tenant(ws).await?;
         if !store::delete_connection(&mut tx, ws, id).await? {

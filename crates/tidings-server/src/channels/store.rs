@@ -1,6 +1,7 @@
 //! Locations and connected platform accounts. Functions touching a workspace's data take its
 //! `WorkspaceId` first.
 
+use tidings_connectors::WebhookSubscription;
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, LocationId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
@@ -61,6 +62,10 @@ pub struct ConnectionRow {
     pub cost_centi_cents: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// `subscribed` or `failed` (see `webhook_subscription_error`); `None` where the platform
+    /// needs no webhook subscription per account.
+    pub webhook_subscription: Option<String>,
+    pub webhook_subscription_error: Option<String>,
 }
 
 impl ConnectionRow {
@@ -78,7 +83,8 @@ impl ConnectionRow {
 
 const CONNECTION_COLUMNS: &str = "id, workspace_id, location_id, platform, external_account_id, display_name, status, \
      credentials_secret, token_expires_at, sync_cursor, sync_interval_secs, next_sync_at, last_synced_at, last_error, \
-     last_error_at, consecutive_failures, cost_centi_cents, created_at, updated_at";
+     last_error_at, consecutive_failures, cost_centi_cents, created_at, updated_at, webhook_subscription, \
+     webhook_subscription_error";
 
 pub async fn insert_location(
     tx: &mut Tx,
@@ -525,6 +531,35 @@ pub async fn schedule_sync_now(
 
 /// A connection connected again (new credentials after an OAuth flow): active, its failures
 /// forgotten, due for sync now.
+/// Records whether the platform sends the connection's events to our webhook, or why the
+/// subscription failed.
+pub async fn set_webhook_subscription(
+    db: &Db,
+    workspace: &WorkspaceId,
+    id: &ConnectionId,
+    outcome: Result<WebhookSubscription, &str>,
+) -> Result<(), StoreError> {
+    let (state, error) = match outcome {
+        Ok(WebhookSubscription::Subscribed) => (Some("subscribed"), None),
+        Ok(WebhookSubscription::NotApplicable) => (None, None),
+        Err(reason) => (Some("failed"), Some(reason)),
+    };
+    let mut tx = db.begin_for_tenant(workspace).await?;
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE channel_connections SET webhook_subscription = $3, webhook_subscription_error = $4, updated_at = $5 \
+         WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(state)
+    .bind(error)
+    .bind(now_millis())
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    tx.commit().await
+}
+
 pub async fn reactivate_connection(
     tx: &mut Tx,
     workspace: &WorkspaceId,

@@ -1,4 +1,5 @@
-//! The status page: version, storage engine, queue depths (as a chart) and recent dead letters.
+//! The status page: version, storage engine, queue depths (as a chart), recent dead letters and
+//! webhook deliveries no connection matched.
 
 use askama::Template;
 use axum::extract::State;
@@ -9,6 +10,7 @@ use tidings_core::time::to_rfc3339;
 use tidings_store::queue::{Job, QueueStats};
 
 use crate::AppState;
+use crate::channels::webhooks::unmatched::{self, UnmatchedDeliveryOut};
 use crate::dashboard::csrf::Csrf;
 use crate::dashboard::page::UserMenu;
 use crate::dashboard::{NavItem, asset_url, nav_for};
@@ -50,6 +52,9 @@ struct StatusPage {
     backend: String,
     uptime: String,
     panel: QueuePanel,
+    /// Webhook deliveries for accounts no workspace has connected (newest few, and the count).
+    unmatched: Vec<UnmatchedDeliveryOut>,
+    unmatched_total: i64,
     /// The signed-in member's menu; the page is public (operators read it signed out).
     menu: Option<UserMenu>,
 }
@@ -133,6 +138,7 @@ async fn status_page(
             Some(user) => Some(user.menu(&state, &csrf, "/status").await.map_err(|e| ApiError::internal(&e.message))?),
             None => None,
         };
+        let (unmatched_total, unmatched) = unmatched::list(&state.db, 10, 0).await?;
         StatusPage {
             nav: nav_for("/status", user.as_ref().map(|u| u.auth.role)),
             menu,
@@ -142,6 +148,8 @@ async fn status_page(
             backend: state.db.backend().to_string(),
             uptime: uptime(state.started_at.elapsed().as_secs()),
             panel,
+            unmatched,
+            unmatched_total,
         }
         .render()
     };

@@ -802,7 +802,70 @@ async fn oauth_start_refuses_another_workspaces_location(engine: Engine) {
     assert_eq!(body["error"]["details"]["field"], "locationId");
 }
 
+/// A Page delivers nothing until it installs the app: connecting subscribes it with its Page
+/// token (OAuth or by hand), a refusal is shown with its reason and can be retried, and removal
+/// unsubscribes it.
+async fn a_connected_page_is_subscribed_to_webhooks_and_unsubscribed_on_removal(engine: Engine) {
+    let mock = MockServer::start().await;
+    let graph = mock.uri();
+    let Some(app) = TestApp::spawn_on(engine, move |cfg| cfg.connectors.meta.graph_base_url = graph).await else {
+        return;
+    };
+    let ana = app.signup("ana@example.com").await;
+    let subscribed_apps = "/v21.0/101112131415/subscribed_apps";
+    // The first attempt is refused for a missing permission, the second succeeds.
+    Mock::given(method("POST"))
+        .and(path(subscribed_apps))
+        .and(header("authorization", format!("Bearer {PAGE_TOKEN}").as_str()))
+        .and(query_param("subscribed_fields", "messages,messaging_postbacks,message_echoes,feed,ratings"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+            "message": "(#200) pages_messaging is needed", "type": "OAuthException", "code": 200}})))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&mock)
+        .await;
+    let connect = json!({ "platform": "messenger", "externalAccountId": "101112131415", "displayName": "Ana's Bakery",
+        "credentials": { "accessToken": PAGE_TOKEN } });
+    let (status, body) = send(app.as_member(&ana.access, Method::POST, "/api/v1/connections").json(&connect)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["data"]["webhookSubscription"], "failed");
+    assert!(body["data"]["webhookSubscriptionError"].as_str().expect("why").contains("pages_messaging"), "{body}");
+
+    Mock::given(method("POST"))
+        .and(path(subscribed_apps))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .expect(1)
+        .mount(&mock)
+        .await;
+    let id = body["data"]["id"].as_str().expect("id").to_owned();
+    let retry = format!("/api/v1/connections/{id}/webhook-subscription");
+    let (status, body) = send(app.as_member(&ana.access, Method::POST, &retry)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["webhookSubscription"], "subscribed");
+    assert_eq!(body["data"]["webhookSubscriptionError"], Value::Null);
+    let (_, listed) = send(app.as_member(&ana.access, Method::GET, "/api/v1/connections")).await;
+    assert_eq!(listed["data"][0]["webhookSubscription"], "subscribed");
+
+    // A review platform without webhooks needs none.
+    let yelp = json!({ "platform": "yelp", "externalAccountId": "ana-bakery", "displayName": "Ana on Yelp",
+        "credentials": { "accessToken": YELP_KEY } });
+    let (_, body) = send(app.as_member(&ana.access, Method::POST, "/api/v1/connections").json(&yelp)).await;
+    assert_eq!(body["data"]["webhookSubscription"], "not_applicable", "{body}");
+
+    Mock::given(method("DELETE"))
+        .and(path(subscribed_apps))
+        .and(header("authorization", format!("Bearer {PAGE_TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": true})))
+        .expect(1)
+        .mount(&mock)
+        .await;
+    let (status, _) = send(app.as_member(&ana.access, Method::DELETE, &format!("/api/v1/connections/{id}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    mock.verify().await;
+}
+
 crate::on_both_engines!(
+    a_connected_page_is_subscribed_to_webhooks_and_unsubscribed_on_removal,
     locations_are_created_listed_changed_and_removed,
     location_input_is_validated_field_by_field,
     a_connection_shows_its_health_and_never_its_credentials,

@@ -424,7 +424,89 @@ async fn settled_deliveries_are_purged_after_the_retention_period(engine: Engine
     assert_eq!(left, kept, "the old delivery still waiting, and the recent one; purged: {purged:?}");
 }
 
+/// Posts a signed delivery to `path` rather than to its platform's own.
+async fn post_to(app: &TestApp, path: &str, delivery: &Delivery) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .header("content-type", "application/json")
+        .header(delivery.header, &delivery.signature)
+        .body(delivery.body.clone())
+        .send()
+        .await
+        .expect("sent")
+}
+
+/// Meta sends every event of a Page to the one callback URL of the `page` object: a Messenger
+/// message at /webhooks/facebook and a rating at the old /webhooks/messenger both arrive.
+async fn every_page_event_arrives_whichever_meta_url_it_was_sent_to(engine: Engine) {
+    let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
+    let session = app.signup("owner@example.com").await;
+    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
+    connect(&app, &ws, Platform::Messenger, PAGE_ID).await;
+    connect(&app, &ws, Platform::Facebook, PAGE_ID).await;
+    let secrets = app.state.platforms.secrets();
+    let incoming = Incoming {
+        account_id: PAGE_ID,
+        sender_id: "psid-7",
+        sender_name: "Ana",
+        message_id: "m_at_facebook",
+        text: "Is the terrace open?",
+        sent_at_ms: now(),
+    };
+    let message = deliveries::message(Platform::Messenger, secrets, &incoming).expect("delivery");
+    assert_eq!(post_to(&app, "/webhooks/facebook", &message).await.status(), 200);
+    let rating = deliveries::facebook_rating(secrets, PAGE_ID, "story-alias", "Tom", 4, "Lovely.", now());
+    assert_eq!(post_to(&app, "/webhooks/messenger", &rating).await.status(), 200);
+
+    let conversations = wait_for_messages(&app, &ws, 2).await;
+    let mut kinds: Vec<(&str, &str)> = conversations.iter().map(|c| (c.platform.as_str(), c.kind.as_str())).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, [("facebook", "review"), ("messenger", "thread")]);
+}
+
+/// An event for a Page no workspace connected is acknowledged, so it is kept and shown to the
+/// operator (API and /status), never silently dropped.
+async fn an_event_for_an_unknown_page_is_kept_as_unmatched_and_listed(engine: Engine) {
+    let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
+    let secrets = app.state.platforms.secrets();
+    let incoming = Incoming {
+        account_id: "999000111",
+        sender_id: "psid-8",
+        sender_name: "Nobody",
+        message_id: "m_unknown_page",
+        text: "Hello?",
+        sent_at_ms: now(),
+    };
+    let message = deliveries::message(Platform::Messenger, secrets, &incoming).expect("delivery");
+    let response = post_to(&app, "/webhooks/facebook", &message).await;
+    assert_eq!(response.status(), 200);
+    let event_id = json(response).await["data"]["eventId"].as_str().expect("stored").to_owned();
+
+    let deadline = Instant::now() + PATIENCE;
+    let listed = loop {
+        let response = app.as_operator(reqwest::Method::GET, "/api/v1/admin/unmatched-deliveries").send().await;
+        let body = json(response.expect("sent")).await;
+        if body["data"]["pagination"]["total"] == 1 {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "never listed as unmatched: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let delivery = &listed["data"]["deliveries"][0];
+    assert_eq!(delivery["eventId"], event_id.as_str());
+    assert_eq!(delivery["platform"], "messenger");
+    assert_eq!(delivery["accounts"], serde_json::json!(["messenger:999000111"]));
+    assert!(delivery["body"].as_str().expect("body").contains("m_unknown_page"));
+
+    let status = app.get("/status").await.text().await.expect("page");
+    assert!(status.contains("messenger:999000111"), "the status page lists it");
+    let anonymous = app.get("/api/v1/admin/unmatched-deliveries").await;
+    assert_eq!(anonymous.status(), 401);
+}
+
 on_both_engines!(
+    every_page_event_arrives_whichever_meta_url_it_was_sent_to,
+    an_event_for_an_unknown_page_is_kept_as_unmatched_and_listed,
     settled_deliveries_are_purged_after_the_retention_period,
     two_batches_starting_one_thread_make_one_conversation_and_contact,
     a_signed_delivery_is_stored_once_and_processed,

@@ -1,5 +1,10 @@
 //! `GET|POST /webhooks/{platform}`: platforms' verification challenges and signed deliveries.
 //!
+//! A Meta app sends every event of an object (`page`, `instagram`, `whatsapp_business_account`)
+//! to one callback URL, so the Meta paths (`facebook`, `messenger`, `instagram`, `whatsapp`) are
+//! aliases of each other: a delivery is filed under the channel its `object` names, and a Page's
+//! Messenger messages and ratings arrive together.
+//!
 //! A delivery is verified (signature over the exact bytes, constant-time; events not older than
 //! `connectors.webhook_max_age_secs`), parsed to check its shape, then stored with its processing
 //! job in one transaction before the 200 goes back. Anything refused gets a 4xx and is logged;
@@ -8,6 +13,7 @@
 mod intake;
 mod process;
 mod retention;
+pub mod unmatched;
 
 pub use intake::{Accepted, Intake, IntakeError, ProcessEvents};
 pub use retention::{PurgeDeliveries, schedules};
@@ -20,6 +26,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tidings_connectors::messenger::meta_object_platform;
 use tidings_connectors::{MessagingChannel, Platform, WebhookError, WebhookHeaders};
 use tidings_core::time::now_millis;
 use tidings_store::queue::{Queue, Registry};
@@ -40,7 +47,7 @@ pub fn register(registry: &mut Registry, context: ChannelContext, queue: Queue, 
 
 /// The webhook endpoints, at the root (platforms are configured with these URLs).
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(challenge, deliver))
+    OpenApiRouter::new().routes(routes!(challenge, deliver)).routes(routes!(unmatched::list_unmatched))
 }
 
 /// What a stored delivery reports.
@@ -56,7 +63,7 @@ pub struct DeliveryOut {
 /// Answers a platform's verification request: Meta's `hub.challenge` (echoed when
 /// `hub.verify_token` matches) or X's CRC (`crc_token` → `{"response_token": "sha256=…"}`).
 #[utoipa::path(get, path = "/webhooks/{platform}", tag = "webhooks",
-    params(("platform" = String, Path, description = "messenger, instagram, whatsapp or x")),
+    params(("platform" = String, Path, description = "facebook, messenger, instagram, whatsapp or x")),
     responses((status = 200, description = "The challenge answer"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn challenge(
     State(state): State<AppState>,
@@ -73,7 +80,8 @@ async fn challenge(
 /// Receives a signed delivery. 200 means it is stored durably and will be processed; a repeat of
 /// the same delivery is answered 200 with `duplicate: true` and changes nothing.
 #[utoipa::path(post, path = "/webhooks/{platform}", tag = "webhooks",
-    params(("platform" = String, Path, description = "messenger, instagram, whatsapp or x")),
+    params(("platform" = String, Path, description = "facebook (alias messenger), instagram, whatsapp or x; \
+        the Meta paths take any Meta object and file it by its `object`")),
     request_body(content = String, content_type = "application/json", description = "The platform's payload, signed"),
     responses((status = 200, body = Envelope<DeliveryOut>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
@@ -92,6 +100,14 @@ async fn deliver(
             .collect::<BTreeMap<_, _>>(),
     );
     channel.verify_signature(&headers, &body).map_err(|error| refused(platform, error))?;
+    // Every Meta path takes every Meta object (one app, one secret): the notification's
+    // `object` names the channel it is stored and processed under, whichever URL it came to.
+    let (platform, channel) = match platform.meta_object() {
+        Some(_) => {
+            channel_for(&state, meta_object_platform(&body).map_err(|error| refused(platform, error))?.as_str())?
+        }
+        None => (platform, channel),
+    };
     channel.parse_webhook(&body, now_millis()).map_err(|error| refused(platform, error))?;
     let text = String::from_utf8(body.to_vec())
         .map_err(|_| refused(platform, WebhookError::Malformed("the body is not UTF-8".into())))?;

@@ -6,7 +6,7 @@
 //! few short transactions and one to mark them, not two each. A batch that fails is split into
 //! one job per delivery, so a delivery that cannot be stored holds up no other.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use tidings_connectors::{InboundEvent, InboundMessage, Platform};
@@ -72,6 +72,15 @@ struct Outcome {
     /// Inbox items the delivery holds, whether this run or an earlier one stored them.
     events: i64,
     error: Option<String>,
+    /// Events for accounts no workspace has connected, as `platform:account`: kept with the
+    /// delivery and listed for the operator instead of dropped.
+    unmatched: BTreeSet<String>,
+}
+
+impl Outcome {
+    fn new(status: &'static str, error: Option<String>) -> Self {
+        Self { status, events: 0, error, unmatched: BTreeSet::new() }
+    }
 }
 
 #[tracing::instrument(skip_all, fields(deliveries = event_ids.len()))]
@@ -95,15 +104,17 @@ async fn process(
             Ok(events) => events,
             Err(error) => {
                 tracing::warn!(event_id = %delivery.id, %error, "stored delivery could not be parsed");
-                let outcome = Outcome { status: "failed", events: 0, error: Some(error.to_string()) };
+                let outcome = Outcome::new("failed", Some(error.to_string()));
                 outcomes.insert(delivery.id.to_string(), outcome);
                 continue;
             }
         };
-        outcomes.insert(delivery.id.to_string(), Outcome { status: "processed", events: 0, error: None });
+        outcomes.insert(delivery.id.to_string(), Outcome::new("processed", None));
         for event in events {
-            // Ratings arrive on the Page's webhook but belong to its Facebook (reviews) connection.
+            // Ratings arrive on the Page's webhook but belong to its Facebook (reviews) connection;
+            // a Page's messages are Messenger's, even when stored under `facebook` by an older intake.
             let target = match &event {
+                InboundEvent::Message(_) if platform == Platform::Facebook => Platform::Messenger,
                 InboundEvent::Message(_) => platform,
                 InboundEvent::Review { .. } => Platform::Facebook,
                 InboundEvent::Ignored { .. } => continue,
@@ -121,12 +132,18 @@ async fn process(
                 Some(connection) => {
                     by_workspace.entry(connection.workspace_id.clone()).or_default().push((connection, event, index))
                 }
-                None => unrouted += 1,
+                None => {
+                    unrouted += 1;
+                    if let Some(outcome) = outcomes.get_mut(delivery.id.as_str()) {
+                        outcome.unmatched.insert(format!("{target}:{}", event.account_id()));
+                    }
+                }
             }
         }
     }
     if unrouted > 0 {
-        tracing::info!(unrouted, "events for accounts no workspace has connected were skipped");
+        metrics::counter!("tidings_webhook_events_unmatched_total").increment(unrouted);
+        tracing::warn!(unrouted, "events for accounts no workspace has connected were kept as unmatched");
     }
     let mut live = Vec::new();
     for mut events in by_workspace.into_values() {
@@ -248,21 +265,23 @@ async fn mark(context: &ChannelContext, outcomes: &BTreeMap<String, Outcome>) ->
     if outcomes.is_empty() {
         return Ok(());
     }
-    let mut alike: BTreeMap<(&str, i64, Option<&str>), Vec<&str>> = BTreeMap::new();
+    let mut alike: BTreeMap<(&str, i64, Option<&str>, Option<String>), Vec<&str>> = BTreeMap::new();
     for (id, outcome) in outcomes {
-        alike.entry((outcome.status, outcome.events, outcome.error.as_deref())).or_default().push(id);
+        let unmatched = (!outcome.unmatched.is_empty()).then(|| Vec::from_iter(outcome.unmatched.clone()).join(" "));
+        alike.entry((outcome.status, outcome.events, outcome.error.as_deref(), unmatched)).or_default().push(id);
     }
     let now = now_millis();
     let mut tx = context.db.begin().await?;
-    for ((status, events, error), ids) in alike {
+    for ((status, events, error, unmatched), ids) in alike {
         for chunk in ids.chunks(READ_CHUNK) {
             let sql = format!(
-                "UPDATE raw_events SET status = $1, events = $2, error = $3, processed_at = $4 WHERE id IN ({})",
-                placeholders(5, chunk.len())
+                "UPDATE raw_events SET status = $1, events = $2, error = $3, processed_at = $4, unmatched = $5 \
+                 WHERE id IN ({})",
+                placeholders(6, chunk.len())
             );
             with_tx!(tx, |conn| {
-                let mut query =
-                    sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(status).bind(events).bind(error).bind(now);
+                let query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(status).bind(events).bind(error);
+                let mut query = query.bind(now).bind(unmatched.as_deref());
                 for id in chunk {
                     query = query.bind(*id);
                 }
