@@ -9,6 +9,7 @@
 pub mod error;
 mod graph;
 pub mod http;
+pub mod money;
 pub mod oauth;
 pub mod oauth1;
 pub mod platform;
@@ -20,6 +21,7 @@ pub mod facebook;
 pub mod google;
 pub mod instagram;
 pub mod messenger;
+pub mod pipedrive;
 pub mod tripadvisor;
 pub mod whatsapp;
 pub mod x;

@@ -7,6 +7,7 @@ mod instagram;
 mod messaging_support;
 mod messenger;
 mod oauth;
+mod pipedrive;
 mod signature;
 mod support;
 mod tripadvisor;
