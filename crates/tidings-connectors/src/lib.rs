@@ -10,10 +10,13 @@ pub mod error;
 mod graph;
 pub mod http;
 pub mod money;
+pub mod notify;
 pub mod oauth;
 pub mod oauth1;
 pub mod platform;
 pub mod signature;
+pub mod ssrf;
+pub mod standard_webhooks;
 pub mod types;
 
 pub mod dataforseo;

@@ -267,8 +267,7 @@ async fn send_json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, Co
 /// [`http::send`], except that a 429 without `Retry-After` waits for `x-ratelimit-reset`
 /// (seconds until the window resets), which is how Pipedrive's rate limits announce the wait.
 pub(crate) async fn send(request: RequestBuilder) -> Result<reqwest::Response, ConnectorError> {
-    let response =
-        request.send().await.map_err(|e| ConnectorError::Unavailable { platform: PLATFORM, message: e.to_string() })?;
+    let response = request.send().await.map_err(|e| http::request_error(PLATFORM, &e))?;
     let status = response.status();
     if status.is_success() {
         return Ok(response);

@@ -6,6 +6,7 @@ mod google;
 mod instagram;
 mod messaging_support;
 mod messenger;
+mod notify;
 mod oauth;
 mod pipedrive;
 mod signature;
