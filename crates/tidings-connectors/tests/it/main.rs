@@ -10,6 +10,8 @@ mod notify;
 mod oauth;
 mod pipedrive;
 mod signature;
+mod ssrf;
+mod standard_webhooks;
 mod support;
 mod tripadvisor;
 mod whatsapp;
