@@ -6,6 +6,7 @@
 //! domain types of this module at the boundary and nowhere else. Base URLs are configurable so
 //! tests point every client at a local mock server.
 
+pub mod crm;
 pub mod error;
 mod graph;
 pub mod http;

@@ -1,5 +1,6 @@
 //! The connectors' integration tests: one binary, one module per platform.
 
+mod crm;
 mod dataforseo;
 mod facebook;
 mod google;
