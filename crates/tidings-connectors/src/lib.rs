@@ -5,6 +5,11 @@
 //! [`MessagingChannel`] for platforms that push messages by webhook. Wire types are mapped to the
 //! domain types of this module at the boundary and nowhere else. Base URLs are configurable so
 //! tests point every client at a local mock server.
+//!
+//! The automations' clients live here too: [`pipedrive`] (a CRM whose deal webhooks start
+//! rules), [`notify`] (destinations behind [`notify::Notifier`]), [`crm`] (pushes behind
+//! [`crm::CrmPush`]), with [`standard_webhooks`] signing and the [`ssrf`] guard for URLs users
+//! type in.
 
 pub mod crm;
 pub mod error;
