@@ -7,7 +7,7 @@
 //! (outside development), private (RFC 1918), link-local, shared/CGNAT (100.64.0.0/10), IPv6
 //! unique-local (fc00::/7), cloud metadata (169.254.169.254, fd00:ec2::254), unspecified,
 //! multicast, broadcast, documentation and other reserved ranges are refused, as are IPv4
-//! addresses hidden in IPv6 (`::ffff:10.0.0.1`, NAT64 `64:ff9b::10.0.0.1`). Each refusal is an
+//! addresses hidden in IPv6 (`::ffff:10.0.0.1`, NAT64 `64:ff9b::10.0.0.1`, 6to4 `2002:0a00:0001::`). Each refusal is an
 //! [`SsrfError`] naming the host, the address and why.
 //!
 //! **Against DNS rebinding.** Checking a name and then letting the HTTP client resolve it again
@@ -142,9 +142,14 @@ fn classify_v6(ip: Ipv6Addr) -> Option<AddressClass> {
         return classify_v4(v4);
     }
     let segments = ip.segments();
+    let embedded = |hi: u16, lo: u16| classify_v4(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
     if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [.., hi, lo] = segments;
-        return classify_v4(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
+        // NAT64: the last 32 bits.
+        return embedded(segments[6], segments[7]);
+    }
+    if segments[0] == 0x2002 {
+        // 6to4: the 32 bits after the prefix.
+        return embedded(segments[1], segments[2]);
     }
     Some(match segments[0] {
         _ if ip == Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254) => AddressClass::Metadata,
@@ -152,6 +157,8 @@ fn classify_v6(ip: Ipv6Addr) -> Option<AddressClass> {
         _ if ip.is_unspecified() => AddressClass::Unspecified,
         s if s & 0xfe00 == 0xfc00 => AddressClass::UniqueLocal,
         s if s & 0xffc0 == 0xfe80 => AddressClass::LinkLocal,
+        // fec0::/10, the deprecated site-local range, still routed inside some networks.
+        s if s & 0xffc0 == 0xfec0 => AddressClass::Private,
         s if s & 0xff00 == 0xff00 => AddressClass::Multicast,
         // 2001:db8::/32 documentation; ::/96 deprecated IPv4-compatible.
         0x2001 if segments[1] == 0x0db8 => AddressClass::Reserved,
@@ -325,14 +332,22 @@ mod tests {
         assert_eq!(class("::ffff:10.0.0.1"), Some(AddressClass::Private), "IPv4-mapped");
         assert_eq!(class("::ffff:169.254.169.254"), Some(AddressClass::Metadata));
         assert_eq!(class("64:ff9b::7f00:1"), Some(AddressClass::Loopback), "NAT64");
+        assert_eq!(class("2002:a9fe:a9fe::1"), Some(AddressClass::Metadata), "6to4 of 169.254.169.254");
+        assert_eq!(class("fec0::1"), Some(AddressClass::Private), "site-local");
         assert_eq!(class("2001:db8::1"), Some(AddressClass::Reserved));
     }
 
     #[test]
     fn public_addresses_pass() {
-        for ip in
-            ["8.8.8.8", "142.250.184.206", "100.128.0.1", "172.32.0.1", "2a00:1450:4001:82b::200e", "::ffff:8.8.8.8"]
-        {
+        for ip in [
+            "8.8.8.8",
+            "142.250.184.206",
+            "100.128.0.1",
+            "172.32.0.1",
+            "2a00:1450:4001:82b::200e",
+            "::ffff:8.8.8.8",
+            "2002:808:808::1",
+        ] {
             assert_eq!(class(ip), None, "{ip}");
         }
     }
