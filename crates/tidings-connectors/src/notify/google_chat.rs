@@ -4,8 +4,8 @@
 //! is the credential: it is stored encrypted and never shown back. A `threadKey` groups the
 //! messages about one deal in one thread (`messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD`
 //! starts the thread on the first message). Chat answers the created `Message`, whose `name`
-//! is kept. Google limits a webhook to about one message per second per space; a 429 carries
-//! no `Retry-After`, so the caller's backoff applies.
+//! is kept. Chat allows about one message per second per space; a 429's `Retry-After` is
+//! honoured when Google sends one, and the caller's backoff applies otherwise.
 //!
 //! Docs: <https://developers.google.com/workspace/chat/quickstart/webhooks>,
 //! <https://developers.google.com/workspace/chat/api/reference/rest/v1/cards>,
