@@ -8,6 +8,12 @@
 //! recipient replied STOP; 63016: a WhatsApp free-form message outside the 24-hour window,
 //! which needs an approved template instead).
 //!
+//! **WhatsApp notifications need a template.** A notification is business-initiated: unless the
+//! recipient wrote to the sender number in the last 24 hours, WhatsApp accepts only an approved
+//! template. [`Twilio::with_template`] sends `ContentSid` and `ContentVariables` instead of
+//! `Body`, with `{{1}}` the message's one-line summary and `{{2}}` its link, so one approved
+//! template ("{{1}} — {{2}}") carries every notification.
+//!
 //! Docs: <https://www.twilio.com/docs/messaging/api/message-resource#create-a-message-resource>,
 //! <https://www.twilio.com/docs/whatsapp/api>, <https://www.twilio.com/docs/api/errors>.
 
@@ -43,6 +49,8 @@ pub struct Twilio {
     channel: TwilioChannel,
     from: String,
     to: String,
+    /// The approved Content template (`HX…`) sent instead of a free-form body.
+    content_sid: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -81,7 +89,29 @@ impl Twilio {
             channel,
             from: address(from),
             to: address(to),
+            content_sid: None,
         }
+    }
+
+    /// Sends the approved Content template `content_sid` (`HX…`) instead of free-form text; see
+    /// the module documentation for its variables.
+    pub fn with_template(mut self, content_sid: impl Into<String>) -> Self {
+        self.content_sid = Some(content_sid.into());
+        self
+    }
+
+    /// The form fields: `To`, `From`, then the body or the template and its variables.
+    fn form(&self, message: &Message) -> Vec<(&'static str, String)> {
+        let mut form = vec![("To", self.to.clone()), ("From", self.from.clone())];
+        match &self.content_sid {
+            Some(sid) => {
+                let variables = serde_json::json!({ "1": message.subject(), "2": message.link().unwrap_or_default() });
+                form.push(("ContentSid", sid.clone()));
+                form.push(("ContentVariables", variables.to_string()));
+            }
+            None => form.push(("Body", message.plain_text().chars().take(MAX_BODY_CHARS).collect())),
+        }
+        form
     }
 }
 
@@ -96,13 +126,12 @@ impl Notifier for Twilio {
 
     async fn send(&self, message: &Message) -> Result<Delivered, ConnectorError> {
         let platform = self.kind();
-        let body: String = message.plain_text().chars().take(MAX_BODY_CHARS).collect();
         let url = format!("{}/2010-04-01/Accounts/{}/Messages.json", self.base_url, self.account_sid);
-        let request = self.http.post(url).basic_auth(&self.account_sid, Some(self.auth_token.expose_secret())).form(&[
-            ("To", self.to.as_str()),
-            ("From", self.from.as_str()),
-            ("Body", body.as_str()),
-        ]);
+        let request = self
+            .http
+            .post(url)
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose_secret()))
+            .form(&self.form(message));
         let response = request.send().await.map_err(|e| http::request_error(platform, &e))?;
         let status = response.status();
         let retry_after = http::retry_after(&response);

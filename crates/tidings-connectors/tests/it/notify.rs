@@ -286,6 +286,31 @@ async fn twilio_sends_sms_and_whatsapp_form_encoded_with_basic_auth() {
 }
 
 #[tokio::test]
+async fn twilio_whatsapp_templates_carry_the_summary_and_link_as_variables() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(MESSAGES_PATH))
+        .respond_with(ResponseTemplate::new(201).set_body_string(fixture("twilio", "message_created.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let whatsapp =
+        twilio(&server, TwilioChannel::Whatsapp, "+14155552346").with_template("HXb5b62575e6e4ff6129ad7c8efe1f983e");
+
+    whatsapp.send(&deal(Template::Detailed)).await.expect("sent");
+
+    let requests = server.received_requests().await.unwrap_or_default();
+    let form = form_pairs(std::str::from_utf8(&requests[0].body).expect("utf-8"));
+    assert_eq!(form[2], ("ContentSid".to_owned(), "HXb5b62575e6e4ff6129ad7c8efe1f983e".to_owned()));
+    let variables: Value = serde_json::from_str(&form[3].1).expect("ContentVariables is JSON");
+    assert_eq!(
+        variables,
+        json!({ "1": "Deal won: Northwind Traders - 40 seats (12,500.00 EUR)", "2": "https://acme-sales.pipedrive.com/deal/1138" })
+    );
+    assert!(form.iter().all(|(k, _)| k != "Body"), "a template replaces the free-form body");
+}
+
+#[tokio::test]
 async fn twilio_errors_keep_the_twilio_code() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
