@@ -12,7 +12,7 @@
 //! `POST /v1/webhooks`), which it then sends with every delivery. Tidings generates a pair per
 //! connection ([`WebhookCredentials::generate`]), registers it, and checks it on intake in
 //! constant time ([`verify_basic_auth`]); the intake URL carries an unguessable connection id as
-//! well. See `docs/adr/0014-pipedrive-webhooks-basic-auth.md`.
+//! well. See `docs/adr/0016-pipedrive-webhooks-basic-auth.md`.
 //!
 //! **Payloads.** v1 (`meta`, `current`, `previous` as the whole previous object, `retry`) and v2
 //! (`meta` with `version: "2.0"`, `data`, `previous` holding **only the fields that changed**)

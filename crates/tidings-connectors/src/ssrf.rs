@@ -20,7 +20,7 @@
 //! internal one) and uses no proxy (a proxy would resolve the name itself). A URL whose host is
 //! an IP literal never reaches a resolver, so [`Guard::check`] must be called on every URL before
 //! it is used (it is cheap for literals), and on saving a destination to report a bad one early.
-//! See `docs/adr/0015-ssrf-guard.md`.
+//! See `docs/adr/0017-ssrf-guard.md`.
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
