@@ -24,6 +24,9 @@ pub enum ConnectorError {
     /// The platform's answer did not have the documented shape.
     #[error("unexpected answer from {platform}: {message}")]
     Malformed { platform: &'static str, message: String },
+    /// The destination's URL is not one Tidings may call: see [`crate::ssrf`].
+    #[error("refused destination: {0}")]
+    ForbiddenDestination(#[from] crate::ssrf::SsrfError),
     /// The connection lacks a credential this platform needs.
     #[error("{platform} connection is missing {what}")]
     MissingCredential { platform: &'static str, what: &'static str },

@@ -25,8 +25,7 @@ pub async fn send_json<T: DeserializeOwned>(
 
 /// Sends a request and checks its status as [`send_json`] does, returning the response.
 pub async fn send(platform: &'static str, request: RequestBuilder) -> Result<Response, ConnectorError> {
-    let response =
-        request.send().await.map_err(|e| ConnectorError::Unavailable { platform, message: e.to_string() })?;
+    let response = request.send().await.map_err(|e| request_error(platform, &e))?;
     let status = response.status();
     if status.is_success() {
         return Ok(response);
@@ -34,6 +33,15 @@ pub async fn send(platform: &'static str, request: RequestBuilder) -> Result<Res
     let retry_after = retry_after(&response);
     let body = response.text().await.unwrap_or_default();
     Err(error_for_status(platform, status, retry_after, &body))
+}
+
+/// A request that got no answer: refused by the SSRF guard (not worth retrying), or a connection
+/// failure or timeout (worth retrying).
+pub fn request_error(platform: &'static str, error: &reqwest::Error) -> ConnectorError {
+    match crate::ssrf::refusal(error) {
+        Some(refused) => ConnectorError::ForbiddenDestination(refused),
+        None => ConnectorError::Unavailable { platform, message: error.to_string() },
+    }
 }
 
 /// The error a non-success status means.

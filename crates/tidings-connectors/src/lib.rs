@@ -5,14 +5,24 @@
 //! [`MessagingChannel`] for platforms that push messages by webhook. Wire types are mapped to the
 //! domain types of this module at the boundary and nowhere else. Base URLs are configurable so
 //! tests point every client at a local mock server.
+//!
+//! The automations' clients live here too: [`pipedrive`] (a CRM whose deal webhooks start
+//! rules), [`notify`] (destinations behind [`notify::Notifier`]), [`crm`] (pushes behind
+//! [`crm::CrmPush`]), with [`standard_webhooks`] signing and the [`ssrf`] guard for URLs users
+//! type in.
 
+pub mod crm;
 pub mod error;
 mod graph;
 pub mod http;
+pub mod money;
+pub mod notify;
 pub mod oauth;
 pub mod oauth1;
 pub mod platform;
 pub mod signature;
+pub mod ssrf;
+pub mod standard_webhooks;
 pub mod types;
 
 pub mod dataforseo;
@@ -20,6 +30,7 @@ pub mod facebook;
 pub mod google;
 pub mod instagram;
 pub mod messenger;
+pub mod pipedrive;
 pub mod tripadvisor;
 pub mod whatsapp;
 pub mod x;

@@ -1,0 +1,199 @@
+//! Salesforce: a Lead per contact and a Task for the conversation, through the REST API's
+//! sObject resources, with an OAuth access token for the org's instance URL.
+//!
+//! **Required fields social contacts lack.** A Lead cannot be saved without `LastName` and
+//! `Company` (`REQUIRED_FIELD_MISSING`), and someone who wrote on Instagram has a display name
+//! and nothing else. Tidings sends, by default:
+//! * `LastName`: the known family name; otherwise the display name's last word ("Maria Keller"
+//!   → `FirstName` "Maria", `LastName` "Keller"; a single-word handle becomes the `LastName`
+//!   whole); with no name at all, `"Unknown"` ([`SalesforceMapping::missing_last_name`]).
+//! * `Company`: the known company; otherwise `"[not provided]"`
+//!   ([`SalesforceMapping::missing_company`]), the placeholder Salesforce itself writes when a
+//!   Web-to-Lead form leaves a required field empty.
+//!
+//! Both are cut to the field lengths (80 and 255). The Task (`WhoId` = the Lead) carries the
+//! note; Salesforce Leads have no deal, so a deal's title and value go into the Lead's
+//! `Description`.
+//!
+//! Errors are a JSON array of `{message, errorCode, fields}`. `REQUEST_LIMIT_EXCEEDED` comes with
+//! a 403 but is a rate limit, and `INVALID_SESSION_ID` (401) means the token expired.
+//!
+//! Docs: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_sobject_create.htm>,
+//! <https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_lead.htm>,
+//! <https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_task.htm>,
+//! <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm>.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{ContactField, Crm, CrmContact, CrmNote, CrmPush, FieldMap, Lead, RemoteRecord, apply};
+use crate::{ConnectorError, http};
+
+/// The REST API version every call is pinned to.
+pub const API_VERSION: &str = "v60.0";
+
+const PLATFORM: &str = "salesforce";
+const LAST_NAME_MAX: usize = 80;
+const COMPANY_MAX: usize = 255;
+
+/// What a push writes, editable as JSON; every field has a default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct SalesforceMapping {
+    /// Lead field → contact value (`LastName` and `Company` get their fallbacks on top).
+    pub lead: FieldMap,
+    /// `LastName` when the contact has no name at all.
+    pub missing_last_name: String,
+    /// `Company` when the contact has none.
+    pub missing_company: String,
+    /// `Status` of the Task recording the conversation.
+    pub task_status: String,
+}
+
+impl Default for SalesforceMapping {
+    fn default() -> Self {
+        let lead = [
+            ("FirstName", ContactField::FirstName),
+            ("LastName", ContactField::LastName),
+            ("Email", ContactField::Email),
+            ("Phone", ContactField::Phone),
+            ("Company", ContactField::Company),
+            ("Website", ContactField::ProfileUrl),
+            ("LeadSource", ContactField::Constant("Tidings".into())),
+        ];
+        Self {
+            lead: lead.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            missing_last_name: "Unknown".to_owned(),
+            missing_company: "[not provided]".to_owned(),
+            task_status: "Completed".to_owned(),
+        }
+    }
+}
+
+/// One Salesforce org.
+pub struct Salesforce {
+    http: reqwest::Client,
+    instance_url: String,
+    token: SecretString,
+    mapping: SalesforceMapping,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct SalesforceError {
+    #[serde(default)]
+    message: String,
+    #[serde(default, rename = "errorCode")]
+    error_code: String,
+}
+
+impl Salesforce {
+    /// A client for the org at `instance_url` (`https://yourorg.my.salesforce.com`).
+    pub fn new(
+        http: reqwest::Client,
+        instance_url: impl Into<String>,
+        token: SecretString,
+        mapping: SalesforceMapping,
+    ) -> Self {
+        Self { http, instance_url: instance_url.into().trim_end_matches('/').to_owned(), token, mapping }
+    }
+
+    fn sobject_url(&self, object: &str) -> String {
+        format!("{}/services/data/{API_VERSION}/sobjects/{object}/", self.instance_url)
+    }
+
+    /// The Lead's fields: the mapping, then the required fields' fallbacks.
+    pub fn lead_fields(&self, contact: &CrmContact, description: Option<String>) -> BTreeMap<String, String> {
+        let mut fields = apply(&self.mapping.lead, contact);
+        let last_name = fields.remove("LastName").unwrap_or_else(|| self.mapping.missing_last_name.clone());
+        let company = fields.remove("Company").unwrap_or_else(|| self.mapping.missing_company.clone());
+        fields.insert("LastName".into(), last_name.chars().take(LAST_NAME_MAX).collect());
+        fields.insert("Company".into(), company.chars().take(COMPANY_MAX).collect());
+        if let Some(description) = description {
+            fields.insert("Description".into(), description);
+        }
+        fields
+    }
+
+    async fn create(&self, object: &str, body: &Value) -> Result<RemoteRecord, ConnectorError> {
+        let request = self.http.post(self.sobject_url(object)).bearer_auth(self.token.expose_secret()).json(body);
+        let created: Created = send(request).await?;
+        Ok(RemoteRecord { crm: Crm::Salesforce, object: object.to_owned(), id: created.id })
+    }
+
+    /// Creates a Task on the Lead (`WhoId`) recording the note.
+    pub async fn create_task(&self, lead_id: &str, note: &CrmNote) -> Result<RemoteRecord, ConnectorError> {
+        let date =
+            chrono::DateTime::from_timestamp_millis(note.at_ms).unwrap_or_default().format("%Y-%m-%d").to_string();
+        let body = json!({
+            "WhoId": lead_id,
+            "Subject": note.subject,
+            "Description": note.body,
+            "Status": self.mapping.task_status,
+            "ActivityDate": date,
+        });
+        self.create("Task", &body).await
+    }
+}
+
+/// Sends and decodes, reading Salesforce's error array (see the module documentation).
+async fn send<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> Result<T, ConnectorError> {
+    let response = request.send().await.map_err(|e| http::request_error(PLATFORM, &e))?;
+    let status = response.status();
+    let retry_after = http::retry_after(&response);
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| ConnectorError::Unavailable { platform: PLATFORM, message: e.to_string() })?;
+    if status.is_success() {
+        // A delete answers 204 with no body.
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        return serde_json::from_slice(bytes)
+            .map_err(|e| ConnectorError::Malformed { platform: PLATFORM, message: e.to_string() });
+    }
+    let errors: Vec<SalesforceError> = serde_json::from_slice(&bytes).unwrap_or_default();
+    if errors.iter().any(|e| e.error_code == "REQUEST_LIMIT_EXCEEDED") {
+        return Err(ConnectorError::RateLimited { platform: PLATFORM, retry_after });
+    }
+    let text = if errors.is_empty() {
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        errors.iter().map(|e| format!("{}: {}", e.error_code, e.message)).collect::<Vec<_>>().join("; ")
+    };
+    Err(http::error_for_status(PLATFORM, status, retry_after, &text))
+}
+
+#[async_trait]
+impl CrmPush for Salesforce {
+    fn crm(&self) -> Crm {
+        Crm::Salesforce
+    }
+
+    async fn push_lead(&self, lead: &Lead) -> Result<Vec<RemoteRecord>, ConnectorError> {
+        let description = lead.deal.as_ref().map(|deal| match &deal.value {
+            Some(value) => format!("{} ({})", deal.title, value.display()),
+            None => deal.title.clone(),
+        });
+        let fields = self.lead_fields(&lead.contact, description);
+        let created = self.create("Lead", &serde_json::to_value(&fields).unwrap_or_default()).await?;
+        let mut records = vec![created.clone()];
+        if let Some(note) = &lead.note {
+            records.push(self.create_task(&created.id, note).await?);
+        }
+        Ok(records)
+    }
+
+    async fn delete(&self, record: &RemoteRecord) -> Result<(), ConnectorError> {
+        let url = format!("{}/services/data/{API_VERSION}/sobjects/{}/{}", self.instance_url, record.object, record.id);
+        let result: Result<Value, _> = send(self.http.delete(url).bearer_auth(self.token.expose_secret())).await;
+        super::gone_is_deleted(result.map(drop))
+    }
+}
