@@ -68,7 +68,8 @@ impl Modify for Security {
 /// Documents the answers the shared layers give, on every operation they can come from, rather
 /// than in each handler's annotation (where one would be forgotten): a bearer token's absence or
 /// rejection (401) and the workspace quota (429) on every operation that takes a token; a body
-/// without its content type (415) or that does not parse (400) on every operation with a body;
+/// without its content type (415), that does not parse (400) or does not fit (422) on every
+/// operation with a body;
 /// a query that does not parse, such as a repeated parameter (400), on every operation with
 /// query parameters. Run once over the complete document; statuses an operation documents
 /// itself are kept.
@@ -95,6 +96,7 @@ pub fn document_shared_answers(document: &mut utoipa::openapi::OpenApi) {
             if operation.request_body.is_some() {
                 shared.push(("415", "The body was sent without its `Content-Type`."));
                 shared.push(("400", "The body is not well-formed."));
+                shared.push(("422", "The body does not fit the schema; `details.field` names the field."));
             }
             let has_query = operation.parameters.iter().flatten().any(|p| p.parameter_in == ParameterIn::Query);
             if has_query {
