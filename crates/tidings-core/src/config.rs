@@ -629,6 +629,52 @@ mod tests {
         result.expect("jail ran")
     }
 
+    /// The paths of `value`'s leaves: `a.b` for a value, and for an empty table its own path.
+    fn leaf_keys(value: &serde_json::Value, path: &str, keys: &mut std::collections::BTreeSet<String>) {
+        match value.as_object() {
+            Some(table) if !table.is_empty() => {
+                for (key, child) in table {
+                    let child_path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                    leaf_keys(child, &child_path, keys);
+                }
+            }
+            _ => {
+                keys.insert(path.to_owned());
+            }
+        }
+    }
+
+    /// `tidings.example.toml` says it holds every key at its default: loading it gives the
+    /// defaults, and each key is in it, set or (without a default value) commented out.
+    #[test]
+    fn the_example_file_lists_every_key_at_its_default() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tidings.example.toml");
+        let text = std::fs::read_to_string(&path).expect("tidings.example.toml");
+        let as_json = |config: &Config| serde_json::to_value(config).expect("serializable");
+        let loaded = load_with(&text, &[]).expect("the example file is a valid configuration");
+        assert_eq!(as_json(&loaded), as_json(&Config::default()), "the example sets every key to its default");
+
+        let mut listed = std::collections::BTreeSet::new();
+        let mut table = String::new();
+        for line in text.lines().map(str::trim) {
+            if let Some(name) = line.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+                table = name.to_owned();
+                listed.insert(table.clone());
+                continue;
+            }
+            let assignment = line.trim_start_matches('#').trim_start();
+            if let Some((key, _)) = assignment.split_once(" = ")
+                && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                listed.insert(if table.is_empty() { key.to_owned() } else { format!("{table}.{key}") });
+            }
+        }
+        let mut expected = std::collections::BTreeSet::new();
+        leaf_keys(&as_json(&Config::default()), "", &mut expected);
+        let missing: Vec<&String> = expected.difference(&listed).collect();
+        assert!(missing.is_empty(), "keys missing from tidings.example.toml: {missing:?}");
+    }
+
     #[test]
     fn defaults_listen_on_loopback_with_sqlite_in_the_data_dir() {
         let config = load_with("", &[]).expect("defaults are valid");

@@ -22,6 +22,13 @@ pub const MASTER_KEY_FILE: &str = "master.key";
 /// File in the data dir holding the generated operator token.
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 
+/// What losing the generated master key costs, said when it is generated.
+const MASTER_KEY_IF_LOST: &str = "in production set master_key in configuration and keep a backup apart from the \
+     database — without it, encrypted data cannot be read";
+/// What the generated operator token is, said when it is generated: nothing depends on it.
+const ADMIN_TOKEN_IF_LOST: &str = "in production set admin_token in configuration (the same in every process); it \
+     only guards the operator API, nothing is encrypted with it, and a new one is generated if the file is removed";
+
 /// Why a secret could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -71,11 +78,12 @@ impl std::fmt::Debug for MasterKey {
 impl MasterKey {
     /// The configured key, or the one stored in (or generated into) the data dir.
     pub fn resolve(config: &Config) -> Result<Self, SecretError> {
-        let (encoded, origin) = resolve_secret(config.master_key.as_ref(), &config.data_dir, MASTER_KEY_FILE, || {
-            let mut bytes = [0u8; 32];
-            rand::rng().fill_bytes(&mut bytes);
-            STANDARD.encode(bytes)
-        })?;
+        let (encoded, origin) =
+            resolve_secret(config.master_key.as_ref(), &config.data_dir, MASTER_KEY_FILE, MASTER_KEY_IF_LOST, || {
+                let mut bytes = [0u8; 32];
+                rand::rng().fill_bytes(&mut bytes);
+                STANDARD.encode(bytes)
+            })?;
         let origin_name = match &origin {
             SecretOrigin::Configured => "master_key (TIDINGS_MASTER_KEY)".to_owned(),
             SecretOrigin::Stored(path) | SecretOrigin::Generated(path) => path.display().to_string(),
@@ -184,11 +192,17 @@ pub struct AdminToken {
 impl AdminToken {
     /// The configured token, or the one stored in (or generated into) the data dir.
     pub fn resolve(config: &Config) -> Result<Self, SecretError> {
-        let (token, origin) = resolve_secret(config.admin_token.as_ref(), &config.data_dir, ADMIN_TOKEN_FILE, || {
-            let mut bytes = [0u8; 24];
-            rand::rng().fill_bytes(&mut bytes);
-            format!("tdadm_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-        })?;
+        let (token, origin) = resolve_secret(
+            config.admin_token.as_ref(),
+            &config.data_dir,
+            ADMIN_TOKEN_FILE,
+            ADMIN_TOKEN_IF_LOST,
+            || {
+                let mut bytes = [0u8; 24];
+                rand::rng().fill_bytes(&mut bytes);
+                format!("tdadm_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+            },
+        )?;
         Ok(Self { token, origin })
     }
 
@@ -202,6 +216,7 @@ fn resolve_secret(
     configured: Option<&SecretString>,
     data_dir: &Path,
     file_name: &str,
+    if_lost: &str,
     generate: impl FnOnce() -> String,
 ) -> Result<(SecretString, SecretOrigin), SecretError> {
     if let Some(value) = configured {
@@ -217,12 +232,13 @@ fn resolve_secret(
     fs::create_dir_all(data_dir).map_err(io_error)?;
     let value = generate();
     write_private(&path, &value).map_err(io_error)?;
-    tracing::warn!(
-        path = %path.display(),
-        "GENERATED A NEW SECRET in {}: fine for development; in production set it in configuration and keep a backup — without it, encrypted data cannot be read",
-        path.display()
-    );
+    tracing::warn!(path = %path.display(), "{}", generated_warning(&path, if_lost));
     Ok((SecretString::from(value), SecretOrigin::Generated(path)))
+}
+
+/// The start-up warning for a secret generated into `path`.
+fn generated_warning(path: &Path, if_lost: &str) -> String {
+    format!("GENERATED A NEW SECRET in {}: fine for development; {if_lost}", path.display())
 }
 
 /// Creates the file readable by its owner only; never overwrites an existing one.
@@ -295,6 +311,14 @@ mod tests {
         config.previous_master_keys.push(SecretString::from("bm90IGEga2V5"));
         let error = MasterKeys::resolve(&config).expect_err("too short");
         assert!(error.to_string().contains("previous_master_keys[3]"), "{error}");
+    }
+
+    #[test]
+    fn only_the_master_keys_warning_says_encrypted_data_depends_on_it() {
+        let warning = |if_lost| generated_warning(Path::new("data/x"), if_lost);
+        assert!(warning(MASTER_KEY_IF_LOST).contains("without it, encrypted data cannot be read"));
+        let admin = warning(ADMIN_TOKEN_IF_LOST);
+        assert!(admin.contains("nothing is encrypted with it") && !admin.contains("cannot be read"), "{admin}");
     }
 
     #[test]

@@ -179,7 +179,7 @@ pub async fn run_workers(state: AppState, shutdown: CancellationToken) {
 
 /// The documented routes: the API under `/api/v1` and the probes at the root.
 pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::base_document())
+    let mut routes = OpenApiRouter::with_openapi(openapi::base_document())
         .merge(system::routes::ops_router())
         .nest("/api/v1/admin", system::routes::api_router())
         .nest("/api/v1", identity::routes::router())
@@ -188,7 +188,9 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .nest("/api/v1", channels::routes::router())
         .nest("/api/v1", channels::sync_api::router())
         .merge(channels::webhooks::router())
-        .merge(channels::routes::callback_router())
+        .merge(channels::routes::callback_router());
+    openapi::document_shared_answers(routes.get_openapi_mut());
+    routes
 }
 
 /// The whole HTTP application with its middleware.

@@ -1,6 +1,8 @@
 //! The OpenAPI 3.1 document, assembled from the routes themselves (utoipa).
 
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::http::error::{ErrorBody, ErrorDetail};
@@ -61,6 +63,67 @@ impl Modify for Security {
             ),
         );
     }
+}
+
+/// Documents the answers the shared layers give, on every operation they can come from, rather
+/// than in each handler's annotation (where one would be forgotten): a bearer token's absence or
+/// rejection (401) and the workspace quota (429) on every operation that takes a token; a body
+/// without its content type (415), that does not parse (400) or does not fit (422) on every
+/// operation with a body;
+/// a query that does not parse, such as a repeated parameter (400), on every operation with
+/// query parameters. Run once over the complete document; statuses an operation documents
+/// itself are kept.
+pub fn document_shared_answers(document: &mut utoipa::openapi::OpenApi) {
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let mut shared = Vec::new();
+            if requires(operation, "bearer") {
+                shared.push(("401", "The access token or API key is missing, expired or not valid."));
+                shared.push(("429", "The workspace's API quota is spent; `Retry-After` says when to try again."));
+            } else if requires(operation, "operator") {
+                shared.push(("401", "The operator token is missing or not valid."));
+            }
+            if operation.request_body.is_some() {
+                shared.push(("415", "The body was sent without its `Content-Type`."));
+                shared.push(("400", "The body is not well-formed."));
+                shared.push(("422", "The body does not fit the schema; `details.field` names the field."));
+            }
+            let has_query = operation.parameters.iter().flatten().any(|p| p.parameter_in == ParameterIn::Query);
+            if has_query {
+                shared.push(("400", "The query string does not parse (a parameter given twice, for one)."));
+            }
+            for (status, description) in shared {
+                operation.responses.responses.entry(status.to_owned()).or_insert_with(|| error_response(description));
+            }
+        }
+    }
+}
+
+/// Whether `operation` asks for the security scheme `scheme`.
+fn requires(operation: &Operation, scheme: &str) -> bool {
+    operation
+        .security
+        .iter()
+        .flatten()
+        .any(|requirement| serde_json::to_value(requirement).is_ok_and(|value| value.get(scheme).is_some()))
+}
+
+fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+        .build()
+        .into()
 }
 
 /// The base document the routers add their paths to.

@@ -279,6 +279,8 @@ async fn list_platforms(State(state): State<AppState>, auth: Auth) -> Result<imp
     params(("platform" = String, Path), OAuthCallbackQuery), responses(
     (status = 303, description = "Back to the connections page"),
     (status = 400, body = ErrorBody, description = "`invalid_state`"), (status = 401, body = ErrorBody),
+    (status = 404, body = ErrorBody, description = "Not a platform Tidings connects with OAuth"),
+    (status = 409, body = ErrorBody, description = "`not_configured`: the platform's OAuth app is not configured"),
     (status = 502, body = ErrorBody, description = "`platform_error`: the platform refused the code or failed")))]
 async fn oauth_callback(
     State(state): State<AppState>,

@@ -40,7 +40,7 @@ pub struct SyncOut {
 }
 
 /// Starts a sync of the workspace's review connections now (each also syncs on its schedule).
-#[utoipa::path(post, path = "/reviews/sync", tag = "reviews", request_body = SyncIn,
+#[utoipa::path(post, path = "/reviews/sync", tag = "reviews", request_body = SyncIn, security(("bearer" = [])),
     responses((status = 202, body = Envelope<SyncOut>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn sync_reviews(
     State(state): State<AppState>,

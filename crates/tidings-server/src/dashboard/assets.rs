@@ -16,9 +16,21 @@ use crate::http::ApiError;
 #[folder = "assets/"]
 struct Assets;
 
-/// Serves `/assets/{file}`.
+/// Serves `/assets/{file}`, and the icon at `/favicon.ico`, where browsers ask for it.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/assets/{*file}", get(serve))
+    Router::new().route("/assets/{*file}", get(serve)).route("/favicon.ico", get(favicon))
+}
+
+/// The SVG icon (every current browser takes one at this path). Its URL has no content hash, so
+/// it is cached for a day rather than for good.
+async fn favicon() -> Response {
+    match Assets::get("favicon.svg") {
+        Some(icon) => {
+            ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], icon.data)
+                .into_response()
+        }
+        None => ApiError::new(StatusCode::NOT_FOUND, "not_found", "no icon").into_response(),
+    }
 }
 
 async fn serve(Path(file): Path<String>) -> Response {

@@ -76,7 +76,8 @@ fn path_id<T>(
 
 /// Creates an account and its first workspace, and signs in.
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = RegisterIn, responses(
-    (status = 201, body = Envelope<TokensOut>), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    (status = 201, body = Envelope<TokensOut>), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+    (status = 429, body = ErrorBody)))]
 async fn register(
     State(state): State<AppState>,
     RequestOrigin(origin): RequestOrigin,
@@ -122,7 +123,7 @@ async fn login(
 /// app's current code (each code works once), or an unused recovery code (spent by this).
 /// Five wrong codes end the challenge.
 #[utoipa::path(post, path = "/auth/login/two-factor", tag = "auth", request_body = TwoFactorLoginIn, responses(
-    (status = 200, body = Envelope<TokensOut>), (status = 401, body = ErrorBody)))]
+    (status = 200, body = Envelope<TokensOut>), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn login_two_factor(
     State(state): State<AppState>,
     RequestOrigin(origin): RequestOrigin,
@@ -180,7 +181,8 @@ async fn forgot_password(
 
 /// Sets a new password with the token from the emailed link; every session is signed out.
 #[utoipa::path(post, path = "/auth/reset-password", tag = "auth", request_body = ResetPasswordIn, responses(
-    (status = 200, body = Envelope<DoneOut>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    (status = 200, body = Envelope<DoneOut>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody),
+    (status = 429, body = ErrorBody)))]
 async fn reset_password(
     State(state): State<AppState>,
     RequestOrigin(origin): RequestOrigin,

@@ -54,6 +54,8 @@ pub struct InboxQuery {
     /// Last activity before this time (RFC 3339).
     pub until: Option<String>,
     /// Full-text search over text, title and author.
+    // MAX_QUERY_CHARS, written out: the attribute takes only a literal.
+    #[param(max_length = 200)]
     pub q: Option<String>,
     /// Page size, 1–100 (default 20).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
@@ -102,8 +104,13 @@ pub fn is_known_platform(name: &str) -> bool {
 }
 
 impl InboxQuery {
-    /// The filter alone (for exports).
-    pub fn filter(&self) -> Result<ConversationFilter, ApiError> {
+    /// The filter of an export. Paging does not apply, but its values are checked all the same:
+    /// the parameters are one set, documented once, and a bad value is a 422 on every list.
+    pub fn export_filter(&self) -> Result<ConversationFilter, ApiError> {
+        self.list_request().map(|request| request.filter)
+    }
+
+    fn filter(&self) -> Result<ConversationFilter, ApiError> {
         let kind = present(&self.kind)
             .map(|k| {
                 ConversationKind::parse(k)

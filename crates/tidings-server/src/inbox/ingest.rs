@@ -322,12 +322,14 @@ async fn insert_message(tx: &mut Tx, source: &Source, m: &NewMessage<'_>) -> Res
     let reopen = m.direction == Direction::Inbound;
     let preview = preview_of(m.title, m.body);
     // Moving up the list takes a fresh activity key; every message's text joins the thread's
-    // search document.
+    // search document. A review stays where its review's date puts it, showing the review: the
+    // business's reply to it (posted through Tidings or found on the platform) is not news.
+    let moves = "(kind = 'thread' OR $5)";
     let sql = format!(
         "UPDATE conversations SET message_count = message_count + 1, \
-         activity_key = CASE WHEN $3 > last_message_at THEN {} ELSE activity_key END, {}, \
-         last_message_at = CASE WHEN $3 > last_message_at THEN $3 ELSE last_message_at END, \
-         preview = CASE WHEN $3 >= last_message_at THEN $4 ELSE preview END, \
+         activity_key = CASE WHEN $3 > last_message_at AND {moves} THEN {} ELSE activity_key END, {}, \
+         last_message_at = CASE WHEN $3 > last_message_at AND {moves} THEN $3 ELSE last_message_at END, \
+         preview = CASE WHEN $3 >= last_message_at AND {moves} THEN $4 ELSE preview END, \
          status = CASE WHEN $5 AND status IN ('closed', 'snoozed') THEN 'open' ELSE status END, \
          snoozed_until = CASE WHEN $5 AND status IN ('closed', 'snoozed') THEN NULL ELSE snoozed_until END, \
          responded = CASE WHEN $5 AND kind = 'thread' AND $3 >= last_message_at THEN FALSE ELSE responded END, \

@@ -124,7 +124,7 @@ async fn export_reviews(
     Query(query): Query<InboxQuery>,
 ) -> Result<Response, ApiError> {
     auth.require(Permission::ExportData)?;
-    let mut filter = query.filter()?;
+    let mut filter = query.export_filter()?;
     filter.kind = Some(ConversationKind::Review.as_str().to_owned());
     let stream = csv::export_stream(state.db.clone(), auth.workspace_id.clone(), filter)
         .map(|chunk| chunk.map(Bytes::from).inspect_err(|error| tracing::error!(%error, "CSV export stopped")));

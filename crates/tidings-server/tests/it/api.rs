@@ -261,6 +261,60 @@ async fn every_documented_operation_is_routed(engine: Engine) {
     assert!(!html.contains("cdn.") && !html.contains("unpkg.com"), "and loads nothing from a CDN");
 }
 
+/// What every operation can answer because of the shared layers is in the document: an
+/// operation that answers 401 without a token documents it (so it declares its security), each
+/// bearer operation documents 401 and 429, each body 415 and 400, each query 400.
+async fn the_document_lists_the_answers_of_the_shared_layers(engine: Engine) {
+    let Some(app) = app_on(engine).await else { return };
+    let document = json(app.get("/api/v1/openapi.json").await).await;
+    let error_body = json!({ "$ref": "#/components/schemas/ErrorBody" });
+    let documents = |operation: &Value, status: &str| operation["responses"][status].is_object();
+    for (path, operations) in document["paths"].as_object().expect("paths") {
+        let concrete: String =
+            path.split('/').map(|s| if s.starts_with('{') { "x" } else { s }).collect::<Vec<_>>().join("/");
+        for (method, operation) in operations.as_object().expect("operations") {
+            let verb = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let answer = app.client.request(verb, app.url(&concrete)).send().await.expect("sent");
+            if answer.status() == StatusCode::UNAUTHORIZED {
+                assert!(documents(operation, "401"), "{method} {path} answers 401 without a token but does not say so");
+            }
+            let bearer = operation["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+            if bearer {
+                for status in ["401", "429"] {
+                    assert_eq!(
+                        operation["responses"][status]["content"]["application/json"]["schema"], error_body,
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+            if operation.get("requestBody").is_some() {
+                let body_answers = ["400", "415", "422"];
+                assert!(body_answers.iter().all(|s| documents(operation, s)), "{method} {path} has a body");
+            }
+            let has_query = operation["parameters"].as_array().is_some_and(|p| p.iter().any(|p| p["in"] == "query"));
+            if has_query {
+                assert!(documents(operation, "400"), "{method} {path} has a query");
+            }
+        }
+    }
+    let sync = &document["paths"]["/api/v1/reviews/sync"]["post"];
+    assert_eq!(sync["security"], json!([{ "bearer": [] }]), "a sync needs a token");
+    let parameters = document["paths"]["/api/v1/conversations"]["get"]["parameters"].as_array().expect("parameters");
+    let q = parameters.iter().find(|p| p["name"] == "q").expect("q");
+    assert_eq!(q["schema"]["maxLength"], 200, "{q}");
+}
+
+/// Browsers ask for `/favicon.ico` on their own; pages link the same icon.
+async fn the_favicon_is_served_and_linked_from_the_pages(engine: Engine) {
+    let Some(app) = app_on(engine).await else { return };
+    let icon = app.get("/favicon.ico").await;
+    assert_eq!(icon.status(), StatusCode::OK);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    assert!(icon.text().await.expect("body").starts_with("<svg"), "the embedded SVG icon");
+    let page = app.get("/sign-in").await.text().await.expect("html");
+    assert!(page.contains(r#"<link rel="icon" type="image/svg+xml" href="/favicon.ico">"#), "{page}");
+}
+
 crate::on_both_engines!(
     health_ready_and_metrics_answer,
     errors_use_the_envelope,
@@ -270,6 +324,8 @@ crate::on_both_engines!(
     a_request_that_outlasts_the_timeout_gets_408,
     dead_letters_can_be_listed_inspected_retried_and_discarded,
     every_documented_operation_is_routed,
+    the_document_lists_the_answers_of_the_shared_layers,
+    the_favicon_is_served_and_linked_from_the_pages,
 );
 
 /// The document is built from the same registrations as the router (`utoipa_axum::routes!`), so

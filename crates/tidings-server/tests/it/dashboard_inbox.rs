@@ -8,6 +8,7 @@ use tidings_core::{ConnectionId, ConversationId, UserId, WorkspaceId};
 use tidings_server::identity::{Role, store as identity_store};
 use tidings_server::inbox::ingest::{self, Ingested, Source};
 use tidings_server::inbox::live::LiveEvent;
+use tidings_server::inbox::model::MessageKind;
 use tidings_store::with_reader;
 
 use crate::dashboard_identity::{browser, csrf_field, location, page, submit};
@@ -20,6 +21,7 @@ crate::on_both_engines!(
     a_viewer_reads_threads_but_sees_no_reply_box_and_may_not_reply,
     another_workspaces_conversation_is_a_not_found_page,
     the_reviews_page_counts_stars_for_the_current_filters,
+    a_reply_to_an_old_review_leaves_it_in_place_showing_the_review,
     a_csv_import_shows_its_progress_and_its_row_errors,
     locations_are_added_from_the_channels_settings
 );
@@ -395,6 +397,78 @@ async fn the_reviews_page_counts_stars_for_the_current_filters(engine: Engine) {
     let html = response.text().await.expect("html");
     assert!(html.trim_start().starts_with(r#"<section id="reviews-results""#), "{html}");
     assert!(html.contains(r#"<dd id="review-count">1</dd>"#));
+}
+
+/// The ids of the reviews the reviews table shows, in order.
+fn reviews_listed(html: &str) -> Vec<String> {
+    let marker = r#"<tr data-conversation-id=""#;
+    html.match_indices(marker)
+        .map(|(at, _)| html[at + marker.len()..].chars().take_while(|c| *c != '"').collect())
+        .collect()
+}
+
+async fn a_reply_to_an_old_review_leaves_it_in_place_showing_the_review(engine: Engine) {
+    let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
+    let (owner, client) = member(&app, "owner@example.com").await;
+    let ws = workspace(&owner);
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+    let now = tidings_core::time::now_millis();
+    let mut ids = Vec::new();
+    for (external_id, author, body, age) in
+        [("old", "Olga", "Cold soup, slow service", 30 * DAY), ("new", "Nuno", "Lovely terrace", DAY)]
+    {
+        let review = FetchedReview { created_at_ms: now - age, ..review(external_id, author, 2, body) };
+        let mut tx = app.state.db.begin_for_tenant(&ws).await.expect("begin");
+        let outcome = ingest::review(&mut tx, &source(&ws, "google"), &review).await.expect("ingest review");
+        tx.commit().await.expect("commit");
+        ids.push(announce(&app, &ws, outcome).await.to_string());
+    }
+    let (old, new) = (ids[0].clone(), ids[1].clone());
+    let (_, before) = page(&client, &app, "/reviews").await;
+    assert_eq!(reviews_listed(&before), [new.clone(), old.clone()], "newest review first");
+
+    // The business answers the old review, as the outbound sender records a posted reply.
+    let mut tx = app.state.db.begin_for_tenant(&ws).await.expect("begin");
+    let conversation = ConversationId::parse(&old).expect("id");
+    ingest::outbound(
+        &mut tx,
+        &source(&ws, "google"),
+        &conversation,
+        "resp_x",
+        "reply-1",
+        MessageKind::Reply,
+        "Sorry, we will do better",
+    )
+    .await
+    .expect("record the reply");
+    tx.commit().await.expect("commit");
+
+    let (status, html) = page(&client, &app, "/reviews").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(reviews_listed(&html), [new.clone(), old.clone()], "a reply does not move a review: {html}");
+    let old_row = &html[html.find(&format!(r#"<tr data-conversation-id="{old}""#)).expect("old row")..];
+    let old_row = &old_row[..old_row.find("</tr>").expect("row end")];
+    assert!(
+        old_row.contains("Cold soup, slow service") && !old_row.contains("Sorry"),
+        "the review, not the reply: {old_row}"
+    );
+    assert!(old_row.contains(&format!(r#"datetime="{}T"#, iso_date(now - 30 * DAY))), "its own date: {old_row}");
+    assert!(old_row.contains(r#"<span class="badge ok">replied</span>"#), "{old_row}");
+
+    // The API agrees: same order, the review's own text and date.
+    let body = crate::helpers::json(
+        app.as_member(&owner.access, reqwest::Method::GET, "/api/v1/reviews").send().await.expect("sent"),
+    )
+    .await;
+    let reviews = body["data"]["reviews"].as_array().expect("reviews");
+    assert_eq!(reviews.iter().map(|r| r["id"].as_str().expect("id")).collect::<Vec<_>>(), [new.as_str(), old.as_str()]);
+    assert_eq!(reviews[1]["text"], "Cold soup, slow service");
+    assert!(reviews[1]["postedAt"].as_str().expect("postedAt").starts_with(&iso_date(now - 30 * DAY)), "{body}");
+}
+
+/// The date of `at` (unix ms), as `YYYY-MM-DD`.
+fn iso_date(at: i64) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(at).expect("time").format("%Y-%m-%d").to_string()
 }
 
 async fn a_csv_import_shows_its_progress_and_its_row_errors(engine: Engine) {

@@ -980,6 +980,10 @@ async fn the_csv_export_quotes_what_needs_quoting(engine: Engine) {
     assert_eq!(csv::Reader::from_reader(filtered.as_bytes()).records().count(), 1, "the filters apply");
     let (status, _) = shop.get("/api/v1/reviews/export.csv?ratingMin=9").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Paging does not apply to an export, but a value the document forbids is refused as on the lists.
+    let (status, refused) = shop.get("/api/v1/reviews/export.csv?offset=-1").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["details"]["field"], "offset", "{refused}");
     let agent = api_key(&shop, "agent").await;
     let (status, _) = send(app.as_member(&agent, Method::GET, "/api/v1/reviews/export.csv")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "exports need the export permission");

@@ -20,7 +20,7 @@ use crate::identity::Permission;
 use crate::identity::session::DashboardUser;
 use crate::inbox::csv::{self, ImportError, RowError};
 use crate::inbox::model::ConversationKind;
-use crate::inbox::store::{self, ConversationRow, PageStart};
+use crate::inbox::store::{self, ConversationRow, MessageRow, PageStart};
 use crate::inbox::tasks;
 
 /// One review of the table.
@@ -112,20 +112,23 @@ fn excerpt(text: &str) -> String {
     format!("{}…", cut.trim_end())
 }
 
-fn review_view(row: ConversationRow, now: i64) -> ReviewView {
+/// A listed review: the review itself (its first inbound message) gives the text and the date,
+/// whatever was said after it; without one (never, once ingested) the conversation's own.
+fn review_view(row: ConversationRow, review: Option<MessageRow>, now: i64) -> ReviewView {
+    let (text, at) = review.map_or((row.preview, row.last_message_at), |m| (m.body, m.sent_at));
     ReviewView {
         href: format!("/inbox/{}", row.id),
         platform_label: platform_label(&row.platform),
         author: row.contact_name.unwrap_or_else(|| "Unknown".to_owned()),
         stars: row.rating.map(stars).unwrap_or_default(),
         rating: row.rating,
-        excerpt: excerpt(&row.preview),
+        excerpt: excerpt(&text),
         location: row.location_name.unwrap_or_default(),
         responded: row.responded,
         status: row.status,
-        ago: relative_time(row.last_message_at, now),
-        at_iso: iso_time(row.last_message_at),
-        at_full: full_time(row.last_message_at),
+        ago: relative_time(at, now),
+        at_iso: iso_time(at),
+        at_full: full_time(at),
         platform: row.platform,
         id: row.id,
     }
@@ -144,6 +147,8 @@ pub(super) async fn reviews_page(
     let (rows, total) =
         store::list_conversations(&state.db, ws, &filters.filter, &PageStart::Offset(filters.offset), PAGE_SIZE)
             .await?;
+    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+    let mut reviews = store::first_inbound_of(&state.db, ws, &ids).await?;
     let counts = store::rating_counts(&state.db, ws, &filters.filter).await?;
     let (bars, rated, average) = star_bars(&counts);
     let shown = i64::try_from(rows.len()).unwrap_or(0);
@@ -151,7 +156,13 @@ pub(super) async fn reviews_page(
     let now = now_millis();
     let api_query = filters.api_query();
     let results = ResultsPartial {
-        reviews: rows.into_iter().map(|row| review_view(row, now)).collect(),
+        reviews: rows
+            .into_iter()
+            .map(|row| {
+                let review = reviews.remove(&row.id);
+                review_view(row, review, now)
+            })
+            .collect(),
         total_label: store::total_label(total, &filters.filter),
         average,
         rated,
