@@ -7,9 +7,11 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tidings_connectors::Platform;
-use tidings_core::WorkspaceId;
+use tidings_core::{EventId, WorkspaceId};
+use tidings_server::channels::webhooks::ProcessEvents;
 use tidings_server::demo::deliveries::{self, Incoming};
 use tidings_store::queue::NewJob;
+use tidings_store::{with_reader, with_tx, with_writer};
 
 use crate::dashboard_identity::{browser, page, sign_up, submit};
 use crate::dashboard_inbox::seed_review;
@@ -109,6 +111,71 @@ async fn a_signed_webhook_with_nul_in_its_text_reaches_the_inbox(engine: Engine)
     assert_eq!(conversations[0].preview, "Table for two");
 }
 
+/// SQL making every message insert fail, as a database refusing a value would.
+fn refuse_messages_sql(engine: Engine) -> &'static [&'static str] {
+    match engine {
+        Engine::Sqlite => &[
+            "CREATE TRIGGER refuse_messages BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        ],
+        Engine::Postgres => &[
+            "CREATE FUNCTION refuse_messages() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$",
+            "CREATE TRIGGER refuse_messages BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_messages()",
+        ],
+    }
+}
+
+async fn a_delivery_whose_job_dead_letters_is_marked_failed_with_the_reason(engine: Engine) {
+    let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
+    let session = app.signup("owner@example.com").await;
+    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
+    connect(&app, &ws, Platform::Messenger, "104729585").await;
+    for sql in refuse_messages_sql(engine) {
+        with_writer!(app.state.db, |pool| sqlx::query(sqlx::AssertSqlSafe(*sql)).execute(pool).await.map(|_| ()))
+            .expect("trigger");
+    }
+    let message = Incoming {
+        account_id: "104729585",
+        sender_id: "psid-1",
+        sender_name: "Ana",
+        message_id: "m_refused",
+        text: "Hello",
+        sent_at_ms: tidings_core::time::now_millis(),
+    };
+    let delivery = deliveries::message(Platform::Messenger, app.state.platforms.secrets(), &message).expect("delivery");
+    let id = EventId::generate();
+    let mut tx = app.state.db.begin().await.expect("tx");
+    with_tx!(tx, |conn| sqlx::query(
+        "INSERT INTO raw_events (id, platform, dedup_key, body, status, received_at) VALUES ($1, 'messenger', $1, $2, 'received', $3)"
+    )
+    .bind(id.as_str())
+    .bind(&delivery.body)
+    .bind(tidings_core::time::now_millis())
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))
+    .expect("stored");
+    tx.commit().await.expect("commit");
+    // One attempt, so its first failure (retryable: the database refused) is its last.
+    let job = NewJob::new(&ProcessEvents { event_ids: vec![id.clone()] }).expect("job").max_attempts(1);
+    app.state.queue.enqueue(job).await.expect("enqueued");
+    let mut row = (String::new(), None);
+    for _ in 0..600 {
+        row = with_reader!(app.state.db, |pool| sqlx::query_as::<_, (String, Option<String>)>(
+            "SELECT status, error FROM raw_events WHERE id = $1"
+        )
+        .bind(id.as_str())
+        .fetch_one(pool)
+        .await)
+        .expect("raw event");
+        if row.0 != "received" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(row.0, "failed", "{row:?}");
+    assert!(row.1.as_deref().is_some_and(|e| e.contains("refused by the test")), "{row:?}");
+}
+
 /// Search inputs that are syntax to one engine or another.
 const AWKWARD: [&str; 16] = [
     "\"",
@@ -197,5 +264,6 @@ on_both_engines!(
     nul_characters_are_removed_from_text_at_every_entry_point,
     a_signed_webhook_with_nul_in_its_text_reaches_the_inbox,
     search_input_is_a_422_or_an_answer_never_a_5xx,
-    dead_letters_are_on_the_status_page_and_in_the_metrics
+    dead_letters_are_on_the_status_page_and_in_the_metrics,
+    a_delivery_whose_job_dead_letters_is_marked_failed_with_the_reason
 );
