@@ -22,6 +22,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
+use tidings_core::text;
 
 use super::page::PageError;
 use crate::AppState;
@@ -173,7 +174,14 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
             );
             return Err(refused());
         }
-        let form = serde_urlencoded::from_bytes(&body)
+        // NUL characters are removed from every field (`tidings_core::text`, ADR 0014).
+        let fields: Vec<(String, String)> = fields
+            .into_iter()
+            .map(|(name, value)| (text::without_nul(&name).into_owned(), text::without_nul(&value).into_owned()))
+            .collect();
+        let form = serde_urlencoded::to_string(&fields)
+            .map_err(|e| e.to_string())
+            .and_then(|clean| serde_urlencoded::from_str(&clean).map_err(|e| e.to_string()))
             .map_err(|e| PageError::bad_request(format!("The form could not be read: {e}.")))?;
         Ok(Self { form, csrf })
     }

@@ -1,8 +1,10 @@
 //! Success bodies: `{"success": true, "data": …}`, with `pagination` for lists (reviewpilot §2.3).
 
-use axum::extract::FromRequest;
 use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 
 use super::ApiError;
@@ -45,10 +47,23 @@ impl Pagination {
     }
 }
 
-/// A JSON body whose rejections (bad JSON, wrong content type, wrong shape) use the error envelope.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON body whose rejections (bad JSON, wrong content type, wrong shape) use the error
+/// envelope. NUL characters are removed from every string first (`tidings_core::text`, ADR 0014),
+/// so no handler sees one and both storage engines keep the same text.
 pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let axum::Json(mut value) = axum::Json::<serde_json::Value>::from_request(request, state).await?;
+        tidings_core::text::strip_nul_json(&mut value);
+        serde_json::from_value(value).map(ApiJson).map_err(|error| {
+            let message = format!("Failed to deserialize the JSON body into the target type: {error}");
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", message)
+        })
+    }
+}
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tidings_connectors::FetchedReview;
@@ -324,6 +324,8 @@ pub async fn start_import(
     created_by: Option<&UserId>,
     data: &[u8],
 ) -> Result<(TaskId, usize), ImportError> {
+    // NUL characters are removed from the file, so from every cell (ADR 0014).
+    let data = &*tidings_core::text::without_nul_bytes(data);
     let locations = crate::channels::store::locations(db, workspace).await?;
     let rows = checked_rows(data, &locations)?;
     // The rows parsed, so the file is UTF-8 text.
@@ -546,9 +548,55 @@ pub fn export_stream(
     futures::StreamExt::chain(header, pages)
 }
 
+/// The last line of an export that failed after its first rows were sent: the status (200) is
+/// gone by then, so the file itself says it is incomplete (and the transfer is cut off too).
+pub const EXPORT_FAILED: &str = "#ERROR: the export stopped early and this file is incomplete; export again\n";
+
+/// An export ready to send. The header and the first page are read here, so an export that
+/// cannot start fails before any status is sent; one that fails later ends with
+/// [`EXPORT_FAILED`].
+pub async fn start_export(
+    db: Db,
+    workspace: WorkspaceId,
+    filter: ConversationFilter,
+) -> Result<impl Stream<Item = Result<Vec<u8>, ExportError>> + Send + 'static, ExportError> {
+    let mut chunks = Box::pin(export_stream(db, workspace, filter));
+    let mut started = Vec::new();
+    for _ in 0..2 {
+        match chunks.next().await {
+            Some(chunk) => started.push(chunk?),
+            None => break,
+        }
+    }
+    Ok(futures::stream::iter(started.into_iter().map(Ok)).chain(marked_failure(chunks)))
+}
+
+/// `chunks`, with [`EXPORT_FAILED`] sent before the error that ends them.
+fn marked_failure(
+    chunks: impl Stream<Item = Result<Vec<u8>, ExportError>>,
+) -> impl Stream<Item = Result<Vec<u8>, ExportError>> {
+    chunks.flat_map(|chunk| {
+        let items = match chunk {
+            Ok(bytes) => vec![Ok(bytes)],
+            Err(error) => vec![Ok(EXPORT_FAILED.as_bytes().to_vec()), Err(error)],
+        };
+        futures::stream::iter(items)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_export_failing_midway_says_so_in_the_file() {
+        let failure = ExportError::Store(StoreError::Database(sqlx::Error::PoolTimedOut));
+        let chunks = futures::stream::iter(vec![Ok(b"header\n".to_vec()), Err(failure)]);
+        let sent: Vec<_> = marked_failure(chunks).collect().await;
+        assert_eq!(sent.len(), 3);
+        assert_eq!(sent[1].as_ref().expect("marker"), EXPORT_FAILED.as_bytes());
+        assert!(sent[2].is_err(), "the transfer is cut off too");
+    }
 
     fn location(id: &str, name: &str) -> LocationRow {
         LocationRow {

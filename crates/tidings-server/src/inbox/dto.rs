@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::csv::IMPORTED_PLATFORM;
 use super::model::{ConversationKind, ConversationStatus};
+use super::search;
 use super::store::{ConversationFilter, ConversationRow, MessageRow, PageStart, ResponseRow};
 use super::tasks::TaskRow;
 use crate::http::{ApiError, Pagination};
@@ -18,8 +19,6 @@ use crate::http::{ApiError, Pagination};
 pub const DEFAULT_LIMIT: i64 = 20;
 /// The largest page size of inbox lists.
 pub const MAX_LIMIT: i64 = 100;
-/// The longest full-text query accepted.
-const MAX_QUERY_CHARS: usize = 200;
 
 /// Filters and paging of the review and conversation lists (and of the CSV export, which
 /// ignores paging). Every value is checked and a bad one is answered 422 naming it.
@@ -40,7 +39,7 @@ pub struct InboxQuery {
     /// Highest star rating, 1–5.
     #[param(value_type = Option<i64>, minimum = 1, maximum = 5)]
     pub rating_max: Option<String>,
-    /// Only this sentiment (`positive`, `neutral`, `negative`), as the AI classified it.
+    /// Only this sentiment (`positive`, `neutral`, `negative`, `mixed`), as the AI classified it.
     pub sentiment: Option<String>,
     /// Answered (`true`) or waiting for an answer (`false`).
     #[param(value_type = Option<bool>)]
@@ -171,11 +170,17 @@ impl InboxQuery {
                 }
             })
             .transpose()?;
+        let sentiment = present(&self.sentiment)
+            .map(|s| match s {
+                "positive" | "neutral" | "negative" | "mixed" => Ok(s.to_owned()),
+                _ => Err(ApiError::validation("sentiment", "must be `positive`, `neutral`, `negative` or `mixed`")),
+            })
+            .transpose()?;
         let since = time("since", present(&self.since))?;
         let until = time("until", present(&self.until))?;
         let search = present(&self.q).map(str::to_owned);
-        if search.as_ref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
-            return Err(ApiError::validation("q", format!("must be at most {MAX_QUERY_CHARS} characters")));
+        if let Some(q) = &search {
+            search::check_query(q).map_err(|reason| ApiError::validation("q", reason))?;
         }
         Ok(ConversationFilter {
             kind,
@@ -183,7 +188,7 @@ impl InboxQuery {
             platform,
             rating_min,
             rating_max,
-            sentiment: present(&self.sentiment).map(str::to_owned),
+            sentiment,
             responded,
             status,
             assignee,

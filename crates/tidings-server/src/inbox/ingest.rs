@@ -4,7 +4,10 @@
 //! A review or message is identified by its platform id, unique per workspace: a second
 //! delivery of the same one changes nothing (an edited review updates its text and rating).
 
+use std::borrow::Cow;
+
 use tidings_connectors::{FetchedReview, InboundMessage};
+use tidings_core::text::strip_nul;
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, ContactId, ConversationId, LocationId, MessageId, WorkspaceId};
 use tidings_store::{StoreError, Tx, with_tx};
@@ -52,6 +55,7 @@ pub async fn review_by(
     review: &FetchedReview,
     author: ContactDetails<'_>,
 ) -> Result<Ingested, StoreError> {
+    let review = &without_nul_review(review);
     let author_key = review.author_external_id.clone().unwrap_or_else(|| format!("name:{}", review.author_name));
     let (contact, _) = contact_for(tx, source, &author_key, &review.author_name, author).await?;
     let preview = preview_of(review.title.as_deref(), &review.body);
@@ -111,6 +115,7 @@ pub async fn review_by(
 
 /// Stores a message received on a messaging channel (or an echo of one the business sent).
 pub async fn message(tx: &mut Tx, source: &Source, message: &InboundMessage) -> Result<Ingested, StoreError> {
+    let message = &without_nul_message(message);
     let given = message.sender_name.clone().unwrap_or_else(|| placeholder_name(&source.platform, &message.sender_id));
     // An echo's "sender" is the business; the contact is the other party, named by the thread.
     let contact_key = if message.is_echo { &message.thread_id } else { &message.sender_id };
@@ -151,6 +156,55 @@ pub async fn message(tx: &mut Tx, source: &Source, message: &InboundMessage) -> 
         mark_responded(tx, source, &conversation_id).await?;
     }
     Ok(Ingested::New { conversation_id, message_id, new_conversation })
+}
+
+/// The review without NUL characters in its text (ADR 0014: PostgreSQL cannot store them, and an
+/// event a platform sent is stored, not refused). Its raw JSON keeps them escaped, as sent.
+fn without_nul_review(review: &FetchedReview) -> Cow<'_, FetchedReview> {
+    let optional = [&review.author_external_id, &review.title, &review.language, &review.url];
+    let reply = review.reply.as_ref().map(|r| r.body.as_str());
+    let required = [review.external_id.as_str(), review.author_name.as_str(), review.body.as_str()];
+    if !required.into_iter().chain(optional.into_iter().filter_map(Option::as_deref)).chain(reply).any(has_nul) {
+        return Cow::Borrowed(review);
+    }
+    let mut review = review.clone();
+    for text in [&mut review.external_id, &mut review.author_name, &mut review.body] {
+        strip_nul(text);
+    }
+    for text in [&mut review.author_external_id, &mut review.title, &mut review.language, &mut review.url] {
+        text.as_mut().map(strip_nul);
+    }
+    if let Some(reply) = &mut review.reply {
+        strip_nul(&mut reply.body);
+    }
+    Cow::Owned(review)
+}
+
+/// The message without NUL characters in its text (ADR 0014); its raw JSON keeps them escaped.
+fn without_nul_message(message: &InboundMessage) -> Cow<'_, InboundMessage> {
+    let required = [&message.account_id, &message.external_id, &message.thread_id, &message.sender_id, &message.text];
+    let optional = [&message.sender_name, &message.sender_phone];
+    if !required.into_iter().map(String::as_str).chain(optional.into_iter().filter_map(Option::as_deref)).any(has_nul) {
+        return Cow::Borrowed(message);
+    }
+    let mut message = message.clone();
+    for text in [
+        &mut message.account_id,
+        &mut message.external_id,
+        &mut message.thread_id,
+        &mut message.sender_id,
+        &mut message.text,
+    ] {
+        strip_nul(text);
+    }
+    for text in [&mut message.sender_name, &mut message.sender_phone] {
+        text.as_mut().map(strip_nul);
+    }
+    Cow::Owned(message)
+}
+
+fn has_nul(text: &str) -> bool {
+    text.contains('\0')
 }
 
 /// Records a reply the business posted through Tidings as an outbound message of the thread.

@@ -115,7 +115,9 @@ async fn list_reviews(
 /// The filtered review list as CSV (the filters of `GET /reviews`; paging is ignored), at most
 /// 100,000 rows, newest first. Columns: id, platform, location, author, rating, title, text,
 /// status, responded, response, posted_at (RFC 3339), url. Cells that a spreadsheet would run as
-/// a formula (starting with `=`, `+`, `-`, `@`) get a leading `'`.
+/// a formula (starting with `=`, `+`, `-`, `@`) get a leading `'`. An export that cannot start
+/// is an error status; one that fails after its first rows were sent ends with the line
+/// `#ERROR: the export stopped early…` and an unfinished transfer.
 #[utoipa::path(get, path = "/reviews/export.csv", tag = "reviews", params(InboxQuery), security(("bearer" = [])), responses(
     (status = 200, content_type = "text/csv", body = String), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn export_reviews(
@@ -126,7 +128,9 @@ async fn export_reviews(
     auth.require(Permission::ExportData)?;
     let mut filter = query.export_filter()?;
     filter.kind = Some(ConversationKind::Review.as_str().to_owned());
-    let stream = csv::export_stream(state.db.clone(), auth.workspace_id.clone(), filter)
+    let stream = csv::start_export(state.db.clone(), auth.workspace_id.clone(), filter)
+        .await
+        .map_err(|error| ApiError::internal(&error))?
         .map(|chunk| chunk.map(Bytes::from).inspect_err(|error| tracing::error!(%error, "CSV export stopped")));
     Ok((
         [

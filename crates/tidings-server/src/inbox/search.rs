@@ -91,6 +91,23 @@ pub fn match_sql(backend: Backend, placeholder: &str) -> String {
     }
 }
 
+/// The longest full-text query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// Why `text` cannot be searched for, if it cannot: longer than [`MAX_QUERY_CHARS`], or holding
+/// a control character other than white space (NUL ends an FTS5 query early on SQLite and is
+/// refused by PostgreSQL; the others are never typed). Every list, export and page filter checks
+/// its `q` here and reports the reason on `q`.
+pub fn check_query(text: &str) -> Result<(), String> {
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return Err(format!("must be at most {MAX_QUERY_CHARS} characters"));
+    }
+    if text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        return Err("must not contain control characters".to_owned());
+    }
+    Ok(())
+}
+
 /// The text bound for a search: on SQLite an FTS5 query matching every word (each quoted, so
 /// user input is never syntax); PostgreSQL's `plainto_tsquery` takes the words as they are.
 pub fn query_text(backend: Backend, text: &str) -> String {
@@ -111,6 +128,14 @@ mod tests {
     #[test]
     fn search_words_are_quoted_for_fts5() {
         assert_eq!(query_text(Backend::Sqlite, "cold  \"soup\" AND"), "\"cold\" \"\"\"soup\"\"\" \"AND\"");
+    }
+
+    #[test]
+    fn control_characters_and_long_queries_are_refused() {
+        assert!(check_query("cold soup \"*\" NEAR( -x\t").is_ok());
+        assert!(check_query("a\0b").is_err());
+        assert!(check_query("\u{7}").is_err());
+        assert!(check_query(&"x".repeat(MAX_QUERY_CHARS + 1)).is_err());
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod outbound;
 mod profiles;
 mod sync;
 mod tenancy;
+mod text_input;
 mod two_factor;
 mod vault;
 mod webhooks;

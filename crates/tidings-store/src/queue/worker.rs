@@ -426,7 +426,9 @@ async fn record_failure(inner: &Inner, spec: &QueueSpec, job: &Job, error: &JobE
     if dead {
         metrics::counter!("tidings_queue_jobs_dead_total", "queue" => job.queue.clone(), "kind" => job.kind.clone())
             .increment(1);
-        tracing::warn!(error = message, "job dead-lettered");
+        // Error level: a dead letter runs again only when an operator retries it (`/status`
+        // lists them, `tidings_queue_depth{state="dead"}` counts them).
+        tracing::error!(error = message, "job dead-lettered; it will not run again unless retried");
         with_writer!(inner.queue.db(), |pool| sqlx::query(
             "UPDATE jobs SET state = 'dead', last_error = $1, locked_by = NULL, lease_until = NULL, \
              updated_at = $2, dead_at = $2 WHERE id = $3 AND locked_by = $4"
@@ -535,8 +537,14 @@ async fn maintain(inner: Arc<Inner>, stop: CancellationToken) {
             }
             _ = reap.tick() => {
                 match reap_expired(&inner.queue).await {
-                    Ok(0) => {}
-                    Ok(reaped) => tracing::warn!(reaped, "reclaimed jobs whose worker stopped renewing its lease"),
+                    Ok(reaped) => {
+                        if reaped.ready > 0 {
+                            tracing::warn!(reaped = reaped.ready, "reclaimed jobs whose worker stopped renewing its lease");
+                        }
+                        if reaped.dead > 0 {
+                            tracing::error!(dead = reaped.dead, "jobs whose worker stopped on their last attempt were dead-lettered");
+                        }
+                    }
                     Err(error) => tracing::error!(%error, "reclaiming expired leases failed"),
                 }
             }
@@ -567,21 +575,30 @@ async fn renew_leases(inner: &Inner) -> Result<(), QueueError> {
     Ok(())
 }
 
+/// Jobs whose lease expired, by what became of them.
+#[derive(Debug, Default)]
+pub(crate) struct Reaped {
+    /// Back to ready, to run again.
+    pub ready: usize,
+    /// Dead-lettered: that was their last attempt.
+    pub dead: usize,
+}
+
 /// Puts jobs whose lease expired back to ready (or dead, when that was their last attempt).
-pub(crate) async fn reap_expired(queue: &Queue) -> Result<u64, QueueError> {
+pub(crate) async fn reap_expired(queue: &Queue) -> Result<Reaped, QueueError> {
     let now = now_millis();
-    let reaped = with_writer!(queue.db(), |pool| sqlx::query(
+    let states: Vec<String> = with_writer!(queue.db(), |pool| sqlx::query_scalar(
         "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'ready' END, \
          dead_at = CASE WHEN attempts >= max_attempts THEN $1 ELSE NULL END, \
          last_error = 'lease expired: the worker stopped responding', \
          locked_by = NULL, lease_until = NULL, run_at = $1, updated_at = $1 \
-         WHERE state = 'running' AND lease_until < $1"
+         WHERE state = 'running' AND lease_until < $1 RETURNING state"
     )
     .bind(now)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(reaped)
+    .fetch_all(pool)
+    .await)?;
+    let dead = states.iter().filter(|state| *state == "dead").count();
+    Ok(Reaped { ready: states.len() - dead, dead })
 }
 
 /// On shutdown: hands the jobs this pool still holds back to the queue, attempt not counted.

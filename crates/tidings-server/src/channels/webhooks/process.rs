@@ -34,13 +34,27 @@ const LONGEST_YIELD: Duration = Duration::from_millis(100);
 
 /// Registers the handler.
 pub(super) fn register(registry: &mut Registry, context: ChannelContext, queue: Queue, intake: Intake) {
-    registry.register(move |job: ProcessEvents, _: JobContext| {
+    registry.register(move |job: ProcessEvents, attempt: JobContext| {
         let (context, queue, intake) = (context.clone(), queue.clone(), intake.clone());
         async move {
             match process(&context, &queue, &intake, &job.event_ids).await {
                 Err(error) if job.event_ids.len() > 1 => {
                     tracing::warn!(error = %error.message(), deliveries = job.event_ids.len(), "batch failed; split");
                     split(&queue, &job.event_ids).await
+                }
+                Err(error) if attempt.is_last_attempt() || matches!(error, JobError::Fatal { .. }) => {
+                    // The job dead-letters: its delivery says so too, with the reason, instead of
+                    // staying `received` as if it were still on its way.
+                    let failed = job.event_ids.iter().map(|id| {
+                        (
+                            id.to_string(),
+                            Outcome { status: "failed", events: 0, error: Some(error.message().to_owned()) },
+                        )
+                    });
+                    if let Err(mark_error) = mark(&context, &failed.collect()).await {
+                        tracing::error!(error = %mark_error, "could not mark a failed delivery");
+                    }
+                    Err(error)
                 }
                 outcome => outcome,
             }

@@ -11,6 +11,7 @@ use crate::dashboard::page::FormErrors;
 use crate::identity::session::query_escape;
 use crate::identity::store::MemberRow;
 use crate::inbox::model::{ConversationKind, ConversationStatus};
+use crate::inbox::search;
 use crate::inbox::store::ConversationFilter;
 
 /// The filters as the query string carries them. Every value is text, so nothing a person can
@@ -155,8 +156,13 @@ impl Filters {
             }
         }
         if let Some(q) = filled(&query.q) {
-            filter.search = Some(q.to_owned());
-            keep("q", q);
+            match search::check_query(q) {
+                Ok(()) => {
+                    filter.search = Some(q.to_owned());
+                    keep("q", q);
+                }
+                Err(reason) => errors.add("q", format!("The search {reason}.")),
+            }
         }
         let offset = filled(&query.offset).and_then(|o| o.parse::<i64>().ok()).unwrap_or(0).max(0);
         Filters { filter, offset, kept, errors }
@@ -245,6 +251,7 @@ pub struct FilterForm {
     pub target: &'static str,
     pub selects: Vec<SelectField>,
     pub q: String,
+    pub q_error: Option<String>,
     pub from: String,
     pub to: String,
     pub from_error: Option<String>,
@@ -284,6 +291,7 @@ impl FilterForm {
             target,
             selects,
             q: filters.value("q").to_owned(),
+            q_error: filters.errors.get("q").map(str::to_owned),
             from: filters.value("from").to_owned(),
             to: filters.value("to").to_owned(),
             from_error: filters.errors.get("from").map(str::to_owned),
