@@ -271,7 +271,7 @@ impl MailConfig {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.from.parse::<lettre::message::Mailbox>().is_err() {
+        if !is_mailbox(&self.from) {
             return Err(rule(
                 "mail.from",
                 "TIDINGS_MAIL__FROM",
@@ -541,6 +541,24 @@ impl Config {
     }
 }
 
+/// Whether `value` has the shape of a mailbox: `local@domain` or `Display Name <local@domain>`.
+/// The mailer parses it fully (RFC 5322, with `lettre`) when it starts; this catches a value
+/// that is not an address at all while the configuration is read, without pulling a mail library
+/// into every crate.
+fn is_mailbox(value: &str) -> bool {
+    let value = value.trim();
+    let address = match value.strip_suffix('>') {
+        Some(rest) => match rest.rsplit_once('<') {
+            Some((name, address)) if !name.contains(['<', '>']) => address,
+            _ => return false,
+        },
+        None => value,
+    };
+    let Some((local, domain)) = address.rsplit_once('@') else { return false };
+    let plain = |part: &str| !part.is_empty() && !part.contains(|c: char| c.is_whitespace() || "<>,;@\"".contains(c));
+    plain(local) && plain(domain) && domain.split('.').all(|label| !label.is_empty())
+}
+
 fn rule(key: &'static str, env: &'static str, message: &str) -> ConfigError {
     ConfigError::Rule { key, env, message: message.to_owned() }
 }
@@ -784,6 +802,22 @@ mod tests {
         let plain = load_with("[mail]\nsmtp_security = \"none\"\n", &[]).expect("valid");
         assert_eq!(plain.mail.smtp_security, SmtpSecurity::Plain);
         assert_eq!(plain.mail.smtp_port(), 25);
+    }
+
+    #[test]
+    fn a_mailbox_is_an_address_with_an_optional_display_name() {
+        for good in ["Tidings <tidings@localhost>", "tidings@example.com", "\"Tidings, Inc.\" <a.b+c@mail.example.com>"]
+        {
+            assert!(is_mailbox(good), "{good}");
+        }
+        for bad in
+            ["not an address", "", "Tidings <>", "a@", "@example.com", "Tidings <a@example.com", "a@b@c", "a b@c"]
+        {
+            assert!(!is_mailbox(bad), "{bad}");
+        }
+        for bad in ["a@example..com", "a@.example", "x <y> <a@b>"] {
+            assert!(!is_mailbox(bad), "{bad}");
+        }
     }
 
     #[test]

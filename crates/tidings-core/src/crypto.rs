@@ -2,9 +2,12 @@
 //!
 //! Two layers of keys (ADR 0005):
 //!
-//! * the **master key** ([`MasterKey`], configured per installation) wraps
+//! * the **master key** (`secrets::MasterKey`, configured per installation) wraps
 //! * one **data key** per workspace ([`DataKey`], random, stored only wrapped), which encrypts
 //!   that workspace's credentials.
+//!
+//! This module takes keys as bytes and knows nothing of where they come from; `secrets` loads the
+//! master key and calls it, never the other way round.
 //!
 //! Every sealed value is `nonce (12 bytes) || ciphertext || tag (16 bytes)`, with a fresh random
 //! nonce per encryption. Every encryption is bound to where the value belongs by its associated
@@ -19,7 +22,6 @@ use secrecy::{ExposeSecret, SecretBox, SecretSlice};
 use sha2::{Digest, Sha256};
 
 use crate::WorkspaceId;
-use crate::secrets::MasterKey;
 
 /// Bytes of a key (AES-256).
 pub const KEY_LEN: usize = 32;
@@ -110,28 +112,27 @@ impl DataKey {
         let digest = Sha256::new().chain_update(label.as_bytes()).chain_update(master_key).finalize();
         Self(SecretBox::init_with_mut(|key: &mut [u8; KEY_LEN]| key.copy_from_slice(&digest)))
     }
+
+    /// Wraps (encrypts) this key under `wrapping_key` (the master key), bound to `aad` (see
+    /// [`Aad::workspace_key`]).
+    pub fn wrap(&self, wrapping_key: &[u8; KEY_LEN], aad: &Aad) -> Result<Vec<u8>, CryptoError> {
+        seal(wrapping_key, self.0.expose_secret(), aad)
+    }
+
+    /// Unwraps what [`DataKey::wrap`] produced with the same `wrapping_key` and `aad`.
+    pub fn unwrap(wrapping_key: &[u8; KEY_LEN], wrapped: &[u8], aad: &Aad) -> Result<Self, CryptoError> {
+        let opened = open(wrapping_key, wrapped, aad)?;
+        let bytes = opened.expose_secret();
+        if bytes.len() != KEY_LEN {
+            return Err(CryptoError::KeyLength(bytes.len()));
+        }
+        Ok(Self(SecretBox::init_with_mut(|key: &mut [u8; KEY_LEN]| key.copy_from_slice(bytes))))
+    }
 }
 
 impl std::fmt::Debug for DataKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("DataKey([redacted])")
-    }
-}
-
-impl MasterKey {
-    /// Wraps (encrypts) a data key, bound to `aad` (see [`Aad::workspace_key`]).
-    pub fn wrap_key(&self, key: &DataKey, aad: &Aad) -> Result<Vec<u8>, CryptoError> {
-        seal(self.expose(), key.0.expose_secret(), aad)
-    }
-
-    /// Unwraps what [`MasterKey::wrap_key`] produced with the same `aad`.
-    pub fn unwrap_key(&self, wrapped: &[u8], aad: &Aad) -> Result<DataKey, CryptoError> {
-        let opened = open(self.expose(), wrapped, aad)?;
-        let bytes = opened.expose_secret();
-        if bytes.len() != KEY_LEN {
-            return Err(CryptoError::KeyLength(bytes.len()));
-        }
-        Ok(DataKey(SecretBox::init_with_mut(|key: &mut [u8; KEY_LEN]| key.copy_from_slice(bytes))))
     }
 }
 
@@ -236,20 +237,22 @@ mod tests {
     }
 
     #[test]
-    fn a_data_key_wrapped_by_the_master_key_unwraps_to_the_same_key() {
-        let master = MasterKey::from_bytes([7u8; KEY_LEN]);
-        let other = MasterKey::from_bytes([8u8; KEY_LEN]);
+    fn a_wrapped_data_key_unwraps_to_the_same_key() {
+        let (master, other) = ([7u8; KEY_LEN], [8u8; KEY_LEN]);
         let workspace_id = workspace();
         let aad = Aad::workspace_key(&workspace_id);
         let key = DataKey::generate();
-        let wrapped = master.wrap_key(&key, &aad).expect("wrapped");
+        let wrapped = key.wrap(&master, &aad).expect("wrapped");
         assert_eq!(wrapped.len(), NONCE_LEN + KEY_LEN + TAG_LEN);
-        let unwrapped = master.unwrap_key(&wrapped, &aad).expect("unwrapped");
+        let unwrapped = DataKey::unwrap(&master, &wrapped, &aad).expect("unwrapped");
         let secret_aad = Aad::secret(&workspace_id, "a");
         let sealed = key.encrypt(b"token", &secret_aad).expect("sealed");
         assert_eq!(unwrapped.decrypt(&sealed, &secret_aad).expect("opened").expose_secret(), b"token");
-        assert_eq!(other.unwrap_key(&wrapped, &aad).err(), Some(CryptoError::Decrypt));
-        assert_eq!(master.unwrap_key(&wrapped, &Aad::workspace_key(&workspace())).err(), Some(CryptoError::Decrypt));
+        assert_eq!(DataKey::unwrap(&other, &wrapped, &aad).err(), Some(CryptoError::Decrypt));
+        assert_eq!(
+            DataKey::unwrap(&master, &wrapped, &Aad::workspace_key(&workspace())).err(),
+            Some(CryptoError::Decrypt)
+        );
     }
 
     #[test]
@@ -259,7 +262,6 @@ mod tests {
         assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
         assert_eq!(id, master_key_fingerprint(&[7u8; KEY_LEN]));
         assert_ne!(id, master_key_fingerprint(&[8u8; KEY_LEN]));
-        assert_eq!(MasterKey::from_bytes([7u8; KEY_LEN]).id(), id);
     }
 
     #[test]

@@ -6,6 +6,8 @@ pub mod config;
 pub mod crypto;
 pub mod ids;
 pub mod secrets;
+#[cfg(feature = "sqlx")]
+pub mod stored;
 pub mod text;
 pub mod time;
 

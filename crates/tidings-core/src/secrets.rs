@@ -15,7 +15,8 @@ use rand::RngCore;
 use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
-use crate::{Config, crypto};
+use crate::Config;
+use crate::crypto::{self, Aad, CryptoError, DataKey};
 
 /// File in the data dir holding the generated master key.
 pub const MASTER_KEY_FILE: &str = "master.key";
@@ -127,6 +128,16 @@ impl MasterKey {
     /// The raw key bytes, for the encryption layer only.
     pub fn expose(&self) -> &[u8; 32] {
         self.key.expose_secret()
+    }
+
+    /// Wraps (encrypts) a data key under this key, bound to `aad` (see [`Aad::workspace_key`]).
+    pub fn wrap_key(&self, key: &DataKey, aad: &Aad) -> Result<Vec<u8>, CryptoError> {
+        key.wrap(self.expose(), aad)
+    }
+
+    /// Unwraps what [`MasterKey::wrap_key`] produced with the same `aad`.
+    pub fn unwrap_key(&self, wrapped: &[u8], aad: &Aad) -> Result<DataKey, CryptoError> {
+        DataKey::unwrap(self.expose(), wrapped, aad)
     }
 }
 
@@ -258,6 +269,20 @@ mod tests {
 
     fn config_in(dir: &Path) -> Config {
         Config { data_dir: dir.to_owned(), ..Config::default() }
+    }
+
+    #[test]
+    fn a_master_key_wraps_data_keys_and_is_named_by_its_fingerprint() {
+        let master = MasterKey::from_bytes([7u8; 32]);
+        assert_eq!(master.id(), crypto::master_key_fingerprint(&[7u8; 32]));
+        let aad = Aad::new("tidings.test").with("ws_1");
+        let key = DataKey::generate();
+        let wrapped = master.wrap_key(&key, &aad).expect("wrapped");
+        let sealed = key.encrypt(b"token", &aad).expect("sealed");
+        let unwrapped = master.unwrap_key(&wrapped, &aad).expect("unwrapped");
+        assert_eq!(unwrapped.decrypt(&sealed, &aad).expect("opened").expose_secret(), b"token");
+        let other = MasterKey::from_bytes([8u8; 32]);
+        assert_eq!(other.unwrap_key(&wrapped, &aad).err(), Some(CryptoError::Decrypt));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The one rule for text entering Tidings: NUL (U+0000) is removed (ADR 0014).
+//! The one rule for text entering Tidings: NUL (U+0000) is removed (ADR 0015).
 //!
 //! PostgreSQL cannot store NUL in text, SQLite can; removing it where text comes in (JSON bodies,
 //! dashboard forms, CSV imports, platform events) makes both engines keep the same thing, and no

@@ -193,6 +193,11 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
     routes
 }
 
+/// The complete OpenAPI document, as served at `/api/v1/openapi.json`.
+pub fn api_document() -> utoipa::openapi::OpenApi {
+    api_routes().split_for_parts().1
+}
+
 /// The whole HTTP application with its middleware.
 pub fn router(state: AppState) -> Router {
     let (api, document) = api_routes().split_for_parts();

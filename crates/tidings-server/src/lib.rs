@@ -18,6 +18,5 @@ mod system;
 pub mod telemetry;
 pub mod vault;
 
-pub use app::{Application, Mode, StartError};
-pub use openapi::api_document;
+pub use app::{Application, Mode, StartError, api_document};
 pub use state::{AppState, Services};

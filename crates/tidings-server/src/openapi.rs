@@ -1,4 +1,6 @@
-//! The OpenAPI 3.1 document, assembled from the routes themselves (utoipa).
+//! The OpenAPI 3.1 base document: info, tags, shared schemas and security schemes. `app.rs` adds
+//! the routes' paths to it (`app::api_document`); this module knows no routes, so it imports no
+//! capability (ADR 0014).
 
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -129,9 +131,4 @@ fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
 /// The base document the routers add their paths to.
 pub fn base_document() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
-}
-
-/// The complete document, as served at `/api/v1/openapi.json`.
-pub fn api_document() -> utoipa::openapi::OpenApi {
-    crate::app::api_routes().split_for_parts().1
 }

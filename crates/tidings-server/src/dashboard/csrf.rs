@@ -174,7 +174,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
             );
             return Err(refused());
         }
-        // NUL characters are removed from every field (`tidings_core::text`, ADR 0014).
+        // NUL characters are removed from every field (`tidings_core::text`, ADR 0015).
         let fields: Vec<(String, String)> = fields
             .into_iter()
             .map(|(name, value)| (text::without_nul(&name).into_owned(), text::without_nul(&value).into_owned()))

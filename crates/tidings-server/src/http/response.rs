@@ -48,7 +48,7 @@ impl Pagination {
 }
 
 /// A JSON body whose rejections (bad JSON, wrong content type, wrong shape) use the error
-/// envelope. NUL characters are removed from every string first (`tidings_core::text`, ADR 0014),
+/// envelope. NUL characters are removed from every string first (`tidings_core::text`, ADR 0015),
 /// so no handler sees one and both storage engines keep the same text.
 pub struct ApiJson<T>(pub T);
 

@@ -324,7 +324,7 @@ pub async fn start_import(
     created_by: Option<&UserId>,
     data: &[u8],
 ) -> Result<(TaskId, usize), ImportError> {
-    // NUL characters are removed from the file, so from every cell (ADR 0014).
+    // NUL characters are removed from the file, so from every cell (ADR 0015).
     let data = &*tidings_core::text::without_nul_bytes(data);
     let locations = crate::channels::store::locations(db, workspace).await?;
     let rows = checked_rows(data, &locations)?;

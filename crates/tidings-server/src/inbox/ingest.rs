@@ -158,7 +158,7 @@ pub async fn message(tx: &mut Tx, source: &Source, message: &InboundMessage) -> 
     Ok(Ingested::New { conversation_id, message_id, new_conversation })
 }
 
-/// The review without NUL characters in its text (ADR 0014: PostgreSQL cannot store them, and an
+/// The review without NUL characters in its text (ADR 0015: PostgreSQL cannot store them, and an
 /// event a platform sent is stored, not refused). Its raw JSON keeps them escaped, as sent.
 fn without_nul_review(review: &FetchedReview) -> Cow<'_, FetchedReview> {
     let optional = [&review.author_external_id, &review.title, &review.language, &review.url];
@@ -180,7 +180,7 @@ fn without_nul_review(review: &FetchedReview) -> Cow<'_, FetchedReview> {
     Cow::Owned(review)
 }
 
-/// The message without NUL characters in its text (ADR 0014); its raw JSON keeps them escaped.
+/// The message without NUL characters in its text (ADR 0015); its raw JSON keeps them escaped.
 fn without_nul_message(message: &InboundMessage) -> Cow<'_, InboundMessage> {
     let required = [&message.account_id, &message.external_id, &message.thread_id, &message.sender_id, &message.text];
     let optional = [&message.sender_name, &message.sender_phone];

@@ -1,4 +1,4 @@
-//! Text from outside: NUL characters are removed wherever text comes in (ADR 0014), so both
+//! Text from outside: NUL characters are removed wherever text comes in (ADR 0015), so both
 //! engines keep the same text and nothing acknowledged fails later; search input that no engine
 //! can search for is a 422 naming `q`, never a 5xx; dead letters are shown to operators.
 

@@ -70,9 +70,10 @@ pub trait JobPayload: Serialize + DeserializeOwned + Send + 'static {
     const QUEUE: &'static str;
 }
 
-/// Where a job is in its life. Completed jobs are deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Where a job is in its life, stored by name (`ready`). Completed jobs are deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::AsRefStr, strum::EnumString)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum JobState {
     /// Waiting for its `run_at` time and a free worker.
     Ready,
@@ -82,16 +83,7 @@ pub enum JobState {
     Dead,
 }
 
-impl JobState {
-    fn parse(value: &str) -> Result<Self, StoreError> {
-        match value {
-            "ready" => Ok(Self::Ready),
-            "running" => Ok(Self::Running),
-            "dead" => Ok(Self::Dead),
-            other => Err(StoreError::Corrupt(format!("unknown job state `{other}`"))),
-        }
-    }
-}
+tidings_core::stored_as_text!(JobState);
 
 /// A job as stored.
 #[derive(Debug, Clone, Serialize)]
@@ -134,13 +126,13 @@ pub(crate) const JOB_COLUMNS: &str = "id, queue, kind, payload, workspace_id, pr
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct JobRow {
-    id: String,
+    id: JobId,
     queue: String,
     kind: String,
     payload: String,
-    workspace_id: Option<String>,
+    workspace_id: Option<WorkspaceId>,
     priority: i32,
-    state: String,
+    state: JobState,
     attempts: i32,
     max_attempts: i32,
     run_at: i64,
@@ -155,12 +147,12 @@ impl TryFrom<JobRow> for Job {
     type Error = StoreError;
 
     fn try_from(row: JobRow) -> Result<Self, StoreError> {
-        let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("job {}: {e}", row.id));
         Ok(Job {
-            id: JobId::parse(&row.id).map_err(|e| corrupt(&e))?,
-            payload: serde_json::from_str(&row.payload).map_err(|e| corrupt(&e))?,
-            workspace_id: row.workspace_id.as_deref().map(WorkspaceId::parse).transpose().map_err(|e| corrupt(&e))?,
-            state: JobState::parse(&row.state)?,
+            payload: serde_json::from_str(&row.payload)
+                .map_err(|e| StoreError::Corrupt(format!("job {}: {e}", row.id)))?,
+            id: row.id,
+            workspace_id: row.workspace_id,
+            state: row.state,
             queue: row.queue,
             kind: row.kind,
             priority: row.priority,
@@ -329,13 +321,13 @@ impl Queue {
             tx.wake_on_commit(&job.queue);
             return Ok(Enqueued::New(id));
         }
-        let existing: String =
+        let existing: JobId =
             with_tx!(tx, |conn| sqlx::query_scalar("SELECT id FROM jobs WHERE queue = $1 AND unique_key = $2")
                 .bind(&job.queue)
                 .bind(job.unique_key.as_deref())
                 .fetch_one(&mut **conn)
                 .await?);
-        Ok(Enqueued::Duplicate(JobId::parse(&existing).map_err(|e| StoreError::Corrupt(e.to_string()))?))
+        Ok(Enqueued::Duplicate(existing))
     }
 
     /// Enqueues many jobs in one transaction; returns how many were new.

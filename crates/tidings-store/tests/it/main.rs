@@ -3,3 +3,4 @@
 mod common;
 mod queue;
 mod schema;
+mod typed_rows;

@@ -48,7 +48,7 @@ pub(super) fn register(registry: &mut Registry, context: ChannelContext, queue: 
                     let failed = job.event_ids.iter().map(|id| {
                         (
                             id.to_string(),
-                            Outcome { status: "failed", events: 0, error: Some(error.message().to_owned()) },
+                            Outcome::new("failed", Some(error.message().to_owned())),
                         )
                     });
                     if let Err(mark_error) = mark(&context, &failed.collect()).await {
