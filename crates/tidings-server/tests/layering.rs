@@ -22,7 +22,6 @@ const LAYERS: &[&[&str]] = &[
     // Services every capability may record to, store secrets in or send mail with.
     &["vault", "audit", "mail"],
     &["identity"],
-    &["system"],
     &["inbox"],
     &["channels"],
     &["pipeline"],
@@ -31,6 +30,8 @@ const LAYERS: &[&[&str]] = &[
     &["analytics"],
     &["billing"],
     &["privacy"],
+    // The operator's view (health, queues, the status page) observes every capability.
+    &["system"],
     &["demo"],
     &["openapi"],
     // The composition root: nothing imports it.

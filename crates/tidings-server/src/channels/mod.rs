@@ -15,4 +15,5 @@ pub mod service;
 pub mod store;
 pub mod sync;
 pub mod sync_api;
+mod validation;
 pub mod webhooks;

@@ -2,9 +2,11 @@
 
 mod assets;
 pub mod csrf;
+mod not_found;
 pub mod page;
 
 pub use assets::{asset_url, router};
+pub use not_found::route_not_found;
 
 use crate::identity::{Permission, Role};
 

@@ -1,9 +1,8 @@
-//! Middleware applied to every route: the error-envelope backstop, security headers, the
-//! answer for unknown paths, and HTTP metrics.
+//! Middleware applied to every route: the error-envelope backstop, security headers and HTTP
+//! metrics.
 
 use std::time::Instant;
 
-use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -11,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
 use super::ApiError;
-use crate::dashboard::page::PageError;
 
 /// The longest plain-text error body kept as the envelope's message.
 const MAX_MESSAGE_BYTES: usize = 4 * 1024;
@@ -48,30 +46,6 @@ fn default_message(status: StatusCode) -> String {
         StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than this server accepts".to_owned(),
         other => other.canonical_reason().unwrap_or("error").to_lowercase(),
     }
-}
-
-/// Paths machines call: an unknown one there is answered in the JSON envelope.
-const MACHINE_PATHS: [&str; 2] = ["/api/", "/webhooks/"];
-
-/// The answer for any path no route matches: the JSON envelope under the API (and for clients
-/// that ask for JSON), the dashboard's HTML "not found" page for people anywhere else.
-pub async fn route_not_found(request: Request<Body>) -> Response {
-    let path = request.uri().path();
-    let wants_json = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/json") && !accept.contains("text/html"));
-    if wants_json || MACHINE_PATHS.iter().any(|prefix| path.starts_with(prefix)) {
-        return ApiError::new(
-            StatusCode::NOT_FOUND,
-            "route_not_found",
-            format!("no route for {} {path}", request.method()),
-        )
-        .into_response();
-    }
-    PageError::not_found("There is no page at this address. It may have moved, or the link may be mistyped.")
-        .into_response()
 }
 
 /// The dashboard's Content-Security-Policy. Every script, style sheet and image is one of the

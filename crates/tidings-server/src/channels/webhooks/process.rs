@@ -45,12 +45,10 @@ pub(super) fn register(registry: &mut Registry, context: ChannelContext, queue: 
                 Err(error) if attempt.is_last_attempt() || matches!(error, JobError::Fatal { .. }) => {
                     // The job dead-letters: its delivery says so too, with the reason, instead of
                     // staying `received` as if it were still on its way.
-                    let failed = job.event_ids.iter().map(|id| {
-                        (
-                            id.to_string(),
-                            Outcome::new("failed", Some(error.message().to_owned())),
-                        )
-                    });
+                    let failed = job
+                        .event_ids
+                        .iter()
+                        .map(|id| (id.to_string(), Outcome::new("failed", Some(error.message().to_owned()))));
                     if let Err(mark_error) = mark(&context, &failed.collect()).await {
                         tracing::error!(error = %mark_error, "could not mark a failed delivery");
                     }
