@@ -19,6 +19,7 @@ fn parse(tsv: &'static str) -> Lexicon {
 }
 
 static EN: LazyLock<Lexicon> = LazyLock::new(|| parse(include_str!("../../data/en.tsv")));
+static EN_REVIEWS: LazyLock<Lexicon> = LazyLock::new(|| parse(include_str!("../../data/en_reviews.tsv")));
 static EN_PATTERN: LazyLock<Lexicon> = LazyLock::new(|| parse(include_str!("../../data/en_pattern.tsv")));
 static ES: LazyLock<Lexicon> = LazyLock::new(|| parse(include_str!("../../data/es.tsv")));
 static FR: LazyLock<Lexicon> = LazyLock::new(|| parse(include_str!("../../data/fr.tsv")));
@@ -37,7 +38,10 @@ const EN_PATTERN_WEIGHT: f32 = 0.8;
 pub(crate) enum Source {
     Lexicon,
     Supplement,
+    Reviews,
     Emoji,
+    /// An English word in a text of another language ("super", "top", "cool" are everywhere).
+    English,
 }
 
 /// Common emoji whose CLDR description carries no valence in VADER's lexicon ("pouting face"),
@@ -78,6 +82,7 @@ pub(crate) fn valence(language: Language, word: &str) -> Option<(f32, Source)> {
         Language::It => &IT,
         Language::Pt => &PT,
         Language::Nl => &NL,
+        _ if word.is_ascii() => return EN.get(word).map(|v| (*v, Source::English)),
         _ => return None,
     };
     if let Some(v) = main.get(word) {
@@ -89,10 +94,28 @@ pub(crate) fn valence(language: Language, word: &str) -> Option<(f32, Source)> {
             return Some((*v, Source::Lexicon));
         }
     }
+    if let Some(v) = EN_REVIEWS.get(word) {
+        return Some((*v, if language == Language::En { Source::Reviews } else { Source::English }));
+    }
     if language == Language::En {
         return EN_PATTERN.get(word).map(|v| (v * EN_PATTERN_WEIGHT, Source::Supplement));
     }
+    // Short texts are often misidentified, and English words turn up in every language: an
+    // ASCII word the language's lexicon lacks is looked up in English.
+    if word.is_ascii() && !is_cue(language, word) {
+        return EN.get(word).map(|v| (*v, Source::English));
+    }
     None
+}
+
+fn is_cue(language: Language, word: &str) -> bool {
+    let c = cues(language);
+    [c.negations, c.boosters, c.dampeners, c.contrast].iter().any(|list| list.contains(&word))
+}
+
+/// Words whose sense survives a negation: "don't waste your money" warns, it does not praise.
+pub(crate) fn negation_keeps_sign(word: &str) -> bool {
+    matches!(word, "waste" | "wasted")
 }
 
 /// Whether a valence lexicon exists for `language` (others get emoji and punctuation only).

@@ -71,8 +71,12 @@ const ALPHA: f32 = 15.0;
 const NEUTRAL_BAND: f32 = 0.05;
 /// Both sides must carry at least this much valence, and the weaker at least [`MIXED_RATIO`] of
 /// the stronger, for a text to be mixed.
-const MIXED_MIN: f32 = 1.5;
-const MIXED_RATIO: f32 = 0.6;
+const MIXED_MIN: f32 = 2.0;
+const MIXED_RATIO: f32 = 0.75;
+/// Factor for praise in a hoped-for clause.
+const IRREALIS: f32 = -0.5;
+/// Valence of a negated clause without sentiment words.
+const UNMET_EXPECTATION: f32 = -0.9;
 
 /// Scores `text`, read as `language`.
 pub fn analyse(text: &str, language: Language) -> SentimentAnalysis {
@@ -120,9 +124,13 @@ fn score(text: &str, language: Language) -> (f32, Vec<Signal>, (f32, f32)) {
     }
 
     let mut valences = Vec::with_capacity(words.len());
+    let mut scored_clauses = Vec::new();
     for (i, word) in lower.iter().enumerate() {
         let Some((mut v, source)) = lexicon::valence(language, word) else { continue };
-        if is_modifier(cues, word) {
+        // A modifier modifies the next word; only at the end of its clause ("it loads super!")
+        // does it carry its own valence (VADER skips it always).
+        let clause_goes_on = words.get(i + 1).is_some_and(|next| next.sentence == words[i].sentence);
+        if is_modifier(cues, word) && clause_goes_on {
             continue;
         }
         let mut notes: Vec<String> = Vec::new();
@@ -144,12 +152,22 @@ fn score(text: &str, language: Language) -> (f32, Vec<Signal>, (f32, f32)) {
                 notes.push(format!("softened by '{}'", words[j].raw));
             }
         }
-        if let Some(j) = (i.saturating_sub(3)..i)
-            .rev()
-            .find(|&j| words[j].sentence == words[i].sentence && lexicon::is_negation(language, &lower[j]))
+        if !lexicon::negation_keeps_sign(word)
+            && let Some(j) = (i.saturating_sub(3)..i)
+                .rev()
+                .find(|&j| words[j].sentence == words[i].sentence && lexicon::is_negation(language, &lower[j]))
         {
             v *= NEGATION;
             notes.push(format!("negated by '{}'", words[j].raw));
+        }
+        if v > 0.0
+            && let Some(j) = (0..i)
+                .rev()
+                .take_while(|&j| words[j].sentence == words[i].sentence)
+                .find(|&j| is_irrealis(language, &lower[j]))
+        {
+            v *= IRREALIS;
+            notes.push(format!("only hoped for ('{}')", words[j].raw));
         }
         if let Some(at) = contrast_at {
             v *= if i < at { 0.5 } else { 1.5 };
@@ -157,7 +175,9 @@ fn score(text: &str, language: Language) -> (f32, Vec<Signal>, (f32, f32)) {
         let kind = match source {
             Source::Lexicon => "",
             Source::Supplement => " (Pattern)",
+            Source::Reviews => " (review terms)",
             Source::Emoji => " (emoji)",
+            Source::English => " (English)",
         };
         let reason = if notes.is_empty() {
             format!("'{}'{kind}", words[i].raw)
@@ -166,6 +186,21 @@ fn score(text: &str, language: Language) -> (f32, Vec<Signal>, (f32, f32)) {
         };
         signals.push(Signal::new(v, reason));
         valences.push(v);
+        scored_clauses.push(words[i].sentence);
+    }
+    // A negated clause with no sentiment word states an unmet expectation in a customer's
+    // message ("it does not charge", "the holster did not match the photo").
+    for (j, word) in lower.iter().enumerate() {
+        let clause = words[j].sentence;
+        if lexicon::is_negation(language, word) && !scored_clauses.contains(&clause) {
+            let mut v = UNMET_EXPECTATION;
+            if let Some(at) = contrast_at {
+                v *= if j < at { 0.5 } else { 1.5 };
+            }
+            signals.push(Signal::new(v, format!("'{}' without a sentiment word: unmet expectation", words[j].raw)));
+            valences.push(v);
+            scored_clauses.push(clause);
+        }
     }
 
     let mut sum: f32 = valences.iter().sum();
@@ -181,6 +216,13 @@ fn score(text: &str, language: Language) -> (f32, Vec<Signal>, (f32, f32)) {
     let negative: f32 = -valences.iter().filter(|v| **v < 0.0).sum::<f32>();
     let normalised = (sum / (sum * sum + ALPHA).sqrt()).clamp(-1.0, 1.0);
     (normalised, signals, (positive, negative))
+}
+
+/// Words that put what follows in the hoped-for rather than the real ("I expected better",
+/// "I wish it worked"): praise after them is disappointment.
+fn is_irrealis(language: Language, lower: &str) -> bool {
+    language == Language::En
+        && matches!(lower, "expected" | "wish" | "hoping" | "hoped" | "expect" | "should've" | "would've")
 }
 
 fn is_modifier(cues: &lexicon::Cues, word: &str) -> bool {
@@ -279,6 +321,25 @@ mod tests {
         for (text, language, expected) in cases {
             assert_eq!(label(text, language), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn review_language_vader_misses() {
+        let unmet = analyse("The charger does not hold a charge.", Language::En);
+        assert_eq!(unmet.sentiment, Sentiment::Negative);
+        assert!(unmet.signals.iter().any(|s| s.reason.contains("unmet expectation")));
+        let hoped = analyse("I expected better quality.", Language::En);
+        assert_eq!(hoped.sentiment, Sentiment::Negative);
+        assert!(hoped.signals.iter().any(|s| s.reason.contains("only hoped for ('expected')")));
+        assert_eq!(label("Don't waste your money.", Language::En), Sentiment::Negative);
+        assert_eq!(label("The phone loads super!", Language::En), Sentiment::Positive);
+    }
+
+    #[test]
+    fn english_words_count_in_other_languages() {
+        let a = analyse("Der Support war einfach awesome", Language::De);
+        assert_eq!(a.sentiment, Sentiment::Positive);
+        assert!(a.signals.iter().any(|s| s.reason == "'awesome' (English)"));
     }
 
     #[test]
