@@ -79,6 +79,31 @@ pub(crate) fn contains_phrase(normalised: &str, phrase: &str) -> bool {
     false
 }
 
+/// A fixed list of phrases matched in one pass over a [`normalised`] text, each as whole words
+/// (the automaton looks for " phrase ", and `normalised` separates words by spaces).
+pub(crate) struct PhraseSet {
+    automaton: aho_corasick::AhoCorasick,
+}
+
+impl PhraseSet {
+    /// Compiles `phrases` (lower case, words separated by one space).
+    pub(crate) fn new<'p>(phrases: impl IntoIterator<Item = &'p str>) -> Self {
+        let padded: Vec<String> = phrases.into_iter().map(|p| format!(" {p} ")).collect();
+        let automaton = aho_corasick::AhoCorasick::new(padded).expect("phrase lists compile");
+        Self { automaton }
+    }
+
+    /// Indices (into the list given to [`PhraseSet::new`]) of the phrases in the normalised
+    /// text, each once, in list order.
+    pub(crate) fn matches(&self, normalised: &str) -> Vec<usize> {
+        let mut found: Vec<usize> =
+            self.automaton.find_overlapping_iter(normalised).map(|m| m.pattern().as_usize()).collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+}
+
 /// The first phrase of `phrases` found in the normalised text.
 pub(crate) fn first_phrase<'p>(normalised: &str, phrases: &[&'p str]) -> Option<&'p str> {
     phrases.iter().copied().find(|p| contains_phrase(normalised, p))
@@ -93,6 +118,14 @@ mod tests {
         let t: Vec<&str> = tokens("I don't like it😡. Really!").iter().map(|t| t.raw).collect();
         assert_eq!(t, ["I", "don't", "like", "it", "😡", "Really"]);
         assert_eq!(tokens("a. b")[1].sentence, 1);
+    }
+
+    #[test]
+    fn phrase_sets_find_whole_words_in_one_pass() {
+        let set = PhraseSet::new(["talk to a human", "human", "price", "a"]);
+        let n = normalised("Can I talk to a HUMAN? A price, please");
+        assert_eq!(set.matches(&n), [0, 1, 2, 3]);
+        assert!(set.matches(&normalised("prices humane")).is_empty());
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! Agent 2: what a message is about — language, entities, key phrases, topic, whether it asks
 //! something, and a one-line extractive summary.
 
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
 
 use crate::Signal;
 use crate::entities::{self, Entity};
 use crate::keywords;
 use crate::language::{self, Language, LanguageGuess};
-use crate::text::{contains_phrase, normalised};
+use crate::text::{PhraseSet, normalised};
 
 /// The seed's topics (replyforce §3.2, agent 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -301,15 +303,19 @@ pub fn understand(
     }
 }
 
+/// One automaton per topic's cue list.
+static TOPIC_SETS: LazyLock<Vec<PhraseSet>> =
+    LazyLock::new(|| TOPIC_CUES.iter().map(|(_, cues)| PhraseSet::new(cues.iter().copied())).collect());
+
 /// The topic with the most cue words, and the cues that decided it.
 pub fn topic(text: &str) -> (Topic, Vec<Signal>) {
     let lower = normalised(text);
     let mut best = (Topic::Other, Vec::new());
-    for (topic, cues) in TOPIC_CUES {
-        let seen: Vec<Signal> = cues
-            .iter()
-            .filter(|c| contains_phrase(&lower, c))
-            .map(|c| Signal::new(1.0, format!("'{c}' ({})", topic_name(*topic))))
+    for ((topic, cues), set) in TOPIC_CUES.iter().zip(TOPIC_SETS.iter()) {
+        let seen: Vec<Signal> = set
+            .matches(&lower)
+            .into_iter()
+            .map(|i| Signal::new(1.0, format!("'{}' ({})", cues[i], topic_name(*topic))))
             .collect();
         if seen.len() > best.1.len() {
             best = (*topic, seen);

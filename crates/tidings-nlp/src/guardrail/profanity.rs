@@ -1,7 +1,9 @@
 //! A short profanity list per analysed language: the common insults customers write, not an
 //! exhaustive dictionary. Matched as whole words on the normalised text.
 
-use crate::text::{contains_phrase, normalised};
+use std::sync::LazyLock;
+
+use crate::text::{PhraseSet, normalised};
 
 const WORDS: &[&str] = &[
     // en
@@ -65,10 +67,12 @@ const WORDS: &[&str] = &[
     "tyfus",
 ];
 
+static SET: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new(WORDS.iter().copied()));
+
 /// The profane words in `text`, as listed.
 pub(crate) fn find(text: &str) -> Vec<&'static str> {
     let lower = normalised(text);
-    let mut seen: Vec<&'static str> = WORDS.iter().copied().filter(|w| contains_phrase(&lower, w)).collect();
+    let mut seen: Vec<&'static str> = SET.matches(&lower).into_iter().map(|i| WORDS[i]).collect();
     seen.dedup();
     seen
 }

@@ -2,10 +2,12 @@
 //! languages and common emoji. A cue is evidence, not a diagnosis; each comes with the words
 //! that showed it.
 
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
 
 use crate::language::Language;
-use crate::text::{contains_phrase, normalised};
+use crate::text::{PhraseSet, normalised};
 
 /// Plutchik's basic emotions that matter for customer messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -194,23 +196,30 @@ const CUES: &[(Emotion, &[&str])] = &[
     ),
 ];
 
+fn is_pictograph(cue: &str) -> bool {
+    cue.chars().any(|c| crate::text::is_emoji(c) || c == '☹')
+}
+
+/// Per emotion: its word cues and their automaton (emoji are looked for in the raw text).
+static WORD_CUES: LazyLock<Vec<(Vec<&'static str>, PhraseSet)>> = LazyLock::new(|| {
+    CUES.iter()
+        .map(|(_, cues)| {
+            let words: Vec<&'static str> = cues.iter().copied().filter(|c| !is_pictograph(c)).collect();
+            let set = PhraseSet::new(words.iter().copied());
+            (words, set)
+        })
+        .collect()
+});
+
 /// The emotions cued in `text`, strongest first.
 pub(crate) fn detect(text: &str, _language: Language) -> Vec<EmotionCue> {
     let lower = normalised(text);
     let mut found: Vec<EmotionCue> = CUES
         .iter()
-        .filter_map(|(emotion, cues)| {
-            let seen: Vec<String> = cues
-                .iter()
-                .filter(|cue| {
-                    if cue.chars().any(crate::text::is_emoji) || cue.starts_with('☹') {
-                        text.contains(**cue)
-                    } else {
-                        contains_phrase(&lower, cue)
-                    }
-                })
-                .map(|cue| (*cue).to_string())
-                .collect();
+        .zip(WORD_CUES.iter())
+        .filter_map(|((emotion, cues), (words, set))| {
+            let mut seen: Vec<String> = set.matches(&lower).into_iter().map(|i| words[i].to_string()).collect();
+            seen.extend(cues.iter().filter(|c| is_pictograph(c) && text.contains(**c)).map(|c| (*c).to_string()));
             (!seen.is_empty()).then_some(EmotionCue { emotion: *emotion, strength: 0.0, cues: seen })
         })
         .collect();

@@ -1,11 +1,13 @@
 //! Urgency: how soon the sender expects an answer, from words like "urgent", "asap", "today"
 //! in the supported languages, repeated exclamation marks and shouting.
 
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
 
 use crate::Signal;
 use crate::language::Language;
-use crate::text::{contains_phrase, normalised};
+use crate::text::{PhraseSet, normalised};
 
 /// The seed's four urgency levels (replyforce §3.2, agent 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -83,15 +85,14 @@ const CUES: &[(&str, f32)] = &[
     ("vandaag", 0.25),
 ];
 
+static CUE_SET: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new(CUES.iter().map(|(cue, _)| *cue)));
+
 /// Assesses the urgency of `text`. The cue list covers all analysed languages at once,
 /// because customers mix languages and the cues do not collide.
 pub(crate) fn assess(text: &str, _language: Language) -> Urgency {
     let lower = normalised(text);
-    let mut signals: Vec<Signal> = CUES
-        .iter()
-        .filter(|(cue, _)| contains_phrase(&lower, cue))
-        .map(|(cue, weight)| Signal::new(*weight, format!("'{cue}'")))
-        .collect();
+    let mut signals: Vec<Signal> =
+        CUE_SET.matches(&lower).into_iter().map(|i| Signal::new(CUES[i].1, format!("'{}'", CUES[i].0))).collect();
     if text.contains("!!!") {
         signals.push(Signal::new(0.2, "'!!!'"));
     } else if text.contains("!!") {
