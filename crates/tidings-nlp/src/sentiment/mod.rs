@@ -3,9 +3,12 @@
 //! The scorer follows VADER (Hutto & Gilbert, 2014): word valences from a lexicon, boosted by
 //! intensifiers and ALL-CAPS, flipped and damped by negation within three words, re-weighted
 //! around a contrast word ("but": ×0.5 before, ×1.5 after), emphasised by `!`, and normalised
-//! to −1..1. It adds lexicons for es, fr, de, it, pt and nl, Pattern's adjectives where VADER's
-//! English lexicon has no entry, a "mixed" label when both sides weigh, and an optional
-//! star-rating prior applied as a separate, explained step ([`apply_star_prior`]).
+//! to −1..1. It adds lexicons for es, fr, de, it, pt and nl (English words in any language are
+//! looked up in English), Pattern's adjectives and a few review words where VADER's English
+//! lexicon has no entry, a negated clause without sentiment words as an unmet expectation, praise
+//! after "expected" or "wish" as disappointment, a "mixed" label when both sides weigh, and an
+//! optional star-rating prior applied as a separate, explained step ([`apply_star_prior`]).
+//! Accuracy and the data each rule was tuned on: docs/EVALUATION.md.
 
 mod emotion;
 mod lexicon;
@@ -110,7 +113,10 @@ fn score(text: &str, language: Language) -> (f32, Vec<Signal>, (f32, f32)) {
     let lower: Vec<String> = words.iter().map(|t| t.raw.to_lowercase()).collect();
     let mut signals = Vec::new();
     if !lexicon::has_lexicon(language) {
-        signals.push(Signal::new(0.0, format!("no sentiment lexicon for {language}: emoji and punctuation only")));
+        signals.push(Signal::new(
+            0.0,
+            format!("no sentiment lexicon for {language}: emoji, punctuation and English words only"),
+        ));
     }
     let shouting = words.iter().filter(|t| is_caps(t.raw)).count();
     // ALL-CAPS only emphasises when some words are not in capitals (VADER's rule).
