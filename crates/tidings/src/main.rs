@@ -2,6 +2,7 @@
 
 mod admin;
 mod demo;
+mod eval;
 
 use std::path::PathBuf;
 
@@ -61,6 +62,14 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// Measure the local analysers on a labelled JSON Lines file (`{"text":…,"label":…}` per line).
+    Eval {
+        /// What to measure.
+        #[arg(value_enum)]
+        task: eval::EvalTask,
+        /// The labelled file.
+        file: PathBuf,
+    },
     /// Print the version.
     Version,
 }
@@ -76,6 +85,9 @@ fn main() -> anyhow::Result<()> {
     if let Some(Command::Version) = cli.command {
         println!("tidings {}", env!("CARGO_PKG_VERSION"));
         return Ok(());
+    }
+    if let Some(Command::Eval { task, file }) = &cli.command {
+        return eval::run(*task, file);
     }
     let mut config = Config::load(cli.config.as_deref())?;
     if let Some(format) = cli.log_format.as_deref() {
@@ -135,7 +147,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         Command::Config { command: ConfigCommand::Show } => print!("{}", config.to_redacted_toml()),
         Command::Admin { command } => admin::run(command, &config).await?,
         // Answered in `main`, before configuration is read.
-        Command::Version => {}
+        Command::Version | Command::Eval { .. } => {}
     }
     Ok(())
 }

@@ -1,0 +1,89 @@
+//! Local pipeline throughput: agents 1–4 (`analyse`), 6 (`check_reply`) and 7 (`decide`) on
+//! the labelled fixtures (English reviews and short texts in 11 languages), one thread, and
+//! the same corpus through the Python reference (vaderSentiment + langdetect + yake) in the
+//! same run. `cargo bench -p tidings-nlp --bench pipeline` (set `TIDINGS_BENCH_ROUNDS`).
+
+use std::process::Command;
+use std::time::Instant;
+
+use tidings_nlp::pipeline::{Config, Input, ReplyState, analyse, check_reply, decide};
+
+const FIXTURES: [&str; 2] = ["tests/fixtures/sentiment_en_sample.jsonl", "tests/fixtures/language_short_sample.jsonl"];
+
+fn corpus() -> Vec<String> {
+    FIXTURES
+        .iter()
+        .flat_map(|f| {
+            let path = format!("{}/{f}", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l).expect("fixture line is JSON");
+                    v["text"].as_str().expect("text").to_string()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn main() {
+    let rounds: usize = std::env::var("TIDINGS_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(20);
+    let texts = corpus();
+    let config = Config { products: vec!["Pro plan".into(), "Starter plan".into()], ..Config::default() };
+    let knowledge = vec!["The Pro plan costs $49/month. Support: help@shop.example".to_string()];
+    let reply = "Thank you for your message, we will look into it today.";
+    let state = ReplyState {
+        confidence: Some(0.9),
+        passed: true,
+        auto_reply_on: true,
+        auto_send_threshold: 0.8,
+        ..ReplyState::default()
+    };
+    tidings_nlp::language::preload();
+    // Warm-up: lazy lexicons and stop words load on first use.
+    for t in texts.iter().take(50) {
+        let input = Input { text: t.clone(), messages_from_sender: 1, ..Input::default() };
+        std::hint::black_box(analyse(&input, &config));
+    }
+    let mut latencies = Vec::with_capacity(rounds * texts.len());
+    let start = Instant::now();
+    for _ in 0..rounds {
+        for t in &texts {
+            let t0 = Instant::now();
+            let input = Input { text: t.clone(), messages_from_sender: 1, ..Input::default() };
+            let analysis = analyse(&input, &config);
+            let check = check_reply(reply, &input, &analysis, &knowledge, 500);
+            let decision = decide(&input, &analysis, &ReplyState { passed: check.passed, ..state });
+            std::hint::black_box((analysis, decision));
+            latencies.push(t0.elapsed());
+        }
+    }
+    let elapsed = start.elapsed();
+    latencies.sort();
+    let rust_rate = latencies.len() as f64 / elapsed.as_secs_f64();
+    let p99 = latencies[latencies.len() * 99 / 100];
+    println!("corpus: {} texts x {rounds} rounds", texts.len());
+    println!(
+        "tidings-nlp (agents 1-4, 6, 7), 1 thread: {rust_rate:.0} items/s, p50 {:?}, p99 {p99:?}",
+        latencies[latencies.len() / 2]
+    );
+
+    let script = format!("{}/benches/reference.py", env!("CARGO_MANIFEST_DIR"));
+    let files: Vec<String> = FIXTURES.iter().map(|f| format!("{}/{f}", env!("CARGO_MANIFEST_DIR"))).collect();
+    let python_rounds = (rounds / 10).max(1).to_string();
+    match Command::new("python3").arg(&script).arg(&python_rounds).args(&files).output() {
+        Ok(out) if out.status.success() => {
+            let line = String::from_utf8_lossy(&out.stdout);
+            let mut parts = line.split_whitespace();
+            let rate: f64 = parts.next().and_then(|r| r.parse().ok()).unwrap_or(f64::NAN);
+            let p99_ms = parts.next().unwrap_or("?");
+            println!(
+                "python reference (vaderSentiment + langdetect + yake), 1 thread: {rate:.0} items/s, p99 {p99_ms} ms"
+            );
+            println!("ratio: {:.0}x", rust_rate / rate);
+        }
+        Ok(out) => println!("python reference failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
+        Err(e) => println!("python reference not run: {e}"),
+    }
+}

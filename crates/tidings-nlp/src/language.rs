@@ -1,0 +1,227 @@
+//! Language identification, restricted to the languages Tidings ships: whatlang first, lingua
+//! when whatlang is unsure.
+//!
+//! Only these languages' lingua models are compiled in (see the crate's `Cargo.toml`): each
+//! adds 3.7–6.5 MB to the binary (56 MB for the 11) and, once used, to the resident memory
+//! (file-backed pages of the executable, see docs/EVALUATION.md). The detectors are built once
+//! per process.
+
+use std::sync::LazyLock;
+
+use lingua::{LanguageDetector, LanguageDetectorBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::Signal;
+
+/// A language Tidings can identify and analyse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// English (`en`).
+    En,
+    /// Spanish (`es`).
+    Es,
+    /// French (`fr`).
+    Fr,
+    /// German (`de`).
+    De,
+    /// Italian (`it`).
+    It,
+    /// Portuguese (`pt`).
+    Pt,
+    /// Dutch (`nl`).
+    Nl,
+    /// Polish (`pl`).
+    Pl,
+    /// Swedish (`sv`).
+    Sv,
+    /// Turkish (`tr`).
+    Tr,
+    /// Russian (`ru`).
+    Ru,
+}
+
+impl Language {
+    /// Every language compiled in.
+    pub const ALL: [Language; 11] = [
+        Language::En,
+        Language::Es,
+        Language::Fr,
+        Language::De,
+        Language::It,
+        Language::Pt,
+        Language::Nl,
+        Language::Pl,
+        Language::Sv,
+        Language::Tr,
+        Language::Ru,
+    ];
+
+    /// ISO 639-1 code, as stored and shown.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Es => "es",
+            Language::Fr => "fr",
+            Language::De => "de",
+            Language::It => "it",
+            Language::Pt => "pt",
+            Language::Nl => "nl",
+            Language::Pl => "pl",
+            Language::Sv => "sv",
+            Language::Tr => "tr",
+            Language::Ru => "ru",
+        }
+    }
+
+    /// The language of an ISO 639-1 code, if compiled in.
+    pub fn from_code(code: &str) -> Option<Language> {
+        Language::ALL.into_iter().find(|l| l.code().eq_ignore_ascii_case(code.trim()))
+    }
+
+    fn lingua(self) -> lingua::Language {
+        match self {
+            Language::En => lingua::Language::English,
+            Language::Es => lingua::Language::Spanish,
+            Language::Fr => lingua::Language::French,
+            Language::De => lingua::Language::German,
+            Language::It => lingua::Language::Italian,
+            Language::Pt => lingua::Language::Portuguese,
+            Language::Nl => lingua::Language::Dutch,
+            Language::Pl => lingua::Language::Polish,
+            Language::Sv => lingua::Language::Swedish,
+            Language::Tr => lingua::Language::Turkish,
+            Language::Ru => lingua::Language::Russian,
+        }
+    }
+
+    fn from_lingua(language: lingua::Language) -> Option<Language> {
+        Language::ALL.into_iter().find(|l| l.lingua() == language)
+    }
+
+    fn whatlang(self) -> whatlang::Lang {
+        match self {
+            Language::En => whatlang::Lang::Eng,
+            Language::Es => whatlang::Lang::Spa,
+            Language::Fr => whatlang::Lang::Fra,
+            Language::De => whatlang::Lang::Deu,
+            Language::It => whatlang::Lang::Ita,
+            Language::Pt => whatlang::Lang::Por,
+            Language::Nl => whatlang::Lang::Nld,
+            Language::Pl => whatlang::Lang::Pol,
+            Language::Sv => whatlang::Lang::Swe,
+            Language::Tr => whatlang::Lang::Tur,
+            Language::Ru => whatlang::Lang::Rus,
+        }
+    }
+}
+
+impl std::fmt::Display for Language {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The identified language with the detector's confidence and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LanguageGuess {
+    /// The language, or `None` when the text has no letters to go by.
+    pub language: Option<Language>,
+    /// lingua's confidence for that language among the compiled-in ones, 0..1.
+    pub confidence: f32,
+    /// The runner-up languages and their confidence.
+    pub signals: Vec<Signal>,
+}
+
+/// lingua in high-accuracy mode: on short texts it is right about 98% of the time where its
+/// low-accuracy mode is right 93% (docs/EVALUATION.md). Both read the same models, finite-state
+/// transducers compiled into the binary and paged in from it on use, so the mode changes speed,
+/// not memory; nothing is copied to the heap when they "load".
+static DETECTOR: LazyLock<LanguageDetector> = LazyLock::new(|| {
+    let languages: Vec<lingua::Language> = Language::ALL.iter().map(|l| l.lingua()).collect();
+    LanguageDetectorBuilder::from_languages(&languages).build()
+});
+
+/// Builds the detectors and touches the models now rather than on the first message.
+pub fn preload() {
+    let _ = FAST.detect("preload the language models");
+    let _ = DETECTOR.compute_language_confidence_values("preload the language models");
+}
+
+/// The fast first pass: whatlang's trigram profiles, restricted to the shipped languages.
+static FAST: LazyLock<whatlang::Detector> =
+    LazyLock::new(|| whatlang::Detector::with_allowlist(Language::ALL.iter().map(|l| l.whatlang()).collect()));
+
+/// Identifies the language of `text`: whatlang first (microseconds), lingua when whatlang
+/// does not call its own answer reliable (short texts, mostly), which is where lingua's
+/// accuracy is needed and worth its millisecond.
+pub fn detect(text: &str) -> LanguageGuess {
+    if !text.chars().any(char::is_alphabetic) {
+        return LanguageGuess {
+            language: None,
+            confidence: 0.0,
+            signals: vec![Signal::new(0.0, "no letters to identify a language from")],
+        };
+    }
+    if let Some(info) = FAST.detect(text).filter(whatlang::Info::is_reliable)
+        && let Some(language) = Language::ALL.into_iter().find(|l| l.whatlang() == info.lang())
+    {
+        return LanguageGuess {
+            language: Some(language),
+            confidence: info.confidence() as f32,
+            signals: vec![Signal::new(0.0, "trigram profile (whatlang), reliable")],
+        };
+    }
+    let values = DETECTOR.compute_language_confidence_values(text);
+    let mut ranked = values.into_iter().filter_map(|(l, c)| Language::from_lingua(l).map(|l| (l, c as f32)));
+    let Some((language, confidence)) = ranked.next() else {
+        return LanguageGuess {
+            language: None,
+            confidence: 0.0,
+            signals: vec![Signal::new(0.0, "no language model matched")],
+        };
+    };
+    let signals =
+        ranked.take(2).filter(|(_, c)| *c > 0.01).map(|(l, c)| Signal::new(c, format!("also possible: {l}"))).collect();
+    LanguageGuess { language: Some(language), confidence, signals }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifies_short_customer_messages() {
+        let cases = [
+            ("Where is my order? It's been two weeks.", Language::En),
+            ("¿Cuánto cuesta el plan Pro?", Language::Es),
+            ("Le colis est arrivé cassé, je suis déçu.", Language::Fr),
+            ("Wann wird meine Bestellung geliefert?", Language::De),
+            ("Il servizio è stato ottimo, grazie!", Language::It),
+            ("Quero cancelar minha assinatura hoje.", Language::Pt),
+            ("Mijn bestelling is nog steeds niet aangekomen.", Language::Nl),
+            ("Dziękuję za szybką dostawę!", Language::Pl),
+            ("Jag vill avbryta min prenumeration.", Language::Sv),
+            ("Siparişim nerede, hâlâ gelmedi.", Language::Tr),
+            ("Где мой заказ? Уже две недели жду.", Language::Ru),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(detect(text).language, Some(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn no_letters_is_no_language() {
+        let guess = detect("👍👍 !!! 123");
+        assert_eq!(guess.language, None);
+        assert_eq!(guess.signals[0].reason, "no letters to identify a language from");
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for l in Language::ALL {
+            assert_eq!(Language::from_code(l.code()), Some(l));
+        }
+        assert_eq!(Language::from_code("xx"), None);
+    }
+}
