@@ -176,8 +176,7 @@ fn check_template(template: &TemplateMessage) -> Result<(), InboxError> {
             "must be the approved template's name: lower-case letters, digits and underscores",
         );
     }
-    let language_ok = |c: char| c.is_ascii_alphabetic() || c == '_';
-    if !(2..=8).contains(&template.language.len()) || !template.language.chars().all(language_ok) {
+    if !is_language_code(&template.language) {
         return invalid("template.language", "must be the template's language code, such as en_US or de");
     }
     if template.body_parameters.iter().any(|p| p.trim().is_empty()) {
@@ -187,6 +186,15 @@ fn check_template(template: &TemplateMessage) -> Result<(), InboxError> {
         return invalid("template.bodyParameters", &format!("must be at most {MAX_REPLY_CHARS} characters in all"));
     }
     Ok(())
+}
+
+/// WhatsApp's template language codes: `de`, `fil`, or with a region `en_US`, `pt_BR`.
+fn is_language_code(code: &str) -> bool {
+    let (language, region) = code.split_once('_').unwrap_or((code, "XX"));
+    (2..=3).contains(&language.len())
+        && language.chars().all(|c| c.is_ascii_lowercase())
+        && region.len() == 2
+        && region.chars().all(|c| c.is_ascii_uppercase())
 }
 
 /// The text a template reply is shown (and recorded) with: WhatsApp Manager holds the
@@ -242,6 +250,8 @@ mod tests {
         assert!(check_template(&template("order_ready", "en_US")).is_ok());
         assert!(check_template(&template("Order Ready", "en_US")).is_err());
         assert!(check_template(&template("order_ready", "english (US)")).is_err());
+        assert!(check_template(&template("order_ready", "English")).is_err());
+        assert!(check_template(&template("order_ready", "fil")).is_ok());
         assert_eq!(template_summary(&template("hello", "de")), "Template \u{201c}hello\u{201d} (de)");
     }
 }

@@ -272,6 +272,16 @@ async fn the_thread_page_shows_the_window_and_offers_what_it_allows(engine: Engi
     let (_, html) = page(&client, &app, &format!("/inbox/{whatsapp}")).await;
     assert!(html.contains("send an approved template"), "{html}");
     assert!(html.contains(r#"name="template_name""#) && !html.contains(r#"id="reply-text""#), "{html}");
+    let chat = format!("/inbox/{whatsapp}");
+    let fields = [("template_name", "table_ready"), ("template_language", "English"), ("template_parameters", "Ana")];
+    let response = submit(&client, &app, &chat, &format!("{chat}/reply"), &fields).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.expect("html");
+    assert!(html.contains("The template language must be the template&#39;s language code"), "{html}");
+    assert!(html.contains(r#"value="table_ready""#), "the template is kept: {html}");
+    let fields = [("template_name", "table_ready"), ("template_language", "en_US"), ("template_parameters", "Ana")];
+    let response = submit(&client, &app, &chat, &format!("{chat}/reply"), &fields).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
     let closed = thread_written(&app, &ws, Platform::Instagram, "17841405822304914", 8 * 24).await;
     let (_, html) = page(&client, &app, &format!("/inbox/{closed}")).await;

@@ -112,6 +112,7 @@ struct ThreadPartial<'a> {
     csrf: &'a str,
     errors: &'a FormErrors,
     draft: &'a str,
+    template: TemplateDraft<'a>,
     post_to_platform: bool,
     max_chars: usize,
     notice: Option<&'static str>,
@@ -236,6 +237,16 @@ pub(super) struct Rejected<'a> {
     errors: &'a FormErrors,
     draft: &'a str,
     post_to_platform: bool,
+    /// The template fields as they were sent (WhatsApp).
+    template: TemplateDraft<'a>,
+}
+
+/// The template fields of a refused reply, shown again.
+#[derive(Default, Clone, Copy)]
+pub(super) struct TemplateDraft<'a> {
+    name: &'a str,
+    language: &'a str,
+    parameters: &'a str,
 }
 
 /// The whole thread pane.
@@ -262,9 +273,9 @@ async fn thread_with_notice(
     let platform = Platform::parse(&conversation.platform);
     let window = state.inbox.messaging_window(&user.auth.workspace_id, conversation).await.map_err(inbox_error)?;
     let no_errors = FormErrors::new();
-    let (errors, draft, post_to_platform) = match &rejected {
-        Some(r) => (r.errors, r.draft, r.post_to_platform),
-        None => (&no_errors, "", true),
+    let (errors, draft, post_to_platform, template) = match &rejected {
+        Some(r) => (r.errors, r.draft, r.post_to_platform, r.template),
+        None => (&no_errors, "", true, TemplateDraft::default()),
     };
     let assignee_id = conversation.assignee_id.as_deref().unwrap_or_default();
     let partial = ThreadPartial {
@@ -307,6 +318,7 @@ async fn thread_with_notice(
         csrf: csrf.token(),
         errors,
         draft,
+        template,
         post_to_platform,
         max_chars: MAX_REPLY_CHARS,
         notice,
@@ -441,7 +453,12 @@ pub(super) async fn reply(
     };
     let mut errors = FormErrors::new();
     errors.add("text", refusal);
-    let back = Rejected { errors: &errors, draft: &form.text, post_to_platform };
+    let template = TemplateDraft {
+        name: &form.template_name,
+        language: &form.template_language,
+        parameters: &form.template_parameters,
+    };
+    let back = Rejected { errors: &errors, draft: &form.text, post_to_platform, template };
     rejected(&state, &user, csrf, &headers, &conversation, back).await
 }
 
@@ -510,7 +527,8 @@ pub(super) async fn set_status(
         Err(InboxError::Validation { message, .. }) => {
             let mut errors = FormErrors::new();
             errors.add("snoozed_until", format!("The snooze time {message}."));
-            let back = Rejected { errors: &errors, draft: "", post_to_platform: true };
+            let back =
+                Rejected { errors: &errors, draft: "", post_to_platform: true, template: TemplateDraft::default() };
             rejected(&state, &user, csrf, &headers, &conversation, back).await
         }
         Err(error) => Err(inbox_error(error)),
