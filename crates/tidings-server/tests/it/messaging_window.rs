@@ -272,6 +272,7 @@ async fn the_thread_page_shows_the_window_and_offers_what_it_allows(engine: Engi
     let (_, html) = page(&client, &app, &format!("/inbox/{whatsapp}")).await;
     assert!(html.contains("send an approved template"), "{html}");
     assert!(html.contains(r#"name="template_name""#) && !html.contains(r#"id="reply-text""#), "{html}");
+    assert!(html.contains("Body values, one a line ({{1}}, {{2}}…)"), "{html}");
     let chat = format!("/inbox/{whatsapp}");
     let fields = [("template_name", "table_ready"), ("template_language", "English"), ("template_parameters", "Ana")];
     let response = submit(&client, &app, &chat, &format!("{chat}/reply"), &fields).await;
