@@ -122,6 +122,8 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
         Some(context.account(ws, &connection, platform).await?)
     };
 
+    // The kind stored with the reply (text, HUMAN_AGENT, template), so a retry sends the same.
+    let message = response.outgoing().map_err(JobError::fatal)?;
     let mut tx = context.db.begin_for_tenant(ws).await?;
     let sending = ResponseUpdate { count_attempt: true, ..update(ResponseStatus::Sending, None) };
     store::update_response(&mut tx, ws, &job.response_id, &sending).await?;
@@ -136,10 +138,7 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
         }
         Some(account) => {
             let channel = context.platforms.channel(platform).ok_or_else(|| JobError::fatal("no messaging client"))?;
-            channel
-                .send_message(account, &conversation.external_thread_id, &response.body)
-                .await
-                .map(|s| Some(s.external_id))
+            channel.send(account, &conversation.external_thread_id, &message).await.map(|s| Some(s.external_id))
         }
     };
     match result {

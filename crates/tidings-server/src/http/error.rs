@@ -42,6 +42,7 @@ pub struct ErrorDetail {
     /// `invalid_challenge`, `two_factor_required`, `two_factor_already_enabled`, `two_factor_not_set_up`,
     /// `two_factor_not_enabled`, `already_verified`, `conflict`, `already_connected`, `invalid_signature`,
     /// `stale_delivery`, `invalid_payload`, `not_configured`, `invalid_state`, `platform_error`, `request_timeout`, `payload_too_large`,
+    /// `messaging_window_closed`,
     /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`, and `error` for any
     /// other status.
     pub code: String,
@@ -164,6 +165,9 @@ impl From<crate::inbox::service::InboxError> for ApiError {
             InboxError::NotFound(what) => Self::not_found(what),
             InboxError::Validation { field, message } => Self::validation(field, message),
             InboxError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            InboxError::WindowClosed(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "messaging_window_closed", message)
+            }
             InboxError::Store(error) => Self::internal(&error),
             InboxError::Queue(error) => Self::internal(&error),
         }

@@ -13,3 +13,4 @@ pub mod search;
 pub mod service;
 pub mod store;
 pub mod tasks;
+pub mod window;

@@ -107,6 +107,18 @@ stored_enum!(
 );
 
 stored_enum!(
+    /// What a reply in a message thread sends (Meta's messaging windows allow each for a time).
+    ReplyKind {
+        /// Free text.
+        Text = "text",
+        /// Free text tagged `HUMAN_AGENT` (Messenger, Instagram).
+        HumanAgent = "human_agent",
+        /// An approved WhatsApp message template.
+        Template = "template",
+    }
+);
+
+stored_enum!(
     /// The health of a connected platform account.
     ConnectionStatus {
         /// Syncing and receiving normally.

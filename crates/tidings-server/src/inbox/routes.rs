@@ -22,6 +22,7 @@ use super::model::{ConversationKind, ConversationStatus, ResponseStatus};
 use super::service::{InboxError, ReplyRequest, is_review};
 use super::store::{self, ConversationRow};
 use super::tasks;
+use super::window::SendAs;
 use crate::AppState;
 use crate::http::error::ErrorBody;
 use crate::http::{ApiError, ApiJson, Envelope};
@@ -229,7 +230,12 @@ async fn respond(
     auth.require(Permission::SendReplies)?;
     let author = auth.user_id.as_ref();
     let (id, _) = review_of(&state, &auth, &id).await?;
-    let request = ReplyRequest { author, text: &body.response_text, post_to_platform: body.post_to_platform };
+    let request = ReplyRequest {
+        author,
+        text: &body.response_text,
+        post_to_platform: body.post_to_platform,
+        send_as: &SendAs::Text,
+    };
     let response = state.inbox.reply(&auth.workspace_id, &id, &request).await?;
     Ok((StatusCode::CREATED, Envelope::new(ResponseOut::from(response))))
 }
@@ -249,7 +255,12 @@ async fn edit_response(
     auth.require(Permission::SendReplies)?;
     let author = auth.user_id.as_ref();
     let (id, _) = review_of(&state, &auth, &id).await?;
-    let request = ReplyRequest { author, text: &body.response_text, post_to_platform: body.post_to_platform };
+    let request = ReplyRequest {
+        author,
+        text: &body.response_text,
+        post_to_platform: body.post_to_platform,
+        send_as: &SendAs::Text,
+    };
     let response = state.inbox.edit_reply(&auth.workspace_id, &id, &request).await?;
     Ok(Envelope::new(ResponseOut::from(response)))
 }
@@ -316,10 +327,12 @@ async fn get_conversation(
     let id = conversation_id(&id)?;
     let ws = &auth.workspace_id;
     let row = state.inbox.conversation(ws, &id).await?;
+    let window = state.inbox.messaging_window(ws, &row).await?;
     let messages = store::messages(&state.db, ws, &id).await?;
     let responses = store::responses(&state.db, ws, &id).await?;
     Ok(Envelope::new(ConversationDetailOut {
         conversation: ConversationOut::from(row),
+        messaging_window: window.map(MessagingWindowOut::from),
         messages: messages.into_iter().map(MessageOut::from).collect(),
         responses: responses.into_iter().map(ResponseOut::from).collect(),
     }))
@@ -342,6 +355,8 @@ async fn list_messages(
 
 /// Answers in a conversation, posted to the platform: 202 when queued for sending, 201 when it
 /// must be posted by hand (`manual_required` with a `deepLink`). A review's answer is its reply.
+/// Outside a thread's messaging window free text is refused with 422 `messaging_window_closed`
+/// (the message says what is allowed instead: `tag: HUMAN_AGENT` or a WhatsApp `template`).
 #[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", params(("id" = String, Path)),
     request_body = MessageIn, security(("bearer" = [])), responses(
     (status = 202, body = Envelope<ResponseOut>), (status = 201, body = Envelope<ResponseOut>),
@@ -355,9 +370,10 @@ async fn send_message(
     auth.require(Permission::SendReplies)?;
     let author = auth.user_id.as_ref();
     let id = conversation_id(&id)?;
-    let request = ReplyRequest { author, text: &body.text, post_to_platform: true };
+    let send_as = body.send_as()?;
+    let request = ReplyRequest { author, text: &body.text, post_to_platform: true, send_as: &send_as };
     let response = state.inbox.reply(&auth.workspace_id, &id, &request).await.map_err(|error| match error {
-        InboxError::Validation { message, .. } => ApiError::validation("text", message),
+        InboxError::Validation { field: "responseText", message } => ApiError::validation("text", message),
         other => other.into(),
     })?;
     // Handed to the sender (which may already have picked it up): accepted; kept here: created.

@@ -10,6 +10,7 @@ use tidings_store::{Db, StoreError};
 use super::live::{Live, LiveEvent};
 use super::model::{ConversationKind, ConversationStatus, ResponseStatus};
 use super::store::{self, ConversationRow, NewResponse, ResponseRow, ResponseUpdate};
+use super::window::{self, SendAs, Window};
 use crate::channels::outbound;
 
 /// Why an inbox action failed.
@@ -21,6 +22,9 @@ pub enum InboxError {
     Validation { field: &'static str, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// The thread's messaging window does not allow this reply (the message says what it allows).
+    #[error("{0}")]
+    WindowClosed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -45,6 +49,8 @@ pub struct ReplyRequest<'a> {
     pub text: &'a str,
     /// Post it to the platform (when it allows), or keep it as a draft.
     pub post_to_platform: bool,
+    /// Free text, tagged `HUMAN_AGENT`, or a WhatsApp template (then `text` is empty).
+    pub send_as: &'a SendAs,
 }
 
 impl Inbox {
@@ -62,8 +68,21 @@ impl Inbox {
         store::conversation(&self.db, ws, id).await?.ok_or(InboxError::NotFound("conversation"))
     }
 
+    /// The messaging window of a Messenger, Instagram or WhatsApp thread, now; `None` for
+    /// reviews and platforms without one.
+    pub async fn messaging_window(
+        &self,
+        ws: &WorkspaceId,
+        conversation: &ConversationRow,
+    ) -> Result<Option<Window>, InboxError> {
+        let id = ConversationId::parse(&conversation.id).map_err(StoreError::corrupt)?;
+        let last_inbound_at = store::last_inbound_at(&self.db, ws, &id).await?;
+        Ok(window::window_of(conversation, last_inbound_at, now_millis()))
+    }
+
     /// Writes a reply. Posted through the outbound queue when asked and the platform allows;
-    /// kept with a deep link (`manual_required`) when the platform's API takes no replies.
+    /// kept with a deep link (`manual_required`) when the platform's API takes no replies. A
+    /// reply the thread's messaging window does not allow is refused before anything is stored.
     #[tracing::instrument(skip_all, fields(workspace_id = %ws, conversation_id = %id))]
     pub async fn reply(
         &self,
@@ -71,8 +90,20 @@ impl Inbox {
         id: &ConversationId,
         request: &ReplyRequest<'_>,
     ) -> Result<ResponseRow, InboxError> {
-        let text = validate_text(request.text)?;
+        let text = match request.send_as {
+            SendAs::Template(template) if request.text.trim().is_empty() => window::template_summary(template),
+            SendAs::Template(_) => {
+                return Err(InboxError::Validation {
+                    field: "text",
+                    message: "must be empty when sending a template (its words are approved in WhatsApp Manager)"
+                        .into(),
+                });
+            }
+            SendAs::Text | SendAs::HumanAgent => validate_text(request.text)?,
+        };
         let conversation = self.conversation(ws, id).await?;
+        let window = self.messaging_window(ws, &conversation).await?;
+        window::check(&conversation, window.as_ref(), request.send_as)?;
         let platform = Platform::parse(&conversation.platform);
         let in_reply_to = store::first_inbound(&self.db, ws, id).await?;
         let (status, deep_link) = plan(&conversation, platform, request.post_to_platform);
@@ -91,6 +122,11 @@ impl Inbox {
                 status,
                 post_to_platform: request.post_to_platform,
                 deep_link: deep_link.as_deref(),
+                kind: request.send_as.kind(),
+                template: match request.send_as {
+                    SendAs::Template(template) => Some(template),
+                    SendAs::Text | SendAs::HumanAgent => None,
+                },
             },
         )
         .await?;
@@ -113,12 +149,16 @@ impl Inbox {
         let Some(current) = store::current_response(&self.db, ws, id).await? else {
             return self.reply(ws, id, request).await;
         };
+        let conversation = self.conversation(ws, id).await?;
+        if !is_review(&conversation) {
+            // Re-posting would send a new message, past the checks of the messaging window.
+            return Err(InboxError::Conflict("a message sent in a thread cannot be edited; send a new one".into()));
+        }
         let text = validate_text(request.text)?;
         let current_status = ResponseStatus::parse(&current.status).unwrap_or(ResponseStatus::Draft);
         if matches!(current_status, ResponseStatus::Queued | ResponseStatus::Sending) {
             return Err(InboxError::Conflict("the reply is being posted; try again in a moment".into()));
         }
-        let conversation = self.conversation(ws, id).await?;
         let (status, _) = plan(&conversation, Platform::parse(&conversation.platform), request.post_to_platform);
         let response_id = ResponseId::parse(&current.id).map_err(StoreError::corrupt)?;
         let mut tx = self.db.begin_for_tenant(ws).await?;

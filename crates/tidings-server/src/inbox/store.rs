@@ -5,7 +5,9 @@ use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, ConversationId, LocationId, MessageId, ResponseId, UserId, WorkspaceId};
 use tidings_store::{Backend, Db, StoreError, Tx, with_reader, with_tx};
 
-use super::model::{ConversationStatus, ResponseStatus};
+use tidings_connectors::{OutgoingMessage, TemplateMessage};
+
+use super::model::{ConversationStatus, ReplyKind, ResponseStatus};
 use super::query::{Arg, Conditions, bind_args, placeholders};
 use super::search;
 
@@ -96,10 +98,37 @@ pub struct ResponseRow {
     pub posted_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// `text`, `human_agent` or `template` ([`super::model::ReplyKind`]).
+    pub kind: String,
+    pub template_name: Option<String>,
+    pub template_language: Option<String>,
+    /// The template's body parameters, a JSON array of strings.
+    pub template_parameters: Option<String>,
 }
 
 const RESPONSE_COLUMNS: &str = "id, workspace_id, conversation_id, in_reply_to, author_id, body, status, \
-     post_to_platform, deep_link, external_id, error, attempts, posted_at, created_at, updated_at";
+     post_to_platform, deep_link, external_id, error, attempts, posted_at, created_at, updated_at, kind, \
+     template_name, template_language, template_parameters";
+
+impl ResponseRow {
+    /// What the sender sends for this reply: its text, tagged or not, or its template.
+    pub fn outgoing(&self) -> Result<OutgoingMessage, StoreError> {
+        let kind =
+            ReplyKind::parse(&self.kind).ok_or_else(|| StoreError::corrupt(format!("reply kind {}", self.kind)))?;
+        Ok(match kind {
+            ReplyKind::Text => OutgoingMessage::Text(self.body.clone()),
+            ReplyKind::HumanAgent => OutgoingMessage::HumanAgent(self.body.clone()),
+            ReplyKind::Template => {
+                let parameters = self.template_parameters.as_deref().unwrap_or("[]");
+                OutgoingMessage::Template(TemplateMessage {
+                    name: self.template_name.clone().unwrap_or_default(),
+                    language: self.template_language.clone().unwrap_or_default(),
+                    body_parameters: serde_json::from_str(parameters).map_err(StoreError::corrupt)?,
+                })
+            }
+        })
+    }
+}
 
 /// Which conversations a list shows. Every field narrows; `None` does not filter.
 #[derive(Debug, Clone, Default)]
@@ -368,6 +397,17 @@ pub async fn first_inbound(
         .await)?)
 }
 
+/// When the customer last wrote in a conversation (the start of a messaging window), if ever.
+pub async fn last_inbound_at(db: &Db, workspace: &WorkspaceId, id: &ConversationId) -> Result<Option<i64>, StoreError> {
+    Ok(with_reader!(db, |pool| sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT MAX(sent_at) FROM messages WHERE workspace_id = $1 AND conversation_id = $2 AND direction = 'inbound'"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .fetch_one(pool)
+    .await)?)
+}
+
 /// Sets the status (and the snooze end); `false` when the conversation is not the workspace's.
 pub async fn set_status(
     tx: &mut Tx,
@@ -434,13 +474,18 @@ pub struct NewResponse<'a> {
     pub status: ResponseStatus,
     pub post_to_platform: bool,
     pub deep_link: Option<&'a str>,
+    pub kind: ReplyKind,
+    /// The approved template sent, for `ReplyKind::Template`.
+    pub template: Option<&'a TemplateMessage>,
 }
 
 pub async fn insert_response(tx: &mut Tx, workspace: &WorkspaceId, new: &NewResponse<'_>) -> Result<(), StoreError> {
     let now = now_millis();
+    let parameters = new.template.map(|t| serde_json::json!(t.body_parameters).to_string());
     with_tx!(tx, |conn| sqlx::query(
         "INSERT INTO responses (id, workspace_id, conversation_id, in_reply_to, author_id, body, status, \
-         post_to_platform, deep_link, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"
+         post_to_platform, deep_link, created_at, updated_at, kind, template_name, template_language, \
+         template_parameters) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14)"
     )
     .bind(new.id.as_str())
     .bind(workspace.as_str())
@@ -452,6 +497,10 @@ pub async fn insert_response(tx: &mut Tx, workspace: &WorkspaceId, new: &NewResp
     .bind(new.post_to_platform)
     .bind(new.deep_link)
     .bind(now)
+    .bind(new.kind.as_str())
+    .bind(new.template.map(|t| t.name.as_str()))
+    .bind(new.template.map(|t| t.language.as_str()))
+    .bind(parameters.as_deref())
     .execute(&mut **conn)
     .await
     .map(|_| ()))?;

@@ -15,6 +15,7 @@ mod identity;
 mod identity_mail;
 mod inbox_api;
 mod mail;
+mod messaging_window;
 mod outbound;
 mod profiles;
 mod sync;

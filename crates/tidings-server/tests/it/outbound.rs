@@ -13,6 +13,7 @@ use tidings_server::inbox::ingest::{self, Ingested, Source};
 use tidings_server::inbox::model::ResponseStatus;
 use tidings_server::inbox::service::ReplyRequest;
 use tidings_server::inbox::store::{self as inbox_store, ResponseUpdate};
+use tidings_server::inbox::window::SendAs;
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -22,7 +23,7 @@ use crate::webhooks::{connect, post, wait_for_messages};
 
 const PAGE_ID: &str = "104729585";
 
-async fn spawn_with_graph(engine: Engine, graph: &MockServer) -> Option<TestApp> {
+pub(crate) async fn spawn_with_graph(engine: Engine, graph: &MockServer) -> Option<TestApp> {
     let base = graph.uri();
     TestApp::spawn_on(engine, move |cfg| {
         cfg.connectors.meta.graph_base_url = base.clone();
@@ -56,7 +57,7 @@ async fn thread_with_page_token(app: &TestApp, ws: &WorkspaceId, platform: Platf
     ConversationId::parse(&conversations[0].id).expect("id")
 }
 
-async fn wait_status(
+pub(crate) async fn wait_status(
     app: &TestApp,
     ws: &WorkspaceId,
     id: &ResponseId,
@@ -103,7 +104,12 @@ async fn a_thread_reply_is_sent_once_and_recorded(engine: Engine) {
         .await;
 
     let author = owner(&session);
-    let request = ReplyRequest { author: Some(&author), text: "Yes, until 11pm!", post_to_platform: true };
+    let request = ReplyRequest {
+        author: Some(&author),
+        text: "Yes, until 11pm!",
+        post_to_platform: true,
+        send_as: &SendAs::Text,
+    };
     let response = app.state.inbox.reply(&ws, &conversation, &request).await.expect("reply");
     assert_eq!(response.status, "queued");
     let id = ResponseId::parse(&response.id).expect("id");
@@ -130,7 +136,8 @@ async fn an_interrupted_send_is_not_repeated(engine: Engine) {
     // A draft stands in for a reply whose worker died after calling the platform: it is left
     // `sending`, then its job runs again.
     let author = owner(&session);
-    let request = ReplyRequest { author: Some(&author), text: "On our way", post_to_platform: false };
+    let request =
+        ReplyRequest { author: Some(&author), text: "On our way", post_to_platform: false, send_as: &SendAs::Text };
     let draft = app.state.inbox.reply(&ws, &conversation, &request).await.expect("draft");
     let id = ResponseId::parse(&draft.id).expect("id");
     let mut tx = app.state.db.begin_for_tenant(&ws).await.expect("tx");
@@ -172,7 +179,8 @@ async fn an_instagram_reply_with_a_page_token_goes_through_the_facebook_graph_ap
         .await;
 
     let author = owner(&session);
-    let request = ReplyRequest { author: Some(&author), text: "See you at 8!", post_to_platform: true };
+    let request =
+        ReplyRequest { author: Some(&author), text: "See you at 8!", post_to_platform: true, send_as: &SendAs::Text };
     let response = app.state.inbox.reply(&ws, &conversation, &request).await.expect("reply");
     let id = ResponseId::parse(&response.id).expect("id");
     let posted = wait_status(&app, &ws, &id, ResponseStatus::Posted).await;
@@ -240,7 +248,8 @@ async fn review_replies_post_to_google_and_wait_for_hands_on_yelp() {
         .mount(&google)
         .await;
 
-    let request = ReplyRequest { author: Some(&author), text: "Thank you, Sam!", post_to_platform: true };
+    let request =
+        ReplyRequest { author: Some(&author), text: "Thank you, Sam!", post_to_platform: true, send_as: &SendAs::Text };
     let google_reply = app.state.inbox.reply(&ws, &ids[0], &request).await.expect("reply");
     wait_status(&app, &ws, &ResponseId::parse(&google_reply.id).expect("id"), ResponseStatus::Posted).await;
 
@@ -273,7 +282,12 @@ async fn replies_in_the_demo_workspace_are_recorded_without_calling_a_platform()
     .await)
     .expect("owner");
     let owner = UserId::parse(&owner).expect("user");
-    let request = ReplyRequest { author: Some(&owner), text: "Thanks for writing!", post_to_platform: true };
+    let request = ReplyRequest {
+        author: Some(&owner),
+        text: "Thanks for writing!",
+        post_to_platform: true,
+        send_as: &SendAs::Text,
+    };
     let response = app.state.inbox.reply(&ws, &conversation, &request).await.expect("reply");
     let posted = wait_status(&app, &ws, &ResponseId::parse(&response.id).expect("id"), ResponseStatus::Posted).await;
     assert!(posted.external_id.as_deref().is_some_and(|id| id.starts_with("demo-")));

@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use tidings_connectors::{Platform, ReplySupport};
+use tidings_connectors::{Platform, ReplySupport, TemplateMessage};
 use tidings_core::UserId;
 use tidings_core::time::now_millis;
 
@@ -22,9 +22,10 @@ use crate::dashboard::csrf::{Csrf, CsrfForm};
 use crate::dashboard::page::{FormErrors, PageError};
 use crate::identity::Permission;
 use crate::identity::session::DashboardUser;
-use crate::inbox::model::{ConversationStatus, ResponseStatus};
+use crate::inbox::model::{ConversationStatus, ReplyKind, ResponseStatus};
 use crate::inbox::service::{InboxError, MAX_REPLY_CHARS, ReplyRequest};
 use crate::inbox::store::{self, ConversationRow, MessageRow, ResponseRow};
+use crate::inbox::window::{SendAs, Window};
 
 /// The workspace's conversation named in the path, or the 404 page.
 pub(super) async fn find(state: &AppState, user: &DashboardUser, id: &str) -> Result<ConversationRow, PageError> {
@@ -111,9 +112,44 @@ struct ThreadPartial<'a> {
     csrf: &'a str,
     errors: &'a FormErrors,
     draft: &'a str,
+    template: TemplateDraft<'a>,
     post_to_platform: bool,
     max_chars: usize,
     notice: Option<&'static str>,
+    window: WindowView,
+}
+
+/// A thread's messaging window as the reply box offers it; everything off for reviews and
+/// platforms without one, where the box takes free text.
+#[derive(Default)]
+struct WindowView {
+    /// `open`, `human_agent_only`, `template_only`, `closed`; empty without a window.
+    state: &'static str,
+    text: String,
+    /// The text box (free text, or text tagged HUMAN_AGENT).
+    text_box: bool,
+    offer_human_agent: bool,
+    /// Only HUMAN_AGENT is allowed now: the box is ticked.
+    human_agent_only: bool,
+    offer_template: bool,
+    closed: bool,
+}
+
+impl WindowView {
+    fn of(window: Option<&Window>) -> Self {
+        let Some(window) = window else { return Self { text_box: true, ..Self::default() } };
+        let allows = window.allows();
+        let offer_human_agent = allows.contains(&ReplyKind::HumanAgent);
+        Self {
+            state: window.state_name(),
+            text: window.describe(),
+            text_box: allows.contains(&ReplyKind::Text) || offer_human_agent,
+            offer_human_agent,
+            human_agent_only: offer_human_agent && !allows.contains(&ReplyKind::Text),
+            offer_template: allows.contains(&ReplyKind::Template),
+            closed: allows.is_empty(),
+        }
+    }
 }
 
 fn message_view(row: MessageRow, now: i64) -> MessageView {
@@ -201,6 +237,16 @@ pub(super) struct Rejected<'a> {
     errors: &'a FormErrors,
     draft: &'a str,
     post_to_platform: bool,
+    /// The template fields as they were sent (WhatsApp).
+    template: TemplateDraft<'a>,
+}
+
+/// The template fields of a refused reply, shown again.
+#[derive(Default, Clone, Copy)]
+pub(super) struct TemplateDraft<'a> {
+    name: &'a str,
+    language: &'a str,
+    parameters: &'a str,
 }
 
 /// The whole thread pane.
@@ -225,10 +271,11 @@ async fn thread_with_notice(
     let messages = messages_html(state, user, csrf, conversation).await?;
     let members = crate::identity::store::members(state.identity.db(), &user.auth.workspace_id).await?;
     let platform = Platform::parse(&conversation.platform);
+    let window = state.inbox.messaging_window(&user.auth.workspace_id, conversation).await.map_err(inbox_error)?;
     let no_errors = FormErrors::new();
-    let (errors, draft, post_to_platform) = match &rejected {
-        Some(r) => (r.errors, r.draft, r.post_to_platform),
-        None => (&no_errors, "", true),
+    let (errors, draft, post_to_platform, template) = match &rejected {
+        Some(r) => (r.errors, r.draft, r.post_to_platform, r.template),
+        None => (&no_errors, "", true, TemplateDraft::default()),
     };
     let assignee_id = conversation.assignee_id.as_deref().unwrap_or_default();
     let partial = ThreadPartial {
@@ -271,9 +318,11 @@ async fn thread_with_notice(
         csrf: csrf.token(),
         errors,
         draft,
+        template,
         post_to_platform,
         max_chars: MAX_REPLY_CHARS,
         notice,
+        window: WindowView::of(window.as_ref()),
     };
     Ok(partial.render()?)
 }
@@ -286,6 +335,32 @@ pub(super) struct ReplyForm {
     post_to_platform: Option<String>,
     /// Present on forms that always post (message threads).
     always_post: Option<String>,
+    /// A checkbox: send the text tagged HUMAN_AGENT.
+    human_agent: Option<String>,
+    /// An approved WhatsApp template, sent instead of text when named.
+    template_name: String,
+    template_language: String,
+    /// The template's body values, one a line.
+    template_parameters: String,
+}
+
+impl ReplyForm {
+    fn send_as(&self) -> SendAs {
+        if !self.template_name.trim().is_empty() {
+            return SendAs::Template(TemplateMessage {
+                name: self.template_name.trim().to_owned(),
+                language: self.template_language.trim().to_owned(),
+                body_parameters: self
+                    .template_parameters
+                    .lines()
+                    .map(str::trim)
+                    .filter(|line| !line.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            });
+        }
+        if self.human_agent.is_some() { SendAs::HumanAgent } else { SendAs::Text }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -368,16 +443,34 @@ pub(super) async fn reply(
     let conversation = find(&state, &user, &id).await?;
     let post_to_platform = form.always_post.is_some() || form.post_to_platform.is_some();
     let cid = conversation_id(&conversation.id)?;
-    let request = ReplyRequest { author: Some(&user.user_id), text: &form.text, post_to_platform };
-    match state.inbox.reply(&user.auth.workspace_id, &cid, &request).await {
-        Ok(_) => answer(&state, &user, csrf, &headers, &conversation.id, "Reply saved.").await,
-        Err(InboxError::Validation { message, .. }) => {
-            let mut errors = FormErrors::new();
-            errors.add("text", format!("The reply {message}."));
-            let back = Rejected { errors: &errors, draft: &form.text, post_to_platform };
-            rejected(&state, &user, csrf, &headers, &conversation, back).await
-        }
-        Err(error) => Err(inbox_error(error)),
+    let send_as = form.send_as();
+    let request = ReplyRequest { author: Some(&user.user_id), text: &form.text, post_to_platform, send_as: &send_as };
+    let refusal = match state.inbox.reply(&user.auth.workspace_id, &cid, &request).await {
+        Ok(_) => return answer(&state, &user, csrf, &headers, &conversation.id, "Reply saved.").await,
+        Err(InboxError::Validation { field, message }) => format!("{} {message}.", field_label(field)),
+        Err(InboxError::WindowClosed(message)) => message,
+        Err(error) => return Err(inbox_error(error)),
+    };
+    let mut errors = FormErrors::new();
+    errors.add("text", refusal);
+    let template = TemplateDraft {
+        name: &form.template_name,
+        language: &form.template_language,
+        parameters: &form.template_parameters,
+    };
+    let back = Rejected { errors: &errors, draft: &form.text, post_to_platform, template };
+    rejected(&state, &user, csrf, &headers, &conversation, back).await
+}
+
+/// How the reply form names a field the inbox refused.
+fn field_label(field: &str) -> &'static str {
+    match field {
+        "template.name" => "The template name",
+        "template.language" => "The template language",
+        "template.bodyParameters" => "The template values",
+        "template" => "A template",
+        "tag" => "The human-agent tag:",
+        _ => "The reply",
     }
 }
 
@@ -434,7 +527,8 @@ pub(super) async fn set_status(
         Err(InboxError::Validation { message, .. }) => {
             let mut errors = FormErrors::new();
             errors.add("snoozed_until", format!("The snooze time {message}."));
-            let back = Rejected { errors: &errors, draft: "", post_to_platform: true };
+            let back =
+                Rejected { errors: &errors, draft: "", post_to_platform: true, template: TemplateDraft::default() };
             rejected(&state, &user, csrf, &headers, &conversation, back).await
         }
         Err(error) => Err(inbox_error(error)),
