@@ -271,13 +271,16 @@ async fn unprocessed(context: &ChannelContext, event_ids: &[EventId]) -> Result<
     Ok(deliveries)
 }
 
+/// What a delivery is marked with: status, event count, error, unmatched accounts.
+type Marking<'a> = (&'a str, i64, Option<&'a str>, Option<String>);
+
 /// Records what became of each delivery, in one transaction: one statement per outcome and
 /// [`READ_CHUNK`] deliveries (usually all of a batch ended alike: processed, one message each).
 async fn mark(context: &ChannelContext, outcomes: &BTreeMap<String, Outcome>) -> Result<(), StoreError> {
     if outcomes.is_empty() {
         return Ok(());
     }
-    let mut alike: BTreeMap<(&str, i64, Option<&str>, Option<String>), Vec<&str>> = BTreeMap::new();
+    let mut alike: BTreeMap<Marking<'_>, Vec<&str>> = BTreeMap::new();
     for (id, outcome) in outcomes {
         let unmatched = (!outcome.unmatched.is_empty()).then(|| Vec::from_iter(outcome.unmatched.clone()).join(" "));
         alike.entry((outcome.status, outcome.events, outcome.error.as_deref(), unmatched)).or_default().push(id);
