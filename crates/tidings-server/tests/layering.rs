@@ -327,6 +327,6 @@ fn the_scan_finds_every_form_of_crate_path() {
     let expected =
         [(1, "inbox"), (3, "state"), (3, "audit"), (4, "channels"), (5, "identity"), (6, "vault"), (6, "app")];
     assert_eq!(found, expected.map(|(line, to)| (line, to.to_owned())));
-    let import = Import { file: "system/pages.rs".into(), line: 1, from: "system".into(), to: "inbox".into() };
-    assert!(broken_rule(&import).is_some_and(|rule| rule.contains("`system` is below `inbox`")));
+    let import = Import { file: "inbox/service.rs".into(), line: 1, from: "inbox".into(), to: "system".into() };
+    assert!(broken_rule(&import).is_some_and(|rule| rule.contains("`inbox` is below `system`")));
 }
