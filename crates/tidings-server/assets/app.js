@@ -5,8 +5,33 @@
 // - Selects with data-autosubmit submit their form when changed (the workspace switcher).
 // - A failed in-page (htmx) request shows a message at the top of the page instead of silently
 //   doing nothing: the server's status (429 with its wait, 403, 5xx) or that it was unreachable.
+// - Below 900 px the sidebar is a drawer: the Menu button opens it; Escape, a click outside it
+//   or the button again closes it.
 (function () {
   "use strict";
+
+  function setDrawer(open) {
+    var toggle = document.querySelector(".menu-toggle");
+    if (!toggle) return;
+    document.body.classList.toggle("drawer-open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
+      var first = document.querySelector("#sidebar a");
+      if (first) first.focus();
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var open = document.body.classList.contains("drawer-open");
+    if (event.target.closest && event.target.closest(".menu-toggle")) setDrawer(!open);
+    else if (open && !(event.target.closest && event.target.closest("#sidebar"))) setDrawer(false);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && document.body.classList.contains("drawer-open")) {
+      setDrawer(false);
+      document.querySelector(".menu-toggle").focus();
+    }
+  });
 
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -4,7 +4,8 @@
 // - Listens to the workspace's live events (GET /api/v1/events, server-sent events) and asks
 //   htmx to refresh the conversation list ("inbox-changed") and the open thread when it changed.
 //   A draft being typed is never replaced: only the messages above it are refreshed then.
-// - Marks the open conversation in the list after htmx swaps.
+// - Marks the open conversation in the list after htmx swaps, and the inbox as showing a thread
+//   (on a phone the thread then takes the screen, with a link back to the list).
 // - Sends the browser's time-zone offset with the snooze form.
 // - Reads a chosen CSV file into the import form's text area.
 (function () {
@@ -17,6 +18,11 @@
 
   function markSelected() {
     var id = openId();
+    // On a phone the open thread is the whole screen (see app.css); start it at its top.
+    var root = document.getElementById("inbox");
+    var hadThread = root.classList.contains("has-thread");
+    root.classList.toggle("has-thread", id !== null);
+    if (id !== null && !hadThread) window.scrollTo(0, 0);
     document.querySelectorAll("#inbox-list li.conversation").forEach(function (row) {
       var selected = row.getAttribute("data-conversation-id") === id;
       row.classList.toggle("selected", selected);

@@ -1,0 +1,213 @@
+//! Accessibility (WCAG 2.1 AA) and the phone layout of every dashboard page, in a real browser.
+//!
+//! axe-core (`tests/fixtures/axe.min.js`, MPL-2.0, see `tests/fixtures/README.md`) is injected into
+//! each page over WebDriver and run there; a serious or critical violation fails the test. Every
+//! page a signed-in owner can open is checked on a desktop (1366×900) and a phone (390×844); on
+//! the phone no page may scroll sideways.
+//!
+//! Skipped with a printed reason when Chromium or chromedriver is missing, unless
+//! `TIDINGS_TEST_REQUIRE_ALL=1` (the rules of `browser.rs`).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, ensure};
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+use tidings_core::WorkspaceId;
+
+use crate::browser::{Chromedriver, fill, submit, wait_for_path};
+use crate::dashboard_inbox::seed_review;
+use crate::helpers::TestApp;
+
+const AXE: &str = include_str!("../fixtures/axe.min.js");
+const EMAIL: &str = "lena@example.com";
+const DESKTOP: (u32, u32) = (1366, 900);
+const PHONE: (u32, u32) = (390, 844);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_dashboard_page_passes_axe_on_desktop_and_phone_without_sideways_scroll() {
+    let Some(driver) = Chromedriver::start() else { return };
+    let app = TestApp::spawn().await;
+    let browser = driver.session().await;
+    let outcome = every_page(&browser, &app).await;
+    let closed = browser.close().await;
+    if let Err(error) = outcome {
+        panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
+    }
+    closed.expect("close the WebDriver session");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_a_thread_opens_full_screen_and_back_and_the_menu_is_a_drawer() {
+    let Some(driver) = Chromedriver::start() else { return };
+    let app = TestApp::spawn().await;
+    let browser = driver.session().await;
+    let outcome = phone_journey(&browser, &app).await;
+    let closed = browser.close().await;
+    if let Err(error) = outcome {
+        panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
+    }
+    closed.expect("close the WebDriver session");
+}
+
+/// Signs up and in through the browser, with a few reviews so that lists, stars and badges show.
+pub(crate) async fn signed_in_with_reviews(
+    browser: &Client,
+    app: &TestApp,
+    email: &str,
+) -> anyhow::Result<WorkspaceId> {
+    let session = app.signup(email).await;
+    let ws = WorkspaceId::parse(&session.workspace_id)?;
+    seed_review(app, &ws, "google", "g-1", "Ana Baker", 5, "Lovely croissants and kind staff").await;
+    seed_review(app, &ws, "tripadvisor", "t-1", "Ben Cole", 2, "The soup was cold").await;
+    seed_review(app, &ws, "yelp", "y-1", "Cy Dunn", 4, "Good coffee, slow service").await;
+    browser.goto(&app.url("/sign-in")).await?;
+    fill(browser, "#sign-in-form input[name=email]", email).await?;
+    fill(browser, "#sign-in-form input[name=password]", "correct horse battery").await?;
+    submit(browser, "#sign-in-form").await?;
+    wait_for_path(browser, "/inbox").await.context("signing in leads to the inbox")?;
+    Ok(ws)
+}
+
+async fn every_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
+    browser.set_window_size(DESKTOP.0, DESKTOP.1).await?;
+    signed_in_with_reviews(browser, app, EMAIL).await?;
+    let thread = browser
+        .execute("return document.querySelector('#inbox-list li.conversation a').getAttribute('href')", vec![])
+        .await?;
+    let thread = thread.as_str().context("a conversation links to its thread")?.to_owned();
+    let pages = [
+        "/inbox",
+        thread.as_str(),
+        "/reviews",
+        "/reviews/import",
+        "/settings/profile",
+        "/settings/team",
+        "/settings/channels",
+        "/settings/api-keys",
+        "/settings/audit-log",
+        "/status",
+        "/dev/mail",
+    ];
+    let mut failures = Vec::new();
+    for (width, height) in [DESKTOP, PHONE] {
+        browser.set_window_size(width, height).await?;
+        for page in pages {
+            browser.goto(&app.url(page)).await?;
+            for violation in serious_violations(browser).await.with_context(|| format!("axe on {page}"))? {
+                failures.push(format!("{page} at {width}px: {violation}"));
+            }
+            if width == PHONE.0 {
+                let (scroll, inner) = sideways(browser).await?;
+                if scroll > inner {
+                    failures.push(format!("{page} at {width}px scrolls sideways: {scroll}px wide in {inner}px"));
+                }
+            }
+        }
+    }
+    ensure!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+    Ok(())
+}
+
+/// Whether the element `css` is rendered (not `display: none`, itself or an ancestor).
+fn shown(css: &str) -> String {
+    format!("((e) => e !== null && e.getClientRects().length > 0)(document.querySelector('{css}'))")
+}
+
+async fn phone_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
+    browser.set_window_size(PHONE.0, PHONE.1).await?;
+    signed_in_with_reviews(browser, app, "noor@example.com").await?;
+    wait_until(browser, "the list alone is shown", &format!("{} && !{}", shown("#inbox-list"), shown("#thread-pane")))
+        .await?;
+    ensure!(
+        !browser.execute(&format!("return {}", shown("#sidebar")), vec![]).await?.as_bool().unwrap_or(true),
+        "the sidebar is hidden"
+    );
+
+    // The menu opens the navigation as a drawer.
+    browser.find(Locator::Css(".menu-toggle")).await?.click().await?;
+    wait_until(browser, "the drawer opens", &shown("#sidebar")).await?;
+    let expanded = browser.find(Locator::Css(".menu-toggle")).await?.attr("aria-expanded").await?;
+    ensure!(expanded.as_deref() == Some("true"), "the menu button says it is expanded: {expanded:?}");
+    // Escape closes it (WebDriver's key code for Escape).
+    browser.active_element().await?.send_keys("\u{e00c}").await?;
+    wait_until(browser, "the drawer closes", &format!("!{}", shown("#sidebar"))).await?;
+
+    wait_until(browser, "the focus is back on the menu button", "document.activeElement.matches('.menu-toggle')")
+        .await?;
+
+    // A tapped conversation takes the screen, at its top; "Back to inbox" returns to the list.
+    browser.execute("window.scrollTo(0, document.body.scrollHeight)", vec![]).await?;
+    browser.find(Locator::Css("#inbox-list li.conversation a")).await?.click().await?;
+    wait_until(
+        browser,
+        "the thread replaces the list",
+        &format!("{} && !{}", shown("#thread-pane article.thread"), shown("#inbox-list")),
+    )
+    .await?;
+    wait_until(browser, "the address names the thread", "location.pathname.startsWith('/inbox/cnv_')").await?;
+    wait_until(
+        browser,
+        "the thread starts on screen",
+        "document.querySelector('#thread-title').getBoundingClientRect().top < window.innerHeight / 2",
+    )
+    .await?;
+    let (scroll, inner) = sideways(browser).await?;
+    ensure!(scroll <= inner, "the thread scrolls sideways: {scroll}px in {inner}px");
+    browser.find(Locator::Css(".thread-back")).await?.click().await?;
+    wait_for_path(browser, "/inbox").await?;
+    wait_until(browser, "the list is back", &format!("{} && !{}", shown("#inbox-list"), shown("#thread-pane"))).await?;
+    Ok(())
+}
+
+/// Waits until the page's JavaScript expression `check` is true.
+async fn wait_until(browser: &Client, what: &str, check: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.execute(&format!("return Boolean({check})"), vec![]).await? != Value::Bool(true) {
+        ensure!(Instant::now() < deadline, "{what} did not happen (at {})", browser.current_url().await?);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+/// The document's scroll width and the viewport's width, in CSS pixels.
+pub(crate) async fn sideways(browser: &Client) -> anyhow::Result<(u64, u64)> {
+    let widths = browser.execute("return [document.documentElement.scrollWidth, window.innerWidth]", vec![]).await?;
+    let width = |i: usize| widths[i].as_u64().ok_or_else(|| anyhow!("widths read {widths}"));
+    Ok((width(0)?, width(1)?))
+}
+
+/// Runs axe-core on the page (WCAG 2.0/2.1 A and AA rules) and describes each violation whose
+/// impact is serious or critical, with the elements it names.
+pub(crate) async fn serious_violations(browser: &Client) -> anyhow::Result<Vec<String>> {
+    // The script defines `window.axe`; a page that already has it (an htmx swap) keeps it.
+    browser.execute(&format!("if (!window.axe) {{ {AXE} }}"), vec![]).await?;
+    let result = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+               .then(r => done(r.violations
+                   .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                   .map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                                nodes: v.nodes.map(n => n.target.join(' ') + ' — ' + n.failureSummary) }))))
+               .catch(e => done([{ id: 'axe-error', impact: 'critical', help: String(e), nodes: [] }]));",
+            vec![],
+        )
+        .await?;
+    let violations = result.as_array().ok_or_else(|| anyhow!("axe answered {result}"))?;
+    Ok(violations.iter().map(describe).collect())
+}
+
+fn describe(violation: &Value) -> String {
+    let nodes: Vec<String> = violation["nodes"]
+        .as_array()
+        .map(|nodes| nodes.iter().take(5).map(|n| format!("    {}", n.as_str().unwrap_or_default())).collect())
+        .unwrap_or_default();
+    format!(
+        "[{}] {} ({})\n{}",
+        violation["impact"].as_str().unwrap_or_default(),
+        violation["help"].as_str().unwrap_or_default(),
+        violation["id"].as_str().unwrap_or_default(),
+        nodes.join("\n")
+    )
+}
