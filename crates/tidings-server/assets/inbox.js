@@ -8,6 +8,9 @@
 //   (on a phone the thread then takes the screen, with a link back to the list).
 // - Sends the browser's time-zone offset with the snooze form.
 // - Reads a chosen CSV file into the import form's text area.
+// - Keyboard triage: j/k move through the list, Enter opens (the link's own behaviour), r goes to
+//   the reply box, e resolves (closes) the open conversation, ? shows the shortcuts; Ctrl/Cmd+Enter
+//   in the reply box sends it. Keys typed into a field are the field's, not shortcuts.
 (function () {
   "use strict";
 
@@ -92,11 +95,58 @@
     connect();
   }
 
+  function rowLinks() {
+    return Array.prototype.slice.call(document.querySelectorAll("#inbox-list li.conversation > a"));
+  }
+
+  // Moves the focus `step` rows down (or up) the list, from the focused row, else the open one.
+  function move(step) {
+    var links = rowLinks();
+    if (links.length === 0) return;
+    var at = links.indexOf(document.activeElement);
+    if (at === -1) at = links.indexOf(document.querySelector("#inbox-list a[aria-current=true]"));
+    var next = at === -1 ? (step > 0 ? 0 : links.length - 1) : Math.min(Math.max(at + step, 0), links.length - 1);
+    links[next].focus();
+    links[next].scrollIntoView({ block: "nearest" });
+  }
+
+  function isTyping(target) {
+    return target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName);
+  }
+
+  function onKey(event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.id === "reply-text") {
+      event.preventDefault();
+      event.target.form.requestSubmit();
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
+    var help = document.getElementById("shortcuts-help");
+    if (help && help.open) return;
+    var handled = true;
+    if (event.key === "j") move(1);
+    else if (event.key === "k") move(-1);
+    else if (event.key === "r") {
+      var reply = document.getElementById("reply-text");
+      if (reply) reply.focus(); else handled = false;
+    } else if (event.key === "e") {
+      var resolve = document.querySelector("#status-form button[name=status][value=closed]");
+      if (resolve) resolve.click(); else handled = false;
+    } else if (event.key === "?" && help) help.showModal();
+    else handled = false;
+    if (handled) event.preventDefault();
+  }
+
   function init() {
     var root = document.getElementById("inbox");
     if (root) {
       startLive(root);
       document.body.addEventListener("htmx:afterSwap", markSelected);
+      document.addEventListener("keydown", onKey);
+      var help = document.getElementById("shortcuts-help");
+      document.querySelectorAll("[aria-controls=shortcuts-help]").forEach(function (button) {
+        button.addEventListener("click", function () { help.showModal(); });
+      });
     }
     // The snooze time is typed in the browser's zone; tell the server which one.
     document.addEventListener("submit", function (event) {

@@ -15,7 +15,7 @@ use fantoccini::{Client, Locator};
 use serde_json::Value;
 use tidings_core::WorkspaceId;
 
-use crate::browser::{Chromedriver, fill, submit, wait_for_path};
+use crate::browser::{Chromedriver, fill, submit, wait_for_path, wait_for_text};
 use crate::dashboard_inbox::seed_review;
 use crate::helpers::TestApp;
 
@@ -43,6 +43,19 @@ async fn on_a_phone_a_thread_opens_full_screen_and_back_and_the_menu_is_a_drawer
     let app = TestApp::spawn().await;
     let browser = driver.session().await;
     let outcome = phone_journey(&browser, &app).await;
+    let closed = browser.close().await;
+    if let Err(error) = outcome {
+        panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
+    }
+    closed.expect("close the WebDriver session");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triage_at_the_keyboard_moves_opens_replies_sends_and_resolves() {
+    let Some(driver) = Chromedriver::start() else { return };
+    let app = TestApp::spawn().await;
+    let browser = driver.session().await;
+    let outcome = keyboard_journey(&browser, &app).await;
     let closed = browser.close().await;
     if let Err(error) = outcome {
         panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
@@ -129,8 +142,8 @@ async fn phone_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
     wait_until(browser, "the drawer opens", &shown("#sidebar")).await?;
     let expanded = browser.find(Locator::Css(".menu-toggle")).await?.attr("aria-expanded").await?;
     ensure!(expanded.as_deref() == Some("true"), "the menu button says it is expanded: {expanded:?}");
-    // Escape closes it (WebDriver's key code for Escape).
-    browser.active_element().await?.send_keys("\u{e00c}").await?;
+    // Escape closes it.
+    press(browser, ESCAPE).await?;
     wait_until(browser, "the drawer closes", &format!("!{}", shown("#sidebar"))).await?;
 
     wait_until(browser, "the focus is back on the menu button", "document.activeElement.matches('.menu-toggle')")
@@ -157,6 +170,85 @@ async fn phone_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
     browser.find(Locator::Css(".thread-back")).await?.click().await?;
     wait_for_path(browser, "/inbox").await?;
     wait_until(browser, "the list is back", &format!("{} && !{}", shown("#inbox-list"), shown("#thread-pane"))).await?;
+    Ok(())
+}
+
+/// WebDriver's codes for keys that are not characters.
+const ENTER: &str = "\u{e007}";
+const CONTROL: &str = "\u{e009}";
+const ESCAPE: &str = "\u{e00c}";
+
+/// Types `keys` where the focus is, as a person at the keyboard would.
+async fn press(browser: &Client, keys: &str) -> anyhow::Result<()> {
+    browser.active_element().await?.send_keys(keys).await.with_context(|| format!("press {keys:?}"))
+}
+
+/// The `data-conversation-id` of the list row whose link has the focus.
+async fn focused_row(browser: &Client) -> anyhow::Result<Value> {
+    Ok(browser
+        .execute(
+            "const row = document.activeElement.closest('li.conversation'); return row && row.dataset.conversationId",
+            vec![],
+        )
+        .await?)
+}
+
+async fn keyboard_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
+    browser.set_window_size(DESKTOP.0, DESKTOP.1).await?;
+    signed_in_with_reviews(browser, app, "kai@example.com").await?;
+    let ids = browser
+        .execute(
+            "return [...document.querySelectorAll('#inbox-list li.conversation')].map(r => r.dataset.conversationId)",
+            vec![],
+        )
+        .await?;
+    ensure!(ids.as_array().map(Vec::len) == Some(3), "three conversations listed: {ids}");
+
+    // j, j, k: the focus goes to the first row, the second, and back to the first.
+    press(browser, "j").await?;
+    ensure!(focused_row(browser).await? == ids[0], "j focuses the first conversation");
+    press(browser, "j").await?;
+    ensure!(focused_row(browser).await? == ids[1], "j again focuses the second");
+    press(browser, "k").await?;
+    ensure!(focused_row(browser).await? == ids[0], "k goes back to the first");
+
+    // Enter opens it in place.
+    press(browser, ENTER).await?;
+    let first = ids[0].as_str().context("an id")?;
+    wait_until(
+        browser,
+        "Enter opens the conversation",
+        &format!("document.querySelector('#thread-pane [data-conversation-id=\"{first}\"]')"),
+    )
+    .await?;
+
+    // r goes to the reply box; Ctrl+Enter sends what was typed.
+    press(browser, "r").await?;
+    wait_until(browser, "r focuses the reply box", "document.activeElement.id === 'reply-text'").await?;
+    press(browser, "Thank you, Ana! See you soon.").await?;
+    press(browser, &format!("{CONTROL}{ENTER}")).await?;
+    wait_for_text(browser, "#thread-messages", "Thank you, Ana! See you soon.")
+        .await
+        .context("Ctrl+Enter sends the reply")?;
+
+    // e resolves the conversation.
+    wait_until(browser, "the reply box is empty again", "document.querySelector('#reply-text').value === ''").await?;
+    browser.execute("document.activeElement.blur()", vec![]).await?;
+    press(browser, "e").await?;
+    wait_until(
+        browser,
+        "e resolves the conversation",
+        "document.querySelector('#thread-pane article.thread[data-status=closed]')",
+    )
+    .await?;
+
+    // ? shows the shortcuts; Escape closes them.
+    press(browser, "?").await?;
+    wait_until(browser, "? opens the help", "document.querySelector('#shortcuts-help').open").await?;
+    let help = browser.find(Locator::Css("#shortcuts-help")).await?.text().await?;
+    ensure!(help.contains("resolve") && help.contains("reply"), "the help lists the shortcuts: {help}");
+    press(browser, ESCAPE).await?;
+    wait_until(browser, "Escape closes the help", "!document.querySelector('#shortcuts-help').open").await?;
     Ok(())
 }
 
