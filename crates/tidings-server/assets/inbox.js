@@ -140,6 +140,9 @@
   function init() {
     var root = document.getElementById("inbox");
     if (root) {
+      // On a phone the filters start folded, so that the list is on the first screen.
+      var filters = root.querySelector("details.filter-panel");
+      if (filters && window.matchMedia("(max-width: 899px)").matches) filters.open = false;
       startLive(root);
       document.body.addEventListener("htmx:afterSwap", markSelected);
       document.addEventListener("keydown", onKey);

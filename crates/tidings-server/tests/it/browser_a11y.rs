@@ -170,6 +170,21 @@ async fn phone_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
     browser.find(Locator::Css(".thread-back")).await?.click().await?;
     wait_for_path(browser, "/inbox").await?;
     wait_until(browser, "the list is back", &format!("{} && !{}", shown("#inbox-list"), shown("#thread-pane"))).await?;
+
+    // On the reviews page each row is a card whose cells name their column.
+    browser.goto(&app.url("/reviews")).await?;
+    let labels = browser
+        .execute(
+            "const cells = [...document.querySelectorAll('table.reviews tbody tr:first-child td')]; \
+             return cells.map(td => getComputedStyle(td, '::before').content)",
+            vec![],
+        )
+        .await?;
+    ensure!(labels[0] == "\"Rating\"" && labels[1] == "\"Review\"", "the cells are labelled: {labels}");
+    let card = browser
+        .execute("return getComputedStyle(document.querySelector('table.reviews tbody tr')).display", vec![])
+        .await?;
+    ensure!(card == "block", "a row is a card (display {card})");
     Ok(())
 }
 
