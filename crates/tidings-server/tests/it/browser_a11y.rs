@@ -3,11 +3,13 @@
 //! axe-core (`tests/fixtures/axe.min.js`, MPL-2.0, see `tests/fixtures/README.md`) is injected into
 //! each page over WebDriver and run there; a serious or critical violation fails the test. Every
 //! page a signed-in owner can open is checked on a desktop (1366×900) and a phone (390×844); on
-//! the phone no page may scroll sideways.
+//! the phone no page may scroll sideways. Screenshots of the inbox, a thread, the reviews and the
+//! channel settings at both sizes are left in `target/screenshots/`.
 //!
 //! Skipped with a printed reason when Chromium or chromedriver is missing, unless
 //! `TIDINGS_TEST_REQUIRE_ALL=1` (the rules of `browser.rs`).
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, ensure};
@@ -19,6 +21,7 @@ use crate::browser::{Chromedriver, fill, submit, wait_for_path, wait_for_text};
 use crate::dashboard_inbox::seed_review;
 use crate::helpers::TestApp;
 
+const SCREENSHOTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/screenshots");
 const AXE: &str = include_str!("../fixtures/axe.min.js");
 const EMAIL: &str = "lena@example.com";
 const DESKTOP: (u32, u32) = (1366, 900);
@@ -110,6 +113,10 @@ async fn every_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
             for violation in serious_violations(browser).await.with_context(|| format!("axe on {page}"))? {
                 failures.push(format!("{page} at {width}px: {violation}"));
             }
+            if let Some(name) = screenshot_name(page, &thread) {
+                let size = if width == PHONE.0 { "phone" } else { "desktop" };
+                screenshot(browser, &format!("{name}-{size}.png")).await?;
+            }
             if width == PHONE.0 {
                 let (scroll, inner) = sideways(browser).await?;
                 if scroll > inner {
@@ -120,6 +127,24 @@ async fn every_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
     }
     ensure!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
     Ok(())
+}
+
+/// The pages whose look the README shows (`docs/screenshots/` is copied from these).
+fn screenshot_name(page: &str, thread: &str) -> Option<&'static str> {
+    match page {
+        "/inbox" => Some("inbox"),
+        "/reviews" => Some("reviews"),
+        "/settings/channels" => Some("settings"),
+        _ if page == thread => Some("thread"),
+        _ => None,
+    }
+}
+
+async fn screenshot(browser: &Client, name: &str) -> anyhow::Result<()> {
+    let png = browser.screenshot().await?;
+    std::fs::create_dir_all(SCREENSHOTS).with_context(|| format!("create {SCREENSHOTS}"))?;
+    let path = Path::new(SCREENSHOTS).join(name);
+    std::fs::write(&path, png).with_context(|| format!("write {}", path.display()))
 }
 
 /// Whether the element `css` is rendered (not `display: none`, itself or an ancestor).
@@ -189,6 +214,7 @@ async fn phone_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
 }
 
 /// WebDriver's codes for keys that are not characters.
+const TAB: &str = "\u{e004}";
 const ENTER: &str = "\u{e007}";
 const CONTROL: &str = "\u{e009}";
 const ESCAPE: &str = "\u{e00c}";
@@ -218,6 +244,12 @@ async fn keyboard_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()>
         )
         .await?;
     ensure!(ids.as_array().map(Vec::len) == Some(3), "three conversations listed: {ids}");
+
+    // The first Tab reaches the skip link, which moves the focus to the main content.
+    press(browser, TAB).await?;
+    wait_until(browser, "Tab focuses the skip link", "document.activeElement.matches('a.skip-link')").await?;
+    press(browser, ENTER).await?;
+    wait_until(browser, "the skip link moves the focus to the content", "document.activeElement.id === 'main'").await?;
 
     // j, j, k: the focus goes to the first row, the second, and back to the first.
     press(browser, "j").await?;
