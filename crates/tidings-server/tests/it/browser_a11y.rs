@@ -2,7 +2,7 @@
 //!
 //! axe-core (`tests/fixtures/axe.min.js`, MPL-2.0, see `tests/fixtures/README.md`) is injected into
 //! each page over WebDriver and run there; a serious or critical violation fails the test. Every
-//! page a signed-in owner can open is checked on a desktop (1366×900) and a phone (390×844); on
+//! page a signed-in owner can open (and the sign-in, sign-up and forgotten-password pages) is checked on a desktop (1366×900) and a phone (390×844); on
 //! the phone no page may scroll sideways. Screenshots of the inbox, a thread, the reviews and the
 //! channel settings at both sizes are left in `target/screenshots/`.
 //!
@@ -82,6 +82,8 @@ pub(crate) async fn signed_in_with_reviews(
     fill(browser, "#sign-in-form input[name=password]", "correct horse battery").await?;
     submit(browser, "#sign-in-form").await?;
     wait_for_path(browser, "/inbox").await.context("signing in leads to the inbox")?;
+    // Deferred scripts have run (their key and click handlers are in place) once the page is complete.
+    wait_until(browser, "the inbox has loaded", "document.readyState === 'complete'").await?;
     Ok(ws)
 }
 
@@ -106,14 +108,30 @@ async fn every_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
         "/dev/mail",
     ];
     let mut failures = Vec::new();
+    check_pages(browser, app, &pages, &thread, &mut failures).await?;
+    // The pages of someone signed out.
+    browser.delete_all_cookies().await?;
+    check_pages(browser, app, &["/sign-in", "/sign-up", "/forgot-password"], &thread, &mut failures).await?;
+    ensure!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+    Ok(())
+}
+
+/// Runs axe on each page at both sizes, and on the phone measures its width; adds what fails.
+async fn check_pages(
+    browser: &Client,
+    app: &TestApp,
+    pages: &[&str],
+    thread: &str,
+    failures: &mut Vec<String>,
+) -> anyhow::Result<()> {
     for (width, height) in [DESKTOP, PHONE] {
         browser.set_window_size(width, height).await?;
-        for page in pages {
+        for &page in pages {
             browser.goto(&app.url(page)).await?;
             for violation in serious_violations(browser).await.with_context(|| format!("axe on {page}"))? {
                 failures.push(format!("{page} at {width}px: {violation}"));
             }
-            if let Some(name) = screenshot_name(page, &thread) {
+            if let Some(name) = screenshot_name(page, thread) {
                 let size = if width == PHONE.0 { "phone" } else { "desktop" };
                 screenshot(browser, &format!("{name}-{size}.png")).await?;
             }
@@ -125,7 +143,6 @@ async fn every_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
             }
         }
     }
-    ensure!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
     Ok(())
 }
 
