@@ -9,8 +9,9 @@
 // - Sends the browser's time-zone offset with the snooze form.
 // - Reads a chosen CSV file into the import form's text area.
 // - Keyboard triage: j/k move through the list, Enter opens (the link's own behaviour), r goes to
-//   the reply box, e resolves (closes) the open conversation, ? shows the shortcuts; Ctrl/Cmd+Enter
-//   in the reply box sends it. Keys typed into a field are the field's, not shortcuts.
+//   the reply box, a to the assignee, e resolves (closes) the open conversation and then opens the
+//   next one in the list, ? shows the shortcuts; Ctrl/Cmd+Enter in the reply box sends it. Keys
+//   typed into a field are the field's, not shortcuts.
 (function () {
   "use strict";
 
@@ -110,6 +111,29 @@
     links[next].scrollIntoView({ block: "nearest" });
   }
 
+  // The conversation to open once the one being resolved is closed (its id: the list may be
+  // refreshed in between).
+  var nextAfterResolve = null;
+
+  function resolveAndMoveOn(resolve) {
+    var links = rowLinks();
+    var at = links.indexOf(document.querySelector("#inbox-list a[aria-current=true]"));
+    var next = at === -1 ? null : links[at + 1] || null;
+    nextAfterResolve = next ? next.parentNode.getAttribute("data-conversation-id") : null;
+    resolve.click();
+  }
+
+  function openNextAfterResolve() {
+    var thread = document.querySelector("#thread-pane [data-conversation-id]");
+    if (!nextAfterResolve || !thread || thread.getAttribute("data-status") !== "closed") return;
+    var link = document.querySelector('#inbox-list li[data-conversation-id="' + nextAfterResolve + '"] > a');
+    nextAfterResolve = null;
+    if (link) {
+      link.focus();
+      link.click();
+    }
+  }
+
   function isTyping(target) {
     return target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName);
   }
@@ -131,7 +155,10 @@
       if (reply) reply.focus(); else handled = false;
     } else if (event.key === "e") {
       var resolve = document.querySelector("#status-form button[name=status][value=closed]");
-      if (resolve) resolve.click(); else handled = false;
+      if (resolve) resolveAndMoveOn(resolve); else handled = false;
+    } else if (event.key === "a") {
+      var assignee = document.getElementById("assign-select");
+      if (assignee) assignee.focus(); else handled = false;
     } else if (event.key === "?" && help) help.showModal();
     else handled = false;
     if (handled) event.preventDefault();
@@ -145,6 +172,7 @@
       if (filters && window.matchMedia("(max-width: 899px)").matches) filters.open = false;
       startLive(root);
       document.body.addEventListener("htmx:afterSwap", markSelected);
+      document.body.addEventListener("htmx:afterSwap", openNextAfterResolve);
       document.addEventListener("keydown", onKey);
       var help = document.getElementById("shortcuts-help");
       document.querySelectorAll("[aria-controls=shortcuts-help]").forEach(function (button) {

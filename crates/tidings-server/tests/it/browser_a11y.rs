@@ -241,6 +241,11 @@ async fn press(browser: &Client, keys: &str) -> anyhow::Result<()> {
     browser.active_element().await?.send_keys(keys).await.with_context(|| format!("press {keys:?}"))
 }
 
+/// A JavaScript expression for the open thread if it is conversation `id` (else null).
+fn in_pane(id: &str) -> String {
+    format!("document.querySelector('#thread-pane [data-conversation-id=\"{id}\"]')")
+}
+
 /// The `data-conversation-id` of the list row whose link has the focus.
 async fn focused_row(browser: &Client) -> anyhow::Result<Value> {
     Ok(browser
@@ -279,12 +284,7 @@ async fn keyboard_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()>
     // Enter opens it in place.
     press(browser, ENTER).await?;
     let first = ids[0].as_str().context("an id")?;
-    wait_until(
-        browser,
-        "Enter opens the conversation",
-        &format!("document.querySelector('#thread-pane [data-conversation-id=\"{first}\"]')"),
-    )
-    .await?;
+    wait_until(browser, "Enter opens the conversation", &in_pane(first)).await?;
 
     // r goes to the reply box; Ctrl+Enter sends what was typed.
     press(browser, "r").await?;
@@ -295,14 +295,24 @@ async fn keyboard_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()>
         .await
         .context("Ctrl+Enter sends the reply")?;
 
-    // e resolves the conversation.
+    // a goes to the assignee.
     wait_until(browser, "the reply box is empty again", "document.querySelector('#reply-text').value === ''").await?;
     browser.execute("document.activeElement.blur()", vec![]).await?;
+    press(browser, "a").await?;
+    wait_until(browser, "a focuses the assignee", "document.activeElement.id === 'assign-select'").await?;
+
+    // e resolves the conversation and opens the next one; k and Enter go back to the resolved one.
+    browser.execute("document.activeElement.blur()", vec![]).await?;
     press(browser, "e").await?;
+    let second = ids[1].as_str().context("an id")?;
+    wait_until(browser, "the next conversation opens", &in_pane(second)).await?;
+    press(browser, "k").await?;
+    ensure!(focused_row(browser).await? == ids[0], "k goes back to the resolved conversation");
+    press(browser, ENTER).await?;
     wait_until(
         browser,
-        "e resolves the conversation",
-        "document.querySelector('#thread-pane article.thread[data-status=closed]')",
+        "the first conversation was resolved",
+        &format!("{}?.dataset.status === 'closed'", in_pane(first)),
     )
     .await?;
 
