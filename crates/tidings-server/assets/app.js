@@ -5,8 +5,52 @@
 // - Selects with data-autosubmit submit their form when changed (the workspace switcher).
 // - A failed in-page (htmx) request shows a message at the top of the page instead of silently
 //   doing nothing: the server's status (429 with its wait, 403, 5xx) or that it was unreachable.
+// - Below 900 px the sidebar is a drawer: the Menu button opens it; Escape, a click outside it
+//   or the button again closes it. Each table cell is given its column's heading (data-label),
+//   which the phone layout shows above the value when a table becomes cards.
 (function () {
   "use strict";
+
+  function setDrawer(open) {
+    var toggle = document.querySelector(".menu-toggle");
+    if (!toggle) return;
+    document.body.classList.toggle("drawer-open", open);
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
+      var first = document.querySelector("#sidebar a");
+      if (first) first.focus();
+    }
+  }
+
+  document.addEventListener("click", function (event) {
+    var open = document.body.classList.contains("drawer-open");
+    if (event.target.closest && event.target.closest(".menu-toggle")) setDrawer(!open);
+    else if (open && !(event.target.closest && event.target.closest("#sidebar"))) setDrawer(false);
+  });
+  function labelCells() {
+    document.querySelectorAll("table").forEach(function (table) {
+      var headings = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        // A heading only screen readers see (an actions column) labels nothing visibly.
+        return th.querySelector(".visually-hidden") ? "" : th.textContent.trim();
+      });
+      if (headings.length === 0) return;
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, i) {
+          if (headings[i]) cell.setAttribute("data-label", headings[i]);
+        });
+      });
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", labelCells);
+  else labelCells();
+  document.addEventListener("htmx:afterSwap", labelCells);
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && document.body.classList.contains("drawer-open")) {
+      setDrawer(false);
+      document.querySelector(".menu-toggle").focus();
+    }
+  });
 
   document.addEventListener("submit", function (event) {
     var form = event.target;

@@ -4,6 +4,7 @@ mod abuse;
 mod api;
 mod authenticator;
 mod browser;
+mod browser_a11y;
 mod browser_inbox;
 mod channels_api;
 mod dashboard_identity;
