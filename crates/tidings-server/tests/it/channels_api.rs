@@ -10,6 +10,7 @@ use tidings_store::with_reader;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::client::send;
 use crate::helpers::{Engine, Session, TestApp};
 
 /// Tokens distinctive enough that finding one anywhere means it leaked.
@@ -17,13 +18,6 @@ const YELP_KEY: &str = "yelp-api-key-canary-3c9e1f";
 const GOOGLE_ACCESS: &str = "ya29.google-access-canary-71d2";
 const GOOGLE_REFRESH: &str = "1//google-refresh-canary-a4b8";
 const PAGE_TOKEN: &str = "EAAPage-token-canary-55e0";
-
-async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let response = request.send().await.expect("sent");
-    let status = response.status();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
 
 /// An API key of `role` in the session's workspace.
 async fn key_with_role(app: &TestApp, owner: &Session, role: &str) -> String {

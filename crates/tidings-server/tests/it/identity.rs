@@ -3,17 +3,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::client::send;
 use crate::helpers::{Engine, Session, TestApp};
 
 async fn app(engine: Engine) -> Option<TestApp> {
     TestApp::spawn_on(engine, |_| {}).await
-}
-
-async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let response = request.send().await.expect("sent");
-    let status = response.status();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
 }
 
 async fn sign_up_then_sign_in_and_see_yourself(engine: Engine) {

@@ -1,15 +1,10 @@
 //! Flows that go through the mailbox: verification, password reset and invitations.
 
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::client::send;
 use crate::helpers::{Engine, Session, TestApp};
-
-async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let response = request.send().await.expect("sent");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 async fn an_address_is_verified_from_the_emailed_link_once(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };

@@ -13,17 +13,12 @@ use tidings_server::demo::deliveries::{self, Incoming};
 use tidings_store::queue::NewJob;
 use tidings_store::{with_reader, with_tx, with_writer};
 
+use crate::client::send;
 use crate::dashboard_identity::{browser, page, sign_up, submit};
 use crate::dashboard_inbox::seed_review;
 use crate::helpers::{Engine, TestApp};
 use crate::on_both_engines;
 use crate::webhooks::{connect, post, wait_for_messages};
-
-async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let response = request.send().await.expect("sent");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 async fn nul_characters_are_removed_from_text_at_every_entry_point(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };

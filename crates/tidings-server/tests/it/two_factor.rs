@@ -7,16 +7,10 @@ use totp_rs::Totp;
 
 use crate::authenticator::{authenticator, code_at, now_secs, wrong_code};
 
+use crate::client::send;
 use crate::helpers::{Engine, Session, TestApp};
 
 const PASSWORD: &str = "correct horse battery";
-
-async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let response = request.send().await.expect("sent");
-    let status = response.status();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
 
 async fn login(app: &TestApp, email: &str, workspace: Option<&str>) -> (StatusCode, Value) {
     let mut body = json!({ "email": email, "password": PASSWORD });
