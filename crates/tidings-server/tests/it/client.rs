@@ -10,16 +10,21 @@ use serde_json::Value;
 
 use crate::helpers::TestApp;
 
-/// Requests as one caller: a member's access token or an API key.
+/// Requests as one caller: a member's access token, an API key, or nobody.
 pub struct Client<'a> {
     app: &'a TestApp,
-    token: &'a str,
+    token: Option<&'a str>,
 }
 
 impl TestApp {
     /// A client that sends `token` as its bearer credential.
     pub fn client<'a>(&'a self, token: &'a str) -> Client<'a> {
-        Client { app: self, token }
+        Client { app: self, token: Some(token) }
+    }
+
+    /// A client without credentials.
+    pub fn anonymous(&self) -> Client<'_> {
+        Client { app: self, token: None }
     }
 }
 
@@ -27,7 +32,11 @@ impl Client<'_> {
     /// A request to `path`, for the calls the methods below do not cover (a query, a header, a
     /// non-JSON body); finish it with [`expect_status`].
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.app.as_member(self.token, method, path)
+        let request = self.app.client.request(method, self.app.url(path));
+        match self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
     }
 
     pub async fn get<Out: DeserializeOwned>(&self, path: &str, expected: StatusCode) -> Out {

@@ -22,39 +22,51 @@ async fn sign_up_then_sign_in_and_see_yourself(engine: Engine) {
     assert_eq!(me["data"]["workspace"]["slug"], "ana-example-com-s-shop");
     assert!(me["data"]["permissions"].as_array().expect("list").contains(&json!("manage:billing")));
 
-    let body: Value = expect_status(
-        app.client.post(app.url("/api/v1/auth/register")).json(&json!({
-            "email": "ANA@example.com", "password": "another long one", "name": "Ana", "workspaceName": "Again"
-        })),
-        StatusCode::CONFLICT,
-    )
-    .await;
+    let body: Value = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/register",
+            &json!({
+                "email": "ANA@example.com", "password": "another long one", "name": "Ana", "workspaceName": "Again"
+            }),
+            StatusCode::CONFLICT,
+        )
+        .await;
     assert_eq!(body["error"]["code"], "email_taken");
 
-    let body: Value = expect_status(
-        app.client.post(app.url("/api/v1/auth/login")).json(&json!({
-            "email": "ana@example.com", "password": "wrong password!"
-        })),
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
+    let body: Value = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            &json!({
+                "email": "ana@example.com", "password": "wrong password!"
+            }),
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
     assert_eq!(body["error"]["code"], "invalid_credentials");
-    let unknown: Value = expect_status(
-        app.client.post(app.url("/api/v1/auth/login")).json(&json!({
-            "email": "nobody@example.com", "password": "wrong password!"
-        })),
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
+    let unknown: Value = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            &json!({
+                "email": "nobody@example.com", "password": "wrong password!"
+            }),
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
     assert_eq!(unknown, body, "an unknown address answers exactly like a wrong password");
 
-    let body: Value = expect_status(
-        app.client.post(app.url("/api/v1/auth/login")).json(&json!({
-            "email": " Ana@Example.com ", "password": "correct horse battery"
-        })),
-        StatusCode::OK,
-    )
-    .await;
+    let body: Value = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            &json!({
+                "email": " Ana@Example.com ", "password": "correct horse battery"
+            }),
+            StatusCode::OK,
+        )
+        .await;
     assert_eq!(body["data"]["tokenType"], "Bearer");
     assert_eq!(body["data"]["expiresIn"], 3600);
     assert_eq!(body["data"]["workspaceId"], session.workspace_id);
@@ -67,11 +79,8 @@ async fn sign_up_input_is_validated_field_by_field(engine: Engine) {
         (json!({"email": "a@example.com", "password": "short", "name": "A", "workspaceName": "W"}), "password"),
         (json!({"email": "a@example.com", "password": "long enough pass", "name": " ", "workspaceName": "W"}), "name"),
     ] {
-        let answer: Value = expect_status(
-            app.client.post(app.url("/api/v1/auth/register")).json(&body),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        let answer: Value =
+            app.anonymous().post("/api/v1/auth/register", &body, StatusCode::UNPROCESSABLE_ENTITY).await;
         assert_eq!(answer["error"]["details"]["field"], field);
     }
     let (status, _) =
@@ -112,28 +121,23 @@ async fn an_expired_refresh_token_is_refused(engine: Engine) {
         .map(|_| ()))
     .expect("expire");
     tx.commit().await.expect("commit");
-    let body: Value = expect_status(
-        app.client.post(app.url("/api/v1/auth/refresh")).json(&json!({ "refreshToken": session.refresh })),
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
+    let body: Value = app
+        .anonymous()
+        .post("/api/v1/auth/refresh", &json!({ "refreshToken": session.refresh }), StatusCode::UNAUTHORIZED)
+        .await;
     assert_eq!(body["error"]["code"], "invalid_refresh_token");
 }
 
 async fn logging_out_ends_the_session(engine: Engine) {
     let Some(app) = app(engine).await else { return };
     let session = app.signup("cy@example.com").await;
-    expect_status::<Value>(
-        app.client.post(app.url("/api/v1/auth/logout")).json(&json!({ "refreshToken": session.refresh })),
-        StatusCode::OK,
-    )
-    .await;
+    app.anonymous()
+        .post::<_, Value>("/api/v1/auth/logout", &json!({ "refreshToken": session.refresh }), StatusCode::OK)
+        .await;
     app.client(&session.access).get::<Value>("/api/v1/me", StatusCode::UNAUTHORIZED).await;
-    expect_status::<Value>(
-        app.client.post(app.url("/api/v1/auth/refresh")).json(&json!({ "refreshToken": session.refresh })),
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
+    app.anonymous()
+        .post::<_, Value>("/api/v1/auth/refresh", &json!({ "refreshToken": session.refresh }), StatusCode::UNAUTHORIZED)
+        .await;
 }
 
 async fn an_owner_runs_several_workspaces_and_switches_between_them(engine: Engine) {

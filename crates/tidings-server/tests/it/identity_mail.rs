@@ -22,22 +22,26 @@ async fn an_address_is_verified_from_the_emailed_link_once(engine: Engine) {
 async fn a_forgotten_password_is_reset_by_email_and_old_sessions_end(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let old = app.signup("forgetful@example.com").await;
-    expect_status::<Value>(
-        app.client.post(app.url("/api/v1/auth/forgot-password")).json(&json!({ "email": "forgetful@example.com" })),
-        StatusCode::ACCEPTED,
-    )
-    .await;
+    app.anonymous()
+        .post::<_, Value>(
+            "/api/v1/auth/forgot-password",
+            &json!({ "email": "forgetful@example.com" }),
+            StatusCode::ACCEPTED,
+        )
+        .await;
     let (status, _) =
         send(app.client.post(app.url("/api/v1/auth/forgot-password")).json(&json!({ "email": "nobody@example.com" })))
             .await;
     assert_eq!(status, StatusCode::ACCEPTED, "unknown addresses get the same answer");
     let token = app.mail_token("forgetful@example.com", "Reset your").await;
 
-    expect_status::<Value>(
-        app.client.post(app.url("/api/v1/auth/reset-password")).json(&json!({ "token": token, "password": "short" })),
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
+    app.anonymous()
+        .post::<_, Value>(
+            "/api/v1/auth/reset-password",
+            &json!({ "token": token, "password": "short" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     expect_status::<Value>(
         app.client
             .post(app.url("/api/v1/auth/reset-password"))
@@ -47,13 +51,15 @@ async fn a_forgotten_password_is_reset_by_email_and_old_sessions_end(engine: Eng
     .await;
     let (status, _) = send(app.as_member(&old.access, Method::GET, "/api/v1/me")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "sessions from before the reset end");
-    expect_status::<Value>(
-        app.client.post(app.url("/api/v1/auth/login")).json(&json!({
-            "email": "forgetful@example.com", "password": "a brand new passphrase"
-        })),
-        StatusCode::OK,
-    )
-    .await;
+    app.anonymous()
+        .post::<_, Value>(
+            "/api/v1/auth/login",
+            &json!({
+                "email": "forgetful@example.com", "password": "a brand new passphrase"
+            }),
+            StatusCode::OK,
+        )
+        .await;
 }
 
 async fn an_expired_reset_link_is_refused(engine: Engine) {
@@ -97,13 +103,16 @@ async fn a_teammate_is_invited_joins_and_is_managed(engine: Engine) {
     let (status, body) =
         send(app.client.post(app.url("/api/v1/invites/accept")).json(&json!({ "token": token }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a new address needs a name and password: {body}");
-    let body: Value = expect_status(
-        app.client.post(app.url("/api/v1/invites/accept")).json(&json!({
-            "token": token, "name": "New Person", "password": "a good long password"
-        })),
-        StatusCode::OK,
-    )
-    .await;
+    let body: Value = app
+        .anonymous()
+        .post(
+            "/api/v1/invites/accept",
+            &json!({
+                "token": token, "name": "New Person", "password": "a good long password"
+            }),
+            StatusCode::OK,
+        )
+        .await;
     let viewer = Session::from_tokens(&body);
     assert_eq!(viewer.workspace_id, owner.workspace_id);
     assert_eq!(body["data"]["role"], "viewer");

@@ -24,7 +24,7 @@ async fn live_events_reach_only_their_own_workspace(engine: Engine) {
     let mut stream = shop.client().request(Method::GET, "/api/v1/events").send().await.expect("stream opened");
     assert_eq!(stream.status(), StatusCode::OK);
     assert!(stream.headers()["content-type"].to_str().expect("ascii").starts_with("text/event-stream"));
-    expect_status::<Value>(app.client.get(app.url("/api/v1/events")), StatusCode::UNAUTHORIZED).await;
+    app.anonymous().get::<Value>("/api/v1/events", StatusCode::UNAUTHORIZED).await;
 
     let at = now_millis();
     let elsewhere = ingest_review(
