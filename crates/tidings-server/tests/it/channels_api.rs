@@ -334,8 +334,8 @@ async fn roles_decide_who_connects_and_who_only_looks(engine: Engine) {
             (Method::DELETE, format!("/api/v1/connections/{connection}"), json!({})),
             (Method::POST, format!("/api/v1/connections/{connection}/sync"), json!({})),
         ] {
-            let (status, answer) = send(app.as_member(token, method.clone(), &path).json(&body)).await;
-            assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {answer}");
+            let answer: Value =
+                expect_status(app.as_member(token, method.clone(), &path).json(&body), StatusCode::FORBIDDEN).await;
             assert_eq!(answer["error"]["code"], "forbidden");
         }
         for path in [
@@ -398,8 +398,8 @@ async fn another_workspace_sees_none_of_it(engine: Engine) {
         (Method::DELETE, format!("/api/v1/connections/{connection}"), json!({})),
         (Method::POST, format!("/api/v1/connections/{connection}/sync"), json!({})),
     ] {
-        let (status, answer) = send(app.as_member(&ben.access, method.clone(), &path).json(&body)).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {answer}");
+        let answer: Value =
+            expect_status(app.as_member(&ben.access, method.clone(), &path).json(&body), StatusCode::NOT_FOUND).await;
         assert_eq!(answer["error"]["code"], "not_found");
     }
     let (_, list) = send(app.as_member(&ben.access, Method::GET, "/api/v1/locations")).await;

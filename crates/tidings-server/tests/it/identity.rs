@@ -307,8 +307,7 @@ async fn another_workspace_gets_404_everywhere(engine: Engine) {
         if !body.is_null() {
             request = request.json(&body);
         }
-        let (status, answer) = send(request).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {answer}");
+        let answer: Value = expect_status(request, StatusCode::NOT_FOUND).await;
         assert_eq!(answer["error"]["code"], "not_found");
     }
     for path in ["/api/v1/team", "/api/v1/api-keys", "/api/v1/audit-logs", "/api/v1/workspace", "/api/v1/workspaces"] {

@@ -10,7 +10,7 @@ use tidings_core::{ConnectionId, LocationId, WorkspaceId};
 use tidings_server::channels::store as channel_store;
 use tidings_server::inbox::ingest::{self, Ingested, Source};
 
-use crate::client::{Client, send};
+use crate::client::{Client, expect_status, send};
 use crate::helpers::{Engine, Session, TestApp};
 
 pub const MINUTE: i64 = 60_000;
@@ -37,16 +37,17 @@ impl Shop {
 
     /// The ids of the reviews `GET /reviews?{query}` lists.
     pub async fn review_ids(&self, query: &[(&str, &str)]) -> Vec<String> {
-        let (status, body) = send(self.client().request(Method::GET, "/api/v1/reviews").query(query)).await;
-        assert_eq!(status, StatusCode::OK, "{query:?}: {body}");
+        let body: Value =
+            expect_status(self.client().request(Method::GET, "/api/v1/reviews").query(query), StatusCode::OK).await;
         body["data"]["reviews"].as_array().expect("reviews").iter().map(|r| text(&r["id"])).collect()
     }
 
     /// The ids of the conversations `/api/v1/conversations?q=…` finds, in order.
     pub async fn search(&self, q: &str) -> Vec<String> {
         let query = [("q", q), ("limit", "50")];
-        let (status, body) = send(self.client().request(Method::GET, "/api/v1/conversations").query(&query)).await;
-        assert_eq!(status, StatusCode::OK, "{q}: {body}");
+        let body: Value =
+            expect_status(self.client().request(Method::GET, "/api/v1/conversations").query(&query), StatusCode::OK)
+                .await;
         conversation_ids(&body)
     }
 }

@@ -113,8 +113,7 @@ async fn another_workspaces_ids_are_not_found_anywhere(engine: Engine) {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let (status, answer) = send(request).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {answer}");
+        let answer: Value = expect_status(request, StatusCode::NOT_FOUND).await;
         assert_eq!(answer["error"]["code"], "not_found", "{method} {path}");
     }
     // Malformed ids are simply not found; a thread is not a review.

@@ -9,7 +9,7 @@ use tidings_connectors::FetchedReview;
 use tidings_core::time::now_millis;
 use tidings_server::inbox::ingest::{self, Ingested, Source};
 
-use crate::client::{expect_status, send};
+use crate::client::expect_status;
 use crate::helpers::Engine;
 use crate::inbox_fixtures::{
     MINUTE, Review, Shop, connection, conversation_ids, ingest_message, ingest_review, location, rfc3339, text,
@@ -172,8 +172,11 @@ async fn reviews_are_filtered_by_every_inbox_filter(engine: Engine) {
         ("offset=-1", "offset"),
         ("cursor=not-a-cursor", "cursor"),
     ] {
-        let (status, body) = send(shop.client().request(Method::GET, &format!("/api/v1/reviews?{query}"))).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+        let body: Value = expect_status(
+            shop.client().request(Method::GET, &format!("/api/v1/reviews?{query}")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
         assert_eq!(body["error"]["code"], "validation_failed");
         assert_eq!(body["error"]["details"]["field"], field, "{query}");
     }
