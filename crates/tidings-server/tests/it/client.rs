@@ -22,6 +22,11 @@ impl TestApp {
         Client { app: self, token: Some(token) }
     }
 
+    /// A client with the operator token.
+    pub fn operator(&self) -> Client<'_> {
+        self.client(&self.admin_token)
+    }
+
     /// A client without credentials.
     pub fn anonymous(&self) -> Client<'_> {
         Client { app: self, token: None }

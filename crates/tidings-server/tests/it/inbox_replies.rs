@@ -76,8 +76,7 @@ async fn replies_are_queued_drafted_or_left_to_post_by_hand(engine: Engine) {
     .await)
     .expect("jobs");
     assert_eq!(jobs, vec!["outbound.send_response".to_owned()]);
-    let queues =
-        crate::helpers::json(app.as_operator(Method::GET, "/api/v1/admin/queues").send().await.expect("sent")).await;
+    let queues: Value = app.operator().get("/api/v1/admin/queues", StatusCode::OK).await;
     let outbound = queues["data"].as_array().expect("queues").iter().find(|q| q["queue"] == "outbound").cloned();
     let outbound = outbound.expect("outbound queue listed");
     let waiting: i64 =
