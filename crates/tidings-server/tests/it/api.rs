@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tidings_store::queue::NewJob;
 
+use crate::client::expect_status;
 use crate::helpers::{Engine, TestApp, json};
 
 async fn app_on(engine: Engine) -> Option<TestApp> {
@@ -64,18 +65,17 @@ async fn errors_use_the_envelope(engine: Engine) {
     assert_eq!(body["error"]["code"], "invalid_json");
     assert!(body["error"]["message"].as_str().expect("message").contains("line 1"));
 
-    let no_content_type = app.as_operator(Method::POST, retry_all).body("{}").send().await.expect("sent");
-    assert_eq!(no_content_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert_eq!(json(no_content_type).await["error"]["code"], "unsupported_media_type");
+    let no_content_type: Value =
+        expect_status(app.operator().request(Method::POST, retry_all).body("{}"), StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            .await;
+    assert_eq!(no_content_type["error"]["code"], "unsupported_media_type");
 
-    let wrong_shape = app.as_operator(Method::POST, retry_all).json(&json!({ "queue": 5 })).send().await.expect("sent");
-    assert_eq!(wrong_shape.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(json(wrong_shape).await["error"]["code"], "validation_failed");
+    let wrong_shape: Value =
+        app.operator().post(retry_all, &json!({ "queue": 5 }), StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(wrong_shape["error"]["code"], "validation_failed");
 
-    let unknown_queue =
-        app.as_operator(Method::POST, retry_all).json(&json!({ "queue": "nowhere" })).send().await.expect("sent");
-    assert_eq!(unknown_queue.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let body = json(unknown_queue).await;
+    let body: Value =
+        app.operator().post(retry_all, &json!({ "queue": "nowhere" }), StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["error"]["details"]["field"], "queue");
 
     let too_large = app
@@ -196,11 +196,10 @@ async fn dead_letters_can_be_listed_inspected_retried_and_discarded(engine: Engi
     assert!(dead["lastError"].as_str().expect("error").contains("no handler registered"));
     assert!(dead["deadAt"].as_str().expect("time").ends_with('Z'));
 
-    let one = app.as_operator(Method::GET, &format!("/api/v1/admin/dead-letters/{id}")).send().await.expect("sent");
-    assert_eq!(one.status(), StatusCode::OK);
-    assert_eq!(json(one).await["data"]["id"], id);
+    let one: Value = app.operator().get(&format!("/api/v1/admin/dead-letters/{id}"), StatusCode::OK).await;
+    assert_eq!(one["data"]["id"], id);
 
-    let queues = json(app.as_operator(Method::GET, "/api/v1/admin/queues").send().await.expect("sent")).await;
+    let queues: Value = app.operator().get("/api/v1/admin/queues", StatusCode::OK).await;
     let outbound = queues["data"].as_array().expect("list").iter().find(|q| q["queue"] == "outbound").cloned();
     assert_eq!(outbound.expect("outbound listed")["dead"], 1);
 
@@ -219,15 +218,14 @@ async fn dead_letters_can_be_listed_inspected_retried_and_discarded(engine: Engi
     assert!(back, "the retried job ran again and died again");
     let discarded = app.as_operator(Method::DELETE, &format!("/api/v1/admin/dead-letters/{id}")).send().await;
     assert_eq!(discarded.expect("sent").status(), StatusCode::OK);
-    let gone = app.as_operator(Method::GET, &format!("/api/v1/admin/dead-letters/{id}")).send().await.expect("sent");
-    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
-    assert_eq!(json(gone).await["error"]["code"], "not_found");
+    let gone: Value = app.operator().get(&format!("/api/v1/admin/dead-letters/{id}"), StatusCode::NOT_FOUND).await;
+    assert_eq!(gone["error"]["code"], "not_found");
 
     let malformed = app.as_operator(Method::POST, "/api/v1/admin/dead-letters/not-an-id/retry").send().await;
     assert_eq!(malformed.expect("sent").status(), StatusCode::NOT_FOUND);
-    let bad_limit = app.as_operator(Method::GET, "/api/v1/admin/dead-letters?limit=0").send().await.expect("sent");
-    assert_eq!(bad_limit.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(json(bad_limit).await["error"]["details"]["field"], "limit");
+    let bad_limit: Value =
+        app.operator().get("/api/v1/admin/dead-letters?limit=0", StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(bad_limit["error"]["details"]["field"], "limit");
 }
 
 /// Every operation in the document answers at its path and method (no `route_not_found`, no 405).

@@ -10,6 +10,7 @@ use tidings_store::with_reader;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::client::{expect_status, send};
 use crate::helpers::{Engine, Session, TestApp};
 
 /// Tokens distinctive enough that finding one anywhere means it leaked.
@@ -18,29 +19,24 @@ const GOOGLE_ACCESS: &str = "ya29.google-access-canary-71d2";
 const GOOGLE_REFRESH: &str = "1//google-refresh-canary-a4b8";
 const PAGE_TOKEN: &str = "EAAPage-token-canary-55e0";
 
-async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let response = request.send().await.expect("sent");
-    let status = response.status();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
-
 /// An API key of `role` in the session's workspace.
 async fn key_with_role(app: &TestApp, owner: &Session, role: &str) -> String {
-    let (status, body) = send(
-        app.as_member(&owner.access, Method::POST, "/api/v1/api-keys").json(&json!({ "name": role, "role": role })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body: Value = app
+        .client(&owner.access)
+        .post("/api/v1/api-keys", &json!({ "name": role, "role": role }), StatusCode::CREATED)
+        .await;
     body["data"]["key"].as_str().expect("key").to_owned()
 }
 
 async fn create_location(app: &TestApp, token: &str, name: &str) -> String {
-    let (status, body) = send(app.as_member(token, Method::POST, "/api/v1/locations").json(
-        &json!({ "name": name, "city": "Lisbon", "website": "https://example.com", "timezone": "Europe/Lisbon" }),
-    ))
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body: Value = app
+        .client(token)
+        .post(
+            "/api/v1/locations",
+            &json!({ "name": name, "city": "Lisbon", "website": "https://example.com", "timezone": "Europe/Lisbon" }),
+            StatusCode::CREATED,
+        )
+        .await;
     body["data"]["id"].as_str().expect("id").to_owned()
 }
 
@@ -96,12 +92,7 @@ async fn insert_conversation(app: &TestApp, workspace: &str, location: &str, n: 
 async fn locations_are_created_listed_changed_and_removed(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let ana = app.signup("ana@example.com").await;
-    let (status, body) = send(app.as_member(&ana.access, Method::POST, "/api/v1/locations").json(&json!({
-        "name": "  Baixa  ", "address": "Rua Augusta 1", "city": "Lisbon", "country": "PT",
-        "phone": "+351 21 000 0000", "website": "https://bakery.example/baixa"
-    })))
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body: Value = app.client(&ana.access).post("/api/v1/locations", &json!({ "name": " Baixa ", "address": "Rua Augusta 1", "city": "Lisbon", "country": "PT", "phone": "+351 21 000 0000", "website": "https://bakery.example/baixa" }), StatusCode::CREATED).await;
     let location = &body["data"];
     let id = location["id"].as_str().expect("id").to_owned();
     assert!(id.starts_with("loc_"));
@@ -112,42 +103,35 @@ async fn locations_are_created_listed_changed_and_removed(engine: Engine) {
     assert_eq!(location["averageRating"], Value::Null);
 
     // A connection attached to it is counted.
-    let (status, body) = send(app.as_member(&ana.access, Method::POST, "/api/v1/connections").json(&json!({
-        "platform": "tripadvisor", "externalAccountId": "d123456", "displayName": "Baixa on TripAdvisor",
-        "locationId": id, "credentials": { "accessToken": "ta-key" }
-    })))
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.client(&ana.access).post::<_, Value>("/api/v1/connections", &json!({ "platform": "tripadvisor", "externalAccountId": "d123456", "displayName": "Baixa on TripAdvisor", "locationId": id, "credentials": { "accessToken": "ta-key" } }), StatusCode::CREATED).await;
     // Two rated reviews and a message thread at this location.
     for (n, kind, rating) in [(1, "review", Some(5)), (2, "review", Some(4)), (3, "thread", None)] {
         insert_conversation(&app, &ana.workspace_id, &id, n, kind, rating).await;
     }
-    let (status, body) = send(app.as_member(&ana.access, Method::GET, "/api/v1/locations")).await;
-    assert_eq!(status, StatusCode::OK);
+    let body: Value = app.client(&ana.access).get("/api/v1/locations", StatusCode::OK).await;
     let list = body["data"].as_array().expect("list");
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["connectionCount"], 1);
     assert_eq!(list[0]["reviewCount"], 2, "reviews only, not message threads");
     assert_eq!(list[0]["averageRating"], 4.5);
 
-    let (status, body) =
-        send(app.as_member(&ana.access, Method::PUT, &format!("/api/v1/locations/{id}")).json(&json!({
-            "name": "Baixa-Chiado", "timezone": "Europe/Lisbon"
-        })))
+    let body: Value = app
+        .client(&ana.access)
+        .put(
+            &format!("/api/v1/locations/{id}"),
+            &json!({ "name": "Baixa-Chiado", "timezone": "Europe/Lisbon" }),
+            StatusCode::OK,
+        )
         .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["name"], "Baixa-Chiado");
     assert_eq!(body["data"]["timezone"], "Europe/Lisbon");
     assert_eq!(body["data"]["city"], Value::Null, "PUT replaces every field");
 
-    let (status, body) = send(app.as_member(&ana.access, Method::GET, &format!("/api/v1/locations/{id}"))).await;
-    assert_eq!(status, StatusCode::OK);
+    let body: Value = app.client(&ana.access).get(&format!("/api/v1/locations/{id}"), StatusCode::OK).await;
     assert_eq!(body["data"]["name"], "Baixa-Chiado");
 
-    let (status, _) = send(app.as_member(&ana.access, Method::DELETE, &format!("/api/v1/locations/{id}"))).await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, body) = send(app.as_member(&ana.access, Method::GET, &format!("/api/v1/locations/{id}"))).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.client(&ana.access).delete::<Value>(&format!("/api/v1/locations/{id}"), StatusCode::OK).await;
+    let body: Value = app.client(&ana.access).get(&format!("/api/v1/locations/{id}"), StatusCode::NOT_FOUND).await;
     assert_eq!(body["error"]["code"], "not_found");
     let (_, body) = send(app.as_member(&ana.access, Method::GET, "/api/v1/connections")).await;
     assert_eq!(body["data"][0]["locationId"], Value::Null, "the connection stays, detached");
@@ -178,10 +162,10 @@ async fn location_input_is_validated_field_by_field(engine: Engine) {
         assert_eq!(answer["error"]["details"]["field"], field, "{body}");
     }
     let id = create_location(&app, &ana.access, "Shop").await;
-    let (status, answer) =
-        send(app.as_member(&ana.access, Method::PUT, &format!("/api/v1/locations/{id}")).json(&json!({ "name": "" })))
-            .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let answer: Value = app
+        .client(&ana.access)
+        .put(&format!("/api/v1/locations/{id}"), &json!({ "name": "" }), StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
     assert_eq!(answer["error"]["details"]["field"], "name");
 }
 
@@ -206,11 +190,9 @@ async fn a_connection_shows_its_health_and_never_its_credentials(engine: Engine)
         assert_eq!(connection[key], Value::Null, "{key}");
     }
 
-    let (status, list) = send(app.as_member(&ana.access, Method::GET, "/api/v1/connections")).await;
-    assert_eq!(status, StatusCode::OK);
+    let list: Value = app.client(&ana.access).get("/api/v1/connections", StatusCode::OK).await;
     assert_eq!(list["data"].as_array().expect("list").len(), 1);
-    let (status, one) = send(app.as_member(&ana.access, Method::GET, &format!("/api/v1/connections/{id}"))).await;
-    assert_eq!(status, StatusCode::OK);
+    let one: Value = app.client(&ana.access).get(&format!("/api/v1/connections/{id}"), StatusCode::OK).await;
     for shown in [body.to_string(), list.to_string(), one.to_string()] {
         assert!(!shown.contains(YELP_KEY), "the API key is never returned: {shown}");
         assert!(!shown.to_lowercase().contains("credential"), "nor any credentials field: {shown}");
@@ -253,12 +235,7 @@ async fn a_connection_shows_its_health_and_never_its_credentials(engine: Engine)
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {answer}");
         assert_eq!(answer["error"]["details"]["field"], field, "{body}");
     }
-    let (status, body) = send(app.as_member(&ana.access, Method::POST, "/api/v1/connections").json(&json!({
-        "platform": "dataforseo", "externalAccountId": "ChIJ-place", "displayName": "Via DataForSEO",
-        "credentials": { "login": "me@example.com", "secret": "api-password" }, "syncIntervalSecs": 3600
-    })))
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body: Value = app.client(&ana.access).post("/api/v1/connections", &json!({ "platform": "dataforseo", "externalAccountId": "ChIJ-place", "displayName": "Via DataForSEO", "credentials": { "login": "me@example.com", "secret": "api-password" }, "syncIntervalSecs": 3600 }), StatusCode::CREATED).await;
     assert_eq!(body["data"]["syncIntervalSecs"], 3600);
     assert!(!body.to_string().contains("api-password"));
 }
@@ -292,11 +269,7 @@ async fn a_connection_is_paused_resumed_synced_and_removed_with_its_credentials(
     let id = body["data"]["id"].as_str().expect("id").to_owned();
     let path = format!("/api/v1/connections/{id}");
 
-    let (status, body) = send(app.as_member(&ana.access, Method::PATCH, &path).json(&json!({
-        "paused": true, "displayName": "Alfama on Yelp", "locationId": location, "syncIntervalSecs": 1800
-    })))
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = app.client(&ana.access).patch(&path, &json!({ "paused": true, "displayName": "Alfama on Yelp", "locationId": location, "syncIntervalSecs": 1800 }), StatusCode::OK).await;
     assert_eq!(body["data"]["status"], "paused");
     assert_eq!(body["data"]["displayName"], "Alfama on Yelp");
     assert_eq!(body["data"]["locationId"], location.as_str());
@@ -305,30 +278,26 @@ async fn a_connection_is_paused_resumed_synced_and_removed_with_its_credentials(
     let (status, body) = send(app.as_member(&ana.access, Method::POST, &format!("{path}/sync"))).await;
     assert_eq!(status, StatusCode::CONFLICT, "a paused connection is not synced: {body}");
 
-    let (status, body) = send(app.as_member(&ana.access, Method::PATCH, &path).json(&json!({ "paused": false }))).await;
-    assert_eq!(status, StatusCode::OK);
+    let body: Value = app.client(&ana.access).patch(&path, &json!({ "paused": false }), StatusCode::OK).await;
     assert_eq!(body["data"]["status"], "active");
     assert_eq!(body["data"]["displayName"], "Alfama on Yelp", "fields left out stay");
 
-    let (status, body) =
-        send(app.as_member(&ana.access, Method::PATCH, &path).json(&json!({ "locationId": null }))).await;
-    assert_eq!(status, StatusCode::OK);
+    let body: Value = app.client(&ana.access).patch(&path, &json!({ "locationId": null }), StatusCode::OK).await;
     assert_eq!(body["data"]["locationId"], Value::Null, "null detaches");
-    let (status, body) =
-        send(app.as_member(&ana.access, Method::PATCH, &path).json(&json!({ "syncIntervalSecs": 10 }))).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = app
+        .client(&ana.access)
+        .patch(&path, &json!({ "syncIntervalSecs": 10 }), StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
     assert_eq!(body["error"]["details"]["field"], "syncIntervalSecs");
 
-    let (status, body) = send(app.as_member(&ana.access, Method::POST, &format!("{path}/sync"))).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let body: Value =
+        expect_status(app.as_member(&ana.access, Method::POST, &format!("{path}/sync")), StatusCode::ACCEPTED).await;
     assert_eq!(body["data"]["connectionId"], id.as_str());
     assert!(body["data"]["nextSyncAt"].is_string());
 
     assert!(access_token_in_vault(&app, &ana.workspace_id, &id).await.is_some());
-    let (status, _) = send(app.as_member(&ana.access, Method::DELETE, &path)).await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = send(app.as_member(&ana.access, Method::GET, &path)).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    app.client(&ana.access).delete::<Value>(&path, StatusCode::OK).await;
+    app.client(&ana.access).get::<Value>(&path, StatusCode::NOT_FOUND).await;
     assert_eq!(access_token_in_vault(&app, &ana.workspace_id, &id).await, None, "the credentials are forgotten");
     let (status, _) = connect_yelp(&app, &ana.access, "ana-alfama").await;
     assert_eq!(status, StatusCode::CREATED, "and the account can be connected again");
@@ -365,8 +334,8 @@ async fn roles_decide_who_connects_and_who_only_looks(engine: Engine) {
             (Method::DELETE, format!("/api/v1/connections/{connection}"), json!({})),
             (Method::POST, format!("/api/v1/connections/{connection}/sync"), json!({})),
         ] {
-            let (status, answer) = send(app.as_member(token, method.clone(), &path).json(&body)).await;
-            assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {answer}");
+            let answer: Value =
+                expect_status(app.as_member(token, method.clone(), &path).json(&body), StatusCode::FORBIDDEN).await;
             assert_eq!(answer["error"]["code"], "forbidden");
         }
         for path in [
@@ -405,8 +374,7 @@ async fn roles_decide_who_connects_and_who_only_looks(engine: Engine) {
     assert!(!shown.contains(app.state.platforms.secrets().meta_app_secret.expose_secret()), "never the app secret");
 
     // OAuth needs a person: an API key cannot start it.
-    let (status, _) = send(app.as_member(&manager, Method::GET, "/api/v1/connections/oauth/google/start")).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    app.client(&manager).get::<Value>("/api/v1/connections/oauth/google/start", StatusCode::FORBIDDEN).await;
 }
 
 fn platform<'a>(list: &'a Value, name: &str) -> &'a Value {
@@ -430,8 +398,8 @@ async fn another_workspace_sees_none_of_it(engine: Engine) {
         (Method::DELETE, format!("/api/v1/connections/{connection}"), json!({})),
         (Method::POST, format!("/api/v1/connections/{connection}/sync"), json!({})),
     ] {
-        let (status, answer) = send(app.as_member(&ben.access, method.clone(), &path).json(&body)).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {answer}");
+        let answer: Value =
+            expect_status(app.as_member(&ben.access, method.clone(), &path).json(&body), StatusCode::NOT_FOUND).await;
         assert_eq!(answer["error"]["code"], "not_found");
     }
     let (_, list) = send(app.as_member(&ben.access, Method::GET, "/api/v1/locations")).await;
@@ -442,21 +410,20 @@ async fn another_workspace_sees_none_of_it(engine: Engine) {
     // Another workspace's location cannot be attached either.
     let (_, mine) = connect_yelp(&app, &ben.access, "ben-shop").await;
     let mine = mine["data"]["id"].as_str().expect("id").to_owned();
-    let (status, answer) = send(
-        app.as_member(&ben.access, Method::PATCH, &format!("/api/v1/connections/{mine}"))
-            .json(&json!({ "locationId": location })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let answer: Value = app
+        .client(&ben.access)
+        .patch(
+            &format!("/api/v1/connections/{mine}"),
+            &json!({ "locationId": location }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     assert_eq!(answer["error"]["details"]["field"], "locationId");
 
     // Ana's things are untouched.
-    let (status, body) =
-        send(app.as_member(&ana.access, Method::GET, &format!("/api/v1/connections/{connection}"))).await;
-    assert_eq!(status, StatusCode::OK);
+    let body: Value = app.client(&ana.access).get(&format!("/api/v1/connections/{connection}"), StatusCode::OK).await;
     assert_eq!(body["data"]["status"], "active");
-    let (status, body) = send(app.as_member(&ana.access, Method::GET, &format!("/api/v1/locations/{location}"))).await;
-    assert_eq!(status, StatusCode::OK);
+    let body: Value = app.client(&ana.access).get(&format!("/api/v1/locations/{location}"), StatusCode::OK).await;
     assert_eq!(body["data"]["name"], "Baixa");
 }
 
@@ -478,9 +445,8 @@ fn with_oauth(mock: &MockServer) -> impl FnOnce(&mut Config) {
 
 /// Starts the flow and returns (authorizeUrl, state).
 async fn start(app: &TestApp, token: &str, platform: &str, query: &str) -> (String, String) {
-    let (status, body) =
-        send(app.as_member(token, Method::GET, &format!("/api/v1/connections/oauth/{platform}/start{query}"))).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value =
+        app.client(token).get(&format!("/api/v1/connections/oauth/{platform}/start{query}"), StatusCode::OK).await;
     let url = reqwest::Url::parse(body["data"]["authorizeUrl"].as_str().expect("authorizeUrl")).expect("a URL");
     let state = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).expect("a state");
     (url.to_string(), state)
@@ -776,14 +742,12 @@ async fn facebook_pages_are_connected_with_their_page_tokens(engine: Engine) {
 async fn oauth_needs_a_configured_app_and_an_oauth_platform(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let ana = app.signup("ana@example.com").await;
-    let (status, body) = send(app.as_member(&ana.access, Method::GET, "/api/v1/connections/oauth/google/start")).await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    let body: Value = app.client(&ana.access).get("/api/v1/connections/oauth/google/start", StatusCode::CONFLICT).await;
     assert_eq!(body["error"]["code"], "not_configured");
     let (status, _) = send(app.as_member(&ana.access, Method::GET, "/api/v1/connections/oauth/yelp/start")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "Yelp connects with an API key");
     let viewer = key_with_role(&app, &ana, "viewer").await;
-    let (status, _) = send(app.as_member(&viewer, Method::GET, "/api/v1/connections/oauth/google/start")).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
+    app.client(&viewer).get::<Value>("/api/v1/connections/oauth/google/start", StatusCode::FORBIDDEN).await;
 }
 
 async fn oauth_start_refuses_another_workspaces_location(engine: Engine) {
@@ -792,13 +756,10 @@ async fn oauth_start_refuses_another_workspaces_location(engine: Engine) {
     let ana = app.signup("ana@example.com").await;
     let ben = app.signup("ben@example.com").await;
     let location = create_location(&app, &ana.access, "Baixa").await;
-    let (status, body) = send(app.as_member(
-        &ben.access,
-        Method::GET,
-        &format!("/api/v1/connections/oauth/google/start?locationId={location}"),
-    ))
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = app
+        .client(&ben.access)
+        .get(&format!("/api/v1/connections/oauth/google/start?locationId={location}"), StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
     assert_eq!(body["error"]["details"]["field"], "locationId");
 }
 
@@ -826,8 +787,7 @@ async fn a_connected_page_is_subscribed_to_webhooks_and_unsubscribed_on_removal(
         .await;
     let connect = json!({ "platform": "messenger", "externalAccountId": "101112131415", "displayName": "Ana's Bakery",
         "credentials": { "accessToken": PAGE_TOKEN } });
-    let (status, body) = send(app.as_member(&ana.access, Method::POST, "/api/v1/connections").json(&connect)).await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body: Value = app.client(&ana.access).post("/api/v1/connections", &connect, StatusCode::CREATED).await;
     assert_eq!(body["data"]["webhookSubscription"], "failed");
     assert!(body["data"]["webhookSubscriptionError"].as_str().expect("why").contains("pages_messaging"), "{body}");
 
@@ -839,8 +799,7 @@ async fn a_connected_page_is_subscribed_to_webhooks_and_unsubscribed_on_removal(
         .await;
     let id = body["data"]["id"].as_str().expect("id").to_owned();
     let retry = format!("/api/v1/connections/{id}/webhook-subscription");
-    let (status, body) = send(app.as_member(&ana.access, Method::POST, &retry)).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = expect_status(app.as_member(&ana.access, Method::POST, &retry), StatusCode::OK).await;
     assert_eq!(body["data"]["webhookSubscription"], "subscribed");
     assert_eq!(body["data"]["webhookSubscriptionError"], Value::Null);
     let (_, listed) = send(app.as_member(&ana.access, Method::GET, "/api/v1/connections")).await;
@@ -859,8 +818,7 @@ async fn a_connected_page_is_subscribed_to_webhooks_and_unsubscribed_on_removal(
         .expect(1)
         .mount(&mock)
         .await;
-    let (status, _) = send(app.as_member(&ana.access, Method::DELETE, &format!("/api/v1/connections/{id}"))).await;
-    assert_eq!(status, StatusCode::OK);
+    app.client(&ana.access).delete::<Value>(&format!("/api/v1/connections/{id}"), StatusCode::OK).await;
     mock.verify().await;
 }
 

@@ -3,17 +3,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::client::{expect_status, send};
 use crate::helpers::{Engine, Session, TestApp};
 
 async fn app(engine: Engine) -> Option<TestApp> {
     TestApp::spawn_on(engine, |_| {}).await
-}
-
-async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let response = request.send().await.expect("sent");
-    let status = response.status();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
 }
 
 async fn sign_up_then_sign_in_and_see_yourself(engine: Engine) {
@@ -21,39 +15,58 @@ async fn sign_up_then_sign_in_and_see_yourself(engine: Engine) {
     let session = app.signup("ana@example.com").await;
     assert!(session.workspace_id.starts_with("ws_"));
 
-    let (status, me) = send(app.as_member(&session.access, Method::GET, "/api/v1/me")).await;
-    assert_eq!(status, StatusCode::OK);
+    let me: Value = app.client(&session.access).get("/api/v1/me", StatusCode::OK).await;
     assert_eq!(me["data"]["user"]["email"], "ana@example.com");
     assert_eq!(me["data"]["user"]["emailVerified"], false);
     assert_eq!(me["data"]["role"], "owner");
     assert_eq!(me["data"]["workspace"]["slug"], "ana-example-com-s-shop");
     assert!(me["data"]["permissions"].as_array().expect("list").contains(&json!("manage:billing")));
 
-    let (status, body) = send(app.client.post(app.url("/api/v1/auth/register")).json(&json!({
-        "email": "ANA@example.com", "password": "another long one", "name": "Ana", "workspaceName": "Again"
-    })))
-    .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    let body: Value = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/register",
+            &json!({
+                "email": "ANA@example.com", "password": "another long one", "name": "Ana", "workspaceName": "Again"
+            }),
+            StatusCode::CONFLICT,
+        )
+        .await;
     assert_eq!(body["error"]["code"], "email_taken");
 
-    let (status, body) = send(app.client.post(app.url("/api/v1/auth/login")).json(&json!({
-        "email": "ana@example.com", "password": "wrong password!"
-    })))
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let body: Value = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            &json!({
+                "email": "ana@example.com", "password": "wrong password!"
+            }),
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
     assert_eq!(body["error"]["code"], "invalid_credentials");
-    let (status, unknown) = send(app.client.post(app.url("/api/v1/auth/login")).json(&json!({
-        "email": "nobody@example.com", "password": "wrong password!"
-    })))
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let unknown: Value = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            &json!({
+                "email": "nobody@example.com", "password": "wrong password!"
+            }),
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
     assert_eq!(unknown, body, "an unknown address answers exactly like a wrong password");
 
-    let (status, body) = send(app.client.post(app.url("/api/v1/auth/login")).json(&json!({
-        "email": " Ana@Example.com ", "password": "correct horse battery"
-    })))
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            &json!({
+                "email": " Ana@Example.com ", "password": "correct horse battery"
+            }),
+            StatusCode::OK,
+        )
+        .await;
     assert_eq!(body["data"]["tokenType"], "Bearer");
     assert_eq!(body["data"]["expiresIn"], 3600);
     assert_eq!(body["data"]["workspaceId"], session.workspace_id);
@@ -66,8 +79,8 @@ async fn sign_up_input_is_validated_field_by_field(engine: Engine) {
         (json!({"email": "a@example.com", "password": "short", "name": "A", "workspaceName": "W"}), "password"),
         (json!({"email": "a@example.com", "password": "long enough pass", "name": " ", "workspaceName": "W"}), "name"),
     ] {
-        let (status, answer) = send(app.client.post(app.url("/api/v1/auth/register")).json(&body)).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        let answer: Value =
+            app.anonymous().post("/api/v1/auth/register", &body, StatusCode::UNPROCESSABLE_ENTITY).await;
         assert_eq!(answer["error"]["details"]["field"], field);
     }
     let (status, _) =
@@ -81,16 +94,13 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family(engine: Engin
     let refresh =
         |token: &str| app.client.post(app.url("/api/v1/auth/refresh")).json(&json!({ "refreshToken": token }));
 
-    let (status, body) = send(refresh(&first.refresh)).await;
-    assert_eq!(status, StatusCode::OK);
+    let body: Value = expect_status(refresh(&first.refresh), StatusCode::OK).await;
     let second = Session::from_tokens(&body);
     assert_ne!(second.refresh, first.refresh, "a new refresh token every time");
-    let (status, _) = send(app.as_member(&second.access, Method::GET, "/api/v1/me")).await;
-    assert_eq!(status, StatusCode::OK);
+    app.client(&second.access).get::<Value>("/api/v1/me", StatusCode::OK).await;
 
     // Someone replays the spent token: the whole family is signed out, the thief and the owner alike.
-    let (status, body) = send(refresh(&first.refresh)).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let body: Value = expect_status(refresh(&first.refresh), StatusCode::UNAUTHORIZED).await;
     assert_eq!(body["error"]["code"], "refresh_token_reused");
     let (status, body) = send(refresh(&second.refresh)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the live token of the family is revoked too");
@@ -98,8 +108,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family(engine: Engin
     let (status, _) = send(app.as_member(&second.access, Method::GET, "/api/v1/me")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "and so are its access tokens");
 
-    let (status, _) = send(refresh("tdr_made_up")).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    expect_status::<Value>(refresh("tdr_made_up"), StatusCode::UNAUTHORIZED).await;
 }
 
 async fn an_expired_refresh_token_is_refused(engine: Engine) {
@@ -112,32 +121,32 @@ async fn an_expired_refresh_token_is_refused(engine: Engine) {
         .map(|_| ()))
     .expect("expire");
     tx.commit().await.expect("commit");
-    let (status, body) =
-        send(app.client.post(app.url("/api/v1/auth/refresh")).json(&json!({ "refreshToken": session.refresh }))).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let body: Value = app
+        .anonymous()
+        .post("/api/v1/auth/refresh", &json!({ "refreshToken": session.refresh }), StatusCode::UNAUTHORIZED)
+        .await;
     assert_eq!(body["error"]["code"], "invalid_refresh_token");
 }
 
 async fn logging_out_ends_the_session(engine: Engine) {
     let Some(app) = app(engine).await else { return };
     let session = app.signup("cy@example.com").await;
-    let (status, _) =
-        send(app.client.post(app.url("/api/v1/auth/logout")).json(&json!({ "refreshToken": session.refresh }))).await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _) = send(app.as_member(&session.access, Method::GET, "/api/v1/me")).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _) =
-        send(app.client.post(app.url("/api/v1/auth/refresh")).json(&json!({ "refreshToken": session.refresh }))).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    app.anonymous()
+        .post::<_, Value>("/api/v1/auth/logout", &json!({ "refreshToken": session.refresh }), StatusCode::OK)
+        .await;
+    app.client(&session.access).get::<Value>("/api/v1/me", StatusCode::UNAUTHORIZED).await;
+    app.anonymous()
+        .post::<_, Value>("/api/v1/auth/refresh", &json!({ "refreshToken": session.refresh }), StatusCode::UNAUTHORIZED)
+        .await;
 }
 
 async fn an_owner_runs_several_workspaces_and_switches_between_them(engine: Engine) {
     let Some(app) = app(engine).await else { return };
     let session = app.signup("agency@example.com").await;
-    let (status, body) =
-        send(app.as_member(&session.access, Method::POST, "/api/v1/workspaces").json(&json!({ "name": "Client Two" })))
-            .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let body: Value = app
+        .client(&session.access)
+        .post("/api/v1/workspaces", &json!({ "name": "Client Two" }), StatusCode::CREATED)
+        .await;
     let second = Session::from_tokens(&body);
     assert_ne!(second.workspace_id, session.workspace_id);
 
@@ -146,12 +155,10 @@ async fn an_owner_runs_several_workspaces_and_switches_between_them(engine: Engi
     assert_eq!(list.len(), 2);
     assert!(list.iter().any(|w| w["id"] == second.workspace_id && w["current"] == true && w["role"] == "owner"));
 
-    let (status, body) = send(
-        app.as_member(&second.access, Method::POST, "/api/v1/auth/switch-workspace")
-            .json(&json!({ "workspaceId": session.workspace_id })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    let body: Value = app
+        .client(&second.access)
+        .post("/api/v1/auth/switch-workspace", &json!({ "workspaceId": session.workspace_id }), StatusCode::OK)
+        .await;
     let back = Session::from_tokens(&body);
     let (_, me) = send(app.as_member(&back.access, Method::GET, "/api/v1/me")).await;
     assert_eq!(me["data"]["workspace"]["id"], session.workspace_id);
@@ -168,12 +175,10 @@ async fn an_owner_runs_several_workspaces_and_switches_between_them(engine: Engi
 async fn api_keys_are_shown_once_work_with_their_role_and_can_be_revoked(engine: Engine) {
     let Some(app) = app(engine).await else { return };
     let owner = app.signup("keys@example.com").await;
-    let (status, created) = send(
-        app.as_member(&owner.access, Method::POST, "/api/v1/api-keys")
-            .json(&json!({ "name": "Zapier", "role": "agent" })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let created: Value = app
+        .client(&owner.access)
+        .post("/api/v1/api-keys", &json!({ "name": "Zapier", "role": "agent" }), StatusCode::CREATED)
+        .await;
     let key = created["data"]["key"].as_str().expect("key").to_owned();
     assert!(key.starts_with("tdk_"));
     assert_eq!(created["data"]["apiKey"]["prefix"], key[..12]);
@@ -182,8 +187,7 @@ async fn api_keys_are_shown_once_work_with_their_role_and_can_be_revoked(engine:
     let (_, listed) = send(app.as_member(&owner.access, Method::GET, "/api/v1/api-keys")).await;
     assert!(!listed.to_string().contains(&key), "the secret is never listed");
 
-    let (status, workspace) = send(app.as_member(&key, Method::GET, "/api/v1/workspace")).await;
-    assert_eq!(status, StatusCode::OK);
+    let workspace: Value = app.client(&key).get("/api/v1/workspace", StatusCode::OK).await;
     assert_eq!(workspace["data"]["id"], owner.workspace_id);
     let (status, denied) = send(app.as_member(&key, Method::GET, "/api/v1/team").json(&json!({}))).await;
     assert_eq!(status, StatusCode::OK, "agents may see the team: {denied}");
@@ -198,32 +202,29 @@ async fn api_keys_are_shown_once_work_with_their_role_and_can_be_revoked(engine:
     let (_, listed) = send(app.as_member(&owner.access, Method::GET, "/api/v1/api-keys")).await;
     assert!(listed["data"][0]["lastUsedAt"].is_string(), "last use is recorded");
 
-    let (status, _) = send(app.as_member(&owner.access, Method::DELETE, &format!("/api/v1/api-keys/{key_id}"))).await;
-    assert_eq!(status, StatusCode::OK);
+    app.client(&owner.access).delete::<Value>(&format!("/api/v1/api-keys/{key_id}"), StatusCode::OK).await;
     let (status, _) = send(app.as_member(&key, Method::GET, "/api/v1/workspace")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a revoked key stops working at once");
 
-    let (status, body) = send(
-        app.as_member(&owner.access, Method::POST, "/api/v1/api-keys")
-            .json(&json!({ "name": "x", "role": "superuser" })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    app.client(&owner.access)
+        .post::<_, Value>(
+            "/api/v1/api-keys",
+            &json!({ "name": "x", "role": "superuser" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
 }
 
 async fn the_last_owner_cannot_leave_or_be_demoted(engine: Engine) {
     let Some(app) = app(engine).await else { return };
     let owner = app.signup("solo@example.com").await;
-    let (status, body) =
-        send(app.as_member(&owner.access, Method::DELETE, &format!("/api/v1/team/{}", owner.user_id))).await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    let body: Value =
+        app.client(&owner.access).delete(&format!("/api/v1/team/{}", owner.user_id), StatusCode::CONFLICT).await;
     assert_eq!(body["error"]["code"], "last_owner");
-    let (status, body) = send(
-        app.as_member(&owner.access, Method::PUT, &format!("/api/v1/team/{}/role", owner.user_id))
-            .json(&json!({ "role": "admin" })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    let body: Value = app
+        .client(&owner.access)
+        .put(&format!("/api/v1/team/{}/role", owner.user_id), &json!({ "role": "admin" }), StatusCode::CONFLICT)
+        .await;
     assert_eq!(body["error"]["code"], "last_owner");
 }
 
@@ -237,8 +238,7 @@ async fn the_audit_log_records_sensitive_actions_and_detects_tampering(engine: E
     let key_id = created["data"]["apiKey"]["id"].as_str().expect("id").to_owned();
     send(app.as_member(&owner.access, Method::DELETE, &format!("/api/v1/api-keys/{key_id}"))).await;
 
-    let (status, log) = send(app.as_member(&owner.access, Method::GET, "/api/v1/audit-logs")).await;
-    assert_eq!(status, StatusCode::OK);
+    let log: Value = app.client(&owner.access).get("/api/v1/audit-logs", StatusCode::OK).await;
     let actions: Vec<&str> =
         log["data"]["entries"].as_array().expect("entries").iter().filter_map(|e| e["action"].as_str()).collect();
     assert_eq!(actions, ["api_key.revoked", "api_key.created", "workspace.created"]);
@@ -307,8 +307,7 @@ async fn another_workspace_gets_404_everywhere(engine: Engine) {
         if !body.is_null() {
             request = request.json(&body);
         }
-        let (status, answer) = send(request).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {answer}");
+        let answer: Value = expect_status(request, StatusCode::NOT_FOUND).await;
         assert_eq!(answer["error"]["code"], "not_found");
     }
     for path in ["/api/v1/team", "/api/v1/api-keys", "/api/v1/audit-logs", "/api/v1/workspace", "/api/v1/workspaces"] {
@@ -344,8 +343,7 @@ async fn repeated_wrong_passwords_lock_the_address(engine: Engine) {
             .json(&json!({ "email": "target@example.com", "password": password }))
     };
     for _ in 0..5 {
-        let (status, _) = send(attempt("wrong password!")).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        expect_status::<Value>(attempt("wrong password!"), StatusCode::UNAUTHORIZED).await;
     }
     let locked = attempt("correct horse battery").send().await.expect("sent");
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits out the lock");
@@ -386,13 +384,13 @@ async fn client_addresses_come_from_the_socket_unless_a_proxy_is_trusted(engine:
             return;
         };
         let owner = app.signup("ip@example.com").await;
-        let (status, _) = send(
+        expect_status::<Value>(
             app.as_member(&owner.access, Method::POST, "/api/v1/api-keys")
                 .header("x-forwarded-for", "203.0.113.9, 10.0.0.1")
                 .json(&json!({ "name": "k", "role": "viewer" })),
+            StatusCode::CREATED,
         )
         .await;
-        assert_eq!(status, StatusCode::CREATED);
         let (_, log) =
             send(app.as_member(&owner.access, Method::GET, "/api/v1/audit-logs?action=api_key.created")).await;
         assert_eq!(log["data"]["entries"][0]["actor"]["ip"], expected, "trust_forwarded_for = {trusted}");

@@ -3,21 +3,15 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::client::{expect_status, send};
 use crate::helpers::{Engine, Session, TestApp};
-
-async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let response = request.send().await.expect("sent");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 async fn an_address_is_verified_from_the_emailed_link_once(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let session = app.signup("verify@example.com").await;
     let token = app.mail_token("verify@example.com", "Confirm your email").await;
     let verify = || app.client.post(app.url("/api/v1/auth/verify-email")).json(&json!({ "token": token }));
-    let (status, _) = send(verify()).await;
-    assert_eq!(status, StatusCode::OK);
+    expect_status::<Value>(verify(), StatusCode::OK).await;
     let (_, me) = send(app.as_member(&session.access, Method::GET, "/api/v1/me")).await;
     assert_eq!(me["data"]["user"]["emailVerified"], true);
     let (status, body) = send(verify()).await;
@@ -28,36 +22,44 @@ async fn an_address_is_verified_from_the_emailed_link_once(engine: Engine) {
 async fn a_forgotten_password_is_reset_by_email_and_old_sessions_end(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let old = app.signup("forgetful@example.com").await;
-    let (status, _) = send(
-        app.client.post(app.url("/api/v1/auth/forgot-password")).json(&json!({ "email": "forgetful@example.com" })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED);
+    app.anonymous()
+        .post::<_, Value>(
+            "/api/v1/auth/forgot-password",
+            &json!({ "email": "forgetful@example.com" }),
+            StatusCode::ACCEPTED,
+        )
+        .await;
     let (status, _) =
         send(app.client.post(app.url("/api/v1/auth/forgot-password")).json(&json!({ "email": "nobody@example.com" })))
             .await;
     assert_eq!(status, StatusCode::ACCEPTED, "unknown addresses get the same answer");
     let token = app.mail_token("forgetful@example.com", "Reset your").await;
 
-    let (status, body) = send(
-        app.client.post(app.url("/api/v1/auth/reset-password")).json(&json!({ "token": token, "password": "short" })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let (status, _) = send(
+    app.anonymous()
+        .post::<_, Value>(
+            "/api/v1/auth/reset-password",
+            &json!({ "token": token, "password": "short" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    expect_status::<Value>(
         app.client
             .post(app.url("/api/v1/auth/reset-password"))
             .json(&json!({ "token": token, "password": "a brand new passphrase" })),
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
     let (status, _) = send(app.as_member(&old.access, Method::GET, "/api/v1/me")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "sessions from before the reset end");
-    let (status, _) = send(app.client.post(app.url("/api/v1/auth/login")).json(&json!({
-        "email": "forgetful@example.com", "password": "a brand new passphrase"
-    })))
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    app.anonymous()
+        .post::<_, Value>(
+            "/api/v1/auth/login",
+            &json!({
+                "email": "forgetful@example.com", "password": "a brand new passphrase"
+            }),
+            StatusCode::OK,
+        )
+        .await;
 }
 
 async fn an_expired_reset_link_is_refused(engine: Engine) {
@@ -74,25 +76,26 @@ async fn an_expired_reset_link_is_refused(engine: Engine) {
     .map(|_| ()))
     .expect("expire");
     tx.commit().await.expect("commit");
-    let (status, body) = send(
+    let body: Value = expect_status(
         app.client
             .post(app.url("/api/v1/auth/reset-password"))
             .json(&json!({ "token": token, "password": "a brand new passphrase" })),
+        StatusCode::BAD_REQUEST,
     )
     .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["code"], "invalid_token");
 }
 
 async fn a_teammate_is_invited_joins_and_is_managed(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let owner = app.signup("boss@example.com").await;
-    let (status, _) = send(
-        app.as_member(&owner.access, Method::POST, "/api/v1/team/invites")
-            .json(&json!({ "email": "new@example.com", "role": "viewer" })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    app.client(&owner.access)
+        .post::<_, Value>(
+            "/api/v1/team/invites",
+            &json!({ "email": "new@example.com", "role": "viewer" }),
+            StatusCode::CREATED,
+        )
+        .await;
     let (_, team) = send(app.as_member(&owner.access, Method::GET, "/api/v1/team")).await;
     assert_eq!(team["data"]["invites"][0]["email"], "new@example.com");
 
@@ -100,11 +103,16 @@ async fn a_teammate_is_invited_joins_and_is_managed(engine: Engine) {
     let (status, body) =
         send(app.client.post(app.url("/api/v1/invites/accept")).json(&json!({ "token": token }))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a new address needs a name and password: {body}");
-    let (status, body) = send(app.client.post(app.url("/api/v1/invites/accept")).json(&json!({
-        "token": token, "name": "New Person", "password": "a good long password"
-    })))
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = app
+        .anonymous()
+        .post(
+            "/api/v1/invites/accept",
+            &json!({
+                "token": token, "name": "New Person", "password": "a good long password"
+            }),
+            StatusCode::OK,
+        )
+        .await;
     let viewer = Session::from_tokens(&body);
     assert_eq!(viewer.workspace_id, owner.workspace_id);
     assert_eq!(body["data"]["role"], "viewer");
@@ -116,18 +124,13 @@ async fn a_teammate_is_invited_joins_and_is_managed(engine: Engine) {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a viewer cannot invite: {body}");
 
-    let (status, _) = send(
-        app.as_member(&owner.access, Method::PUT, &format!("/api/v1/team/{}/role", viewer.user_id))
-            .json(&json!({ "role": "agent" })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    app.client(&owner.access)
+        .put::<_, Value>(&format!("/api/v1/team/{}/role", viewer.user_id), &json!({ "role": "agent" }), StatusCode::OK)
+        .await;
     let (_, me) = send(app.as_member(&viewer.access, Method::GET, "/api/v1/me")).await;
     assert_eq!(me["data"]["role"], "agent", "the new role applies at once");
 
-    let (status, _) =
-        send(app.as_member(&owner.access, Method::DELETE, &format!("/api/v1/team/{}", viewer.user_id))).await;
-    assert_eq!(status, StatusCode::OK);
+    app.client(&owner.access).delete::<Value>(&format!("/api/v1/team/{}", viewer.user_id), StatusCode::OK).await;
     let (status, _) = send(app.as_member(&viewer.access, Method::GET, "/api/v1/me")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a removed member is signed out of the workspace");
 
@@ -142,12 +145,13 @@ async fn an_existing_user_accepts_an_invitation_signed_in(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let owner = app.signup("host@example.com").await;
     let guest = app.signup("guest@example.com").await;
-    let (status, body) = send(
-        app.as_member(&owner.access, Method::POST, "/api/v1/team/invites")
-            .json(&json!({ "email": "guest@example.com", "role": "admin" })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    app.client(&owner.access)
+        .post::<_, Value>(
+            "/api/v1/team/invites",
+            &json!({ "email": "guest@example.com", "role": "admin" }),
+            StatusCode::CREATED,
+        )
+        .await;
     let (status, _) = send(
         app.as_member(&owner.access, Method::POST, "/api/v1/team/invites")
             .json(&json!({ "email": "host@example.com", "role": "admin" })),
@@ -157,10 +161,9 @@ async fn an_existing_user_accepts_an_invitation_signed_in(engine: Engine) {
     let token = app.mail_token("guest@example.com", "invited you").await;
     let (status, _) = send(app.client.post(app.url("/api/v1/invites/accept")).json(&json!({ "token": token }))).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "an existing account must be signed in to accept");
-    let (status, body) =
-        send(app.as_member(&guest.access, Method::POST, "/api/v1/invites/accept").json(&json!({ "token": token })))
-            .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.client(&guest.access)
+        .post::<_, Value>("/api/v1/invites/accept", &json!({ "token": token }), StatusCode::OK)
+        .await;
     let (_, workspaces) = send(app.as_member(&guest.access, Method::GET, "/api/v1/workspaces")).await;
     assert_eq!(workspaces["data"].as_array().expect("list").len(), 2, "the guest now belongs to both workspaces");
 }

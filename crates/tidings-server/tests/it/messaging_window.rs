@@ -3,7 +3,7 @@
 //! sent, and what the platform still allows (HUMAN_AGENT on Messenger within 7 days, approved
 //! templates on WhatsApp) is sent as such — by the API and from the thread page alike.
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tidings_connectors::{Credentials, InboundMessage, Platform};
@@ -15,7 +15,7 @@ use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::dashboard_identity::{browser, page, submit};
-use crate::helpers::{Engine, Session, TestApp, json};
+use crate::helpers::{Engine, Session, TestApp};
 use crate::on_both_engines;
 use crate::outbound::{spawn_with_graph, wait_status};
 use crate::webhooks::connect;
@@ -82,22 +82,14 @@ fn workspace(session: &Session) -> WorkspaceId {
     WorkspaceId::parse(&session.workspace_id).expect("ws")
 }
 
-/// Sends `body` as a reply in the conversation through the API.
-async fn send(app: &TestApp, session: &Session, id: &ConversationId, body: Value) -> (StatusCode, Value) {
-    let response = app
-        .as_member(&session.access, Method::POST, &format!("/api/v1/conversations/{id}/messages"))
-        .json(&body)
-        .send()
-        .await
-        .expect("sent");
-    (response.status(), json(response).await)
+/// Sends `body` as a reply in the conversation through the API and expects `status`.
+async fn reply(app: &TestApp, session: &Session, id: &ConversationId, body: Value, status: StatusCode) -> Value {
+    app.client(&session.access).post(&format!("/api/v1/conversations/{id}/messages"), &body, status).await
 }
 
 async fn conversation(app: &TestApp, session: &Session, id: &ConversationId) -> Value {
-    let response =
-        app.as_member(&session.access, Method::GET, &format!("/api/v1/conversations/{id}")).send().await.expect("sent");
-    assert_eq!(response.status(), StatusCode::OK);
-    json(response).await["data"].clone()
+    let detail: Value = app.client(&session.access).get(&format!("/api/v1/conversations/{id}"), StatusCode::OK).await;
+    detail["data"].clone()
 }
 
 fn response_id(answer: &Value) -> ResponseId {
@@ -106,8 +98,7 @@ fn response_id(answer: &Value) -> ResponseId {
 
 /// A refusal of the window: 422 `messaging_window_closed`, and nothing stored.
 async fn assert_refused(app: &TestApp, session: &Session, id: &ConversationId, body: Value) -> String {
-    let (status, answer) = send(app, session, id, body).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    let answer = reply(app, session, id, body, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(answer["error"]["code"], "messaging_window_closed", "{answer}");
     assert_eq!(conversation(app, session, id).await["responses"], json!([]), "nothing was stored");
     answer["error"]["message"].as_str().expect("message").to_owned()
@@ -135,8 +126,7 @@ async fn a_reply_inside_the_window_is_sent_as_a_response(engine: Engine) {
             && window["description"].as_str().unwrap_or("").contains("Replies allowed until")
     );
 
-    let (status, answer) = send(&app, &session, &thread, json!({"text": "Yes, until 11pm!"})).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let answer = reply(&app, &session, &thread, json!({"text": "Yes, until 11pm!"}), StatusCode::ACCEPTED).await;
     let posted = wait_status(&app, &ws, &response_id(&answer), ResponseStatus::Posted).await;
     assert_eq!(posted.kind, "text");
 }
@@ -173,9 +163,14 @@ async fn a_three_day_old_messenger_thread_takes_a_human_agent_reply_and_its_retr
     let refusal = assert_refused(&app, &session, &thread, json!({"text": "Sorry for the wait!"})).await;
     assert!(refusal.contains("human agent") && refusal.contains("Human Agent permission"), "{refusal}");
 
-    let (status, answer) =
-        send(&app, &session, &thread, json!({"text": "Sorry for the wait!", "tag": "HUMAN_AGENT"})).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let answer = reply(
+        &app,
+        &session,
+        &thread,
+        json!({"text": "Sorry for the wait!", "tag": "HUMAN_AGENT"}),
+        StatusCode::ACCEPTED,
+    )
+    .await;
     assert_eq!(answer["data"]["kind"], "human_agent");
     let posted = wait_status(&app, &ws, &response_id(&answer), ResponseStatus::Posted).await;
     assert_eq!(posted.attempts, 2, "one failed attempt, one success");
@@ -225,12 +220,13 @@ async fn a_two_day_old_whatsapp_thread_takes_an_approved_template(engine: Engine
 
     let refusal = assert_refused(&app, &session, &thread, json!({"text": "Your table is ready"})).await;
     assert!(refusal.contains("approved template"), "{refusal}");
-    let (status, answer) = send(&app, &session, &thread, json!({"tag": "HUMAN_AGENT", "text": "Hi"})).await;
-    assert_eq!((status, &answer["error"]["code"]), (StatusCode::UNPROCESSABLE_ENTITY, &json!("validation_failed")));
+    let answer =
+        reply(&app, &session, &thread, json!({"tag": "HUMAN_AGENT", "text": "Hi"}), StatusCode::UNPROCESSABLE_ENTITY)
+            .await;
+    assert_eq!(answer["error"]["code"], "validation_failed");
 
     let template = json!({"name": "table_ready", "language": "en_US", "bodyParameters": ["Ana", "8pm"]});
-    let (status, answer) = send(&app, &session, &thread, json!({"template": template})).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    let answer = reply(&app, &session, &thread, json!({"template": template}), StatusCode::ACCEPTED).await;
     assert_eq!(answer["data"]["kind"], "template");
     let posted = wait_status(&app, &ws, &response_id(&answer), ResponseStatus::Posted).await;
     assert_eq!(posted.external_id.as_deref(), Some("wamid.T1"));

@@ -13,58 +13,47 @@ use tidings_server::demo::deliveries::{self, Incoming};
 use tidings_store::queue::NewJob;
 use tidings_store::{with_reader, with_tx, with_writer};
 
+use crate::client::{expect_status, send};
 use crate::dashboard_identity::{browser, page, sign_up, submit};
 use crate::dashboard_inbox::seed_review;
 use crate::helpers::{Engine, TestApp};
 use crate::on_both_engines;
 use crate::webhooks::{connect, post, wait_for_messages};
 
-async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let response = request.send().await.expect("sent");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn nul_characters_are_removed_from_text_at_every_entry_point(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
-    let (status, body) = send(app.client.post(app.url("/api/v1/auth/register")).json(&json!({
-        "email": "ana@example.com", "password": "correct horse battery",
-        "name": "Ana\u{0} Souza", "workspaceName": "Ana's\u{0} shop"
-    })))
+    let body: Value = expect_status(
+        app.client.post(app.url("/api/v1/auth/register")).json(&json!({
+            "email": "ana@example.com", "password": "correct horse battery",
+            "name": "Ana\u{0} Souza", "workspaceName": "Ana's\u{0} shop"
+        })),
+        StatusCode::CREATED,
+    )
     .await;
-    assert_eq!(status, StatusCode::CREATED, "register: {body}");
     let token = body["data"]["accessToken"].as_str().expect("token").to_owned();
     let (_, me) = send(app.as_member(&token, Method::GET, "/api/v1/me")).await;
     assert_eq!(me["data"]["user"]["name"], "Ana Souza", "{me}");
 
-    let (status, body) =
-        send(app.as_member(&token, Method::PATCH, "/api/v1/me").json(&json!({"name": "B\u{0}o"}))).await;
-    assert_eq!(status, StatusCode::OK, "PATCH /me: {body}");
+    app.client(&token).patch::<_, Value>("/api/v1/me", &json!({"name": "B\u{0}o"}), StatusCode::OK).await;
     let (_, me) = send(app.as_member(&token, Method::GET, "/api/v1/me")).await;
     assert_eq!(me["data"]["user"]["name"], "Bo");
 
-    let (status, body) =
-        send(app.as_member(&token, Method::POST, "/api/v1/locations").json(&json!({"name": "Main\u{0} Street"}))).await;
-    assert_eq!(status, StatusCode::CREATED, "location: {body}");
+    let body: Value =
+        app.client(&token).post("/api/v1/locations", &json!({"name": "Main\u{0} Street"}), StatusCode::CREATED).await;
     assert_eq!(body["data"]["name"], "Main Street");
 
-    let (status, body) = send(app.as_member(&token, Method::POST, "/api/v1/connections").json(&json!({
-        "platform": "yelp", "externalAccountId": "biz\u{0}-1", "displayName": "On\u{0} Yelp",
-        "credentials": { "accessToken": "key\u{0}" },
-    })))
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "connection: {body}");
+    let body: Value = app.client(&token).post("/api/v1/connections", &json!({ "platform": "yelp", "externalAccountId": "biz\u{0}-1", "displayName": "On\u{0} Yelp", "credentials": { "accessToken": "key\u{0}" }, }), StatusCode::CREATED).await;
     assert_eq!(
         (body["data"]["externalAccountId"].as_str(), body["data"]["displayName"].as_str()),
         (Some("biz-1"), Some("On Yelp"))
     );
 
     let file = "author,rating,text,date\nCy\0,5,Cold\0 soup,2026-01-02\n";
-    let (status, body) = send(
+    expect_status::<Value>(
         app.as_member(&token, Method::POST, "/api/v1/reviews/import").header("content-type", "text/csv").body(file),
+        StatusCode::ACCEPTED,
     )
     .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "import: {body}");
     let mut reviews = Value::Null;
     for _ in 0..600 {
         (_, reviews) = send(app.as_member(&token, Method::GET, "/api/v1/reviews")).await;
@@ -214,8 +203,11 @@ async fn search_input_is_a_422_or_an_answer_never_a_5xx(engine: Engine) {
             );
         }
         for q in ["\0", "soup\0", "a\u{7}b", "\u{1b}[2J", "\u{7f}"] {
-            let (status, body) = send(app.as_member(&session.access, Method::GET, list).query(&[("q", q)])).await;
-            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{list}?q={q:?}: {body}");
+            let body: Value = expect_status(
+                app.as_member(&session.access, Method::GET, list).query(&[("q", q)]),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
             assert_eq!(body["error"]["code"], "validation_failed");
             assert_eq!(body["error"]["details"]["field"], "q", "{body}");
         }

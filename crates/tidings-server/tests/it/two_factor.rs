@@ -7,16 +7,10 @@ use totp_rs::Totp;
 
 use crate::authenticator::{authenticator, code_at, now_secs, wrong_code};
 
+use crate::client::{expect_status, send};
 use crate::helpers::{Engine, Session, TestApp};
 
 const PASSWORD: &str = "correct horse battery";
-
-async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-    let response = request.send().await.expect("sent");
-    let status = response.status();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
 
 async fn login(app: &TestApp, email: &str, workspace: Option<&str>) -> (StatusCode, Value) {
     let mut body = json!({ "email": email, "password": PASSWORD });
@@ -45,27 +39,24 @@ async fn answer(app: &TestApp, challenge: &str, code: &str) -> (StatusCode, Valu
 
 /// Sets up and enables two-factor sign-in with the code of `at`; the app and the recovery codes.
 async fn enable_two_factor(app: &TestApp, token: &str, at: u64) -> (Totp, Vec<String>) {
-    let (status, setup) = send(app.as_member(token, Method::POST, "/api/v1/me/two-factor/setup")).await;
-    assert_eq!(status, StatusCode::OK, "{setup}");
+    let setup: Value =
+        expect_status(app.as_member(token, Method::POST, "/api/v1/me/two-factor/setup"), StatusCode::OK).await;
     let totp = authenticator(setup["data"]["secret"].as_str().expect("secret"));
-    let (status, enabled) = send(
-        app.as_member(token, Method::POST, "/api/v1/me/two-factor/enable").json(&json!({ "code": code_at(&totp, at) })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{enabled}");
+    let enabled: Value = app
+        .client(token)
+        .post("/api/v1/me/two-factor/enable", &json!({ "code": code_at(&totp, at) }), StatusCode::OK)
+        .await;
     let codes = enabled["data"]["recoveryCodes"].as_array().expect("recovery codes");
     (totp, codes.iter().map(|c| c.as_str().expect("code").to_owned()).collect())
 }
 
 async fn me(app: &TestApp, token: &str) -> Value {
-    let (status, me) = send(app.as_member(token, Method::GET, "/api/v1/me")).await;
-    assert_eq!(status, StatusCode::OK, "{me}");
+    let me: Value = app.client(token).get("/api/v1/me", StatusCode::OK).await;
     me["data"].clone()
 }
 
 async fn audit_actions(app: &TestApp, token: &str) -> Vec<String> {
-    let (status, log) = send(app.as_member(token, Method::GET, "/api/v1/audit-logs?limit=100")).await;
-    assert_eq!(status, StatusCode::OK, "{log}");
+    let log: Value = app.client(token).get("/api/v1/audit-logs?limit=100", StatusCode::OK).await;
     log["data"]["entries"]
         .as_array()
         .expect("entries")
@@ -86,8 +77,8 @@ async fn sign_in_with_a_code_from_setup_to_disable(engine: Engine) {
     assert_eq!(status, StatusCode::CONFLICT, "enable needs a setup first: {body}");
     assert_eq!(body["error"]["code"], "two_factor_not_set_up");
 
-    let (status, setup) = send(app.as_member(&ana.access, Method::POST, "/api/v1/me/two-factor/setup")).await;
-    assert_eq!(status, StatusCode::OK, "{setup}");
+    let setup: Value =
+        expect_status(app.as_member(&ana.access, Method::POST, "/api/v1/me/two-factor/setup"), StatusCode::OK).await;
     let secret = setup["data"]["secret"].as_str().expect("secret").to_owned();
     let url = setup["data"]["otpauthUrl"].as_str().expect("otpauth URL");
     assert_eq!(url, format!("otpauth://totp/Tidings:ana%40example.com?secret={secret}&issuer=Tidings"));
@@ -107,19 +98,19 @@ async fn sign_in_with_a_code_from_setup_to_disable(engine: Engine) {
     assert!(!stored.windows(20).any(|w| w == totp.secret().as_ref()), "not in plaintext");
 
     let t0 = now_secs();
-    let (status, body) = send(
-        app.as_member(&ana.access, Method::POST, "/api/v1/me/two-factor/enable")
-            .json(&json!({ "code": wrong_code(&totp, t0) })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let body: Value = app
+        .client(&ana.access)
+        .post(
+            "/api/v1/me/two-factor/enable",
+            &json!({ "code": wrong_code(&totp, t0) }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     assert_eq!(body["error"]["details"]["field"], "code");
-    let (status, enabled) = send(
-        app.as_member(&ana.access, Method::POST, "/api/v1/me/two-factor/enable")
-            .json(&json!({ "code": code_at(&totp, t0) })),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{enabled}");
+    let enabled: Value = app
+        .client(&ana.access)
+        .post("/api/v1/me/two-factor/enable", &json!({ "code": code_at(&totp, t0) }), StatusCode::OK)
+        .await;
     let recovery: Vec<String> = enabled["data"]["recoveryCodes"]
         .as_array()
         .expect("codes")
@@ -176,17 +167,13 @@ async fn sign_in_with_a_code_from_setup_to_disable(engine: Engine) {
         app.as_member(&ana.access, Method::POST, "/api/v1/me/two-factor/disable")
             .json(&json!({ "password": password, "code": code }))
     };
-    let (status, body) = send(disable("wrong password!", &recovery[1])).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let body: Value = expect_status(disable("wrong password!", &recovery[1]), StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["error"]["details"]["field"], "password");
-    let (status, body) = send(disable(PASSWORD, &next)).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let body: Value = expect_status(disable(PASSWORD, &next), StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(body["error"]["details"]["field"], "code");
-    let (status, body) = send(disable(PASSWORD, &recovery[1])).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    expect_status::<Value>(disable(PASSWORD, &recovery[1]), StatusCode::OK).await;
     assert_eq!(me(&app, &ana.access).await["user"]["twoFactorEnabled"], false);
-    let (status, body) = send(disable(PASSWORD, &recovery[2])).await;
-    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let body: Value = expect_status(disable(PASSWORD, &recovery[2]), StatusCode::CONFLICT).await;
     assert_eq!(body["error"]["code"], "two_factor_not_enabled");
 
     let (status, body) = login(&app, "ana@example.com", None).await;
@@ -211,8 +198,7 @@ async fn a_workspace_can_require_two_factor_of_its_members(engine: Engine) {
 
     let t0 = now_secs();
     enable_two_factor(&app, &owner.access, t0).await;
-    let (status, body) = send(require(&owner.access, true)).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = expect_status(require(&owner.access, true), StatusCode::OK).await;
     assert_eq!(body["data"]["requireTwoFactor"], true);
 
     // A member without two-factor sign-in joins as an admin.
@@ -245,12 +231,10 @@ async fn a_workspace_can_require_two_factor_of_its_members(engine: Engine) {
 
     enable_two_factor(&app, &member.access, t0).await;
     assert_eq!(me(&app, &member.access).await["twoFactorSetupRequired"], false);
-    let (status, body) = send(app.as_member(&member.access, Method::GET, "/api/v1/team")).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.client(&member.access).get::<Value>("/api/v1/team", StatusCode::OK).await;
 
     // Admins manage the workspace, but only owners change the requirement.
-    let (status, body) = send(require(&member.access, false)).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let body: Value = expect_status(require(&member.access, false), StatusCode::FORBIDDEN).await;
     assert_eq!(body["error"]["code"], "forbidden");
     let (status, body) = send(
         app.as_member(&member.access, Method::PATCH, "/api/v1/workspace")
@@ -267,11 +251,9 @@ async fn a_workspace_can_require_two_factor_of_its_members(engine: Engine) {
     )
     .await;
     let key = created["data"]["key"].as_str().expect("key").to_owned();
-    let (status, _) = send(app.as_member(&key, Method::GET, "/api/v1/team")).await;
-    assert_eq!(status, StatusCode::OK);
+    app.client(&key).get::<Value>("/api/v1/team", StatusCode::OK).await;
 
-    let (status, body) = send(require(&owner.access, false)).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = expect_status(require(&owner.access, false), StatusCode::OK).await;
     assert_eq!(body["data"]["requireTwoFactor"], false);
     let changes = audit_actions(&app, &owner.access).await.into_iter().filter(|a| a == "workspace.two_factor_required");
     assert_eq!(changes.count(), 2, "turning it on and off is audited");

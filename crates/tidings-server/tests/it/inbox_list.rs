@@ -1,0 +1,336 @@
+//! The inbox lists as a client reads them: every filter, offset and cursor pages, and search
+//! over every message of a thread.
+
+use std::collections::HashSet;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tidings_connectors::FetchedReview;
+use tidings_core::time::now_millis;
+use tidings_server::inbox::ingest::{self, Ingested, Source};
+
+use crate::client::expect_status;
+use crate::helpers::Engine;
+use crate::inbox_fixtures::{
+    MINUTE, Review, Shop, connection, conversation_ids, ingest_message, ingest_review, location, rfc3339, text,
+};
+
+async fn reviews_are_filtered_by_every_inbox_filter(engine: Engine) {
+    let Some(shop) = Shop::open(engine).await else { return };
+    let (app, ws) = (&shop.app, &shop.ws);
+    let base = now_millis() - 30 * 24 * 60 * MINUTE;
+    let harbour = location(app, ws, "Harbour Street").await;
+    let old_town = location(app, ws, "Old Town").await;
+    let google = connection(app, ws, "google", Some(&harbour)).await;
+    let g = Some(google.as_str());
+    let r1 = ingest_review(
+        app,
+        ws,
+        Review {
+            platform: "google",
+            connection: g,
+            location: Some(&harbour),
+            id: "g-1",
+            author: "Ana",
+            rating: 5,
+            text: "Lovely brunch and friendly staff",
+            at: base + MINUTE,
+            owner_reply: Some("Thank you, Ana!"),
+            ..Default::default()
+        },
+    )
+    .await;
+    let r2 = ingest_review(
+        app,
+        ws,
+        Review {
+            platform: "google",
+            connection: g,
+            location: Some(&harbour),
+            id: "g-2",
+            author: "Ben",
+            rating: 2,
+            text: "Cold soup, slow service",
+            at: base + 2 * MINUTE,
+            ..Default::default()
+        },
+    )
+    .await;
+    let r3 = ingest_review(
+        app,
+        ws,
+        Review {
+            platform: "yelp",
+            location: Some(&old_town),
+            id: "y-1",
+            author: "Cy",
+            rating: 1,
+            text: "Never again, rude waiter",
+            at: base + 3 * MINUTE,
+            ..Default::default()
+        },
+    )
+    .await;
+    let r4 = ingest_review(
+        app,
+        ws,
+        Review {
+            platform: "tripadvisor",
+            location: Some(&old_town),
+            id: "t-1",
+            author: "Dee",
+            rating: 4,
+            title: Some("River view"),
+            text: "Great view of the river",
+            at: base + 4 * MINUTE,
+            ..Default::default()
+        },
+    )
+    .await;
+    let r5 = ingest_review(
+        app,
+        ws,
+        Review {
+            platform: "facebook",
+            id: "f-1",
+            author: "Eve",
+            rating: 3,
+            text: "Average pasta",
+            at: base + 5 * MINUTE,
+            ..Default::default()
+        },
+    )
+    .await;
+    let thread =
+        ingest_message(app, ws, "whatsapp", None, "+34600000000", "A table for two tonight?", base + 6 * MINUTE).await;
+
+    assert_eq!(shop.review_ids(&[]).await, vec![r5.clone(), r4.clone(), r3.clone(), r2.clone(), r1.clone()]);
+    assert_eq!(shop.review_ids(&[("ratingMin", "4")]).await, vec![r4.clone(), r1.clone()]);
+    assert_eq!(shop.review_ids(&[("ratingMax", "2")]).await, vec![r3.clone(), r2.clone()]);
+    assert_eq!(
+        shop.review_ids(&[("ratingMin", "2"), ("ratingMax", "4")]).await,
+        vec![r5.clone(), r4.clone(), r2.clone()]
+    );
+    assert_eq!(shop.review_ids(&[("platform", "google")]).await, vec![r2.clone(), r1.clone()]);
+    assert_eq!(shop.review_ids(&[("locationId", &old_town)]).await, vec![r4.clone(), r3.clone()]);
+    assert_eq!(shop.review_ids(&[("q", "soup")]).await, vec![r2.clone()]);
+    assert_eq!(shop.review_ids(&[("q", "rude waiter")]).await, vec![r3.clone()]);
+    assert_eq!(shop.review_ids(&[("q", "river")]).await, vec![r4.clone()], "titles are searched too");
+    assert_eq!(shop.review_ids(&[("responded", "true")]).await, vec![r1.clone()]);
+    assert_eq!(shop.review_ids(&[("responded", "false")]).await.len(), 4);
+    assert_eq!(shop.review_ids(&[("since", &rfc3339(base + 4 * MINUTE))]).await, vec![r5.clone(), r4.clone()]);
+    assert_eq!(shop.review_ids(&[("until", &rfc3339(base + 2 * MINUTE))]).await, vec![r1.clone()]);
+    assert_eq!(shop.review_ids(&[("assigneeId", "unassigned")]).await.len(), 5);
+
+    shop.client()
+        .patch::<_, Value>(&format!("/api/v1/conversations/{r5}/status"), &json!({"status": "closed"}), StatusCode::OK)
+        .await;
+    assert_eq!(shop.review_ids(&[("status", "closed")]).await, vec![r5.clone()]);
+    assert_eq!(shop.review_ids(&[("status", "open")]).await, vec![r4.clone(), r3.clone(), r2.clone(), r1.clone()]);
+
+    let listed: Value = expect_status(
+        shop.client().request(Method::GET, "/api/v1/reviews").query(&[("platform", "google")]),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed["success"], true);
+    assert_eq!(listed["data"]["pagination"], json!({ "total": 2, "limit": 20, "offset": 0, "hasMore": false }));
+    assert_eq!(listed["data"]["nextCursor"], Value::Null);
+    let ben = &listed["data"]["reviews"][0];
+    assert_eq!(ben["platform"], "google");
+    assert_eq!(ben["location"], json!({ "id": harbour, "name": "Harbour Street" }));
+    assert_eq!(ben["author"], "Ben");
+    assert_eq!(ben["rating"], 2);
+    assert_eq!(ben["text"], "Cold soup, slow service");
+    assert_eq!(ben["status"], "open");
+    assert_eq!(ben["responded"], false);
+    assert_eq!(ben["response"], Value::Null);
+    assert_eq!(ben["assignee"], Value::Null);
+    assert_eq!(ben["postedAt"], rfc3339(base + 2 * MINUTE));
+
+    let conversations: Value = shop.client().get("/api/v1/conversations", StatusCode::OK).await;
+    assert_eq!(conversations["data"]["pagination"]["total"], 6);
+    assert_eq!(conversations["data"]["conversations"][0]["id"], thread);
+    assert_eq!(conversations["data"]["conversations"][0]["kind"], "thread");
+    let threads: Value = shop.client().get("/api/v1/conversations?kind=thread", StatusCode::OK).await;
+    assert_eq!(threads["data"]["pagination"]["total"], 1);
+    let reviews: Value = shop.client().get("/api/v1/conversations?kind=review&ratingMin=5", StatusCode::OK).await;
+    assert_eq!(reviews["data"]["conversations"][0]["id"], r1);
+
+    for (query, field) in [
+        ("ratingMin=6", "ratingMin"),
+        ("ratingMax=0", "ratingMax"),
+        ("ratingMin=abc", "ratingMin"),
+        ("platform=myspace", "platform"),
+        ("responded=maybe", "responded"),
+        ("status=pending", "status"),
+        ("since=yesterday", "since"),
+        ("locationId=nope", "locationId"),
+        ("assigneeId=someone", "assigneeId"),
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("offset=-1", "offset"),
+        ("cursor=not-a-cursor", "cursor"),
+    ] {
+        let body: Value = expect_status(
+            shop.client().request(Method::GET, &format!("/api/v1/reviews?{query}")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(body["error"]["code"], "validation_failed");
+        assert_eq!(body["error"]["details"]["field"], field, "{query}");
+    }
+    let body: Value = shop.client().get("/api/v1/conversations?kind=email", StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(body["error"]["details"]["field"], "kind");
+}
+
+async fn offset_and_cursor_pages_show_every_review_once(engine: Engine) {
+    let Some(shop) = Shop::open(engine).await else { return };
+    let (app, ws) = (&shop.app, &shop.ws);
+    let base = now_millis() - 24 * 60 * MINUTE;
+    for n in 0..25 {
+        let id = format!("g-{n}");
+        // Pairs share a millisecond, so the order also rests on the activity key's tie-breaker.
+        let at = base + (n / 2) * MINUTE;
+        ingest_review(
+            app,
+            ws,
+            Review { platform: "google", id: &id, rating: 4, text: "Fine", at, ..Default::default() },
+        )
+        .await;
+    }
+    let mut by_offset = Vec::new();
+    for offset in [0, 10, 20] {
+        let body: Value = shop.client().get(&format!("/api/v1/reviews?limit=10&offset={offset}"), StatusCode::OK).await;
+        let pagination = &body["data"]["pagination"];
+        assert_eq!(pagination["total"], 25);
+        assert_eq!(pagination["offset"], offset);
+        assert_eq!(pagination["hasMore"], offset < 20, "{pagination}");
+        by_offset.extend(body["data"]["reviews"].as_array().expect("list").iter().map(|r| text(&r["id"])));
+    }
+    assert_eq!(by_offset.len(), 25);
+    assert_eq!(by_offset.iter().collect::<HashSet<_>>().len(), 25, "no review twice");
+
+    let mut by_cursor = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut query = vec![("limit", "10".to_owned())];
+        if let Some(cursor) = &cursor {
+            query.push(("cursor", cursor.clone()));
+        }
+        let body: Value =
+            expect_status(shop.client().request(Method::GET, "/api/v1/reviews").query(&query), StatusCode::OK).await;
+        by_cursor.extend(body["data"]["reviews"].as_array().expect("list").iter().map(|r| text(&r["id"])));
+        pages += 1;
+        if pages == 1 {
+            // A review arriving between pages does not shift the next ones.
+            ingest_review(
+                app,
+                ws,
+                Review {
+                    platform: "google",
+                    id: "g-new",
+                    rating: 5,
+                    text: "New!",
+                    at: now_millis(),
+                    ..Default::default()
+                },
+            )
+            .await;
+        }
+        match body["data"]["nextCursor"].as_str() {
+            Some(next) => {
+                assert_eq!(body["data"]["pagination"]["hasMore"], true);
+                cursor = Some(next.to_owned());
+            }
+            None => {
+                assert_eq!(body["data"]["pagination"]["hasMore"], false);
+                break;
+            }
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(by_cursor, by_offset, "keyset pages: same order, no gaps, no duplicates");
+}
+
+async fn search_finds_threads_by_any_message_in_activity_order(engine: Engine) {
+    let Some(shop) = Shop::open(engine).await else { return };
+    let (app, ws) = (&shop.app, &shop.ws);
+    let base = now_millis() - 24 * 60 * MINUTE;
+
+    let bread = ingest_message(app, ws, "whatsapp", None, "+34600000001", "Do you bake gluten-free bread?", base).await;
+    let terrace =
+        ingest_message(app, ws, "whatsapp", None, "+34600000002", "Is the terrace open?", base + MINUTE).await;
+    assert_eq!(shop.search("gluten").await, vec![bread.clone()]);
+    // A later message moves the thread up; its first message stays searchable.
+    ingest_message(app, ws, "whatsapp", None, "+34600000001", "And is there parking?", base + 2 * MINUTE).await;
+    assert_eq!(shop.search("gluten").await, vec![bread.clone()]);
+    assert_eq!(shop.search("parking").await, vec![bread.clone()]);
+    assert_eq!(shop.search("is").await, vec![bread.clone(), terrace.clone()], "newest activity first");
+    assert_eq!(shop.search("GLUTEN bread").await, vec![bread.clone()], "every word, any case");
+    assert!(shop.search("gluten terrace").await.is_empty(), "both words in one thread");
+
+    // An edited review is found by its new words only.
+    let review =
+        Review { platform: "google", id: "g-edit", rating: 2, text: "Cold soup", at: base, ..Default::default() };
+    let soup = ingest_review(app, ws, review).await;
+    assert_eq!(shop.review_ids(&[("q", "soup")]).await, vec![soup.clone()]);
+    let source = Source { workspace_id: ws.clone(), platform: "google".into(), connection_id: None, location_id: None };
+    let edited = FetchedReview {
+        external_id: "g-edit".into(),
+        author_name: "Guest".into(),
+        author_external_id: None,
+        rating: Some(4),
+        title: None,
+        body: "Lovely coffee after all".into(),
+        language: None,
+        created_at_ms: base,
+        reply: None,
+        url: None,
+        raw: json!({}),
+    };
+    let mut tx = app.state.db.begin_for_tenant(ws).await.expect("tx");
+    assert!(matches!(ingest::review(&mut tx, &source, &edited).await.expect("ingest"), Ingested::Updated { .. }));
+    tx.commit().await.expect("commit");
+    assert!(shop.review_ids(&[("q", "soup")]).await.is_empty(), "the old text is gone from the index");
+    assert_eq!(shop.review_ids(&[("q", "coffee")]).await, vec![soup.clone()]);
+
+    // Search results page by cursor like any list: 23 matches sharing millisecond pairs, 10 a page.
+    let mut expected = Vec::new();
+    for n in 0..23 {
+        let thread = format!("+3461000{n:04}");
+        expected.push(
+            ingest_message(app, ws, "whatsapp", None, &thread, "Menu of the day?", base + (n / 2) * MINUTE).await,
+        );
+    }
+    expected.reverse();
+    let one_page = shop.search("menu").await;
+    let mut by_cursor = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut query = vec![("q", "menu".to_owned()), ("limit", "10".to_owned())];
+        if let Some(cursor) = &cursor {
+            query.push(("cursor", cursor.clone()));
+        }
+        let body: Value =
+            expect_status(shop.client().request(Method::GET, "/api/v1/conversations").query(&query), StatusCode::OK)
+                .await;
+        assert_eq!(body["data"]["pagination"]["total"], 23);
+        by_cursor.extend(conversation_ids(&body));
+        match body["data"]["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(by_cursor, one_page, "cursor pages: same order as one page, no gaps, no duplicates");
+    assert_eq!(by_cursor.iter().collect::<HashSet<_>>(), expected.iter().collect::<HashSet<_>>());
+    // Within a millisecond the later arrival is newer; across them, the later time.
+    assert_eq!(by_cursor, expected);
+}
+
+crate::on_both_engines!(
+    reviews_are_filtered_by_every_inbox_filter,
+    offset_and_cursor_pages_show_every_review_once,
+    search_finds_threads_by_any_message_in_activity_order,
+);
