@@ -1,6 +1,7 @@
 //! The unified inbox: reviews and messages from every platform as one stream of conversations a
 //! team reads, filters, assigns and answers.
 
+mod api_error;
 pub mod csv;
 pub mod dto;
 pub mod ingest;
