@@ -114,7 +114,7 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
         .await?
         .ok_or_else(|| JobError::fatal("the connection was removed"))?;
     // The demo's accounts exist on no platform: their replies are recorded without a call.
-    let account = if crate::demo::seed::is_demo_connection(&context.db, ws, &connection).await? {
+    let account = if connection.demo {
         None
     } else {
         context.check_breaker(platform)?;

@@ -66,6 +66,9 @@ pub struct ConnectionRow {
     /// needs no webhook subscription per account.
     pub webhook_subscription: Option<String>,
     pub webhook_subscription_error: Option<String>,
+    /// One of the demo workspace's made-up accounts, which exist on no platform: replies to it
+    /// are recorded as posted without a call. Only the demo seeder sets it.
+    pub demo: bool,
 }
 
 impl ConnectionRow {
@@ -84,7 +87,7 @@ impl ConnectionRow {
 const CONNECTION_COLUMNS: &str = "id, workspace_id, location_id, platform, external_account_id, display_name, status, \
      credentials_secret, token_expires_at, sync_cursor, sync_interval_secs, next_sync_at, last_synced_at, last_error, \
      last_error_at, consecutive_failures, cost_centi_cents, created_at, updated_at, webhook_subscription, \
-     webhook_subscription_error";
+     webhook_subscription_error, demo";
 
 pub async fn insert_location(
     tx: &mut Tx,
