@@ -7,26 +7,8 @@ use tidings_core::{ConnectionId, LocationId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
 
 use crate::inbox::ingest::Source;
+pub use crate::inbox::locations::{LocationRow, location, locations};
 use crate::inbox::model::ConnectionStatus;
-
-/// A business location.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct LocationRow {
-    pub id: String,
-    pub workspace_id: String,
-    pub name: String,
-    pub address: Option<String>,
-    pub city: Option<String>,
-    pub country: Option<String>,
-    pub phone: Option<String>,
-    pub website: Option<String>,
-    pub timezone: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-const LOCATION_COLUMNS: &str =
-    "id, workspace_id, name, address, city, country, phone, website, timezone, created_at, updated_at";
 
 /// The editable fields of a location.
 #[derive(Debug, Clone, Default)]
@@ -150,23 +132,6 @@ pub async fn delete_location(tx: &mut Tx, workspace: &WorkspaceId, id: &Location
         .await?
         .rows_affected());
     Ok(deleted == 1)
-}
-
-pub async fn locations(db: &Db, workspace: &WorkspaceId) -> Result<Vec<LocationRow>, StoreError> {
-    let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE workspace_id = $1 ORDER BY name, id");
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(workspace.as_str())
-        .fetch_all(pool)
-        .await)?)
-}
-
-pub async fn location(db: &Db, workspace: &WorkspaceId, id: &LocationId) -> Result<Option<LocationRow>, StoreError> {
-    let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE workspace_id = $1 AND id = $2");
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(workspace.as_str())
-        .bind(id.as_str())
-        .fetch_optional(pool)
-        .await)?)
 }
 
 /// A connection to create.
