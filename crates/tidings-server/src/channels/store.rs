@@ -6,9 +6,9 @@ use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, LocationId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
 
+use super::model::ConnectionStatus;
 use crate::inbox::ingest::Source;
 pub use crate::inbox::locations::{LocationRow, location, locations};
-use crate::inbox::model::ConnectionStatus;
 
 /// The editable fields of a location.
 #[derive(Debug, Clone, Default)]
