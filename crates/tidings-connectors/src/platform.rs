@@ -142,6 +142,19 @@ impl Platform {
         }
     }
 
+    /// Where a person posts a reply by hand: the review's own page when the platform gives one
+    /// (`review_url`), else the platform's page for owners; empty when there is neither.
+    pub fn deep_link(self, review_url: Option<&str>) -> String {
+        match (self, review_url) {
+            (Platform::Yelp, _) => "https://biz.yelp.com/".to_owned(),
+            (Platform::Tripadvisor, Some(url)) => url.to_owned(),
+            (Platform::Tripadvisor, None) => "https://www.tripadvisor.com/Owners".to_owned(),
+            (Platform::Google, None) => "https://business.google.com/reviews".to_owned(),
+            (_, Some(url)) => url.to_owned(),
+            (_, None) => String::new(),
+        }
+    }
+
     /// The Meta webhook object this platform's events arrive under. A Meta app has one callback
     /// URL per object, so a Page's Messenger messages and its ratings share `page`.
     pub fn meta_object(self) -> Option<&'static str> {
@@ -196,5 +209,16 @@ mod tests {
         assert_eq!(Platform::Whatsapp.messaging_window(last, at(2 * 24)), Some(MessagingWindow::TemplatesOnly));
         assert_eq!(Platform::X.messaging_window(last, at(30 * 24)), None);
         assert_eq!(Platform::Facebook.messaging_window(last, at(1)), None);
+    }
+
+    #[test]
+    fn deep_links_lead_to_where_a_reply_is_posted_by_hand() {
+        let review = Some("https://example.com/review/1");
+        assert_eq!(Platform::Yelp.deep_link(review), "https://biz.yelp.com/");
+        assert_eq!(Platform::Tripadvisor.deep_link(review), "https://example.com/review/1");
+        assert_eq!(Platform::Tripadvisor.deep_link(None), "https://www.tripadvisor.com/Owners");
+        assert_eq!(Platform::Google.deep_link(None), "https://business.google.com/reviews");
+        assert_eq!(Platform::Google.deep_link(review), "https://example.com/review/1");
+        assert_eq!(Platform::Messenger.deep_link(None), "");
     }
 }

@@ -11,10 +11,10 @@ use tidings_store::Db;
 use tidings_store::queue::JobError;
 
 use super::breaker::Breakers;
+use super::model::ConnectionStatus;
 use super::platforms::Platforms;
 use super::{credentials, store};
 use crate::inbox::live::Live;
-use crate::inbox::model::ConnectionStatus;
 use crate::vault::Vault;
 
 /// What the sync and outbound jobs share.

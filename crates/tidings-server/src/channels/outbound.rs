@@ -8,62 +8,19 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tidings_connectors::{Platform, ReplySupport};
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, ConversationId, ResponseId, WorkspaceId};
-use tidings_store::queue::{JobContext, JobError, JobPayload, NewJob, Queue, QueueError, Registry, names};
-use tidings_store::{StoreError, Tx, with_reader};
+use tidings_store::queue::{JobContext, JobError, Registry};
+use tidings_store::{StoreError, with_reader};
 
 use super::accounts::ChannelContext;
 use super::store as channel_store;
 use crate::inbox::ingest;
 use crate::inbox::live::LiveEvent;
 use crate::inbox::model::{ConversationKind, MessageKind, ResponseStatus};
-use crate::inbox::service::deep_link;
+use crate::inbox::outbox::{DeleteResponse, SendResponse};
 use crate::inbox::store::{self, ResponseUpdate};
-
-/// Posts one response to its platform.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SendResponse {
-    pub workspace_id: WorkspaceId,
-    pub response_id: ResponseId,
-}
-
-impl JobPayload for SendResponse {
-    const KIND: &'static str = "outbound.send_response";
-    const QUEUE: &'static str = names::OUTBOUND;
-}
-
-/// Deletes a posted review reply from its platform.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DeleteResponse {
-    pub workspace_id: WorkspaceId,
-    pub response_id: ResponseId,
-}
-
-impl JobPayload for DeleteResponse {
-    const KIND: &'static str = "outbound.delete_response";
-    const QUEUE: &'static str = names::OUTBOUND;
-}
-
-/// Queues a response for posting, in the caller's transaction. One job per response at a time.
-pub async fn enqueue_send(queue: &Queue, tx: &mut Tx, ws: &WorkspaceId, id: &ResponseId) -> Result<(), QueueError> {
-    let job = NewJob::new(&SendResponse { workspace_id: ws.clone(), response_id: id.clone() })?
-        .workspace(ws.clone())
-        .unique_key(format!("send:{id}"));
-    queue.enqueue_in(tx, job).await?;
-    Ok(())
-}
-
-/// Queues the removal of a posted reply, in the caller's transaction.
-pub async fn enqueue_delete(queue: &Queue, tx: &mut Tx, ws: &WorkspaceId, id: &ResponseId) -> Result<(), QueueError> {
-    let job = NewJob::new(&DeleteResponse { workspace_id: ws.clone(), response_id: id.clone() })?
-        .workspace(ws.clone())
-        .unique_key(format!("delete:{id}"));
-    queue.enqueue_in(tx, job).await?;
-    Ok(())
-}
 
 /// Registers the outbound handlers.
 pub fn register(registry: &mut Registry, context: ChannelContext) {
@@ -114,7 +71,7 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
         .await?
         .ok_or_else(|| JobError::fatal("the connection was removed"))?;
     // The demo's accounts exist on no platform: their replies are recorded without a call.
-    let account = if crate::demo::seed::is_demo_connection(&context.db, ws, &connection).await? {
+    let account = if connection.demo {
         None
     } else {
         context.check_breaker(platform)?;
@@ -170,7 +127,7 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
             Ok(())
         }
         Err(tidings_connectors::ConnectorError::ReplyNotSupported { deep_link: link, .. }) => {
-            let link = link.unwrap_or_else(|| deep_link(platform, conversation.url.as_deref()));
+            let link = link.unwrap_or_else(|| platform.deep_link(conversation.url.as_deref()));
             set_manual(context, ws, &job.response_id, &conversation_id, &link).await
         }
         Err(error) => {
@@ -251,7 +208,7 @@ async fn manual(
     platform: Platform,
     url: Option<&str>,
 ) -> Result<(), JobError> {
-    set_manual(context, ws, id, conversation, &deep_link(platform, url)).await
+    set_manual(context, ws, id, conversation, &platform.deep_link(url)).await
 }
 
 async fn set_manual(

@@ -17,6 +17,7 @@ use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, LocationId};
 
 use super::dto::{ConnectionIn, ConnectionPatch, CredentialsIn, LocationIn, WebhookSubscriptionOut};
+use super::model::ConnectionStatus;
 use super::service::{Channels, ChannelsError, request_sync};
 use crate::AppState;
 use crate::dashboard::csrf::{Csrf, CsrfForm};
@@ -24,7 +25,6 @@ use crate::dashboard::page::{FormErrors, PageError};
 use crate::http::ApiError;
 use crate::identity::Permission;
 use crate::identity::session::DashboardUser;
-use crate::inbox::model::ConnectionStatus;
 use crate::inbox::pages::{full_time, relative_time};
 
 /// The page and its forms.

@@ -16,6 +16,7 @@ use tidings_store::{Db, StoreError, Tx};
 
 use super::credentials;
 use super::dto::{ConnectionIn, ConnectionPatch, LocationIn};
+use super::model::ConnectionStatus;
 use super::platforms::Platforms;
 use super::store::{self, ConnectionRow, LocationRow, LocationStatsRow, NewConnection};
 pub use super::validation::required_credentials;
@@ -24,7 +25,6 @@ use crate::AppState;
 use crate::audit::{self, AuditEntry, AuditResult};
 use crate::http::ApiError;
 use crate::identity::Auth;
-use crate::inbox::model::ConnectionStatus;
 use crate::inbox::store as inbox_store;
 use crate::vault::{Vault, VaultError};
 

@@ -6,27 +6,9 @@ use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, LocationId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
 
+use super::model::ConnectionStatus;
 use crate::inbox::ingest::Source;
-use crate::inbox::model::ConnectionStatus;
-
-/// A business location.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct LocationRow {
-    pub id: String,
-    pub workspace_id: String,
-    pub name: String,
-    pub address: Option<String>,
-    pub city: Option<String>,
-    pub country: Option<String>,
-    pub phone: Option<String>,
-    pub website: Option<String>,
-    pub timezone: String,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-const LOCATION_COLUMNS: &str =
-    "id, workspace_id, name, address, city, country, phone, website, timezone, created_at, updated_at";
+pub use crate::inbox::locations::{LocationRow, location, locations};
 
 /// The editable fields of a location.
 #[derive(Debug, Clone, Default)]
@@ -66,6 +48,9 @@ pub struct ConnectionRow {
     /// needs no webhook subscription per account.
     pub webhook_subscription: Option<String>,
     pub webhook_subscription_error: Option<String>,
+    /// One of the demo workspace's made-up accounts, which exist on no platform: replies to it
+    /// are recorded as posted without a call. Only the demo seeder sets it.
+    pub demo: bool,
 }
 
 impl ConnectionRow {
@@ -84,7 +69,7 @@ impl ConnectionRow {
 const CONNECTION_COLUMNS: &str = "id, workspace_id, location_id, platform, external_account_id, display_name, status, \
      credentials_secret, token_expires_at, sync_cursor, sync_interval_secs, next_sync_at, last_synced_at, last_error, \
      last_error_at, consecutive_failures, cost_centi_cents, created_at, updated_at, webhook_subscription, \
-     webhook_subscription_error";
+     webhook_subscription_error, demo";
 
 pub async fn insert_location(
     tx: &mut Tx,
@@ -147,23 +132,6 @@ pub async fn delete_location(tx: &mut Tx, workspace: &WorkspaceId, id: &Location
         .await?
         .rows_affected());
     Ok(deleted == 1)
-}
-
-pub async fn locations(db: &Db, workspace: &WorkspaceId) -> Result<Vec<LocationRow>, StoreError> {
-    let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE workspace_id = $1 ORDER BY name, id");
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(workspace.as_str())
-        .fetch_all(pool)
-        .await)?)
-}
-
-pub async fn location(db: &Db, workspace: &WorkspaceId, id: &LocationId) -> Result<Option<LocationRow>, StoreError> {
-    let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE workspace_id = $1 AND id = $2");
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(workspace.as_str())
-        .bind(id.as_str())
-        .fetch_optional(pool)
-        .await)?)
 }
 
 /// A connection to create.

@@ -17,10 +17,10 @@ use tidings_store::queue::{JobContext, JobError, JobPayload, NewJob, Queue, Queu
 use tidings_store::{Db, StoreError, with_tx};
 
 use super::accounts::ChannelContext;
+use super::model::ConnectionStatus;
 use super::store::{self, ConnectionRow, SyncOutcome};
 use crate::inbox::ingest::{self, Ingested};
 use crate::inbox::live::LiveEvent;
-use crate::inbox::model::ConnectionStatus;
 use crate::inbox::tasks::{self, TaskKind, TaskStatus};
 
 /// The most pages one sync reads (a first sync of a busy location continues on the next run).

@@ -396,10 +396,12 @@ async fn place(tx: &mut Tx, ws: &WorkspaceId, spec: &'static DemoLocation, now: 
     Ok(Placed { spec, id, connections })
 }
 
-/// Never due for a sync (there is nothing to call), shown as synced just now.
+/// Never due for a sync (there is nothing to call), shown as synced just now, and marked as a demo
+/// account so that the outbound sender records replies to it without calling a platform.
 async fn park(tx: &mut Tx, ws: &WorkspaceId, id: &ConnectionId, now: i64) -> Result<(), StoreError> {
     with_tx!(tx, |conn| sqlx::query(
-        "UPDATE channel_connections SET next_sync_at = NULL, last_synced_at = $3 WHERE workspace_id = $1 AND id = $2"
+        "UPDATE channel_connections SET next_sync_at = NULL, last_synced_at = $3, demo = TRUE \
+         WHERE workspace_id = $1 AND id = $2"
     )
     .bind(ws.as_str())
     .bind(id.as_str())
@@ -577,17 +579,4 @@ async fn seed_thread(
         }
     }
     Ok(thread.messages.len())
-}
-
-/// Whether `connection` is one of the demo workspace's made-up accounts, which exist on no
-/// platform: replies to them are recorded as posted without leaving Tidings.
-pub async fn is_demo_connection(
-    db: &Db,
-    ws: &WorkspaceId,
-    connection: &crate::channels::store::ConnectionRow,
-) -> Result<bool, StoreError> {
-    if !connection.external_account_id.starts_with("demo-") {
-        return Ok(false);
-    }
-    Ok(demo_workspace(db).await?.as_ref() == Some(ws))
 }

@@ -5,7 +5,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tidings_store::StoreError;
 
-use crate::identity::IdentityError;
 use tidings_store::queue::QueueError;
 use utoipa::ToSchema;
 
@@ -124,53 +123,6 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         Self::internal(&error)
-    }
-}
-
-impl From<IdentityError> for ApiError {
-    fn from(error: IdentityError) -> Self {
-        let message = error.to_string();
-        match error {
-            IdentityError::EmailTaken => Self::new(StatusCode::CONFLICT, "email_taken", message),
-            IdentityError::InvalidCredentials => Self::new(StatusCode::UNAUTHORIZED, "invalid_credentials", message),
-            IdentityError::InvalidRefreshToken => Self::new(StatusCode::UNAUTHORIZED, "invalid_refresh_token", message),
-            IdentityError::RefreshTokenReused => Self::new(StatusCode::UNAUTHORIZED, "refresh_token_reused", message),
-            IdentityError::InvalidLink => Self::new(StatusCode::BAD_REQUEST, "invalid_token", message),
-            IdentityError::Validation { field, message } => Self::validation(field, message),
-            IdentityError::NotFound(what) => Self::not_found(what),
-            IdentityError::Forbidden(_) => Self::new(StatusCode::FORBIDDEN, "forbidden", message),
-            IdentityError::LastOwner => Self::new(StatusCode::CONFLICT, "last_owner", message),
-            IdentityError::AlreadyMember(_) => Self::new(StatusCode::CONFLICT, "already_member", message),
-            IdentityError::InvalidTwoFactorCode => {
-                Self::new(StatusCode::UNAUTHORIZED, "invalid_two_factor_code", message)
-            }
-            IdentityError::InvalidChallenge => Self::new(StatusCode::UNAUTHORIZED, "invalid_challenge", message),
-            IdentityError::TwoFactorAlreadyEnabled => {
-                Self::new(StatusCode::CONFLICT, "two_factor_already_enabled", message)
-            }
-            IdentityError::TwoFactorNotSetUp => Self::new(StatusCode::CONFLICT, "two_factor_not_set_up", message),
-            IdentityError::TwoFactorNotEnabled => Self::new(StatusCode::CONFLICT, "two_factor_not_enabled", message),
-            IdentityError::AlreadyVerified => Self::new(StatusCode::CONFLICT, "already_verified", message),
-            IdentityError::Store(error) => Self::internal(&error),
-            IdentityError::Queue(error) => Self::internal(&error),
-        }
-    }
-}
-
-impl From<crate::inbox::service::InboxError> for ApiError {
-    fn from(error: crate::inbox::service::InboxError) -> Self {
-        use crate::inbox::service::InboxError;
-        let message = error.to_string();
-        match error {
-            InboxError::NotFound(what) => Self::not_found(what),
-            InboxError::Validation { field, message } => Self::validation(field, message),
-            InboxError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
-            InboxError::WindowClosed(_) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "messaging_window_closed", message)
-            }
-            InboxError::Store(error) => Self::internal(&error),
-            InboxError::Queue(error) => Self::internal(&error),
-        }
     }
 }
 

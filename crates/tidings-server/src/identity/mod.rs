@@ -1,6 +1,7 @@
 //! Identity: accounts, workspaces and their members, roles and permissions, sessions and
 //! API keys. Every tenant-scoped handler starts from the [`Auth`] extractor defined here.
 
+mod api_error;
 pub mod auth;
 pub mod cookies;
 mod dto;

@@ -25,7 +25,7 @@ use super::ingest::{self, ContactDetails, Ingested, Source};
 use super::live::{Live, LiveEvent};
 use super::store::{self, ConversationFilter, ConversationRow, MessageRow, PageStart, ResponseRow};
 use super::tasks::{self, TaskKind, TaskStatus};
-use crate::channels::store::LocationRow;
+use crate::inbox::locations::LocationRow;
 
 /// The platform stored for imported reviews that name none.
 pub const IMPORTED_PLATFORM: &str = "imported";
@@ -326,7 +326,7 @@ pub async fn start_import(
 ) -> Result<(TaskId, usize), ImportError> {
     // NUL characters are removed from the file, so from every cell (ADR 0015).
     let data = &*tidings_core::text::without_nul_bytes(data);
-    let locations = crate::channels::store::locations(db, workspace).await?;
+    let locations = crate::inbox::locations::locations(db, workspace).await?;
     let rows = checked_rows(data, &locations)?;
     // The rows parsed, so the file is UTF-8 text.
     let text = String::from_utf8_lossy(data);
@@ -367,7 +367,7 @@ async fn run_import(db: &Db, live: &Live, job: &ImportFile, context: &JobContext
     let Some(resumed) = tasks::input(db, workspace, task).await? else { return Ok(()) };
     let mut summary: ImportSummary = serde_json::from_str(&resumed.summary).unwrap_or_default();
     let outcome = async {
-        let locations = crate::channels::store::locations(db, workspace).await?;
+        let locations = crate::inbox::locations::locations(db, workspace).await?;
         let rows = checked_rows(resumed.input.as_bytes(), &locations)?;
         let start = usize::try_from(resumed.done).unwrap_or(0).min(rows.len());
         for batch in rows[start..].chunks(IMPORT_BATCH) {

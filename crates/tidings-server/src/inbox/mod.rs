@@ -1,11 +1,14 @@
 //! The unified inbox: reviews and messages from every platform as one stream of conversations a
 //! team reads, filters, assigns and answers.
 
+mod api_error;
 pub mod csv;
 pub mod dto;
 pub mod ingest;
 pub mod live;
+pub mod locations;
 pub mod model;
+pub mod outbox;
 pub mod pages;
 pub mod query;
 pub mod routes;

@@ -33,6 +33,8 @@ macro_rules! stored_enum {
         }
     };
 }
+// Other capabilities above the inbox define their stored enums with it too.
+pub(crate) use stored_enum;
 
 stored_enum!(
     /// Where a conversation is in the team's work.
@@ -115,20 +117,6 @@ stored_enum!(
         HumanAgent = "human_agent",
         /// An approved WhatsApp message template.
         Template = "template",
-    }
-);
-
-stored_enum!(
-    /// The health of a connected platform account.
-    ConnectionStatus {
-        /// Syncing and receiving normally.
-        Active = "active",
-        /// The last sync failed; it will be retried.
-        Error = "error",
-        /// The platform refused the credentials: connect again.
-        NeedsReauth = "needs_reauth",
-        /// Paused by a person: not synced.
-        Paused = "paused",
     }
 );
 

@@ -281,7 +281,7 @@ async fn render_inbox(
         Some(conversation) => thread::thread_html(state, user, &csrf, conversation, None).await?,
         None => String::new(),
     };
-    let locations = crate::channels::store::locations(&state.db, &user.auth.workspace_id).await?;
+    let locations = crate::inbox::locations::locations(&state.db, &user.auth.workspace_id).await?;
     let members = crate::identity::store::members(state.identity.db(), &user.auth.workspace_id).await?;
     let base = match open {
         Some(id) => format!("/inbox/{id}"),

@@ -9,9 +9,9 @@ use tidings_store::{Db, StoreError};
 
 use super::live::{Live, LiveEvent};
 use super::model::{ConversationKind, ConversationStatus, ResponseStatus};
+use super::outbox;
 use super::store::{self, ConversationRow, NewResponse, ResponseRow, ResponseUpdate};
 use super::window::{self, SendAs, Window};
-use crate::channels::outbound;
 
 /// Why an inbox action failed.
 #[derive(Debug, thiserror::Error)]
@@ -131,7 +131,7 @@ impl Inbox {
         )
         .await?;
         if status == ResponseStatus::Queued {
-            outbound::enqueue_send(&self.queue, &mut tx, ws, &response_id).await?;
+            outbox::enqueue_send(&self.queue, &mut tx, ws, &response_id).await?;
         }
         tx.commit().await?;
         self.live.publish(vec![LiveEvent::new(ws, "conversation.updated", id)]).await;
@@ -165,7 +165,7 @@ impl Inbox {
         let update = ResponseUpdate { body: Some(&text), ..ResponseUpdate::to(status) };
         store::update_response(&mut tx, ws, &response_id, &update).await?;
         if status == ResponseStatus::Queued {
-            outbound::enqueue_send(&self.queue, &mut tx, ws, &response_id).await?;
+            outbox::enqueue_send(&self.queue, &mut tx, ws, &response_id).await?;
         }
         tx.commit().await?;
         self.live.publish(vec![LiveEvent::new(ws, "conversation.updated", id)]).await;
@@ -181,7 +181,7 @@ impl Inbox {
         let update = ResponseUpdate::to(ResponseStatus::Deleted);
         store::update_response(&mut tx, ws, &response_id, &update).await?;
         if was_posted {
-            outbound::enqueue_delete(&self.queue, &mut tx, ws, &response_id).await?;
+            outbox::enqueue_delete(&self.queue, &mut tx, ws, &response_id).await?;
         }
         store::set_responded(&mut tx, ws, id, false).await?;
         tx.commit().await?;
@@ -291,7 +291,7 @@ fn plan(
     post_to_platform: bool,
 ) -> (ResponseStatus, Option<String>) {
     let manual = |platform: Option<Platform>| {
-        (ResponseStatus::ManualRequired, platform.map(|p| deep_link(p, conversation.url.as_deref())))
+        (ResponseStatus::ManualRequired, platform.map(|p| p.deep_link(conversation.url.as_deref())))
     };
     if !post_to_platform {
         return (ResponseStatus::Draft, None);
@@ -302,18 +302,6 @@ fn plan(
         Some(_) if conversation.connection_id.is_none() => manual(platform),
         Some(_) => (ResponseStatus::Queued, None),
         None => manual(None),
-    }
-}
-
-/// Where a person posts a reply by hand.
-pub fn deep_link(platform: Platform, review_url: Option<&str>) -> String {
-    match (platform, review_url) {
-        (Platform::Yelp, _) => "https://biz.yelp.com/".to_owned(),
-        (Platform::Tripadvisor, Some(url)) => url.to_owned(),
-        (Platform::Tripadvisor, None) => "https://www.tripadvisor.com/Owners".to_owned(),
-        (Platform::Google, None) => "https://business.google.com/reviews".to_owned(),
-        (_, Some(url)) => url.to_owned(),
-        (_, None) => String::new(),
     }
 }
 

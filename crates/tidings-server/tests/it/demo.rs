@@ -76,6 +76,7 @@ async fn seeding_builds_a_believable_business_the_owner_can_sign_into(engine: En
         assert!(platforms.contains(platform), "{platform} is connected: {platforms:?}");
     }
     assert!(connections.iter().all(|c| c.location_id.is_some() && c.status == "active" && c.next_sync_at.is_none()));
+    assert!(connections.iter().all(|c| c.demo), "the outbound sender knows the demo's accounts by their row");
     let due = channel_store::due_connections(db, now_millis() + 86_400_000, 500).await.expect("due");
     assert!(due.iter().all(|c| c.workspace_id != ws.as_str()), "the scheduler never syncs demo connections");
 

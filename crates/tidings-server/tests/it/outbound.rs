@@ -7,10 +7,11 @@ use secrecy::SecretString;
 use serde_json::json;
 use tidings_connectors::{Credentials, FetchedReview, Platform};
 use tidings_core::{ConversationId, ResponseId, UserId, WorkspaceId};
-use tidings_server::channels::{credentials, outbound};
+use tidings_server::channels::credentials;
 use tidings_server::demo::deliveries::{self, Incoming};
 use tidings_server::inbox::ingest::{self, Ingested, Source};
 use tidings_server::inbox::model::ResponseStatus;
+use tidings_server::inbox::outbox;
 use tidings_server::inbox::service::ReplyRequest;
 use tidings_server::inbox::store::{self as inbox_store, ResponseUpdate};
 use tidings_server::inbox::window::SendAs;
@@ -150,7 +151,7 @@ async fn an_interrupted_send_is_not_repeated(engine: Engine) {
         count_attempt: true,
     };
     inbox_store::update_response(&mut tx, &ws, &id, &sending).await.expect("update");
-    outbound::enqueue_send(&app.state.queue, &mut tx, &ws, &id).await.expect("enqueue");
+    outbox::enqueue_send(&app.state.queue, &mut tx, &ws, &id).await.expect("enqueue");
     tx.commit().await.expect("commit");
 
     let row = wait_status(&app, &ws, &id, ResponseStatus::Unconfirmed).await;

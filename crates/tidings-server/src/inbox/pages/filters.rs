@@ -6,10 +6,10 @@ use serde::Deserialize;
 use tidings_connectors::Platform;
 use tidings_core::UserId;
 
-use crate::channels::store::LocationRow;
 use crate::dashboard::page::FormErrors;
 use crate::identity::session::query_escape;
 use crate::identity::store::MemberRow;
+use crate::inbox::locations::LocationRow;
 use crate::inbox::model::{ConversationKind, ConversationStatus};
 use crate::inbox::search;
 use crate::inbox::store::ConversationFilter;

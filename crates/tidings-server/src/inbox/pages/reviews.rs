@@ -182,7 +182,7 @@ pub(super) async fn reviews_page(
     if htmx_target(&headers).is_some() {
         return Ok((csrf, Html(results)).into_response());
     }
-    let locations = crate::channels::store::locations(&state.db, ws).await?;
+    let locations = crate::inbox::locations::locations(&state.db, ws).await?;
     let body = ReviewsBody {
         form: FilterForm::reviews(&filters, &locations),
         results,
