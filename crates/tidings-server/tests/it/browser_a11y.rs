@@ -236,9 +236,17 @@ const ENTER: &str = "\u{e007}";
 const CONTROL: &str = "\u{e009}";
 const ESCAPE: &str = "\u{e00c}";
 
-/// Types `keys` where the focus is, as a person at the keyboard would.
+/// Types `keys` where the focus is, as a person at the keyboard would. A live refresh may swap
+/// the focused element between finding it and typing; the keys then go to the element that has
+/// the focus after the swap, as they would for a person.
 async fn press(browser: &Client, keys: &str) -> anyhow::Result<()> {
-    browser.active_element().await?.send_keys(keys).await.with_context(|| format!("press {keys:?}"))
+    let mut attempts = 0;
+    loop {
+        match browser.active_element().await?.send_keys(keys).await {
+            Err(error) if attempts < 3 && error.to_string().contains("stale element") => attempts += 1,
+            outcome => return outcome.with_context(|| format!("press {keys:?}")),
+        }
+    }
 }
 
 /// A JavaScript expression for the open thread if it is conversation `id` (else null).
