@@ -431,9 +431,7 @@ async fn revoke_invite(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageTeam)?;
     let invite = path_id("invite", &id, InviteId::parse)?;
-    if !store::revoke_invite(state.identity.db(), &auth.workspace_id, &invite).await? {
-        return Err(ApiError::not_found("invite"));
-    }
+    state.identity.revoke_invite(&auth.workspace_id, &auth.actor, &invite, &auth.origin).await?;
     Ok(Envelope::new(DoneOut { done: true }))
 }
 

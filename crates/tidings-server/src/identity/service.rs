@@ -803,6 +803,36 @@ impl Identity {
         Ok((id, secret, prefix))
     }
 
+    /// Withdraws a pending invitation of the workspace, so its link stops working.
+    pub async fn revoke_invite(
+        &self,
+        workspace: &WorkspaceId,
+        actor: &Actor,
+        invite: &InviteId,
+        origin: &Origin,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        if !store::revoke_invite(&mut tx, workspace, invite).await? {
+            return Err(IdentityError::NotFound("invite"));
+        }
+        audit::record(
+            &mut tx,
+            workspace,
+            AuditEntry {
+                actor: actor.clone(),
+                ip: origin.ip.clone(),
+                action: "invite.revoked",
+                resource_type: "invite",
+                resource_id: Some(invite.to_string()),
+                metadata: json!({}),
+                result: AuditResult::Success,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Revokes an API key of the workspace.
     pub async fn revoke_api_key(
         &self,

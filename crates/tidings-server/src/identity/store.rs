@@ -584,15 +584,15 @@ pub async fn mark_invite_accepted(tx: &mut Tx, invite: &str) -> Result<(), Store
 }
 
 /// Revokes a pending invite of the workspace; `false` when there is none with that id.
-pub async fn revoke_invite(db: &Db, workspace: &WorkspaceId, invite: &InviteId) -> Result<bool, StoreError> {
-    let revoked = with_writer!(db, |pool| {
+pub async fn revoke_invite(tx: &mut Tx, workspace: &WorkspaceId, invite: &InviteId) -> Result<bool, StoreError> {
+    let revoked = with_tx!(tx, |conn| {
         sqlx::query(
         "UPDATE invites SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND accepted_at IS NULL AND revoked_at IS NULL"
     )
     .bind(now_millis())
     .bind(workspace.as_str())
     .bind(invite.as_str())
-    .execute(pool)
+    .execute(&mut **conn)
     .await
     .map(|r| r.rows_affected())
     })?;

@@ -399,6 +399,34 @@ async fn client_addresses_come_from_the_socket_unless_a_proxy_is_trusted(engine:
     }
 }
 
+async fn withdrawing_an_invitation_is_audited(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let owner = app.signup("withdraw@example.com").await;
+    let (status, _) = send(
+        app.as_member(&owner.access, Method::POST, "/api/v1/team/invites")
+            .json(&json!({ "email": "later@example.com", "role": "agent" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, team) = send(app.as_member(&owner.access, Method::GET, "/api/v1/team")).await;
+    let invite_id = team["data"]["invites"][0]["id"].as_str().expect("a pending invite").to_owned();
+
+    let path = format!("/api/v1/team/invites/{invite_id}");
+    let (status, _) = send(app.as_member(&owner.access, Method::DELETE, &path)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, team) = send(app.as_member(&owner.access, Method::GET, "/api/v1/team")).await;
+    assert_eq!(team["data"]["invites"], json!([]), "the invitation is no longer pending");
+    let (status, body) = send(app.as_member(&owner.access, Method::DELETE, &path)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "withdrawn once only: {body}");
+
+    let (_, log) = send(app.as_member(&owner.access, Method::GET, "/api/v1/audit-logs?action=invite.revoked")).await;
+    assert_eq!(log["data"]["pagination"]["total"], 1);
+    let revoked = &log["data"]["entries"][0];
+    assert_eq!(revoked["actor"]["id"], owner.user_id);
+    assert_eq!(revoked["resource"]["type"], "invite");
+    assert_eq!(revoked["resource"]["id"], invite_id);
+}
+
 crate::on_both_engines!(
     an_expired_refresh_token_is_refused,
     client_addresses_come_from_the_socket_unless_a_proxy_is_trusted,
@@ -412,6 +440,7 @@ crate::on_both_engines!(
     api_keys_are_shown_once_work_with_their_role_and_can_be_revoked,
     the_last_owner_cannot_leave_or_be_demoted,
     the_audit_log_records_sensitive_actions_and_detects_tampering,
+    withdrawing_an_invitation_is_audited,
     another_workspace_gets_404_everywhere,
     requests_without_valid_credentials_are_refused,
 );

@@ -176,10 +176,12 @@ pub(super) async fn revoke_invite(
 ) -> Result<Response, PageError> {
     user.require(Permission::ManageTeam)?;
     let invite = InviteId::parse(&id).map_err(|_| PageError::not_found("No such invitation."))?;
-    if !store::revoke_invite(state.identity.db(), &user.auth.workspace_id, &invite).await? {
-        return Err(PageError::not_found("No such pending invitation."));
+    let auth = &user.auth;
+    match state.identity.revoke_invite(&auth.workspace_id, &auth.actor, &invite, &auth.origin).await {
+        Ok(()) => Ok(Redirect::to("/settings/team?done=revoked").into_response()),
+        Err(IdentityError::NotFound(_)) => Err(PageError::not_found("No such pending invitation.")),
+        Err(error) => Err(error.into()),
     }
-    Ok(Redirect::to("/settings/team?done=revoked").into_response())
 }
 
 pub(super) async fn change_role(
