@@ -427,6 +427,29 @@ async fn withdrawing_an_invitation_is_audited(engine: Engine) {
     assert_eq!(revoked["resource"]["id"], invite_id);
 }
 
+async fn names_of_members_and_workspaces_are_1_to_120_characters(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let owner = app.signup("names@example.com").await;
+    for path in ["/api/v1/me", "/api/v1/workspace"] {
+        for bad in ["   ".to_owned(), "x".repeat(121)] {
+            let (status, body) =
+                send(app.as_member(&owner.access, Method::PATCH, path).json(&json!({ "name": bad }))).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
+            assert_eq!(body["error"]["code"], "validation_failed");
+            assert_eq!(body["error"]["details"]["field"], "name");
+        }
+        let longest = "y".repeat(120);
+        let (status, body) =
+            send(app.as_member(&owner.access, Method::PATCH, path).json(&json!({ "name": format!(" {longest} ") })))
+                .await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let (_, me) = send(app.as_member(&owner.access, Method::GET, "/api/v1/me")).await;
+    assert_eq!(me["data"]["user"]["name"], "y".repeat(120), "stored trimmed");
+    let (_, workspace) = send(app.as_member(&owner.access, Method::GET, "/api/v1/workspace")).await;
+    assert_eq!(workspace["data"]["name"], "y".repeat(120), "stored trimmed");
+}
+
 crate::on_both_engines!(
     an_expired_refresh_token_is_refused,
     client_addresses_come_from_the_socket_unless_a_proxy_is_trusted,
@@ -441,6 +464,7 @@ crate::on_both_engines!(
     the_last_owner_cannot_leave_or_be_demoted,
     the_audit_log_records_sensitive_actions_and_detects_tampering,
     withdrawing_an_invitation_is_audited,
+    names_of_members_and_workspaces_are_1_to_120_characters,
     another_workspace_gets_404_everywhere,
     requests_without_valid_credentials_are_refused,
 );

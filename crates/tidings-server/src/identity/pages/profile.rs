@@ -10,7 +10,7 @@ use super::{DoneQuery, INVALID, NoFields, form_errors, refused_status};
 use crate::AppState;
 use crate::dashboard::csrf::{Csrf, CsrfForm};
 use crate::dashboard::page::{FormErrors, PageError};
-use crate::identity::service::{IdentityError, TwoFactorEnrolment, require_name};
+use crate::identity::service::{IdentityError, TwoFactorEnrolment};
 use crate::identity::session::DashboardUser;
 use crate::identity::store;
 
@@ -143,11 +143,8 @@ pub(super) async fn update_profile(
     user: DashboardUser,
     CsrfForm { form, csrf }: CsrfForm<NameForm>,
 ) -> Result<Response, PageError> {
-    match require_name("name", &form.name) {
-        Ok(name) => {
-            store::set_name(state.identity.db(), &user.user_id, &name).await?;
-            Ok(Redirect::to("/settings/profile?done=name").into_response())
-        }
+    match state.identity.rename(&user.user_id, &form.name).await {
+        Ok(()) => Ok(Redirect::to("/settings/profile?done=name").into_response()),
         Err(error) => {
             let errors = form_errors(error)?;
             let view = ProfileView { name: Some(&form.name), ..ProfileView::default() };

@@ -121,4 +121,11 @@ impl Identity {
         tx.commit().await?;
         Ok(())
     }
+
+    /// Changes the member's name.
+    pub async fn rename(&self, user: &UserId, name: &str) -> Result<(), IdentityError> {
+        let name = require_name("name", name)?;
+        store::set_name(&self.db, user, &name).await?;
+        Ok(())
+    }
 }
