@@ -67,10 +67,6 @@ const ALLOWED_VIOLATIONS: &[(&str, &str)] = &[
     ("audit/pages.rs", "identity"),
 ];
 
-/// Files allowed above `MAX_LINES` today, to be split by issue 12 (identity/pages.rs into a
-/// `pages/` folder, identity's store by aggregate, its service by flow).
-const ALLOWED_OVERSIZED: &[&str] = &["identity/pages.rs", "identity/store.rs", "identity/service.rs"];
-
 /// A source file longer than this holds more than one concern; split it by concern.
 const MAX_LINES: usize = 700;
 
@@ -292,11 +288,8 @@ fn no_source_file_is_above_the_line_limit() {
     let mut problems = Vec::new();
     for file in source_files() {
         let lines = read(&file).lines().count();
-        let allowed = ALLOWED_OVERSIZED.contains(&file.as_str());
-        if lines > MAX_LINES && !allowed {
+        if lines > MAX_LINES {
             problems.push(format!("src/{file} has {lines} lines, more than {MAX_LINES}: split it by concern"));
-        } else if lines <= MAX_LINES && allowed {
-            problems.push(format!("src/{file} has {lines} lines now: remove it from ALLOWED_OVERSIZED"));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -1,21 +1,14 @@
 //! The dashboard's session cookies: the same tokens the API uses, kept HttpOnly.
 
 use axum::http::HeaderMap;
-use axum::http::header::COOKIE;
+use axum_extra::extract::CookieJar;
 
 /// The cookie holding the access token.
 pub const ACCESS_COOKIE: &str = "tidings_access";
 
 /// The value of a cookie of the request.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
+    CookieJar::from_headers(headers).get(name).map(|cookie| cookie.value().to_owned())
 }
 
 /// The access token the dashboard stored in its cookie.

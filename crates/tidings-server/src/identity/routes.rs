@@ -247,11 +247,7 @@ async fn update_me(
     auth: Auth,
     ApiJson(body): ApiJson<ProfilePatch>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 120 {
-        return Err(ApiError::validation("name", "must be between 1 and 120 characters"));
-    }
-    store::set_name(state.identity.db(), auth.user()?, name).await?;
+    state.identity.rename(auth.user()?, &body.name).await?;
     Ok(Envelope::new(DoneOut { done: true }))
 }
 
@@ -370,10 +366,7 @@ async fn update_workspace(
     auth.require(Permission::ManageWorkspace)?;
     let db = state.identity.db();
     let current = store::workspace(db, &auth.workspace_id).await?.ok_or_else(|| ApiError::not_found("workspace"))?;
-    let name = body.name.as_deref().map(str::trim).unwrap_or(&current.name).to_owned();
-    if name.is_empty() || name.chars().count() > 120 {
-        return Err(ApiError::validation("name", "must be between 1 and 120 characters"));
-    }
+    let name = body.name.as_deref().unwrap_or(&current.name);
     let require_two_factor = body.require_two_factor.unwrap_or(current.require_two_factor);
     state
         .identity
@@ -382,7 +375,7 @@ async fn update_workspace(
             &auth.actor,
             auth.role,
             auth.user_id.as_ref(),
-            &name,
+            name,
             require_two_factor,
             &auth.origin,
         )
@@ -431,9 +424,7 @@ async fn revoke_invite(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageTeam)?;
     let invite = path_id("invite", &id, InviteId::parse)?;
-    if !store::revoke_invite(state.identity.db(), &auth.workspace_id, &invite).await? {
-        return Err(ApiError::not_found("invite"));
-    }
+    state.identity.revoke_invite(&auth.workspace_id, &auth.actor, &invite, &auth.origin).await?;
     Ok(Envelope::new(DoneOut { done: true }))
 }
 

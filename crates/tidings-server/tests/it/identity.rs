@@ -397,6 +397,57 @@ async fn client_addresses_come_from_the_socket_unless_a_proxy_is_trusted(engine:
     }
 }
 
+async fn withdrawing_an_invitation_is_audited(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let owner = app.signup("withdraw@example.com").await;
+    let (status, _) = send(
+        app.as_member(&owner.access, Method::POST, "/api/v1/team/invites")
+            .json(&json!({ "email": "later@example.com", "role": "agent" })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, team) = send(app.as_member(&owner.access, Method::GET, "/api/v1/team")).await;
+    let invite_id = team["data"]["invites"][0]["id"].as_str().expect("a pending invite").to_owned();
+
+    let path = format!("/api/v1/team/invites/{invite_id}");
+    let (status, _) = send(app.as_member(&owner.access, Method::DELETE, &path)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, team) = send(app.as_member(&owner.access, Method::GET, "/api/v1/team")).await;
+    assert_eq!(team["data"]["invites"], json!([]), "the invitation is no longer pending");
+    let (status, body) = send(app.as_member(&owner.access, Method::DELETE, &path)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "withdrawn once only: {body}");
+
+    let (_, log) = send(app.as_member(&owner.access, Method::GET, "/api/v1/audit-logs?action=invite.revoked")).await;
+    assert_eq!(log["data"]["pagination"]["total"], 1);
+    let revoked = &log["data"]["entries"][0];
+    assert_eq!(revoked["actor"]["id"], owner.user_id);
+    assert_eq!(revoked["resource"]["type"], "invite");
+    assert_eq!(revoked["resource"]["id"], invite_id);
+}
+
+async fn names_of_members_and_workspaces_are_1_to_120_characters(engine: Engine) {
+    let Some(app) = app(engine).await else { return };
+    let owner = app.signup("names@example.com").await;
+    for path in ["/api/v1/me", "/api/v1/workspace"] {
+        for bad in ["   ".to_owned(), "x".repeat(121)] {
+            let (status, body) =
+                send(app.as_member(&owner.access, Method::PATCH, path).json(&json!({ "name": bad }))).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
+            assert_eq!(body["error"]["code"], "validation_failed");
+            assert_eq!(body["error"]["details"]["field"], "name");
+        }
+        let longest = "y".repeat(120);
+        let (status, body) =
+            send(app.as_member(&owner.access, Method::PATCH, path).json(&json!({ "name": format!(" {longest} ") })))
+                .await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+    let (_, me) = send(app.as_member(&owner.access, Method::GET, "/api/v1/me")).await;
+    assert_eq!(me["data"]["user"]["name"], "y".repeat(120), "stored trimmed");
+    let (_, workspace) = send(app.as_member(&owner.access, Method::GET, "/api/v1/workspace")).await;
+    assert_eq!(workspace["data"]["name"], "y".repeat(120), "stored trimmed");
+}
+
 crate::on_both_engines!(
     an_expired_refresh_token_is_refused,
     client_addresses_come_from_the_socket_unless_a_proxy_is_trusted,
@@ -410,6 +461,8 @@ crate::on_both_engines!(
     api_keys_are_shown_once_work_with_their_role_and_can_be_revoked,
     the_last_owner_cannot_leave_or_be_demoted,
     the_audit_log_records_sensitive_actions_and_detects_tampering,
+    withdrawing_an_invitation_is_audited,
+    names_of_members_and_workspaces_are_1_to_120_characters,
     another_workspace_gets_404_everywhere,
     requests_without_valid_credentials_are_refused,
 );

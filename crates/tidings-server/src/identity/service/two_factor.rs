@@ -10,7 +10,7 @@ use tidings_core::time::now_millis;
 use tidings_core::{UserId, WorkspaceId};
 use tidings_store::{StoreError, Tx};
 
-use super::{Identity, IdentityError, IssuedTokens, Origin, actor_user, corrupt, invalid};
+use super::{Identity, IdentityError, IssuedTokens, Origin, actor_user, corrupt, invalid, require_name};
 use crate::audit::{self, Actor, AuditEntry, AuditResult};
 use crate::identity::permissions::Role;
 use crate::identity::store;
@@ -302,6 +302,7 @@ impl Identity {
         require_two_factor: bool,
         origin: &Origin,
     ) -> Result<(), IdentityError> {
+        let name = require_name("name", name)?;
         let current = store::workspace(&self.db, workspace).await?.ok_or(IdentityError::NotFound("workspace"))?;
         let changed = current.require_two_factor != require_two_factor;
         if changed {
@@ -316,7 +317,7 @@ impl Identity {
             }
         }
         let mut tx = self.db.begin().await?;
-        store::update_workspace(&mut tx, workspace, name, require_two_factor).await?;
+        store::update_workspace(&mut tx, workspace, &name, require_two_factor).await?;
         if changed {
             audit::record(
                 &mut tx,

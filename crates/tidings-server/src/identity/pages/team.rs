@@ -1,0 +1,241 @@
+//! Team settings: members, their roles, and invitations.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tidings_core::{InviteId, UserId, WorkspaceId};
+
+use super::{
+    DoneQuery, INVALID, NoFields, RoleOption, form_errors, redirect_with_cookies, role_options, sentence, signed_in,
+    when,
+};
+use crate::AppState;
+use crate::dashboard::csrf::{Csrf, CsrfForm};
+use crate::dashboard::page::{FormErrors, PageError};
+use crate::identity::service::IdentityError;
+use crate::identity::session::{DashboardUser, cleared_cookies};
+use crate::identity::{Permission, Role, store};
+
+/// The roles `actor` may give: owners give any; others any but owner.
+fn assignable_roles(actor: Role) -> Vec<Role> {
+    Role::ALL.into_iter().filter(|role| actor == Role::Owner || *role != Role::Owner).collect()
+}
+
+struct MemberView {
+    user_id: String,
+    name: String,
+    email: String,
+    role: String,
+    joined: String,
+    is_me: bool,
+    /// The actor may change this member's role and remove them.
+    manageable: bool,
+    roles: Vec<RoleOption>,
+}
+
+struct InviteView {
+    id: String,
+    email: String,
+    role: String,
+    expires: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct InviteForm {
+    email: String,
+    role: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct RoleForm {
+    role: String,
+}
+
+#[derive(Template)]
+#[template(path = "identity/team.html")]
+struct TeamBody<'a> {
+    csrf: &'a str,
+    workspace: &'a str,
+    members: Vec<MemberView>,
+    invites: Vec<InviteView>,
+    can_manage: bool,
+    invite_email: &'a str,
+    invite_roles: Vec<RoleOption>,
+    notice: Option<&'static str>,
+    errors: &'a FormErrors,
+}
+
+async fn render_team(
+    state: &AppState,
+    user: &DashboardUser,
+    csrf: Csrf,
+    form: &InviteForm,
+    notice: Option<&'static str>,
+    errors: &FormErrors,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let db = state.identity.db();
+    let auth = &user.auth;
+    let can_manage = auth.role.can(Permission::ManageTeam);
+    let assignable = assignable_roles(auth.role);
+    let members = store::members(db, &auth.workspace_id)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let manageable = can_manage && (auth.role == Role::Owner || m.role != Role::Owner.as_str());
+            MemberView {
+                is_me: m.user_id == user.user_id.as_str(),
+                roles: role_options(&assignable, &m.role),
+                joined: when(m.joined_at),
+                user_id: m.user_id,
+                name: m.name,
+                email: m.email,
+                role: m.role,
+                manageable,
+            }
+        })
+        .collect();
+    let invites = if can_manage {
+        store::pending_invites(db, &auth.workspace_id)
+            .await?
+            .into_iter()
+            .map(|i| InviteView { id: i.id, email: i.email, role: i.role, expires: when(i.expires_at) })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let workspace = store::workspace(db, &auth.workspace_id).await?.map(|w| w.name).unwrap_or_default();
+    let invite_role = if form.role.is_empty() { Role::Agent.as_str() } else { form.role.as_str() };
+    let body = TeamBody {
+        csrf: csrf.token(),
+        workspace: &workspace,
+        members,
+        invites,
+        can_manage,
+        invite_email: &form.email,
+        invite_roles: role_options(&assignable, invite_role),
+        notice,
+        errors,
+    };
+    let html = user.page(state, &csrf, "/settings/team", "Team", &body).await?;
+    Ok((status, csrf, html).into_response())
+}
+
+pub(super) async fn team_page(
+    State(state): State<AppState>,
+    user: DashboardUser,
+    csrf: Csrf,
+    Query(query): Query<DoneQuery>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ViewDashboard)?;
+    let notice = match query.done.as_deref() {
+        Some("invited") => Some("Invitation sent."),
+        Some("revoked") => Some("Invitation withdrawn."),
+        Some("role") => Some("Role changed."),
+        Some("removed") => Some("Member removed."),
+        _ => None,
+    };
+    render_team(&state, &user, csrf, &InviteForm::default(), notice, &FormErrors::new(), StatusCode::OK).await
+}
+
+pub(super) async fn invite(
+    State(state): State<AppState>,
+    user: DashboardUser,
+    CsrfForm { form, csrf }: CsrfForm<InviteForm>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ManageTeam)?;
+    let Some(role) = Role::parse(&form.role) else {
+        let mut errors = FormErrors::new();
+        errors.add("role", "Choose a role.");
+        return render_team(&state, &user, csrf, &form, None, &errors, INVALID).await;
+    };
+    let auth = &user.auth;
+    match state.identity.invite(&auth.workspace_id, &user.user_id, auth.role, &form.email, role, &auth.origin).await {
+        Ok(_) => Ok(Redirect::to("/settings/team?done=invited").into_response()),
+        Err(IdentityError::Forbidden(why)) => {
+            let mut errors = FormErrors::new();
+            errors.add("role", sentence(why));
+            render_team(&state, &user, csrf, &form, None, &errors, StatusCode::FORBIDDEN).await
+        }
+        Err(error) => {
+            let errors = form_errors(error)?;
+            render_team(&state, &user, csrf, &form, None, &errors, INVALID).await
+        }
+    }
+}
+
+pub(super) async fn revoke_invite(
+    State(state): State<AppState>,
+    user: DashboardUser,
+    Path(id): Path<String>,
+    CsrfForm { .. }: CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ManageTeam)?;
+    let invite = InviteId::parse(&id).map_err(|_| PageError::not_found("No such invitation."))?;
+    let auth = &user.auth;
+    match state.identity.revoke_invite(&auth.workspace_id, &auth.actor, &invite, &auth.origin).await {
+        Ok(()) => Ok(Redirect::to("/settings/team?done=revoked").into_response()),
+        Err(IdentityError::NotFound(_)) => Err(PageError::not_found("No such pending invitation.")),
+        Err(error) => Err(error.into()),
+    }
+}
+
+pub(super) async fn change_role(
+    State(state): State<AppState>,
+    user: DashboardUser,
+    Path(member): Path<String>,
+    CsrfForm { form, csrf }: CsrfForm<RoleForm>,
+) -> Result<Response, PageError> {
+    user.require(Permission::ManageTeam)?;
+    let member = UserId::parse(&member).map_err(|_| PageError::not_found("No such member."))?;
+    let role = Role::parse(&form.role).ok_or_else(|| PageError::bad_request("Choose a role."))?;
+    let auth = &user.auth;
+    match state.identity.change_role(&auth.workspace_id, &auth.actor, auth.role, &member, role, &auth.origin).await {
+        Ok(()) => Ok(Redirect::to("/settings/team?done=role").into_response()),
+        Err(error) => {
+            let status =
+                if matches!(error, IdentityError::Forbidden(_)) { StatusCode::FORBIDDEN } else { StatusCode::CONFLICT };
+            let errors = form_errors(error)?;
+            render_team(&state, &user, csrf, &InviteForm::default(), None, &errors, status).await
+        }
+    }
+}
+
+pub(super) async fn remove_member(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: DashboardUser,
+    Path(member): Path<String>,
+    CsrfForm { csrf, .. }: CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    let member = UserId::parse(&member).map_err(|_| PageError::not_found("No such member."))?;
+    let leaving = member == user.user_id;
+    if !leaving {
+        user.require(Permission::ManageTeam)?;
+    }
+    let auth = &user.auth;
+    if let Err(error) =
+        state.identity.remove_member(&auth.workspace_id, &auth.actor, auth.role, &member, &auth.origin).await
+    {
+        let status =
+            if matches!(error, IdentityError::Forbidden(_)) { StatusCode::FORBIDDEN } else { StatusCode::CONFLICT };
+        let errors = form_errors(error)?;
+        return render_team(&state, &user, csrf, &InviteForm::default(), None, &errors, status).await;
+    }
+    if !leaving {
+        return Ok(Redirect::to("/settings/team?done=removed").into_response());
+    }
+    // Leaving ended this session; carry on in another workspace, or sign out.
+    let remaining = store::workspaces_of(state.identity.db(), &user.user_id).await?;
+    match remaining.first().and_then(|w| WorkspaceId::parse(&w.id).ok()) {
+        Some(next) => {
+            let tokens = state.identity.switch_workspace(&user.user_id, &next, &auth.origin).await?;
+            Ok(signed_in(&state, &headers, &tokens, "/inbox"))
+        }
+        None => Ok(redirect_with_cookies(cleared_cookies(&state, &headers), "/sign-in?done=left")),
+    }
+}

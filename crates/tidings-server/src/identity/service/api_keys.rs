@@ -1,0 +1,97 @@
+//! API keys: created (shown once), revoked, and authenticated.
+
+use serde_json::json;
+use tidings_core::{ApiKeyId, UserId, WorkspaceId};
+use tidings_store::StoreError;
+
+use super::{Identity, IdentityError, Origin, actor_user, corrupt, require_name};
+use crate::audit::{self, Actor, AuditEntry, AuditResult};
+use crate::identity::permissions::Role;
+use crate::identity::store;
+use crate::identity::tokens::{hash_token, opaque_token};
+
+impl Identity {
+    /// Creates an API key with a role no stronger than its creator's; the key is shown once.
+    pub async fn create_api_key(
+        &self,
+        workspace: &WorkspaceId,
+        creator: &UserId,
+        creator_role: Role,
+        name: &str,
+        role: Role,
+        origin: &Origin,
+    ) -> Result<(ApiKeyId, String, String), IdentityError> {
+        let name = require_name("name", name)?;
+        if role < creator_role {
+            return Err(IdentityError::Forbidden("an API key cannot have a stronger role than its creator"));
+        }
+        let id = ApiKeyId::generate();
+        let (secret, hash) = opaque_token("tdk");
+        let prefix: String = secret.chars().take(12).collect();
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        let new_key =
+            store::NewApiKey { id: &id, name: &name, prefix: &prefix, key_hash: &hash, role, created_by: creator };
+        store::insert_api_key(&mut tx, workspace, new_key).await?;
+        audit::record(
+            &mut tx,
+            workspace,
+            AuditEntry {
+                actor: actor_user(creator, creator_role),
+                ip: origin.ip.clone(),
+                action: "api_key.created",
+                resource_type: "api_key",
+                resource_id: Some(id.to_string()),
+                metadata: json!({ "name": name, "role": role.as_str(), "prefix": prefix }),
+                result: AuditResult::Success,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((id, secret, prefix))
+    }
+
+    /// Revokes an API key of the workspace.
+    pub async fn revoke_api_key(
+        &self,
+        workspace: &WorkspaceId,
+        actor: &Actor,
+        key: &ApiKeyId,
+        origin: &Origin,
+    ) -> Result<(), IdentityError> {
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        if !store::revoke_api_key(&mut tx, workspace, key).await? {
+            return Err(IdentityError::NotFound("API key"));
+        }
+        audit::record(
+            &mut tx,
+            workspace,
+            AuditEntry {
+                actor: actor.clone(),
+                ip: origin.ip.clone(),
+                action: "api_key.revoked",
+                resource_type: "api_key",
+                resource_id: Some(key.to_string()),
+                metadata: json!({}),
+                result: AuditResult::Success,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Resolves a presented API key to its workspace and role, recording the use.
+    pub async fn authenticate_api_key(
+        &self,
+        presented: &str,
+    ) -> Result<Option<(WorkspaceId, ApiKeyId, Role)>, IdentityError> {
+        let Some(row) = store::api_key_by_hash(&self.db, &hash_token(presented)).await? else { return Ok(None) };
+        if self.key_uses.should_record(&row.id) {
+            store::touch_api_key(&self.db, &row.id).await?;
+        }
+        let workspace = WorkspaceId::parse(&row.workspace_id).map_err(corrupt)?;
+        let key = ApiKeyId::parse(&row.id).map_err(corrupt)?;
+        let role = Role::parse(&row.role).ok_or_else(|| StoreError::Corrupt(format!("role {}", row.role)))?;
+        Ok(Some((workspace, key, role)))
+    }
+}
