@@ -77,7 +77,17 @@ async fn two_factor_is_set_up_on_the_profile_and_asked_for_at_sign_in(engine: En
     let url = format!("otpauth://totp/Tidings:rae%40example.com?secret={secret}&#38;issuer=Tidings");
     assert!(html.contains(&format!(r#"<a id="otpauth-link" href="{url}">"#)), "the URL as a link: {html}");
     assert!(html.contains(&format!(r#"<code id="otpauth-url" class="wrap">{url}</code>"#)), "and as text");
-    assert!(!html.contains("<img") && !html.contains("<svg"), "no QR image");
+    // And as a QR code drawn on the server: the modules of exactly this link, inline, no image request.
+    let link = format!("otpauth://totp/Tidings:rae%40example.com?secret={secret}&issuer=Tidings");
+    let expected = qrcode::QrCode::new(link.as_bytes())
+        .expect("a QR code")
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .build();
+    let modules = &expected[expected.find(" d=\"").expect("path data")..];
+    assert!(html.contains(r#"<svg id="two-factor-qr" role="img" aria-label="QR code of the set-up link""#), "{html}");
+    assert!(html.contains(modules), "the QR code encodes the set-up link");
+    assert!(!html.contains("<img") && !html.contains("<?xml"), "inline SVG, no image or XML prologue");
     let totp = authenticator(&secret);
 
     // A wrong code is reported next to the field, with the same secret still on the page.

@@ -80,7 +80,23 @@ struct ProfileBody<'a> {
     owes_two_factor: bool,
     two_factor_on: bool,
     enrolment: Option<TwoFactorEnrolment>,
+    /// The set-up link as a QR code (inline SVG), for the authenticator app's camera.
+    enrolment_qr: Option<String>,
     recovery_codes: Vec<String>,
+}
+
+/// `url` as a QR code: an inline SVG element, drawn on the server (no script, no image request).
+/// None if the link is too long for a QR code, which a TOTP link never is.
+fn qr_svg(url: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(url.as_bytes()).ok()?;
+    let svg = code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build();
+    // The renderer writes a standalone document; inside HTML only the <svg> element belongs.
+    let element = svg.find("<svg").map(|start| &svg[start..])?;
+    Some(element.replacen(
+        "<svg ",
+        "<svg id=\"two-factor-qr\" role=\"img\" aria-label=\"QR code of the set-up link\" ",
+        1,
+    ))
 }
 
 async fn render_profile(
@@ -110,6 +126,7 @@ async fn render_profile(
         errors,
         owes_two_factor: user.auth.owes_two_factor && !two_factor_on,
         two_factor_on,
+        enrolment_qr: enrolment.as_ref().and_then(|e| qr_svg(&e.otpauth_url)),
         enrolment,
         recovery_codes,
     };
