@@ -8,8 +8,31 @@
 // - Below 900 px the sidebar is a drawer: the Menu button opens it; Escape, a click outside it
 //   or the button again closes it. Each table cell is given its column's heading (data-label),
 //   which the phone layout shows above the value when a table becomes cards.
+// - Buttons with data-copy="ID" copy the text of element ID (a new API key) and say so.
 (function () {
   "use strict";
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    if (!button) return;
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = source.textContent.trim();
+    var done = function () { button.textContent = "Copied"; };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(done, function () { selectText(source); });
+    } else {
+      selectText(source);
+    }
+  });
+  // Where the clipboard is not available (plain http), the key is selected for Ctrl+C instead.
+  function selectText(element) {
+    var range = document.createRange();
+    range.selectNodeContents(element);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
 
   function setDrawer(open) {
     var toggle = document.querySelector(".menu-toggle");

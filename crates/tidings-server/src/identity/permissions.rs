@@ -42,6 +42,21 @@ impl Role {
         Role::ALL.into_iter().find(|role| role.as_str() == value)
     }
 
+    /// What the role may do, in one line a person choosing a role reads (the team page shows it).
+    pub fn description(self) -> &'static str {
+        match self {
+            Role::Owner => "Everything, including the plan and naming other owners. A workspace always has one.",
+            Role::Admin => {
+                "Everything but the plan and ownership: the team, CRM integrations, channels, locations, AI settings and exports."
+            }
+            Role::Manager => {
+                "The day-to-day: channels, locations, AI settings and exports, and everything an agent does. Not the team."
+            }
+            Role::Agent => "Answers customers, assigns conversations and changes the tags of leads.",
+            Role::Viewer => "Reads conversations, reviews and analytics; changes nothing.",
+        }
+    }
+
     /// Whether this role holds `permission`.
     pub fn can(self, permission: Permission) -> bool {
         MATRIX.iter().any(|(p, roles)| *p == permission && roles.contains(&self))

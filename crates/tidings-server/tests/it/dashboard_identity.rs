@@ -127,6 +127,10 @@ async fn sign_up_sets_the_session_cookies_and_lands_on_the_dashboard(engine: Eng
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(r#"data-member="ana@example.com""#), "{html}");
     assert!(html.contains(r#"id="invite-form""#), "an owner may invite");
+    for role in tidings_server::identity::Role::ALL {
+        let described = format!("<dt>{}</dt><dd>{}</dd>", role.as_str(), role.description());
+        assert!(html.contains(&described), "the team page says what {} may do", role.as_str());
+    }
 
     // Behind a TLS-terminating proxy the cookies are Secure.
     let https = browser();
@@ -388,6 +392,10 @@ async fn api_keys_are_shown_once_and_the_audit_log_records_them(engine: Engine) 
     let start = html.find(marker).expect("the new key, highlighted") + marker.len();
     let key: String = html[start..].chars().take_while(|c| *c != '<').collect();
     assert!(key.starts_with("tdk_"), "{key}");
+    assert!(
+        html.contains(r#"<button type="button" class="copy" data-copy="new-api-key-value">Copy key</button>"#),
+        "a button copies the new key"
+    );
     let team = app.as_member(&key, reqwest::Method::GET, "/api/v1/team").send().await.expect("sent");
     assert_eq!(team.status(), StatusCode::OK, "the key works");
 

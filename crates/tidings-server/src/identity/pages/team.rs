@@ -65,6 +65,8 @@ struct TeamBody<'a> {
     can_manage: bool,
     invite_email: &'a str,
     invite_roles: Vec<RoleOption>,
+    /// Every role with what it may do, so whoever picks one knows what it grants.
+    roles: [Role; 5],
     notice: Option<&'static str>,
     errors: &'a FormErrors,
 }
@@ -118,6 +120,7 @@ async fn render_team(
         can_manage,
         invite_email: &form.email,
         invite_roles: role_options(&assignable, invite_role),
+        roles: Role::ALL,
         notice,
         errors,
     };
