@@ -59,10 +59,11 @@
         threadChanged = false;
         var draft = document.getElementById("reply-text");
         var typing = draft && (draft.value.trim() !== "" || document.activeElement === draft);
+        var live = { "X-Tidings-Live-Refresh": id };
         if (typing) {
-          htmx.ajax("GET", "/inbox/" + encodeURIComponent(id), { target: "#thread-messages", swap: "outerHTML" });
+          htmx.ajax("GET", "/inbox/" + encodeURIComponent(id), { target: "#thread-messages", swap: "outerHTML", headers: live });
         } else {
-          htmx.ajax("GET", "/inbox/" + encodeURIComponent(id), { target: "#thread-pane", swap: "innerHTML" });
+          htmx.ajax("GET", "/inbox/" + encodeURIComponent(id), { target: "#thread-pane", swap: "innerHTML", headers: live });
         }
       }
     }
@@ -115,11 +116,17 @@
   // refreshed in between).
   var nextAfterResolve = null;
 
+  // The open conversation is the one in the thread pane, not the row marked current: a live
+  // refresh of the list may be under way and the mark not set yet.
   function resolveAndMoveOn(resolve) {
-    var links = rowLinks();
-    var at = links.indexOf(document.querySelector("#inbox-list a[aria-current=true]"));
-    var next = at === -1 ? null : links[at + 1] || null;
-    nextAfterResolve = next ? next.parentNode.getAttribute("data-conversation-id") : null;
+    var thread = document.querySelector("#thread-pane [data-conversation-id]");
+    var current = thread ? thread.getAttribute("data-conversation-id") : null;
+    var ids = Array.prototype.map.call(document.querySelectorAll("#inbox-list li[data-conversation-id]"), function (row) {
+      return row.getAttribute("data-conversation-id");
+    });
+    var at = ids.indexOf(current);
+    var next = at === -1 ? ids.filter(function (id) { return id !== current; })[0] : ids[at + 1];
+    nextAfterResolve = next || null;
     resolve.click();
   }
 
@@ -173,6 +180,13 @@
       startLive(root);
       document.body.addEventListener("htmx:afterSwap", markSelected);
       document.body.addEventListener("htmx:afterSwap", openNextAfterResolve);
+      // A live refresh of a thread answers late: if another conversation was opened meanwhile
+      // (after resolving, say), the refreshed thread must not replace it.
+      document.body.addEventListener("htmx:beforeSwap", function (event) {
+        var headers = event.detail.requestConfig && event.detail.requestConfig.headers;
+        var refreshed = headers && headers["X-Tidings-Live-Refresh"];
+        if (refreshed && refreshed !== openId()) event.detail.shouldSwap = false;
+      });
       document.addEventListener("keydown", onKey);
       var help = document.getElementById("shortcuts-help");
       document.querySelectorAll("[aria-controls=shortcuts-help]").forEach(function (button) {

@@ -310,6 +310,11 @@ async fn keyboard_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()>
     wait_until(browser, "a focuses the assignee", "document.activeElement.id === 'assign-select'").await?;
 
     // e resolves the conversation and opens the next one; k and Enter go back to the resolved one.
+    // First the live updates the reply caused (sent, then posted) settle, as they would while a
+    // person reads the answer: the keys below are pressed at machine speed.
+    wait_until(browser, "no request in flight", "document.querySelectorAll('.htmx-request').length === 0").await?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    wait_until(browser, "no request in flight", "document.querySelectorAll('.htmx-request').length === 0").await?;
     browser.execute("document.activeElement.blur()", vec![]).await?;
     press(browser, "e").await?;
     let second = ids[1].as_str().context("an id")?;
