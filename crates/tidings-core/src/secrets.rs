@@ -194,13 +194,13 @@ impl MasterKeys {
 }
 
 /// The bearer token guarding the operator API.
-pub struct AdminToken {
+pub struct OperatorToken {
     token: SecretString,
     /// Where it came from.
     pub origin: SecretOrigin,
 }
 
-impl AdminToken {
+impl OperatorToken {
     /// The configured token, or the one stored in (or generated into) the data dir.
     pub fn resolve(config: &Config) -> Result<Self, SecretError> {
         let (token, origin) = resolve_secret(
@@ -349,7 +349,7 @@ mod tests {
     #[test]
     fn the_admin_token_is_generated_with_its_prefix() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let token = AdminToken::resolve(&config_in(dir.path())).expect("generated");
+        let token = OperatorToken::resolve(&config_in(dir.path())).expect("generated");
         assert!(token.expose().starts_with("tdadm_"));
         assert!(token.expose().len() > 30);
     }

@@ -136,7 +136,7 @@ enum V {
 /// Inserts `rows` (each `columns.len()` values) with multi-row `INSERT`s.
 async fn insert_rows(tx: &mut Tx, table: &str, columns: &[&str], rows: &[Vec<V>]) -> anyhow::Result<()> {
     let per_statement = (MAX_PARAMS / columns.len()).max(1);
-    let sqlite = tx.backend() == tidings_store::Backend::Sqlite;
+    let sqlite = tx.engine() == tidings_store::Engine::Sqlite;
     for chunk in rows.chunks(per_statement) {
         let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
         let mut n = 0;
@@ -862,10 +862,11 @@ fn queries(data: &Dataset, cursor_page_10: PageStart) -> Vec<Query> {
 }
 
 /// The keyset cursor after 9 pages of the default list.
-async fn cursor_after_pages(db: &Db, ws: &WorkspaceId, pages: usize) -> anyhow::Result<PageStart> {
+async fn cursor_after_pages(db: &Db, workspace: &WorkspaceId, pages: usize) -> anyhow::Result<PageStart> {
     let mut start = PageStart::Offset(0);
     for _ in 0..pages {
-        let (rows, _) = inbox_store::list_conversations(db, ws, &ConversationFilter::default(), &start, PAGE).await?;
+        let (rows, _) =
+            inbox_store::list_conversations(db, workspace, &ConversationFilter::default(), &start, PAGE).await?;
         let last = rows.last().context("a full page")?;
         start = PageStart::after(last);
     }
@@ -971,8 +972,8 @@ async fn bench_engine(engine: Engine, settings: &Settings) -> anyhow::Result<(Da
             data.rare_hits,
             load_time.as_secs_f64()
         );
-        let ws = data.workspace.clone();
-        let cursor = cursor_after_pages(&fresh.db, &ws, 9).await?;
+        let workspace = data.workspace.clone();
+        let cursor = cursor_after_pages(&fresh.db, &workspace, 9).await?;
         let mut results = Vec::new();
         let bar = ProgressBar::new((queries(&data, cursor.clone()).len() * settings.iterations) as u64)
             .with_style(
@@ -987,7 +988,7 @@ async fn bench_engine(engine: Engine, settings: &Settings) -> anyhow::Result<(Da
             let mut rows = 0;
             for _ in 0..if query.name.starts_with("search") { 1 } else { WARMUP_CALLS } {
                 let (page, t) =
-                    inbox_store::list_conversations(&fresh.db, &ws, &query.filter, &query.start, PAGE).await?;
+                    inbox_store::list_conversations(&fresh.db, &workspace, &query.filter, &query.start, PAGE).await?;
                 total = t;
                 rows = page.len();
             }
@@ -1000,12 +1001,12 @@ async fn bench_engine(engine: Engine, settings: &Settings) -> anyhow::Result<(Da
                 }
                 let started = Instant::now();
                 let (page, t) =
-                    inbox_store::list_conversations(&fresh.db, &ws, &query.filter, &query.start, PAGE).await?;
+                    inbox_store::list_conversations(&fresh.db, &workspace, &query.filter, &query.start, PAGE).await?;
                 list.push(started.elapsed());
                 ensure!(t == total && page.len() == rows, "{}: the answer changed between calls", query.name);
                 bar.inc(1);
             }
-            let sql = inbox_store::list_query(fresh.db.backend(), &ws, &query.filter, &query.start, PAGE);
+            let sql = inbox_store::list_query(fresh.db.engine(), &workspace, &query.filter, &query.start, PAGE);
             let mut count = Vec::with_capacity(settings.iterations);
             let count_started = Instant::now();
             for _ in 0..settings.iterations.div_ceil(4) {

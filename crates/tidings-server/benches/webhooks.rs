@@ -284,13 +284,13 @@ async fn set_up_workspace(app: &Running, client: &reqwest::Client) -> anyhow::Re
         .context("signing up")?;
     ensure!(response.status() == reqwest::StatusCode::CREATED, "sign-up answered {}", response.status());
     let body: serde_json::Value = response.json().await.context("sign-up JSON")?;
-    let ws = WorkspaceId::parse(body["data"]["workspaceId"].as_str().context("workspaceId")?)
+    let workspace = WorkspaceId::parse(body["data"]["workspaceId"].as_str().context("workspaceId")?)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let id = ConnectionId::generate();
-    let mut tx = app.state.db.begin_for_tenant(&ws).await?;
+    let mut tx = app.state.db.begin_for_tenant(&workspace).await?;
     let inserted = channel_store::insert_connection(
         &mut tx,
-        &ws,
+        &workspace,
         &NewConnection {
             id: &id,
             location_id: None,
@@ -305,7 +305,7 @@ async fn set_up_workspace(app: &Running, client: &reqwest::Client) -> anyhow::Re
     .await?;
     ensure!(inserted, "the Page was already connected");
     tx.commit().await?;
-    Ok(ws)
+    Ok(workspace)
 }
 
 /// `count` unique signed Messenger deliveries of one message each, from [`SENDERS`] people.
@@ -575,7 +575,7 @@ async fn run_case(
     let mut app = Running::start(case.engine, settings, server).await?;
     let outcome = async {
         let setup_client = reqwest::Client::new();
-        let ws = set_up_workspace(&app, &setup_client).await?;
+        let workspace = set_up_workspace(&app, &setup_client).await?;
         let run = uuid::Uuid::now_v7().simple().to_string();
         let deliveries = Arc::new(build_deliveries(&app, settings.deliveries, &run[20..])?);
         if case.mode == Mode::WithWorkers {
@@ -618,7 +618,7 @@ async fn run_case(
         let conversations: i64 = with_reader!(app.state.db, |pool| sqlx::query_scalar::<_, i64>(
             "SELECT COUNT(*) FROM conversations WHERE workspace_id = $1"
         )
-        .bind(ws.as_str())
+        .bind(workspace.as_str())
         .fetch_one(pool)
         .await)?;
         let drain = Drain {

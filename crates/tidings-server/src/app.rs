@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use tidings_core::Config;
-use tidings_core::secrets::{AdminToken, MasterKeys, SecretError, SecretOrigin};
+use tidings_core::secrets::{MasterKeys, OperatorToken, SecretError, SecretOrigin};
 use tidings_store::queue::{Queue, QueueError, Registry, Schedule, WorkerOptions, WorkerPool, standard_queues};
 use tidings_store::{Db, StoreError};
 use tokio::net::TcpListener;
@@ -30,6 +30,7 @@ use crate::channels::breaker::Breakers;
 use crate::channels::platforms::Platforms;
 use crate::channels::webhooks::Intake;
 use crate::dashboard::route_not_found;
+use crate::events::Events;
 use crate::http::middleware::{error_envelope, security_headers, track_metrics};
 use crate::http::rate_limit::{RateLimits, quota_headers};
 use crate::identity::Identity;
@@ -93,8 +94,8 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         previous_master_keys = master_keys.previous().len(),
         "master key loaded"
     );
-    let admin_token = AdminToken::resolve(&config)?;
-    if let SecretOrigin::Generated(path) = &admin_token.origin {
+    let operator_token = OperatorToken::resolve(&config)?;
+    if let SecretOrigin::Generated(path) = &operator_token.origin {
         tracing::info!(path = %path.display(), "generated the operator token for /api/v1/admin");
     }
     let db = Db::connect(&config.database_url(), &config.database).await?;
@@ -127,7 +128,10 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         breakers: Breakers::default(),
         live: live.clone(),
     };
+    // Capabilities that react to others' events subscribe here (see events.rs).
+    let events = Events::new(queue.clone(), Vec::new());
     Ok(AppState::new(Services {
+        events,
         inbox: Inbox::new(db.clone(), queue.clone(), live),
         intake: Intake::start(db.clone(), queue.clone()),
         platforms,
@@ -139,7 +143,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         config: Arc::new(config),
         db,
         queue,
-        admin_token: Arc::new(admin_token),
+        operator_token: Arc::new(operator_token),
         metrics: telemetry::metrics(),
         started_at: Instant::now(),
     }))

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod channels;
 mod dashboard;
 pub mod demo;
+pub mod events;
 mod http;
 pub mod identity;
 pub mod inbox;

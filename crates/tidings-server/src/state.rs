@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use tidings_core::Config;
-use tidings_core::secrets::AdminToken;
+use tidings_core::secrets::OperatorToken;
 use tidings_store::Db;
 use tidings_store::queue::Queue;
 
@@ -24,8 +24,10 @@ pub struct Services {
     pub db: Db,
     /// The work queue in that database.
     pub queue: Queue,
+    /// Hands domain events to the capabilities subscribed to them.
+    pub events: crate::events::Events,
     /// Guards the operator API.
-    pub admin_token: Arc<AdminToken>,
+    pub operator_token: Arc<OperatorToken>,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
     /// Accounts, workspaces, sessions and API keys.

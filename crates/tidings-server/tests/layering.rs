@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 /// place is decided before their first import.
 const LAYERS: &[&[&str]] = &[
     // Plumbing shared by every capability; it knows none of them. The dashboard shell renders
-    // errors with http's `ApiError`.
-    &["http", "telemetry"],
+    // errors with http's `ApiError`; `events` carries domain events up to their subscribers.
+    &["http", "telemetry", "events"],
     &["dashboard"],
     // Services every capability may record to, store secrets in or send mail with.
     &["vault", "audit", "mail"],

@@ -44,18 +44,18 @@ pub enum StoreError {
 /// Which storage engine a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Backend {
+pub enum Engine {
     /// Embedded SQLite (single writer, WAL).
     Sqlite,
     /// PostgreSQL, shared by many processes.
     Postgres,
 }
 
-impl std::fmt::Display for Backend {
+impl std::fmt::Display for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
         })
     }
 }
@@ -184,17 +184,17 @@ impl Db {
     }
 
     /// The engine in use.
-    pub fn backend(&self) -> Backend {
+    pub fn engine(&self) -> Engine {
         match self.pools {
-            Pools::Sqlite { .. } => Backend::Sqlite,
-            Pools::Postgres(_) => Backend::Postgres,
+            Pools::Sqlite { .. } => Engine::Sqlite,
+            Pools::Postgres(_) => Engine::Postgres,
         }
     }
 
     fn migrator(&self) -> &'static Migrator {
-        match self.backend() {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        match self.engine() {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
         }
     }
 
@@ -219,9 +219,9 @@ impl Db {
     }
 
     async fn applied_migrations(&self) -> Result<Vec<i64>, StoreError> {
-        let exists_sql = match self.backend() {
-            Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-            Backend::Postgres => {
+        let exists_sql = match self.engine() {
+            Engine::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            Engine::Postgres => {
                 "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
             }
         };
@@ -328,10 +328,10 @@ impl Tx {
     }
 
     /// The engine this transaction runs on.
-    pub fn backend(&self) -> Backend {
+    pub fn engine(&self) -> Engine {
         match self.inner {
-            TxConnection::Sqlite(_) => Backend::Sqlite,
-            TxConnection::Postgres(_) => Backend::Postgres,
+            TxConnection::Sqlite(_) => Engine::Sqlite,
+            TxConnection::Postgres(_) => Engine::Postgres,
         }
     }
 

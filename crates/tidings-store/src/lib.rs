@@ -9,4 +9,4 @@ pub mod queue;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use db::{Backend, Db, StoreError, Tx};
+pub use db::{Db, Engine, StoreError, Tx};

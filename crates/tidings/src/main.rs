@@ -104,7 +104,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             config.migrate_on_start &= !no_migrate;
             let app = Application::build(config).await?;
             let addr = app.local_addr();
-            let backend = app.state().db.backend();
+            let engine = app.state().db.engine();
             let state = app.state();
             if state.config.demo.seed_on_empty
                 && let Err(error) = demo::seed_on_first_start(&state.db, &state.config, &format!("http://{addr}")).await
@@ -112,7 +112,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 tracing::warn!(%error, "the demo workspace could not be created; serving without it");
             }
             println!();
-            println!("  Tidings {} is running on {backend}", env!("CARGO_PKG_VERSION"));
+            println!("  Tidings {} is running on {engine}", env!("CARGO_PKG_VERSION"));
             println!("  Dashboard:     http://{addr}/");
             println!("  API reference: http://{addr}/docs/");
             println!("  Press Ctrl-C to stop.");
@@ -122,7 +122,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         Command::Worker { no_migrate } => {
             config.migrate_on_start &= !no_migrate;
             let state = prepare(config).await?;
-            tracing::info!(backend = %state.db.backend(), "worker running; Ctrl-C to stop");
+            tracing::info!(engine = %state.db.engine(), "worker running; Ctrl-C to stop");
             run_workers(state.clone(), shutdown_on_signal()).await;
             state.db.close().await;
         }
@@ -134,7 +134,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 let mark = if applied.contains(version) { "applied now" } else { "already applied" };
                 println!("{version:>4}  {description:<40} {mark}");
             }
-            println!("{} migration(s) applied, {} in all, on {}", applied.len(), known.len(), db.backend());
+            println!("{} migration(s) applied, {} in all, on {}", applied.len(), known.len(), db.engine());
             db.close().await;
         }
         Command::Demo { reset_password } => {

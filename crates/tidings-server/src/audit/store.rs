@@ -4,7 +4,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tidings_core::time::now_millis;
 use tidings_core::{AuditId, WorkspaceId};
-use tidings_store::{Backend, Db, StoreError, Tx, with_tx};
+use tidings_store::{Db, Engine, StoreError, Tx, with_tx};
 
 /// The hash before a workspace's first entry.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -122,7 +122,7 @@ fn entry_hash(row: &AuditRow) -> String {
 
 /// Appends an entry inside the caller's transaction, so it exists if and only if the action does.
 pub async fn record(tx: &mut Tx, workspace: &WorkspaceId, entry: AuditEntry) -> Result<(), StoreError> {
-    if tx.backend() == Backend::Postgres {
+    if tx.engine() == Engine::Postgres {
         // Serialize appends per workspace: concurrent writers would otherwise read the same tail.
         with_tx!(tx, |conn| sqlx::query("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE")
             .bind(workspace.as_str())

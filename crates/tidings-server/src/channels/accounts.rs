@@ -32,23 +32,23 @@ impl ChannelContext {
     /// storing the new one).
     pub async fn account(
         &self,
-        ws: &WorkspaceId,
+        workspace: &WorkspaceId,
         connection: &store::ConnectionRow,
         platform: Platform,
     ) -> Result<AccountRef, JobError> {
         let id = ConnectionId::parse(&connection.id).map_err(JobError::fatal)?;
-        let mut creds = credentials::load(&self.vault, ws, &id).await?;
+        let mut creds = credentials::load(&self.vault, workspace, &id).await?;
         if let Some(oauth) = self.platforms.oauth(platform) {
             let refreshed = ensure_fresh(&oauth, &mut creds, now_millis()).await;
             match refreshed {
                 Ok(true) => {
-                    credentials::save(&self.vault, ws, &id, &creds).await?;
-                    let mut tx = self.db.begin_for_tenant(ws).await?;
-                    store::set_token_expiry(&mut tx, ws, &id, creds.expires_at_ms).await?;
+                    credentials::save(&self.vault, workspace, &id, &creds).await?;
+                    let mut tx = self.db.begin_for_tenant(workspace).await?;
+                    store::set_token_expiry(&mut tx, workspace, &id, creds.expires_at_ms).await?;
                     tx.commit().await?;
                 }
                 Ok(false) => {}
-                Err(error) => return Err(self.fail(ws, &id, platform, error).await),
+                Err(error) => return Err(self.fail(workspace, &id, platform, error).await),
             }
         }
         Ok(AccountRef { external_id: connection.external_account_id.clone(), credentials: creds })
@@ -66,7 +66,7 @@ impl ChannelContext {
     /// and limits retry (after `Retry-After` when given); rejections stop.
     pub async fn fail(
         &self,
-        ws: &WorkspaceId,
+        workspace: &WorkspaceId,
         id: &ConnectionId,
         platform: Platform,
         error: ConnectorError,
@@ -86,7 +86,7 @@ impl ChannelContext {
             }
             ConnectorError::Unauthorized { .. } | ConnectorError::MissingCredential { .. } => {
                 self.breakers.record_success(platform.as_str());
-                if let Err(store_error) = self.mark(ws, id, ConnectionStatus::NeedsReauth, &message).await {
+                if let Err(store_error) = self.mark(workspace, id, ConnectionStatus::NeedsReauth, &message).await {
                     tracing::warn!(%store_error, "connection health not recorded");
                 }
                 JobError::fatal(message)
@@ -100,13 +100,13 @@ impl ChannelContext {
 
     async fn mark(
         &self,
-        ws: &WorkspaceId,
+        workspace: &WorkspaceId,
         id: &ConnectionId,
         status: ConnectionStatus,
         error: &str,
     ) -> Result<(), tidings_store::StoreError> {
-        let mut tx = self.db.begin_for_tenant(ws).await?;
-        store::mark_health(&mut tx, ws, id, status, error).await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        store::mark_health(&mut tx, workspace, id, status, error).await?;
         tx.commit().await
     }
 }

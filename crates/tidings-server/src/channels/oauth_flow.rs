@@ -127,15 +127,15 @@ impl Channels {
         platform: Platform,
         location: Option<&str>,
     ) -> Result<Started, ChannelsError> {
-        let ws = &auth.workspace_id;
+        let workspace = &auth.workspace_id;
         let user = auth.user_id.as_ref().ok_or_else(|| {
             ChannelsError::Conflict("connecting by OAuth needs a signed-in member, not an API key".to_owned())
         })?;
         let client = self.oauth_client(platform)?;
-        let location = self.existing_location(ws, "locationId", location).await?;
+        let location = self.existing_location(workspace, "locationId", location).await?;
         let (state, state_hash) = opaque_token("ost");
         let expires_at = now_millis() + STATE_TTL_MS;
-        let mut tx = self.db.begin_for_tenant(ws).await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
         let new = NewOAuthState {
             state_hash: &state_hash,
             user_id: user.as_str(),
@@ -143,7 +143,7 @@ impl Channels {
             location_id: location.as_ref(),
             expires_at,
         };
-        store::insert_oauth_state(&mut tx, ws, &new).await?;
+        store::insert_oauth_state(&mut tx, workspace, &new).await?;
         tx.commit().await?;
         // Housekeeping: states nobody came back with.
         if let Err(error) = store::delete_expired_oauth_states(&self.db, now_millis() - STATE_TTL_MS).await {
@@ -163,22 +163,28 @@ impl Channels {
         code: &str,
         state: &str,
     ) -> Result<Completed, ChannelsError> {
-        let ws = &auth.workspace_id;
+        let workspace = &auth.workspace_id;
         let client = self.oauth_client(platform)?;
         let user = auth.user_id.as_ref().ok_or(ChannelsError::InvalidState)?;
         if code.is_empty() || state.is_empty() {
             return Err(ChannelsError::InvalidState);
         }
-        let mut tx = self.db.begin_for_tenant(ws).await?;
-        let spent =
-            store::consume_oauth_state(&mut tx, ws, &hash_token(state), user.as_str(), platform.as_str(), now_millis())
-                .await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        let spent = store::consume_oauth_state(
+            &mut tx,
+            workspace,
+            &hash_token(state),
+            user.as_str(),
+            platform.as_str(),
+            now_millis(),
+        )
+        .await?;
         // Committed before any call out, so a replay racing this one finds the state used.
         tx.commit().await?;
         let location = spent.ok_or(ChannelsError::InvalidState)?;
         // The location may have been removed in the meantime.
         let location = match location.as_deref().map(LocationId::parse).transpose().ok().flatten() {
-            Some(id) if store::location(&self.db, ws, &id).await?.is_some() => Some(id),
+            Some(id) if store::location(&self.db, workspace, &id).await?.is_some() => Some(id),
             _ => None,
         };
         let label = platform.label();
@@ -206,13 +212,13 @@ impl Channels {
         location: Option<&LocationId>,
         accounts: Vec<NewAccount>,
     ) -> Result<Completed, ChannelsError> {
-        let ws: &WorkspaceId = &auth.workspace_id;
+        let workspace: &WorkspaceId = &auth.workspace_id;
         let mut done = Completed::default();
         for account in accounts {
             if let Some(existing) =
                 store::connection_by_account(&self.db, platform.as_str(), &account.external_id).await?
             {
-                if existing.workspace_id == ws.as_str()
+                if existing.workspace_id == workspace.as_str()
                     && let Ok(id) = ConnectionId::parse(&existing.id)
                 {
                     self.reconnect(auth, &id, &account.credentials).await?;
@@ -231,7 +237,7 @@ impl Channels {
         // A Page connected by OAuth delivers nothing until it installs the app; connecting
         // again retries a subscription that failed.
         for id in done.connected.iter().chain(&done.reconnected) {
-            self.subscribe_webhooks(ws, id).await?;
+            self.subscribe_webhooks(workspace, id).await?;
         }
         Ok(done)
     }

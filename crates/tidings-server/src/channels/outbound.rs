@@ -37,11 +37,11 @@ pub fn register(registry: &mut Registry, context: ChannelContext) {
 
 #[tracing::instrument(skip_all, fields(workspace_id = %job.workspace_id, response_id = %job.response_id, attempt = job_context.attempt))]
 async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobContext) -> Result<(), JobError> {
-    let ws = &job.workspace_id;
-    let Some(response) = store::response(&context.db, ws, &job.response_id).await? else { return Ok(()) };
+    let workspace = &job.workspace_id;
+    let Some(response) = store::response(&context.db, workspace, &job.response_id).await? else { return Ok(()) };
     let status = ResponseStatus::parse(&response.status).ok_or_else(|| JobError::fatal("unknown response status"))?;
     let conversation_id = ConversationId::parse(&response.conversation_id).map_err(JobError::fatal)?;
-    let conversation = store::conversation(&context.db, ws, &conversation_id)
+    let conversation = store::conversation(&context.db, workspace, &conversation_id)
         .await?
         .ok_or_else(|| JobError::fatal("conversation gone"))?;
     let platform = Platform::parse(&conversation.platform).ok_or_else(|| JobError::fatal("unknown platform"))?;
@@ -55,19 +55,21 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
                 ResponseStatus::Unconfirmed,
                 Some("interrupted while sending: check the platform before sending again"),
             );
-            return finish(context, ws, &job.response_id, &conversation_id, &update).await;
+            return finish(context, workspace, &job.response_id, &conversation_id, &update).await;
         }
         // Posted, deleted, edited back to a draft…: nothing left to send.
         _ => return Ok(()),
     }
     if platform.reply_support() == ReplySupport::ManualOnly {
-        return manual(context, ws, &job.response_id, &conversation_id, platform, conversation.url.as_deref()).await;
+        return manual(context, workspace, &job.response_id, &conversation_id, platform, conversation.url.as_deref())
+            .await;
     }
     let Some(connection_id) = conversation.connection_id.as_deref() else {
-        return manual(context, ws, &job.response_id, &conversation_id, platform, conversation.url.as_deref()).await;
+        return manual(context, workspace, &job.response_id, &conversation_id, platform, conversation.url.as_deref())
+            .await;
     };
     let connection_id = ConnectionId::parse(connection_id).map_err(JobError::fatal)?;
-    let connection = channel_store::connection(&context.db, ws, &connection_id)
+    let connection = channel_store::connection(&context.db, workspace, &connection_id)
         .await?
         .ok_or_else(|| JobError::fatal("the connection was removed"))?;
     // The demo's accounts exist on no platform: their replies are recorded without a call.
@@ -76,14 +78,14 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
     } else {
         context.check_breaker(platform)?;
         check_rate(context, &connection_id, platform).await?;
-        Some(context.account(ws, &connection, platform).await?)
+        Some(context.account(workspace, &connection, platform).await?)
     };
 
     // The kind stored with the reply (text, HUMAN_AGENT, template), so a retry sends the same.
     let message = response.outgoing().map_err(JobError::fatal)?;
-    let mut tx = context.db.begin_for_tenant(ws).await?;
+    let mut tx = context.db.begin_for_tenant(workspace).await?;
     let sending = ResponseUpdate { count_attempt: true, ..update(ResponseStatus::Sending, None) };
-    store::update_response(&mut tx, ws, &job.response_id, &sending).await?;
+    store::update_response(&mut tx, workspace, &job.response_id, &sending).await?;
     tx.commit().await?;
 
     let result = match &account {
@@ -102,13 +104,13 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
         Ok(external_id) => {
             context.breakers.record_success(platform.as_str());
             let external_id = external_id.unwrap_or_else(|| format!("{}#reply", conversation.external_thread_id));
-            let mut tx = context.db.begin_for_tenant(ws).await?;
+            let mut tx = context.db.begin_for_tenant(workspace).await?;
             let posted = ResponseUpdate {
                 external_id: Some(&external_id),
                 posted_at: Some(now_millis()),
                 ..update(ResponseStatus::Posted, None)
             };
-            store::update_response(&mut tx, ws, &job.response_id, &posted).await?;
+            store::update_response(&mut tx, workspace, &job.response_id, &posted).await?;
             let source = connection.source()?;
             let kind = if is_review { MessageKind::Reply } else { MessageKind::Message };
             ingest::outbound(
@@ -123,15 +125,15 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
             .await?;
             tx.commit().await?;
             metrics::counter!("tidings_outbound_sent_total", "platform" => platform.as_str()).increment(1);
-            context.live.publish(vec![LiveEvent::new(ws, "message.created", &conversation_id)]).await;
+            context.live.publish(vec![LiveEvent::new(workspace, "message.created", &conversation_id)]).await;
             Ok(())
         }
         Err(tidings_connectors::ConnectorError::ReplyNotSupported { deep_link: link, .. }) => {
             let link = link.unwrap_or_else(|| platform.deep_link(conversation.url.as_deref()));
-            set_manual(context, ws, &job.response_id, &conversation_id, &link).await
+            set_manual(context, workspace, &job.response_id, &conversation_id, &link).await
         }
         Err(error) => {
-            let outcome = context.fail(ws, &connection_id, platform, error).await;
+            let outcome = context.fail(workspace, &connection_id, platform, error).await;
             let (status, message) = match &outcome {
                 JobError::Retry { message, .. } if !job_context.is_last_attempt() => {
                     (ResponseStatus::Queued, message.clone())
@@ -140,7 +142,7 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
                     (ResponseStatus::Failed, message.clone())
                 }
             };
-            finish(context, ws, &job.response_id, &conversation_id, &update(status, Some(&message))).await?;
+            finish(context, workspace, &job.response_id, &conversation_id, &update(status, Some(&message))).await?;
             metrics::counter!("tidings_outbound_failed_total", "platform" => platform.as_str()).increment(1);
             Err(outcome)
         }
@@ -148,10 +150,12 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
 }
 
 async fn delete(context: &ChannelContext, job: &DeleteResponse) -> Result<(), JobError> {
-    let ws = &job.workspace_id;
-    let Some(response) = store::response(&context.db, ws, &job.response_id).await? else { return Ok(()) };
+    let workspace = &job.workspace_id;
+    let Some(response) = store::response(&context.db, workspace, &job.response_id).await? else { return Ok(()) };
     let conversation_id = ConversationId::parse(&response.conversation_id).map_err(JobError::fatal)?;
-    let Some(conversation) = store::conversation(&context.db, ws, &conversation_id).await? else { return Ok(()) };
+    let Some(conversation) = store::conversation(&context.db, workspace, &conversation_id).await? else {
+        return Ok(());
+    };
     let platform = Platform::parse(&conversation.platform).ok_or_else(|| JobError::fatal("unknown platform"))?;
     let (Some(source), Some(connection_id)) =
         (context.platforms.review_source(platform), conversation.connection_id.as_deref())
@@ -160,12 +164,14 @@ async fn delete(context: &ChannelContext, job: &DeleteResponse) -> Result<(), Jo
         return Ok(());
     };
     let connection_id = ConnectionId::parse(connection_id).map_err(JobError::fatal)?;
-    let Some(connection) = channel_store::connection(&context.db, ws, &connection_id).await? else { return Ok(()) };
+    let Some(connection) = channel_store::connection(&context.db, workspace, &connection_id).await? else {
+        return Ok(());
+    };
     context.check_breaker(platform)?;
-    let account = context.account(ws, &connection, platform).await?;
+    let account = context.account(workspace, &connection, platform).await?;
     match source.delete_reply(&account, &conversation.external_thread_id).await {
         Ok(()) | Err(tidings_connectors::ConnectorError::ReplyNotSupported { .. }) => Ok(()),
-        Err(error) => Err(context.fail(ws, &connection_id, platform, error).await),
+        Err(error) => Err(context.fail(workspace, &connection_id, platform, error).await),
     }
 }
 
@@ -202,39 +208,39 @@ fn update(status: ResponseStatus, error: Option<&str>) -> ResponseUpdate<'_> {
 
 async fn manual(
     context: &ChannelContext,
-    ws: &WorkspaceId,
+    workspace: &WorkspaceId,
     id: &ResponseId,
     conversation: &ConversationId,
     platform: Platform,
     url: Option<&str>,
 ) -> Result<(), JobError> {
-    set_manual(context, ws, id, conversation, &platform.deep_link(url)).await
+    set_manual(context, workspace, id, conversation, &platform.deep_link(url)).await
 }
 
 async fn set_manual(
     context: &ChannelContext,
-    ws: &WorkspaceId,
+    workspace: &WorkspaceId,
     id: &ResponseId,
     conversation: &ConversationId,
     link: &str,
 ) -> Result<(), JobError> {
-    let mut tx = context.db.begin_for_tenant(ws).await?;
-    store::set_deep_link(&mut tx, ws, id, link).await?;
+    let mut tx = context.db.begin_for_tenant(workspace).await?;
+    store::set_deep_link(&mut tx, workspace, id, link).await?;
     tx.commit().await?;
     let message = "this platform does not accept replies through its API: post it by hand";
-    finish(context, ws, id, conversation, &update(ResponseStatus::ManualRequired, Some(message))).await
+    finish(context, workspace, id, conversation, &update(ResponseStatus::ManualRequired, Some(message))).await
 }
 
 async fn finish(
     context: &ChannelContext,
-    ws: &WorkspaceId,
+    workspace: &WorkspaceId,
     id: &ResponseId,
     conversation: &ConversationId,
     update: &ResponseUpdate<'_>,
 ) -> Result<(), JobError> {
-    let mut tx = context.db.begin_for_tenant(ws).await?;
-    store::update_response(&mut tx, ws, id, update).await?;
+    let mut tx = context.db.begin_for_tenant(workspace).await?;
+    store::update_response(&mut tx, workspace, id, update).await?;
     tx.commit().await?;
-    context.live.publish(vec![LiveEvent::new(ws, "conversation.updated", conversation)]).await;
+    context.live.publish(vec![LiveEvent::new(workspace, "conversation.updated", conversation)]).await;
     Ok(())
 }

@@ -221,9 +221,9 @@ async fn render(
 ) -> Result<Response, PageError> {
     user.require(Permission::ViewConversations)?;
     let channels = Channels::of(state);
-    let ws = &user.auth.workspace_id;
-    let locations = channels.locations(ws).await.map_err(channels_error)?;
-    let connections = channels.connections(ws).await.map_err(channels_error)?;
+    let workspace = &user.auth.workspace_id;
+    let locations = channels.locations(workspace).await.map_err(channels_error)?;
+    let connections = channels.connections(workspace).await.map_err(channels_error)?;
     let now = now_millis();
     let location_name = |id: &Option<String>| {
         id.as_deref()

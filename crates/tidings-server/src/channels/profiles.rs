@@ -36,13 +36,13 @@ pub fn register(registry: &mut Registry, context: ChannelContext) {
 }
 
 async fn name_sender(context: &ChannelContext, job: &NameSender) -> Result<(), JobError> {
-    let ws = &job.workspace_id;
+    let workspace = &job.workspace_id;
     // Disconnected since the message arrived: the placeholder stays.
-    let Some(connection) = store::connection(&context.db, ws, &job.connection_id).await? else { return Ok(()) };
+    let Some(connection) = store::connection(&context.db, workspace, &job.connection_id).await? else { return Ok(()) };
     let platform = Platform::parse(&connection.platform).ok_or_else(|| JobError::fatal("unknown platform"))?;
     let Some(channel) = context.platforms.channel(platform) else { return Ok(()) };
     context.check_breaker(platform)?;
-    let account = context.account(ws, &connection, platform).await?;
+    let account = context.account(workspace, &connection, platform).await?;
     // A connection without a token (the demo's) has nothing to ask with.
     if account.credentials.access_token.is_none() {
         return Ok(());
@@ -57,13 +57,13 @@ async fn name_sender(context: &ChannelContext, job: &NameSender) -> Result<(), J
             tracing::info!(%platform, %message, "the platform gave no profile for a sender");
             None
         }
-        Err(error) => return Err(context.fail(ws, &job.connection_id, platform, error).await),
+        Err(error) => return Err(context.fail(workspace, &job.connection_id, platform, error).await),
     };
     let Some(name) = name else { return Ok(()) };
-    let mut tx = context.db.begin_for_tenant(ws).await?;
-    let renamed = ingest::name_sender(&mut tx, ws, &connection.platform, &job.sender_id, &name).await?;
+    let mut tx = context.db.begin_for_tenant(workspace).await?;
+    let renamed = ingest::name_sender(&mut tx, workspace, &connection.platform, &job.sender_id, &name).await?;
     tx.commit().await?;
-    let events = renamed.iter().map(|id| LiveEvent::new(ws, "conversation.updated", id)).collect();
+    let events = renamed.iter().map(|id| LiveEvent::new(workspace, "conversation.updated", id)).collect();
     context.live.publish(events).await;
     Ok(())
 }

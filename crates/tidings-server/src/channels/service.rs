@@ -151,10 +151,10 @@ impl Channels {
     // ----- locations -----
 
     /// Every location of the workspace, by name, with its counts.
-    #[tracing::instrument(skip_all, fields(workspace_id = %ws))]
-    pub async fn locations(&self, ws: &WorkspaceId) -> Result<Vec<LocationView>, ChannelsError> {
-        let rows = store::locations(&self.db, ws).await?;
-        let mut stats = store::location_stats(&self.db, ws, None).await?;
+    #[tracing::instrument(skip_all, fields(workspace_id = %workspace))]
+    pub async fn locations(&self, workspace: &WorkspaceId) -> Result<Vec<LocationView>, ChannelsError> {
+        let rows = store::locations(&self.db, workspace).await?;
+        let mut stats = store::location_stats(&self.db, workspace, None).await?;
         Ok(rows
             .into_iter()
             .map(|row| {
@@ -165,23 +165,23 @@ impl Channels {
     }
 
     /// One location with its counts.
-    pub async fn location(&self, ws: &WorkspaceId, id: &LocationId) -> Result<LocationView, ChannelsError> {
-        let row = store::location(&self.db, ws, id).await?.ok_or(ChannelsError::NotFound("location"))?;
-        let stats = store::location_stats(&self.db, ws, Some(id)).await?.into_iter().next();
+    pub async fn location(&self, workspace: &WorkspaceId, id: &LocationId) -> Result<LocationView, ChannelsError> {
+        let row = store::location(&self.db, workspace, id).await?.ok_or(ChannelsError::NotFound("location"))?;
+        let stats = store::location_stats(&self.db, workspace, Some(id)).await?.into_iter().next();
         Ok(LocationView { row, stats })
     }
 
     /// Adds a location.
     #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id))]
     pub async fn create_location(&self, auth: &Auth, input: LocationIn) -> Result<LocationView, ChannelsError> {
-        let ws = &auth.workspace_id;
+        let workspace = &auth.workspace_id;
         let fields = location_fields(input)?;
         let id = LocationId::generate();
-        let mut tx = self.db.begin_for_tenant(ws).await?;
-        store::insert_location(&mut tx, ws, &id, &fields).await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        store::insert_location(&mut tx, workspace, &id, &fields).await?;
         record(&mut tx, auth, "location.created", "location", id.as_str(), json!({ "name": fields.name })).await?;
         tx.commit().await?;
-        self.location(ws, &id).await
+        self.location(workspace, &id).await
     }
 
     /// Replaces a location's fields.
@@ -192,23 +192,23 @@ impl Channels {
         id: &LocationId,
         input: LocationIn,
     ) -> Result<LocationView, ChannelsError> {
-        let ws = &auth.workspace_id;
+        let workspace = &auth.workspace_id;
         let fields = location_fields(input)?;
-        let mut tx = self.db.begin_for_tenant(ws).await?;
-        if !store::update_location(&mut tx, ws, id, &fields).await? {
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        if !store::update_location(&mut tx, workspace, id, &fields).await? {
             return Err(ChannelsError::NotFound("location"));
         }
         record(&mut tx, auth, "location.updated", "location", id.as_str(), json!({ "name": fields.name })).await?;
         tx.commit().await?;
-        self.location(ws, id).await
+        self.location(workspace, id).await
     }
 
     /// Removes a location; its connections and conversations stay, detached from it.
     #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id, location_id = %id))]
     pub async fn delete_location(&self, auth: &Auth, id: &LocationId) -> Result<(), ChannelsError> {
-        let ws = &auth.workspace_id;
-        let mut tx = self.db.begin_for_tenant(ws).await?;
-        if !store::delete_location(&mut tx, ws, id).await? {
+        let workspace = &auth.workspace_id;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        if !store::delete_location(&mut tx, workspace, id).await? {
             return Err(ChannelsError::NotFound("location"));
         }
         record(&mut tx, auth, "location.deleted", "location", id.as_str(), json!({})).await?;
@@ -219,7 +219,7 @@ impl Channels {
     /// `Some(id)` for a location of this workspace; a validation error on `field` otherwise.
     pub(crate) async fn existing_location(
         &self,
-        ws: &WorkspaceId,
+        workspace: &WorkspaceId,
         field: &'static str,
         value: Option<&str>,
     ) -> Result<Option<LocationId>, ChannelsError> {
@@ -227,7 +227,7 @@ impl Channels {
             return Ok(None);
         };
         let id = LocationId::parse(value).map_err(|_| invalid(field, "no such location"))?;
-        if store::location(&self.db, ws, &id).await?.is_none() {
+        if store::location(&self.db, workspace, &id).await?.is_none() {
             return Err(invalid(field, "no such location"));
         }
         Ok(Some(id))
@@ -236,28 +236,28 @@ impl Channels {
     // ----- connections -----
 
     /// Every connection of the workspace with its health.
-    pub async fn connections(&self, ws: &WorkspaceId) -> Result<Vec<ConnectionRow>, ChannelsError> {
-        Ok(store::connections(&self.db, ws).await?)
+    pub async fn connections(&self, workspace: &WorkspaceId) -> Result<Vec<ConnectionRow>, ChannelsError> {
+        Ok(store::connections(&self.db, workspace).await?)
     }
 
     /// One connection.
-    pub async fn connection(&self, ws: &WorkspaceId, id: &ConnectionId) -> Result<ConnectionRow, ChannelsError> {
-        store::connection(&self.db, ws, id).await?.ok_or(ChannelsError::NotFound("connection"))
+    pub async fn connection(&self, workspace: &WorkspaceId, id: &ConnectionId) -> Result<ConnectionRow, ChannelsError> {
+        store::connection(&self.db, workspace, id).await?.ok_or(ChannelsError::NotFound("connection"))
     }
 
     /// Connects a platform account with an API key or token.
     #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id))]
     pub async fn connect(&self, auth: &Auth, input: ConnectionIn) -> Result<ConnectionRow, ChannelsError> {
-        let ws = &auth.workspace_id;
+        let workspace = &auth.workspace_id;
         let platform = Platform::parse(input.platform.trim()).ok_or_else(|| invalid("platform", "unknown platform"))?;
         let external_id = required_text("externalAccountId", &input.external_account_id)?;
         let display_name = required_text("displayName", &input.display_name)?;
         let interval = sync_interval(input.sync_interval_secs)?.unwrap_or(self.default_sync_interval_secs);
         let credentials = credentials_for(platform, input.credentials)?;
-        let location = self.existing_location(ws, "locationId", input.location_id.as_deref()).await?;
+        let location = self.existing_location(workspace, "locationId", input.location_id.as_deref()).await?;
         let account = NewAccount { external_id, display_name, credentials };
         match self.insert_account(auth, platform, location.as_ref(), interval, &account, "token").await? {
-            Some(id) => self.subscribe_webhooks(ws, &id).await,
+            Some(id) => self.subscribe_webhooks(workspace, &id).await,
             None => Err(ChannelsError::AlreadyConnected(platform.label())),
         }
     }
@@ -265,29 +265,30 @@ impl Channels {
     /// Asks the platform to send the connection's events to our webhook (Meta: the Page
     /// installs the app) and records the outcome on the connection. A refusal is recorded with
     /// its reason rather than returned: the connection exists, and this can be asked again.
-    #[tracing::instrument(skip_all, fields(workspace_id = %ws, connection_id = %id))]
+    #[tracing::instrument(skip_all, fields(workspace_id = %workspace, connection_id = %id))]
     pub async fn subscribe_webhooks(
         &self,
-        ws: &WorkspaceId,
+        workspace: &WorkspaceId,
         id: &ConnectionId,
     ) -> Result<ConnectionRow, ChannelsError> {
-        let row = self.connection(ws, id).await?;
-        let outcome = match self.messaging_account(ws, &row).await? {
+        let row = self.connection(workspace, id).await?;
+        let outcome = match self.messaging_account(workspace, &row).await? {
             Some((channel, account)) => channel.subscribe_webhooks(&account).await.map_err(|error| {
                 tracing::warn!(%error, "webhook subscription failed");
                 error.to_string()
             }),
             None => Ok(WebhookSubscription::NotApplicable),
         };
-        store::set_webhook_subscription(&self.db, ws, id, outcome.as_ref().map(|s| *s).map_err(String::as_str)).await?;
-        self.connection(ws, id).await
+        store::set_webhook_subscription(&self.db, workspace, id, outcome.as_ref().map(|s| *s).map_err(String::as_str))
+            .await?;
+        self.connection(workspace, id).await
     }
 
     /// The channel that takes the connection's webhook events and the account to call it as;
     /// `None` for review platforms without webhooks and connections without credentials.
     async fn messaging_account(
         &self,
-        ws: &WorkspaceId,
+        workspace: &WorkspaceId,
         row: &ConnectionRow,
     ) -> Result<Option<(Box<dyn MessagingChannel>, AccountRef)>, ChannelsError> {
         let Some(channel) = Platform::parse(&row.platform).and_then(|p| self.platforms.channel(p)) else {
@@ -297,14 +298,14 @@ impl Channels {
             return Ok(None);
         }
         let id = ConnectionId::parse(&row.id).map_err(StoreError::corrupt)?;
-        let credentials = credentials::load(&self.vault, ws, &id).await?;
+        let credentials = credentials::load(&self.vault, workspace, &id).await?;
         Ok(Some((channel, AccountRef { external_id: row.external_account_id.clone(), credentials })))
     }
 
     /// Stops the platform sending a removed connection's events, unless another connection of
     /// the same Page (Messenger and Facebook reviews share one) still needs them. A refusal is
     /// logged, not returned: removing the connection must not depend on the platform.
-    async fn unsubscribe_webhooks(&self, ws: &WorkspaceId, row: &ConnectionRow) -> Result<(), ChannelsError> {
+    async fn unsubscribe_webhooks(&self, workspace: &WorkspaceId, row: &ConnectionRow) -> Result<(), ChannelsError> {
         if row.webhook_subscription.as_deref() != Some("subscribed") {
             return Ok(());
         }
@@ -316,7 +317,7 @@ impl Channels {
                 }
             }
         }
-        if let Some((channel, account)) = self.messaging_account(ws, row).await?
+        if let Some((channel, account)) = self.messaging_account(workspace, row).await?
             && let Err(error) = channel.unsubscribe_webhooks(&account).await
         {
             tracing::warn!(%error, connection_id = %row.id, "webhook unsubscription failed");
@@ -335,12 +336,12 @@ impl Channels {
         account: &NewAccount,
         method: &'static str,
     ) -> Result<Option<ConnectionId>, ChannelsError> {
-        let ws = &auth.workspace_id;
+        let workspace = &auth.workspace_id;
         let id = ConnectionId::generate();
-        credentials::save(&self.vault, ws, &id, &account.credentials).await?;
+        credentials::save(&self.vault, workspace, &id, &account.credentials).await?;
         let secret_name = credentials::secret_name(&id);
         let inserted = async {
-            let mut tx = self.db.begin_for_tenant(ws).await?;
+            let mut tx = self.db.begin_for_tenant(workspace).await?;
             let new = NewConnection {
                 id: &id,
                 location_id: location,
@@ -351,7 +352,7 @@ impl Channels {
                 token_expires_at: account.credentials.expires_at_ms,
                 sync_interval_secs,
             };
-            if !store::insert_connection(&mut tx, ws, &new).await? {
+            if !store::insert_connection(&mut tx, workspace, &new).await? {
                 return Ok::<_, StoreError>(false);
             }
             let metadata = json!({
@@ -368,11 +369,11 @@ impl Channels {
         match inserted {
             Ok(true) => Ok(Some(id)),
             Ok(false) => {
-                credentials::forget(&self.vault, ws, &id).await?;
+                credentials::forget(&self.vault, workspace, &id).await?;
                 Ok(None)
             }
             Err(error) => {
-                if let Err(vault_error) = credentials::forget(&self.vault, ws, &id).await {
+                if let Err(vault_error) = credentials::forget(&self.vault, workspace, &id).await {
                     tracing::warn!(%vault_error, connection_id = %id, "credentials of a failed connect not forgotten");
                 }
                 Err(error.into())
@@ -388,14 +389,14 @@ impl Channels {
         id: &ConnectionId,
         patch: ConnectionPatch,
     ) -> Result<ConnectionRow, ChannelsError> {
-        let ws = &auth.workspace_id;
-        let row = self.connection(ws, id).await?;
+        let workspace = &auth.workspace_id;
+        let row = self.connection(workspace, id).await?;
         let display_name = match patch.display_name.as_deref() {
             Some(name) => required_text("displayName", name)?,
             None => row.display_name.clone(),
         };
         let location = match patch.location_id {
-            Some(value) => self.existing_location(ws, "locationId", value.as_deref()).await?,
+            Some(value) => self.existing_location(workspace, "locationId", value.as_deref()).await?,
             None => row.location_id.as_deref().and_then(|l| LocationId::parse(l).ok()),
         };
         let interval = sync_interval(patch.sync_interval_secs)?.unwrap_or(row.sync_interval_secs);
@@ -407,15 +408,16 @@ impl Channels {
         };
         let resumed = current == ConnectionStatus::Paused && status == ConnectionStatus::Active;
         let moved = location.as_ref().map(LocationId::as_str) != row.location_id.as_deref();
-        let mut tx = self.db.begin_for_tenant(ws).await?;
-        if !store::update_connection(&mut tx, ws, id, &display_name, location.as_ref(), status, interval).await? {
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        if !store::update_connection(&mut tx, workspace, id, &display_name, location.as_ref(), status, interval).await?
+        {
             return Err(ChannelsError::NotFound("connection"));
         }
         if moved {
-            inbox_store::move_connection_conversations(&mut tx, ws, id, location.as_ref()).await?;
+            inbox_store::move_connection_conversations(&mut tx, workspace, id, location.as_ref()).await?;
         }
         if resumed {
-            store::schedule_sync_now(&mut tx, ws, id, now_millis()).await?;
+            store::schedule_sync_now(&mut tx, workspace, id, now_millis()).await?;
         }
         let metadata = json!({
             "displayName": display_name,
@@ -425,19 +427,19 @@ impl Channels {
         });
         record(&mut tx, auth, "connection.updated", "connection", id.as_str(), metadata).await?;
         tx.commit().await?;
-        self.connection(ws, id).await
+        self.connection(workspace, id).await
     }
 
     /// Disconnects an account: its credentials are forgotten, then the connection removed.
     /// Its conversations stay in the inbox.
     #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id, connection_id = %id))]
     pub async fn disconnect(&self, auth: &Auth, id: &ConnectionId) -> Result<(), ChannelsError> {
-        let ws = &auth.workspace_id;
-        let row = self.connection(ws, id).await?;
-        self.unsubscribe_webhooks(ws, &row).await?;
-        credentials::forget(&self.vault, ws, id).await?;
-        let mut tx = self.db.begin_for_tenant(ws).await?;
-        if !store::delete_connection(&mut tx, ws, id).await? {
+        let workspace = &auth.workspace_id;
+        let row = self.connection(workspace, id).await?;
+        self.unsubscribe_webhooks(workspace, &row).await?;
+        credentials::forget(&self.vault, workspace, id).await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        if !store::delete_connection(&mut tx, workspace, id).await? {
             return Err(ChannelsError::NotFound("connection"));
         }
         let metadata = json!({ "platform": row.platform, "externalAccountId": row.external_account_id });
@@ -454,10 +456,10 @@ impl Channels {
         id: &ConnectionId,
         credentials: &Credentials,
     ) -> Result<(), ChannelsError> {
-        let ws = &auth.workspace_id;
-        credentials::save(&self.vault, ws, id, credentials).await?;
-        let mut tx = self.db.begin_for_tenant(ws).await?;
-        if !store::reactivate_connection(&mut tx, ws, id, credentials.expires_at_ms).await? {
+        let workspace = &auth.workspace_id;
+        credentials::save(&self.vault, workspace, id, credentials).await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        if !store::reactivate_connection(&mut tx, workspace, id, credentials.expires_at_ms).await? {
             return Err(ChannelsError::NotFound("connection"));
         }
         record(&mut tx, auth, "connection.reconnected", "connection", id.as_str(), json!({})).await?;
@@ -469,9 +471,9 @@ impl Channels {
 /// Asks for a connection to be synced now: it becomes due, so the sync scheduler picks it on
 /// its next tick. Returns when it is due (now). Paused connections and connections waiting to
 /// be connected again are refused.
-#[tracing::instrument(skip_all, fields(workspace_id = %ws, connection_id = %id))]
-pub async fn request_sync(db: &Db, ws: &WorkspaceId, id: &ConnectionId) -> Result<i64, ChannelsError> {
-    let row = store::connection(db, ws, id).await?.ok_or(ChannelsError::NotFound("connection"))?;
+#[tracing::instrument(skip_all, fields(workspace_id = %workspace, connection_id = %id))]
+pub async fn request_sync(db: &Db, workspace: &WorkspaceId, id: &ConnectionId) -> Result<i64, ChannelsError> {
+    let row = store::connection(db, workspace, id).await?.ok_or(ChannelsError::NotFound("connection"))?;
     match ConnectionStatus::parse(&row.status) {
         Some(ConnectionStatus::Paused) => {
             return Err(ChannelsError::Conflict("the connection is paused; resume it to sync".to_owned()));
@@ -484,8 +486,8 @@ pub async fn request_sync(db: &Db, ws: &WorkspaceId, id: &ConnectionId) -> Resul
         _ => {}
     }
     let now = now_millis();
-    let mut tx = db.begin_for_tenant(ws).await?;
-    if !store::schedule_sync_now(&mut tx, ws, id, now).await? {
+    let mut tx = db.begin_for_tenant(workspace).await?;
+    if !store::schedule_sync_now(&mut tx, workspace, id, now).await? {
         return Err(ChannelsError::NotFound("connection"));
     }
     tx.commit().await?;

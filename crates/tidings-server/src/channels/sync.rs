@@ -100,11 +100,11 @@ pub async fn queue_due(db: &Db, queue: &Queue) -> Result<usize, QueueError> {
 pub async fn start_sync(
     db: &Db,
     queue: &Queue,
-    ws: &WorkspaceId,
+    workspace: &WorkspaceId,
     requested_by: Option<&UserId>,
     only: Option<&ConnectionId>,
 ) -> Result<(TaskId, i64), QueueError> {
-    let connections: Vec<ConnectionRow> = store::connections(db, ws)
+    let connections: Vec<ConnectionRow> = store::connections(db, workspace)
         .await?
         .into_iter()
         .filter(|c| Platform::parse(&c.platform).is_some_and(Platform::is_review_source))
@@ -112,19 +112,19 @@ pub async fn start_sync(
         .filter(|c| only.is_none_or(|id| id.as_str() == c.id))
         .collect();
     let total = i64::try_from(connections.len()).unwrap_or(i64::MAX);
-    let mut tx = db.begin_for_tenant(ws).await?;
-    let task = tasks::create_task(&mut tx, ws, TaskKind::Sync, total, requested_by).await?;
+    let mut tx = db.begin_for_tenant(workspace).await?;
+    let task = tasks::create_task(&mut tx, workspace, TaskKind::Sync, total, requested_by).await?;
     if total == 0 {
         let summary = serde_json::json!({ "connections": 0, "newReviews": 0, "failed": 0 });
-        tasks::finish(&mut tx, ws, &task, TaskStatus::Succeeded, &summary, None).await?;
+        tasks::finish(&mut tx, workspace, &task, TaskStatus::Succeeded, &summary, None).await?;
     }
     for connection in &connections {
         let job = SyncConnection {
-            workspace_id: ws.clone(),
+            workspace_id: workspace.clone(),
             connection_id: ConnectionId::parse(&connection.id).map_err(StoreError::corrupt)?,
             task_id: Some(task.clone()),
         };
-        queue.enqueue_in(&mut tx, NewJob::new(&job)?.workspace(ws.clone())).await?;
+        queue.enqueue_in(&mut tx, NewJob::new(&job)?.workspace(workspace.clone())).await?;
     }
     tx.commit().await?;
     Ok((task, total))
@@ -132,17 +132,17 @@ pub async fn start_sync(
 
 #[tracing::instrument(skip_all, fields(workspace_id = %job.workspace_id, connection_id = %job.connection_id, attempt = job_context.attempt))]
 async fn sync(context: &ChannelContext, job: &SyncConnection, job_context: &JobContext) -> Result<(), JobError> {
-    let ws = &job.workspace_id;
-    let Some(connection) = store::connection(&context.db, ws, &job.connection_id).await? else {
+    let workspace = &job.workspace_id;
+    let Some(connection) = store::connection(&context.db, workspace, &job.connection_id).await? else {
         return count(context, job, false).await;
     };
-    let result = run(context, ws, &connection).await;
+    let result = run(context, workspace, &connection).await;
     let failed = result.is_err();
     if let Err(error) = &result {
         let message = match error {
             JobError::Retry { message, .. } | JobError::Fatal { message } => message.as_str(),
         };
-        let mut tx = context.db.begin_for_tenant(ws).await?;
+        let mut tx = context.db.begin_for_tenant(workspace).await?;
         // Refused credentials were already marked `needs_reauth` (ChannelContext::fail), and
         // record_sync keeps that mark on a failure.
         let outcome = SyncOutcome {
@@ -152,7 +152,7 @@ async fn sync(context: &ChannelContext, job: &SyncConnection, job_context: &JobC
             next_sync_at: connection.next_sync_at.unwrap_or_else(now_millis),
             cost_centi_cents: 0,
         };
-        store::record_sync(&mut tx, ws, &job.connection_id, &outcome).await?;
+        store::record_sync(&mut tx, workspace, &job.connection_id, &outcome).await?;
         tx.commit().await?;
     }
     // A person's sync counts each connection once: on success, or when retries are over.
@@ -163,12 +163,12 @@ async fn sync(context: &ChannelContext, job: &SyncConnection, job_context: &JobC
 }
 
 /// Reads new reviews until caught up; records the outcome on the connection.
-async fn run(context: &ChannelContext, ws: &WorkspaceId, connection: &ConnectionRow) -> Result<(), JobError> {
+async fn run(context: &ChannelContext, workspace: &WorkspaceId, connection: &ConnectionRow) -> Result<(), JobError> {
     let platform = Platform::parse(&connection.platform).ok_or_else(|| JobError::fatal("unknown platform"))?;
     let source = context.platforms.review_source(platform).ok_or_else(|| JobError::fatal("not a review platform"))?;
     let id = ConnectionId::parse(&connection.id).map_err(JobError::fatal)?;
     context.check_breaker(platform)?;
-    let account = context.account(ws, connection, platform).await?;
+    let account = context.account(workspace, connection, platform).await?;
     let target = connection.source()?;
     // Only a pending platform task is resumed; page tokens are for one listing and go stale.
     let mut cursor = connection.sync_cursor.clone().filter(|c| c.starts_with("task:"));
@@ -177,7 +177,7 @@ async fn run(context: &ChannelContext, ws: &WorkspaceId, connection: &Connection
     for _ in 0..MAX_PAGES {
         let page = match source.fetch_reviews(&account, cursor.as_deref()).await {
             Ok(page) => page,
-            Err(error) => return Err(context.fail(ws, &id, platform, error).await),
+            Err(error) => return Err(context.fail(workspace, &id, platform, error).await),
         };
         context.breakers.record_success(platform.as_str());
         cost += page.cost_centi_cents;
@@ -185,15 +185,15 @@ async fn run(context: &ChannelContext, ws: &WorkspaceId, connection: &Connection
             pending_cursor = page.next_cursor;
             break;
         }
-        let mut tx = context.db.begin_for_tenant(ws).await?;
+        let mut tx = context.db.begin_for_tenant(workspace).await?;
         let mut live = Vec::new();
         for review in &page.reviews {
             match ingest::review(&mut tx, &target, review).await? {
                 Ingested::New { conversation_id, .. } => {
-                    live.push(LiveEvent::new(ws, "conversation.created", &conversation_id));
+                    live.push(LiveEvent::new(workspace, "conversation.created", &conversation_id));
                 }
                 Ingested::Updated { conversation_id } => {
-                    live.push(LiveEvent::new(ws, "conversation.updated", &conversation_id));
+                    live.push(LiveEvent::new(workspace, "conversation.updated", &conversation_id));
                 }
                 Ingested::Duplicate => {}
             }
@@ -213,7 +213,7 @@ async fn run(context: &ChannelContext, ws: &WorkspaceId, connection: &Connection
         Some(_) => now_millis() + i64::try_from(PENDING_POLL.as_millis()).unwrap_or(60_000),
         None => now_millis() + interval_ms,
     };
-    let mut tx = context.db.begin_for_tenant(ws).await?;
+    let mut tx = context.db.begin_for_tenant(workspace).await?;
     let outcome = SyncOutcome {
         status: ConnectionStatus::Active,
         cursor: Some(pending_cursor.as_deref().unwrap_or("")),
@@ -221,7 +221,7 @@ async fn run(context: &ChannelContext, ws: &WorkspaceId, connection: &Connection
         next_sync_at,
         cost_centi_cents: cost,
     };
-    store::record_sync(&mut tx, ws, &id, &outcome).await?;
+    store::record_sync(&mut tx, workspace, &id, &outcome).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -229,13 +229,13 @@ async fn run(context: &ChannelContext, ws: &WorkspaceId, connection: &Connection
 /// Counts one connection done on the person's sync task; the last one finishes it.
 async fn count(context: &ChannelContext, job: &SyncConnection, failed: bool) -> Result<(), JobError> {
     let Some(task) = &job.task_id else { return Ok(()) };
-    let ws = &job.workspace_id;
-    let mut tx = context.db.begin_for_tenant(ws).await?;
+    let workspace = &job.workspace_id;
+    let mut tx = context.db.begin_for_tenant(workspace).await?;
     let (done, total, started): (i64, i64, i64) = with_tx!(tx, |conn| sqlx::query_as(
         "UPDATE tasks SET done = done + 1, updated_at = $3 WHERE workspace_id = $1 AND id = $2 \
          RETURNING done, total, created_at"
     )
-    .bind(ws.as_str())
+    .bind(workspace.as_str())
     .bind(task.as_str())
     .bind(now_millis())
     .fetch_one(&mut **conn)
@@ -250,7 +250,7 @@ async fn count(context: &ChannelContext, job: &SyncConnection, failed: bool) -> 
             "SELECT (SELECT COUNT(*) FROM messages WHERE workspace_id = $1 AND kind = 'review' AND created_at >= $2), \
              (SELECT COUNT(*) FROM channel_connections WHERE workspace_id = $1 AND last_error_at >= $2)"
         )
-        .bind(ws.as_str())
+        .bind(workspace.as_str())
         .bind(started)
         .fetch_one(&mut **conn)
         .await
@@ -259,7 +259,7 @@ async fn count(context: &ChannelContext, job: &SyncConnection, failed: bool) -> 
         let summary = serde_json::json!({ "connections": total, "newReviews": new_reviews, "failed": failures });
         let status = if failures > 0 { TaskStatus::Failed } else { TaskStatus::Succeeded };
         let error = (failures > 0).then(|| format!("{failures} connection(s) failed; see their last error"));
-        tasks::finish(&mut tx, ws, task, status, &summary, error.as_deref()).await?;
+        tasks::finish(&mut tx, workspace, task, status, &summary, error.as_deref()).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -195,22 +195,22 @@ pub async fn is_empty(db: &Db) -> Result<bool, StoreError> {
 pub async fn seed(db: &Db, config: &Config, mut progress: impl FnMut(Progress)) -> Result<Seeded, SeedError> {
     let hashing = PasswordHashing::new(&config.auth);
     let (workspace_id, owner, password) = match demo_workspace(db).await? {
-        Some(ws) => {
+        Some(workspace) => {
             let owner = owner_of(db).await?;
-            if has_locations(db, &ws).await? {
-                return Ok(Seeded::Exists { workspace_id: ws, email: DEMO_EMAIL.to_owned() });
+            if has_locations(db, &workspace).await? {
+                return Ok(Seeded::Exists { workspace_id: workspace, email: DEMO_EMAIL.to_owned() });
             }
             // A seed interrupted after the workspace was created: finish it with a new password.
             let password = new_password();
             let mut tx = db.begin().await?;
             identity_store::set_password(&mut tx, &owner, &hashing.hash(&password)).await?;
             tx.commit().await?;
-            (ws, owner, password)
+            (workspace, owner, password)
         }
         None => {
             let password = new_password();
-            let (ws, owner) = create_owner_and_workspace(db, &hashing.hash(&password)).await?;
-            (ws, owner, password)
+            let (workspace, owner) = create_owner_and_workspace(db, &hashing.hash(&password)).await?;
+            (workspace, owner, password)
         }
     };
     let summary = fill(db, &workspace_id, &owner, &mut progress).await?;
@@ -256,42 +256,42 @@ async fn owner_of(db: &Db) -> Result<UserId, SeedError> {
     UserId::parse(&user.id).map_err(|e| SeedError::Store(StoreError::corrupt(e)))
 }
 
-async fn has_locations(db: &Db, ws: &WorkspaceId) -> Result<bool, StoreError> {
-    Ok(!channel_store::locations(db, ws).await?.is_empty())
+async fn has_locations(db: &Db, workspace: &WorkspaceId) -> Result<bool, StoreError> {
+    Ok(!channel_store::locations(db, workspace).await?.is_empty())
 }
 
 /// The owner (email verified, so sign-in works at once) and the marked workspace, in one
 /// transaction.
 async fn create_owner_and_workspace(db: &Db, password_hash: &str) -> Result<(WorkspaceId, UserId), SeedError> {
     let user = UserId::generate();
-    let ws = WorkspaceId::generate();
+    let workspace = WorkspaceId::generate();
     let mut tx = db.begin().await?;
     if !identity_store::insert_user(&mut tx, &user, DEMO_EMAIL, "Demo Owner", password_hash, true).await? {
         return Err(SeedError::Conflict(format!("{DEMO_EMAIL} is already an account of another workspace")));
     }
-    if !identity_store::insert_workspace(&mut tx, &ws, DEMO_WORKSPACE, DEMO_SLUG, "free").await? {
+    if !identity_store::insert_workspace(&mut tx, &workspace, DEMO_WORKSPACE, DEMO_SLUG, "free").await? {
         return Err(SeedError::Conflict(format!("another workspace already has the address `{DEMO_SLUG}`")));
     }
     with_tx!(tx, |conn| sqlx::query("UPDATE workspaces SET settings = $2 WHERE id = $1")
-        .bind(ws.as_str())
+        .bind(workspace.as_str())
         .bind(DEMO_MARKER)
         .execute(&mut **conn)
         .await
         .map(|_| ()))
     .map_err(StoreError::from)?;
-    identity_store::insert_membership(&mut tx, &ws, &user, Role::Owner).await?;
+    identity_store::insert_membership(&mut tx, &workspace, &user, Role::Owner).await?;
     let entry = AuditEntry {
         actor: Actor::System,
         ip: None,
         action: "workspace.created",
         resource_type: "workspace",
-        resource_id: Some(ws.to_string()),
+        resource_id: Some(workspace.to_string()),
         metadata: json!({ "name": DEMO_WORKSPACE, "ownerEmail": DEMO_EMAIL, "demo": true }),
         result: AuditResult::Success,
     };
-    audit::record(&mut tx, &ws, entry).await?;
+    audit::record(&mut tx, &workspace, entry).await?;
     tx.commit().await?;
-    Ok((ws, user))
+    Ok((workspace, user))
 }
 
 /// A location's row id and its connections by platform.
@@ -302,10 +302,10 @@ struct Placed {
 }
 
 impl Placed {
-    fn source(&self, ws: &WorkspaceId, platform: Platform) -> Option<(Source, &'static str)> {
+    fn source(&self, workspace: &WorkspaceId, platform: Platform) -> Option<(Source, &'static str)> {
         let (_, id, account) = self.connections.iter().find(|(p, _, _)| *p == platform)?;
         let source = Source {
-            workspace_id: ws.clone(),
+            workspace_id: workspace.clone(),
             platform: platform.as_str().to_owned(),
             connection_id: Some(id.clone()),
             location_id: Some(self.id.clone()),
@@ -317,7 +317,7 @@ impl Placed {
 /// Everything inside the workspace, in one tenant transaction: all of it or nothing.
 async fn fill(
     db: &Db,
-    ws: &WorkspaceId,
+    workspace: &WorkspaceId,
     owner: &UserId,
     progress: &mut impl FnMut(Progress),
 ) -> Result<Summary, SeedError> {
@@ -331,10 +331,10 @@ async fn fill(
     let mut rng = StdRng::seed_from_u64(0x7d1d_1a65);
     let now = now_millis();
     let mut summary = Summary::default();
-    let mut tx = db.begin_for_tenant(ws).await?;
+    let mut tx = db.begin_for_tenant(workspace).await?;
     let mut placed = Vec::new();
     for spec in &LOCATIONS {
-        placed.push(place(&mut tx, ws, spec, now).await?);
+        placed.push(place(&mut tx, workspace, spec, now).await?);
         summary.locations += 1;
         summary.connections += spec.accounts.len();
         step("locations and connections");
@@ -343,17 +343,17 @@ async fn fill(
         for index in 0..location.spec.reviews {
             let review = review_for(&mut rng, location, index, now);
             let (source, _) = location
-                .source(ws, review.0)
+                .source(workspace, review.0)
                 .ok_or_else(|| SeedError::Conflict(format!("no {} connection", review.0)))?;
             if let Ingested::New { conversation_id, .. } = ingest::review(&mut tx, &source, &review.1).await? {
-                settle_review(&mut tx, ws, &conversation_id, owner, &review.1, &mut rng).await?;
+                settle_review(&mut tx, workspace, &conversation_id, owner, &review.1, &mut rng).await?;
             }
             summary.reviews += 1;
             step("reviews");
         }
     }
     for (index, thread) in content::THREADS.iter().enumerate() {
-        summary.messages += seed_thread(&mut tx, ws, &placed, owner, index, thread, &mut rng, now).await?;
+        summary.messages += seed_thread(&mut tx, workspace, &placed, owner, index, thread, &mut rng, now).await?;
         summary.threads += 1;
         step("message threads");
     }
@@ -362,7 +362,12 @@ async fn fill(
 }
 
 /// Creates a location and connects its accounts, parked so the sync scheduler never picks them.
-async fn place(tx: &mut Tx, ws: &WorkspaceId, spec: &'static DemoLocation, now: i64) -> Result<Placed, SeedError> {
+async fn place(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    spec: &'static DemoLocation,
+    now: i64,
+) -> Result<Placed, SeedError> {
     let id = LocationId::generate();
     let fields = LocationFields {
         name: spec.name.to_owned(),
@@ -373,7 +378,7 @@ async fn place(tx: &mut Tx, ws: &WorkspaceId, spec: &'static DemoLocation, now: 
         website: Some("https://harbourandvine.example".to_owned()),
         timezone: spec.timezone.to_owned(),
     };
-    channel_store::insert_location(tx, ws, &id, &fields).await?;
+    channel_store::insert_location(tx, workspace, &id, &fields).await?;
     let mut connections = Vec::new();
     for (platform, account, display_name) in spec.accounts {
         let connection = ConnectionId::generate();
@@ -387,10 +392,10 @@ async fn place(tx: &mut Tx, ws: &WorkspaceId, spec: &'static DemoLocation, now: 
             token_expires_at: None,
             sync_interval_secs: 900,
         };
-        if !channel_store::insert_connection(tx, ws, &new).await? {
+        if !channel_store::insert_connection(tx, workspace, &new).await? {
             return Err(SeedError::Conflict(format!("the {platform} account `{account}` is connected elsewhere")));
         }
-        park(tx, ws, &connection, now).await?;
+        park(tx, workspace, &connection, now).await?;
         connections.push((*platform, connection, *account));
     }
     Ok(Placed { spec, id, connections })
@@ -398,12 +403,12 @@ async fn place(tx: &mut Tx, ws: &WorkspaceId, spec: &'static DemoLocation, now: 
 
 /// Never due for a sync (there is nothing to call), shown as synced just now, and marked as a demo
 /// account so that the outbound sender records replies to it without calling a platform.
-async fn park(tx: &mut Tx, ws: &WorkspaceId, id: &ConnectionId, now: i64) -> Result<(), StoreError> {
+async fn park(tx: &mut Tx, workspace: &WorkspaceId, id: &ConnectionId, now: i64) -> Result<(), StoreError> {
     with_tx!(tx, |conn| sqlx::query(
         "UPDATE channel_connections SET next_sync_at = NULL, last_synced_at = $3, demo = TRUE \
          WHERE workspace_id = $1 AND id = $2"
     )
-    .bind(ws.as_str())
+    .bind(workspace.as_str())
     .bind(id.as_str())
     .bind(now)
     .execute(&mut **conn)
@@ -507,16 +512,16 @@ fn review_for(rng: &mut StdRng, location: &Placed, index: usize, now: i64) -> (P
 /// Answered reviews are mostly closed; some unanswered complaints are assigned to the owner.
 async fn settle_review(
     tx: &mut Tx,
-    ws: &WorkspaceId,
+    workspace: &WorkspaceId,
     id: &ConversationId,
     owner: &UserId,
     review: &FetchedReview,
     rng: &mut StdRng,
 ) -> Result<(), StoreError> {
     if review.reply.is_some() && rng.random_bool(0.7) {
-        inbox_store::set_status(tx, ws, id, ConversationStatus::Closed, None).await?;
+        inbox_store::set_status(tx, workspace, id, ConversationStatus::Closed, None).await?;
     } else if review.reply.is_none() && review.rating.is_some_and(|r| r <= 2) && rng.random_bool(0.5) {
-        inbox_store::assign(tx, ws, id, Some(owner)).await?;
+        inbox_store::assign(tx, workspace, id, Some(owner)).await?;
     }
     Ok(())
 }
@@ -525,7 +530,7 @@ async fn settle_review(
 #[allow(clippy::too_many_arguments)]
 async fn seed_thread(
     tx: &mut Tx,
-    ws: &WorkspaceId,
+    workspace: &WorkspaceId,
     placed: &[Placed],
     owner: &UserId,
     index: usize,
@@ -538,7 +543,7 @@ async fn seed_thread(
     let (source, account) = placed
         .iter()
         .filter(|l| l.spec.venue == thread.venue)
-        .find_map(|l| l.source(ws, platform))
+        .find_map(|l| l.source(workspace, platform))
         .ok_or_else(|| SeedError::Conflict(format!("no {platform} connection for {:?}", thread.venue)))?;
     let mut at = now - rng.random_range(2 * HOUR_MS..14 * DAY_MS);
     let mut conversation = None;
@@ -569,11 +574,11 @@ async fn seed_thread(
         let answered = thread.messages.last().is_some_and(|(from_business, _)| *from_business);
         match index % 5 {
             0 if answered => {
-                inbox_store::set_status(tx, ws, &id, ConversationStatus::Closed, None).await.map(|_| ())?
+                inbox_store::set_status(tx, workspace, &id, ConversationStatus::Closed, None).await.map(|_| ())?
             }
-            1 | 3 => inbox_store::assign(tx, ws, &id, Some(owner)).await.map(|_| ())?,
+            1 | 3 => inbox_store::assign(tx, workspace, &id, Some(owner)).await.map(|_| ())?,
             4 if !answered => {
-                inbox_store::set_status(tx, ws, &id, ConversationStatus::NeedsHuman, None).await.map(|_| ())?
+                inbox_store::set_status(tx, workspace, &id, ConversationStatus::NeedsHuman, None).await.map(|_| ())?
             }
             _ => {}
         }

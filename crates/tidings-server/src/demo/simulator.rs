@@ -131,8 +131,8 @@ impl Simulator {
     /// Makes one delivery to the demo workspace; `None` when there is no demo to feed.
     pub async fn tick(&mut self) -> Result<Option<String>, SimulatorError> {
         let db = &self.state.db;
-        let Some(ws) = seed::demo_workspace(db).await? else { return Ok(None) };
-        let targets: Vec<Target> = channel_store::connections(db, &ws)
+        let Some(workspace) = seed::demo_workspace(db).await? else { return Ok(None) };
+        let targets: Vec<Target> = channel_store::connections(db, &workspace)
             .await?
             .into_iter()
             .filter(|c| c.external_account_id.starts_with("demo-"))

@@ -25,7 +25,7 @@ impl FromRequestParts<AppState> for Operator {
                 "send the operator token as `Authorization: Bearer …`",
             )
         })?;
-        let expected = state.admin_token.expose().as_bytes();
+        let expected = state.operator_token.expose().as_bytes();
         if bool::from(presented.as_bytes().ct_eq(expected)) {
             Ok(Operator)
         } else {

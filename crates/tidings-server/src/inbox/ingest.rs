@@ -280,7 +280,7 @@ async fn conversation_for(
     source: &Source,
     thread: &Thread<'_>,
 ) -> Result<(ConversationId, bool), StoreError> {
-    let ws = source.workspace_id.as_str();
+    let workspace = source.workspace_id.as_str();
     if let Some(id) = existing_conversation(tx, source, thread.external_thread_id).await? {
         return Ok((id, false));
     }
@@ -291,11 +291,11 @@ async fn conversation_for(
          contact_id, preview, status, rating, language, url, last_message_at, activity_key, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, {}, $14, $14) \
          ON CONFLICT (workspace_id, external_thread_id, platform) DO NOTHING",
-        search::new_key_sql(tx.backend(), "$13")
+        search::new_key_sql(tx.engine(), "$13")
     );
     let inserted = with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(id.as_str())
-        .bind(ws)
+        .bind(workspace)
         .bind(source.location_id.as_ref().map(LocationId::as_str))
         .bind(source.connection_id.as_ref().map(ConnectionId::as_str))
         .bind(&source.platform)
@@ -388,7 +388,7 @@ async fn insert_message(tx: &mut Tx, source: &Source, m: &NewMessage<'_>) -> Res
          snoozed_until = CASE WHEN $5 AND status IN ('closed', 'snoozed') THEN NULL ELSE snoozed_until END, \
          responded = CASE WHEN $5 AND kind = 'thread' AND $3 >= last_message_at THEN FALSE ELSE responded END, \
          updated_at = $6 WHERE workspace_id = $1 AND id = $2",
-        search::new_key_sql(tx.backend(), "$3"),
+        search::new_key_sql(tx.engine(), "$3"),
         search::append_sql("$7"),
     );
     with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
@@ -412,13 +412,13 @@ async fn update_edited_review(
     review: &FetchedReview,
     preview: &str,
 ) -> Result<bool, StoreError> {
-    let ws = source.workspace_id.as_str();
+    let workspace = source.workspace_id.as_str();
     let rating = review.rating.map(i64::from);
     let changed = with_tx!(tx, |conn| sqlx::query(
         "UPDATE messages SET body = $4, rating = $5, title = $6 WHERE workspace_id = $1 AND platform = $2 \
          AND external_id = $3 AND (body <> $4 OR rating IS DISTINCT FROM $5)"
     )
-    .bind(ws)
+    .bind(workspace)
     .bind(&source.platform)
     .bind(&review.external_id)
     .bind(&review.body)
@@ -436,7 +436,7 @@ async fn update_edited_review(
         search::rebuild_sql("$1")
     );
     with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(ws)
+        .bind(workspace)
         .bind(&source.platform)
         .bind(&review.external_id)
         .bind(rating)
@@ -463,7 +463,7 @@ async fn contact_for(
     name: &str,
     details: ContactDetails<'_>,
 ) -> Result<(ContactId, String), StoreError> {
-    let ws = source.workspace_id.as_str();
+    let workspace = source.workspace_id.as_str();
     let email = details.email.and_then(normalize_email);
     let phone = details.phone.and_then(normalize_phone);
     let now = now_millis();
@@ -474,7 +474,7 @@ async fn contact_for(
                 "UPDATE contacts SET email = COALESCE(email, $3), phone = COALESCE(phone, $4), updated_at = $5 \
                  WHERE workspace_id = $1 AND id = $2 AND ((email IS NULL AND $3 IS NOT NULL) OR (phone IS NULL AND $4 IS NOT NULL))"
             )
-            .bind(ws)
+            .bind(workspace)
             .bind(id.as_str())
             .bind(email.as_deref())
             .bind(phone.as_deref())
@@ -490,7 +490,7 @@ async fn contact_for(
         with_tx!(tx, |conn| sqlx::query_scalar(
             "SELECT id FROM contacts WHERE workspace_id = $1 AND (phone = $2 OR email = $3) ORDER BY created_at LIMIT 1"
         )
-        .bind(ws)
+        .bind(workspace)
         .bind(phone.as_deref())
         .bind(email.as_deref())
         .fetch_optional(&mut **conn)
@@ -507,7 +507,7 @@ async fn contact_for(
                  VALUES ($1, $2, $3, $4, $5, $6, $6)"
             )
             .bind(id.as_str())
-            .bind(ws)
+            .bind(workspace)
             .bind(name)
             .bind(email.as_deref())
             .bind(phone.as_deref())
@@ -523,7 +523,7 @@ async fn contact_for(
         "INSERT INTO contact_identities (workspace_id, platform, external_id, contact_id, display_name, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace_id, platform, external_id) DO NOTHING"
     )
-    .bind(ws)
+    .bind(workspace)
     .bind(&source.platform)
     .bind(external_id)
     .bind(contact.as_str())
@@ -540,7 +540,7 @@ async fn contact_for(
     // at once): use its contact, and drop the one made here so no orphan is left.
     if created {
         with_tx!(tx, |conn| sqlx::query("DELETE FROM contacts WHERE workspace_id = $1 AND id = $2")
-            .bind(ws)
+            .bind(workspace)
             .bind(contact.as_str())
             .execute(&mut **conn)
             .await
@@ -607,7 +607,7 @@ pub fn placeholder_name(platform: &str, sender_id: &str) -> String {
 /// Returns the conversations that now show the new name.
 pub async fn name_sender(
     tx: &mut Tx,
-    ws: &WorkspaceId,
+    workspace: &WorkspaceId,
     platform: &str,
     sender_id: &str,
     name: &str,
@@ -620,7 +620,7 @@ pub async fn name_sender(
          AND id = (SELECT contact_id FROM contact_identities WHERE workspace_id = $1 AND platform = $2 AND external_id = $6) \
          RETURNING id"
     )
-    .bind(ws.as_str())
+    .bind(workspace.as_str())
     .bind(platform)
     .bind(&placeholder)
     .bind(name)
@@ -637,7 +637,7 @@ pub async fn name_sender(
          WHERE workspace_id = $1 AND platform = $2 AND author_external_id = $3 AND author_name = $5",
     ] {
         with_tx!(tx, |conn| sqlx::query(sql)
-            .bind(ws.as_str())
+            .bind(workspace.as_str())
             .bind(platform)
             .bind(sender_id)
             .bind(name)
@@ -652,7 +652,7 @@ pub async fn name_sender(
         search::rebuild_sql("$1")
     );
     let conversations: Vec<String> = with_tx!(tx, |conn| sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(ws.as_str())
+        .bind(workspace.as_str())
         .bind(&contact)
         .bind(now)
         .fetch_all(&mut **conn)

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 use tidings_core::{ConversationId, WorkspaceId};
-use tidings_store::{Backend, Db};
+use tidings_store::{Db, Engine};
 use tokio::sync::broadcast;
 use utoipa::ToSchema;
 
@@ -74,8 +74,8 @@ impl Live {
         if events.is_empty() {
             return;
         }
-        match (self.db.backend(), self.db.pools()) {
-            (Backend::Postgres, tidings_store::db::Pools::Postgres(pool)) => {
+        match (self.db.engine(), self.db.pools()) {
+            (Engine::Postgres, tidings_store::db::Pools::Postgres(pool)) => {
                 for event in events {
                     let wire = Wire {
                         workspace_id: event.workspace_id,

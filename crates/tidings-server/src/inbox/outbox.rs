@@ -33,18 +33,28 @@ impl JobPayload for DeleteResponse {
 }
 
 /// Queues a response for posting, in the caller's transaction. One job per response at a time.
-pub async fn enqueue_send(queue: &Queue, tx: &mut Tx, ws: &WorkspaceId, id: &ResponseId) -> Result<(), QueueError> {
-    let job = NewJob::new(&SendResponse { workspace_id: ws.clone(), response_id: id.clone() })?
-        .workspace(ws.clone())
+pub async fn enqueue_send(
+    queue: &Queue,
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &ResponseId,
+) -> Result<(), QueueError> {
+    let job = NewJob::new(&SendResponse { workspace_id: workspace.clone(), response_id: id.clone() })?
+        .workspace(workspace.clone())
         .unique_key(format!("send:{id}"));
     queue.enqueue_in(tx, job).await?;
     Ok(())
 }
 
 /// Queues the removal of a posted reply, in the caller's transaction.
-pub async fn enqueue_delete(queue: &Queue, tx: &mut Tx, ws: &WorkspaceId, id: &ResponseId) -> Result<(), QueueError> {
-    let job = NewJob::new(&DeleteResponse { workspace_id: ws.clone(), response_id: id.clone() })?
-        .workspace(ws.clone())
+pub async fn enqueue_delete(
+    queue: &Queue,
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &ResponseId,
+) -> Result<(), QueueError> {
+    let job = NewJob::new(&DeleteResponse { workspace_id: workspace.clone(), response_id: id.clone() })?
+        .workspace(workspace.clone())
         .unique_key(format!("delete:{id}"));
     queue.enqueue_in(tx, job).await?;
     Ok(())

@@ -202,9 +202,9 @@ async fn get_review(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewConversations)?;
     let (id, row) = review_of(&state, &auth, &id).await?;
-    let ws = &auth.workspace_id;
-    let messages = store::messages(&state.db, ws, &id).await?;
-    let responses = store::responses(&state.db, ws, &id).await?;
+    let workspace = &auth.workspace_id;
+    let messages = store::messages(&state.db, workspace, &id).await?;
+    let responses = store::responses(&state.db, workspace, &id).await?;
     let review = messages.iter().find(|m| m.direction == "inbound").cloned();
     let current = responses.iter().rev().find(|r| r.status != ResponseStatus::Deleted.as_str()).cloned();
     Ok(Envelope::new(ReviewDetailOut {
@@ -325,11 +325,11 @@ async fn get_conversation(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewConversations)?;
     let id = conversation_id(&id)?;
-    let ws = &auth.workspace_id;
-    let row = state.inbox.conversation(ws, &id).await?;
-    let window = state.inbox.messaging_window(ws, &row).await?;
-    let messages = store::messages(&state.db, ws, &id).await?;
-    let responses = store::responses(&state.db, ws, &id).await?;
+    let workspace = &auth.workspace_id;
+    let row = state.inbox.conversation(workspace, &id).await?;
+    let window = state.inbox.messaging_window(workspace, &row).await?;
+    let messages = store::messages(&state.db, workspace, &id).await?;
+    let responses = store::responses(&state.db, workspace, &id).await?;
     Ok(Envelope::new(ConversationDetailOut {
         conversation: ConversationOut::from(row),
         messaging_window: window.map(MessagingWindowOut::from),
@@ -397,18 +397,18 @@ async fn assign(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::SendReplies)?;
     let id = conversation_id(&id)?;
-    let ws = &auth.workspace_id;
-    state.inbox.conversation(ws, &id).await?;
+    let workspace = &auth.workspace_id;
+    state.inbox.conversation(workspace, &id).await?;
     let assignee = body
         .assignee_id
         .as_deref()
         .map(|a| UserId::parse(a).map_err(|_| ApiError::validation("assigneeId", "is not a member id")))
         .transpose()?;
     let is_member = match &assignee {
-        Some(user) => crate::identity::store::role_of(&state.db, ws, user).await?.is_some(),
+        Some(user) => crate::identity::store::role_of(&state.db, workspace, user).await?.is_some(),
         None => true,
     };
-    let row = state.inbox.assign(ws, &id, assignee.as_ref(), is_member).await?;
+    let row = state.inbox.assign(workspace, &id, assignee.as_ref(), is_member).await?;
     Ok(Envelope::new(ConversationOut::from(row)))
 }
 

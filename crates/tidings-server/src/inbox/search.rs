@@ -6,7 +6,7 @@
 //! table whose rowid is the activity key, so matches come out already in list order; PostgreSQL
 //! keeps a `tsvector` of the document beside the recency indexes and lets the planner choose.
 
-use tidings_store::Backend;
+use tidings_store::Engine;
 
 /// Room for ties within one millisecond: the low bits of the activity key.
 pub const TIE_BITS: u32 = 20;
@@ -25,13 +25,13 @@ pub fn key_floor(at_ms: i64) -> i64 {
 /// a time) it is the highest key of that millisecond plus one, unique across workspaces as the
 /// FTS rowid must be; on PostgreSQL the tie-breaker comes from a sequence, so concurrent writers
 /// never pick the same one.
-pub fn new_key_sql(backend: Backend, at: &str) -> String {
-    match backend {
-        Backend::Sqlite => format!(
+pub fn new_key_sql(engine: Engine, at: &str) -> String {
+    match engine {
+        Engine::Sqlite => format!(
             "COALESCE((SELECT MAX(k.activity_key) + 1 FROM conversations k \
              WHERE k.activity_key >= {at} * {BUCKET} AND k.activity_key < ({at} + 1) * {BUCKET}), {at} * {BUCKET})"
         ),
-        Backend::Postgres => format!("{at} * {BUCKET} + nextval('conversation_activity_seq') % {BUCKET}"),
+        Engine::Postgres => format!("{at} * {BUCKET} + nextval('conversation_activity_seq') % {BUCKET}"),
     }
 }
 
@@ -44,12 +44,12 @@ pub fn append_sql(text: &str) -> String {
 }
 
 /// SQL rewriting a conversation's search document from its messages (after a message's text
-/// changed); `ws` is the workspace placeholder, the conversation row is `conversations`.
-pub fn rebuild_sql(ws: &str) -> String {
+/// changed); `workspace` is the workspace placeholder, the conversation row is `conversations`.
+pub fn rebuild_sql(workspace: &str) -> String {
     format!(
         "search_document = COALESCE((SELECT substr(string_agg(COALESCE(m.title, '') || ' ' || m.body || ' ' || \
          COALESCE(m.author_name, ''), ' ' ORDER BY m.sent_at), 1, {MAX_DOCUMENT_CHARS}) FROM messages m \
-         WHERE m.workspace_id = {ws} AND m.conversation_id = conversations.id), '')"
+         WHERE m.workspace_id = {workspace} AND m.conversation_id = conversations.id), '')"
     )
 }
 
@@ -73,9 +73,9 @@ pub struct Source {
 
 /// Where a list reads from: on SQLite a search drives the join from the FTS index (in its rowid
 /// order, which is the list order), otherwise the conversations themselves.
-pub fn source(backend: Backend, searching: bool) -> Source {
-    match (backend, searching) {
-        (Backend::Sqlite, true) => Source {
+pub fn source(engine: Engine, searching: bool) -> Source {
+    match (engine, searching) {
+        (Engine::Sqlite, true) => Source {
             from: "conversations_fts f CROSS JOIN conversations c ON c.activity_key = f.rowid",
             order_key: "f.rowid",
         },
@@ -83,11 +83,11 @@ pub fn source(backend: Backend, searching: bool) -> Source {
     }
 }
 
-/// The condition matching `placeholder`'s text (from [`query_text`]) for `backend`.
-pub fn match_sql(backend: Backend, placeholder: &str) -> String {
-    match backend {
-        Backend::Sqlite => format!("conversations_fts MATCH {placeholder}"),
-        Backend::Postgres => format!("c.search_vector @@ plainto_tsquery('simple', {placeholder})"),
+/// The condition matching `placeholder`'s text (from [`query_text`]) for `engine`.
+pub fn match_sql(engine: Engine, placeholder: &str) -> String {
+    match engine {
+        Engine::Sqlite => format!("conversations_fts MATCH {placeholder}"),
+        Engine::Postgres => format!("c.search_vector @@ plainto_tsquery('simple', {placeholder})"),
     }
 }
 
@@ -110,14 +110,14 @@ pub fn check_query(text: &str) -> Result<(), String> {
 
 /// The text bound for a search: on SQLite an FTS5 query matching every word (each quoted, so
 /// user input is never syntax); PostgreSQL's `plainto_tsquery` takes the words as they are.
-pub fn query_text(backend: Backend, text: &str) -> String {
-    match backend {
-        Backend::Sqlite => text
+pub fn query_text(engine: Engine, text: &str) -> String {
+    match engine {
+        Engine::Sqlite => text
             .split_whitespace()
             .map(|word| format!("\"{}\"", word.replace('"', "\"\"")))
             .collect::<Vec<_>>()
             .join(" "),
-        Backend::Postgres => text.to_owned(),
+        Engine::Postgres => text.to_owned(),
     }
 }
 
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn search_words_are_quoted_for_fts5() {
-        assert_eq!(query_text(Backend::Sqlite, "cold  \"soup\" AND"), "\"cold\" \"\"\"soup\"\"\" \"AND\"");
+        assert_eq!(query_text(Engine::Sqlite, "cold  \"soup\" AND"), "\"cold\" \"\"\"soup\"\"\" \"AND\"");
     }
 
     #[test]

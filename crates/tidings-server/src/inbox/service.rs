@@ -64,29 +64,33 @@ impl Inbox {
     }
 
     /// The workspace's conversation, or `NotFound`.
-    pub async fn conversation(&self, ws: &WorkspaceId, id: &ConversationId) -> Result<ConversationRow, InboxError> {
-        store::conversation(&self.db, ws, id).await?.ok_or(InboxError::NotFound("conversation"))
+    pub async fn conversation(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ConversationId,
+    ) -> Result<ConversationRow, InboxError> {
+        store::conversation(&self.db, workspace, id).await?.ok_or(InboxError::NotFound("conversation"))
     }
 
     /// The messaging window of a Messenger, Instagram or WhatsApp thread, now; `None` for
     /// reviews and platforms without one.
     pub async fn messaging_window(
         &self,
-        ws: &WorkspaceId,
+        workspace: &WorkspaceId,
         conversation: &ConversationRow,
     ) -> Result<Option<Window>, InboxError> {
         let id = ConversationId::parse(&conversation.id).map_err(StoreError::corrupt)?;
-        let last_inbound_at = store::last_inbound_at(&self.db, ws, &id).await?;
+        let last_inbound_at = store::last_inbound_at(&self.db, workspace, &id).await?;
         Ok(window::window_of(conversation, last_inbound_at, now_millis()))
     }
 
     /// Writes a reply. Posted through the outbound queue when asked and the platform allows;
     /// kept with a deep link (`manual_required`) when the platform's API takes no replies. A
     /// reply the thread's messaging window does not allow is refused before anything is stored.
-    #[tracing::instrument(skip_all, fields(workspace_id = %ws, conversation_id = %id))]
+    #[tracing::instrument(skip_all, fields(workspace_id = %workspace, conversation_id = %id))]
     pub async fn reply(
         &self,
-        ws: &WorkspaceId,
+        workspace: &WorkspaceId,
         id: &ConversationId,
         request: &ReplyRequest<'_>,
     ) -> Result<ResponseRow, InboxError> {
@@ -101,18 +105,18 @@ impl Inbox {
             }
             SendAs::Text | SendAs::HumanAgent => validate_text(request.text)?,
         };
-        let conversation = self.conversation(ws, id).await?;
-        let window = self.messaging_window(ws, &conversation).await?;
+        let conversation = self.conversation(workspace, id).await?;
+        let window = self.messaging_window(workspace, &conversation).await?;
         window::check(&conversation, window.as_ref(), request.send_as)?;
         let platform = Platform::parse(&conversation.platform);
-        let in_reply_to = store::first_inbound(&self.db, ws, id).await?;
+        let in_reply_to = store::first_inbound(&self.db, workspace, id).await?;
         let (status, deep_link) = plan(&conversation, platform, request.post_to_platform);
         let response_id = ResponseId::generate();
         let in_reply_to_id = in_reply_to.as_ref().and_then(|m| MessageId::parse(&m.id).ok());
-        let mut tx = self.db.begin_for_tenant(ws).await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
         store::insert_response(
             &mut tx,
-            ws,
+            workspace,
             &NewResponse {
                 id: &response_id,
                 conversation_id: id,
@@ -131,25 +135,25 @@ impl Inbox {
         )
         .await?;
         if status == ResponseStatus::Queued {
-            outbox::enqueue_send(&self.queue, &mut tx, ws, &response_id).await?;
+            outbox::enqueue_send(&self.queue, &mut tx, workspace, &response_id).await?;
         }
         tx.commit().await?;
-        self.live.publish(vec![LiveEvent::new(ws, "conversation.updated", id)]).await;
-        store::response(&self.db, ws, &response_id).await?.ok_or(InboxError::NotFound("response"))
+        self.live.publish(vec![LiveEvent::new(workspace, "conversation.updated", id)]).await;
+        store::response(&self.db, workspace, &response_id).await?.ok_or(InboxError::NotFound("response"))
     }
 
     /// Replaces the text of the current reply; a posted reply is posted again (platforms that
     /// allow replies treat it as an edit).
     pub async fn edit_reply(
         &self,
-        ws: &WorkspaceId,
+        workspace: &WorkspaceId,
         id: &ConversationId,
         request: &ReplyRequest<'_>,
     ) -> Result<ResponseRow, InboxError> {
-        let Some(current) = store::current_response(&self.db, ws, id).await? else {
-            return self.reply(ws, id, request).await;
+        let Some(current) = store::current_response(&self.db, workspace, id).await? else {
+            return self.reply(workspace, id, request).await;
         };
-        let conversation = self.conversation(ws, id).await?;
+        let conversation = self.conversation(workspace, id).await?;
         if !is_review(&conversation) {
             // Re-posting would send a new message, past the checks of the messaging window.
             return Err(InboxError::Conflict("a message sent in a thread cannot be edited; send a new one".into()));
@@ -161,41 +165,43 @@ impl Inbox {
         }
         let (status, _) = plan(&conversation, Platform::parse(&conversation.platform), request.post_to_platform);
         let response_id = ResponseId::parse(&current.id).map_err(StoreError::corrupt)?;
-        let mut tx = self.db.begin_for_tenant(ws).await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
         let update = ResponseUpdate { body: Some(&text), ..ResponseUpdate::to(status) };
-        store::update_response(&mut tx, ws, &response_id, &update).await?;
+        store::update_response(&mut tx, workspace, &response_id, &update).await?;
         if status == ResponseStatus::Queued {
-            outbox::enqueue_send(&self.queue, &mut tx, ws, &response_id).await?;
+            outbox::enqueue_send(&self.queue, &mut tx, workspace, &response_id).await?;
         }
         tx.commit().await?;
-        self.live.publish(vec![LiveEvent::new(ws, "conversation.updated", id)]).await;
-        store::response(&self.db, ws, &response_id).await?.ok_or(InboxError::NotFound("response"))
+        self.live.publish(vec![LiveEvent::new(workspace, "conversation.updated", id)]).await;
+        store::response(&self.db, workspace, &response_id).await?.ok_or(InboxError::NotFound("response"))
     }
 
     /// Deletes the current reply, and removes it from the platform where it was posted.
-    pub async fn delete_reply(&self, ws: &WorkspaceId, id: &ConversationId) -> Result<(), InboxError> {
-        let current = store::current_response(&self.db, ws, id).await?.ok_or(InboxError::NotFound("response"))?;
+    pub async fn delete_reply(&self, workspace: &WorkspaceId, id: &ConversationId) -> Result<(), InboxError> {
+        let current =
+            store::current_response(&self.db, workspace, id).await?.ok_or(InboxError::NotFound("response"))?;
         let response_id = ResponseId::parse(&current.id).map_err(StoreError::corrupt)?;
         let was_posted = current.status == ResponseStatus::Posted.as_str();
-        let mut tx = self.db.begin_for_tenant(ws).await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
         let update = ResponseUpdate::to(ResponseStatus::Deleted);
-        store::update_response(&mut tx, ws, &response_id, &update).await?;
+        store::update_response(&mut tx, workspace, &response_id, &update).await?;
         if was_posted {
-            outbox::enqueue_delete(&self.queue, &mut tx, ws, &response_id).await?;
+            outbox::enqueue_delete(&self.queue, &mut tx, workspace, &response_id).await?;
         }
-        store::set_responded(&mut tx, ws, id, false).await?;
+        store::set_responded(&mut tx, workspace, id, false).await?;
         tx.commit().await?;
-        self.live.publish(vec![LiveEvent::new(ws, "conversation.updated", id)]).await;
+        self.live.publish(vec![LiveEvent::new(workspace, "conversation.updated", id)]).await;
         Ok(())
     }
 
     /// Records that someone posted a `manual_required` reply by hand on the platform.
     pub async fn confirm_posted_manually(
         &self,
-        ws: &WorkspaceId,
+        workspace: &WorkspaceId,
         id: &ConversationId,
     ) -> Result<ResponseRow, InboxError> {
-        let current = store::current_response(&self.db, ws, id).await?.ok_or(InboxError::NotFound("response"))?;
+        let current =
+            store::current_response(&self.db, workspace, id).await?.ok_or(InboxError::NotFound("response"))?;
         if !matches!(
             ResponseStatus::parse(&current.status),
             Some(ResponseStatus::ManualRequired | ResponseStatus::Draft | ResponseStatus::Unconfirmed)
@@ -206,7 +212,7 @@ impl Inbox {
             )));
         }
         let response_id = ResponseId::parse(&current.id).map_err(StoreError::corrupt)?;
-        let mut tx = self.db.begin_for_tenant(ws).await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
         let update = ResponseUpdate {
             status: ResponseStatus::PostedManually,
             body: None,
@@ -215,17 +221,17 @@ impl Inbox {
             posted_at: Some(now_millis()),
             count_attempt: false,
         };
-        store::update_response(&mut tx, ws, &response_id, &update).await?;
-        store::set_responded(&mut tx, ws, id, true).await?;
+        store::update_response(&mut tx, workspace, &response_id, &update).await?;
+        store::set_responded(&mut tx, workspace, id, true).await?;
         tx.commit().await?;
-        self.live.publish(vec![LiveEvent::new(ws, "conversation.updated", id)]).await;
-        store::response(&self.db, ws, &response_id).await?.ok_or(InboxError::NotFound("response"))
+        self.live.publish(vec![LiveEvent::new(workspace, "conversation.updated", id)]).await;
+        store::response(&self.db, workspace, &response_id).await?.ok_or(InboxError::NotFound("response"))
     }
 
     /// Assigns the conversation to a member of the workspace, or to nobody.
     pub async fn assign(
         &self,
-        ws: &WorkspaceId,
+        workspace: &WorkspaceId,
         id: &ConversationId,
         assignee: Option<&UserId>,
         is_member: bool,
@@ -236,20 +242,20 @@ impl Inbox {
                 message: "is not a member of this workspace".into(),
             });
         }
-        let mut tx = self.db.begin_for_tenant(ws).await?;
-        let found = store::assign(&mut tx, ws, id, assignee).await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        let found = store::assign(&mut tx, workspace, id, assignee).await?;
         tx.commit().await?;
         if !found {
             return Err(InboxError::NotFound("conversation"));
         }
-        self.live.publish(vec![LiveEvent::new(ws, "conversation.updated", id)]).await;
-        self.conversation(ws, id).await
+        self.live.publish(vec![LiveEvent::new(workspace, "conversation.updated", id)]).await;
+        self.conversation(workspace, id).await
     }
 
     /// Changes the status; snoozing needs a time in the future.
     pub async fn set_status(
         &self,
-        ws: &WorkspaceId,
+        workspace: &WorkspaceId,
         id: &ConversationId,
         status: ConversationStatus,
         snoozed_until: Option<i64>,
@@ -272,14 +278,14 @@ impl Inbox {
             },
             _ => None,
         };
-        let mut tx = self.db.begin_for_tenant(ws).await?;
-        let found = store::set_status(&mut tx, ws, id, status, snoozed_until).await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        let found = store::set_status(&mut tx, workspace, id, status, snoozed_until).await?;
         tx.commit().await?;
         if !found {
             return Err(InboxError::NotFound("conversation"));
         }
-        self.live.publish(vec![LiveEvent::new(ws, "conversation.updated", id)]).await;
-        self.conversation(ws, id).await
+        self.live.publish(vec![LiveEvent::new(workspace, "conversation.updated", id)]).await;
+        self.conversation(workspace, id).await
     }
 }
 

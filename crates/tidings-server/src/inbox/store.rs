@@ -3,7 +3,7 @@
 
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, ConversationId, LocationId, ResponseId, UserId, WorkspaceId};
-use tidings_store::{Backend, Db, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Db, Engine, StoreError, Tx, with_reader, with_tx};
 
 use super::model::ConversationStatus;
 use super::query::{Arg, Conditions, bind_args, placeholders};
@@ -127,12 +127,12 @@ struct Selection {
     conditions: Conditions,
 }
 
-fn select(backend: Backend, workspace: &WorkspaceId, filter: &ConversationFilter) -> Selection {
+fn select(engine: Engine, workspace: &WorkspaceId, filter: &ConversationFilter) -> Selection {
     let search = filter.search_text();
-    let source = search::source(backend, search.is_some());
+    let source = search::source(engine, search.is_some());
     let mut c = Conditions::default();
-    let ws = c.arg(Arg::Text(workspace.to_string()));
-    c.push_plain(&format!("c.workspace_id = {ws}"));
+    let workspace = c.arg(Arg::Text(workspace.to_string()));
+    c.push_plain(&format!("c.workspace_id = {workspace}"));
     let text = |v: &Option<String>| v.clone().map(Arg::Text);
     if let Some(arg) = text(&filter.kind) {
         c.push("c.kind = {}", arg);
@@ -171,8 +171,8 @@ fn select(backend: Backend, workspace: &WorkspaceId, filter: &ConversationFilter
         c.push(&format!("{} < {{}}", source.order_key), Arg::Int(search::key_floor(until)));
     }
     if let Some(text) = search {
-        let placeholder = c.arg(Arg::Text(search::query_text(backend, text)));
-        c.push_plain(&search::match_sql(backend, &placeholder));
+        let placeholder = c.arg(Arg::Text(search::query_text(engine, text)));
+        c.push_plain(&search::match_sql(engine, &placeholder));
     }
     Selection { source, conditions: c }
 }
@@ -208,13 +208,13 @@ pub struct ListQuery {
 /// Builds the queries of [`list_conversations`] (public so the benchmark times and explains the
 /// very SQL the inbox runs).
 pub fn list_query(
-    backend: Backend,
+    engine: Engine,
     workspace: &WorkspaceId,
     filter: &ConversationFilter,
     start: &PageStart,
     limit: i64,
 ) -> ListQuery {
-    let Selection { source, conditions: mut c } = select(backend, workspace, filter);
+    let Selection { source, conditions: mut c } = select(engine, workspace, filter);
     let from = source.from;
     // Counting every match of a broad filter costs more than the page itself at a million
     // messages; past the cap the total says "more than" (see count_cap).
@@ -255,7 +255,7 @@ pub async fn list_conversations(
     start: &PageStart,
     limit: i64,
 ) -> Result<(Vec<ConversationRow>, i64), StoreError> {
-    let query = list_query(db.backend(), workspace, filter, start, limit);
+    let query = list_query(db.engine(), workspace, filter, start, limit);
     let total: i64 = with_reader!(db, |pool| bind_args!(
         sqlx::query_scalar(sqlx::AssertSqlSafe(query.count_sql.as_str())),
         &query.count_args
@@ -279,7 +279,7 @@ pub async fn rating_counts(
     workspace: &WorkspaceId,
     filter: &ConversationFilter,
 ) -> Result<Vec<(i64, i64)>, StoreError> {
-    let Selection { source, conditions: c } = select(db.backend(), workspace, filter);
+    let Selection { source, conditions: c } = select(db.engine(), workspace, filter);
     let sql = format!(
         "SELECT c.rating, COUNT(*) FROM {} {} AND c.rating IS NOT NULL GROUP BY c.rating ORDER BY c.rating",
         source.from,

@@ -49,7 +49,7 @@ struct StatusPage {
     css: String,
     htmx: String,
     version: &'static str,
-    backend: String,
+    engine: String,
     uptime: String,
     panel: QueuePanel,
     /// Webhook deliveries for accounts no workspace has connected (newest few, and the count).
@@ -145,7 +145,7 @@ async fn status_page(
             css: asset_url("app.css"),
             htmx: asset_url("htmx.min.js"),
             version: env!("CARGO_PKG_VERSION"),
-            backend: state.db.backend().to_string(),
+            engine: state.db.engine().to_string(),
             uptime: uptime(state.started_at.elapsed().as_secs()),
             panel,
             unmatched,

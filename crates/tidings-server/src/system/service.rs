@@ -17,7 +17,7 @@ pub struct Check {
 /// The database answers, every migration is applied, and no due job has waited too long.
 pub async fn readiness(state: &AppState) -> Vec<Check> {
     let database = match tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await {
-        Ok(Ok(())) => Check { name: "database", ok: true, detail: format!("{} reachable", state.db.backend()) },
+        Ok(Ok(())) => Check { name: "database", ok: true, detail: format!("{} reachable", state.db.engine()) },
         Ok(Err(error)) => Check { name: "database", ok: false, detail: error.to_string() },
         Err(_) => Check { name: "database", ok: false, detail: "no answer within 2 s".to_owned() },
     };

@@ -119,7 +119,7 @@ async fn the_bearer_scheme_is_case_insensitive(engine: Engine) {
         let queues = app
             .client
             .get(app.url("/api/v1/admin/queues"))
-            .header("authorization", format!("{scheme} {}", app.admin_token));
+            .header("authorization", format!("{scheme} {}", app.operator_token));
         assert_eq!(status_of(queues).await.0, StatusCode::OK, "operator, {scheme}");
     }
     let basic = app.client.get(app.url("/api/v1/me")).header("authorization", format!("Basic {}", session.access));

@@ -122,7 +122,7 @@ async fn a_request_that_outlasts_the_timeout_gets_408(engine: Engine) {
     let head = format!(
         "POST /api/v1/admin/dead-letters/retry HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
          Content-Type: application/json\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{{",
-        app.admin_token
+        app.operator_token
     );
     stream.write_all(head.as_bytes()).await.expect("write");
     let mut answer = String::new();

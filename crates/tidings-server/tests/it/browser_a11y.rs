@@ -73,10 +73,10 @@ pub(crate) async fn signed_in_with_reviews(
     email: &str,
 ) -> anyhow::Result<WorkspaceId> {
     let session = app.signup(email).await;
-    let ws = WorkspaceId::parse(&session.workspace_id)?;
-    seed_review(app, &ws, "google", "g-1", "Ana Baker", 5, "Lovely croissants and kind staff").await;
-    seed_review(app, &ws, "tripadvisor", "t-1", "Ben Cole", 2, "The soup was cold").await;
-    seed_review(app, &ws, "yelp", "y-1", "Cy Dunn", 4, "Good coffee, slow service").await;
+    let workspace = WorkspaceId::parse(&session.workspace_id)?;
+    seed_review(app, &workspace, "google", "g-1", "Ana Baker", 5, "Lovely croissants and kind staff").await;
+    seed_review(app, &workspace, "tripadvisor", "t-1", "Ben Cole", 2, "The soup was cold").await;
+    seed_review(app, &workspace, "yelp", "y-1", "Cy Dunn", 4, "Good coffee, slow service").await;
     browser.goto(&app.url("/sign-in")).await?;
     fill(browser, "#sign-in-form input[name=email]", email).await?;
     fill(browser, "#sign-in-form input[name=password]", "correct horse battery").await?;
@@ -84,7 +84,7 @@ pub(crate) async fn signed_in_with_reviews(
     wait_for_path(browser, "/inbox").await.context("signing in leads to the inbox")?;
     // Deferred scripts have run (their key and click handlers are in place) once the page is complete.
     wait_until(browser, "the inbox has loaded", "document.readyState === 'complete'").await?;
-    Ok(ws)
+    Ok(workspace)
 }
 
 async fn every_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {

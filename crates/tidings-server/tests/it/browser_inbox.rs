@@ -39,9 +39,9 @@ async fn a_webhook_appears_live_a_reply_is_sent_and_reviews_filter_by_rating_in_
 }
 
 /// Connects a Messenger Page to the workspace (as the OAuth flow would, without credentials).
-async fn connect_messenger(app: &TestApp, ws: &WorkspaceId) -> anyhow::Result<()> {
+async fn connect_messenger(app: &TestApp, workspace: &WorkspaceId) -> anyhow::Result<()> {
     let id = ConnectionId::generate();
-    let mut tx = app.state.db.begin_for_tenant(ws).await?;
+    let mut tx = app.state.db.begin_for_tenant(workspace).await?;
     let new = NewConnection {
         id: &id,
         location_id: None,
@@ -52,7 +52,7 @@ async fn connect_messenger(app: &TestApp, ws: &WorkspaceId) -> anyhow::Result<()
         token_expires_at: None,
         sync_interval_secs: 900,
     };
-    ensure!(channel_store::insert_connection(&mut tx, ws, &new).await?, "the Page is connected");
+    ensure!(channel_store::insert_connection(&mut tx, workspace, &new).await?, "the Page is connected");
     tx.commit().await?;
     Ok(())
 }
@@ -129,11 +129,11 @@ async fn not_reloaded(browser: &Client) -> anyhow::Result<()> {
 async fn journey(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
     browser.set_window_size(1400, 1000).await?;
     let session = app.signup(EMAIL).await;
-    let ws = WorkspaceId::parse(&session.workspace_id)?;
-    connect_messenger(app, &ws).await?;
-    seed_review(app, &ws, "google", "g-1", "Ana Baker", 5, "Lovely croissants and kind staff").await;
-    seed_review(app, &ws, "yelp", "y-1", "Ben Cole", 2, "The soup was cold").await;
-    seed_review(app, &ws, "google", "g-2", "Cy Dunn", 4, "Good coffee, slow service").await;
+    let workspace = WorkspaceId::parse(&session.workspace_id)?;
+    connect_messenger(app, &workspace).await?;
+    seed_review(app, &workspace, "google", "g-1", "Ana Baker", 5, "Lovely croissants and kind staff").await;
+    seed_review(app, &workspace, "yelp", "y-1", "Ben Cole", 2, "The soup was cold").await;
+    seed_review(app, &workspace, "google", "g-2", "Cy Dunn", 4, "Good coffee, slow service").await;
 
     // Sign in; come back to the inbox.
     browser.goto(&app.url("/inbox")).await?;

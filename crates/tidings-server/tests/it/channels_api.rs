@@ -61,9 +61,9 @@ async fn stored_credentials_secret(app: &TestApp, id: &str) -> Option<String> {
 }
 
 async fn access_token_in_vault(app: &TestApp, workspace: &str, connection: &str) -> Option<String> {
-    let ws = WorkspaceId::parse(workspace).expect("workspace id");
+    let workspace = WorkspaceId::parse(workspace).expect("workspace id");
     let id = ConnectionId::parse(connection).expect("connection id");
-    let creds = credentials::load(&app.state.vault, &ws, &id).await.expect("vault answers");
+    let creds = credentials::load(&app.state.vault, &workspace, &id).await.expect("vault answers");
     creds.access_token.map(|t| t.expose_secret().to_owned())
 }
 
@@ -557,7 +557,7 @@ async fn google_connects_every_location_through_oauth(engine: Engine) {
         assert_eq!(access_token_in_vault(&app, &ana.workspace_id, id).await.as_deref(), Some(GOOGLE_ACCESS));
         let creds = credentials::load(
             &app.state.vault,
-            &WorkspaceId::parse(&ana.workspace_id).expect("ws"),
+            &WorkspaceId::parse(&ana.workspace_id).expect("workspace id"),
             &ConnectionId::parse(id).expect("id"),
         )
         .await

@@ -24,7 +24,7 @@ impl TestApp {
 
     /// A client with the operator token.
     pub fn operator(&self) -> Client<'_> {
-        self.client(&self.admin_token)
+        self.client(&self.operator_token)
     }
 
     /// A client without credentials.

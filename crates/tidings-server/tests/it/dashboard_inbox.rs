@@ -41,8 +41,8 @@ fn workspace(session: &Session) -> WorkspaceId {
     WorkspaceId::parse(&session.workspace_id).expect("workspace id")
 }
 
-fn source(ws: &WorkspaceId, platform: &str) -> Source {
-    Source { workspace_id: ws.clone(), platform: platform.to_owned(), connection_id: None, location_id: None }
+fn source(workspace: &WorkspaceId, platform: &str) -> Source {
+    Source { workspace_id: workspace.clone(), platform: platform.to_owned(), connection_id: None, location_id: None }
 }
 
 /// A review as a platform sync fetches it, posted now.
@@ -65,7 +65,7 @@ fn review(external_id: &str, author: &str, rating: u8, body: &str) -> FetchedRev
 /// Stores a review as a platform sync would, and announces it.
 pub(crate) async fn seed_review(
     app: &TestApp,
-    ws: &WorkspaceId,
+    workspace: &WorkspaceId,
     platform: &str,
     external_id: &str,
     author: &str,
@@ -73,16 +73,16 @@ pub(crate) async fn seed_review(
     body: &str,
 ) -> ConversationId {
     let review = review(external_id, author, rating, body);
-    let mut tx = app.state.db.begin_for_tenant(ws).await.expect("begin");
-    let outcome = ingest::review(&mut tx, &source(ws, platform), &review).await.expect("ingest review");
+    let mut tx = app.state.db.begin_for_tenant(workspace).await.expect("begin");
+    let outcome = ingest::review(&mut tx, &source(workspace, platform), &review).await.expect("ingest review");
     tx.commit().await.expect("commit");
-    announce(app, ws, outcome).await
+    announce(app, workspace, outcome).await
 }
 
 /// Stores a message as a webhook would, and announces it.
 async fn seed_message(
     app: &TestApp,
-    ws: &WorkspaceId,
+    workspace: &WorkspaceId,
     platform: &str,
     sender: &str,
     name: &str,
@@ -101,15 +101,15 @@ async fn seed_message(
         is_echo: false,
         raw: serde_json::json!({}),
     };
-    let mut tx = app.state.db.begin_for_tenant(ws).await.expect("begin");
-    let outcome = ingest::message(&mut tx, &source(ws, platform), &message).await.expect("ingest message");
+    let mut tx = app.state.db.begin_for_tenant(workspace).await.expect("begin");
+    let outcome = ingest::message(&mut tx, &source(workspace, platform), &message).await.expect("ingest message");
     tx.commit().await.expect("commit");
-    announce(app, ws, outcome).await
+    announce(app, workspace, outcome).await
 }
 
-async fn announce(app: &TestApp, ws: &WorkspaceId, outcome: Ingested) -> ConversationId {
+async fn announce(app: &TestApp, workspace: &WorkspaceId, outcome: Ingested) -> ConversationId {
     let Ingested::New { conversation_id, .. } = outcome else { panic!("a new item, not {outcome:?}") };
-    app.state.live().publish(vec![LiveEvent::new(ws, "conversation.created", &conversation_id)]).await;
+    app.state.live().publish(vec![LiveEvent::new(workspace, "conversation.created", &conversation_id)]).await;
     conversation_id
 }
 
@@ -128,16 +128,16 @@ fn listed(html: &str) -> Vec<String> {
 async fn the_inbox_lists_what_arrived_and_filters_narrow_it(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let (owner, client) = member(&app, "owner@example.com").await;
-    let ws = workspace(&owner);
+    let workspace = workspace(&owner);
 
     let (status, html) = page(&client, &app, "/inbox").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("No reviews or messages yet"), "{html}");
 
-    let croissants = seed_review(&app, &ws, "google", "g-1", "Ana Baker", 5, "Lovely croissants").await;
-    let soup = seed_review(&app, &ws, "yelp", "y-1", "Ben Cole", 2, "The soup was cold").await;
-    let rude = seed_review(&app, &ws, "google", "g-2", "Cy Dunn", 1, "Rude <b>staff</b>").await;
-    let sunday = seed_message(&app, &ws, "messenger", "psid-7", "Dee Evans", "Are you open on Sunday?").await;
+    let croissants = seed_review(&app, &workspace, "google", "g-1", "Ana Baker", 5, "Lovely croissants").await;
+    let soup = seed_review(&app, &workspace, "yelp", "y-1", "Ben Cole", 2, "The soup was cold").await;
+    let rude = seed_review(&app, &workspace, "google", "g-2", "Cy Dunn", 1, "Rude <b>staff</b>").await;
+    let sunday = seed_message(&app, &workspace, "messenger", "psid-7", "Dee Evans", "Are you open on Sunday?").await;
 
     let (status, html) = page(&client, &app, "/inbox").await;
     assert_eq!(status, StatusCode::OK);
@@ -198,8 +198,9 @@ async fn the_inbox_lists_what_arrived_and_filters_narrow_it(engine: Engine) {
 async fn a_thread_shows_its_messages_and_a_reply_from_the_form_appears_in_it(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let (owner, client) = member(&app, "owner@example.com").await;
-    let ws = workspace(&owner);
-    let review = seed_review(&app, &ws, "google", "g-1", "Ana Baker", 4, "Lovely croissants,\nslow coffee").await;
+    let workspace = workspace(&owner);
+    let review =
+        seed_review(&app, &workspace, "google", "g-1", "Ana Baker", 4, "Lovely croissants,\nslow coffee").await;
     let thread = format!("/inbox/{review}");
 
     let (status, html) = page(&client, &app, &thread).await;
@@ -245,7 +246,7 @@ async fn a_thread_shows_its_messages_and_a_reply_from_the_form_appears_in_it(eng
     assert_eq!(listed(&list), vec![review.to_string()], "confirmed by hand, the review counts as replied");
 
     // A message thread says "Send" and always posts.
-    let dm = seed_message(&app, &ws, "messenger", "psid-1", "Dee Evans", "Open on Sunday?").await;
+    let dm = seed_message(&app, &workspace, "messenger", "psid-1", "Dee Evans", "Open on Sunday?").await;
     let (_, html) = page(&client, &app, &format!("/inbox/{dm}")).await;
     assert!(html.contains(">Send</button>") && html.contains(r#"name="always_post""#), "{html}");
     let response =
@@ -257,7 +258,7 @@ async fn a_thread_shows_its_messages_and_a_reply_from_the_form_appears_in_it(eng
     assert!(!html.contains("contact-details"), "Messenger tells no phone number: {html}");
 
     // A contact's known phone number is shown with the thread, to call.
-    let call = seed_message(&app, &ws, "whatsapp", "+1 (650) 555-1234", "Ana", "Table for two?").await;
+    let call = seed_message(&app, &workspace, "whatsapp", "+1 (650) 555-1234", "Ana", "Table for two?").await;
     let (_, html) = page(&client, &app, &format!("/inbox/{call}")).await;
     assert!(html.contains(r#"<a href="tel:+16505551234">+16505551234</a>"#), "{html}");
 }
@@ -265,8 +266,8 @@ async fn a_thread_shows_its_messages_and_a_reply_from_the_form_appears_in_it(eng
 async fn assigning_and_changing_the_status_from_the_thread(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let (owner, client) = member(&app, "owner@example.com").await;
-    let ws = workspace(&owner);
-    let review = seed_review(&app, &ws, "yelp", "y-1", "Ben Cole", 2, "Cold soup").await;
+    let workspace = workspace(&owner);
+    let review = seed_review(&app, &workspace, "yelp", "y-1", "Ben Cole", 2, "Cold soup").await;
     let thread = format!("/inbox/{review}");
 
     let response = submit(&client, &app, &thread, &format!("{thread}/assign"), &[("assignee", &owner.user_id)]).await;
@@ -299,12 +300,12 @@ async fn assigning_and_changing_the_status_from_the_thread(engine: Engine) {
 async fn a_viewer_reads_threads_but_sees_no_reply_box_and_may_not_reply(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let owner = app.signup("owner@example.com").await;
-    let ws = workspace(&owner);
-    let review = seed_review(&app, &ws, "google", "g-1", "Ana Baker", 5, "Lovely").await;
+    let workspace = workspace(&owner);
+    let review = seed_review(&app, &workspace, "google", "g-1", "Ana Baker", 5, "Lovely").await;
     let (viewer, client) = member(&app, "viewer@example.com").await;
     let viewer_id = UserId::parse(&viewer.user_id).expect("user id");
     let mut tx = app.state.db.begin().await.expect("begin");
-    assert!(identity_store::insert_membership(&mut tx, &ws, &viewer_id, Role::Viewer).await.expect("insert"));
+    assert!(identity_store::insert_membership(&mut tx, &workspace, &viewer_id, Role::Viewer).await.expect("insert"));
     tx.commit().await.expect("commit");
     let fields = [("workspace_id", owner.workspace_id.as_str()), ("next", "/inbox")];
     let response = submit(&client, &app, "/inbox", "/workspaces/switch", &fields).await;
@@ -365,13 +366,13 @@ fn bar_count(html: &str, stars: u8) -> i64 {
 async fn the_reviews_page_counts_stars_for_the_current_filters(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let (owner, client) = member(&app, "owner@example.com").await;
-    let ws = workspace(&owner);
+    let workspace = workspace(&owner);
     for (i, (platform, rating)) in
         [("google", 5), ("google", 5), ("yelp", 4), ("google", 2), ("yelp", 1)].into_iter().enumerate()
     {
-        seed_review(&app, &ws, platform, &format!("r-{i}"), &format!("Author {i}"), rating, "Text").await;
+        seed_review(&app, &workspace, platform, &format!("r-{i}"), &format!("Author {i}"), rating, "Text").await;
     }
-    seed_message(&app, &ws, "whatsapp", "+351900000000", "Eve", "Not a review").await;
+    seed_message(&app, &workspace, "whatsapp", "+351900000000", "Eve", "Not a review").await;
 
     let (status, html) = page(&client, &app, "/reviews").await;
     assert_eq!(status, StatusCode::OK);
@@ -410,7 +411,7 @@ fn reviews_listed(html: &str) -> Vec<String> {
 async fn a_reply_to_an_old_review_leaves_it_in_place_showing_the_review(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let (owner, client) = member(&app, "owner@example.com").await;
-    let ws = workspace(&owner);
+    let workspace = workspace(&owner);
     const DAY: i64 = 24 * 60 * 60 * 1000;
     let now = tidings_core::time::now_millis();
     let mut ids = Vec::new();
@@ -418,21 +419,21 @@ async fn a_reply_to_an_old_review_leaves_it_in_place_showing_the_review(engine: 
         [("old", "Olga", "Cold soup, slow service", 30 * DAY), ("new", "Nuno", "Lovely terrace", DAY)]
     {
         let review = FetchedReview { created_at_ms: now - age, ..review(external_id, author, 2, body) };
-        let mut tx = app.state.db.begin_for_tenant(&ws).await.expect("begin");
-        let outcome = ingest::review(&mut tx, &source(&ws, "google"), &review).await.expect("ingest review");
+        let mut tx = app.state.db.begin_for_tenant(&workspace).await.expect("begin");
+        let outcome = ingest::review(&mut tx, &source(&workspace, "google"), &review).await.expect("ingest review");
         tx.commit().await.expect("commit");
-        ids.push(announce(&app, &ws, outcome).await.to_string());
+        ids.push(announce(&app, &workspace, outcome).await.to_string());
     }
     let (old, new) = (ids[0].clone(), ids[1].clone());
     let (_, before) = page(&client, &app, "/reviews").await;
     assert_eq!(reviews_listed(&before), [new.clone(), old.clone()], "newest review first");
 
     // The business answers the old review, as the outbound sender records a posted reply.
-    let mut tx = app.state.db.begin_for_tenant(&ws).await.expect("begin");
+    let mut tx = app.state.db.begin_for_tenant(&workspace).await.expect("begin");
     let conversation = ConversationId::parse(&old).expect("id");
     ingest::outbound(
         &mut tx,
-        &source(&ws, "google"),
+        &source(&workspace, "google"),
         &conversation,
         "resp_x",
         "reply-1",
@@ -565,19 +566,19 @@ async fn locations_are_added_from_the_channels_settings(engine: Engine) {
     assert!(!html.contains("yelp-api-key"), "credentials are never shown");
 
     // Moved to a location, the account takes its conversations along.
-    let ws = workspace(&owner);
+    let workspace = workspace(&owner);
     let (connection, harbour): (String, String) = with_reader!(app.state.db, |pool| {
         sqlx::query_as(
         "SELECT c.id, l.id FROM channel_connections c, locations l WHERE c.workspace_id = $1 AND l.workspace_id = $1"
     )
-    .bind(ws.as_str())
+    .bind(workspace.as_str())
     .fetch_one(pool)
     .await
     })
     .expect("the connection and the location");
-    let mut yelp = source(&ws, "yelp");
+    let mut yelp = source(&workspace, "yelp");
     yelp.connection_id = Some(ConnectionId::parse(&connection).expect("id"));
-    let mut tx = app.state.db.begin_for_tenant(&ws).await.expect("begin");
+    let mut tx = app.state.db.begin_for_tenant(&workspace).await.expect("begin");
     ingest::review(&mut tx, &yelp, &review("yelp-review-1", "Ana", 4, "Great pastries")).await.expect("ingest");
     tx.commit().await.expect("commit");
     let move_to = format!("/settings/channels/connections/{connection}/location");

@@ -188,8 +188,8 @@ async fn a_member_who_owes_two_factor_turns_it_on_from_the_profile(engine: Engin
     let t0 = now_secs();
     turn_on_two_factor(&owner, &app, t0).await;
     // Requiring it is the API's to do; the access cookie of the dashboard session is its token.
-    let ws: Value = json(owner.get(app.url("/api/v1/workspace")).send().await.expect("sent")).await;
-    let workspace_id = ws["data"]["id"].as_str().expect("workspace id").to_owned();
+    let workspace: Value = json(owner.get(app.url("/api/v1/workspace")).send().await.expect("sent")).await;
+    let workspace_id = workspace["data"]["id"].as_str().expect("workspace id").to_owned();
     let response = owner
         .patch(app.url("/api/v1/workspace"))
         .json(&json!({ "requireTwoFactor": true }))

@@ -16,18 +16,19 @@ use tidings_store::{Db, with_reader};
 use crate::helpers::{Engine, TestApp, json};
 use crate::on_both_engines;
 
-async fn scalar(db: &Db, sql: &'static str, ws: &WorkspaceId) -> i64 {
-    with_reader!(db, |pool| sqlx::query_scalar::<_, i64>(sql).bind(ws.as_str()).fetch_one(pool).await).expect(sql)
+async fn scalar(db: &Db, sql: &'static str, workspace: &WorkspaceId) -> i64 {
+    with_reader!(db, |pool| sqlx::query_scalar::<_, i64>(sql).bind(workspace.as_str()).fetch_one(pool).await)
+        .expect(sql)
 }
 
-async fn strings(db: &Db, sql: &'static str, ws: &WorkspaceId) -> BTreeSet<String> {
+async fn strings(db: &Db, sql: &'static str, workspace: &WorkspaceId) -> BTreeSet<String> {
     let rows: Vec<String> =
-        with_reader!(db, |pool| sqlx::query_scalar(sql).bind(ws.as_str()).fetch_all(pool).await).expect(sql);
+        with_reader!(db, |pool| sqlx::query_scalar(sql).bind(workspace.as_str()).fetch_all(pool).await).expect(sql);
     rows.into_iter().collect()
 }
 
 /// Every count a second seed must leave alone.
-async fn census(db: &Db, ws: &WorkspaceId) -> Vec<i64> {
+async fn census(db: &Db, workspace: &WorkspaceId) -> Vec<i64> {
     let mut counts = Vec::new();
     for sql in [
         "SELECT COUNT(*) FROM messages WHERE workspace_id = $1",
@@ -38,7 +39,7 @@ async fn census(db: &Db, ws: &WorkspaceId) -> Vec<i64> {
         "SELECT COUNT(*) FROM memberships WHERE workspace_id = $1",
         "SELECT COUNT(*) FROM audit_logs WHERE workspace_id = $1",
     ] {
-        counts.push(scalar(db, sql, ws).await);
+        counts.push(scalar(db, sql, workspace).await);
     }
     counts
 }
@@ -64,13 +65,13 @@ async fn seeding_builds_a_believable_business_the_owner_can_sign_into(engine: En
     let Some(app) = TestApp::spawn_on(engine, |cfg| cfg.demo.simulate = false).await else { return };
     let db = &app.state.db;
     assert!(seed::is_empty(db).await.expect("empty?"));
-    let (ws, password) = seeded_demo(&app).await;
-    assert_eq!(seed::demo_workspace(db).await.expect("found"), Some(ws.clone()));
+    let (workspace, password) = seeded_demo(&app).await;
+    assert_eq!(seed::demo_workspace(db).await.expect("found"), Some(workspace.clone()));
 
-    let locations = channel_store::locations(db, &ws).await.expect("locations");
+    let locations = channel_store::locations(db, &workspace).await.expect("locations");
     let cities: BTreeSet<_> = locations.iter().filter_map(|l| l.city.clone()).collect();
     assert_eq!(cities, ["Austin", "Berlin", "Lisbon"].map(String::from).into());
-    let connections = channel_store::connections(db, &ws).await.expect("connections");
+    let connections = channel_store::connections(db, &workspace).await.expect("connections");
     let platforms: BTreeSet<_> = connections.iter().map(|c| c.platform.as_str()).collect();
     for platform in ["google", "yelp", "facebook", "tripadvisor", "messenger", "instagram", "whatsapp", "x"] {
         assert!(platforms.contains(platform), "{platform} is connected: {platforms:?}");
@@ -78,45 +79,55 @@ async fn seeding_builds_a_believable_business_the_owner_can_sign_into(engine: En
     assert!(connections.iter().all(|c| c.location_id.is_some() && c.status == "active" && c.next_sync_at.is_none()));
     assert!(connections.iter().all(|c| c.demo), "the outbound sender knows the demo's accounts by their row");
     let due = channel_store::due_connections(db, now_millis() + 86_400_000, 500).await.expect("due");
-    assert!(due.iter().all(|c| c.workspace_id != ws.as_str()), "the scheduler never syncs demo connections");
+    assert!(due.iter().all(|c| c.workspace_id != workspace.as_str()), "the scheduler never syncs demo connections");
 
-    let reviews = scalar(db, "SELECT COUNT(*) FROM messages WHERE workspace_id = $1 AND kind = 'review'", &ws).await;
+    let reviews =
+        scalar(db, "SELECT COUNT(*) FROM messages WHERE workspace_id = $1 AND kind = 'review'", &workspace).await;
     assert!(reviews >= 150, "{reviews} reviews");
     let languages =
-        strings(db, "SELECT DISTINCT language FROM messages WHERE workspace_id = $1 AND kind = 'review'", &ws).await;
-    assert!(languages.len() >= 4, "{languages:?}");
-    let review_platforms =
-        strings(db, "SELECT DISTINCT platform FROM conversations WHERE workspace_id = $1 AND kind = 'review'", &ws)
+        strings(db, "SELECT DISTINCT language FROM messages WHERE workspace_id = $1 AND kind = 'review'", &workspace)
             .await;
+    assert!(languages.len() >= 4, "{languages:?}");
+    let review_platforms = strings(
+        db,
+        "SELECT DISTINCT platform FROM conversations WHERE workspace_id = $1 AND kind = 'review'",
+        &workspace,
+    )
+    .await;
     assert_eq!(review_platforms.len(), 4, "{review_platforms:?}");
-    let all_platforms = strings(db, "SELECT DISTINCT platform FROM conversations WHERE workspace_id = $1", &ws).await;
+    let all_platforms =
+        strings(db, "SELECT DISTINCT platform FROM conversations WHERE workspace_id = $1", &workspace).await;
     assert!(all_platforms.len() >= 5, "{all_platforms:?}");
     let ratings = strings(
         db,
         "SELECT DISTINCT CAST(rating AS TEXT) FROM conversations WHERE workspace_id = $1 AND rating IS NOT NULL",
-        &ws,
+        &workspace,
     )
     .await;
     assert_eq!(ratings.len(), 5, "every star rating occurs: {ratings:?}");
     let titled =
-        scalar(db, "SELECT COUNT(*) FROM messages WHERE workspace_id = $1 AND platform = 'tripadvisor' AND title IS NULL AND kind = 'review'", &ws)
+        scalar(db, "SELECT COUNT(*) FROM messages WHERE workspace_id = $1 AND platform = 'tripadvisor' AND title IS NULL AND kind = 'review'", &workspace)
             .await;
     assert_eq!(titled, 0, "TripAdvisor reviews have titles");
     let threads =
-        scalar(db, "SELECT COUNT(*) FROM conversations WHERE workspace_id = $1 AND kind = 'thread'", &ws).await;
+        scalar(db, "SELECT COUNT(*) FROM conversations WHERE workspace_id = $1 AND kind = 'thread'", &workspace).await;
     assert!(threads >= 20, "{threads} threads");
-    let answered =
-        scalar(db, "SELECT COUNT(*) FROM conversations WHERE workspace_id = $1 AND kind = 'review' AND responded", &ws)
-            .await;
+    let answered = scalar(
+        db,
+        "SELECT COUNT(*) FROM conversations WHERE workspace_id = $1 AND kind = 'review' AND responded",
+        &workspace,
+    )
+    .await;
     assert!(answered >= 30 && answered < reviews, "{answered} of {reviews} reviews answered");
-    let replies = scalar(db, "SELECT COUNT(*) FROM messages WHERE workspace_id = $1 AND kind = 'reply'", &ws).await;
+    let replies =
+        scalar(db, "SELECT COUNT(*) FROM messages WHERE workspace_id = $1 AND kind = 'reply'", &workspace).await;
     assert_eq!(replies, answered, "each answered review carries its reply");
     for (status, sql) in [
         ("closed", "SELECT COUNT(*) FROM conversations WHERE workspace_id = $1 AND status = 'closed'"),
         ("assigned", "SELECT COUNT(*) FROM conversations WHERE workspace_id = $1 AND assignee_id IS NOT NULL"),
         ("open", "SELECT COUNT(*) FROM conversations WHERE workspace_id = $1 AND status = 'open'"),
     ] {
-        assert!(scalar(db, sql, &ws).await > 0, "some conversations are {status}");
+        assert!(scalar(db, sql, &workspace).await > 0, "some conversations are {status}");
     }
 
     // The owner signs in over the API with the printed password, into the demo workspace.
@@ -129,9 +140,9 @@ async fn seeding_builds_a_believable_business_the_owner_can_sign_into(engine: En
         .expect("sent");
     assert_eq!(response.status(), StatusCode::OK);
     let body = json(response).await;
-    assert_eq!(body["data"]["workspaceId"], ws.as_str(), "{body}");
+    assert_eq!(body["data"]["workspaceId"], workspace.as_str(), "{body}");
     let (page, total) =
-        inbox_store::list_conversations(db, &ws, &ConversationFilter::default(), &PageStart::Offset(0), 25)
+        inbox_store::list_conversations(db, &workspace, &ConversationFilter::default(), &PageStart::Offset(0), 25)
             .await
             .expect("listed");
     assert_eq!(page.len(), 25);
@@ -139,10 +150,10 @@ async fn seeding_builds_a_believable_business_the_owner_can_sign_into(engine: En
     assert!(page.windows(2).all(|w| w[0].last_message_at >= w[1].last_message_at), "newest first");
 
     // A second seed finds the demo and writes nothing.
-    let before = census(db, &ws).await;
+    let before = census(db, &workspace).await;
     let again = seed::seed(db, &app.state.config, |_| {}).await.expect("second seed");
-    assert!(matches!(again, Seeded::Exists { ref workspace_id, .. } if *workspace_id == ws), "{again:?}");
-    assert_eq!(census(db, &ws).await, before, "nothing was duplicated");
+    assert!(matches!(again, Seeded::Exists { ref workspace_id, .. } if *workspace_id == workspace), "{again:?}");
+    assert_eq!(census(db, &workspace).await, before, "nothing was duplicated");
     assert!(seed::seed_if_empty(db, &app.state.config, |_| {}).await.expect("checked").is_none());
 
     // A new password can be set, and the old one stops working.
@@ -169,20 +180,20 @@ async fn raw_events(db: &Db) -> (i64, i64) {
     .expect("raw events")
 }
 
-async fn inbox_messages(db: &Db, ws: &WorkspaceId) -> i64 {
-    scalar(db, "SELECT COALESCE(SUM(message_count), 0) FROM conversations WHERE workspace_id = $1", ws).await
+async fn inbox_messages(db: &Db, workspace: &WorkspaceId) -> i64 {
+    scalar(db, "SELECT COALESCE(SUM(message_count), 0) FROM conversations WHERE workspace_id = $1", workspace).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_simulator_feeds_the_demo_inbox_through_the_real_webhooks() {
     let app = TestApp::spawn_on(Engine::Sqlite, |cfg| cfg.demo.simulate_every_secs = 1).await.expect("sqlite");
     let db = &app.state.db;
-    let (ws, _) = seeded_demo(&app).await;
-    let seeded_messages = inbox_messages(db, &ws).await;
+    let (workspace, _) = seeded_demo(&app).await;
+    let seeded_messages = inbox_messages(db, &workspace).await;
     assert_eq!(raw_events(db).await.0, 0, "seeding writes rows directly, not webhooks");
     for _ in 0..200 {
         let (events, processed) = raw_events(db).await;
-        if processed >= 3 && inbox_messages(db, &ws).await >= seeded_messages + 3 {
+        if processed >= 3 && inbox_messages(db, &workspace).await >= seeded_messages + 3 {
             assert!(events >= processed);
             let failed: i64 =
                 with_reader!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM raw_events WHERE status = 'failed'")
@@ -194,7 +205,11 @@ async fn the_simulator_feeds_the_demo_inbox_through_the_real_webhooks() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the simulator delivered {:?} events, inbox at {}", raw_events(db).await, inbox_messages(db, &ws).await);
+    panic!(
+        "the simulator delivered {:?} events, inbox at {}",
+        raw_events(db).await,
+        inbox_messages(db, &workspace).await
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,7 +17,7 @@ pub enum Engine {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    pub admin_token: String,
+    pub operator_token: String,
     pub state: AppState,
     shutdown: CancellationToken,
     _data_dir: tempfile::TempDir,
@@ -49,13 +49,13 @@ impl TestApp {
         let app = Application::build(config).await.expect("application starts");
         let addr = app.local_addr();
         let state = app.state().clone();
-        let admin_token = state_admin_token(&state);
+        let operator_token = state_admin_token(&state);
         let shutdown = CancellationToken::new();
         tokio::spawn(app.run(shutdown.clone()));
         Some(TestApp {
             addr,
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client"),
-            admin_token,
+            operator_token,
             state,
             shutdown,
             _data_dir: data_dir,
@@ -72,12 +72,12 @@ impl TestApp {
 
     /// A request carrying the operator token.
     pub fn as_operator(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, self.url(path)).bearer_auth(&self.admin_token)
+        self.client.request(method, self.url(path)).bearer_auth(&self.operator_token)
     }
 }
 
 fn state_admin_token(state: &AppState) -> String {
-    state.admin_token.expose().to_owned()
+    state.operator_token.expose().to_owned()
 }
 
 impl Drop for TestApp {

@@ -22,7 +22,7 @@ use crate::inbox_fixtures::{
 
 async fn a_csv_import_shows_progress_and_a_second_one_adds_nothing(engine: Engine) {
     let Some(shop) = Shop::open(engine).await else { return };
-    let harbour = location(&shop.app, &shop.ws, "Harbour Street").await;
+    let harbour = location(&shop.app, &shop.workspace, "Harbour Street").await;
 
     let (status, accepted) = import(&shop, IMPORT_FILE).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
@@ -103,8 +103,12 @@ async fn a_csv_import_shows_progress_and_a_second_one_adds_nothing(engine: Engin
 /// that contact, however the number is written; a reviewer with neither is someone new.
 async fn an_imported_reviewer_with_a_known_email_or_phone_is_the_same_contact(engine: Engine) {
     let Some(shop) = Shop::open(engine).await else { return };
-    let source =
-        Source { workspace_id: shop.ws.clone(), platform: "whatsapp".into(), connection_id: None, location_id: None };
+    let source = Source {
+        workspace_id: shop.workspace.clone(),
+        platform: "whatsapp".into(),
+        connection_id: None,
+        location_id: None,
+    };
     let message = InboundMessage {
         account_id: "106540352242922".to_owned(),
         external_id: "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=".to_owned(),
@@ -117,7 +121,7 @@ async fn an_imported_reviewer_with_a_known_email_or_phone_is_the_same_contact(en
         is_echo: false,
         raw: json!({}),
     };
-    let mut tx = shop.app.state.db.begin_for_tenant(&shop.ws).await.expect("tx");
+    let mut tx = shop.app.state.db.begin_for_tenant(&shop.workspace).await.expect("tx");
     ingest::message(&mut tx, &source, &message).await.expect("ingest");
     tx.commit().await.expect("commit");
 
@@ -176,13 +180,13 @@ async fn an_interrupted_import_resumes_after_its_last_stored_row(engine: Engine)
 
     // The state a crash after the first stored row leaves: the task running, its file kept.
     let file = format!("author,rating,text,date\n{first_row}Bo,4,Good coffee,2026-01-03\nCy,3,Fine,2026-01-04\n");
-    let (app, ws) = (&shop.app, &shop.ws);
-    let mut tx = app.state.db.begin_for_tenant(ws).await.expect("tx");
-    let task = tasks::create_task(&mut tx, ws, TaskKind::Import, 3, None).await.expect("task");
-    tasks::set_input(&mut tx, ws, &task, &file).await.expect("input");
-    tasks::advance(&mut tx, ws, &task, 1, &json!({ "imported": 1 })).await.expect("advance");
+    let (app, workspace) = (&shop.app, &shop.workspace);
+    let mut tx = app.state.db.begin_for_tenant(workspace).await.expect("tx");
+    let task = tasks::create_task(&mut tx, workspace, TaskKind::Import, 3, None).await.expect("task");
+    tasks::set_input(&mut tx, workspace, &task, &file).await.expect("input");
+    tasks::advance(&mut tx, workspace, &task, 1, &json!({ "imported": 1 })).await.expect("advance");
     tx.commit().await.expect("commit");
-    let job = ImportFile { workspace_id: ws.clone(), task_id: task.clone() };
+    let job = ImportFile { workspace_id: workspace.clone(), task_id: task.clone() };
     app.state.queue.enqueue(NewJob::new(&job).expect("job")).await.expect("enqueued");
 
     let finished = finished_task(&shop, task.as_str()).await;
@@ -190,14 +194,14 @@ async fn an_interrupted_import_resumes_after_its_last_stored_row(engine: Engine)
     assert_eq!(finished["done"], 3);
     assert_eq!(finished["summary"]["imported"], 3, "{finished}");
     assert_eq!(finished["summary"]["duplicates"], 0, "the stored row was not read again: {finished}");
-    assert!(tasks::input(&app.state.db, ws, &task).await.expect("input").is_none(), "the file is let go");
+    assert!(tasks::input(&app.state.db, workspace, &task).await.expect("input").is_none(), "the file is let go");
     let listed: Value = shop.client().get("/api/v1/reviews", StatusCode::OK).await;
     assert_eq!(listed["data"]["pagination"]["total"], 3);
 }
 
 async fn a_csv_import_with_a_bad_row_stores_nothing(engine: Engine) {
     let Some(shop) = Shop::open(engine).await else { return };
-    location(&shop.app, &shop.ws, "Harbour Street").await;
+    location(&shop.app, &shop.workspace, "Harbour Street").await;
     let file = "location,author,rating,text,date\n\
                 Harbour Street,Ana,5,Fine,2026-01-02\n\
                 ,Ben,7,Odd,2026-01-03\n\
@@ -231,13 +235,13 @@ async fn a_csv_import_with_a_bad_row_stores_nothing(engine: Engine) {
 
 async fn the_csv_export_quotes_what_needs_quoting(engine: Engine) {
     let Some(shop) = Shop::open(engine).await else { return };
-    let (app, ws) = (&shop.app, &shop.ws);
-    let harbour = location(app, ws, "Harbour Street").await;
+    let (app, workspace) = (&shop.app, &shop.workspace);
+    let harbour = location(app, workspace, "Harbour Street").await;
     let tricky = "She said \"wow, really\", then left.\nSecond line; still one cell";
     let at = now_millis() - 60 * MINUTE;
     let first = ingest_review(
         app,
-        ws,
+        workspace,
         Review {
             platform: "google",
             location: Some(&harbour),
@@ -254,7 +258,7 @@ async fn the_csv_export_quotes_what_needs_quoting(engine: Engine) {
     .await;
     ingest_review(
         app,
-        ws,
+        workspace,
         Review {
             platform: "yelp",
             id: "y-1",

@@ -19,15 +19,15 @@ pub const MINUTE: i64 = 60_000;
 pub struct Shop {
     pub app: TestApp,
     pub owner: Session,
-    pub ws: WorkspaceId,
+    pub workspace: WorkspaceId,
 }
 
 impl Shop {
     pub async fn open(engine: Engine) -> Option<Shop> {
         let app = TestApp::spawn_on(engine, |_| {}).await?;
         let owner = app.signup("owner@example.com").await;
-        let ws = WorkspaceId::parse(&owner.workspace_id).expect("workspace id");
-        Some(Shop { app, owner, ws })
+        let workspace = WorkspaceId::parse(&owner.workspace_id).expect("workspace id");
+        Some(Shop { app, owner, workspace })
     }
 
     /// The owner's API client.
@@ -60,16 +60,16 @@ pub fn text(value: &Value) -> String {
     value.as_str().unwrap_or_else(|| panic!("a string, not {value}")).to_owned()
 }
 
-pub async fn location(app: &TestApp, ws: &WorkspaceId, name: &str) -> String {
+pub async fn location(app: &TestApp, workspace: &WorkspaceId, name: &str) -> String {
     let id = LocationId::generate();
     let fields = channel_store::LocationFields { name: name.into(), timezone: "UTC".into(), ..Default::default() };
-    let mut tx = app.state.db.begin_for_tenant(ws).await.expect("tx");
-    channel_store::insert_location(&mut tx, ws, &id, &fields).await.expect("location");
+    let mut tx = app.state.db.begin_for_tenant(workspace).await.expect("tx");
+    channel_store::insert_location(&mut tx, workspace, &id, &fields).await.expect("location");
     tx.commit().await.expect("commit");
     id.to_string()
 }
 
-pub async fn connection(app: &TestApp, ws: &WorkspaceId, platform: &str, location: Option<&str>) -> String {
+pub async fn connection(app: &TestApp, workspace: &WorkspaceId, platform: &str, location: Option<&str>) -> String {
     let id = ConnectionId::generate();
     let location = location.map(|l| LocationId::parse(l).expect("location id"));
     let account = format!("{platform}-account-{id}");
@@ -83,8 +83,8 @@ pub async fn connection(app: &TestApp, ws: &WorkspaceId, platform: &str, locatio
         token_expires_at: None,
         sync_interval_secs: 900,
     };
-    let mut tx = app.state.db.begin_for_tenant(ws).await.expect("tx");
-    assert!(channel_store::insert_connection(&mut tx, ws, &new).await.expect("connection"));
+    let mut tx = app.state.db.begin_for_tenant(workspace).await.expect("tx");
+    assert!(channel_store::insert_connection(&mut tx, workspace, &new).await.expect("connection"));
     tx.commit().await.expect("commit");
     id.to_string()
 }
@@ -106,9 +106,9 @@ pub struct Review<'a> {
 }
 
 /// Stores a review through the ingest path the platforms use; returns its conversation id.
-pub async fn ingest_review(app: &TestApp, ws: &WorkspaceId, review: Review<'_>) -> String {
+pub async fn ingest_review(app: &TestApp, workspace: &WorkspaceId, review: Review<'_>) -> String {
     let source = Source {
-        workspace_id: ws.clone(),
+        workspace_id: workspace.clone(),
         platform: review.platform.to_owned(),
         connection_id: review.connection.map(|c| ConnectionId::parse(c).expect("connection id")),
         location_id: review.location.map(|l| LocationId::parse(l).expect("location id")),
@@ -126,7 +126,7 @@ pub async fn ingest_review(app: &TestApp, ws: &WorkspaceId, review: Review<'_>) 
         url: review.url.map(str::to_owned),
         raw: json!({ "id": review.id }),
     };
-    let mut tx = app.state.db.begin_for_tenant(ws).await.expect("tx");
+    let mut tx = app.state.db.begin_for_tenant(workspace).await.expect("tx");
     let outcome = ingest::review(&mut tx, &source, &fetched).await.expect("ingest");
     tx.commit().await.expect("commit");
     match outcome {
@@ -138,7 +138,7 @@ pub async fn ingest_review(app: &TestApp, ws: &WorkspaceId, review: Review<'_>) 
 /// Stores a received message; returns its conversation id.
 pub async fn ingest_message(
     app: &TestApp,
-    ws: &WorkspaceId,
+    workspace: &WorkspaceId,
     platform: &str,
     connection: Option<&str>,
     thread: &str,
@@ -146,7 +146,7 @@ pub async fn ingest_message(
     at: i64,
 ) -> String {
     let source = Source {
-        workspace_id: ws.clone(),
+        workspace_id: workspace.clone(),
         platform: platform.to_owned(),
         connection_id: connection.map(|c| ConnectionId::parse(c).expect("connection id")),
         location_id: None,
@@ -163,7 +163,7 @@ pub async fn ingest_message(
         is_echo: false,
         raw: json!({}),
     };
-    let mut tx = app.state.db.begin_for_tenant(ws).await.expect("tx");
+    let mut tx = app.state.db.begin_for_tenant(workspace).await.expect("tx");
     let outcome = ingest::message(&mut tx, &source, &message).await.expect("ingest");
     tx.commit().await.expect("commit");
     match outcome {

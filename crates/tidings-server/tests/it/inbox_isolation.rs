@@ -35,14 +35,14 @@ async fn live_events_reach_only_their_own_workspace(engine: Engine) {
     .await;
     let mine = ingest_review(
         app,
-        &shop.ws,
+        &shop.workspace,
         Review { platform: "google", id: "a-1", rating: 5, text: "Yours", at, ..Default::default() },
     )
     .await;
     let publish = || async {
         let events = vec![
             LiveEvent::new(&other_ws, "conversation.created", &ConversationId::parse(&elsewhere).expect("id")),
-            LiveEvent::new(&shop.ws, "conversation.created", &ConversationId::parse(&mine).expect("id")),
+            LiveEvent::new(&shop.workspace, "conversation.created", &ConversationId::parse(&mine).expect("id")),
         ];
         app.state.live().publish(events).await;
     };
@@ -67,11 +67,11 @@ async fn live_events_reach_only_their_own_workspace(engine: Engine) {
 async fn another_workspaces_ids_are_not_found_anywhere(engine: Engine) {
     let Some(shop) = Shop::open(engine).await else { return };
     let app = &shop.app;
-    let google = connection(app, &shop.ws, "google", None).await;
-    let harbour = location(app, &shop.ws, "Harbour Street").await;
+    let google = connection(app, &shop.workspace, "google", None).await;
+    let harbour = location(app, &shop.workspace, "Harbour Street").await;
     let review = ingest_review(
         app,
-        &shop.ws,
+        &shop.workspace,
         Review {
             platform: "google",
             connection: Some(&google),
@@ -83,7 +83,7 @@ async fn another_workspaces_ids_are_not_found_anywhere(engine: Engine) {
         },
     )
     .await;
-    let thread = ingest_message(app, &shop.ws, "whatsapp", None, "+3460000002", "Hello", now_millis()).await;
+    let thread = ingest_message(app, &shop.workspace, "whatsapp", None, "+3460000002", "Hello", now_millis()).await;
     let (_, accepted) = import(&shop, IMPORT_FILE.replace("harbour street", "").as_str()).await;
     let task = text(&accepted["data"]["taskId"]);
     finished_task(&shop, &task).await;

@@ -17,15 +17,15 @@ use crate::inbox_fixtures::{
 
 async fn reviews_are_filtered_by_every_inbox_filter(engine: Engine) {
     let Some(shop) = Shop::open(engine).await else { return };
-    let (app, ws) = (&shop.app, &shop.ws);
+    let (app, workspace) = (&shop.app, &shop.workspace);
     let base = now_millis() - 30 * 24 * 60 * MINUTE;
-    let harbour = location(app, ws, "Harbour Street").await;
-    let old_town = location(app, ws, "Old Town").await;
-    let google = connection(app, ws, "google", Some(&harbour)).await;
+    let harbour = location(app, workspace, "Harbour Street").await;
+    let old_town = location(app, workspace, "Old Town").await;
+    let google = connection(app, workspace, "google", Some(&harbour)).await;
     let g = Some(google.as_str());
     let r1 = ingest_review(
         app,
-        ws,
+        workspace,
         Review {
             platform: "google",
             connection: g,
@@ -42,7 +42,7 @@ async fn reviews_are_filtered_by_every_inbox_filter(engine: Engine) {
     .await;
     let r2 = ingest_review(
         app,
-        ws,
+        workspace,
         Review {
             platform: "google",
             connection: g,
@@ -58,7 +58,7 @@ async fn reviews_are_filtered_by_every_inbox_filter(engine: Engine) {
     .await;
     let r3 = ingest_review(
         app,
-        ws,
+        workspace,
         Review {
             platform: "yelp",
             location: Some(&old_town),
@@ -73,7 +73,7 @@ async fn reviews_are_filtered_by_every_inbox_filter(engine: Engine) {
     .await;
     let r4 = ingest_review(
         app,
-        ws,
+        workspace,
         Review {
             platform: "tripadvisor",
             location: Some(&old_town),
@@ -89,7 +89,7 @@ async fn reviews_are_filtered_by_every_inbox_filter(engine: Engine) {
     .await;
     let r5 = ingest_review(
         app,
-        ws,
+        workspace,
         Review {
             platform: "facebook",
             id: "f-1",
@@ -102,7 +102,8 @@ async fn reviews_are_filtered_by_every_inbox_filter(engine: Engine) {
     )
     .await;
     let thread =
-        ingest_message(app, ws, "whatsapp", None, "+34600000000", "A table for two tonight?", base + 6 * MINUTE).await;
+        ingest_message(app, workspace, "whatsapp", None, "+34600000000", "A table for two tonight?", base + 6 * MINUTE)
+            .await;
 
     assert_eq!(shop.review_ids(&[]).await, vec![r5.clone(), r4.clone(), r3.clone(), r2.clone(), r1.clone()]);
     assert_eq!(shop.review_ids(&[("ratingMin", "4")]).await, vec![r4.clone(), r1.clone()]);
@@ -186,7 +187,7 @@ async fn reviews_are_filtered_by_every_inbox_filter(engine: Engine) {
 
 async fn offset_and_cursor_pages_show_every_review_once(engine: Engine) {
     let Some(shop) = Shop::open(engine).await else { return };
-    let (app, ws) = (&shop.app, &shop.ws);
+    let (app, workspace) = (&shop.app, &shop.workspace);
     let base = now_millis() - 24 * 60 * MINUTE;
     for n in 0..25 {
         let id = format!("g-{n}");
@@ -194,7 +195,7 @@ async fn offset_and_cursor_pages_show_every_review_once(engine: Engine) {
         let at = base + (n / 2) * MINUTE;
         ingest_review(
             app,
-            ws,
+            workspace,
             Review { platform: "google", id: &id, rating: 4, text: "Fine", at, ..Default::default() },
         )
         .await;
@@ -227,7 +228,7 @@ async fn offset_and_cursor_pages_show_every_review_once(engine: Engine) {
             // A review arriving between pages does not shift the next ones.
             ingest_review(
                 app,
-                ws,
+                workspace,
                 Review {
                     platform: "google",
                     id: "g-new",
@@ -256,15 +257,16 @@ async fn offset_and_cursor_pages_show_every_review_once(engine: Engine) {
 
 async fn search_finds_threads_by_any_message_in_activity_order(engine: Engine) {
     let Some(shop) = Shop::open(engine).await else { return };
-    let (app, ws) = (&shop.app, &shop.ws);
+    let (app, workspace) = (&shop.app, &shop.workspace);
     let base = now_millis() - 24 * 60 * MINUTE;
 
-    let bread = ingest_message(app, ws, "whatsapp", None, "+34600000001", "Do you bake gluten-free bread?", base).await;
+    let bread =
+        ingest_message(app, workspace, "whatsapp", None, "+34600000001", "Do you bake gluten-free bread?", base).await;
     let terrace =
-        ingest_message(app, ws, "whatsapp", None, "+34600000002", "Is the terrace open?", base + MINUTE).await;
+        ingest_message(app, workspace, "whatsapp", None, "+34600000002", "Is the terrace open?", base + MINUTE).await;
     assert_eq!(shop.search("gluten").await, vec![bread.clone()]);
     // A later message moves the thread up; its first message stays searchable.
-    ingest_message(app, ws, "whatsapp", None, "+34600000001", "And is there parking?", base + 2 * MINUTE).await;
+    ingest_message(app, workspace, "whatsapp", None, "+34600000001", "And is there parking?", base + 2 * MINUTE).await;
     assert_eq!(shop.search("gluten").await, vec![bread.clone()]);
     assert_eq!(shop.search("parking").await, vec![bread.clone()]);
     assert_eq!(shop.search("is").await, vec![bread.clone(), terrace.clone()], "newest activity first");
@@ -274,9 +276,10 @@ async fn search_finds_threads_by_any_message_in_activity_order(engine: Engine) {
     // An edited review is found by its new words only.
     let review =
         Review { platform: "google", id: "g-edit", rating: 2, text: "Cold soup", at: base, ..Default::default() };
-    let soup = ingest_review(app, ws, review).await;
+    let soup = ingest_review(app, workspace, review).await;
     assert_eq!(shop.review_ids(&[("q", "soup")]).await, vec![soup.clone()]);
-    let source = Source { workspace_id: ws.clone(), platform: "google".into(), connection_id: None, location_id: None };
+    let source =
+        Source { workspace_id: workspace.clone(), platform: "google".into(), connection_id: None, location_id: None };
     let edited = FetchedReview {
         external_id: "g-edit".into(),
         author_name: "Guest".into(),
@@ -290,7 +293,7 @@ async fn search_finds_threads_by_any_message_in_activity_order(engine: Engine) {
         url: None,
         raw: json!({}),
     };
-    let mut tx = app.state.db.begin_for_tenant(ws).await.expect("tx");
+    let mut tx = app.state.db.begin_for_tenant(workspace).await.expect("tx");
     assert!(matches!(ingest::review(&mut tx, &source, &edited).await.expect("ingest"), Ingested::Updated { .. }));
     tx.commit().await.expect("commit");
     assert!(shop.review_ids(&[("q", "soup")]).await.is_empty(), "the old text is gone from the index");
@@ -301,7 +304,8 @@ async fn search_finds_threads_by_any_message_in_activity_order(engine: Engine) {
     for n in 0..23 {
         let thread = format!("+3461000{n:04}");
         expected.push(
-            ingest_message(app, ws, "whatsapp", None, &thread, "Menu of the day?", base + (n / 2) * MINUTE).await,
+            ingest_message(app, workspace, "whatsapp", None, &thread, "Menu of the day?", base + (n / 2) * MINUTE)
+                .await,
         );
     }
     expected.reverse();

@@ -15,12 +15,12 @@ use crate::inbox_fixtures::{
 
 async fn replies_are_queued_drafted_or_left_to_post_by_hand(engine: Engine) {
     let Some(shop) = Shop::open(engine).await else { return };
-    let (app, ws) = (&shop.app, &shop.ws);
+    let (app, workspace) = (&shop.app, &shop.workspace);
     let at = now_millis() - 60 * MINUTE;
-    let google = connection(app, ws, "google", None).await;
+    let google = connection(app, workspace, "google", None).await;
     let connected = ingest_review(
         app,
-        ws,
+        workspace,
         Review {
             platform: "google",
             connection: Some(&google),
@@ -34,7 +34,7 @@ async fn replies_are_queued_drafted_or_left_to_post_by_hand(engine: Engine) {
     .await;
     let unconnected = ingest_review(
         app,
-        ws,
+        workspace,
         Review {
             platform: "google",
             id: "g-2",
@@ -46,12 +46,15 @@ async fn replies_are_queued_drafted_or_left_to_post_by_hand(engine: Engine) {
         },
     )
     .await;
-    let yelp =
-        ingest_review(app, ws, Review { platform: "yelp", id: "y-1", rating: 3, text: "Ok", at, ..Default::default() })
-            .await;
+    let yelp = ingest_review(
+        app,
+        workspace,
+        Review { platform: "yelp", id: "y-1", rating: 3, text: "Ok", at, ..Default::default() },
+    )
+    .await;
     let drafted = ingest_review(
         app,
-        ws,
+        workspace,
         Review { platform: "google", id: "g-3", rating: 5, text: "Top", at, ..Default::default() },
     )
     .await;
@@ -165,11 +168,18 @@ async fn replies_are_queued_drafted_or_left_to_post_by_hand(engine: Engine) {
 
 async fn threads_are_answered_assigned_and_snoozed(engine: Engine) {
     let Some(shop) = Shop::open(engine).await else { return };
-    let (app, ws) = (&shop.app, &shop.ws);
-    let whatsapp = connection(app, ws, "whatsapp", None).await;
-    let thread =
-        ingest_message(app, ws, "whatsapp", Some(&whatsapp), "+34600000001", "Are you open on Sunday?", now_millis())
-            .await;
+    let (app, workspace) = (&shop.app, &shop.workspace);
+    let whatsapp = connection(app, workspace, "whatsapp", None).await;
+    let thread = ingest_message(
+        app,
+        workspace,
+        "whatsapp",
+        Some(&whatsapp),
+        "+34600000001",
+        "Are you open on Sunday?",
+        now_millis(),
+    )
+    .await;
 
     let sent: Value = shop
         .client()
@@ -202,8 +212,10 @@ async fn threads_are_answered_assigned_and_snoozed(engine: Engine) {
     // Assignment: members only.
     let colleague = app.signup("agent@example.com").await;
     let colleague_id = UserId::parse(&colleague.user_id).expect("user id");
-    let mut tx = app.state.db.begin_for_tenant(ws).await.expect("tx");
-    tidings_server::identity::store::insert_membership(&mut tx, ws, &colleague_id, Role::Agent).await.expect("member");
+    let mut tx = app.state.db.begin_for_tenant(workspace).await.expect("tx");
+    tidings_server::identity::store::insert_membership(&mut tx, workspace, &colleague_id, Role::Agent)
+        .await
+        .expect("member");
     tx.commit().await.expect("commit");
     let stranger = app.signup("stranger@example.com").await;
     let assign = |body: Value| {

@@ -37,14 +37,14 @@ const PASSWORD: &str = "correct horse battery";
 /// `hours_ago` hours ago.
 async fn thread_written(
     app: &TestApp,
-    ws: &WorkspaceId,
+    workspace: &WorkspaceId,
     platform: Platform,
     account: &str,
     hours_ago: i64,
 ) -> ConversationId {
-    let connection = connect(app, ws, platform, account).await;
+    let connection = connect(app, workspace, platform, account).await;
     let creds = Credentials { access_token: Some(SecretString::from("EAAG-page-token")), ..Credentials::default() };
-    credentials::save(&app.state.vault, ws, &connection, &creds).await.expect("credentials");
+    credentials::save(&app.state.vault, workspace, &connection, &creds).await.expect("credentials");
     let sender = if platform == Platform::Whatsapp { whatsapp_sender(account) } else { "psid-77".to_owned() };
     let message = InboundMessage {
         account_id: account.to_owned(),
@@ -59,12 +59,12 @@ async fn thread_written(
         raw: json!({}),
     };
     let source = Source {
-        workspace_id: ws.clone(),
+        workspace_id: workspace.clone(),
         platform: platform.as_str().to_owned(),
         connection_id: Some(connection),
         location_id: None,
     };
-    let mut tx = app.state.db.begin_for_tenant(ws).await.expect("tx");
+    let mut tx = app.state.db.begin_for_tenant(workspace).await.expect("tx");
     let Ingested::New { conversation_id, .. } = ingest::message(&mut tx, &source, &message).await.expect("ingest")
     else {
         panic!("a new message");
@@ -79,7 +79,7 @@ fn whatsapp_sender(account: &str) -> String {
 }
 
 fn workspace(session: &Session) -> WorkspaceId {
-    WorkspaceId::parse(&session.workspace_id).expect("ws")
+    WorkspaceId::parse(&session.workspace_id).expect("workspace id")
 }
 
 /// Sends `body` as a reply in the conversation through the API and expects `status`.
@@ -108,8 +108,8 @@ async fn a_reply_inside_the_window_is_sent_as_a_response(engine: Engine) {
     let graph = MockServer::start().await;
     let Some(app) = spawn_with_graph(engine, &graph).await else { return };
     let session = app.signup("owner@example.com").await;
-    let ws = workspace(&session);
-    let thread = thread_written(&app, &ws, Platform::Messenger, PAGE_ID, 2).await;
+    let workspace = workspace(&session);
+    let thread = thread_written(&app, &workspace, Platform::Messenger, PAGE_ID, 2).await;
     Mock::given(method("POST"))
         .and(path(format!("/v21.0/{PAGE_ID}/messages")))
         .and(body_partial_json(json!({"messaging_type": "RESPONSE", "message": {"text": "Yes, until 11pm!"}})))
@@ -127,7 +127,7 @@ async fn a_reply_inside_the_window_is_sent_as_a_response(engine: Engine) {
     );
 
     let answer = reply(&app, &session, &thread, json!({"text": "Yes, until 11pm!"}), StatusCode::ACCEPTED).await;
-    let posted = wait_status(&app, &ws, &response_id(&answer), ResponseStatus::Posted).await;
+    let posted = wait_status(&app, &workspace, &response_id(&answer), ResponseStatus::Posted).await;
     assert_eq!(posted.kind, "text");
 }
 
@@ -135,8 +135,8 @@ async fn a_three_day_old_messenger_thread_takes_a_human_agent_reply_and_its_retr
     let graph = MockServer::start().await;
     let Some(app) = spawn_with_graph(engine, &graph).await else { return };
     let session = app.signup("owner@example.com").await;
-    let ws = workspace(&session);
-    let thread = thread_written(&app, &ws, Platform::Messenger, PAGE_ID, 3 * 24).await;
+    let workspace = workspace(&session);
+    let thread = thread_written(&app, &workspace, Platform::Messenger, PAGE_ID, 3 * 24).await;
     let tagged =
         json!({"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT", "message": {"text": "Sorry for the wait!"}});
     // The first attempt meets an outage; the retry must send the same tagged message.
@@ -172,7 +172,7 @@ async fn a_three_day_old_messenger_thread_takes_a_human_agent_reply_and_its_retr
     )
     .await;
     assert_eq!(answer["data"]["kind"], "human_agent");
-    let posted = wait_status(&app, &ws, &response_id(&answer), ResponseStatus::Posted).await;
+    let posted = wait_status(&app, &workspace, &response_id(&answer), ResponseStatus::Posted).await;
     assert_eq!(posted.attempts, 2, "one failed attempt, one success");
     assert_eq!(posted.external_id.as_deref(), Some("m2"));
 }
@@ -182,8 +182,8 @@ async fn an_eight_day_old_messenger_thread_takes_no_reply(engine: Engine) {
     let Some(app) = spawn_with_graph(engine, &graph).await else { return };
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&graph).await;
     let session = app.signup("owner@example.com").await;
-    let ws = workspace(&session);
-    let thread = thread_written(&app, &ws, Platform::Messenger, PAGE_ID, 8 * 24).await;
+    let workspace = workspace(&session);
+    let thread = thread_written(&app, &workspace, Platform::Messenger, PAGE_ID, 8 * 24).await;
 
     assert_eq!(conversation(&app, &session, &thread).await["messagingWindow"]["state"], "closed");
     let refusal = assert_refused(&app, &session, &thread, json!({"text": "Hello again"})).await;
@@ -195,8 +195,8 @@ async fn a_two_day_old_whatsapp_thread_takes_an_approved_template(engine: Engine
     let graph = MockServer::start().await;
     let Some(app) = spawn_with_graph(engine, &graph).await else { return };
     let session = app.signup("owner@example.com").await;
-    let ws = workspace(&session);
-    let thread = thread_written(&app, &ws, Platform::Whatsapp, PHONE_NUMBER_ID, 2 * 24).await;
+    let workspace = workspace(&session);
+    let thread = thread_written(&app, &workspace, Platform::Whatsapp, PHONE_NUMBER_ID, 2 * 24).await;
     Mock::given(method("POST"))
         .and(path(format!("/v21.0/{PHONE_NUMBER_ID}/messages")))
         .and(body_partial_json(json!({
@@ -228,7 +228,7 @@ async fn a_two_day_old_whatsapp_thread_takes_an_approved_template(engine: Engine
     let template = json!({"name": "table_ready", "language": "en_US", "bodyParameters": ["Ana", "8pm"]});
     let answer = reply(&app, &session, &thread, json!({"template": template}), StatusCode::ACCEPTED).await;
     assert_eq!(answer["data"]["kind"], "template");
-    let posted = wait_status(&app, &ws, &response_id(&answer), ResponseStatus::Posted).await;
+    let posted = wait_status(&app, &workspace, &response_id(&answer), ResponseStatus::Posted).await;
     assert_eq!(posted.external_id.as_deref(), Some("wamid.T1"));
     assert_eq!(posted.body, "Template \u{201c}table_ready\u{201d} (en_US): Ana · 8pm");
 }
@@ -241,13 +241,13 @@ async fn the_thread_page_shows_the_window_and_offers_what_it_allows(engine: Engi
         .mount(&graph)
         .await;
     let session = app.signup("owner@example.com").await;
-    let ws = workspace(&session);
+    let workspace = workspace(&session);
     let client = browser();
     let signed_in =
         submit(&client, &app, "/sign-in", "/sign-in", &[("email", "owner@example.com"), ("password", PASSWORD)]).await;
     assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
 
-    let messenger = thread_written(&app, &ws, Platform::Messenger, PAGE_ID, 3 * 24).await;
+    let messenger = thread_written(&app, &workspace, Platform::Messenger, PAGE_ID, 3 * 24).await;
     let thread = format!("/inbox/{messenger}");
     let (_, html) = page(&client, &app, &thread).await;
     assert!(html.contains("The 24-hour window closed"), "{html}");
@@ -264,7 +264,7 @@ async fn the_thread_page_shows_the_window_and_offers_what_it_allows(engine: Engi
     let response = submit(&client, &app, &thread, &format!("{thread}/reply"), &fields).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
-    let whatsapp = thread_written(&app, &ws, Platform::Whatsapp, PHONE_NUMBER_ID, 2 * 24).await;
+    let whatsapp = thread_written(&app, &workspace, Platform::Whatsapp, PHONE_NUMBER_ID, 2 * 24).await;
     let (_, html) = page(&client, &app, &format!("/inbox/{whatsapp}")).await;
     assert!(html.contains("send an approved template"), "{html}");
     assert!(html.contains(r#"name="template_name""#) && !html.contains(r#"id="reply-text""#), "{html}");
@@ -280,11 +280,11 @@ async fn the_thread_page_shows_the_window_and_offers_what_it_allows(engine: Engi
     let response = submit(&client, &app, &chat, &format!("{chat}/reply"), &fields).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
-    let closed = thread_written(&app, &ws, Platform::Instagram, "17841405822304914", 8 * 24).await;
+    let closed = thread_written(&app, &workspace, Platform::Instagram, "17841405822304914", 8 * 24).await;
     let (_, html) = page(&client, &app, &format!("/inbox/{closed}")).await;
     assert!(html.contains("accepts no reply") && !html.contains(">Send</button>"), "{html}");
 
-    let open = thread_written(&app, &ws, Platform::Whatsapp, "106540352242999", 1).await;
+    let open = thread_written(&app, &workspace, Platform::Whatsapp, "106540352242999", 1).await;
     let (_, html) = page(&client, &app, &format!("/inbox/{open}")).await;
     assert!(html.contains("Replies allowed until"), "{html}");
     assert!(html.contains(r#"id="reply-text""#) && html.contains("Or send an approved template"), "{html}");

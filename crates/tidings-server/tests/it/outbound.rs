@@ -34,16 +34,21 @@ pub(crate) async fn spawn_with_graph(engine: Engine, graph: &MockServer) -> Opti
 }
 
 /// A Messenger thread with one inbound message, and the page's token stored.
-async fn messenger_thread(app: &TestApp, ws: &WorkspaceId) -> ConversationId {
-    thread_with_page_token(app, ws, Platform::Messenger, PAGE_ID).await
+async fn messenger_thread(app: &TestApp, workspace: &WorkspaceId) -> ConversationId {
+    thread_with_page_token(app, workspace, Platform::Messenger, PAGE_ID).await
 }
 
 /// A thread of `platform` with one inbound message from `psid-77`, and a Page token stored for
 /// the account.
-async fn thread_with_page_token(app: &TestApp, ws: &WorkspaceId, platform: Platform, account: &str) -> ConversationId {
-    let connection = connect(app, ws, platform, account).await;
+async fn thread_with_page_token(
+    app: &TestApp,
+    workspace: &WorkspaceId,
+    platform: Platform,
+    account: &str,
+) -> ConversationId {
+    let connection = connect(app, workspace, platform, account).await;
     let creds = Credentials { access_token: Some(SecretString::from("EAAG-page-token")), ..Credentials::default() };
-    credentials::save(&app.state.vault, ws, &connection, &creds).await.expect("credentials");
+    credentials::save(&app.state.vault, workspace, &connection, &creds).await.expect("credentials");
     let incoming = Incoming {
         account_id: account,
         sender_id: "psid-77",
@@ -54,19 +59,19 @@ async fn thread_with_page_token(app: &TestApp, ws: &WorkspaceId, platform: Platf
     };
     let delivery = deliveries::message(platform, app.state.platforms.secrets(), &incoming).expect("delivery");
     assert_eq!(post(app, &delivery).await.status(), 200);
-    let conversations = wait_for_messages(app, ws, 1).await;
+    let conversations = wait_for_messages(app, workspace, 1).await;
     ConversationId::parse(&conversations[0].id).expect("id")
 }
 
 pub(crate) async fn wait_status(
     app: &TestApp,
-    ws: &WorkspaceId,
+    workspace: &WorkspaceId,
     id: &ResponseId,
     want: ResponseStatus,
 ) -> inbox_store::ResponseRow {
     let mut last = None;
     for _ in 0..300 {
-        let row = inbox_store::response(&app.state.db, ws, id).await.expect("read").expect("exists");
+        let row = inbox_store::response(&app.state.db, workspace, id).await.expect("read").expect("exists");
         if row.status == want.as_str() {
             return row;
         }
@@ -84,8 +89,8 @@ async fn a_thread_reply_is_sent_once_and_recorded(engine: Engine) {
     let graph = MockServer::start().await;
     let Some(app) = spawn_with_graph(engine, &graph).await else { return };
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
-    let conversation = messenger_thread(&app, &ws).await;
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
+    let conversation = messenger_thread(&app, &workspace).await;
     // The first attempt meets an outage; the retry succeeds.
     Mock::given(method("POST"))
         .and(path(format!("/v21.0/{PAGE_ID}/messages")))
@@ -111,18 +116,18 @@ async fn a_thread_reply_is_sent_once_and_recorded(engine: Engine) {
         post_to_platform: true,
         send_as: &SendAs::Text,
     };
-    let response = app.state.inbox.reply(&ws, &conversation, &request).await.expect("reply");
+    let response = app.state.inbox.reply(&workspace, &conversation, &request).await.expect("reply");
     assert_eq!(response.status, "queued");
     let id = ResponseId::parse(&response.id).expect("id");
-    let posted = wait_status(&app, &ws, &id, ResponseStatus::Posted).await;
+    let posted = wait_status(&app, &workspace, &id, ResponseStatus::Posted).await;
     assert_eq!(posted.external_id.as_deref(), Some("m_out_1"));
     assert_eq!(posted.attempts, 2, "one failed attempt, one success");
 
-    let messages = inbox_store::messages(&app.state.db, &ws, &conversation).await.expect("messages");
+    let messages = inbox_store::messages(&app.state.db, &workspace, &conversation).await.expect("messages");
     let outbound: Vec<_> = messages.iter().filter(|m| m.direction == "outbound").collect();
     assert_eq!(outbound.len(), 1);
     assert_eq!(outbound[0].body, "Yes, until 11pm!");
-    let thread = app.state.inbox.conversation(&ws, &conversation).await.expect("conversation");
+    let thread = app.state.inbox.conversation(&workspace, &conversation).await.expect("conversation");
     assert!(thread.responded);
 }
 
@@ -130,8 +135,8 @@ async fn an_interrupted_send_is_not_repeated(engine: Engine) {
     let graph = MockServer::start().await;
     let Some(app) = spawn_with_graph(engine, &graph).await else { return };
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
-    let conversation = messenger_thread(&app, &ws).await;
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
+    let conversation = messenger_thread(&app, &workspace).await;
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&graph).await;
 
     // A draft stands in for a reply whose worker died after calling the platform: it is left
@@ -139,9 +144,9 @@ async fn an_interrupted_send_is_not_repeated(engine: Engine) {
     let author = owner(&session);
     let request =
         ReplyRequest { author: Some(&author), text: "On our way", post_to_platform: false, send_as: &SendAs::Text };
-    let draft = app.state.inbox.reply(&ws, &conversation, &request).await.expect("draft");
+    let draft = app.state.inbox.reply(&workspace, &conversation, &request).await.expect("draft");
     let id = ResponseId::parse(&draft.id).expect("id");
-    let mut tx = app.state.db.begin_for_tenant(&ws).await.expect("tx");
+    let mut tx = app.state.db.begin_for_tenant(&workspace).await.expect("tx");
     let sending = ResponseUpdate {
         status: ResponseStatus::Sending,
         body: None,
@@ -150,11 +155,11 @@ async fn an_interrupted_send_is_not_repeated(engine: Engine) {
         posted_at: None,
         count_attempt: true,
     };
-    inbox_store::update_response(&mut tx, &ws, &id, &sending).await.expect("update");
-    outbox::enqueue_send(&app.state.queue, &mut tx, &ws, &id).await.expect("enqueue");
+    inbox_store::update_response(&mut tx, &workspace, &id, &sending).await.expect("update");
+    outbox::enqueue_send(&app.state.queue, &mut tx, &workspace, &id).await.expect("enqueue");
     tx.commit().await.expect("commit");
 
-    let row = wait_status(&app, &ws, &id, ResponseStatus::Unconfirmed).await;
+    let row = wait_status(&app, &workspace, &id, ResponseStatus::Unconfirmed).await;
     assert!(row.error.as_deref().is_some_and(|e| e.contains("interrupted")));
     // `expect(0)` on the mock: the platform was not called again.
 }
@@ -166,8 +171,8 @@ async fn an_instagram_reply_with_a_page_token_goes_through_the_facebook_graph_ap
     let graph = MockServer::start().await;
     let app = spawn_with_graph(Engine::Sqlite, &graph).await.expect("sqlite");
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
-    let conversation = thread_with_page_token(&app, &ws, Platform::Instagram, "17841405822304914").await;
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
+    let conversation = thread_with_page_token(&app, &workspace, Platform::Instagram, "17841405822304914").await;
     Mock::given(method("POST"))
         .and(path("/v21.0/me/messages"))
         .and(header("authorization", "Bearer EAAG-page-token"))
@@ -182,9 +187,9 @@ async fn an_instagram_reply_with_a_page_token_goes_through_the_facebook_graph_ap
     let author = owner(&session);
     let request =
         ReplyRequest { author: Some(&author), text: "See you at 8!", post_to_platform: true, send_as: &SendAs::Text };
-    let response = app.state.inbox.reply(&ws, &conversation, &request).await.expect("reply");
+    let response = app.state.inbox.reply(&workspace, &conversation, &request).await.expect("reply");
     let id = ResponseId::parse(&response.id).expect("id");
-    let posted = wait_status(&app, &ws, &id, ResponseStatus::Posted).await;
+    let posted = wait_status(&app, &workspace, &id, ResponseStatus::Posted).await;
     assert_eq!(posted.external_id.as_deref(), Some("ig_out"));
 }
 
@@ -195,24 +200,24 @@ async fn review_replies_post_to_google_and_wait_for_hands_on_yelp() {
     let google = MockServer::start().await;
     let app = spawn_with_graph(Engine::Sqlite, &google).await.expect("sqlite");
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
     let author = owner(&session);
     let location = "accounts/1/locations/2";
-    let google_connection = connect(&app, &ws, Platform::Google, location).await;
+    let google_connection = connect(&app, &workspace, Platform::Google, location).await;
     let creds = Credentials {
         access_token: Some(SecretString::from("ya29.token")),
         expires_at_ms: Some(tidings_core::time::now_millis() + 3_600_000),
         ..Credentials::default()
     };
-    credentials::save(&app.state.vault, &ws, &google_connection, &creds).await.expect("credentials");
-    let yelp_connection = connect(&app, &ws, Platform::Yelp, "harbour-and-vine-austin").await;
+    credentials::save(&app.state.vault, &workspace, &google_connection, &creds).await.expect("credentials");
+    let yelp_connection = connect(&app, &workspace, Platform::Yelp, "harbour-and-vine-austin").await;
 
     let mut ids = Vec::new();
     for (platform, connection, review_id) in
         [("google", &google_connection, "AbFvOqn"), ("yelp", &yelp_connection, "xAG4O7l-t1ubbwVAlPnDKg")]
     {
         let source = Source {
-            workspace_id: ws.clone(),
+            workspace_id: workspace.clone(),
             platform: platform.into(),
             connection_id: Some(connection.clone()),
             location_id: None,
@@ -230,7 +235,7 @@ async fn review_replies_post_to_google_and_wait_for_hands_on_yelp() {
             url: Some(format!("https://example.com/{review_id}")),
             raw: json!({}),
         };
-        let mut tx = app.state.db.begin_for_tenant(&ws).await.expect("tx");
+        let mut tx = app.state.db.begin_for_tenant(&workspace).await.expect("tx");
         let Ingested::New { conversation_id, .. } = ingest::review(&mut tx, &source, &review).await.expect("ingest")
         else {
             panic!("a new review");
@@ -251,15 +256,15 @@ async fn review_replies_post_to_google_and_wait_for_hands_on_yelp() {
 
     let request =
         ReplyRequest { author: Some(&author), text: "Thank you, Sam!", post_to_platform: true, send_as: &SendAs::Text };
-    let google_reply = app.state.inbox.reply(&ws, &ids[0], &request).await.expect("reply");
-    wait_status(&app, &ws, &ResponseId::parse(&google_reply.id).expect("id"), ResponseStatus::Posted).await;
+    let google_reply = app.state.inbox.reply(&workspace, &ids[0], &request).await.expect("reply");
+    wait_status(&app, &workspace, &ResponseId::parse(&google_reply.id).expect("id"), ResponseStatus::Posted).await;
 
-    let yelp_reply = app.state.inbox.reply(&ws, &ids[1], &request).await.expect("reply");
+    let yelp_reply = app.state.inbox.reply(&workspace, &ids[1], &request).await.expect("reply");
     assert_eq!(yelp_reply.status, "manual_required", "Yelp replies are partner-only");
     assert_eq!(yelp_reply.deep_link.as_deref(), Some("https://biz.yelp.com/"));
-    let confirmed = app.state.inbox.confirm_posted_manually(&ws, &ids[1]).await.expect("confirm");
+    let confirmed = app.state.inbox.confirm_posted_manually(&workspace, &ids[1]).await.expect("confirm");
     assert_eq!(confirmed.status, "posted_manually");
-    assert!(app.state.inbox.conversation(&ws, &ids[1]).await.expect("c").responded);
+    assert!(app.state.inbox.conversation(&workspace, &ids[1]).await.expect("c").responded);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -268,17 +273,18 @@ async fn replies_in_the_demo_workspace_are_recorded_without_calling_a_platform()
     let app = spawn_with_graph(Engine::Sqlite, &graph).await.expect("sqlite");
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)).expect(0).mount(&graph).await;
     tidings_server::demo::seed::seed(&app.state.db, &app.state.config, |_| {}).await.expect("demo seeded");
-    let ws = tidings_server::demo::seed::demo_workspace(&app.state.db).await.expect("read").expect("demo workspace");
+    let workspace =
+        tidings_server::demo::seed::demo_workspace(&app.state.db).await.expect("read").expect("demo workspace");
     let filter = inbox_store::ConversationFilter { kind: Some("thread".into()), ..Default::default() };
     let (threads, _) =
-        inbox_store::list_conversations(&app.state.db, &ws, &filter, &inbox_store::PageStart::Offset(0), 1)
+        inbox_store::list_conversations(&app.state.db, &workspace, &filter, &inbox_store::PageStart::Offset(0), 1)
             .await
             .expect("threads");
     let conversation = ConversationId::parse(&threads[0].id).expect("id");
     let owner: String = tidings_store::with_reader!(app.state.db, |pool| sqlx::query_scalar(
         "SELECT user_id FROM memberships WHERE workspace_id = $1 AND role = 'owner'"
     )
-    .bind(ws.as_str())
+    .bind(workspace.as_str())
     .fetch_one(pool)
     .await)
     .expect("owner");
@@ -289,7 +295,8 @@ async fn replies_in_the_demo_workspace_are_recorded_without_calling_a_platform()
         post_to_platform: true,
         send_as: &SendAs::Text,
     };
-    let response = app.state.inbox.reply(&ws, &conversation, &request).await.expect("reply");
-    let posted = wait_status(&app, &ws, &ResponseId::parse(&response.id).expect("id"), ResponseStatus::Posted).await;
+    let response = app.state.inbox.reply(&workspace, &conversation, &request).await.expect("reply");
+    let posted =
+        wait_status(&app, &workspace, &ResponseId::parse(&response.id).expect("id"), ResponseStatus::Posted).await;
     assert!(posted.external_id.as_deref().is_some_and(|id| id.starts_with("demo-")));
 }

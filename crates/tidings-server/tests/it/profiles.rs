@@ -44,10 +44,15 @@ async fn deliver_to(app: &TestApp, platform: Platform, account: &str, sender_id:
     assert_eq!(post(app, &delivery).await.status(), 200);
 }
 
-async fn conversations(app: &TestApp, ws: &WorkspaceId, search: Option<&str>) -> Vec<inbox_store::ConversationRow> {
+async fn conversations(
+    app: &TestApp,
+    workspace: &WorkspaceId,
+    search: Option<&str>,
+) -> Vec<inbox_store::ConversationRow> {
     let filter = ConversationFilter { search: search.map(str::to_owned), ..ConversationFilter::default() };
-    let (rows, _) =
-        inbox_store::list_conversations(&app.state.db, ws, &filter, &PageStart::Offset(0), 20).await.expect("list");
+    let (rows, _) = inbox_store::list_conversations(&app.state.db, workspace, &filter, &PageStart::Offset(0), 20)
+        .await
+        .expect("list");
     rows
 }
 
@@ -75,10 +80,10 @@ async fn page_connected(engine: Engine, graph: &MockServer) -> Option<(TestApp, 
     let base = graph.uri();
     let app = TestApp::spawn_on(engine, move |cfg| cfg.connectors.meta.graph_base_url = base.clone()).await?;
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
     let id = ConnectionId::generate();
     let secret = credentials::secret_name(&id);
-    let mut tx = app.state.db.begin_for_tenant(&ws).await.expect("tx");
+    let mut tx = app.state.db.begin_for_tenant(&workspace).await.expect("tx");
     let new = NewConnection {
         id: &id,
         location_id: None,
@@ -89,16 +94,16 @@ async fn page_connected(engine: Engine, graph: &MockServer) -> Option<(TestApp, 
         token_expires_at: None,
         sync_interval_secs: 900,
     };
-    assert!(channel_store::insert_connection(&mut tx, &ws, &new).await.expect("insert"));
+    assert!(channel_store::insert_connection(&mut tx, &workspace, &new).await.expect("insert"));
     tx.commit().await.expect("commit");
-    Some((app, ws, id))
+    Some((app, workspace, id))
 }
 
 async fn a_messenger_sender_gets_their_name_from_the_profile_api(engine: Engine) {
     let graph = MockServer::start().await;
-    let Some((app, ws, connection)) = page_connected(engine, &graph).await else { return };
+    let Some((app, workspace, connection)) = page_connected(engine, &graph).await else { return };
     let creds = Credentials { access_token: Some(SecretString::from("EAAG-page-token")), ..Credentials::default() };
-    credentials::save(&app.state.vault, &ws, &connection, &creds).await.expect("credentials");
+    credentials::save(&app.state.vault, &workspace, &connection, &creds).await.expect("credentials");
     Mock::given(method("GET"))
         .and(path(format!("/v21.0/{PETER}")))
         .and(query_param("fields", "first_name,last_name"))
@@ -121,13 +126,13 @@ async fn a_messenger_sender_gets_their_name_from_the_profile_api(engine: Engine)
     // Two messages from Peter (one look-up: only a thread's first message asks), one from a
     // person whose profile the platform will not give.
     deliver(&app, PETER, "m_peter_1", "Is the terrace open tonight?").await;
-    wait_for_messages(&app, &ws, 1).await;
+    wait_for_messages(&app, &workspace, 1).await;
     deliver(&app, PETER, "m_peter_2", "For four people").await;
     deliver(&app, HIDDEN, "m_hidden_1", "Do you deliver?").await;
-    wait_for_messages(&app, &ws, 3).await;
+    wait_for_messages(&app, &workspace, 3).await;
     wait_for_lookups(&app).await;
 
-    let threads = conversations(&app, &ws, None).await;
+    let threads = conversations(&app, &workspace, None).await;
     let name_of = |sender: &str| {
         let thread = threads.iter().find(|c| c.external_thread_id == sender).expect("thread");
         thread.contact_name.clone().expect("a contact")
@@ -136,13 +141,14 @@ async fn a_messenger_sender_gets_their_name_from_the_profile_api(engine: Engine)
     assert_eq!(name_of(HIDDEN), "messenger user 0001", "the placeholder stays when the platform refuses");
     let peter = threads.iter().find(|c| c.external_thread_id == PETER).expect("thread");
     let id = tidings_core::ConversationId::parse(&peter.id).expect("id");
-    let messages = inbox_store::messages(&app.state.db, &ws, &id).await.expect("messages");
+    let messages = inbox_store::messages(&app.state.db, &workspace, &id).await.expect("messages");
     assert_eq!(messages.len(), 2);
     assert!(messages.iter().all(|m| m.author_name.as_deref() == Some("Peter Chang")), "{messages:?}");
-    let found = conversations(&app, &ws, Some("Chang")).await;
+    let found = conversations(&app, &workspace, Some("Chang")).await;
     assert_eq!(found.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [peter.id.as_str()], "found by the name");
 
-    let health = channel_store::connection(&app.state.db, &ws, &connection).await.expect("read").expect("exists");
+    let health =
+        channel_store::connection(&app.state.db, &workspace, &connection).await.expect("read").expect("exists");
     assert_eq!(health.status, "active", "a refused profile is not a broken connection");
 }
 
@@ -150,20 +156,20 @@ async fn a_messenger_sender_gets_their_name_from_the_profile_api(engine: Engine)
 /// the demo's are): nothing is asked, and neither is marked broken.
 async fn a_connection_without_a_token_keeps_the_placeholder(engine: Engine) {
     let graph = MockServer::start().await;
-    let Some((app, ws, connection)) = page_connected(engine, &graph).await else { return };
-    let by_hand = connect(&app, &ws, Platform::Instagram, IG_ID).await;
+    let Some((app, workspace, connection)) = page_connected(engine, &graph).await else { return };
+    let by_hand = connect(&app, &workspace, Platform::Instagram, IG_ID).await;
     Mock::given(method("GET")).respond_with(ResponseTemplate::new(500)).expect(0).mount(&graph).await;
 
     deliver(&app, PETER, "m_peter_1", "Hello?").await;
     deliver_to(&app, Platform::Instagram, IG_ID, "6328416927222014", "ig_1", "Hi there").await;
-    wait_for_messages(&app, &ws, 2).await;
+    wait_for_messages(&app, &workspace, 2).await;
     wait_for_lookups(&app).await;
-    let threads = conversations(&app, &ws, None).await;
+    let threads = conversations(&app, &workspace, None).await;
     let mut names: Vec<_> = threads.iter().filter_map(|c| c.contact_name.as_deref()).collect();
     names.sort_unstable();
     assert_eq!(names, ["instagram user 2014", "messenger user 2919"]);
     for id in [&connection, &by_hand] {
-        let health = channel_store::connection(&app.state.db, &ws, id).await.expect("read").expect("exists");
+        let health = channel_store::connection(&app.state.db, &workspace, id).await.expect("read").expect("exists");
         assert_eq!(health.status, "active");
     }
 }

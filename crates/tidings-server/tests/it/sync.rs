@@ -38,8 +38,8 @@ async fn spawn_with_google(engine: Engine, google: &MockServer) -> Option<TestAp
     .await
 }
 
-async fn google_connection(app: &TestApp, ws: &WorkspaceId, expired: bool) -> ConnectionId {
-    let id = connect(app, ws, Platform::Google, LOCATION).await;
+async fn google_connection(app: &TestApp, workspace: &WorkspaceId, expired: bool) -> ConnectionId {
+    let id = connect(app, workspace, Platform::Google, LOCATION).await;
     let now = tidings_core::time::now_millis();
     let creds = Credentials {
         access_token: Some(SecretString::from("ya29.old")),
@@ -47,7 +47,7 @@ async fn google_connection(app: &TestApp, ws: &WorkspaceId, expired: bool) -> Co
         expires_at_ms: Some(if expired { now - 1_000 } else { now + 3_600_000 }),
         ..Credentials::default()
     };
-    credentials::save(&app.state.vault, ws, &id, &creds).await.expect("credentials stored");
+    credentials::save(&app.state.vault, workspace, &id, &creds).await.expect("credentials stored");
     id
 }
 
@@ -64,9 +64,9 @@ async fn start_sync(app: &TestApp, token: &str) -> TaskId {
     TaskId::parse(body["data"]["taskId"].as_str().expect("task id")).expect("task id")
 }
 
-async fn wait_task(app: &TestApp, ws: &WorkspaceId, task: &TaskId) -> tasks::TaskRow {
+async fn wait_task(app: &TestApp, workspace: &WorkspaceId, task: &TaskId) -> tasks::TaskRow {
     for _ in 0..200 {
-        let row = tasks::task(&app.state.db, ws, task).await.expect("task").expect("exists");
+        let row = tasks::task(&app.state.db, workspace, task).await.expect("task").expect("exists");
         if row.status != "running" {
             return row;
         }
@@ -75,11 +75,11 @@ async fn wait_task(app: &TestApp, ws: &WorkspaceId, task: &TaskId) -> tasks::Tas
     panic!("the sync never finished");
 }
 
-async fn review_count(app: &TestApp, ws: &WorkspaceId) -> i64 {
+async fn review_count(app: &TestApp, workspace: &WorkspaceId) -> i64 {
     with_reader!(app.state.db, |pool| sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM messages WHERE workspace_id = $1 AND kind = 'review'"
     )
-    .bind(ws.as_str())
+    .bind(workspace.as_str())
     .fetch_one(pool)
     .await)
     .expect("count")
@@ -89,8 +89,8 @@ async fn a_sync_pages_through_new_reviews_and_stops_when_caught_up(engine: Engin
     let google = MockServer::start().await;
     let Some(app) = spawn_with_google(engine, &google).await else { return };
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
-    let connection = google_connection(&app, &ws, true).await;
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
+    let connection = google_connection(&app, &workspace, true).await;
 
     Mock::given(method("POST"))
         .and(path("/token"))
@@ -126,23 +126,23 @@ async fn a_sync_pages_through_new_reviews_and_stops_when_caught_up(engine: Engin
         .await;
 
     let task = start_sync(&app, &session.access).await;
-    let done = wait_task(&app, &ws, &task).await;
+    let done = wait_task(&app, &workspace, &task).await;
     assert_eq!((done.status.as_str(), done.done, done.total), ("succeeded", 1, 1));
     let summary: serde_json::Value = serde_json::from_str(&done.summary).expect("summary");
     assert_eq!(summary["newReviews"], 3);
-    assert_eq!(review_count(&app, &ws).await, 3);
+    assert_eq!(review_count(&app, &workspace).await, 3);
 
-    let stored = credentials::load(&app.state.vault, &ws, &connection).await.expect("credentials");
+    let stored = credentials::load(&app.state.vault, &workspace, &connection).await.expect("credentials");
     assert!(stored.expires_at_ms.is_some_and(|at| at > tidings_core::time::now_millis()), "refreshed token kept");
-    let health = channel_store::connection(&app.state.db, &ws, &connection).await.expect("row").expect("exists");
+    let health = channel_store::connection(&app.state.db, &workspace, &connection).await.expect("row").expect("exists");
     assert_eq!(health.status, "active");
     assert!(health.last_synced_at.is_some() && health.last_error.is_none());
     assert!(health.next_sync_at.is_some_and(|at| at > tidings_core::time::now_millis() + 800_000), "next in ~15 min");
 
     // Nothing new on the first page: the second page is not read again (expect(1) above).
     let again = start_sync(&app, &session.access).await;
-    assert_eq!(wait_task(&app, &ws, &again).await.status, "succeeded");
-    assert_eq!(review_count(&app, &ws).await, 3, "nothing stored twice");
+    assert_eq!(wait_task(&app, &workspace, &again).await.status, "succeeded");
+    assert_eq!(review_count(&app, &workspace).await, 3, "nothing stored twice");
 }
 
 on_both_engines!(a_sync_pages_through_new_reviews_and_stops_when_caught_up);
@@ -152,8 +152,8 @@ async fn rate_limits_are_honoured_and_recorded_on_the_connection() {
     let google = MockServer::start().await;
     let app = spawn_with_google(Engine::Sqlite, &google).await.expect("sqlite");
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
-    let connection = google_connection(&app, &ws, false).await;
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
+    let connection = google_connection(&app, &workspace, false).await;
     Mock::given(method("GET"))
         .and(path(format!("/v4/{LOCATION}/reviews")))
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120").set_body_json(
@@ -165,7 +165,8 @@ async fn rate_limits_are_honoured_and_recorded_on_the_connection() {
     let task = start_sync(&app, &session.access).await;
     let mut health = None;
     for _ in 0..200 {
-        let row = channel_store::connection(&app.state.db, &ws, &connection).await.expect("row").expect("exists");
+        let row =
+            channel_store::connection(&app.state.db, &workspace, &connection).await.expect("row").expect("exists");
         if row.last_error.is_some() {
             health = Some(row);
             break;
@@ -184,7 +185,7 @@ async fn rate_limits_are_honoured_and_recorded_on_the_connection() {
     .expect("the sync job is waiting to retry");
     let wait = run_at - tidings_core::time::now_millis();
     assert!((100_000..=121_000).contains(&wait), "retry in ~120 s, got {wait} ms");
-    let row = tasks::task(&app.state.db, &ws, &task).await.expect("task").expect("exists");
+    let row = tasks::task(&app.state.db, &workspace, &task).await.expect("task").expect("exists");
     assert_eq!(row.status, "running", "the person's sync waits for the retry");
 }
 
@@ -193,8 +194,8 @@ async fn refused_credentials_ask_for_the_account_to_be_connected_again() {
     let google = MockServer::start().await;
     let app = spawn_with_google(Engine::Sqlite, &google).await.expect("sqlite");
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
-    let connection = google_connection(&app, &ws, false).await;
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
+    let connection = google_connection(&app, &workspace, false).await;
     Mock::given(method("GET"))
         .and(path(format!("/v4/{LOCATION}/reviews")))
         .respond_with(ResponseTemplate::new(401).set_body_json(
@@ -204,9 +205,9 @@ async fn refused_credentials_ask_for_the_account_to_be_connected_again() {
         .await;
 
     let task = start_sync(&app, &session.access).await;
-    let done = wait_task(&app, &ws, &task).await;
+    let done = wait_task(&app, &workspace, &task).await;
     assert_eq!(done.status, "failed", "the person's sync reports the failure");
-    let health = channel_store::connection(&app.state.db, &ws, &connection).await.expect("row").expect("exists");
+    let health = channel_store::connection(&app.state.db, &workspace, &connection).await.expect("row").expect("exists");
     assert_eq!(health.status, "needs_reauth", "not a passing error: the account must be connected again");
     assert!(
         health.last_error.as_deref().is_some_and(|e| e.contains("refused the credentials")),

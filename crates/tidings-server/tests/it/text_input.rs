@@ -83,8 +83,8 @@ async fn nul_characters_are_removed_from_text_at_every_entry_point(engine: Engin
 async fn a_signed_webhook_with_nul_in_its_text_reaches_the_inbox(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
-    connect(&app, &ws, Platform::Messenger, "104729585").await;
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
+    connect(&app, &workspace, Platform::Messenger, "104729585").await;
     let message = Incoming {
         account_id: "104729585",
         sender_id: "psid-nul",
@@ -96,7 +96,7 @@ async fn a_signed_webhook_with_nul_in_its_text_reaches_the_inbox(engine: Engine)
     let delivery = deliveries::message(Platform::Messenger, app.state.platforms.secrets(), &message).expect("delivery");
     assert!(delivery.body.contains("\\u0000"), "the JSON carries the escaped NUL: {}", delivery.body);
     assert_eq!(post(&app, &delivery).await.status(), StatusCode::OK);
-    let conversations = wait_for_messages(&app, &ws, 1).await;
+    let conversations = wait_for_messages(&app, &workspace, 1).await;
     assert_eq!(conversations[0].preview, "Table for two");
 }
 
@@ -116,8 +116,8 @@ fn refuse_messages_sql(engine: Engine) -> &'static [&'static str] {
 async fn a_delivery_whose_job_dead_letters_is_marked_failed_with_the_reason(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
-    connect(&app, &ws, Platform::Messenger, "104729585").await;
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
+    connect(&app, &workspace, Platform::Messenger, "104729585").await;
     for sql in refuse_messages_sql(engine) {
         with_writer!(app.state.db, |pool| sqlx::query(sqlx::AssertSqlSafe(*sql)).execute(pool).await.map(|_| ()))
             .expect("trigger");
@@ -188,8 +188,8 @@ const AWKWARD: [&str; 16] = [
 async fn search_input_is_a_422_or_an_answer_never_a_5xx(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
-    seed_review(&app, &ws, "google", "r1", "Ana", 2, "The soup was \"cold\" (really) - NEAR the door*").await;
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
+    seed_review(&app, &workspace, "google", "r1", "Ana", 2, "The soup was \"cold\" (really) - NEAR the door*").await;
     let lists = ["/api/v1/conversations", "/api/v1/reviews", "/api/v1/reviews/export.csv"];
     for list in lists {
         for q in AWKWARD {

@@ -23,12 +23,12 @@ const PAGE_ID: &str = "104729585";
 const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Connects a platform account to the workspace, as the connections API would.
-pub async fn connect(app: &TestApp, ws: &WorkspaceId, platform: Platform, account: &str) -> ConnectionId {
+pub async fn connect(app: &TestApp, workspace: &WorkspaceId, platform: Platform, account: &str) -> ConnectionId {
     let id = ConnectionId::generate();
-    let mut tx = app.state.db.begin_for_tenant(ws).await.expect("tx");
+    let mut tx = app.state.db.begin_for_tenant(workspace).await.expect("tx");
     let inserted = channel_store::insert_connection(
         &mut tx,
-        ws,
+        workspace,
         &NewConnection {
             id: &id,
             location_id: None,
@@ -70,12 +70,16 @@ async fn raw_events(app: &TestApp) -> i64 {
 }
 
 /// Waits until the workspace's inbox holds `count` messages in all, and returns the conversations.
-pub async fn wait_for_messages(app: &TestApp, ws: &WorkspaceId, count: i64) -> Vec<inbox_store::ConversationRow> {
+pub async fn wait_for_messages(
+    app: &TestApp,
+    workspace: &WorkspaceId,
+    count: i64,
+) -> Vec<inbox_store::ConversationRow> {
     let deadline = Instant::now() + PATIENCE;
     while Instant::now() < deadline {
         let (rows, _) = inbox_store::list_conversations(
             &app.state.db,
-            ws,
+            workspace,
             &ConversationFilter::default(),
             &PageStart::Offset(0),
             100,
@@ -102,8 +106,8 @@ pub async fn wait_for_messages(app: &TestApp, ws: &WorkspaceId, count: i64) -> V
 async fn a_signed_delivery_is_stored_once_and_processed(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
-    connect(&app, &ws, Platform::Messenger, PAGE_ID).await;
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
+    connect(&app, &workspace, Platform::Messenger, PAGE_ID).await;
     let secrets = app.state.platforms.secrets();
     let message = Incoming {
         account_id: PAGE_ID,
@@ -121,7 +125,7 @@ async fn a_signed_delivery_is_stored_once_and_processed(engine: Engine) {
     assert_eq!(body["data"]["duplicate"], false);
     assert!(body["data"]["eventId"].as_str().is_some_and(|id| id.starts_with("evt_")));
 
-    let conversations = wait_for_messages(&app, &ws, 1).await;
+    let conversations = wait_for_messages(&app, &workspace, 1).await;
     assert_eq!(conversations.len(), 1);
     assert_eq!(conversations[0].platform, "messenger");
     assert_eq!(conversations[0].preview, "Do you have a table for four tonight?");
@@ -138,9 +142,9 @@ async fn a_signed_delivery_is_stored_once_and_processed(engine: Engine) {
     post(&app, &deliveries::message(Platform::Messenger, secrets, &again).expect("delivery")).await;
     let follow_up = Incoming { message_id: "m_second", text: "Around 8pm", ..message.clone() };
     post(&app, &deliveries::message(Platform::Messenger, secrets, &follow_up).expect("delivery")).await;
-    let conversations = wait_for_messages(&app, &ws, 2).await;
+    let conversations = wait_for_messages(&app, &workspace, 2).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let conversations_after = wait_for_messages(&app, &ws, 2).await;
+    let conversations_after = wait_for_messages(&app, &workspace, 2).await;
     assert_eq!(conversations.len(), 1, "one thread with the sender");
     assert_eq!(conversations_after[0].message_count, 2, "the repeated message id was not stored twice");
     assert_eq!(raw_events(&app).await, 3);
@@ -149,8 +153,8 @@ async fn a_signed_delivery_is_stored_once_and_processed(engine: Engine) {
 async fn refused_deliveries_leave_nothing_behind(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
-    connect(&app, &ws, Platform::Messenger, PAGE_ID).await;
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
+    connect(&app, &workspace, Platform::Messenger, PAGE_ID).await;
     let secrets = app.state.platforms.secrets();
     let message = Incoming {
         account_id: PAGE_ID,
@@ -192,10 +196,15 @@ async fn refused_deliveries_leave_nothing_behind(engine: Engine) {
 
     assert_eq!(raw_events(&app).await, 0, "nothing refused was stored");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let (rows, total) =
-        inbox_store::list_conversations(&app.state.db, &ws, &ConversationFilter::default(), &PageStart::Offset(0), 10)
-            .await
-            .expect("list");
+    let (rows, total) = inbox_store::list_conversations(
+        &app.state.db,
+        &workspace,
+        &ConversationFilter::default(),
+        &PageStart::Offset(0),
+        10,
+    )
+    .await
+    .expect("list");
     assert!(rows.is_empty() && total == 0);
 }
 
@@ -228,8 +237,8 @@ async fn raw_status(app: &TestApp, id: &EventId) -> (String, i64) {
 async fn a_burst_is_processed_in_batches_and_a_bad_delivery_is_set_aside(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
-    connect(&app, &ws, Platform::Messenger, PAGE_ID).await;
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
+    connect(&app, &workspace, Platform::Messenger, PAGE_ID).await;
     let secrets = app.state.platforms.secrets();
     let ids: Vec<String> = (0..=100).map(|n| format!("m_burst_{n}")).collect();
     let incoming = |n: usize| Incoming {
@@ -249,7 +258,7 @@ async fn a_burst_is_processed_in_batches_and_a_bad_delivery_is_set_aside(engine:
     });
     let statuses = futures::future::join_all(posts).await;
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-    let conversations = wait_for_messages(&app, &ws, 60).await;
+    let conversations = wait_for_messages(&app, &workspace, 60).await;
     assert_eq!(conversations.len(), 2, "two senders, two threads");
     assert_eq!(conversations.iter().map(|c| c.message_count).sum::<i64>(), 60, "each message once");
     // Marked after the messages commit: wait for the marks too.
@@ -276,7 +285,7 @@ async fn a_burst_is_processed_in_batches_and_a_bad_delivery_is_set_aside(engine:
     let bad_id = store_raw(&app, "{\"object\":\"page\",\"entry\":\"not a list\"}").await;
     let job = ProcessEvents { event_ids: vec![good_id.clone(), bad_id.clone()] };
     app.state.queue.enqueue(NewJob::new(&job).expect("job")).await.expect("enqueued");
-    wait_for_messages(&app, &ws, 61).await;
+    wait_for_messages(&app, &workspace, 61).await;
     let deadline = Instant::now() + PATIENCE;
     while Instant::now() < deadline {
         let dead: Vec<String> = with_reader!(app.state.db, |pool| sqlx::query_scalar(
@@ -290,7 +299,7 @@ async fn a_burst_is_processed_in_batches_and_a_bad_delivery_is_set_aside(engine:
             assert!(dead[0].contains(bad_id.as_str()) && !dead[0].contains(good_id.as_str()), "{dead:?}");
             assert_eq!(raw_status(&app, &good_id).await, ("processed".to_owned(), 1));
             assert_eq!(raw_status(&app, &bad_id).await.0, "failed");
-            a_delivery_already_in_the_inbox_counts_its_message(&app, &ws, &good.body).await;
+            a_delivery_already_in_the_inbox_counts_its_message(&app, &workspace, &good.body).await;
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -300,7 +309,7 @@ async fn a_burst_is_processed_in_batches_and_a_bad_delivery_is_set_aside(engine:
 
 /// A run that finds its messages stored (an earlier attempt committed them, then failed before
 /// marking the delivery) still records what the delivery holds, and stores nothing twice.
-async fn a_delivery_already_in_the_inbox_counts_its_message(app: &TestApp, ws: &WorkspaceId, body: &str) {
+async fn a_delivery_already_in_the_inbox_counts_its_message(app: &TestApp, workspace: &WorkspaceId, body: &str) {
     let again = store_raw(app, body).await;
     let job = ProcessEvents { event_ids: vec![again.clone()] };
     app.state.queue.enqueue(NewJob::new(&job).expect("job")).await.expect("enqueued");
@@ -312,7 +321,7 @@ async fn a_delivery_already_in_the_inbox_counts_its_message(app: &TestApp, ws: &
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(raw_status(app, &again).await, ("processed".to_owned(), 1));
-    let conversations = wait_for_messages(app, ws, 61).await;
+    let conversations = wait_for_messages(app, workspace, 61).await;
     assert_eq!(conversations.iter().map(|c| c.message_count).sum::<i64>(), 61, "nothing stored twice");
 }
 
@@ -322,9 +331,13 @@ async fn a_delivery_already_in_the_inbox_counts_its_message(app: &TestApp, ws: &
 async fn two_batches_starting_one_thread_make_one_conversation_and_contact(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
-    let source =
-        Source { workspace_id: ws.clone(), platform: "messenger".into(), connection_id: None, location_id: None };
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
+    let source = Source {
+        workspace_id: workspace.clone(),
+        platform: "messenger".into(),
+        connection_id: None,
+        location_id: None,
+    };
     let message = |n: i64| InboundMessage {
         account_id: PAGE_ID.to_owned(),
         external_id: format!("m_first_{n}"),
@@ -340,13 +353,13 @@ async fn two_batches_starting_one_thread_make_one_conversation_and_contact(engin
         raw: serde_json::json!({}),
     };
     for (first_message, second_message) in [(message(1), message(2)), (message(3), message(4))] {
-        let mut first = app.state.db.begin_for_tenant(&ws).await.expect("tx");
+        let mut first = app.state.db.begin_for_tenant(&workspace).await.expect("tx");
         let outcome = ingest::message(&mut first, &source, &first_message).await.expect("first");
         assert!(matches!(outcome, Ingested::New { new_conversation: true, .. }), "{outcome:?}");
         let second = {
-            let (db, ws, source) = (app.state.db.clone(), ws.clone(), source.clone());
+            let (db, workspace, source) = (app.state.db.clone(), workspace.clone(), source.clone());
             tokio::spawn(async move {
-                let mut tx = db.begin_for_tenant(&ws).await.expect("tx");
+                let mut tx = db.begin_for_tenant(&workspace).await.expect("tx");
                 let outcome = ingest::message(&mut tx, &source, &second_message).await.expect("second");
                 tx.commit().await.expect("commit");
                 outcome
@@ -359,13 +372,13 @@ async fn two_batches_starting_one_thread_make_one_conversation_and_contact(engin
         assert!(matches!(outcome, Ingested::New { new_conversation: false, .. }), "{outcome:?}");
     }
 
-    let conversations = wait_for_messages(&app, &ws, 4).await;
+    let conversations = wait_for_messages(&app, &workspace, 4).await;
     assert_eq!(conversations.len(), 2, "two threads");
     assert!(conversations.iter().all(|c| c.message_count == 2), "both messages of each thread in it");
     let contacts = with_reader!(app.state.db, |pool| sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM contacts WHERE workspace_id = $1"
     )
-    .bind(ws.as_str())
+    .bind(workspace.as_str())
     .fetch_one(pool)
     .await)
     .expect("contacts");
@@ -441,9 +454,9 @@ async fn post_to(app: &TestApp, path: &str, delivery: &Delivery) -> reqwest::Res
 async fn every_page_event_arrives_whichever_meta_url_it_was_sent_to(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
-    connect(&app, &ws, Platform::Messenger, PAGE_ID).await;
-    connect(&app, &ws, Platform::Facebook, PAGE_ID).await;
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
+    connect(&app, &workspace, Platform::Messenger, PAGE_ID).await;
+    connect(&app, &workspace, Platform::Facebook, PAGE_ID).await;
     let secrets = app.state.platforms.secrets();
     let incoming = Incoming {
         account_id: PAGE_ID,
@@ -458,7 +471,7 @@ async fn every_page_event_arrives_whichever_meta_url_it_was_sent_to(engine: Engi
     let rating = deliveries::facebook_rating(secrets, PAGE_ID, "story-alias", "Tom", 4, "Lovely.", now());
     assert_eq!(post_to(&app, "/webhooks/messenger", &rating).await.status(), 200);
 
-    let conversations = wait_for_messages(&app, &ws, 2).await;
+    let conversations = wait_for_messages(&app, &workspace, 2).await;
     let mut kinds: Vec<(&str, &str)> = conversations.iter().map(|c| (c.platform.as_str(), c.kind.as_str())).collect();
     kinds.sort_unstable();
     assert_eq!(kinds, [("facebook", "review"), ("messenger", "thread")]);
@@ -540,7 +553,7 @@ async fn verification_challenges_are_answered() {
 async fn every_messaging_platform_and_facebook_ratings_reach_the_inbox() {
     let app = TestApp::spawn().await;
     let session = app.signup("owner@example.com").await;
-    let ws = WorkspaceId::parse(&session.workspace_id).expect("ws");
+    let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
     let secrets = app.state.platforms.secrets();
     let accounts = [
         (Platform::Messenger, PAGE_ID),
@@ -549,7 +562,7 @@ async fn every_messaging_platform_and_facebook_ratings_reach_the_inbox() {
         (Platform::X, "3001969357"),
     ];
     for (i, (platform, account)) in accounts.iter().enumerate() {
-        connect(&app, &ws, *platform, account).await;
+        connect(&app, &workspace, *platform, account).await;
         let id = format!("mid-{i}");
         let incoming = Incoming {
             account_id: account,
@@ -562,11 +575,11 @@ async fn every_messaging_platform_and_facebook_ratings_reach_the_inbox() {
         let response = post(&app, &deliveries::message(*platform, secrets, &incoming).expect("delivery")).await;
         assert_eq!(response.status(), 200, "{platform}");
     }
-    connect(&app, &ws, Platform::Facebook, PAGE_ID).await;
+    connect(&app, &workspace, Platform::Facebook, PAGE_ID).await;
     let rating = deliveries::facebook_rating(secrets, PAGE_ID, "story-9", "Tom", 2, "Cold soup.", now());
     assert_eq!(post(&app, &rating).await.status(), 200);
 
-    let conversations = wait_for_messages(&app, &ws, 5).await;
+    let conversations = wait_for_messages(&app, &workspace, 5).await;
     let mut platforms: Vec<&str> = conversations.iter().map(|c| c.platform.as_str()).collect();
     platforms.sort_unstable();
     assert_eq!(platforms, ["facebook", "instagram", "messenger", "whatsapp", "x"]);

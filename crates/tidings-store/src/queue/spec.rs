@@ -42,10 +42,10 @@ impl QueueSpec {
         self
     }
 
-    /// How many jobs run at once on `backend`, unless configured otherwise.
-    pub fn concurrency_on(&self, backend: crate::Backend) -> usize {
-        match (backend, self.sqlite_concurrency) {
-            (crate::Backend::Sqlite, Some(sqlite)) => sqlite.min(self.concurrency),
+    /// How many jobs run at once on `engine`, unless configured otherwise.
+    pub fn concurrency_on(&self, engine: crate::Engine) -> usize {
+        match (engine, self.sqlite_concurrency) {
+            (crate::Engine::Sqlite, Some(sqlite)) => sqlite.min(self.concurrency),
             _ => self.concurrency,
         }
     }
@@ -120,8 +120,8 @@ mod tests {
     #[test]
     fn writing_queues_run_fewer_workers_on_sqlite() {
         let spec = QueueSpec::new("q").concurrency(20).sqlite_concurrency(2);
-        assert_eq!(spec.concurrency_on(crate::Backend::Sqlite), 2);
-        assert_eq!(spec.concurrency_on(crate::Backend::Postgres), 20);
-        assert_eq!(QueueSpec::new("q").concurrency(5).concurrency_on(crate::Backend::Sqlite), 5);
+        assert_eq!(spec.concurrency_on(crate::Engine::Sqlite), 2);
+        assert_eq!(spec.concurrency_on(crate::Engine::Postgres), 20);
+        assert_eq!(QueueSpec::new("q").concurrency(5).concurrency_on(crate::Engine::Sqlite), 5);
     }
 }

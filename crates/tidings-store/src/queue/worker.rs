@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
 use super::{Job, JobPayload, JobRow, Queue, QueueError, QueueSpec};
-use crate::db::{Backend, Pools, WAKE_CHANNEL};
+use crate::db::{Engine, Pools, WAKE_CHANNEL};
 use crate::with_writer;
 
 /// The longest a remote `Retry-After` may postpone a retry.
@@ -286,9 +286,9 @@ const CLAIM_POSTGRES: &str = claim_sql!("FOR UPDATE SKIP LOCKED");
 
 async fn claim(inner: &Inner, queue: &str, limit: usize) -> Result<Vec<Job>, QueueError> {
     let now = now_millis();
-    let sql = match inner.queue.db().backend() {
-        Backend::Sqlite => CLAIM_SQLITE,
-        Backend::Postgres => CLAIM_POSTGRES,
+    let sql = match inner.queue.db().engine() {
+        Engine::Sqlite => CLAIM_SQLITE,
+        Engine::Postgres => CLAIM_POSTGRES,
     };
     let rows: Vec<JobRow> = with_writer!(inner.queue.db(), |pool| sqlx::query_as(sql)
         .bind(&inner.worker_id)
@@ -308,7 +308,7 @@ async fn claim(inner: &Inner, queue: &str, limit: usize) -> Result<Vec<Job>, Que
 
 async fn claim_loop(inner: Arc<Inner>, spec: QueueSpec, shutdown: CancellationToken, runtime: JobRuntime) {
     let concurrency = (inner.options.concurrency.get(&spec.name).copied())
-        .unwrap_or_else(|| spec.concurrency_on(inner.queue.db().backend()));
+        .unwrap_or_else(|| spec.concurrency_on(inner.queue.db().engine()));
     let permits = Arc::new(Semaphore::new(concurrency));
     let wake = inner.queue.db().wakeups.for_queue(&spec.name);
     let spec = Arc::new(spec);

@@ -47,7 +47,7 @@ where
 
 /// Turns `async fn name(db: Db)` tests into one test per storage engine.
 #[macro_export]
-macro_rules! on_both_backends {
+macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(

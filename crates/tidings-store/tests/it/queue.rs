@@ -397,7 +397,7 @@ async fn stats_count_jobs_by_state(db: Db) {
     assert_eq!(flaky.ready, 0);
 }
 
-crate::on_both_backends!(
+crate::on_both_engines!(
     failing_job_is_retried_with_backoff_then_dead_lettered_and_can_be_retried,
     a_fatal_error_dead_letters_at_once_and_can_be_discarded,
     a_unique_key_makes_a_duplicate_enqueue_a_no_op,

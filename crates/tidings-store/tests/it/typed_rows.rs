@@ -86,7 +86,7 @@ async fn an_unknown_stored_state_is_a_decode_error(db: Db) {
     assert!(error.to_string().contains("JobState `sleeping`"), "{error}");
 }
 
-crate::on_both_backends!(
+crate::on_both_engines!(
     typed_ids_and_states_are_written_and_read_back,
     a_malformed_stored_id_is_a_decode_error,
     an_id_of_another_kind_is_a_decode_error,

@@ -13,7 +13,7 @@ use tidings_connectors::{InboundEvent, InboundMessage, Platform};
 use tidings_core::EventId;
 use tidings_core::time::now_millis;
 use tidings_store::queue::{JobContext, JobError, NewJob, Queue, Registry};
-use tidings_store::{Backend, StoreError, with_reader, with_tx};
+use tidings_store::{Engine, StoreError, with_reader, with_tx};
 
 use super::intake::{Intake, ProcessEvents};
 use crate::channels::accounts::ChannelContext;
@@ -164,13 +164,13 @@ async fn process(
         // messages keep their order.
         events.sort_by(|(_, a, _), (_, b, _)| lock_order(a).cmp(&lock_order(b)));
         let Some((first, _, _)) = events.first() else { continue };
-        let ws = first.source().map_err(JobError::fatal)?.workspace_id;
+        let workspace = first.source().map_err(JobError::fatal)?.workspace_id;
         for chunk in events.chunks(EVENTS_PER_TX) {
             // Acknowledging a platform's delivery comes first; PostgreSQL has no single writer.
-            if context.db.backend() == Backend::Sqlite {
+            if context.db.engine() == Engine::Sqlite {
                 intake.yield_to_deliveries(LONGEST_YIELD).await;
             }
-            let mut tx = context.db.begin_for_tenant(&ws).await?;
+            let mut tx = context.db.begin_for_tenant(&workspace).await?;
             for (connection, event, index) in chunk {
                 let source = connection.source().map_err(JobError::fatal)?;
                 let outcome = match event {
@@ -194,10 +194,10 @@ async fn process(
                         let platform = deliveries[*index].platform.as_str();
                         metrics::counter!("tidings_inbound_messages_stored_total", "platform" => platform).increment(1);
                         let kind = if new_conversation { "conversation.created" } else { "message.created" };
-                        live.push(LiveEvent::new(&ws, kind, &conversation_id));
+                        live.push(LiveEvent::new(&workspace, kind, &conversation_id));
                     }
                     Ingested::Updated { conversation_id } => {
-                        live.push(LiveEvent::new(&ws, "conversation.updated", &conversation_id))
+                        live.push(LiveEvent::new(&workspace, "conversation.updated", &conversation_id))
                     }
                     Ingested::Duplicate => {}
                 }

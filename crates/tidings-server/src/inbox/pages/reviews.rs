@@ -142,14 +142,14 @@ pub(super) async fn reviews_page(
     Query(query): Query<FilterQuery>,
 ) -> Result<Response, PageError> {
     user.require(Permission::ViewConversations)?;
-    let ws = &user.auth.workspace_id;
+    let workspace = &user.auth.workspace_id;
     let filters = Filters::parse(&query, &user.user_id, Some(ConversationKind::Review));
     let (rows, total) =
-        store::list_conversations(&state.db, ws, &filters.filter, &PageStart::Offset(filters.offset), PAGE_SIZE)
+        store::list_conversations(&state.db, workspace, &filters.filter, &PageStart::Offset(filters.offset), PAGE_SIZE)
             .await?;
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
-    let mut reviews = store::first_inbound_of(&state.db, ws, &ids).await?;
-    let counts = store::rating_counts(&state.db, ws, &filters.filter).await?;
+    let mut reviews = store::first_inbound_of(&state.db, workspace, &ids).await?;
+    let counts = store::rating_counts(&state.db, workspace, &filters.filter).await?;
     let (bars, rated, average) = star_bars(&counts);
     let shown = i64::try_from(rows.len()).unwrap_or(0);
     let offset = filters.offset;
@@ -182,7 +182,7 @@ pub(super) async fn reviews_page(
     if htmx_target(&headers).is_some() {
         return Ok((csrf, Html(results)).into_response());
     }
-    let locations = crate::inbox::locations::locations(&state.db, ws).await?;
+    let locations = crate::inbox::locations::locations(&state.db, workspace).await?;
     let body = ReviewsBody {
         form: FilterForm::reviews(&filters, &locations),
         results,
@@ -313,8 +313,8 @@ pub(super) async fn import(
     CsrfForm { form, csrf }: CsrfForm<ImportForm>,
 ) -> Result<Response, PageError> {
     user.require(Permission::ConnectChannels)?;
-    let ws = &user.auth.workspace_id;
-    let started = csv::start_import(&state.db, &state.queue, ws, Some(&user.user_id), form.csv.as_bytes()).await;
+    let workspace = &user.auth.workspace_id;
+    let started = csv::start_import(&state.db, &state.queue, workspace, Some(&user.user_id), form.csv.as_bytes()).await;
     let (status, result) = match started {
         Ok((task, _)) => (StatusCode::OK, progress(&state, &user, task.as_str()).await?.render()?),
         Err(ImportError::Invalid { count, rows }) => {

@@ -209,10 +209,10 @@ pub(super) async fn messages_html(
     csrf: &Csrf,
     conversation: &ConversationRow,
 ) -> Result<String, PageError> {
-    let ws = &user.auth.workspace_id;
+    let workspace = &user.auth.workspace_id;
     let id = conversation_id(&conversation.id)?;
-    let messages = store::messages(&state.db, ws, &id).await?;
-    let responses = store::responses(&state.db, ws, &id).await?;
+    let messages = store::messages(&state.db, workspace, &id).await?;
+    let responses = store::responses(&state.db, workspace, &id).await?;
     // A reply the sender posted is recorded as an outbound message: show it once, as the message.
     let delivered: HashSet<&str> = messages.iter().filter_map(|m| m.response_id.as_deref()).collect();
     let now = now_millis();
@@ -484,18 +484,19 @@ pub(super) async fn assign(
     user.require(Permission::SendReplies)?;
     let conversation = find(&state, &user, &id).await?;
     let cid = conversation_id(&conversation.id)?;
-    let ws = &user.auth.workspace_id;
+    let workspace = &user.auth.workspace_id;
     let assignee = match form.assignee.trim() {
         "" => None,
         value => Some(UserId::parse(value).map_err(|_| PageError::bad_request("Choose a member from the list."))?),
     };
     let is_member = match &assignee {
-        Some(member) => {
-            crate::identity::store::members(state.identity.db(), ws).await?.iter().any(|m| m.user_id == member.as_str())
-        }
+        Some(member) => crate::identity::store::members(state.identity.db(), workspace)
+            .await?
+            .iter()
+            .any(|m| m.user_id == member.as_str()),
         None => true,
     };
-    state.inbox.assign(ws, &cid, assignee.as_ref(), is_member).await.map_err(inbox_error)?;
+    state.inbox.assign(workspace, &cid, assignee.as_ref(), is_member).await.map_err(inbox_error)?;
     answer(&state, &user, csrf, &headers, &conversation.id, "Assignment saved.").await
 }
 
