@@ -9,12 +9,14 @@
 //! The automations' clients live here too: [`pipedrive`] (a CRM whose deal webhooks start
 //! rules), [`notify`] (destinations behind [`notify::Notifier`]), [`crm`] (pushes behind
 //! [`crm::CrmPush`]), with [`standard_webhooks`] signing and the [`ssrf`] guard for URLs users
-//! type in.
+//! type in. [`llm`] is the reply-generation agent's chat model (any OpenAI-compatible
+//! endpoint).
 
 pub mod crm;
 pub mod error;
 mod graph;
 pub mod http;
+pub mod llm;
 pub mod money;
 pub mod notify;
 pub mod oauth;

@@ -3,9 +3,11 @@
 //! Nested keys use a double underscore in the environment: `TIDINGS_QUEUE__LEASE_SECS=60` sets
 //! `[queue] lease_secs = 60`. Everything is validated at start, and every error names the key.
 
+mod ai;
 mod connectors;
 mod mail;
 
+pub use ai::{AiConfig, ModelConfig, ModelPrice};
 pub use connectors::{ConnectorsConfig, DemoConfig, GoogleConfig, MetaConfig, XConfig};
 pub use mail::{MailConfig, MailTransport, SmtpSecurity};
 
@@ -41,6 +43,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "rate_limits",
     "connectors",
     "demo",
+    "ai",
 ];
 
 /// Why the configuration could not be loaded.
@@ -132,6 +135,8 @@ pub struct Config {
     pub connectors: ConnectorsConfig,
     /// The demo workspace and its simulator.
     pub demo: DemoConfig,
+    /// Reply generation: the model, prices, budgets, the cache.
+    pub ai: AiConfig,
 }
 
 /// Request limits per workspace plan (replyforce §5.5) and brute-force protection.
@@ -260,6 +265,7 @@ impl Default for Config {
             rate_limits: RateLimitConfig::default(),
             connectors: ConnectorsConfig::default(),
             demo: DemoConfig::default(),
+            ai: AiConfig::default(),
         }
     }
 }
@@ -347,6 +353,7 @@ impl Config {
             ));
         }
         self.mail.validate()?;
+        self.ai.validate()?;
         if self.data_dir.as_os_str().is_empty() {
             return Err(rule("data_dir", "TIDINGS_DATA_DIR", "must not be empty"));
         }

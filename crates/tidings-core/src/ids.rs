@@ -158,6 +158,14 @@ prefixed_id!(
     EventId, "evt", "event"
 );
 prefixed_id!(
+    /// An entry of a workspace's knowledge base: an FAQ entry or a document replies draw on.
+    KnowledgeId, "kb", "knowledge entry"
+);
+prefixed_id!(
+    /// A reply template a workspace wrote.
+    ReplyTemplateId, "tpl", "reply template"
+);
+prefixed_id!(
     /// A long-running piece of work a person started (a sync, an import) and its progress.
     TaskId, "tsk", "task"
 );

@@ -13,6 +13,6 @@ pub mod time;
 
 pub use config::{Config, ConfigError};
 pub use ids::{
-    ApiKeyId, AuditId, ConnectionId, ContactId, ConversationId, EventId, InviteId, JobId, LocationId, MessageId,
-    ResponseId, SecretId, SessionId, TaskId, UserId, WorkspaceId,
+    ApiKeyId, AuditId, ConnectionId, ContactId, ConversationId, EventId, InviteId, JobId, KnowledgeId, LocationId,
+    MessageId, ReplyTemplateId, ResponseId, SecretId, SessionId, TaskId, UserId, WorkspaceId,
 };

@@ -7,6 +7,7 @@
 //! The server wires these functions to its queue and tables; the `tidings eval` subcommand
 //! measures them on labelled files ([`eval`]).
 
+pub mod compose;
 pub mod decision;
 pub mod entities;
 pub mod eval;
@@ -15,6 +16,7 @@ pub mod keywords;
 pub mod language;
 pub mod lead;
 pub mod pipeline;
+pub mod retrieval;
 pub mod sentiment;
 mod signal;
 mod text;

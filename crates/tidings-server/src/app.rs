@@ -39,7 +39,7 @@ use crate::inbox::live::Live;
 use crate::inbox::service::Inbox;
 use crate::mail;
 use crate::vault::Vault;
-use crate::{AppState, Services, audit, channels, dashboard, identity, inbox, openapi, system, telemetry};
+use crate::{AppState, Services, audit, channels, dashboard, identity, inbox, openapi, pipeline, system, telemetry};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -129,10 +129,16 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         live: live.clone(),
     };
     // Capabilities that react to others' events subscribe here (see events.rs).
-    let events = Events::new(queue.clone(), Vec::new());
+    let subscribers: Vec<Arc<dyn crate::events::Subscriber>> =
+        vec![Arc::new(pipeline::replies::auto_reply::AutoReplySubscriber)];
+    let events = Events::new(queue.clone(), subscribers);
+    let config = Arc::new(config);
+    let inbox = Inbox::new(db.clone(), queue.clone(), live);
+    let ai = pipeline::replies::Replies::new(db.clone(), config.clone(), vault.clone(), inbox.clone());
     Ok(AppState::new(Services {
         events,
-        inbox: Inbox::new(db.clone(), queue.clone(), live),
+        ai,
+        inbox,
         intake: Intake::start(db.clone(), queue.clone()),
         platforms,
         channels,
@@ -140,7 +146,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         mailer,
         identity,
         vault,
-        config: Arc::new(config),
+        config,
         db,
         queue,
         operator_token: Arc::new(operator_token),
@@ -166,6 +172,7 @@ fn registry(state: &AppState) -> Registry {
     channels::webhooks::register(&mut registry, state.channels.clone(), state.queue.clone(), state.intake.clone());
     channels::sync::register(&mut registry, state.channels.clone(), state.queue.clone());
     inbox::csv::register(&mut registry, state.db.clone(), state.live().clone());
+    pipeline::replies::auto_reply::register(&mut registry, state.ai.clone());
     registry
 }
 
@@ -192,6 +199,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .nest("/api/v1", inbox::routes::router())
         .nest("/api/v1", channels::routes::router())
         .nest("/api/v1", channels::sync_api::router())
+        .nest("/api/v1", pipeline::replies::routes::router())
         .merge(channels::webhooks::router())
         .merge(channels::routes::callback_router());
     openapi::document_shared_answers(routes.get_openapi_mut());

@@ -48,6 +48,8 @@ pub struct Services {
     pub channels: crate::channels::accounts::ChannelContext,
     /// Stores webhook deliveries durably, in batches.
     pub intake: crate::channels::webhooks::Intake,
+    /// Reply drafts, knowledge base, budgets and auto-reply (issue 14).
+    pub ai: crate::pipeline::replies::Replies,
 }
 
 impl AppState {

@@ -1,54 +1,124 @@
-//! A circuit breaker per platform: after repeated failures that say "the platform is down",
-//! calls to it pause for a while instead of piling retries onto an outage.
+//! A circuit breaker per remote service (a platform, a model endpoint): after repeated failures
+//! that say "the service is down", calls to it pause for a while instead of piling retries onto
+//! an outage (replyforce §8.2).
+//!
+//! Closed: calls go through; `FAILURES_TO_OPEN` consecutive failures open the circuit. Open:
+//! calls are refused until the open period ends. Half-open: the first call after that period is a
+//! trial; its success closes the circuit, its failure opens it again at once. A `Retry-After`
+//! from the service pauses calls for the time it asks ([`Breakers::pause`]) without counting as
+//! an outage.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Consecutive transient failures that open the circuit.
-const FAILURES_TO_OPEN: u32 = 5;
-/// How long an open circuit refuses calls before letting one through.
+pub const FAILURES_TO_OPEN: u32 = 5;
+/// How long an open circuit of a platform refuses calls before letting one through.
 const OPEN_FOR: Duration = Duration::from_secs(60);
 
 #[derive(Default)]
 struct State {
     failures: u32,
     open_until: Option<Instant>,
+    half_open: bool,
 }
 
-/// Breakers for every platform of this process.
-#[derive(Clone, Default)]
+/// Where a circuit stands, for reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CircuitState {
+    /// Calls go through.
+    Closed,
+    /// Calls are refused for this long.
+    Open(Duration),
+    /// The next call is a trial.
+    HalfOpen,
+}
+
+/// Breakers for every service of one kind in this process.
+#[derive(Clone)]
 pub struct Breakers {
-    by_platform: Arc<Mutex<HashMap<&'static str, State>>>,
+    by_service: Arc<Mutex<HashMap<String, State>>>,
+    open_for: Duration,
+}
+
+impl Default for Breakers {
+    fn default() -> Self {
+        Self::new(OPEN_FOR)
+    }
 }
 
 impl Breakers {
-    /// `Err(wait)` while `platform`'s circuit is open.
-    pub fn check(&self, platform: &'static str) -> Result<(), Duration> {
-        let map = self.by_platform.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get(platform).and_then(|s| s.open_until) {
-            Some(until) if until > Instant::now() => Err(until - Instant::now()),
-            _ => Ok(()),
+    /// Breakers whose circuits stay open for `open_for` before a trial call.
+    pub fn new(open_for: Duration) -> Self {
+        Self { by_service: Arc::default(), open_for }
+    }
+
+    fn states(&self) -> std::sync::MutexGuard<'_, HashMap<String, State>> {
+        self.by_service.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `Err(wait)` while `service`'s circuit is open; once the open period is over, the call that
+    /// asks is let through as the half-open trial.
+    pub fn check(&self, service: &str) -> Result<(), Duration> {
+        self.check_at(service, Instant::now())
+    }
+
+    fn check_at(&self, service: &str, now: Instant) -> Result<(), Duration> {
+        let mut map = self.states();
+        let Some(state) = map.get_mut(service) else { return Ok(()) };
+        match state.open_until {
+            Some(until) if until > now => Err(until - now),
+            Some(_) => {
+                state.open_until = None;
+                state.half_open = true;
+                Ok(())
+            }
+            None => Ok(()),
         }
     }
 
-    /// A call succeeded or failed for reasons of its own: the platform is up.
-    pub fn record_success(&self, platform: &'static str) {
-        let mut map = self.by_platform.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(platform);
+    /// Where `service`'s circuit stands now.
+    pub fn state(&self, service: &str) -> CircuitState {
+        let map = self.states();
+        let now = Instant::now();
+        match map.get(service) {
+            Some(State { open_until: Some(until), .. }) if *until > now => CircuitState::Open(*until - now),
+            Some(State { open_until: Some(_), .. } | State { half_open: true, .. }) => CircuitState::HalfOpen,
+            _ => CircuitState::Closed,
+        }
     }
 
-    /// A call failed because the platform was unavailable or limiting us.
-    pub fn record_failure(&self, platform: &'static str) {
-        let mut map = self.by_platform.lock().unwrap_or_else(|p| p.into_inner());
-        let state = map.entry(platform).or_default();
+    /// A call succeeded or failed for reasons of its own: the service is up.
+    pub fn record_success(&self, service: &str) {
+        self.states().remove(service);
+    }
+
+    /// A call failed because the service was unavailable or limiting us.
+    pub fn record_failure(&self, service: &str) {
+        self.record_failure_at(service, Instant::now());
+    }
+
+    fn record_failure_at(&self, service: &str, now: Instant) {
+        let mut map = self.states();
+        let state = map.entry(service.to_owned()).or_default();
         state.failures += 1;
-        if state.failures >= FAILURES_TO_OPEN {
-            tracing::warn!(platform, failures = state.failures, "circuit opened: pausing calls to the platform");
-            metrics::counter!("tidings_connector_circuit_opened_total", "platform" => platform).increment(1);
-            state.open_until = Some(Instant::now() + OPEN_FOR);
+        if state.failures >= FAILURES_TO_OPEN || state.half_open {
+            tracing::warn!(service, failures = state.failures, "circuit opened: pausing calls to the service");
+            metrics::counter!("tidings_connector_circuit_opened_total", "service" => service.to_owned()).increment(1);
+            state.open_until = Some(now + self.open_for);
             state.failures = 0;
+            state.half_open = false;
         }
+    }
+
+    /// The service asked us to wait (`Retry-After`): calls pause for `wait` (at least one second),
+    /// then go through again without a trial.
+    pub fn pause(&self, service: &str, wait: Duration) {
+        let mut map = self.states();
+        let state = map.entry(service.to_owned()).or_default();
+        let until = Instant::now() + wait.max(Duration::from_secs(1));
+        state.open_until = Some(state.open_until.map_or(until, |current| current.max(until)));
     }
 }
 
@@ -69,5 +139,31 @@ mod tests {
         assert!(breakers.check("yelp").is_ok(), "other platforms are unaffected");
         breakers.record_success("google");
         assert!(breakers.check("google").is_ok());
+    }
+
+    #[test]
+    fn after_the_open_period_one_trial_goes_through_and_its_failure_reopens() {
+        let breakers = Breakers::new(Duration::from_secs(30));
+        let start = Instant::now();
+        for _ in 0..FAILURES_TO_OPEN {
+            breakers.record_failure_at("model", start);
+        }
+        assert!(breakers.check_at("model", start + Duration::from_secs(29)).is_err(), "open for 30 s");
+        assert!(breakers.check_at("model", start + Duration::from_secs(31)).is_ok(), "half-open after 30 s");
+        breakers.record_failure_at("model", start + Duration::from_secs(31));
+        let wait = breakers.check_at("model", start + Duration::from_secs(32)).expect_err("one failed trial reopens");
+        assert_eq!(wait, Duration::from_secs(29));
+        assert!(breakers.check_at("model", start + Duration::from_secs(62)).is_ok());
+        breakers.record_success("model");
+        assert_eq!(breakers.state("model"), CircuitState::Closed);
+    }
+
+    #[test]
+    fn a_retry_after_pauses_calls_without_counting_as_an_outage() {
+        let breakers = Breakers::new(Duration::from_secs(30));
+        breakers.pause("model", Duration::from_secs(20));
+        let wait = breakers.check("model").expect_err("paused");
+        assert!(wait > Duration::from_secs(18) && wait <= Duration::from_secs(20));
+        assert!(matches!(breakers.state("model"), CircuitState::Open(_)));
     }
 }

@@ -1,6 +1,8 @@
 //! The server suite: the real application on a random port with a fresh database, driven over HTTP.
 
 mod abuse;
+mod ai_auto_reply;
+mod ai_replies;
 mod api;
 mod authenticator;
 mod browser;
