@@ -139,7 +139,8 @@ pub struct Config {
     pub ai: AiConfig,
 }
 
-/// Request limits per workspace plan (replyforce §5.5) and brute-force protection.
+/// Request limits per workspace plan (API requests per minute: free 100, pro 1,000, enterprise
+/// 10,000 by default) and brute-force protection.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RateLimitConfig {

@@ -1,5 +1,7 @@
 //! Agent 7: send the reply automatically, keep it as a draft, or hand the conversation to a
-//! person — on the triggers of replyforce §8.3, each named in the decision.
+//! person — on the human-takeover triggers (low confidence in the reply, the customer asking for
+//! a person, negative sentiment with critical urgency, repeated unresolved messages, legal or
+//! compliance words, the model's circuit breaker open), each named in the decision.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,6 @@
-//! Agent 4: intent and lead scoring with the weighted rules of replyforce §3.2, kept as data
-//! ([`LeadRules`], serde, defaults = the seed's rules) so each workspace can change them, and
-//! explained rule by rule.
+//! Agent 4: intent and lead scoring with weighted rules (+30 for a pricing question, and the
+//! others listed on [`LeadRules`]), kept as data ([`LeadRules`], serde, with defaults) so each
+//! workspace can change them, and explained rule by rule.
 
 use serde::{Deserialize, Serialize};
 
@@ -55,7 +55,7 @@ pub struct FactRule {
     pub points: i32,
 }
 
-/// The lead-scoring rules; [`Default`] is replyforce §3.2 agent 4 as written.
+/// The lead-scoring rules; [`Default`] holds the points written on each field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LeadRules {
@@ -285,7 +285,8 @@ pub struct LeadContext {
     pub follows: bool,
 }
 
-/// Agent 4's output (replyforce: `{intent, confidence, lead_score, lead_tag, signals, recommended_action}`).
+/// Agent 4's output: intent, confidence, lead score and tag, the signals behind them, and the
+/// recommended action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeadScore {
     /// The sender's intent.

@@ -1,5 +1,6 @@
-//! Tidings' local language understanding: the pure, offline half of the AI pipeline
-//! (replyforce §3, agents 1–4, the output guardrail of agent 6 and the decision of agent 7).
+//! Tidings' local language understanding: the pure, offline half of the AI pipeline (input
+//! guardrail, understanding, sentiment and urgency, lead scoring, the output guardrail and the
+//! send/draft/hand-over decision).
 //!
 //! Everything here is a pure function of its input and its configuration: no I/O, no network,
 //! no async, no clock. Every score carries its explanation as a list of [`Signal`]s, so the

@@ -11,7 +11,7 @@ use crate::keywords;
 use crate::language::{self, Language, LanguageGuess};
 use crate::text::{PhraseSet, normalised};
 
-/// The seed's topics (replyforce §3.2, agent 2).
+/// What a message is about, as the message-understanding step classifies it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Topic {

@@ -25,6 +25,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::access::ClientAddressPolicy;
 use crate::channels::accounts::ChannelContext;
 use crate::channels::breaker::Breakers;
 use crate::channels::platforms::Platforms;
@@ -34,7 +35,6 @@ use crate::events::Events;
 use crate::http::middleware::{error_envelope, security_headers, track_metrics};
 use crate::http::rate_limit::{RateLimits, quota_headers};
 use crate::identity::Identity;
-use crate::identity::auth::ClientAddressPolicy;
 use crate::inbox::live::Live;
 use crate::inbox::service::Inbox;
 use crate::mail;
@@ -239,7 +239,6 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(system::pages::router())
         .merge(identity::pages::router())
-        .merge(audit::pages::router())
         .merge(inbox::pages::router())
         .merge(channels::pages::router())
         .merge(mail::pages::router(&config))

@@ -3,6 +3,7 @@
 //! Each capability owns a folder with its routes, domain logic, jobs and pages; `app` merges
 //! them and layers the middleware in one place.
 
+pub mod access;
 pub mod app;
 pub mod audit;
 pub mod channels;

@@ -120,6 +120,23 @@ macro_rules! with_tx {
     };
 }
 
+/// Runs one read confined to a workspace: `$body`, with `$conn` bound to the connection of a
+/// [`Db::read_for_tenant`] transaction, so on PostgreSQL row-level security hides every other
+/// workspace's rows even from a query that forgot its `WHERE workspace_id = …`. `$body`
+/// evaluates to `Result<T, sqlx::Error>`; the macro to `Result<T, StoreError>`.
+#[macro_export]
+macro_rules! tenant_read {
+    ($db:expr, $workspace:expr, |$conn:ident| $body:expr) => {
+        async {
+            let mut tx = $db.read_for_tenant($workspace).await?;
+            let value = $crate::with_tx!(tx, |$conn| $body)?;
+            tx.commit().await?;
+            Ok::<_, $crate::StoreError>(value)
+        }
+        .await
+    };
+}
+
 impl Db {
     /// Opens pools for the URL (`sqlite:…` or `postgres://…`).
     pub async fn connect(url: &str, settings: &DatabaseConfig) -> Result<Self, StoreError> {

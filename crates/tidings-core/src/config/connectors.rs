@@ -19,7 +19,7 @@ pub struct ConnectorsConfig {
     pub sync_interval_secs: u64,
     /// Timeout of one call to a platform.
     pub http_timeout_secs: u64,
-    /// Replies sent per hour per connection, by platform (replyforce §4.4: Facebook 200/h, WhatsApp 1000/h).
+    /// Replies sent per hour per connection, by platform (defaults: Facebook 200/h, WhatsApp 1000/h).
     pub outbound_per_hour: BTreeMap<String, u32>,
     /// Facebook, Messenger, Instagram and WhatsApp: one Meta app.
     pub meta: MetaConfig,

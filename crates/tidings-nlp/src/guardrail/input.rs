@@ -45,7 +45,7 @@ impl InputFlag {
     }
 }
 
-/// The input guardrail's verdict (replyforce: `{passed, flags, risk_score}`).
+/// The input guardrail's verdict: whether it passed, the flags raised and the risk score.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputCheck {
     /// False when the risk reaches [`BLOCK_AT`]: the message is kept but not answered by a model.

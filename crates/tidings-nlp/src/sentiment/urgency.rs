@@ -9,7 +9,7 @@ use crate::Signal;
 use crate::language::Language;
 use crate::text::{PhraseSet, normalised};
 
-/// The seed's four urgency levels (replyforce §3.2, agent 3).
+/// Four urgency levels, from nothing pressing to critical.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum UrgencyLevel {

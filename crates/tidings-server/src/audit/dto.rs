@@ -31,7 +31,7 @@ pub struct AuditQuery {
 }
 
 /// Who acted.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActorOut {
     /// `user`, `api_key`, `anonymous` or `system`.
@@ -43,7 +43,7 @@ pub struct ActorOut {
 }
 
 /// What was acted on.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceOut {
     #[serde(rename = "type")]
@@ -51,8 +51,8 @@ pub struct ResourceOut {
     pub id: Option<String>,
 }
 
-/// One audit entry (replyforce §6.5 shape).
-#[derive(Serialize, ToSchema)]
+/// One audit entry: who (actor), what (action on a resource), when, from where, and the outcome.
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntryOut {
     pub event_id: String,
@@ -84,7 +84,7 @@ impl From<AuditRow> for AuditEntryOut {
 }
 
 /// A page of the audit log.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditListOut {
     pub entries: Vec<AuditEntryOut>,
@@ -92,7 +92,7 @@ pub struct AuditListOut {
 }
 
 /// The outcome of checking the chain.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChainOut {
     pub valid: bool,

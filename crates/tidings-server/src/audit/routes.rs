@@ -8,9 +8,9 @@ use utoipa_axum::routes;
 use super::dto::{AuditEntryOut, AuditListOut, AuditQuery, ChainOut};
 use super::store::{self, AuditFilter};
 use crate::AppState;
+use crate::access::{Auth, Permission};
 use crate::http::error::ErrorBody;
 use crate::http::{ApiError, Envelope, Pagination};
-use crate::identity::{Auth, Permission};
 
 /// The audit endpoints, under `/api/v1`.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -6,42 +6,11 @@ use tidings_core::time::now_millis;
 use tidings_core::{AuditId, WorkspaceId};
 use tidings_store::{Db, Engine, StoreError, Tx, with_tx};
 
+pub use crate::access::Actor;
+use crate::access::{Caller, Origin};
+
 /// The hash before a workspace's first entry.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-/// Who did it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actor {
-    /// A signed-in member.
-    User {
-        /// The user id.
-        id: String,
-        /// Their role at the time.
-        role: String,
-    },
-    /// A script or integration using an API key.
-    ApiKey {
-        /// The key id.
-        id: String,
-        /// The key's role.
-        role: String,
-    },
-    /// Someone not signed in (sign-up, password reset).
-    Anonymous,
-    /// Tidings itself (jobs, schedules).
-    System,
-}
-
-impl Actor {
-    fn parts(&self) -> (&'static str, Option<&str>, Option<&str>) {
-        match self {
-            Actor::User { id, role } => ("user", Some(id), Some(role)),
-            Actor::ApiKey { id, role } => ("api_key", Some(id), Some(role)),
-            Actor::Anonymous => ("anonymous", None, None),
-            Actor::System => ("system", None, None),
-        }
-    }
-}
 
 /// Whether the action succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +38,44 @@ pub struct AuditEntry {
     pub metadata: serde_json::Value,
     /// Outcome.
     pub result: AuditResult,
+}
+
+impl AuditEntry {
+    /// `action` on a thing of `resource_type`, done by `actor` from `origin`'s address, with
+    /// no id and no metadata yet (see [`on`](Self::on) and [`with`](Self::with)).
+    pub fn success(actor: Actor, origin: &Origin, action: &'static str, resource_type: &'static str) -> Self {
+        AuditEntry {
+            actor,
+            ip: origin.ip.clone(),
+            action,
+            resource_type,
+            resource_id: None,
+            metadata: serde_json::json!({}),
+            result: AuditResult::Success,
+        }
+    }
+
+    /// The same, attempted and refused.
+    pub fn failure(actor: Actor, origin: &Origin, action: &'static str, resource_type: &'static str) -> Self {
+        AuditEntry { result: AuditResult::Failure, ..Self::success(actor, origin, action, resource_type) }
+    }
+
+    /// `action` done by `caller`, from where they called.
+    pub fn by(caller: &Caller, action: &'static str, resource_type: &'static str) -> Self {
+        Self::success(caller.actor.clone(), &caller.origin, action, resource_type)
+    }
+
+    /// The id of the thing acted on.
+    pub fn on(mut self, resource_id: impl std::fmt::Display) -> Self {
+        self.resource_id = Some(resource_id.to_string());
+        self
+    }
+
+    /// Specifics worth keeping (never secrets).
+    pub fn with(mut self, metadata: serde_json::Value) -> Self {
+        self.metadata = metadata;
+        self
+    }
 }
 
 /// A stored entry.

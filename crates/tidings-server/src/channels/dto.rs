@@ -25,7 +25,7 @@ pub struct LocationIn {
 }
 
 /// A location, with what is connected to it and how it is reviewed.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LocationOut {
     pub id: String,
@@ -118,7 +118,7 @@ fn double_option<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Op
 }
 
 /// How replies reach a platform.
-#[derive(Serialize, ToSchema, Clone, Copy)]
+#[derive(Serialize, Deserialize, ToSchema, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
 pub enum ReplySupportOut {
     /// Posted through the platform's API.
@@ -137,7 +137,7 @@ impl From<ReplySupport> for ReplySupportOut {
 }
 
 /// What a platform brings into the inbox.
-#[derive(Serialize, ToSchema, Clone, Copy)]
+#[derive(Serialize, Deserialize, ToSchema, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
 pub enum PlatformKind {
     /// Polled for reviews.
@@ -154,7 +154,7 @@ impl PlatformKind {
 }
 
 /// A connected platform account and its health. Its credentials are never shown.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionOut {
     pub id: String,
@@ -189,7 +189,7 @@ pub struct ConnectionOut {
 }
 
 /// Whether the platform sends a connection's events to our webhook.
-#[derive(Serialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum WebhookSubscriptionOut {
     /// The platform sends the account's events (Meta: the Page installed the app).
@@ -241,7 +241,7 @@ impl From<ConnectionRow> for ConnectionOut {
 }
 
 /// How an account of a platform is connected.
-#[derive(Serialize, ToSchema, Clone, Copy)]
+#[derive(Serialize, Deserialize, ToSchema, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
 pub enum ConnectMethod {
     /// Through the platform's consent screen (`GET /connections/oauth/{platform}/start`).
@@ -251,7 +251,7 @@ pub enum ConnectMethod {
 }
 
 /// A platform Tidings can connect to, and how.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PlatformOut {
     pub platform: String,
@@ -263,7 +263,7 @@ pub struct PlatformOut {
     /// Whether this server has the OAuth app configured (always `false` for token platforms).
     pub oauth_configured: bool,
     /// Credential fields `POST /connections` needs for this platform.
-    pub required_credentials: Vec<&'static str>,
+    pub required_credentials: Vec<String>,
     /// Where to point the platform's webhook, for platforms that push events. A Meta app has
     /// one callback URL per object, so Messenger and Facebook share the Page's.
     pub webhook_url: Option<String>,
@@ -287,7 +287,7 @@ pub struct OAuthStartQuery {
 }
 
 /// The consent page to send the member to.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthStartOut {
     /// The platform's consent URL, carrying a single-use `state`.
@@ -311,7 +311,7 @@ pub struct OAuthCallbackQuery {
 }
 
 /// A sync asked for.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncRequestedOut {
     pub connection_id: String,
@@ -319,7 +319,7 @@ pub struct SyncRequestedOut {
 }
 
 /// Something was removed.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct DeletedOut {
     pub deleted: bool,
 }

@@ -2,6 +2,7 @@
 //! connected to them, kept in sync by polling and webhooks.
 
 pub mod accounts;
+mod api_error;
 pub mod breaker;
 pub mod credentials;
 pub mod dto;

@@ -32,7 +32,7 @@ use tidings_core::{ConnectionId, LocationId, WorkspaceId};
 
 use super::service::{Channels, ChannelsError, NewAccount};
 use super::store::{self, NewOAuthState};
-use crate::identity::Auth;
+use crate::access::Caller;
 use crate::identity::tokens::{hash_token, opaque_token};
 
 /// How long a `state` is accepted after the flow starts.
@@ -120,15 +120,15 @@ impl Channels {
 
     /// Starts connecting `platform`: stores a fresh state for this member and returns the
     /// consent URL carrying it.
-    #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id, platform = %platform))]
+    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, platform = %platform))]
     pub async fn start_oauth(
         &self,
-        auth: &Auth,
+        caller: &Caller,
         platform: Platform,
         location: Option<&str>,
     ) -> Result<Started, ChannelsError> {
-        let workspace = &auth.workspace_id;
-        let user = auth.user_id.as_ref().ok_or_else(|| {
+        let workspace = &caller.workspace_id;
+        let user = &caller.user().ok_or_else(|| {
             ChannelsError::Conflict("connecting by OAuth needs a signed-in member, not an API key".to_owned())
         })?;
         let client = self.oauth_client(platform)?;
@@ -155,17 +155,17 @@ impl Channels {
     }
 
     /// Finishes connecting `platform` with the `code` and `state` the platform sent back.
-    #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id, platform = %platform))]
+    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, platform = %platform))]
     pub async fn complete_oauth(
         &self,
-        auth: &Auth,
+        caller: &Caller,
         platform: Platform,
         code: &str,
         state: &str,
     ) -> Result<Completed, ChannelsError> {
-        let workspace = &auth.workspace_id;
+        let workspace = &caller.workspace_id;
         let client = self.oauth_client(platform)?;
-        let user = auth.user_id.as_ref().ok_or(ChannelsError::InvalidState)?;
+        let user = &caller.user().ok_or(ChannelsError::InvalidState)?;
         if code.is_empty() || state.is_empty() {
             return Err(ChannelsError::InvalidState);
         }
@@ -202,17 +202,17 @@ impl Channels {
                 self.meta_accounts(platform, &long_lived.access_token).await.map_err(failed)?
             }
         };
-        self.connect_accounts(auth, platform, location.as_ref(), accounts).await
+        self.connect_accounts(caller, platform, location.as_ref(), accounts).await
     }
 
     async fn connect_accounts(
         &self,
-        auth: &Auth,
+        caller: &Caller,
         platform: Platform,
         location: Option<&LocationId>,
         accounts: Vec<NewAccount>,
     ) -> Result<Completed, ChannelsError> {
-        let workspace: &WorkspaceId = &auth.workspace_id;
+        let workspace: &WorkspaceId = &caller.workspace_id;
         let mut done = Completed::default();
         for account in accounts {
             if let Some(existing) =
@@ -221,7 +221,7 @@ impl Channels {
                 if existing.workspace_id == workspace.as_str()
                     && let Ok(id) = ConnectionId::parse(&existing.id)
                 {
-                    self.reconnect(auth, &id, &account.credentials).await?;
+                    self.reconnect(caller, &id, &account.credentials).await?;
                     done.reconnected.push(id);
                 } else {
                     done.skipped += 1;
@@ -229,7 +229,7 @@ impl Channels {
                 continue;
             }
             let interval = self.default_sync_interval_secs;
-            match self.insert_account(auth, platform, location, interval, &account, "oauth").await? {
+            match self.insert_account(caller, platform, location, interval, &account, "oauth").await? {
                 Some(id) => done.connected.push(id),
                 None => done.skipped += 1,
             }

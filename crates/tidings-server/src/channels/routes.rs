@@ -14,12 +14,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::dto::*;
-use super::service::{Channels, ChannelsError, request_sync, required_credentials};
+use super::service::{Channels, ChannelsError, required_credentials};
 use crate::AppState;
+use crate::access::{Auth, Permission};
 use crate::dashboard::page::PageError;
 use crate::http::error::ErrorBody;
 use crate::http::{ApiError, ApiJson, Envelope};
-use crate::identity::{Auth, Permission};
 
 /// The endpoints of this module, under `/api/v1`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -188,7 +188,7 @@ async fn sync_connection(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ConnectChannels)?;
     let id = connection_id(&id)?;
-    let next_sync_at = request_sync(&state.db, &auth.workspace_id, &id).await?;
+    let next_sync_at = Channels::of(&state).request_sync(&auth.workspace_id, &id).await?;
     let out = SyncRequestedOut { connection_id: id.to_string(), next_sync_at: to_rfc3339(next_sync_at) };
     Ok((StatusCode::ACCEPTED, Envelope::new(out)))
 }
@@ -258,7 +258,7 @@ async fn list_platforms(State(state): State<AppState>, auth: Auth) -> Result<imp
                 reply_support: p.reply_support().into(),
                 connect_method: if p.uses_oauth() { ConnectMethod::Oauth } else { ConnectMethod::Token },
                 oauth_configured: p.uses_oauth() && platforms.oauth(p).is_some(),
-                required_credentials: required_credentials(p).to_vec(),
+                required_credentials: required_credentials(p).iter().map(|c| (*c).to_owned()).collect(),
                 webhook_url: p.webhook_path().filter(|_| pushes).map(|path| channels.absolute(path)),
                 webhook_object: p.meta_object().map(str::to_owned),
                 webhook_secret_configured: pushes.then(|| platforms.webhook_configured(p)),

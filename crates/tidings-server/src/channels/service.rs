@@ -7,11 +7,11 @@
 //! row, and forget the credentials again when the insert does not happen. Removal forgets the
 //! credentials first and then deletes the row, so a failure half-way can simply be retried.
 
-use axum::http::StatusCode;
 use serde_json::json;
 use tidings_connectors::{AccountRef, ConnectorError, Credentials, MessagingChannel, Platform, WebhookSubscription};
 use tidings_core::time::now_millis;
-use tidings_core::{ConnectionId, LocationId, WorkspaceId};
+use tidings_core::{ConnectionId, LocationId, TaskId, UserId, WorkspaceId};
+use tidings_store::queue::{Queue, QueueError};
 use tidings_store::{Db, StoreError, Tx};
 
 use super::credentials;
@@ -19,12 +19,12 @@ use super::dto::{ConnectionIn, ConnectionPatch, LocationIn};
 use super::model::ConnectionStatus;
 use super::platforms::Platforms;
 use super::store::{self, ConnectionRow, LocationRow, LocationStatsRow, NewConnection};
+use super::sync::start_sync;
 pub use super::validation::required_credentials;
 use super::validation::{credentials_for, location_fields, required_text, sync_interval};
 use crate::AppState;
-use crate::audit::{self, AuditEntry, AuditResult};
-use crate::http::ApiError;
-use crate::identity::Auth;
+use crate::access::Caller;
+use crate::audit::{self, AuditEntry};
 use crate::inbox::store as inbox_store;
 use crate::vault::{Vault, VaultError};
 
@@ -74,29 +74,12 @@ pub enum ChannelsError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The work queue refused a job.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
     /// The vault failed.
     #[error(transparent)]
     Vault(#[from] VaultError),
-}
-
-impl From<ChannelsError> for ApiError {
-    fn from(error: ChannelsError) -> Self {
-        let message = error.to_string();
-        match error {
-            ChannelsError::NotFound(what) => ApiError::not_found(what),
-            ChannelsError::Validation { field, message } => ApiError::validation(field, message),
-            ChannelsError::AlreadyConnected(_) => ApiError::new(StatusCode::CONFLICT, "already_connected", message),
-            ChannelsError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
-            ChannelsError::InvalidState => ApiError::new(StatusCode::BAD_REQUEST, "invalid_state", message),
-            ChannelsError::NotConfigured(_) => ApiError::new(StatusCode::CONFLICT, "not_configured", message),
-            ChannelsError::Platform { source, .. } => {
-                tracing::warn!(error = %source, "platform error while connecting");
-                ApiError::new(StatusCode::BAD_GATEWAY, "platform_error", message)
-            }
-            ChannelsError::Store(error) => ApiError::internal(&error),
-            ChannelsError::Vault(error) => ApiError::internal(&error),
-        }
-    }
 }
 
 pub(super) fn invalid(field: &'static str, message: impl Into<String>) -> ChannelsError {
@@ -107,6 +90,7 @@ pub(super) fn invalid(field: &'static str, message: impl Into<String>) -> Channe
 #[derive(Clone)]
 pub struct Channels {
     pub(crate) db: Db,
+    pub(crate) queue: Queue,
     pub(crate) vault: Vault,
     pub(crate) platforms: Platforms,
     pub(crate) public_url: String,
@@ -128,6 +112,7 @@ impl Channels {
         let connectors = &state.config.connectors;
         Self {
             db: state.db.clone(),
+            queue: state.queue.clone(),
             vault: state.vault.clone(),
             platforms: state.platforms.clone(),
             public_url: state.config.public_url(),
@@ -172,46 +157,46 @@ impl Channels {
     }
 
     /// Adds a location.
-    #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id))]
-    pub async fn create_location(&self, auth: &Auth, input: LocationIn) -> Result<LocationView, ChannelsError> {
-        let workspace = &auth.workspace_id;
+    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id))]
+    pub async fn create_location(&self, caller: &Caller, input: LocationIn) -> Result<LocationView, ChannelsError> {
+        let workspace = &caller.workspace_id;
         let fields = location_fields(input)?;
         let id = LocationId::generate();
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         store::insert_location(&mut tx, workspace, &id, &fields).await?;
-        record(&mut tx, auth, "location.created", "location", id.as_str(), json!({ "name": fields.name })).await?;
+        record(&mut tx, caller, "location.created", "location", id.as_str(), json!({ "name": fields.name })).await?;
         tx.commit().await?;
         self.location(workspace, &id).await
     }
 
     /// Replaces a location's fields.
-    #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id, location_id = %id))]
+    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, location_id = %id))]
     pub async fn update_location(
         &self,
-        auth: &Auth,
+        caller: &Caller,
         id: &LocationId,
         input: LocationIn,
     ) -> Result<LocationView, ChannelsError> {
-        let workspace = &auth.workspace_id;
+        let workspace = &caller.workspace_id;
         let fields = location_fields(input)?;
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         if !store::update_location(&mut tx, workspace, id, &fields).await? {
             return Err(ChannelsError::NotFound("location"));
         }
-        record(&mut tx, auth, "location.updated", "location", id.as_str(), json!({ "name": fields.name })).await?;
+        record(&mut tx, caller, "location.updated", "location", id.as_str(), json!({ "name": fields.name })).await?;
         tx.commit().await?;
         self.location(workspace, id).await
     }
 
     /// Removes a location; its connections and conversations stay, detached from it.
-    #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id, location_id = %id))]
-    pub async fn delete_location(&self, auth: &Auth, id: &LocationId) -> Result<(), ChannelsError> {
-        let workspace = &auth.workspace_id;
+    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, location_id = %id))]
+    pub async fn delete_location(&self, caller: &Caller, id: &LocationId) -> Result<(), ChannelsError> {
+        let workspace = &caller.workspace_id;
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         if !store::delete_location(&mut tx, workspace, id).await? {
             return Err(ChannelsError::NotFound("location"));
         }
-        record(&mut tx, auth, "location.deleted", "location", id.as_str(), json!({})).await?;
+        record(&mut tx, caller, "location.deleted", "location", id.as_str(), json!({})).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -246,9 +231,9 @@ impl Channels {
     }
 
     /// Connects a platform account with an API key or token.
-    #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id))]
-    pub async fn connect(&self, auth: &Auth, input: ConnectionIn) -> Result<ConnectionRow, ChannelsError> {
-        let workspace = &auth.workspace_id;
+    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id))]
+    pub async fn connect(&self, caller: &Caller, input: ConnectionIn) -> Result<ConnectionRow, ChannelsError> {
+        let workspace = &caller.workspace_id;
         let platform = Platform::parse(input.platform.trim()).ok_or_else(|| invalid("platform", "unknown platform"))?;
         let external_id = required_text("externalAccountId", &input.external_account_id)?;
         let display_name = required_text("displayName", &input.display_name)?;
@@ -256,7 +241,7 @@ impl Channels {
         let credentials = credentials_for(platform, input.credentials)?;
         let location = self.existing_location(workspace, "locationId", input.location_id.as_deref()).await?;
         let account = NewAccount { external_id, display_name, credentials };
-        match self.insert_account(auth, platform, location.as_ref(), interval, &account, "token").await? {
+        match self.insert_account(caller, platform, location.as_ref(), interval, &account, "token").await? {
             Some(id) => self.subscribe_webhooks(workspace, &id).await,
             None => Err(ChannelsError::AlreadyConnected(platform.label())),
         }
@@ -329,14 +314,14 @@ impl Channels {
     /// when the platform account is already connected; its credentials are then forgotten.
     pub(crate) async fn insert_account(
         &self,
-        auth: &Auth,
+        caller: &Caller,
         platform: Platform,
         location: Option<&LocationId>,
         sync_interval_secs: i64,
         account: &NewAccount,
         method: &'static str,
     ) -> Result<Option<ConnectionId>, ChannelsError> {
-        let workspace = &auth.workspace_id;
+        let workspace = &caller.workspace_id;
         let id = ConnectionId::generate();
         credentials::save(&self.vault, workspace, &id, &account.credentials).await?;
         let secret_name = credentials::secret_name(&id);
@@ -361,7 +346,7 @@ impl Channels {
                 "locationId": location.map(LocationId::as_str),
                 "method": method,
             });
-            record(&mut tx, auth, "connection.created", "connection", id.as_str(), metadata).await?;
+            record(&mut tx, caller, "connection.created", "connection", id.as_str(), metadata).await?;
             tx.commit().await?;
             Ok(true)
         }
@@ -382,14 +367,14 @@ impl Channels {
     }
 
     /// Changes what a person may change on a connection: name, location, paused, interval.
-    #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id, connection_id = %id))]
+    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, connection_id = %id))]
     pub async fn update_connection(
         &self,
-        auth: &Auth,
+        caller: &Caller,
         id: &ConnectionId,
         patch: ConnectionPatch,
     ) -> Result<ConnectionRow, ChannelsError> {
-        let workspace = &auth.workspace_id;
+        let workspace = &caller.workspace_id;
         let row = self.connection(workspace, id).await?;
         let display_name = match patch.display_name.as_deref() {
             Some(name) => required_text("displayName", name)?,
@@ -425,16 +410,16 @@ impl Channels {
             "status": { "from": row.status, "to": status.as_str() },
             "syncIntervalSecs": interval,
         });
-        record(&mut tx, auth, "connection.updated", "connection", id.as_str(), metadata).await?;
+        record(&mut tx, caller, "connection.updated", "connection", id.as_str(), metadata).await?;
         tx.commit().await?;
         self.connection(workspace, id).await
     }
 
     /// Disconnects an account: its credentials are forgotten, then the connection removed.
     /// Its conversations stay in the inbox.
-    #[tracing::instrument(skip_all, fields(workspace_id = %auth.workspace_id, connection_id = %id))]
-    pub async fn disconnect(&self, auth: &Auth, id: &ConnectionId) -> Result<(), ChannelsError> {
-        let workspace = &auth.workspace_id;
+    #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id, connection_id = %id))]
+    pub async fn disconnect(&self, caller: &Caller, id: &ConnectionId) -> Result<(), ChannelsError> {
+        let workspace = &caller.workspace_id;
         let row = self.connection(workspace, id).await?;
         self.unsubscribe_webhooks(workspace, &row).await?;
         credentials::forget(&self.vault, workspace, id).await?;
@@ -443,7 +428,7 @@ impl Channels {
             return Err(ChannelsError::NotFound("connection"));
         }
         let metadata = json!({ "platform": row.platform, "externalAccountId": row.external_account_id });
-        record(&mut tx, auth, "connection.removed", "connection", id.as_str(), metadata).await?;
+        record(&mut tx, caller, "connection.removed", "connection", id.as_str(), metadata).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -452,19 +437,40 @@ impl Channels {
     /// workspace already has): active again, failures forgotten, due for sync now.
     pub(crate) async fn reconnect(
         &self,
-        auth: &Auth,
+        caller: &Caller,
         id: &ConnectionId,
         credentials: &Credentials,
     ) -> Result<(), ChannelsError> {
-        let workspace = &auth.workspace_id;
+        let workspace = &caller.workspace_id;
         credentials::save(&self.vault, workspace, id, credentials).await?;
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         if !store::reactivate_connection(&mut tx, workspace, id, credentials.expires_at_ms).await? {
             return Err(ChannelsError::NotFound("connection"));
         }
-        record(&mut tx, auth, "connection.reconnected", "connection", id.as_str(), json!({})).await?;
+        record(&mut tx, caller, "connection.reconnected", "connection", id.as_str(), json!({})).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+impl Channels {
+    /// Asks for a connection to be synced now (see [`request_sync`]).
+    pub async fn request_sync(&self, workspace: &WorkspaceId, id: &ConnectionId) -> Result<i64, ChannelsError> {
+        request_sync(&self.db, workspace, id).await
+    }
+
+    /// Syncs the workspace's review connections now (only `only`, when given), with a progress
+    /// task; returns the task and how many connections it syncs. `requested_by` is shown on the task.
+    pub async fn sync_reviews(
+        &self,
+        workspace: &WorkspaceId,
+        requested_by: Option<&UserId>,
+        only: Option<&ConnectionId>,
+    ) -> Result<(TaskId, i64), ChannelsError> {
+        if let Some(id) = only {
+            self.connection(workspace, id).await?;
+        }
+        Ok(start_sync(&self.db, &self.queue, workspace, requested_by, only).await?)
     }
 }
 
@@ -504,24 +510,12 @@ pub(crate) struct NewAccount {
 /// Appends to the audit log inside `tx`, as the caller.
 async fn record(
     tx: &mut Tx,
-    auth: &Auth,
+    caller: &Caller,
     action: &'static str,
     resource_type: &'static str,
     resource_id: &str,
     metadata: serde_json::Value,
 ) -> Result<(), StoreError> {
-    audit::record(
-        tx,
-        &auth.workspace_id,
-        AuditEntry {
-            actor: auth.actor.clone(),
-            ip: auth.origin.ip.clone(),
-            action,
-            resource_type,
-            resource_id: Some(resource_id.to_owned()),
-            metadata,
-            result: AuditResult::Success,
-        },
-    )
-    .await
+    let entry = AuditEntry::by(caller, action, resource_type).on(resource_id).with(metadata);
+    audit::record(tx, &caller.workspace_id, entry).await
 }

@@ -4,7 +4,7 @@
 use tidings_connectors::WebhookSubscription;
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, LocationId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
+use tidings_store::{Db, StoreError, Tx, tenant_read, with_reader, with_tx, with_writer};
 
 use super::model::ConnectionStatus;
 use crate::inbox::ingest::Source;
@@ -181,9 +181,9 @@ pub async fn insert_connection(
 pub async fn connections(db: &Db, workspace: &WorkspaceId) -> Result<Vec<ConnectionRow>, StoreError> {
     let sql =
         format!("SELECT {CONNECTION_COLUMNS} FROM channel_connections WHERE workspace_id = $1 ORDER BY platform, id");
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+    Ok(tenant_read!(db, workspace, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
-        .fetch_all(pool)
+        .fetch_all(&mut **conn)
         .await)?)
 }
 
@@ -193,10 +193,10 @@ pub async fn connection(
     id: &ConnectionId,
 ) -> Result<Option<ConnectionRow>, StoreError> {
     let sql = format!("SELECT {CONNECTION_COLUMNS} FROM channel_connections WHERE workspace_id = $1 AND id = $2");
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+    Ok(tenant_read!(db, workspace, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
         .bind(id.as_str())
-        .fetch_optional(pool)
+        .fetch_optional(&mut **conn)
         .await)?)
 }
 
@@ -394,10 +394,10 @@ pub async fn location_stats(
          (SELECT AVG(CAST(v.rating AS DOUBLE PRECISION)) FROM conversations v WHERE v.workspace_id = l.workspace_id \
            AND v.location_id = l.id AND v.kind = 'review' AND v.rating IS NOT NULL) AS average_rating \
          FROM locations l WHERE l.workspace_id = $1 AND ($2 IS NULL OR l.id = $2)";
-    Ok(with_reader!(db, |pool| sqlx::query_as(sql)
+    Ok(tenant_read!(db, workspace, |conn| sqlx::query_as(sql)
         .bind(workspace.as_str())
         .bind(only.map(LocationId::as_str))
-        .fetch_all(pool)
+        .fetch_all(&mut **conn)
         .await)?)
 }
 

@@ -1,5 +1,5 @@
-//! Polling review platforms: each connection is synced on its interval (default 15 minutes, per
-//! reviewpilot) and on demand (`POST /api/v1/reviews/sync`, with a progress task).
+//! Polling review platforms: each connection is synced on its interval (default 15 minutes) and
+//! on demand (`POST /api/v1/reviews/sync`, with a progress task).
 //!
 //! A sync reads the newest reviews page by page and stops at the first page with nothing new,
 //! so a regular sync costs one call. DataForSEO works by tasks: the pending task id is kept as

@@ -9,12 +9,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::sync::start_sync;
+use super::service::Channels;
 use crate::AppState;
+use crate::access::{Auth, Permission};
 use crate::http::error::ErrorBody;
 use crate::http::{ApiError, ApiJson, Envelope};
-use crate::identity::Permission;
-use crate::identity::auth::Auth;
 
 /// The sync endpoint.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -30,7 +29,7 @@ pub struct SyncIn {
 }
 
 /// A started sync.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncOut {
     /// Follow progress at `GET /api/v1/tasks/{taskId}`.
@@ -48,17 +47,12 @@ async fn sync_reviews(
     ApiJson(input): ApiJson<SyncIn>,
 ) -> Result<(StatusCode, axum::Json<Envelope<SyncOut>>), ApiError> {
     auth.require(Permission::ConnectChannels)?;
-    let only = match input.connection_id.as_deref() {
-        Some(id) => {
-            let id = ConnectionId::parse(id).map_err(|_| ApiError::not_found("connection"))?;
-            super::store::connection(&state.db, &auth.workspace_id, &id)
-                .await?
-                .ok_or_else(|| ApiError::not_found("connection"))?;
-            Some(id)
-        }
-        None => None,
-    };
+    let only = input
+        .connection_id
+        .as_deref()
+        .map(|id| ConnectionId::parse(id).map_err(|_| ApiError::not_found("connection")))
+        .transpose()?;
     let (task, connections) =
-        start_sync(&state.db, &state.queue, &auth.workspace_id, auth.user_id.as_ref(), only.as_ref()).await?;
+        Channels::of(&state).sync_reviews(&auth.workspace_id, auth.user_id.as_ref(), only.as_ref()).await?;
     Ok((StatusCode::ACCEPTED, Envelope::new(SyncOut { task_id: task.to_string(), connections })))
 }

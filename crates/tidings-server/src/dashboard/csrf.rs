@@ -26,7 +26,7 @@ use tidings_core::text;
 
 use super::page::PageError;
 use crate::AppState;
-use crate::identity::cookies::{SameSite, cookie, is_https, set_cookie};
+use crate::http::cookies::{SameSite, cookie, is_https, set_cookie};
 
 /// The cookie holding the token.
 pub const CSRF_COOKIE: &str = "tidings_csrf";

@@ -2,13 +2,14 @@
 
 mod assets;
 pub mod csrf;
+pub mod member;
 mod not_found;
 pub mod page;
 
 pub use assets::{asset_url, router};
 pub use not_found::route_not_found;
 
-use crate::identity::{Permission, Role};
+use crate::access::{Permission, Role};
 
 /// One entry of the navigation.
 pub struct NavItem {

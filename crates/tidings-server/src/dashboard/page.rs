@@ -11,12 +11,11 @@ use axum::response::{Html, IntoResponse, Response};
 use tidings_store::StoreError;
 
 use super::csrf::Csrf;
+use super::member::DashboardUser;
 use super::{NavItem, asset_url, nav_for};
 use crate::AppState;
+use crate::access::{ClientAddressPolicy, Role};
 use crate::http::ApiError;
-use crate::identity::auth::ClientAddressPolicy;
-use crate::identity::session::DashboardUser;
-use crate::identity::{IdentityError, Role};
 
 /// The header's menu for a signed-in member: who, where, and the workspace switcher.
 pub struct UserMenu {
@@ -277,11 +276,5 @@ impl From<ApiError> for PageError {
             message
         };
         Self::new(error.status, message)
-    }
-}
-
-impl From<IdentityError> for PageError {
-    fn from(error: IdentityError) -> Self {
-        ApiError::from(error).into()
     }
 }

@@ -19,7 +19,8 @@ use tidings_core::{Config, ConnectionId, ConversationId, LocationId, UserId, Wor
 use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
 
 use super::content::{self, Mood, Venue};
-use crate::audit::{self, Actor, AuditEntry, AuditResult};
+use crate::access::Origin;
+use crate::audit::{self, Actor, AuditEntry};
 use crate::channels::store::{self as channel_store, LocationFields, NewConnection};
 use crate::identity::password::PasswordHashing;
 use crate::identity::{Role, store as identity_store};
@@ -280,15 +281,9 @@ async fn create_owner_and_workspace(db: &Db, password_hash: &str) -> Result<(Wor
         .map(|_| ()))
     .map_err(StoreError::from)?;
     identity_store::insert_membership(&mut tx, &workspace, &user, Role::Owner).await?;
-    let entry = AuditEntry {
-        actor: Actor::System,
-        ip: None,
-        action: "workspace.created",
-        resource_type: "workspace",
-        resource_id: Some(workspace.to_string()),
-        metadata: json!({ "name": DEMO_WORKSPACE, "ownerEmail": DEMO_EMAIL, "demo": true }),
-        result: AuditResult::Success,
-    };
+    let entry = AuditEntry::success(Actor::System, &Origin::default(), "workspace.created", "workspace")
+        .on(&workspace)
+        .with(json!({ "name": DEMO_WORKSPACE, "ownerEmail": DEMO_EMAIL, "demo": true }));
     audit::record(&mut tx, &workspace, entry).await?;
     tx.commit().await?;
     Ok((workspace, user))

@@ -1,5 +1,6 @@
 //! HTTP plumbing shared by every capability: the error envelope, middleware, extractors.
 
+pub mod cookies;
 pub mod error;
 pub mod middleware;
 pub mod operator;

@@ -1,16 +1,16 @@
-//! Success bodies: `{"success": true, "data": …}`, with `pagination` for lists (reviewpilot §2.3).
+//! Success bodies: `{"success": true, "data": …}`, with `pagination` for lists.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ApiError;
 
 /// The success envelope.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct Envelope<T> {
     /// Always true.
     pub success: bool,
@@ -26,7 +26,7 @@ impl<T> Envelope<T> {
 }
 
 /// Where a page sits in a list.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pagination {
     /// Items matching the filter, over all pages. Inbox lists count exactly up to 10,000 (1,000

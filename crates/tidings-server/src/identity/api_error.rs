@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 
 use super::IdentityError;
+use crate::dashboard::page::PageError;
 use crate::http::error::ApiError;
 
 impl From<IdentityError> for ApiError {
@@ -41,5 +42,12 @@ impl From<IdentityError> for ApiError {
             IdentityError::Store(error) => ApiError::internal(&error),
             IdentityError::Queue(error) => ApiError::internal(&error),
         }
+    }
+}
+
+/// A page shows an identity error as the API would word it, on an HTML error page.
+impl From<IdentityError> for PageError {
+    fn from(error: IdentityError) -> Self {
+        ApiError::from(error).into()
     }
 }

@@ -4,9 +4,9 @@ use serde::{Deserialize, Serialize};
 use tidings_core::time::to_rfc3339;
 use utoipa::ToSchema;
 
-use super::permissions::Role;
 use super::service::{IssuedTokens, SignIn, TwoFactorChallenge, TwoFactorEnrolment};
 use super::store::{ApiKeyRow, InviteRow, MemberRow, MyWorkspaceRow, UserRow, WorkspaceRow};
+use crate::access::Role;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -114,7 +114,7 @@ pub struct ApiKeyIn {
     pub role: Role,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserOut {
     pub id: String,
@@ -139,13 +139,13 @@ impl From<UserRow> for UserOut {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokensOut {
     pub access_token: String,
     pub refresh_token: String,
     /// Always `Bearer`.
-    pub token_type: &'static str,
+    pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
     pub user_id: String,
@@ -158,7 +158,7 @@ impl From<IssuedTokens> for TokensOut {
         Self {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
-            token_type: "Bearer",
+            token_type: "Bearer".to_owned(),
             expires_in: tokens.expires_in,
             user_id: tokens.user_id.to_string(),
             workspace_id: tokens.workspace_id.to_string(),
@@ -169,7 +169,7 @@ impl From<IssuedTokens> for TokensOut {
 
 /// What `POST /auth/login` answers: tokens, or, for a member with two-factor sign-in, a
 /// challenge to complete at `POST /auth/login/two-factor`.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum LoginOut {
     Tokens(TokensOut),
@@ -185,7 +185,7 @@ impl From<SignIn> for LoginOut {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TwoFactorChallengeOut {
     /// Always `true`: send a code with the challenge token to finish signing in.
@@ -210,7 +210,7 @@ pub struct TwoFactorLoginIn {
     pub code: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TwoFactorSetupOut {
     /// The secret in base32, to type into an authenticator app.
@@ -232,7 +232,7 @@ pub struct TwoFactorCodeIn {
     pub code: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RecoveryCodesOut {
     /// One-time codes for when the authenticator app is lost: shown this once, never again.
@@ -247,7 +247,7 @@ pub struct TwoFactorDisableIn {
     pub code: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkspaceOut {
     pub id: String,
@@ -271,7 +271,7 @@ impl From<WorkspaceRow> for WorkspaceOut {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MyWorkspaceOut {
     pub id: String,
@@ -289,19 +289,19 @@ impl MyWorkspaceOut {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MeOut {
     pub user: UserOut,
     pub workspace: WorkspaceOut,
     pub role: Role,
-    pub permissions: Vec<&'static str>,
+    pub permissions: Vec<String>,
     /// The workspace requires two-factor sign-in and it is not on yet: until it is, every other
     /// endpoint of the workspace answers 403 `two_factor_required`.
     pub two_factor_setup_required: bool,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MemberOut {
     pub user_id: String,
@@ -323,7 +323,7 @@ impl From<MemberRow> for MemberOut {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InviteOut {
     pub id: String,
@@ -347,7 +347,7 @@ impl From<InviteRow> for InviteOut {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TeamOut {
     pub members: Vec<MemberOut>,
@@ -355,7 +355,7 @@ pub struct TeamOut {
     pub invites: Vec<InviteOut>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyOut {
     pub id: String,
@@ -384,7 +384,7 @@ impl From<ApiKeyRow> for ApiKeyOut {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewApiKeyOut {
     pub api_key: ApiKeyOut,
@@ -392,7 +392,7 @@ pub struct NewApiKeyOut {
     pub key: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DoneOut {
     pub done: bool,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tidings_store::Tx;
 use tidings_store::queue::{Queue, QueueError};
 
-use super::permissions::Role;
+use crate::access::Role;
 use crate::mail::templates::Email;
 use crate::mail::{MailError, enqueue_email};
 

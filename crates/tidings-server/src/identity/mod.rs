@@ -3,12 +3,10 @@
 
 mod api_error;
 pub mod auth;
-pub mod cookies;
 mod dto;
 mod emails;
 pub mod pages;
 pub mod password;
-pub mod permissions;
 pub mod routes;
 pub mod service;
 pub mod session;
@@ -16,6 +14,6 @@ pub mod store;
 pub mod tokens;
 pub mod totp;
 
-pub use auth::{Auth, TwoFactorExempt};
-pub use permissions::{Permission, Role};
+pub use crate::access::{Auth, Permission, Role};
+pub use auth::TwoFactorExempt;
 pub use service::{Identity, IdentityError};

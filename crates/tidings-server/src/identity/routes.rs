@@ -8,12 +8,12 @@ use tidings_core::{ApiKeyId, InviteId, UserId, WorkspaceId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::{Auth, TwoFactorExempt, origin_of};
+use super::auth::TwoFactorExempt;
 use super::dto::*;
-use super::permissions::Permission;
-use super::service::{IdentityError, Origin, SignIn, normalize_email};
-use super::store;
+use super::service::{IdentityError, Origin, SignIn, WorkspaceChange, normalize_email};
 use crate::AppState;
+use crate::access::Permission;
+use crate::access::{Auth, origin_of};
 use crate::http::error::ErrorBody;
 use crate::http::{ApiError, ApiJson, Envelope};
 
@@ -228,14 +228,13 @@ async fn me(
     State(state): State<AppState>,
     TwoFactorExempt(auth): TwoFactorExempt,
 ) -> Result<impl IntoResponse, ApiError> {
-    let db = state.identity.db();
-    let user = store::user_by_id(db, auth.user()?).await?.ok_or_else(|| ApiError::not_found("user"))?;
-    let workspace = store::workspace(db, &auth.workspace_id).await?.ok_or_else(|| ApiError::not_found("workspace"))?;
+    let user = state.identity.user(auth.user()?).await?;
+    let workspace = state.identity.workspace(&auth.workspace_id).await?;
     Ok(Envelope::new(MeOut {
         user: user.into(),
         workspace: workspace.into(),
         role: auth.role,
-        permissions: auth.role.permissions().into_iter().map(Permission::as_str).collect(),
+        permissions: auth.role.permissions().into_iter().map(|p| p.as_str().to_owned()).collect(),
         two_factor_setup_required: auth.owes_two_factor,
     }))
 }
@@ -273,7 +272,7 @@ async fn resend_verification(
     TwoFactorExempt(auth): TwoFactorExempt,
 ) -> Result<impl IntoResponse, ApiError> {
     let user = auth.user()?;
-    let row = store::user_by_id(state.identity.db(), user).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let row = state.identity.user(user).await?;
     state.limits.check_sign_in(auth.origin.ip.as_deref(), &row.email)?;
     state.identity.resend_verification(user).await?;
     Ok((StatusCode::ACCEPTED, Envelope::new(DoneOut { done: true })))
@@ -327,7 +326,7 @@ async fn list_workspaces(
     State(state): State<AppState>,
     TwoFactorExempt(auth): TwoFactorExempt,
 ) -> Result<impl IntoResponse, ApiError> {
-    let rows = store::workspaces_of(state.identity.db(), auth.user()?).await?;
+    let rows = state.identity.workspaces_of(auth.user()?).await?;
     Ok(Envelope::new(
         rows.into_iter().map(|row| MyWorkspaceOut::new(row, auth.workspace_id.as_str())).collect::<Vec<_>>(),
     ))
@@ -348,9 +347,7 @@ async fn create_workspace(
 #[utoipa::path(get, path = "/workspace", tag = "workspaces", security(("bearer" = [])), responses((status = 200, body = Envelope<WorkspaceOut>)))]
 async fn current_workspace(State(state): State<AppState>, auth: Auth) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewDashboard)?;
-    let row = store::workspace(state.identity.db(), &auth.workspace_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("workspace"))?;
+    let row = state.identity.workspace(&auth.workspace_id).await?;
     Ok(Envelope::new(WorkspaceOut::from(row)))
 }
 
@@ -364,23 +361,8 @@ async fn update_workspace(
     ApiJson(body): ApiJson<WorkspacePatch>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageWorkspace)?;
-    let db = state.identity.db();
-    let current = store::workspace(db, &auth.workspace_id).await?.ok_or_else(|| ApiError::not_found("workspace"))?;
-    let name = body.name.as_deref().unwrap_or(&current.name);
-    let require_two_factor = body.require_two_factor.unwrap_or(current.require_two_factor);
-    state
-        .identity
-        .update_workspace(
-            &auth.workspace_id,
-            &auth.actor,
-            auth.role,
-            auth.user_id.as_ref(),
-            name,
-            require_two_factor,
-            &auth.origin,
-        )
-        .await?;
-    let row = store::workspace(db, &auth.workspace_id).await?.ok_or_else(|| ApiError::not_found("workspace"))?;
+    let change = WorkspaceChange { name: body.name.as_deref(), require_two_factor: body.require_two_factor };
+    let row = state.identity.update_workspace(&auth, auth.user_id.as_ref(), change).await?;
     Ok(Envelope::new(WorkspaceOut::from(row)))
 }
 
@@ -388,10 +370,9 @@ async fn update_workspace(
 #[utoipa::path(get, path = "/team", tag = "team", security(("bearer" = [])), responses((status = 200, body = Envelope<TeamOut>)))]
 async fn team(State(state): State<AppState>, auth: Auth) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewDashboard)?;
-    let db = state.identity.db();
-    let members = store::members(db, &auth.workspace_id).await?;
+    let members = state.identity.members(&auth.workspace_id).await?;
     let invites = if auth.role.can(Permission::ManageTeam) {
-        store::pending_invites(db, &auth.workspace_id).await?
+        state.identity.pending_invites(&auth.workspace_id).await?
     } else {
         Vec::new()
     };
@@ -410,7 +391,7 @@ async fn invite(
     ApiJson(body): ApiJson<InviteIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageTeam)?;
-    state.identity.invite(&auth.workspace_id, auth.user()?, auth.role, &body.email, body.role, &auth.origin).await?;
+    state.identity.invite(&auth, auth.user()?, &body.email, body.role).await?;
     Ok((StatusCode::CREATED, Envelope::new(DoneOut { done: true })))
 }
 
@@ -424,7 +405,7 @@ async fn revoke_invite(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageTeam)?;
     let invite = path_id("invite", &id, InviteId::parse)?;
-    state.identity.revoke_invite(&auth.workspace_id, &auth.actor, &invite, &auth.origin).await?;
+    state.identity.revoke_invite(&auth, &invite).await?;
     Ok(Envelope::new(DoneOut { done: true }))
 }
 
@@ -439,7 +420,7 @@ async fn change_role(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageTeam)?;
     let member = path_id("member", &user_id, UserId::parse)?;
-    state.identity.change_role(&auth.workspace_id, &auth.actor, auth.role, &member, body.role, &auth.origin).await?;
+    state.identity.change_role(&auth, &member, body.role).await?;
     Ok(Envelope::new(DoneOut { done: true }))
 }
 
@@ -455,7 +436,7 @@ async fn remove_member(
     if auth.user_id.as_ref() != Some(&member) {
         auth.require(Permission::ManageTeam)?;
     }
-    state.identity.remove_member(&auth.workspace_id, &auth.actor, auth.role, &member, &auth.origin).await?;
+    state.identity.remove_member(&auth, &member).await?;
     Ok(Envelope::new(DoneOut { done: true }))
 }
 
@@ -463,7 +444,7 @@ async fn remove_member(
 #[utoipa::path(get, path = "/api-keys", tag = "api keys", security(("bearer" = [])), responses((status = 200, body = Envelope<Vec<ApiKeyOut>>), (status = 403, body = ErrorBody)))]
 async fn list_api_keys(State(state): State<AppState>, auth: Auth) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageApiKeys)?;
-    let keys = store::api_keys(state.identity.db(), &auth.workspace_id).await?;
+    let keys = state.identity.api_keys(&auth.workspace_id).await?;
     Ok(Envelope::new(keys.into_iter().map(ApiKeyOut::from).collect::<Vec<_>>()))
 }
 
@@ -476,11 +457,8 @@ async fn create_api_key(
     ApiJson(body): ApiJson<ApiKeyIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageApiKeys)?;
-    let (id, key, _) = state
-        .identity
-        .create_api_key(&auth.workspace_id, auth.user()?, auth.role, &body.name, body.role, &auth.origin)
-        .await?;
-    let keys = store::api_keys(state.identity.db(), &auth.workspace_id).await?;
+    let (id, key, _) = state.identity.create_api_key(&auth, auth.user()?, &body.name, body.role).await?;
+    let keys = state.identity.api_keys(&auth.workspace_id).await?;
     let created = keys.into_iter().find(|k| k.id == id.as_str()).ok_or_else(|| ApiError::not_found("API key"))?;
     Ok((StatusCode::CREATED, Envelope::new(NewApiKeyOut { api_key: created.into(), key })))
 }
@@ -495,6 +473,6 @@ async fn revoke_api_key(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageApiKeys)?;
     let key = path_id("API key", &id, ApiKeyId::parse)?;
-    state.identity.revoke_api_key(&auth.workspace_id, &auth.actor, &key, &auth.origin).await?;
+    state.identity.revoke_api_key(&auth, &key).await?;
     Ok(Envelope::new(DoneOut { done: true }))
 }

@@ -11,19 +11,23 @@ use tidings_store::{Db, StoreError, Tx};
 
 use super::emails;
 use super::password::PasswordHashing;
-use super::permissions::Role;
 use super::store;
 use super::tokens::{TokenKeys, opaque_token};
 use super::totp::TotpSecrets;
-use crate::audit::{self, Actor, AuditEntry, AuditResult};
+use crate::access::Actor;
+pub use crate::access::Origin;
+use crate::access::Role;
+use crate::audit::{self, AuditEntry};
 
 mod accounts;
 mod api_keys;
+mod reads;
 mod sessions;
 mod team;
 mod two_factor;
 
-pub use two_factor::{SignIn, TwoFactorChallenge, TwoFactorEnrolment};
+pub use reads::InvitePreview;
+pub use two_factor::{SignIn, TwoFactorChallenge, TwoFactorEnrolment, WorkspaceChange};
 
 const EMAIL_VERIFICATION_TTL_MS: i64 = 48 * 3600 * 1000;
 const PASSWORD_RESET_TTL_MS: i64 = 3600 * 1000;
@@ -110,13 +114,6 @@ pub struct IssuedTokens {
     pub role: Role,
 }
 
-/// Where a request came from, for sessions and the audit log.
-#[derive(Debug, Clone, Default)]
-pub struct Origin {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
 /// Tokens that went out by email, returned so callers (and tests through the mailer) can use them.
 #[derive(Debug, Clone)]
 pub struct Registered {
@@ -171,10 +168,6 @@ fn slugify(name: &str) -> String {
     }
     let slug = slug.trim_end_matches('-').chars().take(48).collect::<String>();
     if slug.is_empty() { "workspace".to_owned() } else { slug }
-}
-
-fn actor_user(user: &UserId, role: Role) -> Actor {
-    Actor::User { id: user.to_string(), role: role.as_str().to_owned() }
 }
 
 impl Identity {
@@ -250,15 +243,9 @@ impl Identity {
         audit::record(
             tx,
             &id,
-            AuditEntry {
-                actor: actor_user(owner, Role::Owner),
-                ip: origin.ip.clone(),
-                action: "workspace.created",
-                resource_type: "workspace",
-                resource_id: Some(id.to_string()),
-                metadata,
-                result: AuditResult::Success,
-            },
+            AuditEntry::success(Actor::user(owner, Role::Owner), origin, "workspace.created", "workspace")
+                .on(&id)
+                .with(metadata),
         )
         .await?;
         Ok(id)

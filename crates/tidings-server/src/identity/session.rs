@@ -22,16 +22,16 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use tidings_core::UserId;
 
-use super::cookies::{ACCESS_COOKIE, REFRESH_COOKIE, SameSite, access_token, cookie, is_https, set_cookie};
 use super::service::{IdentityError, IssuedTokens};
 use super::tokens::hash_token;
-use super::{Auth, Permission, TwoFactorExempt, store};
+use super::{TwoFactorExempt, store};
 use crate::AppState;
 use crate::dashboard::csrf::Csrf;
+pub use crate::dashboard::member::{DashboardUser, query_escape};
 use crate::dashboard::page::{self, PageError, UserMenu, WorkspaceChoice};
 use crate::http::ApiError;
+use crate::http::cookies::{ACCESS_COOKIE, REFRESH_COOKIE, SameSite, access_token, cookie, is_https, set_cookie};
 
 /// The `Set-Cookie` values that start (or replace) the browser's session.
 pub fn session_cookies(state: &AppState, headers: &HeaderMap, tokens: &IssuedTokens) -> [HeaderValue; 2] {
@@ -155,44 +155,9 @@ pub async fn refresh_session(State(state): State<AppState>, mut request: Request
     response
 }
 
-/// A signed-in person (never an API key), acting in one workspace.
-#[derive(Debug, Clone)]
-pub struct DashboardUser {
-    /// What the API's extractor yields: workspace, role, actor, session.
-    pub auth: Auth,
-    /// The person.
-    pub user_id: UserId,
-    /// Their session.
-    pub session_id: String,
-}
-
+// `DashboardUser` is the dashboard's (`dashboard/member.rs`); who it is, and the header's
+// menu, are identity's.
 impl DashboardUser {
-    /// A 403 page unless the member's role holds `permission` (and the member does not owe
-    /// the workspace a second factor).
-    pub fn require(&self, permission: Permission) -> Result<(), PageError> {
-        self.require_second_factor()?;
-        if self.auth.role.can(permission) {
-            Ok(())
-        } else {
-            Err(PageError::forbidden(format!(
-                "Your role in this workspace ({}) does not allow this page or action. Ask an owner or admin.",
-                self.auth.role.as_str()
-            )))
-        }
-    }
-
-    /// A 403 page, leading to the profile page where it is turned on, while the member owes the
-    /// workspace a second factor.
-    pub fn require_second_factor(&self) -> Result<(), PageError> {
-        if self.auth.owes_two_factor {
-            return Err(PageError::forbidden(
-                "This workspace requires two-factor sign-in. Turn it on for your account first, then come back.",
-            )
-            .with_link("/settings/profile#two-factor", "Set up two-factor sign-in"));
-        }
-        Ok(())
-    }
-
     /// The signed-in person, `None` for anyone not signed in (or whose session ended), and an
     /// error for anything else (rate limited, database down).
     async fn extract(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
@@ -243,19 +208,6 @@ impl DashboardUser {
     }
 }
 
-/// Percent-encodes a query value.
-pub fn query_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 /// Where a signed-out visitor of `parts` is sent: the sign-in page, coming back here after.
 fn sign_in_redirect(parts: &Parts) -> Response {
     if parts.method == Method::GET {
@@ -301,6 +253,5 @@ mod tests {
         headers.append(header::COOKIE, "tidings_refresh=oldr".parse().expect("value"));
         rewrite_request_cookies(&mut headers, None);
         assert_eq!(headers.get(header::COOKIE).expect("kept"), "a=1; tidings_csrf=x");
-        assert_eq!(query_escape("/invite?token=a b&x=é"), "/invite%3Ftoken%3Da%20b%26x%3D%C3%A9");
     }
 }

@@ -11,9 +11,9 @@ use sha2::{Digest, Sha256};
 use tidings_core::time::now_millis;
 use tidings_core::{UserId, WorkspaceId};
 
-use super::permissions::Role;
+use crate::access::Role;
 
-/// Claims of an access token (replyforce §5.2).
+/// Claims of an access token: user (`sub`), workspace (`tid`), role, session, issue and expiry.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     /// The user.

@@ -233,7 +233,7 @@ fn decode_cursor(cursor: &str) -> Option<PageStart> {
 }
 
 /// A location, by id and name.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LocationRef {
     pub id: String,
@@ -241,7 +241,7 @@ pub struct LocationRef {
 }
 
 /// A member, by id and name.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonRef {
     pub id: String,
@@ -249,7 +249,7 @@ pub struct PersonRef {
 }
 
 /// The customer of a conversation, with the details known to merge their identities.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContactRef {
     pub id: String,
@@ -269,7 +269,7 @@ fn assignee_of(row: &ConversationRow) -> Option<PersonRef> {
 }
 
 /// A reply written in Tidings.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResponseOut {
     pub id: String,
@@ -316,7 +316,7 @@ impl From<ResponseRow> for ResponseOut {
 }
 
 /// A review or message of a conversation.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageOut {
     pub id: String,
@@ -354,7 +354,7 @@ impl From<MessageRow> for MessageOut {
 }
 
 /// A review as the inbox lists it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewOut {
     pub id: String,
@@ -412,7 +412,7 @@ impl ReviewOut {
 }
 
 /// A page of reviews.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewListOut {
     pub reviews: Vec<ReviewOut>,
@@ -422,7 +422,7 @@ pub struct ReviewListOut {
 }
 
 /// A review with its whole thread and every reply written in Tidings.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewDetailOut {
     #[serde(flatten)]
@@ -432,7 +432,7 @@ pub struct ReviewDetailOut {
 }
 
 /// A conversation as the inbox lists it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationOut {
     pub id: String,
@@ -497,7 +497,7 @@ impl From<ConversationRow> for ConversationOut {
 }
 
 /// A page of conversations.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationListOut {
     pub conversations: Vec<ConversationOut>,
@@ -508,7 +508,7 @@ pub struct ConversationListOut {
 
 /// A conversation with its messages and the replies written in Tidings (so pending, failed and
 /// to-post-by-hand replies show in the thread).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationDetailOut {
     #[serde(flatten)]
@@ -520,7 +520,7 @@ pub struct ConversationDetailOut {
 }
 
 /// The messages of a conversation, oldest first.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagesOut {
     pub messages: Vec<MessageOut>,
@@ -550,7 +550,7 @@ pub struct StatusIn {
 }
 
 /// An import accepted: follow it at `GET /api/v1/tasks/{taskId}`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportAcceptedOut {
     pub task_id: String,
@@ -559,7 +559,7 @@ pub struct ImportAcceptedOut {
 }
 
 /// The progress of a sync or an import.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskOut {
     pub id: String,

@@ -3,7 +3,7 @@
 //! sits below channels and so cannot import it (ADR 0014).
 
 use tidings_core::{LocationId, WorkspaceId};
-use tidings_store::{Db, StoreError, with_reader};
+use tidings_store::{Db, StoreError, tenant_read};
 
 /// A business location.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -27,18 +27,18 @@ const LOCATION_COLUMNS: &str =
 /// A workspace's locations, by name.
 pub async fn locations(db: &Db, workspace: &WorkspaceId) -> Result<Vec<LocationRow>, StoreError> {
     let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE workspace_id = $1 ORDER BY name, id");
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+    Ok(tenant_read!(db, workspace, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
-        .fetch_all(pool)
+        .fetch_all(&mut **conn)
         .await)?)
 }
 
 /// One location of a workspace.
 pub async fn location(db: &Db, workspace: &WorkspaceId, id: &LocationId) -> Result<Option<LocationRow>, StoreError> {
     let sql = format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE workspace_id = $1 AND id = $2");
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+    Ok(tenant_read!(db, workspace, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
         .bind(id.as_str())
-        .fetch_optional(pool)
+        .fetch_optional(&mut **conn)
         .await)?)
 }

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
-use tidings_core::{ConversationId, TaskId, UserId};
+use tidings_core::{ConversationId, TaskId};
 use tokio::sync::broadcast::error::RecvError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -19,8 +19,8 @@ use super::csv::{self, ImportError};
 use super::dto::*;
 use super::live::LiveEvent;
 use super::model::{ConversationKind, ConversationStatus, ResponseStatus};
-use super::service::{InboxError, ReplyRequest, is_review};
-use super::store::{self, ConversationRow};
+use super::service::{ConversationPage, InboxError, ReplyRequest, Thread, is_review};
+use super::store::ConversationRow;
 use super::tasks;
 use super::window::SendAs;
 use crate::AppState;
@@ -57,34 +57,37 @@ fn conversation_id(value: &str) -> Result<ConversationId, ApiError> {
     ConversationId::parse(value).map_err(|_| ApiError::not_found("conversation"))
 }
 
+fn review_id(value: &str) -> Result<ConversationId, ApiError> {
+    ConversationId::parse(value).map_err(|_| ApiError::not_found("review"))
+}
+
+/// A missing conversation is, on the reviews endpoints, a missing review.
+fn review_not_found(error: InboxError) -> ApiError {
+    match error {
+        InboxError::NotFound(_) => ApiError::not_found("review"),
+        other => other.into(),
+    }
+}
+
 /// The workspace's review `id` (a thread's id is not found here).
 async fn review_of(state: &AppState, auth: &Auth, id: &str) -> Result<(ConversationId, ConversationRow), ApiError> {
-    let not_found = || ApiError::not_found("review");
-    let id = ConversationId::parse(id).map_err(|_| not_found())?;
-    let row = state.inbox.conversation(&auth.workspace_id, &id).await.map_err(|e| match e {
-        InboxError::NotFound(_) => not_found(),
-        other => other.into(),
-    })?;
+    let id = review_id(id)?;
+    let row = state.inbox.conversation(&auth.workspace_id, &id).await.map_err(review_not_found)?;
     if !is_review(&row) {
-        return Err(not_found());
+        return Err(ApiError::not_found("review"));
     }
     Ok((id, row))
 }
 
-/// One page of conversations, with each review's text and current reply.
+/// One page of conversations, and the cursor of the next.
 async fn page(
     state: &AppState,
     auth: &Auth,
     request: &ListRequest,
-) -> Result<(Vec<ConversationRow>, i64, bool, Option<String>), ApiError> {
-    // One more than asked tells whether another page follows.
-    let (mut rows, total) =
-        store::list_conversations(&state.db, &auth.workspace_id, &request.filter, &request.start, request.limit + 1)
-            .await?;
-    let has_more = rows.len() > usize::try_from(request.limit).unwrap_or(usize::MAX);
-    rows.truncate(usize::try_from(request.limit).unwrap_or(usize::MAX));
-    let next_cursor = if has_more { rows.last().map(encode_cursor) } else { None };
-    Ok((rows, total, has_more, next_cursor))
+) -> Result<(ConversationPage, Option<String>), ApiError> {
+    let page = state.inbox.page(&auth.workspace_id, &request.filter, &request.start, request.limit).await?;
+    let next_cursor = if page.has_more { page.rows.last().map(encode_cursor) } else { None };
+    Ok((page, next_cursor))
 }
 
 /// Reviews from every platform, newest first. Page with `limit`/`offset`, or with `cursor`
@@ -99,18 +102,11 @@ async fn list_reviews(
     auth.require(Permission::ViewConversations)?;
     let mut request = query.list_request()?;
     request.filter.kind = Some(ConversationKind::Review.as_str().to_owned());
-    let (rows, total, has_more, next_cursor) = page(&state, &auth, &request).await?;
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let mut reviews = store::first_inbound_of(&state.db, &auth.workspace_id, &ids).await?;
-    let mut responses = store::current_responses_of(&state.db, &auth.workspace_id, &ids).await?;
-    let reviews = rows
-        .into_iter()
-        .map(|row| {
-            let (review, response) = (reviews.remove(&row.id), responses.remove(&row.id));
-            ReviewOut::new(row, review, response)
-        })
-        .collect();
-    Ok(Envelope::new(ReviewListOut { reviews, pagination: page_of(total, &request, has_more), next_cursor }))
+    let (page, next_cursor) = page(&state, &auth, &request).await?;
+    let pagination = page_of(page.total, &request, page.has_more);
+    let reviews = state.inbox.with_reviews(&auth.workspace_id, page.rows).await?;
+    let reviews = reviews.into_iter().map(|r| ReviewOut::new(r.conversation, r.review, r.response)).collect();
+    Ok(Envelope::new(ReviewListOut { reviews, pagination, next_cursor }))
 }
 
 /// The filtered review list as CSV (the filters of `GET /reviews`; paging is ignored), at most
@@ -201,10 +197,12 @@ async fn get_review(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewConversations)?;
-    let (id, row) = review_of(&state, &auth, &id).await?;
-    let workspace = &auth.workspace_id;
-    let messages = store::messages(&state.db, workspace, &id).await?;
-    let responses = store::responses(&state.db, workspace, &id).await?;
+    let id = review_id(&id)?;
+    let Thread { conversation: row, messages, responses } =
+        state.inbox.thread(&auth.workspace_id, &id).await.map_err(review_not_found)?;
+    if !is_review(&row) {
+        return Err(ApiError::not_found("review"));
+    }
     let review = messages.iter().find(|m| m.direction == "inbound").cloned();
     let current = responses.iter().rev().find(|r| r.status != ResponseStatus::Deleted.as_str()).cloned();
     Ok(Envelope::new(ReviewDetailOut {
@@ -306,10 +304,10 @@ async fn list_conversations(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewConversations)?;
     let request = query.list_request()?;
-    let (rows, total, has_more, next_cursor) = page(&state, &auth, &request).await?;
+    let (page, next_cursor) = page(&state, &auth, &request).await?;
     Ok(Envelope::new(ConversationListOut {
-        conversations: rows.into_iter().map(ConversationOut::from).collect(),
-        pagination: page_of(total, &request, has_more),
+        pagination: page_of(page.total, &request, page.has_more),
+        conversations: page.rows.into_iter().map(ConversationOut::from).collect(),
         next_cursor,
     }))
 }
@@ -325,13 +323,10 @@ async fn get_conversation(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewConversations)?;
     let id = conversation_id(&id)?;
-    let workspace = &auth.workspace_id;
-    let row = state.inbox.conversation(workspace, &id).await?;
-    let window = state.inbox.messaging_window(workspace, &row).await?;
-    let messages = store::messages(&state.db, workspace, &id).await?;
-    let responses = store::responses(&state.db, workspace, &id).await?;
+    let (Thread { conversation, messages, responses }, window) =
+        state.inbox.thread_with_window(&auth.workspace_id, &id).await?;
     Ok(Envelope::new(ConversationDetailOut {
-        conversation: ConversationOut::from(row),
+        conversation: ConversationOut::from(conversation),
         messaging_window: window.map(MessagingWindowOut::from),
         messages: messages.into_iter().map(MessageOut::from).collect(),
         responses: responses.into_iter().map(ResponseOut::from).collect(),
@@ -348,8 +343,7 @@ async fn list_messages(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewConversations)?;
     let id = conversation_id(&id)?;
-    state.inbox.conversation(&auth.workspace_id, &id).await?;
-    let messages = store::messages(&state.db, &auth.workspace_id, &id).await?;
+    let messages = state.inbox.messages(&auth.workspace_id, &id).await?;
     Ok(Envelope::new(MessagesOut { messages: messages.into_iter().map(MessageOut::from).collect() }))
 }
 
@@ -397,18 +391,7 @@ async fn assign(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::SendReplies)?;
     let id = conversation_id(&id)?;
-    let workspace = &auth.workspace_id;
-    state.inbox.conversation(workspace, &id).await?;
-    let assignee = body
-        .assignee_id
-        .as_deref()
-        .map(|a| UserId::parse(a).map_err(|_| ApiError::validation("assigneeId", "is not a member id")))
-        .transpose()?;
-    let is_member = match &assignee {
-        Some(user) => crate::identity::store::role_of(&state.db, workspace, user).await?.is_some(),
-        None => true,
-    };
-    let row = state.inbox.assign(workspace, &id, assignee.as_ref(), is_member).await?;
+    let row = state.inbox.assign_to_member(&auth.workspace_id, &id, body.assignee_id.as_deref()).await?;
     Ok(Envelope::new(ConversationOut::from(row)))
 }
 

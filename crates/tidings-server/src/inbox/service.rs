@@ -12,6 +12,11 @@ use super::model::{ConversationKind, ConversationStatus, ResponseStatus};
 use super::outbox;
 use super::store::{self, ConversationRow, NewResponse, ResponseRow, ResponseUpdate};
 use super::window::{self, SendAs, Window};
+use crate::identity::store as identity_store;
+
+mod reads;
+
+pub use reads::{ConversationPage, ReviewRows, Thread};
 
 /// Why an inbox action failed.
 #[derive(Debug, thiserror::Error)]
@@ -228,7 +233,28 @@ impl Inbox {
         store::response(&self.db, workspace, &response_id).await?.ok_or(InboxError::NotFound("response"))
     }
 
-    /// Assigns the conversation to a member of the workspace, or to nobody.
+    /// Assigns the conversation to `assignee` (a member id, as submitted), or to nobody. Refused
+    /// with 404 when the conversation is not the workspace's, and as a validation error on
+    /// `assigneeId` when the id is malformed or not of a member of the workspace.
+    pub async fn assign_to_member(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ConversationId,
+        assignee: Option<&str>,
+    ) -> Result<ConversationRow, InboxError> {
+        self.conversation(workspace, id).await?;
+        let refused = |message: &str| InboxError::Validation { field: "assigneeId", message: message.into() };
+        let assignee = assignee.map(|a| UserId::parse(a).map_err(|_| refused("is not a member id"))).transpose()?;
+        let is_member = match &assignee {
+            Some(user) => identity_store::role_of(&self.db, workspace, user).await?.is_some(),
+            None => true,
+        };
+        self.assign(workspace, id, assignee.as_ref(), is_member).await
+    }
+
+    /// Assigns the conversation to a member of the workspace, or to nobody; `is_member` says
+    /// whether `assignee` is one. Prefer [`assign_to_member`](Self::assign_to_member), which
+    /// checks it; the dashboard's thread page still checks for itself.
     pub async fn assign(
         &self,
         workspace: &WorkspaceId,

@@ -3,7 +3,7 @@
 
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, ConversationId, LocationId, ResponseId, UserId, WorkspaceId};
-use tidings_store::{Db, Engine, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Db, Engine, StoreError, Tx, tenant_read, with_tx};
 
 use super::model::ConversationStatus;
 use super::query::{Arg, Conditions, bind_args, placeholders};
@@ -256,17 +256,17 @@ pub async fn list_conversations(
     limit: i64,
 ) -> Result<(Vec<ConversationRow>, i64), StoreError> {
     let query = list_query(db.engine(), workspace, filter, start, limit);
-    let total: i64 = with_reader!(db, |pool| bind_args!(
+    let total: i64 = tenant_read!(db, workspace, |conn| bind_args!(
         sqlx::query_scalar(sqlx::AssertSqlSafe(query.count_sql.as_str())),
         &query.count_args
     )
-    .fetch_one(pool)
+    .fetch_one(&mut **conn)
     .await)?;
-    let rows = with_reader!(db, |pool| bind_args!(
+    let rows = tenant_read!(db, workspace, |conn| bind_args!(
         sqlx::query_as(sqlx::AssertSqlSafe(query.page_sql.as_str())),
         &query.page_args
     )
-    .fetch_all(pool)
+    .fetch_all(&mut **conn)
     .await)?;
     Ok((rows, total))
 }
@@ -286,8 +286,8 @@ pub async fn rating_counts(
         c.where_sql()
     );
     let rows: Vec<(i64, i64)> =
-        with_reader!(db, |pool| bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), c.args())
-            .fetch_all(pool)
+        tenant_read!(db, workspace, |conn| bind_args!(sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())), c.args())
+            .fetch_all(&mut **conn)
             .await)?;
     Ok(rows)
 }
@@ -312,10 +312,10 @@ pub async fn conversation(
     let sql = format!(
         "SELECT {CONVERSATION_COLUMNS} FROM conversations c {CONVERSATION_JOINS} WHERE c.workspace_id = $1 AND c.id = $2"
     );
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+    Ok(tenant_read!(db, workspace, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
         .bind(id.as_str())
-        .fetch_optional(pool)
+        .fetch_optional(&mut **conn)
         .await)?)
 }
 
@@ -324,10 +324,10 @@ pub async fn messages(db: &Db, workspace: &WorkspaceId, id: &ConversationId) -> 
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE workspace_id = $1 AND conversation_id = $2 ORDER BY sent_at, id"
     );
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+    Ok(tenant_read!(db, workspace, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
         .bind(id.as_str())
-        .fetch_all(pool)
+        .fetch_all(&mut **conn)
         .await)?)
 }
 
@@ -341,21 +341,21 @@ pub async fn first_inbound(
         "SELECT {MESSAGE_COLUMNS} FROM messages WHERE workspace_id = $1 AND conversation_id = $2 \
          AND direction = 'inbound' ORDER BY sent_at, id LIMIT 1"
     );
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+    Ok(tenant_read!(db, workspace, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
         .bind(id.as_str())
-        .fetch_optional(pool)
+        .fetch_optional(&mut **conn)
         .await)?)
 }
 
 /// When the customer last wrote in a conversation (the start of a messaging window), if ever.
 pub async fn last_inbound_at(db: &Db, workspace: &WorkspaceId, id: &ConversationId) -> Result<Option<i64>, StoreError> {
-    Ok(with_reader!(db, |pool| sqlx::query_scalar::<_, Option<i64>>(
+    Ok(tenant_read!(db, workspace, |conn| sqlx::query_scalar::<_, Option<i64>>(
         "SELECT MAX(sent_at) FROM messages WHERE workspace_id = $1 AND conversation_id = $2 AND direction = 'inbound'"
     )
     .bind(workspace.as_str())
     .bind(id.as_str())
-    .fetch_one(pool)
+    .fetch_one(&mut **conn)
     .await)?)
 }
 
@@ -491,12 +491,12 @@ pub async fn first_inbound_of(
              AND conversation_id IN ({}) ORDER BY sent_at DESC, id DESC",
             placeholders(2, chunk.len())
         );
-        let rows: Vec<MessageRow> = with_reader!(db, |pool| {
+        let rows: Vec<MessageRow> = tenant_read!(db, workspace, |conn| {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(workspace.as_str());
             for id in chunk {
                 query = query.bind(id.as_str());
             }
-            query.fetch_all(pool).await
+            query.fetch_all(&mut **conn).await
         })?;
         // Newest first: the oldest, inserted last, is the one kept.
         for row in rows {

@@ -9,17 +9,17 @@ use utoipa::{IntoParams, ToSchema};
 use crate::http::Pagination;
 
 /// Liveness.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct HealthOut {
     /// Always `ok` while the process answers.
-    pub status: &'static str,
+    pub status: String,
 }
 
 /// One readiness check.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct CheckOut {
     /// `database`, `migrations` or `queue`.
-    pub name: &'static str,
+    pub name: String,
     /// Whether it passed.
     pub ok: bool,
     /// What was found.
@@ -27,16 +27,16 @@ pub struct CheckOut {
 }
 
 /// Readiness: 200 when every check passes, 503 otherwise.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct ReadyOut {
     /// `ready` or `not_ready`.
-    pub status: &'static str,
+    pub status: String,
     /// Each check.
     pub checks: Vec<CheckOut>,
 }
 
 /// The depth of one named queue.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueOut {
     /// Queue name.
@@ -67,7 +67,7 @@ impl From<QueueStats> for QueueOut {
 }
 
 /// A job that failed every attempt.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeadLetterOut {
     /// Job id.
@@ -110,7 +110,7 @@ impl From<Job> for DeadLetterOut {
 }
 
 /// A page of dead letters.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeadLetterListOut {
     /// Newest first.
@@ -141,7 +141,7 @@ pub struct RetryDeadLettersIn {
 }
 
 /// How many dead letters were affected.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AffectedOut {
     /// Number of jobs.

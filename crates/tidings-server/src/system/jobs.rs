@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use tidings_core::time::days_ago;
 use tidings_store::queue::{JobError, JobPayload, NewJob, Queue, QueueError, Registry, Schedule, names};
 
-/// Deletes dead letters older than the retention period (replyforce §8.4: 7 days by default).
+/// Deletes dead letters older than the retention period (7 days by default).
 #[derive(Serialize, Deserialize)]
 pub struct PurgeDeadLetters {
     /// Dead letters older than this many days go.

@@ -34,7 +34,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 /// The process is alive.
 #[utoipa::path(get, path = "/health", tag = "system", responses((status = 200, body = HealthOut)))]
 async fn health() -> axum::Json<HealthOut> {
-    axum::Json(HealthOut { status: "ok" })
+    axum::Json(HealthOut { status: "ok".to_owned() })
 }
 
 /// The process can serve: database reachable, migrations applied, queue flowing.
@@ -46,8 +46,8 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let checks = service::readiness(&state).await;
     let ok = checks.iter().all(|c| c.ok);
     let body = ReadyOut {
-        status: if ok { "ready" } else { "not_ready" },
-        checks: checks.into_iter().map(|c| CheckOut { name: c.name, ok: c.ok, detail: c.detail }).collect(),
+        status: if ok { "ready" } else { "not_ready" }.to_owned(),
+        checks: checks.into_iter().map(|c| CheckOut { name: c.name.to_owned(), ok: c.ok, detail: c.detail }).collect(),
     };
     (if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, axum::Json(body))
 }

@@ -91,8 +91,8 @@ fn secs(values: &[u64]) -> Vec<Duration> {
     values.iter().copied().map(Duration::from_secs).collect()
 }
 
-/// The queues of a Tidings deployment, with the retry policies of replyforce §4.4
-/// ("max retries" there is attempts − 1 here).
+/// The queues of a Tidings deployment and their retry policies (inbound: 4 attempts, backoff
+/// 1 s, 4 s, 16 s; outbound: more attempts, platform APIs being flaky).
 pub fn standard_queues() -> Vec<QueueSpec> {
     vec![
         QueueSpec::new(names::INBOUND).concurrency(20).sqlite_concurrency(2).max_attempts(4).backoff(secs(&[1, 4, 16])),

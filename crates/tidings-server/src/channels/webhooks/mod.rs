@@ -25,7 +25,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tidings_connectors::messenger::meta_object_platform;
 use tidings_connectors::{MessagingChannel, Platform, WebhookError, WebhookHeaders};
 use tidings_core::time::now_millis;
@@ -51,7 +51,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// What a stored delivery reports.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryOut {
     /// The stored event, absent for a repeat.

@@ -15,7 +15,7 @@ use crate::http::error::ErrorBody;
 use crate::http::{ApiError, Envelope, Operator, Pagination};
 
 /// A delivery with events no connection matched.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UnmatchedDeliveryOut {
     /// The stored delivery (`evt_…`).
@@ -32,7 +32,7 @@ pub struct UnmatchedDeliveryOut {
 }
 
 /// A page of unmatched deliveries, newest first.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UnmatchedDeliveryListOut {
     pub deliveries: Vec<UnmatchedDeliveryOut>,

@@ -13,7 +13,7 @@ use crate::dashboard::csrf::{Csrf, CsrfForm};
 use crate::dashboard::page::{FormErrors, PageError};
 use crate::identity::service::{IdentityError, require_name};
 use crate::identity::session::DashboardUser;
-use crate::identity::{Permission, Role, store};
+use crate::identity::{Permission, Role};
 
 struct KeyView {
     id: String,
@@ -72,7 +72,9 @@ async fn render_api_keys(
         KeysNotice::Created(key) => (Some(key), None),
     };
     let auth = &user.auth;
-    let keys = store::api_keys(state.identity.db(), &auth.workspace_id)
+    let keys = state
+        .identity
+        .api_keys(&auth.workspace_id)
         .await?
         .into_iter()
         .map(|k| KeyView {
@@ -133,11 +135,7 @@ pub(super) async fn create_api_key(
         return render_api_keys(&state, &user, csrf, &form, KeysNotice::Nothing, &errors, INVALID).await;
     };
     let auth = &user.auth;
-    match state
-        .identity
-        .create_api_key(&auth.workspace_id, &user.user_id, auth.role, &form.name, role, &auth.origin)
-        .await
-    {
+    match state.identity.create_api_key(auth, &user.user_id, &form.name, role).await {
         Ok((_, key, _)) => {
             let new_key = NewKey { name: form.name.trim().to_owned(), key };
             let created = KeysNotice::Created(new_key);
@@ -164,6 +162,6 @@ pub(super) async fn revoke_api_key(
     user.require(Permission::ManageApiKeys)?;
     let key = ApiKeyId::parse(&id).map_err(|_| PageError::not_found("No such API key."))?;
     let auth = &user.auth;
-    state.identity.revoke_api_key(&auth.workspace_id, &auth.actor, &key, &auth.origin).await?;
+    state.identity.revoke_api_key(auth, &key).await?;
     Ok(Redirect::to("/settings/api-keys?done=revoked").into_response())
 }

@@ -5,8 +5,6 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tidings_core::WorkspaceId;
-use tidings_core::time::now_millis;
 
 use super::{INVALID, TokenQuery, field_error, form_errors, signed_in};
 use crate::AppState;
@@ -14,33 +12,8 @@ use crate::dashboard::csrf::{Csrf, CsrfForm};
 use crate::dashboard::page::{self, FormErrors, PageError};
 use crate::identity::password::check_new_password;
 use crate::identity::routes::RequestOrigin;
-use crate::identity::service::{IdentityError, require_name};
+use crate::identity::service::{IdentityError, InvitePreview, require_name};
 use crate::identity::session::{DashboardUser, query_escape};
-use crate::identity::store;
-use crate::identity::tokens::hash_token;
-
-/// A live invitation, as the invited person sees it.
-struct Invitation {
-    workspace: String,
-    email: String,
-    role: String,
-    has_account: bool,
-}
-
-async fn invitation(state: &AppState, token: &str) -> Result<Option<Invitation>, PageError> {
-    let db = state.identity.db();
-    let mut tx = db.begin().await?;
-    let row = store::invite_by_token(&mut tx, &hash_token(token)).await?;
-    drop(tx);
-    let Some(row) = row.filter(|r| r.accepted_at.is_none() && r.revoked_at.is_none() && r.expires_at > now_millis())
-    else {
-        return Ok(None);
-    };
-    let Ok(workspace_id) = WorkspaceId::parse(&row.workspace_id) else { return Ok(None) };
-    let Some(workspace) = store::workspace(db, &workspace_id).await? else { return Ok(None) };
-    let has_account = store::user_by_email(db, &row.email).await?.is_some();
-    Ok(Some(Invitation { workspace: workspace.name, email: row.email, role: row.role, has_account }))
-}
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -55,7 +28,7 @@ pub(super) struct AcceptForm {
 struct InviteBody<'a> {
     csrf: &'a str,
     token: &'a str,
-    invitation: Option<&'a Invitation>,
+    invitation: Option<&'a InvitePreview>,
     /// `join` (signed in as the invited address), `other-account`, `sign-in` (the address has an
     /// account) or `create`.
     mode: &'static str,
@@ -74,9 +47,13 @@ async fn render_invite(
     errors: &FormErrors,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let invitation = if token.is_empty() { None } else { invitation(state, token).await? };
+    let invitation = if token.is_empty() { None } else { state.identity.invite_preview(token).await? };
     let signed_in_as = match user {
-        Some(user) => store::user_by_id(state.identity.db(), &user.user_id).await?.map(|u| u.email).unwrap_or_default(),
+        Some(user) => match state.identity.user(&user.user_id).await {
+            Ok(account) => account.email,
+            Err(IdentityError::NotFound(_)) => String::new(),
+            Err(error) => return Err(error.into()),
+        },
         None => String::new(),
     };
     let mode = match &invitation {

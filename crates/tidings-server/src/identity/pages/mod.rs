@@ -1,6 +1,6 @@
 //! The identity pages of the dashboard: sign-up, sign-in and out, password reset, email
 //! confirmation, invitations, the workspace switcher and new workspaces, and the profile (with
-//! two-factor sign-in), team and API-key settings, one file per family. Server-rendered forms
+//! two-factor sign-in), team, API-key and audit-log settings, one file per family. Server-rendered forms
 //! that work without JavaScript; every POST goes through
 //! [`CsrfForm`](crate::dashboard::csrf::CsrfForm). Invalid input re-renders the form (422) with
 //! a message next to each field and the entered values kept, passwords excepted; a done action
@@ -18,6 +18,7 @@ use crate::AppState;
 use crate::dashboard::page::{FormErrors, PageError};
 
 mod api_keys;
+mod audit_log;
 mod invite;
 mod password;
 mod profile;
@@ -54,6 +55,15 @@ pub fn router() -> axum::Router<AppState> {
         .route("/settings/team/members/{user_id}/remove", post(team::remove_member))
         .route("/settings/api-keys", get(api_keys::api_keys_page).post(api_keys::create_api_key))
         .route("/settings/api-keys/{id}/revoke", post(api_keys::revoke_api_key))
+        .route("/settings/audit-log", get(audit_log::audit_log_page))
+}
+
+/// The signed-in member's account is gone (removed while the page was open).
+fn no_account(error: IdentityError) -> PageError {
+    match error {
+        IdentityError::NotFound(_) => PageError::not_found("No account."),
+        other => other.into(),
+    }
 }
 
 /// Where to go after signing in: a path on this site, never another site (`//evil`, `/\evil`).

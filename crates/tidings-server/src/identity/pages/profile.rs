@@ -6,13 +6,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::{DoneQuery, INVALID, NoFields, form_errors, refused_status};
+use super::{DoneQuery, INVALID, NoFields, form_errors, no_account, refused_status};
 use crate::AppState;
 use crate::dashboard::csrf::{Csrf, CsrfForm};
 use crate::dashboard::page::{FormErrors, PageError};
 use crate::identity::service::{IdentityError, TwoFactorEnrolment};
 use crate::identity::session::DashboardUser;
-use crate::identity::store;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -107,9 +106,7 @@ async fn render_profile(
     errors: &FormErrors,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let row = store::user_by_id(state.identity.db(), &user.user_id)
-        .await?
-        .ok_or_else(|| PageError::not_found("No account."))?;
+    let row = state.identity.user(&user.user_id).await.map_err(no_account)?;
     // Read after the change this request made, so a member who just turned it on owes nothing.
     let two_factor_on = row.totp_enabled_at.is_some();
     let (enrolment, recovery_codes) = match view.two_factor {
@@ -194,9 +191,7 @@ pub(super) async fn resend_verification(
     user: DashboardUser,
     CsrfForm { csrf, .. }: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let row = store::user_by_id(state.identity.db(), &user.user_id)
-        .await?
-        .ok_or_else(|| PageError::not_found("No account."))?;
+    let row = state.identity.user(&user.user_id).await.map_err(no_account)?;
     if let Err(limited) = state.limits.check_sign_in(user.auth.origin.ip.as_deref(), &row.email) {
         let errors = FormErrors::form("Too many attempts for now. Wait a minute, then ask for the email again.");
         return render_profile(&state, &user, csrf, ProfileView::default(), &errors, limited.status).await;

@@ -10,7 +10,7 @@ use super::{INVALID, NextQuery, NoFields, form_errors, redirect_with_cookies, sa
 use crate::AppState;
 use crate::dashboard::csrf::{Csrf, CsrfForm};
 use crate::dashboard::page::{self, FormErrors, PageError};
-use crate::identity::cookies::{REFRESH_COOKIE, cookie};
+use crate::http::cookies::{REFRESH_COOKIE, cookie};
 use crate::identity::routes::RequestOrigin;
 use crate::identity::service::{IdentityError, SignIn, normalize_email};
 use crate::identity::session::{DashboardUser, cleared_cookies};

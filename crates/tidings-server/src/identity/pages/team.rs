@@ -16,7 +16,7 @@ use crate::dashboard::csrf::{Csrf, CsrfForm};
 use crate::dashboard::page::{FormErrors, PageError};
 use crate::identity::service::IdentityError;
 use crate::identity::session::{DashboardUser, cleared_cookies};
-use crate::identity::{Permission, Role, store};
+use crate::identity::{Permission, Role};
 
 /// The roles `actor` may give: owners give any; others any but owner.
 fn assignable_roles(actor: Role) -> Vec<Role> {
@@ -80,11 +80,12 @@ async fn render_team(
     errors: &FormErrors,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let db = state.identity.db();
     let auth = &user.auth;
     let can_manage = auth.role.can(Permission::ManageTeam);
     let assignable = assignable_roles(auth.role);
-    let members = store::members(db, &auth.workspace_id)
+    let members = state
+        .identity
+        .members(&auth.workspace_id)
         .await?
         .into_iter()
         .map(|m| {
@@ -102,7 +103,9 @@ async fn render_team(
         })
         .collect();
     let invites = if can_manage {
-        store::pending_invites(db, &auth.workspace_id)
+        state
+            .identity
+            .pending_invites(&auth.workspace_id)
             .await?
             .into_iter()
             .map(|i| InviteView { id: i.id, email: i.email, role: i.role, expires: when(i.expires_at) })
@@ -110,7 +113,11 @@ async fn render_team(
     } else {
         Vec::new()
     };
-    let workspace = store::workspace(db, &auth.workspace_id).await?.map(|w| w.name).unwrap_or_default();
+    let workspace = match state.identity.workspace(&auth.workspace_id).await {
+        Ok(workspace) => workspace.name,
+        Err(IdentityError::NotFound(_)) => String::new(),
+        Err(error) => return Err(error.into()),
+    };
     let invite_role = if form.role.is_empty() { Role::Agent.as_str() } else { form.role.as_str() };
     let body = TeamBody {
         csrf: csrf.token(),
@@ -157,7 +164,7 @@ pub(super) async fn invite(
         return render_team(&state, &user, csrf, &form, None, &errors, INVALID).await;
     };
     let auth = &user.auth;
-    match state.identity.invite(&auth.workspace_id, &user.user_id, auth.role, &form.email, role, &auth.origin).await {
+    match state.identity.invite(auth, &user.user_id, &form.email, role).await {
         Ok(_) => Ok(Redirect::to("/settings/team?done=invited").into_response()),
         Err(IdentityError::Forbidden(why)) => {
             let mut errors = FormErrors::new();
@@ -180,7 +187,7 @@ pub(super) async fn revoke_invite(
     user.require(Permission::ManageTeam)?;
     let invite = InviteId::parse(&id).map_err(|_| PageError::not_found("No such invitation."))?;
     let auth = &user.auth;
-    match state.identity.revoke_invite(&auth.workspace_id, &auth.actor, &invite, &auth.origin).await {
+    match state.identity.revoke_invite(auth, &invite).await {
         Ok(()) => Ok(Redirect::to("/settings/team?done=revoked").into_response()),
         Err(IdentityError::NotFound(_)) => Err(PageError::not_found("No such pending invitation.")),
         Err(error) => Err(error.into()),
@@ -197,7 +204,7 @@ pub(super) async fn change_role(
     let member = UserId::parse(&member).map_err(|_| PageError::not_found("No such member."))?;
     let role = Role::parse(&form.role).ok_or_else(|| PageError::bad_request("Choose a role."))?;
     let auth = &user.auth;
-    match state.identity.change_role(&auth.workspace_id, &auth.actor, auth.role, &member, role, &auth.origin).await {
+    match state.identity.change_role(auth, &member, role).await {
         Ok(()) => Ok(Redirect::to("/settings/team?done=role").into_response()),
         Err(error) => {
             let status =
@@ -221,9 +228,7 @@ pub(super) async fn remove_member(
         user.require(Permission::ManageTeam)?;
     }
     let auth = &user.auth;
-    if let Err(error) =
-        state.identity.remove_member(&auth.workspace_id, &auth.actor, auth.role, &member, &auth.origin).await
-    {
+    if let Err(error) = state.identity.remove_member(auth, &member).await {
         let status =
             if matches!(error, IdentityError::Forbidden(_)) { StatusCode::FORBIDDEN } else { StatusCode::CONFLICT };
         let errors = form_errors(error)?;
@@ -233,7 +238,7 @@ pub(super) async fn remove_member(
         return Ok(Redirect::to("/settings/team?done=removed").into_response());
     }
     // Leaving ended this session; carry on in another workspace, or sign out.
-    let remaining = store::workspaces_of(state.identity.db(), &user.user_id).await?;
+    let remaining = state.identity.workspaces_of(&user.user_id).await?;
     match remaining.first().and_then(|w| WorkspaceId::parse(&w.id).ok()) {
         Some(next) => {
             let tokens = state.identity.switch_workspace(&user.user_id, &next, &auth.origin).await?;

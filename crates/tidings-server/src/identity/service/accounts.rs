@@ -7,9 +7,9 @@ use super::{
     EMAIL_VERIFICATION_TTL_MS, Identity, IdentityError, Origin, PASSWORD_RESET_TTL_MS, Registered, corrupt, invalid,
     normalize_email, require_name,
 };
+use crate::access::Role;
 use crate::identity::emails;
 use crate::identity::password::check_new_password;
-use crate::identity::permissions::Role;
 use crate::identity::store;
 use crate::identity::tokens::hash_token;
 

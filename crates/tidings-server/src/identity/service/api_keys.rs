@@ -4,9 +4,10 @@ use serde_json::json;
 use tidings_core::{ApiKeyId, UserId, WorkspaceId};
 use tidings_store::StoreError;
 
-use super::{Identity, IdentityError, Origin, actor_user, corrupt, require_name};
-use crate::audit::{self, Actor, AuditEntry, AuditResult};
-use crate::identity::permissions::Role;
+use super::{Identity, IdentityError, corrupt, require_name};
+use crate::access::Caller;
+use crate::access::Role;
+use crate::audit::{self, AuditEntry};
 use crate::identity::store;
 use crate::identity::tokens::{hash_token, opaque_token};
 
@@ -14,15 +15,14 @@ impl Identity {
     /// Creates an API key with a role no stronger than its creator's; the key is shown once.
     pub async fn create_api_key(
         &self,
-        workspace: &WorkspaceId,
+        caller: &Caller,
         creator: &UserId,
-        creator_role: Role,
         name: &str,
         role: Role,
-        origin: &Origin,
     ) -> Result<(ApiKeyId, String, String), IdentityError> {
+        let workspace = &caller.workspace_id;
         let name = require_name("name", name)?;
-        if role < creator_role {
+        if role < caller.role {
             return Err(IdentityError::Forbidden("an API key cannot have a stronger role than its creator"));
         }
         let id = ApiKeyId::generate();
@@ -35,15 +35,9 @@ impl Identity {
         audit::record(
             &mut tx,
             workspace,
-            AuditEntry {
-                actor: actor_user(creator, creator_role),
-                ip: origin.ip.clone(),
-                action: "api_key.created",
-                resource_type: "api_key",
-                resource_id: Some(id.to_string()),
-                metadata: json!({ "name": name, "role": role.as_str(), "prefix": prefix }),
-                result: AuditResult::Success,
-            },
+            AuditEntry::by(caller, "api_key.created", "api_key")
+                .on(&id)
+                .with(json!({ "name": name, "role": role.as_str(), "prefix": prefix })),
         )
         .await?;
         tx.commit().await?;
@@ -51,31 +45,13 @@ impl Identity {
     }
 
     /// Revokes an API key of the workspace.
-    pub async fn revoke_api_key(
-        &self,
-        workspace: &WorkspaceId,
-        actor: &Actor,
-        key: &ApiKeyId,
-        origin: &Origin,
-    ) -> Result<(), IdentityError> {
+    pub async fn revoke_api_key(&self, caller: &Caller, key: &ApiKeyId) -> Result<(), IdentityError> {
+        let workspace = &caller.workspace_id;
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         if !store::revoke_api_key(&mut tx, workspace, key).await? {
             return Err(IdentityError::NotFound("API key"));
         }
-        audit::record(
-            &mut tx,
-            workspace,
-            AuditEntry {
-                actor: actor.clone(),
-                ip: origin.ip.clone(),
-                action: "api_key.revoked",
-                resource_type: "api_key",
-                resource_id: Some(key.to_string()),
-                metadata: json!({}),
-                result: AuditResult::Success,
-            },
-        )
-        .await?;
+        audit::record(&mut tx, workspace, AuditEntry::by(caller, "api_key.revoked", "api_key").on(key)).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -5,9 +5,10 @@ use tidings_core::time::now_millis;
 use tidings_core::{SessionId, UserId, WorkspaceId};
 use tidings_store::{StoreError, Tx};
 
-use super::{Identity, IdentityError, IssuedTokens, Origin, SignIn, actor_user, corrupt, normalize_email};
-use crate::audit::{self, Actor, AuditEntry, AuditResult};
-use crate::identity::permissions::Role;
+use super::{Identity, IdentityError, IssuedTokens, Origin, SignIn, corrupt, normalize_email};
+use crate::access::Actor;
+use crate::access::Role;
+use crate::audit::{self, AuditEntry};
 use crate::identity::store;
 use crate::identity::tokens::hash_token;
 
@@ -65,15 +66,7 @@ impl Identity {
         audit::record(
             tx,
             workspace,
-            AuditEntry {
-                actor: actor_user(user, role),
-                ip: origin.ip.clone(),
-                action: "session.signed_in",
-                resource_type: "session",
-                resource_id: None,
-                metadata,
-                result: AuditResult::Success,
-            },
+            AuditEntry::success(Actor::user(user, role), origin, "session.signed_in", "session").with(metadata),
         )
         .await?;
         Ok(tokens)
@@ -92,15 +85,14 @@ impl Identity {
             audit::record(
                 &mut tx,
                 &workspace,
-                AuditEntry {
-                    actor: Actor::User { id: row.user_id.clone(), role: String::new() },
-                    ip: None,
-                    action: "session.refresh_token_reused",
-                    resource_type: "session",
-                    resource_id: Some(row.session_id.clone()),
-                    metadata: json!({ "revoked": "session family" }),
-                    result: AuditResult::Failure,
-                },
+                AuditEntry::failure(
+                    Actor::User { id: row.user_id.clone(), role: String::new() },
+                    &Origin::default(),
+                    "session.refresh_token_reused",
+                    "session",
+                )
+                .on(&row.session_id)
+                .with(json!({ "revoked": "session family" })),
             )
             .await?;
             tx.commit().await?;

@@ -6,13 +6,13 @@ use tidings_core::{InviteId, UserId, WorkspaceId};
 use tidings_store::StoreError;
 
 use super::{
-    INVITE_TTL_MS, Identity, IdentityError, IssuedTokens, Origin, actor_user, corrupt, invalid, normalize_email,
-    require_name,
+    INVITE_TTL_MS, Identity, IdentityError, IssuedTokens, Origin, corrupt, invalid, normalize_email, require_name,
 };
-use crate::audit::{self, Actor, AuditEntry, AuditResult};
+use crate::access::Role;
+use crate::access::{Actor, Caller};
+use crate::audit::{self, AuditEntry};
 use crate::identity::emails;
 use crate::identity::password::check_new_password;
-use crate::identity::permissions::Role;
 use crate::identity::store;
 use crate::identity::tokens::{hash_token, opaque_token};
 
@@ -49,15 +49,14 @@ impl Identity {
     /// Invites an address to the workspace with a role, by email.
     pub async fn invite(
         &self,
-        workspace: &WorkspaceId,
+        caller: &Caller,
         inviter: &UserId,
-        inviter_role: Role,
         email: &str,
         role: Role,
-        origin: &Origin,
     ) -> Result<(InviteId, String), IdentityError> {
+        let workspace = &caller.workspace_id;
         let email = normalize_email(email)?;
-        if role == Role::Owner && inviter_role != Role::Owner {
+        if role == Role::Owner && caller.role != Role::Owner {
             return Err(IdentityError::Forbidden("only an owner can invite another owner"));
         }
         if store::members(&self.db, workspace).await?.iter().any(|m| m.email == email) {
@@ -75,15 +74,9 @@ impl Identity {
         audit::record(
             &mut tx,
             workspace,
-            AuditEntry {
-                actor: actor_user(inviter, inviter_role),
-                ip: origin.ip.clone(),
-                action: "member.invited",
-                resource_type: "invite",
-                resource_id: Some(invite.to_string()),
-                metadata: json!({ "email": email, "role": role.as_str() }),
-                result: AuditResult::Success,
-            },
+            AuditEntry::by(caller, "member.invited", "invite")
+                .on(&invite)
+                .with(json!({ "email": email, "role": role.as_str() })),
         )
         .await?;
         let valid_for = std::time::Duration::from_millis(INVITE_TTL_MS as u64);
@@ -147,15 +140,9 @@ impl Identity {
         audit::record(
             &mut tx,
             &workspace,
-            AuditEntry {
-                actor: actor_user(&user, role),
-                ip: origin.ip.clone(),
-                action: "member.joined",
-                resource_type: "member",
-                resource_id: Some(user.to_string()),
-                metadata: json!({ "email": invite.email, "role": role.as_str(), "invite": invite.id }),
-                result: AuditResult::Success,
-            },
+            AuditEntry::success(Actor::user(&user, role), origin, "member.joined", "member")
+                .on(&user)
+                .with(json!({ "email": invite.email, "role": role.as_str(), "invite": invite.id })),
         )
         .await?;
         let tokens = self.start_session(&mut tx, &user, &workspace, role, origin).await?;
@@ -164,49 +151,24 @@ impl Identity {
     }
 
     /// Withdraws a pending invitation of the workspace, so its link stops working.
-    pub async fn revoke_invite(
-        &self,
-        workspace: &WorkspaceId,
-        actor: &Actor,
-        invite: &InviteId,
-        origin: &Origin,
-    ) -> Result<(), IdentityError> {
+    pub async fn revoke_invite(&self, caller: &Caller, invite: &InviteId) -> Result<(), IdentityError> {
+        let workspace = &caller.workspace_id;
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         if !store::revoke_invite(&mut tx, workspace, invite).await? {
             return Err(IdentityError::NotFound("invite"));
         }
-        audit::record(
-            &mut tx,
-            workspace,
-            AuditEntry {
-                actor: actor.clone(),
-                ip: origin.ip.clone(),
-                action: "invite.revoked",
-                resource_type: "invite",
-                resource_id: Some(invite.to_string()),
-                metadata: json!({}),
-                result: AuditResult::Success,
-            },
-        )
-        .await?;
+        audit::record(&mut tx, workspace, AuditEntry::by(caller, "invite.revoked", "invite").on(invite)).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Changes a member's role. Only owners grant or take away ownership; one owner always remains.
-    pub async fn change_role(
-        &self,
-        workspace: &WorkspaceId,
-        actor: &Actor,
-        actor_role: Role,
-        member: &UserId,
-        role: Role,
-        origin: &Origin,
-    ) -> Result<(), IdentityError> {
+    pub async fn change_role(&self, caller: &Caller, member: &UserId, role: Role) -> Result<(), IdentityError> {
+        let workspace = &caller.workspace_id;
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         let current =
             store::member_role_in_tx(&mut tx, workspace, member).await?.ok_or(IdentityError::NotFound("member"))?;
-        if (current == Role::Owner || role == Role::Owner) && actor_role != Role::Owner {
+        if (current == Role::Owner || role == Role::Owner) && caller.role != Role::Owner {
             return Err(IdentityError::Forbidden("only an owner can grant or take away ownership"));
         }
         if current == Role::Owner && role != Role::Owner && store::count_owners(&mut tx, workspace).await? <= 1 {
@@ -216,15 +178,9 @@ impl Identity {
         audit::record(
             &mut tx,
             workspace,
-            AuditEntry {
-                actor: actor.clone(),
-                ip: origin.ip.clone(),
-                action: "member.role_changed",
-                resource_type: "member",
-                resource_id: Some(member.to_string()),
-                metadata: json!({ "from": current.as_str(), "to": role.as_str() }),
-                result: AuditResult::Success,
-            },
+            AuditEntry::by(caller, "member.role_changed", "member")
+                .on(member)
+                .with(json!({ "from": current.as_str(), "to": role.as_str() })),
         )
         .await?;
         tx.commit().await?;
@@ -232,19 +188,13 @@ impl Identity {
     }
 
     /// Removes a member (or lets one leave). One owner always remains.
-    pub async fn remove_member(
-        &self,
-        workspace: &WorkspaceId,
-        actor: &Actor,
-        actor_role: Role,
-        member: &UserId,
-        origin: &Origin,
-    ) -> Result<(), IdentityError> {
+    pub async fn remove_member(&self, caller: &Caller, member: &UserId) -> Result<(), IdentityError> {
+        let workspace = &caller.workspace_id;
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         let current =
             store::member_role_in_tx(&mut tx, workspace, member).await?.ok_or(IdentityError::NotFound("member"))?;
-        let leaving = matches!(actor, Actor::User { id, .. } if id == member.as_str());
-        if current == Role::Owner && actor_role != Role::Owner && !leaving {
+        let leaving = caller.is_user(member);
+        if current == Role::Owner && caller.role != Role::Owner && !leaving {
             return Err(IdentityError::Forbidden("only an owner can remove an owner"));
         }
         if current == Role::Owner && store::count_owners(&mut tx, workspace).await? <= 1 {
@@ -254,15 +204,9 @@ impl Identity {
         audit::record(
             &mut tx,
             workspace,
-            AuditEntry {
-                actor: actor.clone(),
-                ip: origin.ip.clone(),
-                action: if leaving { "member.left" } else { "member.removed" },
-                resource_type: "member",
-                resource_id: Some(member.to_string()),
-                metadata: json!({ "role": current.as_str() }),
-                result: AuditResult::Success,
-            },
+            AuditEntry::by(caller, if leaving { "member.left" } else { "member.removed" }, "member")
+                .on(member)
+                .with(json!({ "role": current.as_str() })),
         )
         .await?;
         tx.commit().await?;

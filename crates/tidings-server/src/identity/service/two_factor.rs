@@ -10,10 +10,11 @@ use tidings_core::time::now_millis;
 use tidings_core::{UserId, WorkspaceId};
 use tidings_store::{StoreError, Tx};
 
-use super::{Identity, IdentityError, IssuedTokens, Origin, actor_user, corrupt, invalid, require_name};
-use crate::audit::{self, Actor, AuditEntry, AuditResult};
-use crate::identity::permissions::Role;
-use crate::identity::store;
+use super::{Identity, IdentityError, IssuedTokens, Origin, corrupt, invalid, require_name};
+use crate::access::Role;
+use crate::access::{Actor, Caller};
+use crate::audit::{self, AuditEntry};
+use crate::identity::store::{self, WorkspaceRow};
 use crate::identity::tokens::{hash_token, opaque_token};
 use crate::identity::totp;
 
@@ -141,15 +142,13 @@ impl Identity {
             audit::record(
                 &mut tx,
                 &workspace,
-                AuditEntry {
-                    actor: Actor::User { id: user.to_string(), role: String::new() },
-                    ip: origin.ip.clone(),
-                    action: "session.two_factor_failed",
-                    resource_type: "session",
-                    resource_id: None,
-                    metadata: json!({ "userAgent": origin.user_agent }),
-                    result: AuditResult::Failure,
-                },
+                AuditEntry::failure(
+                    Actor::User { id: user.to_string(), role: String::new() },
+                    origin,
+                    "session.two_factor_failed",
+                    "session",
+                )
+                .with(json!({ "userAgent": origin.user_agent })),
             )
             .await?;
             tx.commit().await?;
@@ -230,15 +229,9 @@ impl Identity {
         audit::record(
             &mut tx,
             workspace,
-            AuditEntry {
-                actor: actor_user(user, role),
-                ip: origin.ip.clone(),
-                action: "user.two_factor_enabled",
-                resource_type: "user",
-                resource_id: Some(user.to_string()),
-                metadata: json!({ "method": "totp", "recoveryCodes": codes.len() }),
-                result: AuditResult::Success,
-            },
+            AuditEntry::success(Actor::user(user, role), origin, "user.two_factor_enabled", "user")
+                .on(user)
+                .with(json!({ "method": "totp", "recoveryCodes": codes.len() })),
         )
         .await?;
         tx.commit().await?;
@@ -273,40 +266,32 @@ impl Identity {
         audit::record(
             &mut tx,
             workspace,
-            AuditEntry {
-                actor: actor_user(user, role),
-                ip: origin.ip.clone(),
-                action: "user.two_factor_disabled",
-                resource_type: "user",
-                resource_id: Some(user.to_string()),
-                metadata: json!({ "confirmedWith": proof.as_str() }),
-                result: AuditResult::Success,
-            },
+            AuditEntry::success(Actor::user(user, role), origin, "user.two_factor_disabled", "user")
+                .on(user)
+                .with(json!({ "confirmedWith": proof.as_str() })),
         )
         .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Renames the workspace and sets whether its members must sign in with a second factor.
-    /// Only an owner, signed in as a person, turns the requirement on or off, and to turn it on
-    /// they must use two-factor sign-in themselves.
-    #[allow(clippy::too_many_arguments)]
+    /// Renames the workspace and sets whether its members must sign in with a second factor
+    /// (what `change` leaves out stays as it is), and returns it as it is now. Only an owner,
+    /// signed in as a person, turns the requirement on or off, and to turn it on they must use
+    /// two-factor sign-in themselves.
     pub async fn update_workspace(
         &self,
-        workspace: &WorkspaceId,
-        actor: &Actor,
-        actor_role: Role,
+        caller: &Caller,
         signed_in: Option<&UserId>,
-        name: &str,
-        require_two_factor: bool,
-        origin: &Origin,
-    ) -> Result<(), IdentityError> {
-        let name = require_name("name", name)?;
-        let current = store::workspace(&self.db, workspace).await?.ok_or(IdentityError::NotFound("workspace"))?;
+        change: WorkspaceChange<'_>,
+    ) -> Result<WorkspaceRow, IdentityError> {
+        let workspace = &caller.workspace_id;
+        let current = self.workspace(workspace).await?;
+        let name = require_name("name", change.name.unwrap_or(&current.name))?;
+        let require_two_factor = change.require_two_factor.unwrap_or(current.require_two_factor);
         let changed = current.require_two_factor != require_two_factor;
         if changed {
-            let (Role::Owner, Some(user)) = (actor_role, signed_in) else {
+            let (Role::Owner, Some(user)) = (caller.role, signed_in) else {
                 return Err(IdentityError::Forbidden(
                     "only an owner can change whether the workspace requires two-factor sign-in",
                 ));
@@ -322,21 +307,24 @@ impl Identity {
             audit::record(
                 &mut tx,
                 workspace,
-                AuditEntry {
-                    actor: actor.clone(),
-                    ip: origin.ip.clone(),
-                    action: "workspace.two_factor_required",
-                    resource_type: "workspace",
-                    resource_id: Some(workspace.to_string()),
-                    metadata: json!({ "required": require_two_factor }),
-                    result: AuditResult::Success,
-                },
+                AuditEntry::by(caller, "workspace.two_factor_required", "workspace")
+                    .on(workspace)
+                    .with(json!({ "required": require_two_factor })),
             )
             .await?;
         }
         tx.commit().await?;
-        Ok(())
+        self.workspace(workspace).await
     }
+}
+
+/// What to change of a workspace; `None` keeps it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WorkspaceChange<'a> {
+    /// A new name.
+    pub name: Option<&'a str>,
+    /// Whether members must use two-factor sign-in.
+    pub require_two_factor: Option<bool>,
 }
 
 impl Identity {

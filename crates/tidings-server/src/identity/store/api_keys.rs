@@ -4,7 +4,7 @@ use tidings_core::time::now_millis;
 use tidings_core::{ApiKeyId, UserId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
 
-use crate::identity::permissions::Role;
+use crate::access::Role;
 
 /// An API key (never its secret).
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -4,7 +4,7 @@ use tidings_core::time::now_millis;
 use tidings_core::{UserId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
 
-use crate::identity::permissions::Role;
+use crate::access::Role;
 
 /// A member of a workspace.
 #[derive(Debug, Clone, sqlx::FromRow)]

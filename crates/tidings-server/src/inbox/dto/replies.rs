@@ -83,7 +83,7 @@ impl MessageIn {
 
 /// What a Messenger, Instagram or WhatsApp thread lets the business send now, measured from
 /// the customer's last message.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagingWindowOut {
     /// `open` (free text), `human_agent_only` (text tagged `HUMAN_AGENT`), `template_only`

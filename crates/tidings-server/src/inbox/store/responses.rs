@@ -3,7 +3,7 @@
 use tidings_connectors::{OutgoingMessage, TemplateMessage};
 use tidings_core::time::now_millis;
 use tidings_core::{ConversationId, MessageId, ResponseId, UserId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Db, StoreError, Tx, tenant_read, with_reader, with_tx};
 
 use super::ID_CHUNK;
 use crate::inbox::model::{ReplyKind, ResponseStatus};
@@ -105,10 +105,10 @@ pub async fn insert_response(tx: &mut Tx, workspace: &WorkspaceId, new: &NewResp
 /// One response of the workspace.
 pub async fn response(db: &Db, workspace: &WorkspaceId, id: &ResponseId) -> Result<Option<ResponseRow>, StoreError> {
     let sql = format!("SELECT {RESPONSE_COLUMNS} FROM responses WHERE workspace_id = $1 AND id = $2");
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+    Ok(tenant_read!(db, workspace, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
         .bind(id.as_str())
-        .fetch_optional(pool)
+        .fetch_optional(&mut **conn)
         .await)?)
 }
 
@@ -131,10 +131,10 @@ pub async fn responses(db: &Db, workspace: &WorkspaceId, id: &ConversationId) ->
     let sql = format!(
         "SELECT {RESPONSE_COLUMNS} FROM responses WHERE workspace_id = $1 AND conversation_id = $2 ORDER BY created_at, id"
     );
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+    Ok(tenant_read!(db, workspace, |conn| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
         .bind(id.as_str())
-        .fetch_all(pool)
+        .fetch_all(&mut **conn)
         .await)?)
 }
 
@@ -213,12 +213,12 @@ pub async fn current_responses_of(
              AND conversation_id IN ({}) ORDER BY created_at, id",
             placeholders(2, chunk.len())
         );
-        let rows: Vec<ResponseRow> = with_reader!(db, |pool| {
+        let rows: Vec<ResponseRow> = tenant_read!(db, workspace, |conn| {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(workspace.as_str());
             for id in chunk {
                 query = query.bind(id.as_str());
             }
-            query.fetch_all(pool).await
+            query.fetch_all(&mut **conn).await
         })?;
         // Oldest first: the newest, inserted last, is the one kept.
         for row in rows {

@@ -1,5 +1,6 @@
 //! `/settings/audit-log`: the workspace's audit log as a filterable table, and a button that
-//! verifies its hash chain. Owners and admins only (`ViewAuditLog`).
+//! verifies its hash chain. Owners and admins only (`ViewAuditLog`). The log is audit's; the page
+//! is identity's because it names each actor by their membership (name and address).
 
 use std::collections::HashMap;
 
@@ -7,20 +8,14 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Deserialize;
 
-use super::store::{self, AuditFilter, AuditRow};
 use crate::AppState;
+use crate::access::Permission;
+use crate::audit::{self, AuditFilter, AuditRow};
 use crate::dashboard::csrf::Csrf;
+use crate::dashboard::member::{DashboardUser, query_escape};
 use crate::dashboard::page::{FormErrors, PageError};
-use crate::identity::Permission;
-use crate::identity::session::{DashboardUser, query_escape};
-
-/// The audit-log page.
-pub fn router() -> axum::Router<AppState> {
-    axum::Router::new().route("/settings/audit-log", get(audit_log_page))
-}
 
 /// Entries per page.
 const PAGE_SIZE: i64 = 50;
@@ -41,7 +36,7 @@ const KNOWN_ACTIONS: &[&str] = &[
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct AuditPageQuery {
+pub(super) struct AuditPageQuery {
     action: Option<String>,
     result: Option<String>,
     /// `YYYY-MM-DD`, from the start of that day (UTC).
@@ -144,7 +139,7 @@ fn link(filter: &[(&str, Option<&str>)], offset: i64) -> String {
     if query.is_empty() { "/settings/audit-log".to_owned() } else { format!("/settings/audit-log?{}", query.join("&")) }
 }
 
-async fn audit_log_page(
+pub(super) async fn audit_log_page(
     State(state): State<AppState>,
     user: DashboardUser,
     csrf: Csrf,
@@ -180,14 +175,16 @@ async fn audit_log_page(
         from,
         to,
     };
-    let (rows, total) = store::list(&state.db, workspace, &filter, PAGE_SIZE, offset).await?;
-    let names: HashMap<String, String> = crate::identity::store::members(state.identity.db(), workspace)
+    let (rows, total) = audit::list(&state.db, workspace, &filter, PAGE_SIZE, offset).await?;
+    let names: HashMap<String, String> = state
+        .identity
+        .members(workspace)
         .await?
         .into_iter()
         .map(|m| (m.user_id, format!("{} <{}>", m.name, m.email)))
         .collect();
     let chain = if query.verify.is_some() {
-        let report = store::verify_chain(&state.db, workspace).await?;
+        let report = audit::verify_chain(&state.db, workspace).await?;
         Some(ChainView {
             valid: report.valid,
             entries: report.entries,

@@ -1,7 +1,7 @@
 //! Roles and what they may do, kept as data in one table.
 //!
-//! The roles merge the seeds' lists: replyforce's Admin / Agent / Viewer (§5.3) and reviewpilot's
-//! owner / manager / staff (staff is `agent` here). Every handler names the permission it needs.
+//! Five roles, from most to least powerful: owner, admin, manager, agent (who answers customers;
+//! called "staff" in some review tools) and viewer. Every handler names the permission it needs.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -128,7 +128,7 @@ const MATRIX: &[(Permission, &[Role])] = &[
 ];
 
 impl Permission {
-    /// The name carried in access tokens (replyforce §5.2 style).
+    /// The scope-like name (`read:conversations`, `manage:team`) shown in a refusal.
     pub fn as_str(self) -> &'static str {
         match self {
             Permission::ViewDashboard => "read:dashboard",
