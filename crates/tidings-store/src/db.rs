@@ -204,6 +204,10 @@ impl Db {
         let pending = self.pending_migrations().await?;
         let migrator = self.migrator();
         with_writer!(self, |pool| migrator.run(pool).await)?;
+        if !pending.is_empty() {
+            // A migration that moved data leaves PostgreSQL without statistics for it.
+            crate::upkeep::keep_tables_fresh(self).await?;
+        }
         Ok(pending)
     }
 
@@ -237,6 +241,24 @@ impl Db {
     pub async fn ping(&self) -> Result<(), StoreError> {
         let _: i32 = with_writer!(self, |pool| sqlx::query_scalar("SELECT 1").fetch_one(pool).await)?;
         Ok(())
+    }
+
+    /// A handle on the same database whose transactions use `connections` connections of their
+    /// own on PostgreSQL, opened when first needed, so work that must not queue behind the
+    /// workers' transactions (webhook intake, answered while the platform waits) never waits for
+    /// the shared pool. On SQLite every write goes through the one writer by design: the same
+    /// handle. Jobs enqueued through it wake this process's workers as usual.
+    pub fn with_own_connections(&self, connections: u32) -> Db {
+        match &self.pools {
+            Pools::Postgres(pool) => {
+                let own = PgPoolOptions::new()
+                    .max_connections(connections.max(1))
+                    .acquire_timeout(pool.options().get_acquire_timeout())
+                    .connect_lazy_with((*pool.connect_options()).clone());
+                Db { pools: Pools::Postgres(own), wakeups: self.wakeups.clone() }
+            }
+            Pools::Sqlite { .. } => self.clone(),
+        }
     }
 
     /// Connections open and idle, summed over the pools.

@@ -24,6 +24,7 @@ mod mail;
 mod messaging_window;
 mod outbound;
 mod profiles;
+mod scale_out;
 mod sync;
 mod tenancy;
 mod text_input;
