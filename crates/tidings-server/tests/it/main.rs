@@ -16,6 +16,7 @@ mod helpers;
 mod identity;
 mod identity_mail;
 mod inbox_csv;
+mod ingest_batch;
 mod inbox_fixtures;
 mod inbox_isolation;
 mod inbox_list;
