@@ -225,6 +225,9 @@ pub struct DatabaseConfig {
     pub sqlite_busy_timeout_ms: u64,
     /// `full` (default, power-loss safe) or `normal`.
     pub sqlite_synchronous: SqliteSynchronous,
+    /// How much of the SQLite file each connection reads through a memory map, in MiB (0: none).
+    /// Mapped pages count in the process's RSS once per connection that touched them.
+    pub sqlite_mmap_mib: u64,
 }
 
 /// Work queue settings.
@@ -289,6 +292,7 @@ impl Default for DatabaseConfig {
             acquire_timeout_secs: 10,
             sqlite_busy_timeout_ms: 5_000,
             sqlite_synchronous: SqliteSynchronous::Full,
+            sqlite_mmap_mib: 32,
         }
     }
 }

@@ -25,8 +25,8 @@
 //!
 //! After each row the bench checks that every acknowledged event id is in `raw_events` exactly
 //! once, that no other row is there, and that the inbox holds one message per delivery.
-//! On a PostgreSQL server with autovacuum off, the bench analyzes and vacuums its tables itself
-//! by autovacuum's default thresholds, checked each second (see `autovacuum_stand_in`).
+//! On a PostgreSQL server with autovacuum off, the workers analyse and vacuum the tables
+//! themselves (`tidings_store::upkeep`), as in production: the bench does no maintenance.
 //! `TIDINGS_BENCH_ONLY=sqlite` (or `postgres`, `intake`, `workers`, `sqlite/intake`, …) runs only
 //! the matching rows. Progress goes to stderr, the result table (markdown) to stdout.
 
@@ -169,7 +169,6 @@ impl Running {
             schema = schema_of(&url);
             config.database_url = Some(url);
         }
-        let postgres_url = config.database_url.clone();
         let listen = config.listen;
         let shutdown = CancellationToken::new();
         let (state, listener) = runtime
@@ -193,14 +192,6 @@ impl Running {
             }
         });
         runtime.spawn(state.live().clone().relay(shutdown.clone()));
-        if let Some(url) = postgres_url {
-            let stop = shutdown.clone();
-            runtime.spawn(async move {
-                if let Err(error) = autovacuum_stand_in(&url, stop).await {
-                    eprintln!("autovacuum stand-in: {error:#}");
-                }
-            });
-        }
         Ok(Self { state, base, shutdown, server, workers: None, runtime, _dir: dir, schema })
     }
 
@@ -228,41 +219,6 @@ impl Running {
         }
         Ok(())
     }
-}
-
-/// Does autovacuum's work when the server has it turned off (this machine's CI PostgreSQL does,
-/// a production server does not): each second, every table of the bench's schema that
-/// autovacuum's default thresholds say is due is analyzed or vacuumed. Without statistics the
-/// planner finds a thread by the platform index, reading every conversation (42 ms a lookup at
-/// 10,000 conversations instead of 0.05 ms), which measures a server nobody runs.
-async fn autovacuum_stand_in(url: &str, stop: CancellationToken) -> anyhow::Result<()> {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(url).await.context("connecting")?;
-    let autovacuum: String = sqlx::query_scalar("SHOW autovacuum").fetch_one(&mut conn).await?;
-    if autovacuum == "on" {
-        return Ok(());
-    }
-    while !stop.is_cancelled() {
-        let due: Vec<(String, bool, bool)> = sqlx::query_as(
-            "SELECT relname, n_dead_tup > 50 + 0.2 * n_live_tup, n_mod_since_analyze > 50 + 0.1 * n_live_tup \
-             FROM pg_stat_user_tables WHERE schemaname = current_schema()",
-        )
-        .fetch_all(&mut conn)
-        .await?;
-        for (table, vacuum, analyze) in due {
-            let command = match (vacuum, analyze) {
-                (true, _) => "VACUUM ANALYZE",
-                (false, true) => "ANALYZE",
-                (false, false) => continue,
-            };
-            sqlx::query(sqlx::AssertSqlSafe(format!("{command} \"{table}\""))).execute(&mut conn).await?;
-        }
-        tokio::select! {
-            () = stop.cancelled() => {}
-            () = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
-    Ok(())
 }
 
 /// `(base URL, schema)` of a URL made by `postgres_schema_url` (`…options=-c%20search_path%3D<schema>`).

@@ -158,8 +158,9 @@ impl Db {
                 .pragma("cache_size", "-16000")
                 // Reads through a memory map instead of a `pread` copy per page: after every commit
                 // the other connections' caches are stale, and re-reading was the largest CPU cost
-                // of webhook intake.
-                .pragma("mmap_size", "268435456");
+                // of webhook intake. Bounded: every connection maps the file on its own, and the
+                // pages each one touched count in the RSS once per connection (issue 16).
+                .pragma("mmap_size", (settings.sqlite_mmap_mib * 1024 * 1024).to_string());
             if let Some(parent) = options.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| open_error(format!("creating {}: {e}", parent.display())))?;
@@ -221,6 +222,10 @@ impl Db {
         let pending = self.pending_migrations().await?;
         let migrator = self.migrator();
         with_writer!(self, |pool| migrator.run(pool).await)?;
+        if !pending.is_empty() {
+            // A migration that moved data leaves PostgreSQL without statistics for it.
+            crate::upkeep::keep_tables_fresh(self).await?;
+        }
         Ok(pending)
     }
 
@@ -254,6 +259,24 @@ impl Db {
     pub async fn ping(&self) -> Result<(), StoreError> {
         let _: i32 = with_writer!(self, |pool| sqlx::query_scalar("SELECT 1").fetch_one(pool).await)?;
         Ok(())
+    }
+
+    /// A handle on the same database whose transactions use `connections` connections of their
+    /// own on PostgreSQL, opened when first needed, so work that must not queue behind the
+    /// workers' transactions (webhook intake, answered while the platform waits) never waits for
+    /// the shared pool. On SQLite every write goes through the one writer by design: the same
+    /// handle. Jobs enqueued through it wake this process's workers as usual.
+    pub fn with_own_connections(&self, connections: u32) -> Db {
+        match &self.pools {
+            Pools::Postgres(pool) => {
+                let own = PgPoolOptions::new()
+                    .max_connections(connections.max(1))
+                    .acquire_timeout(pool.options().get_acquire_timeout())
+                    .connect_lazy_with((*pool.connect_options()).clone());
+                Db { pools: Pools::Postgres(own), wakeups: self.wakeups.clone() }
+            }
+            Pools::Sqlite { .. } => self.clone(),
+        }
     }
 
     /// Connections open and idle, summed over the pools.

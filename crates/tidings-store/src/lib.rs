@@ -8,5 +8,6 @@ pub mod db;
 pub mod queue;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod upkeep;
 
 pub use db::{Db, Engine, StoreError, Tx};

@@ -181,7 +181,7 @@ fn without_nul_review(review: &FetchedReview) -> Cow<'_, FetchedReview> {
 }
 
 /// The message without NUL characters in its text (ADR 0015); its raw JSON keeps them escaped.
-fn without_nul_message(message: &InboundMessage) -> Cow<'_, InboundMessage> {
+pub(crate) fn without_nul_message(message: &InboundMessage) -> Cow<'_, InboundMessage> {
     let required = [&message.account_id, &message.external_id, &message.thread_id, &message.sender_id, &message.text];
     let optional = [&message.sender_name, &message.sender_phone];
     if !required.into_iter().map(String::as_str).chain(optional.into_iter().filter_map(Option::as_deref)).any(has_nul) {
@@ -456,7 +456,7 @@ async fn mark_responded(tx: &mut Tx, source: &Source, conversation_id: &Conversa
 /// same phone number or email address (phones known from WhatsApp and imports, emails from
 /// imports), so one person is one contact; a known one gains the details it lacked. Returns the
 /// contact and the name it is known by (`name` unless the identity was known already).
-async fn contact_for(
+pub(crate) async fn contact_for(
     tx: &mut Tx,
     source: &Source,
     external_id: &str,
@@ -550,7 +550,7 @@ async fn contact_for(
 }
 
 /// The contact an identity belongs to, and the name it is known by.
-async fn known_contact(
+pub(crate) async fn known_contact(
     tx: &mut Tx,
     source: &Source,
     external_id: &str,

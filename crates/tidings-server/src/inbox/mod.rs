@@ -5,6 +5,7 @@ mod api_error;
 pub mod csv;
 pub mod dto;
 pub mod ingest;
+pub mod ingest_batch;
 pub mod live;
 pub mod locations;
 pub mod model;

@@ -265,6 +265,9 @@ pub struct Queue {
     specs: Arc<BTreeMap<String, QueueSpec>>,
 }
 
+/// Jobs written per multi-row `INSERT` (nine bound values each).
+const JOBS_PER_INSERT: usize = 50;
+
 const INSERT_JOB: &str = "INSERT INTO jobs (id, queue, kind, payload, workspace_id, priority, state, attempts, \
      max_attempts, run_at, unique_key, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, $5, $6, 'ready', 0, $7, $8, $9, $10, $10) ON CONFLICT DO NOTHING";
@@ -328,6 +331,62 @@ impl Queue {
                 .fetch_one(&mut **conn)
                 .await?);
         Ok(Enqueued::Duplicate(existing))
+    }
+
+    /// Enqueues `jobs` inside the caller's transaction with one multi-row `INSERT` per
+    /// [`JOBS_PER_INSERT`]; returns how many were new (a job whose unique key is taken is not).
+    pub async fn enqueue_many_in(&self, tx: &mut Tx, jobs: &[NewJob]) -> Result<usize, QueueError> {
+        let now = now_millis();
+        let mut new = 0;
+        for chunk in jobs.chunks(JOBS_PER_INSERT) {
+            let mut rows = Vec::with_capacity(chunk.len());
+            for (n, job) in chunk.iter().enumerate() {
+                let spec = self.spec(&job.queue).ok_or_else(|| QueueError::UnknownQueue(job.queue.clone()))?;
+                let first = 2 + n * 9;
+                let p = |offset: usize| format!("${}", first + offset);
+                rows.push((
+                    format!(
+                        "({}, {}, {}, {}, {}, {}, 'ready', 0, {}, {}, {}, $1, $1)",
+                        p(0),
+                        p(1),
+                        p(2),
+                        p(3),
+                        p(4),
+                        p(5),
+                        p(6),
+                        p(7),
+                        p(8)
+                    ),
+                    job.max_attempts.unwrap_or(spec.max_attempts),
+                ));
+            }
+            let sql = format!(
+                "INSERT INTO jobs (id, queue, kind, payload, workspace_id, priority, state, attempts, max_attempts, \
+                 run_at, unique_key, created_at, updated_at) VALUES {} ON CONFLICT DO NOTHING",
+                rows.iter().map(|(values, _)| values.as_str()).collect::<Vec<_>>().join(", ")
+            );
+            let inserted = with_tx!(tx, |conn| {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str())).bind(now);
+                for (job, (_, max_attempts)) in chunk.iter().zip(&rows) {
+                    query = query
+                        .bind(JobId::generate().to_string())
+                        .bind(&job.queue)
+                        .bind(&job.kind)
+                        .bind(&job.payload)
+                        .bind(job.workspace_id.as_ref().map(WorkspaceId::as_str))
+                        .bind(job.priority)
+                        .bind(*max_attempts)
+                        .bind(job.run_at.unwrap_or(now))
+                        .bind(job.unique_key.as_deref());
+                }
+                query.execute(&mut **conn).await?.rows_affected()
+            });
+            new += usize::try_from(inserted).unwrap_or(0);
+            for job in chunk {
+                tx.wake_on_commit(&job.queue);
+            }
+        }
+        Ok(new)
     }
 
     /// Enqueues many jobs in one transaction; returns how many were new.

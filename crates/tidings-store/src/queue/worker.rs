@@ -524,9 +524,11 @@ async fn maintain(inner: Arc<Inner>, stop: CancellationToken) {
     let mut heartbeat = tokio::time::interval(heartbeat_every);
     let mut reap = tokio::time::interval(reap_every);
     let mut schedules = tokio::time::interval(Duration::from_millis(250));
-    for timer in [&mut heartbeat, &mut reap, &mut schedules] {
+    let mut upkeep = tokio::time::interval(crate::upkeep::EVERY);
+    for timer in [&mut heartbeat, &mut reap, &mut schedules, &mut upkeep] {
         timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     }
+    let mut upkeep_task: Option<AbortOnDropHandle<()>> = None;
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
@@ -551,6 +553,20 @@ async fn maintain(inner: Arc<Inner>, stop: CancellationToken) {
             _ = schedules.tick() => {
                 if let Err(error) = inner.queue.fire_due_schedules().await {
                     tracing::error!(%error, "firing schedules failed");
+                }
+            }
+            // Table statistics on a PostgreSQL server without autovacuum. Its own task, so a long
+            // `VACUUM` never delays the heartbeats above.
+            _ = upkeep.tick() => {
+                if upkeep_task.as_ref().is_none_or(|task: &AbortOnDropHandle<()>| task.is_finished()) {
+                    let db = inner.queue.db().clone();
+                    upkeep_task = Some(spawn(async move {
+                        match crate::upkeep::keep_tables_fresh(&db).await {
+                            Ok(done) if !done.is_empty() => tracing::info!(?done, "table statistics brought up to date"),
+                            Ok(_) => {}
+                            Err(error) => tracing::warn!(%error, "table upkeep failed"),
+                        }
+                    }));
                 }
             }
         }

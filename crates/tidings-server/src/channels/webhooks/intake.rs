@@ -18,8 +18,8 @@ use sha2::{Digest, Sha256};
 use tidings_core::EventId;
 use tidings_core::time::now_millis;
 use tidings_store::queue::{JobPayload, NewJob, Queue, QueueError, names};
-use tidings_store::{Db, StoreError, with_tx};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tidings_store::{Db, Engine, StoreError, with_tx};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use crate::inbox::query::placeholders;
 
@@ -27,6 +27,9 @@ use crate::inbox::query::placeholders;
 const MAX_BATCH: usize = 512;
 /// Deliveries written per `INSERT` (bound parameters stay few: binding is slow past hundreds).
 const ROWS_PER_INSERT: usize = 64;
+/// Intake writers on PostgreSQL: while one commits (a network round trip and a WAL flush), the
+/// next gathers the deliveries that arrived meanwhile.
+const POSTGRES_WRITERS: u32 = 2;
 /// The most deliveries one processing job takes (several workers share a large batch).
 const MAX_PER_JOB: usize = 128;
 
@@ -86,11 +89,20 @@ struct Backlog {
 }
 
 impl Intake {
-    /// Starts the writer task for `db`.
+    /// Starts the writer tasks for `db`: one on SQLite (one writer), [`POSTGRES_WRITERS`] on
+    /// PostgreSQL, each on a connection of its own so intake never waits for the workers' pool.
     pub fn start(db: Db, queue: Queue) -> Self {
         let (sender, receiver) = mpsc::channel(MAX_BATCH * 8);
         let backlog = Arc::new(Backlog::default());
-        tokio::spawn(run(db, queue, receiver, backlog.clone()));
+        let writers = match db.engine() {
+            Engine::Sqlite => 1,
+            Engine::Postgres => POSTGRES_WRITERS,
+        };
+        let db = db.with_own_connections(writers);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..writers {
+            tokio::spawn(run(db.clone(), queue.clone(), receiver.clone(), backlog.clone()));
+        }
         Self { sender, backlog }
     }
 
@@ -138,15 +150,22 @@ impl Backlog {
     }
 }
 
-async fn run(db: Db, queue: Queue, mut receiver: mpsc::Receiver<Pending>, backlog: Arc<Backlog>) {
-    while let Some(first) = receiver.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
+/// One writer: takes every delivery waiting (up to [`MAX_BATCH`]) and commits them together.
+/// With several writers, one gathers the next batch while another commits.
+async fn run(db: Db, queue: Queue, receiver: Arc<Mutex<mpsc::Receiver<Pending>>>, backlog: Arc<Backlog>) {
+    loop {
+        let batch = {
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else { return };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
             }
-        }
+            batch
+        };
         metrics::histogram!("tidings_webhook_batch_size").record(batch.len() as f64);
         let deliveries = batch.len();
         let started = std::time::Instant::now();

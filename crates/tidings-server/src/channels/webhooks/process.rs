@@ -13,23 +13,25 @@ use tidings_connectors::{InboundEvent, InboundMessage, Platform};
 use tidings_core::EventId;
 use tidings_core::time::now_millis;
 use tidings_store::queue::{JobContext, JobError, NewJob, Queue, Registry};
-use tidings_store::{Engine, StoreError, with_reader, with_tx};
+use tidings_store::{StoreError, Tx, with_reader, with_tx};
 
 use super::intake::{Intake, ProcessEvents};
 use crate::channels::accounts::ChannelContext;
 use crate::channels::profiles::NameSender;
 use crate::channels::store::{self, ConnectionRow};
 use crate::inbox::ingest::{self, Ingested, Source};
+use crate::inbox::ingest_batch;
 use crate::inbox::live::LiveEvent;
 use crate::inbox::query::placeholders;
 
 /// Deliveries read per query (bound parameters stay few).
 const READ_CHUNK: usize = 100;
-/// Events ingested per transaction: short enough that webhook intake, which shares SQLite's one
-/// writer, never waits long for it.
-const EVENTS_PER_TX: usize = 16;
+/// Events ingested per transaction: a job's whole batch in a handful of statements
+/// (`ingest_batch`), yet short enough that webhook intake, which shares SQLite's one writer,
+/// never waits long for it.
+const EVENTS_PER_TX: usize = 64;
 
-/// How long processing stands back for waiting deliveries before each transaction, on SQLite.
+/// How long processing stands back for waiting deliveries before each transaction.
 const LONGEST_YIELD: Duration = Duration::from_millis(100);
 
 /// Registers the handler.
@@ -166,24 +168,12 @@ async fn process(
         let Some((first, _, _)) = events.first() else { continue };
         let workspace = first.source().map_err(JobError::fatal)?.workspace_id;
         for chunk in events.chunks(EVENTS_PER_TX) {
-            // Acknowledging a platform's delivery comes first; PostgreSQL has no single writer.
-            if context.db.engine() == Engine::Sqlite {
-                intake.yield_to_deliveries(LONGEST_YIELD).await;
-            }
+            // Acknowledging a platform's delivery comes first: on SQLite intake and processing
+            // share the one writer, on PostgreSQL the connections and the CPU.
+            intake.yield_to_deliveries(LONGEST_YIELD).await;
             let mut tx = context.db.begin_for_tenant(&workspace).await?;
-            for (connection, event, index) in chunk {
-                let source = connection.source().map_err(JobError::fatal)?;
-                let outcome = match event {
-                    InboundEvent::Message(message) => {
-                        let outcome = ingest::message(&mut tx, &source, message).await?;
-                        if let Some(job) = name_to_look_up(connection, &source, message, &outcome) {
-                            queue.enqueue_in(&mut tx, NewJob::new(&job)?).await?;
-                        }
-                        outcome
-                    }
-                    InboundEvent::Review { review, .. } => ingest::review(&mut tx, &source, review).await?,
-                    InboundEvent::Ignored { .. } => Ingested::Duplicate,
-                };
+            let ingested = ingest_chunk(&mut tx, queue, chunk).await?;
+            for ((_, _, index), outcome) in chunk.iter().zip(&ingested) {
                 // Counted whether stored now or by an earlier attempt that failed before marking:
                 // `events` is what the delivery holds in the inbox.
                 if let Some(delivered) = outcomes.get_mut(deliveries[*index].id.as_str()) {
@@ -193,15 +183,18 @@ async fn process(
                     Ingested::New { conversation_id, new_conversation, .. } => {
                         let platform = deliveries[*index].platform.as_str();
                         metrics::counter!("tidings_inbound_messages_stored_total", "platform" => platform).increment(1);
-                        let kind = if new_conversation { "conversation.created" } else { "message.created" };
-                        live.push(LiveEvent::new(&workspace, kind, &conversation_id));
+                        let kind = if *new_conversation { "conversation.created" } else { "message.created" };
+                        live.push(LiveEvent::new(&workspace, kind, conversation_id));
                     }
                     Ingested::Updated { conversation_id } => {
-                        live.push(LiveEvent::new(&workspace, "conversation.updated", &conversation_id))
+                        live.push(LiveEvent::new(&workspace, "conversation.updated", conversation_id))
                     }
                     Ingested::Duplicate => {}
                 }
             }
+            // The items this transaction stored for the first time are those of `ingested` that
+            // are `Ingested::New`: the one place per transaction where a batch's new items are
+            // known (what reacts to them is enqueued here, before the commit).
             tx.commit().await?;
         }
     }
@@ -213,6 +206,43 @@ async fn process(
         Some(error) => Err(JobError::fatal(error)),
         None => Ok(()),
     }
+}
+
+/// Stores one transaction's events: the messages together (`ingest_batch`), reviews one by one;
+/// returns what became of each, in order. Senders to name are looked up by jobs enqueued here.
+async fn ingest_chunk(
+    tx: &mut Tx,
+    queue: &Queue,
+    chunk: &[(ConnectionRow, InboundEvent, usize)],
+) -> Result<Vec<Ingested>, JobError> {
+    let sources =
+        chunk.iter().map(|(connection, _, _)| connection.source()).collect::<Result<Vec<_>, _>>().map_err(JobError::fatal)?;
+    let mut ingested = vec![Ingested::Duplicate; chunk.len()];
+    let mut messages = Vec::new();
+    let mut at = Vec::new();
+    for (n, ((_, event, _), source)) in chunk.iter().zip(&sources).enumerate() {
+        match event {
+            InboundEvent::Message(message) => {
+                messages.push((source, message));
+                at.push(n);
+            }
+            InboundEvent::Review { review, .. } => ingested[n] = ingest::review(tx, source, review).await?,
+            InboundEvent::Ignored { .. } => {}
+        }
+    }
+    for (n, outcome) in at.iter().zip(ingest_batch::messages(tx, &messages).await?) {
+        ingested[*n] = outcome;
+    }
+    let mut look_ups = Vec::new();
+    for (n, ((connection, event, _), source)) in chunk.iter().zip(&sources).enumerate() {
+        if let InboundEvent::Message(message) = event
+            && let Some(job) = name_to_look_up(connection, source, message, &ingested[n])
+        {
+            look_ups.push(NewJob::new(&job)?);
+        }
+    }
+    queue.enqueue_many_in(tx, &look_ups).await?;
+    Ok(ingested)
 }
 
 /// A sender who started a thread without a name (Messenger and Instagram send only an id) is
