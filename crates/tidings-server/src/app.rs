@@ -153,6 +153,7 @@ fn schedules(config: &Config) -> Result<Vec<Schedule>, QueueError> {
     let mut schedules = system::jobs::schedules(config.queue.dead_letter_retention_days)?;
     schedules.extend(channels::sync::schedules()?);
     schedules.extend(channels::webhooks::schedules(config.connectors.delivery_retention_days)?);
+    schedules.extend(inbox::snooze::schedules()?);
     Ok(schedules)
 }
 
@@ -166,6 +167,7 @@ fn registry(state: &AppState) -> Registry {
     channels::webhooks::register(&mut registry, state.channels.clone(), state.queue.clone(), state.intake.clone());
     channels::sync::register(&mut registry, state.channels.clone(), state.queue.clone());
     inbox::csv::register(&mut registry, state.db.clone(), state.live().clone());
+    inbox::snooze::register(&mut registry, state.db.clone(), state.live().clone());
     registry
 }
 
@@ -190,6 +192,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .nest("/api/v1", identity::routes::router())
         .nest("/api/v1", audit::routes::router())
         .nest("/api/v1", inbox::routes::router())
+        .nest("/api/v1", inbox::saved_replies::routes::router())
         .nest("/api/v1", channels::routes::router())
         .nest("/api/v1", channels::sync_api::router())
         .merge(channels::webhooks::router())

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod breaker;
 pub mod credentials;
 pub mod dto;
+pub mod guides;
 pub mod model;
 pub mod oauth_flow;
 pub mod outbound;
