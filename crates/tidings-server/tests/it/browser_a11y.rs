@@ -102,6 +102,7 @@ async fn every_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
         "/settings/profile",
         "/settings/team",
         "/settings/channels",
+        "/settings/saved-replies",
         "/settings/api-keys",
         "/settings/audit-log",
         "/status",
@@ -138,7 +139,18 @@ async fn check_pages(
             if width == PHONE.0 {
                 let (scroll, inner) = sideways(browser).await?;
                 if scroll > inner {
-                    failures.push(format!("{page} at {width}px scrolls sideways: {scroll}px wide in {inner}px"));
+                    // The innermost elements sticking out, to say what to fix.
+                    let wide = browser
+                        .execute(
+                            "return [...document.querySelectorAll('body *')]
+                               .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+                                            && ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 1))
+                               .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+                                                     (e.className && e.className.baseVal === undefined ? '.' + e.className.split(' ').join('.') : ''))",
+                            vec![],
+                        )
+                        .await?;
+                    failures.push(format!("{page} at {width}px scrolls sideways: {scroll}px wide in {inner}px ({wide})"));
                 }
             }
         }
@@ -278,7 +290,7 @@ async fn keyboard_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()>
     // The first Tab reaches the skip link, which moves the focus to the main content.
     press(browser, TAB).await?;
     wait_until(browser, "Tab focuses the skip link", "document.activeElement.matches('a.skip-link')").await?;
-    press(browser, ENTER).await?;
+    press(browser, ENTER).await.context("Enter on the skip link")?;
     wait_until(browser, "the skip link moves the focus to the content", "document.activeElement.id === 'main'").await?;
 
     // j, j, k: the focus goes to the first row, the second, and back to the first.
@@ -290,7 +302,7 @@ async fn keyboard_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()>
     ensure!(focused_row(browser).await? == ids[0], "k goes back to the first");
 
     // Enter opens it in place.
-    press(browser, ENTER).await?;
+    press(browser, ENTER).await.context("Enter on the first row")?;
     let first = ids[0].as_str().context("an id")?;
     wait_until(browser, "Enter opens the conversation", &in_pane(first)).await?;
 
@@ -325,7 +337,7 @@ async fn keyboard_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()>
     wait_until(browser, "the next conversation opens", &in_pane(second)).await?;
     press(browser, "k").await?;
     ensure!(focused_row(browser).await? == ids[0], "k goes back to the resolved conversation");
-    press(browser, ENTER).await?;
+    press(browser, ENTER).await.context("Enter on the resolved row")?;
     wait_until(
         browser,
         "the first conversation was resolved",

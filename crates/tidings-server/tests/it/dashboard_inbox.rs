@@ -193,7 +193,7 @@ async fn the_inbox_lists_what_arrived_and_filters_narrow_it(engine: Engine) {
     assert!(html.trim_start().starts_with(r#"<section id="inbox-list""#), "{html}");
     assert!(!html.contains("<html"), "a fragment, not a page");
     assert_eq!(listed(&html), vec![croissants.to_string()]);
-    assert!(html.contains(r#"hx-get="/inbox?ratingMin=4""#), "the list refreshes itself with its filters");
+    assert!(html.contains(r#"data-refresh="/inbox?ratingMin=4""#), "the list refreshes itself with its filters");
 }
 
 async fn a_thread_shows_its_messages_and_a_reply_from_the_form_appears_in_it(engine: Engine) {

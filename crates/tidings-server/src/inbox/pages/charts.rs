@@ -14,9 +14,8 @@ const WEEK_CHART_HEIGHT: u32 = 120;
 pub struct StarBar {
     pub stars: i64,
     pub count: i64,
-    /// Bar length in SVG units.
+    /// Bar length in SVG units (of [`CHART_WIDTH`]).
     pub width: u32,
-    pub y: u32,
     /// Share of all rated reviews, in whole percent.
     pub percent: i64,
     /// The reviews page showing only this rating.
@@ -26,7 +25,6 @@ pub struct StarBar {
 }
 
 pub const CHART_WIDTH: f64 = 420.0;
-pub const BAR_ROW: u32 = 26;
 
 /// The chart's bars, five stars first; every rating has a bar, empty ones too. Returns the
 /// bars, how many reviews are rated and the average.
@@ -36,15 +34,13 @@ pub fn star_bars(counts: &[(i64, i64)], filters: &Filters) -> (Vec<StarBar>, i64
     let max = (1..=5).map(count_of).max().unwrap_or(0).max(1) as f64;
     let bars = (1..=5)
         .rev()
-        .zip(0u32..)
-        .map(|(stars, row)| {
+        .map(|stars| {
             let count = count_of(stars);
             let value = stars.to_string();
             StarBar {
                 stars,
                 count,
                 width: ((count as f64 / max) * CHART_WIDTH).round() as u32,
-                y: row * BAR_ROW,
                 percent: if rated == 0 { 0 } else { (count * 100 + rated / 2) / rated },
                 href: filters.link_setting("/reviews", &[("ratingMin", Some(&value)), ("ratingMax", Some(&value))]),
                 current: filters.filter.rating_min == Some(stars) && filters.filter.rating_max == Some(stars),

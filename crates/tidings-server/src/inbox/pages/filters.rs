@@ -431,9 +431,18 @@ impl FilterForm {
         Self::new(filters, action, "inbox-list", selects, "/inbox")
     }
 
-    /// How many filters of the popover are set.
+    /// How many filters of the popover are set (the assignee counts when it is not a view's:
+    /// "me" and "unassigned" are the Mine and Unassigned tabs).
     pub fn active(&self) -> usize {
-        let chosen = self.selects.iter().filter(|s| s.choices.iter().any(|c| c.selected && !c.value.is_empty())).count();
+        let chosen = self
+            .selects
+            .iter()
+            .filter(|s| {
+                s.choices.iter().any(|c| {
+                    c.selected && !c.value.is_empty() && !(s.name == "assignee" && matches!(c.value.as_str(), "me" | "unassigned"))
+                })
+            })
+            .count();
         chosen + usize::from(!self.from.is_empty()) + usize::from(!self.to.is_empty())
     }
 

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tidings_core::TaskId;
 use tidings_core::time::now_millis;
 
-use super::charts::{BAR_ROW, PageLink, StarBar, WeekColumn, page_links, star_bars, trend_start, week_chart_size, week_columns};
+use super::charts::{PageLink, StarBar, WeekColumn, page_links, star_bars, trend_start, week_chart_size, week_columns};
 use super::filters::{FilterForm, FilterQuery, Filters};
 use super::{PAGE_SIZE, full_time, htmx_target, iso_time, platform_label, relative_time, stars};
 use crate::AppState;
@@ -50,7 +50,6 @@ struct ResultsPartial {
     average: String,
     rated: i64,
     bars: Vec<StarBar>,
-    chart_height: u32,
     weeks: Vec<WeekColumn>,
     week_chart: (u32, u32),
     first: i64,
@@ -139,7 +138,6 @@ pub(super) async fn reviews_page(
         total_label: store::total_label(total, &filters.filter),
         average,
         rated,
-        chart_height: 5 * BAR_ROW,
         bars,
         first: if shown == 0 { 0 } else { offset + 1 },
         last: offset + shown,
