@@ -114,7 +114,13 @@ mod tests {
 
     #[test]
     fn loopback_addresses_are_recognised() {
-        for url in ["http://127.0.0.1:8080", "http://localhost:8080/", "http://[::1]:8080", "http://127.3.4.5", "http://app.localhost"] {
+        for url in [
+            "http://127.0.0.1:8080",
+            "http://localhost:8080/",
+            "http://[::1]:8080",
+            "http://127.3.4.5",
+            "http://app.localhost",
+        ] {
             assert!(is_loopback(url), "{url}");
         }
         for url in ["https://tidings.example.com", "https://10.0.0.5:8443", "https://user@inbox.example.org/x"] {

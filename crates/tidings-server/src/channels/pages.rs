@@ -310,7 +310,11 @@ async fn render(
                 oauth: p.uses_oauth(),
                 oauth_ready: p.uses_oauth() && state.platforms.oauth(p).is_some(),
                 manual_replies: p.reply_support() == ReplySupport::ManualOnly,
-                webhook_url: p.webhook_path().filter(|_| pushes).map(|path| channels.absolute(path)).unwrap_or_default(),
+                webhook_url: p
+                    .webhook_path()
+                    .filter(|_| pushes)
+                    .map(|path| channels.absolute(path))
+                    .unwrap_or_default(),
                 webhook_object: p.meta_object().unwrap_or_default(),
                 verify_token: if pushes && meta && may_connect { verify_token.clone() } else { String::new() },
                 redirect_uri: if p.uses_oauth() {

@@ -150,7 +150,8 @@ async fn check_pages(
                             vec![],
                         )
                         .await?;
-                    failures.push(format!("{page} at {width}px scrolls sideways: {scroll}px wide in {inner}px ({wide})"));
+                    failures
+                        .push(format!("{page} at {width}px scrolls sideways: {scroll}px wide in {inner}px ({wide})"));
                 }
             }
         }

@@ -68,8 +68,12 @@ async fn keep_place(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
 
     // The second page.
     browser.find(Locator::Css("#load-more a")).await?.click().await?;
-    wait_until(browser, "Load more adds the last 10", "document.querySelectorAll('#inbox-list li.conversation').length === 60")
-        .await?;
+    wait_until(
+        browser,
+        "Load more adds the last 10",
+        "document.querySelectorAll('#inbox-list li.conversation').length === 60",
+    )
+    .await?;
     ensure!(count(browser, "#load-more").await? == 0, "nothing more to load");
     wait_until(browser, "the inbox listens to live events", "document.querySelector('#inbox[data-live=on]')").await?;
 
@@ -127,7 +131,8 @@ async fn keep_place(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
     // In the open thread only the new message is announced; the pane is not a live region.
     browser.find(Locator::Css("#inbox-list li[data-platform=messenger] a")).await?.click().await?;
     wait_for_text(browser, "#thread-pane", "table for six").await.context("the thread opens")?;
-    let live = browser.execute("return document.querySelector('#thread-pane').getAttribute('aria-live')", vec![]).await?;
+    let live =
+        browser.execute("return document.querySelector('#thread-pane').getAttribute('aria-live')", vec![]).await?;
     ensure!(live.is_null(), "the thread pane is not announced as a whole: aria-live={live}");
     deliver_message(app, SENDER, "mid.live.2", "We are six adults and a baby").await?;
     wait_for_text(browser, "#thread-messages", "six adults").await.context("the message shows in the thread")?;
@@ -151,7 +156,8 @@ async fn saved_reply(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
     // Ana Baker's review is filed under the Baixa location.
     let location = LocationId::generate();
     let now = tidings_core::time::now_millis();
-    with_writer!(&app.state.db, |pool| sqlx::query(
+    with_writer!(&app.state.db, |pool| {
+        sqlx::query(
         "INSERT INTO locations (id, workspace_id, name, timezone, created_at, updated_at) VALUES ($1, $2, 'Baixa', 'UTC', $3, $3)"
     )
     .bind(location.as_str())
@@ -159,7 +165,8 @@ async fn saved_reply(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
     .bind(now)
     .execute(pool)
     .await
-    .map(|_| ()))?;
+    .map(|_| ())
+    })?;
     with_writer!(&app.state.db, |pool| sqlx::query(
         "UPDATE conversations SET location_id = $1 WHERE workspace_id = $2 AND platform = 'google'"
     )

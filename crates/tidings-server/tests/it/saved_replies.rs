@@ -75,14 +75,21 @@ async fn saved_replies_are_managed_over_the_api_with_role_checks(engine: Engine)
     assert!(unknown.to_string().contains("{{nickname}}"), "the unknown variable is named: {unknown}");
 
     // Listed, read, changed.
-    api.post::<_, Value>("/api/v1/saved-replies", &json!({ "shortcut": "allergens", "body": "Ask us." }), StatusCode::CREATED)
-        .await;
+    api.post::<_, Value>(
+        "/api/v1/saved-replies",
+        &json!({ "shortcut": "allergens", "body": "Ask us." }),
+        StatusCode::CREATED,
+    )
+    .await;
     let list: Many = api.get("/api/v1/saved-replies", StatusCode::OK).await;
     let shortcuts: Vec<&str> = list.data.iter().map(|r| r.shortcut.as_str()).collect();
     assert_eq!(shortcuts, ["allergens", "thanks"], "by shortcut");
     let path = format!("/api/v1/saved-replies/{}", thanks.id);
     let changed: One = api.patch(&path, &json!({ "body": "Many thanks, {{customer_name}}." }), StatusCode::OK).await;
-    assert_eq!((changed.data.shortcut.as_str(), changed.data.body.as_str()), ("thanks", "Many thanks, {{customer_name}}."));
+    assert_eq!(
+        (changed.data.shortcut.as_str(), changed.data.body.as_str()),
+        ("thanks", "Many thanks, {{customer_name}}.")
+    );
     let taken: Value = api.patch(&path, &json!({ "shortcut": "allergens" }), StatusCode::CONFLICT).await;
     assert_eq!(taken["error"]["code"], "conflict");
     let read: One = api.get(&path, StatusCode::OK).await;
@@ -99,7 +106,11 @@ async fn saved_replies_are_managed_over_the_api_with_role_checks(engine: Engine)
     app.client(&viewer).delete::<Value>(&path, StatusCode::FORBIDDEN).await;
     let agent = key_with_role(&app, &owner, "agent").await;
     app.client(&agent)
-        .post::<_, Value>("/api/v1/saved-replies", &json!({ "shortcut": "agent", "body": "From an agent" }), StatusCode::CREATED)
+        .post::<_, Value>(
+            "/api/v1/saved-replies",
+            &json!({ "shortcut": "agent", "body": "From an agent" }),
+            StatusCode::CREATED,
+        )
         .await;
 
     // Another workspace sees none of them: every address is a 404.
@@ -110,7 +121,13 @@ async fn saved_replies_are_managed_over_the_api_with_role_checks(engine: Engine)
     for (status, body) in [
         (other.request(reqwest::Method::GET, &path).send().await.expect("sent").status(), "get"),
         (
-            other.request(reqwest::Method::PATCH, &path).json(&json!({ "body": "mine" })).send().await.expect("sent").status(),
+            other
+                .request(reqwest::Method::PATCH, &path)
+                .json(&json!({ "body": "mine" }))
+                .send()
+                .await
+                .expect("sent")
+                .status(),
             "patch",
         ),
         (other.request(reqwest::Method::DELETE, &path).send().await.expect("sent").status(), "delete"),

@@ -161,7 +161,11 @@ mod tests {
         assert_eq!(bars[1].href, "/reviews?ratingMin=4&ratingMax=4");
         assert!(!bars[1].current);
         assert_eq!((rated, average.as_str()), (4, "3.50"));
-        let four = filters(FilterQuery { rating_min: Some("4".into()), rating_max: Some("4".into()), ..FilterQuery::default() });
+        let four = filters(FilterQuery {
+            rating_min: Some("4".into()),
+            rating_max: Some("4".into()),
+            ..FilterQuery::default()
+        });
         let (bars, _, _) = star_bars(&[(4, 2)], &four);
         assert!(bars[1].current && !bars[0].current);
         let (_, rated, average) = star_bars(&[], &four);
@@ -188,7 +192,11 @@ mod tests {
     fn pages_are_numbered_around_the_current_one() {
         let f = filters(FilterQuery::default());
         let shown = |links: Vec<PageLink>| {
-            links.iter().map(|l| if l.gap { "…".to_owned() } else { l.number.to_string() }).collect::<Vec<_>>().join(" ")
+            links
+                .iter()
+                .map(|l| if l.gap { "…".to_owned() } else { l.number.to_string() })
+                .collect::<Vec<_>>()
+                .join(" ")
         };
         assert_eq!(shown(page_links(&f, 50, 50, 0)), "");
         assert_eq!(shown(page_links(&f, 120, 50, 0)), "1 2 3");

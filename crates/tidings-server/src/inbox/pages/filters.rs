@@ -439,7 +439,9 @@ impl FilterForm {
             .iter()
             .filter(|s| {
                 s.choices.iter().any(|c| {
-                    c.selected && !c.value.is_empty() && !(s.name == "assignee" && matches!(c.value.as_str(), "me" | "unassigned"))
+                    c.selected
+                        && !c.value.is_empty()
+                        && !(s.name == "assignee" && matches!(c.value.as_str(), "me" | "unassigned"))
                 })
             })
             .count();
@@ -460,7 +462,10 @@ impl FilterForm {
             .filter(|s| !(s.name == "assignee" && matches!(filters.value("assignee"), "me" | "unassigned")))
             .filter_map(|s| {
                 let chosen = s.choices.iter().find(|c| c.selected && !c.value.is_empty())?;
-                Some(Chip { label: format!("{}: {}", s.label, chosen.label), remove: filters.link_with(base, s.name, None) })
+                Some(Chip {
+                    label: format!("{}: {}", s.label, chosen.label),
+                    remove: filters.link_with(base, s.name, None),
+                })
             })
             .collect();
         for (name, label) in [("from", "From"), ("to", "To")] {

@@ -16,15 +16,17 @@ use crate::dashboard::page::{FormErrors, PageError};
 use crate::identity::Permission;
 use crate::identity::session::DashboardUser;
 use crate::inbox::model::{ReplyKind, ResponseStatus};
-use crate::inbox::service::{InboxError, MAX_REPLY_CHARS};
 use crate::inbox::saved_replies::{self, Fill, SavedReplies};
+use crate::inbox::service::{InboxError, MAX_REPLY_CHARS};
 use crate::inbox::store::{ConversationRow, MessageRow, ResponseRow};
 use crate::inbox::window::Window;
 use crate::inbox::zone::SnoozePreset;
 
 mod actions;
 
-pub(in crate::inbox::pages) use actions::{assign, confirm_posted_manually, delete_reply, edit_reply, reply, set_status};
+pub(in crate::inbox::pages) use actions::{
+    assign, confirm_posted_manually, delete_reply, edit_reply, reply, set_status,
+};
 
 /// The workspace's conversation named in the path, or the 404 page.
 pub(super) async fn find(state: &AppState, user: &DashboardUser, id: &str) -> Result<ConversationRow, PageError> {
@@ -357,7 +359,8 @@ async fn thread_with_notice(
     }
     .filter(|r| r.status != ResponseStatus::Draft.as_str())
     .map(|r| CurrentReply { posted: r.status == ResponseStatus::Posted.as_str(), body: r.body });
-    let fill = Fill { customer_name: conversation.contact_name.as_deref(), location: conversation.location_name.as_deref() };
+    let fill =
+        Fill { customer_name: conversation.contact_name.as_deref(), location: conversation.location_name.as_deref() };
     let saved_replies = SavedReplies::new(state.db.clone())
         .list(workspace)
         .await

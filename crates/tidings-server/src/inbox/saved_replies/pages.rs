@@ -148,9 +148,13 @@ async fn saved_replies_page(
 fn refusal(error: InboxError) -> Result<FormErrors, PageError> {
     let mut errors = FormErrors::new();
     match error {
-        InboxError::Validation { field: "shortcut", message } => errors.add("shortcut", format!("The shortcut {message}.")),
+        InboxError::Validation { field: "shortcut", message } => {
+            errors.add("shortcut", format!("The shortcut {message}."))
+        }
         InboxError::Validation { message, .. } => errors.add("body", format!("The text {message}.")),
-        InboxError::Conflict(message) => errors.add("shortcut", format!("There is already {}.", message.trim_start_matches("a "))),
+        InboxError::Conflict(message) => {
+            errors.add("shortcut", format!("There is already {}.", message.trim_start_matches("a ")))
+        }
         error => return Err(inbox_error(error)),
     }
     Ok(errors)

@@ -54,7 +54,11 @@ async fn create(
 /// One saved reply.
 #[utoipa::path(get, path = "/saved-replies/{id}", tag = "saved replies", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = Envelope<SavedReplyOut>), (status = 404, body = ErrorBody)))]
-async fn get_one(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn get_one(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewConversations)?;
     let row = service(&state).get(&auth.workspace_id, &saved_reply_id(&id)?).await?;
     Ok(Envelope::new(SavedReplyOut::from(row)))
@@ -73,16 +77,18 @@ async fn update(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::SendReplies)?;
     let id = saved_reply_id(&id)?;
-    let row = service(&state)
-        .update(&auth.workspace_id, &id, body.shortcut.as_deref(), body.body.as_deref())
-        .await?;
+    let row = service(&state).update(&auth.workspace_id, &id, body.shortcut.as_deref(), body.body.as_deref()).await?;
     Ok(Envelope::new(SavedReplyOut::from(row)))
 }
 
 /// Deletes a saved reply.
 #[utoipa::path(delete, path = "/saved-replies/{id}", tag = "saved replies", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn delete(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::SendReplies)?;
     service(&state).delete(&auth.workspace_id, &saved_reply_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -129,7 +129,6 @@ struct ThreadOnly {
     thread: String,
 }
 
-
 pub(in crate::inbox::pages) async fn reply(
     State(state): State<AppState>,
     user: DashboardUser,
@@ -171,7 +170,8 @@ pub(in crate::inbox::pages) async fn edit_reply(
     user.require(Permission::SendReplies)?;
     let conversation = find(&state, &user, &id).await?;
     let cid = conversation_id(&conversation.id)?;
-    let request = ReplyRequest { author: Some(&user.user_id), text: &form.text, post_to_platform: true, send_as: &SendAs::Text };
+    let request =
+        ReplyRequest { author: Some(&user.user_id), text: &form.text, post_to_platform: true, send_as: &SendAs::Text };
     let refusal = match state.inbox.edit_reply(&user.auth.workspace_id, &cid, &request).await {
         Ok(_) => return answer(&state, &user, csrf, &headers, &conversation.id, "Reply changed.").await,
         Err(InboxError::Validation { field, message }) => format!("{} {message}.", field_label(field)),
@@ -180,7 +180,8 @@ pub(in crate::inbox::pages) async fn edit_reply(
     };
     let mut errors = FormErrors::new();
     errors.add("text", refusal);
-    let back = Rejected { errors: &errors, draft: &form.text, post_to_platform: true, template: TemplateDraft::default() };
+    let back =
+        Rejected { errors: &errors, draft: &form.text, post_to_platform: true, template: TemplateDraft::default() };
     rejected(&state, &user, csrf, &headers, &conversation, back).await
 }
 
