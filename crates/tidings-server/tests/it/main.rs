@@ -7,6 +7,7 @@ mod browser;
 mod browser_a11y;
 mod browser_inbox;
 mod browser_live;
+mod browser_triage;
 mod channels_api;
 mod client;
 mod dashboard_identity;
