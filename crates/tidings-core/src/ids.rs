@@ -169,6 +169,10 @@ prefixed_id!(
     /// A long-running piece of work a person started (a sync, an import) and its progress.
     TaskId, "tsk", "task"
 );
+prefixed_id!(
+    /// A workspace's saved reply, inserted into the reply box with "/" and its shortcut.
+    SavedReplyId, "srp", "saved reply"
+);
 
 #[cfg(test)]
 mod tests {

@@ -14,5 +14,5 @@ pub mod time;
 pub use config::{Config, ConfigError};
 pub use ids::{
     ApiKeyId, AuditId, ConnectionId, ContactId, ConversationId, EventId, InviteId, JobId, KnowledgeId, LocationId,
-    MessageId, ReplyTemplateId, ResponseId, SecretId, SessionId, TaskId, UserId, WorkspaceId,
+    MessageId, ReplyTemplateId, ResponseId, SavedReplyId, SecretId, SessionId, TaskId, UserId, WorkspaceId,
 };

@@ -159,6 +159,7 @@ fn schedules(config: &Config) -> Result<Vec<Schedule>, QueueError> {
     let mut schedules = system::jobs::schedules(config.queue.dead_letter_retention_days)?;
     schedules.extend(channels::sync::schedules()?);
     schedules.extend(channels::webhooks::schedules(config.connectors.delivery_retention_days)?);
+    schedules.extend(inbox::snooze::schedules()?);
     Ok(schedules)
 }
 
@@ -173,6 +174,7 @@ fn registry(state: &AppState) -> Registry {
     channels::sync::register(&mut registry, state.channels.clone(), state.queue.clone());
     inbox::csv::register(&mut registry, state.db.clone(), state.live().clone());
     pipeline::replies::auto_reply::register(&mut registry, state.ai.clone());
+    inbox::snooze::register(&mut registry, state.db.clone(), state.live().clone());
     registry
 }
 
@@ -197,6 +199,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .nest("/api/v1", identity::routes::router())
         .nest("/api/v1", audit::routes::router())
         .nest("/api/v1", inbox::routes::router())
+        .nest("/api/v1", inbox::saved_replies::routes::router())
         .nest("/api/v1", channels::routes::router())
         .nest("/api/v1", channels::sync_api::router())
         .nest("/api/v1", pipeline::replies::routes::router())

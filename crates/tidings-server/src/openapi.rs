@@ -31,6 +31,7 @@ use crate::http::error::{ErrorBody, ErrorDetail};
         (name = "audit", description = "The hash-chained audit log"),
         (name = "reviews", description = "Reviews from every platform, their replies, CSV import and export"),
         (name = "conversations", description = "The unified inbox: threads, messages, assignment, status, live events"),
+        (name = "saved replies", description = "A workspace's saved replies, inserted into the reply box with \"/\""),
         (name = "locations", description = "The business's locations"),
         (name = "channels", description = "Connected platform accounts: health, sync, OAuth connect"),
         (name = "webhooks", description = "Platform webhook intake: verification challenges and signed deliveries"),

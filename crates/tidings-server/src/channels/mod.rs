@@ -6,6 +6,7 @@ mod api_error;
 pub mod breaker;
 pub mod credentials;
 pub mod dto;
+pub mod guides;
 pub mod model;
 pub mod oauth_flow;
 pub mod outbound;

@@ -11,12 +11,14 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use tidings_connectors::{Platform, ReplySupport, describe};
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, LocationId};
 
 use super::dto::{ConnectionIn, ConnectionPatch, CredentialsIn, LocationIn, WebhookSubscriptionOut};
+use super::guides::{guide, is_loopback};
 use super::model::ConnectionStatus;
 use super::service::{Channels, ChannelsError, request_sync};
 use crate::AppState;
@@ -101,8 +103,17 @@ struct PlatformView {
     oauth_ready: bool,
     /// Replies are posted by hand on the platform's site.
     manual_replies: bool,
-    /// Where the platform must send webhooks, for messaging platforms.
+    /// Where the platform must send webhooks, for platforms that push them.
     webhook_url: String,
+    /// The Meta webhook object to register it for (`page`, `instagram`, …), when Meta.
+    webhook_object: &'static str,
+    /// Meta's verify token, for those who may connect channels; empty otherwise.
+    verify_token: String,
+    /// The OAuth redirect address to register with the platform's app, for OAuth platforms.
+    redirect_uri: String,
+    /// What connecting it takes, and the steps.
+    needs: &'static str,
+    steps: &'static [&'static str],
 }
 
 struct LocationChoice {
@@ -117,6 +128,9 @@ struct ChannelsBody<'a> {
     locations: Vec<LocationView>,
     connections: Vec<ConnectionView>,
     platforms: Vec<PlatformView>,
+    /// This server's public address; `loopback` when platforms cannot reach it.
+    public_url: String,
+    loopback: bool,
     choices: Vec<LocationChoice>,
     can_manage_locations: bool,
     can_connect: bool,
@@ -280,20 +294,37 @@ async fn render(
             }
         })
         .collect();
+    let may_connect = user.auth.role.can(Permission::ConnectChannels);
+    let verify_token = state.platforms.secrets().meta_verify_token.expose_secret().to_owned();
+    let public_url = channels.absolute("");
     let platforms = Platform::ALL
         .into_iter()
-        .map(|p| PlatformView {
-            value: p.as_str(),
-            label: p.label(),
-            description: describe(p),
-            oauth: p.uses_oauth(),
-            oauth_ready: p.uses_oauth() && state.platforms.oauth(p).is_some(),
-            manual_replies: p.reply_support() == ReplySupport::ManualOnly,
-            webhook_url: if p.is_review_source() {
-                String::new()
-            } else {
-                channels.absolute(&format!("/webhooks/{}", p.as_str()))
-            },
+        .map(|p| {
+            let pushes = state.platforms.channel(p).is_some();
+            let meta = p.meta_object().is_some();
+            let guide = guide(p);
+            PlatformView {
+                value: p.as_str(),
+                label: p.label(),
+                description: describe(p),
+                oauth: p.uses_oauth(),
+                oauth_ready: p.uses_oauth() && state.platforms.oauth(p).is_some(),
+                manual_replies: p.reply_support() == ReplySupport::ManualOnly,
+                webhook_url: p
+                    .webhook_path()
+                    .filter(|_| pushes)
+                    .map(|path| channels.absolute(path))
+                    .unwrap_or_default(),
+                webhook_object: p.meta_object().unwrap_or_default(),
+                verify_token: if pushes && meta && may_connect { verify_token.clone() } else { String::new() },
+                redirect_uri: if p.uses_oauth() {
+                    channels.absolute(&format!("/oauth/callback/{}", p.as_str()))
+                } else {
+                    String::new()
+                },
+                needs: guide.needs,
+                steps: guide.steps,
+            }
         })
         .collect();
     let choices = locations.iter().map(|l| LocationChoice { id: l.row.id.clone(), name: l.row.name.clone() }).collect();
@@ -338,6 +369,8 @@ async fn render(
         locations: location_views,
         connections: connection_views,
         platforms,
+        loopback: is_loopback(&public_url),
+        public_url,
         choices,
         can_manage_locations: user.auth.role.can(Permission::ManageLocations),
         can_connect: user.auth.role.can(Permission::ConnectChannels),

@@ -8,6 +8,7 @@
 //! header; `assets/inbox.js` listens to `/api/v1/events` and asks htmx to refresh the list and
 //! the open thread when something changes.
 
+mod charts;
 mod filters;
 mod reviews;
 mod thread;
@@ -15,13 +16,13 @@ mod thread;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use tidings_connectors::Platform;
 use tidings_core::ConversationId;
 use tidings_core::time::now_millis;
 
-use self::filters::{FilterForm, FilterQuery, Filters};
+use self::filters::{Chip, FilterForm, FilterQuery, Filters, Tab};
 use super::store::{self, ConversationRow, PageStart};
 use crate::AppState;
 use crate::dashboard::asset_url;
@@ -42,10 +43,16 @@ pub fn router() -> axum::Router<AppState> {
         .route("/reviews", get(reviews::reviews_page))
         .route("/reviews/import", get(reviews::import_page).post(reviews::import))
         .route("/reviews/import/tasks/{id}", get(reviews::import_progress))
+        .route("/inbox/{id}/reply/edit", post(thread::edit_reply))
+        .route("/inbox/{id}/reply/delete", post(thread::delete_reply))
+        .merge(super::saved_replies::pages::router())
 }
 
 /// Conversations per page of the list.
 const PAGE_SIZE: i64 = 50;
+/// The most rows a live refresh of the list returns (a list scrolled further loads the rest
+/// with "Load more" again).
+const MAX_REFRESH_ROWS: i64 = 500;
 
 /// The element an htmx request will swap, from its `HX-Target` header; `None` for a whole page.
 fn htmx_target(headers: &HeaderMap) -> Option<&str> {
@@ -137,6 +144,8 @@ struct RowView {
     responded: bool,
     location: String,
     selected: bool,
+    /// The list position (`activity_key`): "Load more" and live refreshes start from it.
+    key: i64,
 }
 
 fn row_view(row: ConversationRow, query: &str, selected: Option<&str>, now: i64) -> RowView {
@@ -159,6 +168,7 @@ fn row_view(row: ConversationRow, query: &str, selected: Option<&str>, now: i64)
         assignee: row.assignee_name.unwrap_or_default(),
         responded: row.responded,
         location: row.location_name.unwrap_or_default(),
+        key: row.activity_key,
         platform: row.platform,
         id: row.id,
     }
@@ -172,10 +182,15 @@ struct RowsPartial {
     more: Option<String>,
 }
 
-/// The conversation list: its count, rows and the address it refreshes itself from.
+/// The conversation list: its views (Mine, Unassigned, All), the active filters as chips, its
+/// count, rows and the address it refreshes itself from.
 #[derive(Template)]
 #[template(path = "inbox/list.html")]
 struct ListPartial {
+    tabs: Vec<Tab>,
+    chips: Vec<Chip>,
+    /// The address without the popover's filters (the search and the view stay).
+    clear: String,
     total: i64,
     total_label: String,
     refresh_url: String,
@@ -193,27 +208,40 @@ struct InboxBody {
     script: String,
 }
 
-/// One page of the list and the "Load more" address, for `base` (`/inbox` or a thread's).
+/// One page of the list and the "Load more" address (the page after its last row, so rows that
+/// arrive meanwhile neither repeat nor push one out). A live refresh (`through`) lists every row
+/// down to the one the browser showed last, with what arrived since, so "Load more" pages stay.
 async fn rows(
     state: &AppState,
     user: &DashboardUser,
     filters: &Filters,
     selected: Option<&str>,
 ) -> Result<(RowsPartial, i64), PageError> {
-    let (found, total) = store::list_conversations(
-        &state.db,
-        &user.auth.workspace_id,
-        &filters.filter,
-        &PageStart::Offset(filters.offset),
-        PAGE_SIZE,
-    )
-    .await?;
-    let shown = i64::try_from(found.len()).unwrap_or(0);
+    let (start, limit) = match (filters.after, filters.through) {
+        (Some(key), _) => (PageStart::After(key), PAGE_SIZE),
+        (None, Some(_)) => (PageStart::Offset(0), (filters.shown + PAGE_SIZE).clamp(PAGE_SIZE, MAX_REFRESH_ROWS)),
+        (None, None) => (PageStart::Offset(filters.offset), PAGE_SIZE),
+    };
+    // One row more than shown says whether there is a next page.
+    let (mut found, total) = state
+        .inbox
+        .list(&user.auth.workspace_id, &filters.filter, &start, limit + 1)
+        .await
+        .map_err(|e| PageError::from(crate::http::ApiError::from(e)))?;
+    let mut more = found.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    if let Some(through) = filters.through {
+        let listed = found.len();
+        found.retain(|row| row.activity_key >= through);
+        more |= found.len() < listed;
+    }
     let now = now_millis();
     let query = filters.query();
+    let more = match found.last() {
+        Some(last) if more => Some(filters.link_after("/inbox", last.activity_key)),
+        _ => None,
+    };
     let rows = found.into_iter().map(|row| row_view(row, &query, selected, now)).collect();
-    let next = filters.offset + shown;
-    let more = (next < total).then(|| filters.link("/inbox", next));
     Ok((RowsPartial { rows, more }, total))
 }
 
@@ -272,7 +300,23 @@ async fn render_inbox(
         }
         Some(_) => {
             let list = list_html(state, user, &filters, open).await?;
-            return Ok((csrf, Html(list)).into_response());
+            // The address shows only the filters that are set (the form sends every field).
+            let push = match open {
+                Some(id) => filters.link(&format!("/inbox/{id}"), 0),
+                None => filters.link("/inbox", 0),
+            };
+            let mut response = (csrf, Html(list)).into_response();
+            if query.has_blank()
+                && filters.errors.is_empty()
+                && let Ok(value) = axum::http::HeaderValue::from_str(&push)
+            {
+                response.headers_mut().insert("hx-push-url", value);
+            }
+            return Ok(response);
+        }
+        None if query.has_blank() && filters.errors.is_empty() => {
+            let base = open.map_or_else(|| "/inbox".to_owned(), |id| format!("/inbox/{id}"));
+            return Ok(Redirect::to(&filters.link(&base, 0)).into_response());
         }
         None => {}
     }
@@ -307,8 +351,17 @@ async fn list_html(
     filters: &Filters,
     selected: Option<&str>,
 ) -> Result<String, PageError> {
+    // Views and chips lead to the list (an open thread closes): on a phone that is the screen.
+    let base = "/inbox";
     let (partial, total) = rows(state, user, filters, selected).await?;
+    let workspace = &user.auth.workspace_id;
+    let locations = crate::inbox::locations::locations(&state.db, workspace).await?;
+    let members = crate::identity::store::members(state.identity.db(), workspace).await?;
+    let form = FilterForm::inbox(filters, base, &locations, &members);
     let list = ListPartial {
+        tabs: tabs(state, user, filters, base).await?,
+        chips: form.chips(filters, base),
+        clear: filters.link_keeping(base, &["q", "assignee"]),
         total,
         total_label: store::total_label(total, &filters.filter),
         refresh_url: filters.link("/inbox", 0),
@@ -316,6 +369,32 @@ async fn list_html(
         filtered: !filters.query().is_empty(),
     };
     Ok(list.render()?)
+}
+
+/// Mine, Unassigned and All, each counted with the other filters as they are.
+async fn tabs(state: &AppState, user: &DashboardUser, filters: &Filters, base: &str) -> Result<Vec<Tab>, PageError> {
+    let current = filters.value("assignee");
+    let mut tabs = Vec::with_capacity(3);
+    for (label, value, assignee) in [
+        ("Mine", Some("me"), Some(Some(user.user_id.to_string()))),
+        ("Unassigned", Some("unassigned"), Some(None)),
+        ("All", None, None),
+    ] {
+        let mut filter = filters.filter.clone();
+        filter.assignee = assignee;
+        let (_, total) = state
+            .inbox
+            .list(&user.auth.workspace_id, &filter, &PageStart::Offset(0), 0)
+            .await
+            .map_err(|e| PageError::from(crate::http::ApiError::from(e)))?;
+        tabs.push(Tab {
+            label,
+            count: store::total_label(total, &filter),
+            href: filters.link_with(base, "assignee", value),
+            current: current == value.unwrap_or_default(),
+        });
+    }
+    Ok(tabs)
 }
 
 /// Parses a conversation id from a path; a malformed one is as missing as a foreign one.

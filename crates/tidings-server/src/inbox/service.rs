@@ -3,20 +3,23 @@
 
 use tidings_connectors::{Platform, ReplySupport};
 use tidings_core::time::now_millis;
-use tidings_core::{ConversationId, MessageId, ResponseId, UserId, WorkspaceId};
+use tidings_core::{ConversationId, LocationId, MessageId, ResponseId, UserId, WorkspaceId};
 use tidings_store::queue::{Queue, QueueError};
 use tidings_store::{Db, StoreError};
 
 use super::live::{Live, LiveEvent};
 use super::model::{ConversationKind, ConversationStatus, ResponseStatus};
 use super::outbox;
-use super::store::{self, ConversationRow, NewResponse, ResponseRow, ResponseUpdate};
+use super::store::{
+    self, ConversationFilter, ConversationRow, MessageRow, NewResponse, PageStart, ResponseRow, ResponseUpdate, WeekRow,
+};
 use super::window::{self, SendAs, Window};
 use crate::identity::store as identity_store;
 
 mod reads;
 
 pub use reads::{ConversationPage, ReviewRows, Thread};
+use super::zone::{SnoozePreset, Zone};
 
 /// Why an inbox action failed.
 #[derive(Debug, thiserror::Error)]
@@ -312,6 +315,87 @@ impl Inbox {
         }
         self.live.publish(vec![LiveEvent::new(workspace, "conversation.updated", id)]).await;
         self.conversation(workspace, id).await
+    }
+
+    /// One page of the inbox list (newest activity first) and how many match in all.
+    pub async fn list(
+        &self,
+        workspace: &WorkspaceId,
+        filter: &ConversationFilter,
+        start: &PageStart,
+        limit: i64,
+    ) -> Result<(Vec<ConversationRow>, i64), InboxError> {
+        Ok(store::list_conversations(&self.db, workspace, filter, start, limit).await?)
+    }
+
+    /// A thread as it reads: its messages (oldest first) and the replies written in Tidings.
+    pub async fn thread(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ConversationId,
+    ) -> Result<(Vec<MessageRow>, Vec<ResponseRow>), InboxError> {
+        let messages = store::messages(&self.db, workspace, id).await?;
+        let responses = store::responses(&self.db, workspace, id).await?;
+        Ok((messages, responses))
+    }
+
+    /// The reviews page's figures for `filter`: how many reviews have each star rating, and
+    /// the weeks from `since` (unix ms) with how many reviews came and their ratings.
+    pub async fn review_trends(
+        &self,
+        workspace: &WorkspaceId,
+        filter: &ConversationFilter,
+        since: i64,
+    ) -> Result<(Vec<(i64, i64)>, Vec<WeekRow>), InboxError> {
+        let counts = store::rating_counts(&self.db, workspace, filter).await?;
+        let weeks = store::weekly_reviews(&self.db, workspace, filter, since).await?;
+        Ok((counts, weeks))
+    }
+
+    /// The review message (the first inbound one) of each of these conversations, by id.
+    pub async fn reviews_of(
+        &self,
+        workspace: &WorkspaceId,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, MessageRow>, InboxError> {
+        Ok(store::first_inbound_of(&self.db, workspace, ids).await?)
+    }
+
+    /// The current reply (the newest not deleted) of a conversation, if any.
+    pub async fn current_reply(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ConversationId,
+    ) -> Result<Option<ResponseRow>, InboxError> {
+        Ok(store::current_response(&self.db, workspace, id).await?)
+    }
+
+    /// The time zone of the conversation's location (UTC without a location, or when the host
+    /// does not know the zone): where "tomorrow 9:00" is.
+    pub async fn location_zone(
+        &self,
+        workspace: &WorkspaceId,
+        conversation: &ConversationRow,
+    ) -> Result<Zone, InboxError> {
+        let Some(location) = conversation.location_id.as_deref().and_then(|id| LocationId::parse(id).ok()) else {
+            return Ok(Zone::utc());
+        };
+        let row = super::locations::location(&self.db, workspace, &location).await?;
+        Ok(row.map_or_else(Zone::utc, |l| Zone::named(&l.timezone)))
+    }
+
+    /// Snoozes until a preset time (in an hour; tomorrow or next Monday at 9:00 in the
+    /// location's time zone); the conversation opens again then, or when the customer writes.
+    pub async fn snooze(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ConversationId,
+        preset: SnoozePreset,
+    ) -> Result<ConversationRow, InboxError> {
+        let conversation = self.conversation(workspace, id).await?;
+        let zone = self.location_zone(workspace, &conversation).await?;
+        let until = preset.until(&zone, now_millis());
+        self.set_status(workspace, id, ConversationStatus::Snoozed, Some(until)).await
     }
 }
 

@@ -10,7 +10,9 @@ use super::query::{Arg, Conditions, bind_args, placeholders};
 use super::search;
 
 mod responses;
+mod trends;
 pub use responses::*;
+pub use trends::*;
 
 /// A conversation as the inbox lists it, with the names it shows.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -403,16 +405,16 @@ pub async fn assign(
     Ok(changed == 1)
 }
 
-/// Reopens snoozed conversations whose time has come; returns how many.
-pub async fn wake_snoozed(db: &Db, now: i64) -> Result<u64, StoreError> {
-    Ok(tidings_store::with_writer!(db, |pool| sqlx::query(
+/// Reopens snoozed conversations whose time has come, in every workspace; returns them as
+/// `(workspace_id, conversation_id)` pairs.
+pub async fn wake_snoozed(db: &Db, now: i64) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(tidings_store::with_writer!(db, |pool| sqlx::query_as(
         "UPDATE conversations SET status = 'open', snoozed_until = NULL, updated_at = $1 \
-         WHERE status = 'snoozed' AND snoozed_until IS NOT NULL AND snoozed_until <= $1"
+         WHERE status = 'snoozed' AND snoozed_until IS NOT NULL AND snoozed_until <= $1 RETURNING workspace_id, id"
     )
     .bind(now)
-    .execute(pool)
-    .await?
-    .rows_affected()))
+    .fetch_all(pool)
+    .await)?)
 }
 
 /// Marks whether the conversation has a reply from the business.

@@ -102,6 +102,7 @@ async fn every_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
         "/settings/profile",
         "/settings/team",
         "/settings/channels",
+        "/settings/saved-replies",
         "/settings/api-keys",
         "/settings/audit-log",
         "/status",
@@ -138,7 +139,19 @@ async fn check_pages(
             if width == PHONE.0 {
                 let (scroll, inner) = sideways(browser).await?;
                 if scroll > inner {
-                    failures.push(format!("{page} at {width}px scrolls sideways: {scroll}px wide in {inner}px"));
+                    // The innermost elements sticking out, to say what to fix.
+                    let wide = browser
+                        .execute(
+                            "return [...document.querySelectorAll('body *')]
+                               .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+                                            && ![...e.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 1))
+                               .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+                                                     (e.className && e.className.baseVal === undefined ? '.' + e.className.split(' ').join('.') : ''))",
+                            vec![],
+                        )
+                        .await?;
+                    failures
+                        .push(format!("{page} at {width}px scrolls sideways: {scroll}px wide in {inner}px ({wide})"));
                 }
             }
         }
@@ -239,7 +252,7 @@ const ESCAPE: &str = "\u{e00c}";
 /// Types `keys` where the focus is, as a person at the keyboard would. A live refresh may swap
 /// the focused element between finding it and typing; the keys then go to the element that has
 /// the focus after the swap, as they would for a person.
-async fn press(browser: &Client, keys: &str) -> anyhow::Result<()> {
+pub(crate) async fn press(browser: &Client, keys: &str) -> anyhow::Result<()> {
     let mut attempts = 0;
     loop {
         match browser.active_element().await?.send_keys(keys).await {
@@ -278,7 +291,7 @@ async fn keyboard_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()>
     // The first Tab reaches the skip link, which moves the focus to the main content.
     press(browser, TAB).await?;
     wait_until(browser, "Tab focuses the skip link", "document.activeElement.matches('a.skip-link')").await?;
-    press(browser, ENTER).await?;
+    press(browser, ENTER).await.context("Enter on the skip link")?;
     wait_until(browser, "the skip link moves the focus to the content", "document.activeElement.id === 'main'").await?;
 
     // j, j, k: the focus goes to the first row, the second, and back to the first.
@@ -290,7 +303,7 @@ async fn keyboard_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()>
     ensure!(focused_row(browser).await? == ids[0], "k goes back to the first");
 
     // Enter opens it in place.
-    press(browser, ENTER).await?;
+    press(browser, ENTER).await.context("Enter on the first row")?;
     let first = ids[0].as_str().context("an id")?;
     wait_until(browser, "Enter opens the conversation", &in_pane(first)).await?;
 
@@ -304,24 +317,28 @@ async fn keyboard_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()>
         .context("Ctrl+Enter sends the reply")?;
 
     // a goes to the assignee.
-    wait_until(browser, "the reply box is empty again", "document.querySelector('#reply-text').value === ''").await?;
+    // The review has its reply now: the box offers to edit or delete it rather than a second one.
+    wait_until(
+        browser,
+        "the reply box turns into Edit and Delete",
+        "document.querySelector('#reply-form')?.getAttribute('action')?.endsWith('/reply/edit') && \
+         document.querySelector('#delete-reply-form') !== null",
+    )
+    .await?;
     browser.execute("document.activeElement.blur()", vec![]).await?;
     press(browser, "a").await?;
     wait_until(browser, "a focuses the assignee", "document.activeElement.id === 'assign-select'").await?;
 
     // e resolves the conversation and opens the next one; k and Enter go back to the resolved one.
-    // First the live updates the reply caused (sent, then posted) settle, as they would while a
-    // person reads the answer: the keys below are pressed at machine speed.
-    wait_until(browser, "no request in flight", "document.querySelectorAll('.htmx-request').length === 0").await?;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    wait_until(browser, "no request in flight", "document.querySelectorAll('.htmx-request').length === 0").await?;
+    // Pressed at machine speed, while the live updates the reply caused (sent, then posted) are
+    // still arriving: a refresh of the thread asked for before the resolve must not undo it.
     browser.execute("document.activeElement.blur()", vec![]).await?;
     press(browser, "e").await?;
     let second = ids[1].as_str().context("an id")?;
     wait_until(browser, "the next conversation opens", &in_pane(second)).await?;
     press(browser, "k").await?;
     ensure!(focused_row(browser).await? == ids[0], "k goes back to the resolved conversation");
-    press(browser, ENTER).await?;
+    press(browser, ENTER).await.context("Enter on the resolved row")?;
     wait_until(
         browser,
         "the first conversation was resolved",
@@ -340,7 +357,7 @@ async fn keyboard_journey(browser: &Client, app: &TestApp) -> anyhow::Result<()>
 }
 
 /// Waits until the page's JavaScript expression `check` is true.
-async fn wait_until(browser: &Client, what: &str, check: &str) -> anyhow::Result<()> {
+pub(crate) async fn wait_until(browser: &Client, what: &str, check: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while browser.execute(&format!("return Boolean({check})"), vec![]).await? != Value::Bool(true) {
         ensure!(Instant::now() < deadline, "{what} did not happen (at {})", browser.current_url().await?);

@@ -39,7 +39,7 @@ async fn a_webhook_appears_live_a_reply_is_sent_and_reviews_filter_by_rating_in_
 }
 
 /// Connects a Messenger Page to the workspace (as the OAuth flow would, without credentials).
-async fn connect_messenger(app: &TestApp, workspace: &WorkspaceId) -> anyhow::Result<()> {
+pub(crate) async fn connect_messenger(app: &TestApp, workspace: &WorkspaceId) -> anyhow::Result<()> {
     let id = ConnectionId::generate();
     let mut tx = app.state.db.begin_for_tenant(workspace).await?;
     let new = NewConnection {
@@ -58,7 +58,7 @@ async fn connect_messenger(app: &TestApp, workspace: &WorkspaceId) -> anyhow::Re
 }
 
 /// Posts a Messenger delivery signed with the app secret, as Meta does.
-async fn deliver_message(app: &TestApp, sender: &str, mid: &str, text: &str) -> anyhow::Result<()> {
+pub(crate) async fn deliver_message(app: &TestApp, sender: &str, mid: &str, text: &str) -> anyhow::Result<()> {
     let now = tidings_core::time::now_millis();
     let body = json!({
         "object": "page",

@@ -3,6 +3,7 @@
 //! do, other workspaces' conversations, the reviews chart, CSV import, and locations.
 
 use reqwest::{Client, StatusCode};
+use secrecy::ExposeSecret;
 use tidings_connectors::{FetchedReview, InboundMessage};
 use tidings_core::{ConnectionId, ConversationId, UserId, WorkspaceId};
 use tidings_server::identity::{Role, store as identity_store};
@@ -29,7 +30,7 @@ crate::on_both_engines!(
 const PASSWORD: &str = "correct horse battery";
 
 /// A member signed up through the API, and a browser signed in as them.
-async fn member(app: &TestApp, email: &str) -> (Session, Client) {
+pub(crate) async fn member(app: &TestApp, email: &str) -> (Session, Client) {
     let session = app.signup(email).await;
     let client = browser();
     let response = submit(&client, app, "/sign-in", "/sign-in", &[("email", email), ("password", PASSWORD)]).await;
@@ -37,7 +38,7 @@ async fn member(app: &TestApp, email: &str) -> (Session, Client) {
     (session, client)
 }
 
-fn workspace(session: &Session) -> WorkspaceId {
+pub(crate) fn workspace(session: &Session) -> WorkspaceId {
     WorkspaceId::parse(&session.workspace_id).expect("workspace id")
 }
 
@@ -46,7 +47,7 @@ fn source(workspace: &WorkspaceId, platform: &str) -> Source {
 }
 
 /// A review as a platform sync fetches it, posted now.
-fn review(external_id: &str, author: &str, rating: u8, body: &str) -> FetchedReview {
+pub(crate) fn review(external_id: &str, author: &str, rating: u8, body: &str) -> FetchedReview {
     FetchedReview {
         external_id: external_id.to_owned(),
         author_name: author.to_owned(),
@@ -107,14 +108,14 @@ async fn seed_message(
     announce(app, workspace, outcome).await
 }
 
-async fn announce(app: &TestApp, workspace: &WorkspaceId, outcome: Ingested) -> ConversationId {
+pub(crate) async fn announce(app: &TestApp, workspace: &WorkspaceId, outcome: Ingested) -> ConversationId {
     let Ingested::New { conversation_id, .. } = outcome else { panic!("a new item, not {outcome:?}") };
     app.state.live().publish(vec![LiveEvent::new(workspace, "conversation.created", &conversation_id)]).await;
     conversation_id
 }
 
 /// The ids of the conversations the list shows, in order.
-fn listed(html: &str) -> Vec<String> {
+pub(crate) fn listed(html: &str) -> Vec<String> {
     let marker = r#"<li class="conversation"#;
     html.match_indices(marker)
         .filter_map(|(at, _)| {
@@ -192,7 +193,7 @@ async fn the_inbox_lists_what_arrived_and_filters_narrow_it(engine: Engine) {
     assert!(html.trim_start().starts_with(r#"<section id="inbox-list""#), "{html}");
     assert!(!html.contains("<html"), "a fragment, not a page");
     assert_eq!(listed(&html), vec![croissants.to_string()]);
-    assert!(html.contains(r#"hx-get="/inbox?ratingMin=4""#), "the list refreshes itself with its filters");
+    assert!(html.contains(r#"data-refresh="/inbox?ratingMin=4""#), "the list refreshes itself with its filters");
 }
 
 async fn a_thread_shows_its_messages_and_a_reply_from_the_form_appears_in_it(engine: Engine) {
@@ -207,8 +208,9 @@ async fn a_thread_shows_its_messages_and_a_reply_from_the_form_appears_in_it(eng
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(&format!(r#"data-conversation-id="{review}""#)), "the thread is open");
     assert!(html.contains("Lovely croissants,\nslow coffee") && html.contains("★★★★☆"), "{html}");
-    assert!(html.contains(r#"id="reply-form""#) && html.contains("Post reply"), "an owner may reply");
-    assert!(html.contains(r#"name="post_to_platform""#), "reviews ask whether to post");
+    assert!(html.contains(r#"id="reply-form""#) && html.contains("Save reply"), "an owner may reply");
+    // Imported without a connection, it is answered by hand: no "post to Google" box to tick.
+    assert!(html.contains(r#"name="post_to_platform""#) && !html.contains("post to Google"), "{html}");
 
     // An empty reply comes back with its message.
     let response = submit(&client, &app, &thread, &format!("{thread}/reply"), &[("text", "   ")]).await;
@@ -225,6 +227,14 @@ async fn a_thread_shows_its_messages_and_a_reply_from_the_form_appears_in_it(eng
     assert!(html.contains(r#"data-response-status="manual_required""#), "{html}");
     assert!(html.contains("Post on Google") && html.contains("https://business.google.com/reviews"), "{html}");
     assert!(html.contains("I posted it"));
+    // The reply shows who wrote it; the box now edits or deletes it instead of adding another.
+    assert!(html.contains("Reply by Test Person"), "{html}");
+    assert!(html.contains("Edit reply") && html.contains("Delete reply") && !html.contains("Save reply"), "{html}");
+    let fields = [("text", "Thank you so much, Ana!")];
+    let response = submit(&client, &app, &thread, &format!("{thread}/reply/edit"), &fields).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&client, &app, &thread).await;
+    assert!(html.contains("Thank you so much, Ana!") && !html.contains("Thank you, Ana!"), "edited: {html}");
 
     // With htmx the thread comes back alone, and the list is told to refresh.
     let (_, html) = page(&client, &app, &thread).await;
@@ -288,7 +298,7 @@ async fn assigning_and_changing_the_status_from_the_thread(engine: Engine) {
     let response = submit(&client, &app, &thread, &format!("{thread}/status"), &fields).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, html) = page(&client, &app, &thread).await;
-    assert!(html.contains(r#"data-status="snoozed""#) && html.contains("until 2999-01-01 08:00 UTC"), "{html}");
+    assert!(html.contains(r#"data-status="snoozed""#) && html.contains("until Tue 1 Jan 2999, 08:00 UTC"), "{html}");
 
     // Someone outside the workspace cannot be assigned.
     let stranger = app.signup("stranger@example.com").await;
@@ -527,7 +537,14 @@ async fn locations_are_added_from_the_channels_settings(engine: Engine) {
     let (status, html) = page(&client, &app, "/settings/channels").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(r#"id="add-location-form""#) && html.contains("No locations yet"), "{html}");
-    assert!(html.contains("/webhooks/messenger") && html.contains("Connect with Google"), "{html}");
+    assert!(html.contains("/webhooks/facebook") && html.contains("Connect with Google"), "{html}");
+    // One card per platform with what it needs and the steps; Meta's verify token to register;
+    // the test server listens on a loopback address, which platforms cannot reach.
+    assert!(html.contains(r#"id="platform-whatsapp""#) && html.contains("phone number id"), "{html}");
+    let token = app.state.platforms.secrets().meta_verify_token.expose_secret().to_owned();
+    assert!(html.contains(&format!(r#"<code class="wrap verify-token">{token}</code>"#)), "the verify token: {html}");
+    assert!(html.contains(r#"id="loopback-warning""#), "the loopback address is pointed out: {html}");
+    assert!(html.contains("/oauth/callback/google"), "the redirect address to register: {html}");
     assert!(
         html.contains("needs the app&#39;s client id") || html.contains("needs the app's client id"),
         "OAuth not configured"

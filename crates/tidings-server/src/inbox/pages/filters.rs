@@ -34,6 +34,13 @@ pub struct FilterQuery {
     pub to: Option<String>,
     pub q: Option<String>,
     pub offset: Option<String>,
+    /// The inbox's next page: the conversations listed after this activity key ("Load more").
+    pub after: Option<String>,
+    /// A live refresh of a list that shows every conversation down to this activity key: the
+    /// refreshed list keeps them all (and whatever arrived since), not only the first page.
+    pub through: Option<String>,
+    /// How many rows the refreshed list shows now (a refresh fetches that many and a page more).
+    pub shown: Option<String>,
 }
 
 /// Sentiments the AI fills in.
@@ -43,6 +50,10 @@ const SENTIMENTS: [&str; 4] = ["positive", "neutral", "negative", "mixed"];
 pub struct Filters {
     pub filter: ConversationFilter,
     pub offset: i64,
+    /// `after`, `through` and `shown` of [`FilterQuery`], when they parse.
+    pub after: Option<i64>,
+    pub through: Option<i64>,
+    pub shown: i64,
     /// The accepted values, by query name, in a stable order.
     kept: Vec<(&'static str, String)>,
     pub errors: FormErrors,
@@ -164,8 +175,17 @@ impl Filters {
                 Err(reason) => errors.add("q", format!("The search {reason}.")),
             }
         }
-        let offset = filled(&query.offset).and_then(|o| o.parse::<i64>().ok()).unwrap_or(0).max(0);
-        Filters { filter, offset, kept, errors }
+        let number = |value: &Option<String>| filled(value).and_then(|v| v.parse::<i64>().ok()).filter(|v| *v >= 0);
+        let offset = number(&query.offset).unwrap_or(0);
+        Filters {
+            filter,
+            offset,
+            after: number(&query.after),
+            through: number(&query.through),
+            shown: number(&query.shown).unwrap_or(0),
+            kept,
+            errors,
+        }
     }
 
     /// The kept filters as a query string (no offset), `""` when none.
@@ -183,6 +203,13 @@ impl Filters {
             query.push_str(&format!("offset={offset}"));
         }
         if query.is_empty() { base.to_owned() } else { format!("{base}?{query}") }
+    }
+
+    /// `base` with the filters and the page after activity key `key` (the inbox's "Load more").
+    pub fn link_after(&self, base: &str, key: i64) -> String {
+        let query = self.query();
+        let separator = if query.is_empty() { "" } else { "&" };
+        format!("{base}?{query}{separator}after={key}")
     }
 
     /// The same filters in the API's names (`GET /api/v1/reviews`, the CSV export), `""` when none.
@@ -222,6 +249,37 @@ impl Filters {
         pairs.iter().map(|(name, value)| format!("{name}={}", query_escape(value))).collect::<Vec<_>>().join("&")
     }
 
+    /// `base` with the filters but `name` set to `value` (or removed with `None`), first page.
+    pub fn link_with(&self, base: &str, name: &str, value: Option<&str>) -> String {
+        self.link_setting(base, &[(name, value)])
+    }
+
+    /// `base` with the filters but each of `changes` set (or removed with `None`), first page.
+    pub fn link_setting(&self, base: &str, changes: &[(&str, Option<&str>)]) -> String {
+        let mut pairs: Vec<(&str, &str)> = self
+            .kept
+            .iter()
+            .filter(|(n, _)| !changes.iter().any(|(name, _)| name == n))
+            .map(|(n, v)| (*n, v.as_str()))
+            .collect();
+        pairs.extend(changes.iter().filter_map(|(name, value)| value.map(|v| (*name, v))));
+        let query =
+            pairs.iter().map(|(name, value)| format!("{name}={}", query_escape(value))).collect::<Vec<_>>().join("&");
+        if query.is_empty() { base.to_owned() } else { format!("{base}?{query}") }
+    }
+
+    /// `base` with only the kept filters named in `names`.
+    pub fn link_keeping(&self, base: &str, names: &[&str]) -> String {
+        let query = self
+            .kept
+            .iter()
+            .filter(|(n, _)| names.contains(n))
+            .map(|(name, value)| format!("{name}={}", query_escape(value)))
+            .collect::<Vec<_>>()
+            .join("&");
+        if query.is_empty() { base.to_owned() } else { format!("{base}?{query}") }
+    }
+
     /// The kept value of a filter, `""` when not set.
     pub fn value(&self, name: &str) -> &str {
         self.kept.iter().find(|(n, _)| *n == name).map_or("", |(_, v)| v.as_str())
@@ -241,6 +299,44 @@ pub struct SelectField {
     pub label: &'static str,
     pub choices: Vec<Choice>,
     pub error: Option<String>,
+}
+
+/// An active filter shown as a chip, with the address without it.
+pub struct Chip {
+    pub label: String,
+    pub remove: String,
+}
+
+/// One of the inbox's views: Mine, Unassigned, All, with how many each holds.
+pub struct Tab {
+    pub label: &'static str,
+    pub count: String,
+    pub href: String,
+    pub current: bool,
+}
+
+impl FilterQuery {
+    /// Whether a value was sent empty (a GET form sends every field): the address is then
+    /// rewritten with only the filters that are set.
+    pub fn has_blank(&self) -> bool {
+        [
+            &self.location,
+            &self.platform,
+            &self.kind,
+            &self.rating_min,
+            &self.rating_max,
+            &self.sentiment,
+            &self.responded,
+            &self.status,
+            &self.assignee,
+            &self.from,
+            &self.to,
+            &self.q,
+            &self.offset,
+        ]
+        .iter()
+        .any(|value| value.as_deref().is_some_and(|v| v.trim().is_empty()))
+    }
 }
 
 /// What the filter form shows.
@@ -335,6 +431,52 @@ impl FilterForm {
         Self::new(filters, action, "inbox-list", selects, "/inbox")
     }
 
+    /// How many filters of the popover are set (the assignee counts when it is not a view's:
+    /// "me" and "unassigned" are the Mine and Unassigned tabs).
+    pub fn active(&self) -> usize {
+        let chosen = self
+            .selects
+            .iter()
+            .filter(|s| {
+                s.choices.iter().any(|c| {
+                    c.selected
+                        && !c.value.is_empty()
+                        && !(s.name == "assignee" && matches!(c.value.as_str(), "me" | "unassigned"))
+                })
+            })
+            .count();
+        chosen + usize::from(!self.from.is_empty()) + usize::from(!self.to.is_empty())
+    }
+
+    /// Whether a field of the popover has an error (it then opens to show it).
+    pub fn has_errors(&self) -> bool {
+        self.selects.iter().any(|s| s.error.is_some()) || self.from_error.is_some() || self.to_error.is_some()
+    }
+
+    /// The active filters of the popover as chips, each linking to `base` without it; the
+    /// assignee shows as a tab when it is "me" or "unassigned", not as a chip.
+    pub fn chips(&self, filters: &Filters, base: &str) -> Vec<Chip> {
+        let mut chips: Vec<Chip> = self
+            .selects
+            .iter()
+            .filter(|s| !(s.name == "assignee" && matches!(filters.value("assignee"), "me" | "unassigned")))
+            .filter_map(|s| {
+                let chosen = s.choices.iter().find(|c| c.selected && !c.value.is_empty())?;
+                Some(Chip {
+                    label: format!("{}: {}", s.label, chosen.label),
+                    remove: filters.link_with(base, s.name, None),
+                })
+            })
+            .collect();
+        for (name, label) in [("from", "From"), ("to", "To")] {
+            let value = filters.value(name);
+            if !value.is_empty() {
+                chips.push(Chip { label: format!("{label}: {value}"), remove: filters.link_with(base, name, None) });
+            }
+        }
+        chips
+    }
+
     /// The reviews page's filters.
     pub fn reviews(filters: &Filters, locations: &[LocationRow]) -> Self {
         let platforms = Platform::ALL
@@ -389,6 +531,11 @@ mod tests {
         assert_eq!(filters.offset, 0);
         assert_eq!(filters.query(), "platform=google&ratingMin=4&responded=no&assignee=unassigned&q=cold%20soup");
         assert_eq!(filters.link("/inbox", 50), format!("/inbox?{}&offset=50", filters.query()));
+        assert_eq!(filters.link_after("/inbox", 7), format!("/inbox?{}&after=7", filters.query()));
+        let live = FilterQuery { through: Some("123".into()), shown: Some("60".into()), ..FilterQuery::default() };
+        let live = Filters::parse(&live, &me(), None);
+        assert_eq!((live.through, live.shown, live.after), (Some(123), 60, None));
+        assert_eq!(live.link_after("/inbox", 9), "/inbox?after=9");
         let reviews = Filters::parse(&FilterQuery::default(), &me(), Some(ConversationKind::Review));
         assert_eq!(reviews.filter.kind.as_deref(), Some("review"));
         assert_eq!(reviews.link("/reviews", 0), "/reviews");

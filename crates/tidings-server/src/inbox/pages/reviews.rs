@@ -10,6 +10,7 @@ use serde::Deserialize;
 use tidings_core::TaskId;
 use tidings_core::time::now_millis;
 
+use super::charts::{PageLink, StarBar, WeekColumn, page_links, star_bars, trend_start, week_chart_size, week_columns};
 use super::filters::{FilterForm, FilterQuery, Filters};
 use super::{PAGE_SIZE, full_time, htmx_target, iso_time, platform_label, relative_time, stars};
 use crate::AppState;
@@ -41,17 +42,6 @@ struct ReviewView {
     at_full: String,
 }
 
-/// One bar of the chart: a star rating and how many reviews have it.
-struct StarBar {
-    stars: i64,
-    count: i64,
-    /// Bar length in SVG units.
-    width: u32,
-    y: u32,
-    /// Share of all rated reviews, in whole percent.
-    percent: i64,
-}
-
 #[derive(Template)]
 #[template(path = "inbox/reviews_results.html")]
 struct ResultsPartial {
@@ -60,11 +50,15 @@ struct ResultsPartial {
     average: String,
     rated: i64,
     bars: Vec<StarBar>,
-    chart_height: u32,
+    weeks: Vec<WeekColumn>,
+    week_chart: (u32, u32),
     first: i64,
     last: i64,
     previous: Option<String>,
     next: Option<String>,
+    pages: Vec<PageLink>,
+    /// The table shows one star rating (a bar was chosen): the address of all of them again.
+    all_ratings: Option<String>,
     export: String,
 }
 
@@ -76,31 +70,8 @@ struct ReviewsBody {
     can_import: bool,
 }
 
-const CHART_WIDTH: f64 = 420.0;
-const BAR_ROW: u32 = 26;
-
-/// The chart's bars, five stars first; every rating has a bar, empty ones too.
-fn star_bars(counts: &[(i64, i64)]) -> (Vec<StarBar>, i64, String) {
-    let count_of = |stars: i64| counts.iter().find(|(r, _)| *r == stars).map_or(0, |(_, c)| *c);
-    let rated: i64 = counts.iter().filter(|(r, _)| (1..=5).contains(r)).map(|(_, c)| c).sum();
-    let max = (1..=5).map(count_of).max().unwrap_or(0).max(1) as f64;
-    let bars = (1..=5)
-        .rev()
-        .zip(0u32..)
-        .map(|(stars, row)| {
-            let count = count_of(stars);
-            StarBar {
-                stars,
-                count,
-                width: ((count as f64 / max) * CHART_WIDTH).round() as u32,
-                y: row * BAR_ROW,
-                percent: if rated == 0 { 0 } else { (count * 100 + rated / 2) / rated },
-            }
-        })
-        .collect();
-    let weighted: i64 = counts.iter().filter(|(r, _)| (1..=5).contains(r)).map(|(r, c)| r * c).sum();
-    let average = if rated == 0 { "—".to_owned() } else { format!("{:.2}", weighted as f64 / rated as f64) };
-    (bars, rated, average)
+fn inbox_error(error: crate::inbox::service::InboxError) -> PageError {
+    PageError::from(crate::http::ApiError::from(error))
 }
 
 fn excerpt(text: &str) -> String {
@@ -144,16 +115,17 @@ pub(super) async fn reviews_page(
     user.require(Permission::ViewConversations)?;
     let workspace = &user.auth.workspace_id;
     let filters = Filters::parse(&query, &user.user_id, Some(ConversationKind::Review));
-    let (rows, total) =
-        store::list_conversations(&state.db, workspace, &filters.filter, &PageStart::Offset(filters.offset), PAGE_SIZE)
-            .await?;
+    let start = PageStart::Offset(filters.offset);
+    let (rows, total) = state.inbox.list(workspace, &filters.filter, &start, PAGE_SIZE).await.map_err(inbox_error)?;
     let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
-    let mut reviews = store::first_inbound_of(&state.db, workspace, &ids).await?;
-    let counts = store::rating_counts(&state.db, workspace, &filters.filter).await?;
-    let (bars, rated, average) = star_bars(&counts);
+    let mut reviews = state.inbox.reviews_of(workspace, &ids).await.map_err(inbox_error)?;
+    let now = now_millis();
+    let (counts, weeks) =
+        state.inbox.review_trends(workspace, &filters.filter, trend_start(now)).await.map_err(inbox_error)?;
+    let (bars, rated, average) = star_bars(&counts, &filters);
+    let one_rating = bars.iter().any(|b| b.current);
     let shown = i64::try_from(rows.len()).unwrap_or(0);
     let offset = filters.offset;
-    let now = now_millis();
     let api_query = filters.api_query();
     let results = ResultsPartial {
         reviews: rows
@@ -166,12 +138,15 @@ pub(super) async fn reviews_page(
         total_label: store::total_label(total, &filters.filter),
         average,
         rated,
-        chart_height: 5 * BAR_ROW,
         bars,
         first: if shown == 0 { 0 } else { offset + 1 },
         last: offset + shown,
         previous: (offset > 0).then(|| filters.link("/reviews", (offset - PAGE_SIZE).max(0))),
         next: (offset + shown < total).then(|| filters.link("/reviews", offset + PAGE_SIZE)),
+        pages: page_links(&filters, total.min(store::count_cap(&filters.filter)), PAGE_SIZE, offset),
+        weeks: week_columns(&weeks, now),
+        week_chart: week_chart_size(),
+        all_ratings: one_rating.then(|| filters.link_setting("/reviews", &[("ratingMin", None), ("ratingMax", None)])),
         export: if api_query.is_empty() {
             "/api/v1/reviews/export.csv".to_owned()
         } else {
@@ -333,22 +308,4 @@ pub(super) async fn import(
         return Ok((csrf, Html(result)).into_response());
     }
     import_view(&state, &user, csrf, status, result).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_star_has_a_bar_and_the_average_is_weighted() {
-        let (bars, rated, average) = star_bars(&[(1, 1), (4, 2), (5, 1)]);
-        assert_eq!(bars.iter().map(|b| b.stars).collect::<Vec<_>>(), vec![5, 4, 3, 2, 1]);
-        assert_eq!(bars.iter().map(|b| b.count).collect::<Vec<_>>(), vec![1, 2, 0, 0, 1]);
-        assert_eq!(bars[1].width, CHART_WIDTH as u32, "the longest bar fills the chart");
-        assert_eq!(bars[1].percent, 50);
-        assert_eq!(rated, 4);
-        assert_eq!(average, "3.50");
-        let (_, rated, average) = star_bars(&[]);
-        assert_eq!((rated, average.as_str()), (0, "—"));
-    }
 }

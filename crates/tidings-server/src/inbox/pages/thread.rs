@@ -1,42 +1,49 @@
 //! The open thread: its messages (the customer's on the left, the business's on the right),
-//! the replies written in Tidings with where they are, the reply box, assignment and status.
-//!
-//! Every action is a form posting with the CSRF token. Sent by htmx, the answer is the thread
-//! again (with the message next to the field when something was wrong) and an `inbox-changed`
-//! trigger so the list refreshes; sent without JavaScript, a redirect back to the thread.
+//! the replies written in Tidings with who sent them and where they are, the reply box (saved
+//! replies offered with "/"; a review's existing reply to edit or delete), assignment and status
+//! (Resolve first, snooze presets in the location's time zone). The actions are in `actions.rs`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use askama::Template;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
-use serde::Deserialize;
-use tidings_connectors::{Platform, ReplySupport, TemplateMessage};
-use tidings_core::UserId;
+use tidings_connectors::{Platform, ReplySupport};
 use tidings_core::time::now_millis;
 
 use super::{conversation_id, full_time, iso_time, platform_label, relative_time, stars, status_class, status_label};
 use crate::AppState;
-use crate::dashboard::csrf::{Csrf, CsrfForm};
+use crate::dashboard::csrf::Csrf;
 use crate::dashboard::page::{FormErrors, PageError};
 use crate::identity::Permission;
 use crate::identity::session::DashboardUser;
-use crate::inbox::model::{ConversationStatus, ReplyKind, ResponseStatus};
-use crate::inbox::service::{InboxError, MAX_REPLY_CHARS, ReplyRequest};
-use crate::inbox::store::{self, ConversationRow, MessageRow, ResponseRow};
-use crate::inbox::window::{SendAs, Window};
+use crate::inbox::model::{ReplyKind, ResponseStatus};
+use crate::inbox::saved_replies::{self, Fill, SavedReplies};
+use crate::inbox::service::{InboxError, MAX_REPLY_CHARS};
+use crate::inbox::store::{ConversationRow, MessageRow, ResponseRow};
+use crate::inbox::window::Window;
+use crate::inbox::zone::SnoozePreset;
+
+mod actions;
+
+pub(in crate::inbox::pages) use actions::{
+    assign, confirm_posted_manually, delete_reply, edit_reply, reply, set_status,
+};
 
 /// The workspace's conversation named in the path, or the 404 page.
 pub(super) async fn find(state: &AppState, user: &DashboardUser, id: &str) -> Result<ConversationRow, PageError> {
     let id = conversation_id(id)?;
-    store::conversation(&state.db, &user.auth.workspace_id, &id)
-        .await?
-        .ok_or_else(|| PageError::not_found("There is no such conversation in this workspace."))
+    match state.inbox.conversation(&user.auth.workspace_id, &id).await {
+        Err(InboxError::NotFound(_)) => Err(PageError::not_found("There is no such conversation in this workspace.")),
+        found => found.map_err(inbox_error),
+    }
 }
 
 struct MessageView {
+    id: String,
     inbound: bool,
+    /// For a reply sent from Tidings: who sent it, and its platform state.
+    sent_by: String,
+    sent_state: &'static str,
+    sent_class: &'static str,
     author: String,
     body: String,
     title: String,
@@ -50,6 +57,8 @@ struct MessageView {
 
 /// A reply written in Tidings that is not (yet) a message of the thread.
 struct ResponseView {
+    /// Who wrote it ("API" for an API key).
+    author: String,
     body: String,
     status: String,
     status_label: &'static str,
@@ -78,10 +87,27 @@ struct MemberChoice {
     selected: bool,
 }
 
-struct StatusButton {
+/// The reply a review has, to edit or delete.
+struct CurrentReply {
+    body: String,
+    /// It is on the platform: deleting removes it there too.
+    posted: bool,
+}
+
+/// A saved reply as the reply box offers it.
+struct SavedReplyChoice {
+    shortcut: String,
+    /// The text with the conversation's variables filled in.
+    text: String,
+    preview: String,
+}
+
+/// A snooze preset as the thread offers it, with the local time it means.
+struct SnoozeChoice {
     value: &'static str,
     label: &'static str,
-    current: bool,
+    /// "Sat 5 Dec, 09:00".
+    when: String,
 }
 
 #[derive(Template)]
@@ -108,7 +134,13 @@ struct ThreadPartial<'a> {
     can_reply: bool,
     manual_only: bool,
     members: Vec<MemberChoice>,
-    statuses: Vec<StatusButton>,
+    snooze_choices: Vec<SnoozeChoice>,
+    /// A review's reply already written: the box offers Edit and Delete instead of a new one.
+    current_reply: Option<CurrentReply>,
+    /// The workspace's saved replies, their variables filled for this conversation.
+    saved_replies: Vec<SavedReplyChoice>,
+    /// The location's time zone the snooze times are in.
+    zone: String,
     csrf: &'a str,
     errors: &'a FormErrors,
     draft: &'a str,
@@ -154,7 +186,11 @@ impl WindowView {
 
 fn message_view(row: MessageRow, now: i64) -> MessageView {
     MessageView {
+        id: row.id,
         inbound: row.direction == "inbound",
+        sent_by: String::new(),
+        sent_state: "",
+        sent_class: "",
         author: row.author_name.unwrap_or_default(),
         title: row.title.unwrap_or_default(),
         stars: row.rating.map(stars).unwrap_or_default(),
@@ -182,14 +218,28 @@ fn response_status_label(status: &str) -> &'static str {
     }
 }
 
-fn response_view(row: ResponseRow, now: i64) -> ResponseView {
-    let status_class = match ResponseStatus::parse(&row.status) {
+/// The badge colour of a reply's state.
+fn response_status_class(status: &str) -> &'static str {
+    match ResponseStatus::parse(status) {
         Some(ResponseStatus::Posted | ResponseStatus::PostedManually) => "ok",
         Some(ResponseStatus::Failed | ResponseStatus::Unconfirmed) => "bad",
         Some(ResponseStatus::ManualRequired | ResponseStatus::Queued | ResponseStatus::Sending) => "warn",
         _ => "",
-    };
+    }
+}
+
+/// Who wrote a reply: the member's name, "a former member", or "API" (an API key's reply).
+fn author_name(author_id: Option<&str>, members: &HashMap<String, String>) -> String {
+    match author_id {
+        Some(id) => members.get(id).cloned().unwrap_or_else(|| "a former member".to_owned()),
+        None => "API".to_owned(),
+    }
+}
+
+fn response_view(row: ResponseRow, now: i64, members: &HashMap<String, String>) -> ResponseView {
+    let status_class = response_status_class(&row.status);
     ResponseView {
+        author: author_name(row.author_id.as_deref(), members),
         manual: row.status == ResponseStatus::ManualRequired.as_str(),
         status_label: response_status_label(&row.status),
         status_class,
@@ -211,18 +261,40 @@ pub(super) async fn messages_html(
 ) -> Result<String, PageError> {
     let workspace = &user.auth.workspace_id;
     let id = conversation_id(&conversation.id)?;
-    let messages = store::messages(&state.db, workspace, &id).await?;
-    let responses = store::responses(&state.db, workspace, &id).await?;
+    let (messages, responses) = state.inbox.thread(workspace, &id).await.map_err(inbox_error)?;
+    let members: HashMap<String, String> = crate::identity::store::members(state.identity.db(), workspace)
+        .await?
+        .into_iter()
+        .map(|m| (m.user_id, m.name))
+        .collect();
+    // A delivered reply shows as its message, with who sent it and where it is.
+    let senders: HashMap<String, (String, String)> = responses
+        .iter()
+        .map(|r| (r.id.clone(), (author_name(r.author_id.as_deref(), &members), r.status.clone())))
+        .collect();
     // A reply the sender posted is recorded as an outbound message: show it once, as the message.
     let delivered: HashSet<&str> = messages.iter().filter_map(|m| m.response_id.as_deref()).collect();
     let now = now_millis();
     let responses: Vec<ResponseView> = responses
         .into_iter()
         .filter(|r| r.status != ResponseStatus::Deleted.as_str() && !delivered.contains(r.id.as_str()))
-        .map(|r| response_view(r, now))
+        .map(|r| response_view(r, now, &members))
+        .collect();
+    let messages = messages
+        .into_iter()
+        .map(|m| {
+            let sender = m.response_id.as_deref().and_then(|id| senders.get(id)).cloned();
+            let mut view = message_view(m, now);
+            if let Some((by, status)) = sender {
+                view.sent_by = by;
+                view.sent_state = response_status_label(&status);
+                view.sent_class = response_status_class(&status);
+            }
+            view
+        })
         .collect();
     let partial = MessagesPartial {
-        messages: messages.into_iter().map(|m| message_view(m, now)).collect(),
+        messages,
         responses,
         platform_label: platform_label(&conversation.platform),
         csrf: csrf.token().to_owned(),
@@ -278,6 +350,31 @@ async fn thread_with_notice(
         None => (&no_errors, "", true, TemplateDraft::default()),
     };
     let assignee_id = conversation.assignee_id.as_deref().unwrap_or_default();
+    let workspace = &user.auth.workspace_id;
+    let cid = conversation_id(&conversation.id)?;
+    let is_review = conversation.kind == "review";
+    let current_reply = match is_review {
+        true => state.inbox.current_reply(workspace, &cid).await.map_err(inbox_error)?,
+        false => None,
+    }
+    .filter(|r| r.status != ResponseStatus::Draft.as_str())
+    .map(|r| CurrentReply { posted: r.status == ResponseStatus::Posted.as_str(), body: r.body });
+    let fill =
+        Fill { customer_name: conversation.contact_name.as_deref(), location: conversation.location_name.as_deref() };
+    let saved_replies = SavedReplies::new(state.db.clone())
+        .list(workspace)
+        .await
+        .map_err(inbox_error)?
+        .into_iter()
+        .map(|r| {
+            let text = saved_replies::fill(&r.body, &fill);
+            let preview: String = text.chars().take(80).collect();
+            SavedReplyChoice { shortcut: r.shortcut, text, preview }
+        })
+        .collect();
+    let zone = state.inbox.location_zone(&user.auth.workspace_id, conversation).await.map_err(inbox_error)?;
+    let now = now_millis();
+    let local = |at: i64| zone.local(at).format("%a %-d %b, %H:%M").to_string();
     let partial = ThreadPartial {
         id: conversation.id.clone(),
         name: conversation.contact_name.clone().unwrap_or_else(|| "Unknown".to_owned()),
@@ -297,7 +394,10 @@ async fn thread_with_notice(
         status: conversation.status.clone(),
         status_label: status_label(&conversation.status),
         status_class: status_class(&conversation.status),
-        snoozed_until: conversation.snoozed_until.map(full_time).unwrap_or_default(),
+        snoozed_until: conversation
+            .snoozed_until
+            .map(|at| format!("{} {}", zone.local(at).format("%a %-d %b %Y, %H:%M"), zone.name))
+            .unwrap_or_default(),
         assignee: conversation.assignee_name.clone().unwrap_or_default(),
         messages,
         can_reply: user.auth.role.can(Permission::SendReplies),
@@ -307,14 +407,13 @@ async fn thread_with_notice(
             .into_iter()
             .map(|m| MemberChoice { selected: m.user_id == assignee_id, id: m.user_id, name: m.name })
             .collect(),
-        statuses: [
-            (ConversationStatus::Open, "Open"),
-            (ConversationStatus::NeedsHuman, "Needs a person"),
-            (ConversationStatus::Closed, "Close"),
-        ]
-        .into_iter()
-        .map(|(s, label)| StatusButton { value: s.as_str(), label, current: s.as_str() == conversation.status })
-        .collect(),
+        snooze_choices: SnoozePreset::ALL
+            .into_iter()
+            .map(|p| SnoozeChoice { value: p.as_str(), label: p.label(), when: local(p.until(&zone, now)) })
+            .collect(),
+        zone: zone.name.clone(),
+        current_reply,
+        saved_replies,
         csrf: csrf.token(),
         errors,
         draft,
@@ -327,237 +426,7 @@ async fn thread_with_notice(
     Ok(partial.render()?)
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct ReplyForm {
-    text: String,
-    /// A checkbox: present when ticked.
-    post_to_platform: Option<String>,
-    /// Present on forms that always post (message threads).
-    always_post: Option<String>,
-    /// A checkbox: send the text tagged HUMAN_AGENT.
-    human_agent: Option<String>,
-    /// An approved WhatsApp template, sent instead of text when named.
-    template_name: String,
-    template_language: String,
-    /// The template's body values, one a line.
-    template_parameters: String,
-}
-
-impl ReplyForm {
-    fn send_as(&self) -> SendAs {
-        if !self.template_name.trim().is_empty() {
-            return SendAs::Template(TemplateMessage {
-                name: self.template_name.trim().to_owned(),
-                language: self.template_language.trim().to_owned(),
-                body_parameters: self
-                    .template_parameters
-                    .lines()
-                    .map(str::trim)
-                    .filter(|line| !line.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            });
-        }
-        if self.human_agent.is_some() { SendAs::HumanAgent } else { SendAs::Text }
-    }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct AssignForm {
-    /// A member's id; empty for nobody.
-    assignee: String,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct StatusForm {
-    status: String,
-    /// `YYYY-MM-DDTHH:MM` from a `datetime-local` input.
-    snoozed_until: String,
-    /// The browser's `getTimezoneOffset()` (minutes behind UTC), filled in by script; UTC without.
-    tz_offset: String,
-}
-
-#[derive(Deserialize, Default)]
-pub(super) struct NoFields {}
-
-/// The answer to an action: the thread again (htmx), or back to the thread's page.
-async fn answer(
-    state: &AppState,
-    user: &DashboardUser,
-    csrf: Csrf,
-    headers: &HeaderMap,
-    id: &str,
-    notice: &'static str,
-) -> Result<Response, PageError> {
-    if headers.contains_key("hx-request") {
-        let conversation = find(state, user, id).await?;
-        let html = thread_with_notice(state, user, &csrf, &conversation, None, Some(notice)).await?;
-        return Ok((csrf, [("hx-trigger", "inbox-changed")], Html(html)).into_response());
-    }
-    Ok(Redirect::to(&format!("/inbox/{id}")).into_response())
-}
-
-/// An action's field error, shown in the thread (htmx) or on the thread's page (422).
-async fn rejected(
-    state: &AppState,
-    user: &DashboardUser,
-    csrf: Csrf,
-    headers: &HeaderMap,
-    conversation: &ConversationRow,
-    rejected: Rejected<'_>,
-) -> Result<Response, PageError> {
-    let html = thread_html(state, user, &csrf, conversation, Some(rejected)).await?;
-    if headers.contains_key("hx-request") {
-        // htmx swaps 2xx answers only: the form comes back with its message as a 200.
-        return Ok((csrf, Html(html)).into_response());
-    }
-    let page = user.page(state, &csrf, "/inbox", "Inbox", &ThreadOnly { thread: html }).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, csrf, page).into_response())
-}
-
-/// A thread on its own, for a rejected form sent without JavaScript.
-#[derive(Template)]
-#[template(
-    source = "<p><a href=\"/inbox\">← Inbox</a></p><div id=\"thread-pane\" class=\"thread-pane alone\">{{ thread|safe }}</div>",
-    ext = "html"
-)]
-struct ThreadOnly {
-    thread: String,
-}
-
+/// An inbox refusal as the error page.
 fn inbox_error(error: InboxError) -> PageError {
     PageError::from(crate::http::ApiError::from(error))
-}
-
-pub(super) async fn reply(
-    State(state): State<AppState>,
-    user: DashboardUser,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    CsrfForm { form, csrf }: CsrfForm<ReplyForm>,
-) -> Result<Response, PageError> {
-    user.require(Permission::SendReplies)?;
-    let conversation = find(&state, &user, &id).await?;
-    let post_to_platform = form.always_post.is_some() || form.post_to_platform.is_some();
-    let cid = conversation_id(&conversation.id)?;
-    let send_as = form.send_as();
-    let request = ReplyRequest { author: Some(&user.user_id), text: &form.text, post_to_platform, send_as: &send_as };
-    let refusal = match state.inbox.reply(&user.auth.workspace_id, &cid, &request).await {
-        Ok(_) => return answer(&state, &user, csrf, &headers, &conversation.id, "Reply saved.").await,
-        Err(InboxError::Validation { field, message }) => format!("{} {message}.", field_label(field)),
-        Err(InboxError::WindowClosed(message)) => message,
-        Err(error) => return Err(inbox_error(error)),
-    };
-    let mut errors = FormErrors::new();
-    errors.add("text", refusal);
-    let template = TemplateDraft {
-        name: &form.template_name,
-        language: &form.template_language,
-        parameters: &form.template_parameters,
-    };
-    let back = Rejected { errors: &errors, draft: &form.text, post_to_platform, template };
-    rejected(&state, &user, csrf, &headers, &conversation, back).await
-}
-
-/// How the reply form names a field the inbox refused.
-fn field_label(field: &str) -> &'static str {
-    match field {
-        "template.name" => "The template name",
-        "template.language" => "The template language",
-        "template.bodyParameters" => "The template values",
-        "template" => "A template",
-        "tag" => "The human-agent tag:",
-        _ => "The reply",
-    }
-}
-
-pub(super) async fn assign(
-    State(state): State<AppState>,
-    user: DashboardUser,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    CsrfForm { form, csrf }: CsrfForm<AssignForm>,
-) -> Result<Response, PageError> {
-    user.require(Permission::SendReplies)?;
-    let conversation = find(&state, &user, &id).await?;
-    let cid = conversation_id(&conversation.id)?;
-    let workspace = &user.auth.workspace_id;
-    let assignee = match form.assignee.trim() {
-        "" => None,
-        value => Some(UserId::parse(value).map_err(|_| PageError::bad_request("Choose a member from the list."))?),
-    };
-    let is_member = match &assignee {
-        Some(member) => crate::identity::store::members(state.identity.db(), workspace)
-            .await?
-            .iter()
-            .any(|m| m.user_id == member.as_str()),
-        None => true,
-    };
-    state.inbox.assign(workspace, &cid, assignee.as_ref(), is_member).await.map_err(inbox_error)?;
-    answer(&state, &user, csrf, &headers, &conversation.id, "Assignment saved.").await
-}
-
-/// A `datetime-local` value, in the browser's time zone when its offset came along, as unix ms.
-fn snooze_time(value: &str, tz_offset: &str) -> Option<i64> {
-    let value = value.trim();
-    let naive = chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
-        .or_else(|_| chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S"))
-        .ok()?;
-    let offset_minutes = tz_offset.trim().parse::<i64>().unwrap_or(0).clamp(-24 * 60, 24 * 60);
-    Some(naive.and_utc().timestamp_millis() + offset_minutes * 60_000)
-}
-
-pub(super) async fn set_status(
-    State(state): State<AppState>,
-    user: DashboardUser,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    CsrfForm { form, csrf }: CsrfForm<StatusForm>,
-) -> Result<Response, PageError> {
-    user.require(Permission::SendReplies)?;
-    let conversation = find(&state, &user, &id).await?;
-    let cid = conversation_id(&conversation.id)?;
-    let status =
-        ConversationStatus::parse(form.status.trim()).ok_or_else(|| PageError::bad_request("Choose a status."))?;
-    let until = snooze_time(&form.snoozed_until, &form.tz_offset);
-    match state.inbox.set_status(&user.auth.workspace_id, &cid, status, until).await {
-        Ok(_) => answer(&state, &user, csrf, &headers, &conversation.id, "Status changed.").await,
-        Err(InboxError::Validation { message, .. }) => {
-            let mut errors = FormErrors::new();
-            errors.add("snoozed_until", format!("The snooze time {message}."));
-            let back =
-                Rejected { errors: &errors, draft: "", post_to_platform: true, template: TemplateDraft::default() };
-            rejected(&state, &user, csrf, &headers, &conversation, back).await
-        }
-        Err(error) => Err(inbox_error(error)),
-    }
-}
-
-pub(super) async fn confirm_posted_manually(
-    State(state): State<AppState>,
-    user: DashboardUser,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    CsrfForm { csrf, .. }: CsrfForm<NoFields>,
-) -> Result<Response, PageError> {
-    user.require(Permission::SendReplies)?;
-    let conversation = find(&state, &user, &id).await?;
-    let cid = conversation_id(&conversation.id)?;
-    state.inbox.confirm_posted_manually(&user.auth.workspace_id, &cid).await.map_err(inbox_error)?;
-    answer(&state, &user, csrf, &headers, &conversation.id, "Marked as posted.").await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn snooze_times_follow_the_browser_zone() {
-        let utc = snooze_time("2030-01-01T09:30", "").expect("parses");
-        assert_eq!(snooze_time("2030-01-01T09:30", "-60"), Some(utc - 3_600_000), "UTC+1 is an hour earlier");
-        assert_eq!(snooze_time("tomorrow", "0"), None);
-    }
 }
