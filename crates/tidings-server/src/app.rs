@@ -39,7 +39,7 @@ use crate::inbox::live::Live;
 use crate::inbox::service::Inbox;
 use crate::mail;
 use crate::vault::Vault;
-use crate::{AppState, Services, audit, channels, dashboard, identity, inbox, openapi, system, telemetry};
+use crate::{AppState, Services, audit, channels, dashboard, identity, inbox, openapi, pipeline, system, telemetry};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -121,15 +121,16 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
     let mailer = mail::from_config(&config)?;
     let live = Live::new(db.clone());
     let platforms = Platforms::new(&config.connectors, &master_keys);
+    // Capabilities that react to others' events subscribe here (see events.rs).
+    let events = events(queue.clone());
     let channels = ChannelContext {
         db: db.clone(),
         vault: vault.clone(),
         platforms: platforms.clone(),
         breakers: Breakers::default(),
         live: live.clone(),
+        events: events.clone(),
     };
-    // Capabilities that react to others' events subscribe here (see events.rs).
-    let events = Events::new(queue.clone(), Vec::new());
     Ok(AppState::new(Services {
         events,
         inbox: Inbox::new(db.clone(), queue.clone(), live),
@@ -149,6 +150,12 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
     }))
 }
 
+/// The domain events of a process over `queue`, with every subscriber: stored items are
+/// analysed by the pipeline.
+pub fn events(queue: Queue) -> Events {
+    Events::new(queue, vec![Arc::new(pipeline::AnalysisSubscriber)])
+}
+
 fn schedules(config: &Config) -> Result<Vec<Schedule>, QueueError> {
     let mut schedules = system::jobs::schedules(config.queue.dead_letter_retention_days)?;
     schedules.extend(channels::sync::schedules()?);
@@ -165,7 +172,8 @@ fn registry(state: &AppState) -> Registry {
     channels::profiles::register(&mut registry, state.channels.clone());
     channels::webhooks::register(&mut registry, state.channels.clone(), state.queue.clone(), state.intake.clone());
     channels::sync::register(&mut registry, state.channels.clone(), state.queue.clone());
-    inbox::csv::register(&mut registry, state.db.clone(), state.live().clone());
+    inbox::csv::register(&mut registry, state.db.clone(), state.live().clone(), state.events.clone());
+    pipeline::jobs::register(&mut registry, pipeline::Pipeline::of(state));
     registry
 }
 
@@ -192,6 +200,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .nest("/api/v1", inbox::routes::router())
         .nest("/api/v1", channels::routes::router())
         .nest("/api/v1", channels::sync_api::router())
+        .nest("/api/v1", pipeline::routes::router())
         .merge(channels::webhooks::router())
         .merge(channels::routes::callback_router());
     openapi::document_shared_answers(routes.get_openapi_mut());

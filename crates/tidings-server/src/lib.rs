@@ -14,6 +14,7 @@ pub mod identity;
 pub mod inbox;
 pub mod mail;
 mod openapi;
+pub mod pipeline;
 mod state;
 mod system;
 pub mod telemetry;

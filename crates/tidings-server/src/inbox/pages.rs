@@ -137,11 +137,14 @@ struct RowView {
     responded: bool,
     location: String,
     selected: bool,
+    /// Sentiment and lead badges (`templates/pipeline/badges.html`).
+    badges: super::analysis::Badges,
 }
 
 fn row_view(row: ConversationRow, query: &str, selected: Option<&str>, now: i64) -> RowView {
     let suffix = if query.is_empty() { String::new() } else { format!("?{query}") };
     RowView {
+        badges: super::analysis::Badges::of(&row),
         href: format!("/inbox/{}{suffix}", row.id),
         selected: selected == Some(row.id.as_str()),
         platform_label: platform_label(&row.platform),

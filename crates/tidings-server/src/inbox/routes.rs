@@ -15,6 +15,7 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::analysis;
 use super::csv::{self, ImportError};
 use super::dto::*;
 use super::live::LiveEvent;
@@ -207,9 +208,11 @@ async fn get_review(
     let responses = store::responses(&state.db, workspace, &id).await?;
     let review = messages.iter().find(|m| m.direction == "inbound").cloned();
     let current = responses.iter().rev().find(|r| r.status != ResponseStatus::Deleted.as_str()).cloned();
+    let mut messages: Vec<MessageOut> = messages.into_iter().map(MessageOut::from).collect();
+    analysis::attach(&state.db, workspace, &id, &mut messages).await?;
     Ok(Envelope::new(ReviewDetailOut {
         review: ReviewOut::new(row, review, current),
-        messages: messages.into_iter().map(MessageOut::from).collect(),
+        messages,
         responses: responses.into_iter().map(ResponseOut::from).collect(),
     }))
 }
@@ -330,10 +333,12 @@ async fn get_conversation(
     let window = state.inbox.messaging_window(workspace, &row).await?;
     let messages = store::messages(&state.db, workspace, &id).await?;
     let responses = store::responses(&state.db, workspace, &id).await?;
+    let mut messages: Vec<MessageOut> = messages.into_iter().map(MessageOut::from).collect();
+    analysis::attach(&state.db, workspace, &id, &mut messages).await?;
     Ok(Envelope::new(ConversationDetailOut {
         conversation: ConversationOut::from(row),
         messaging_window: window.map(MessagingWindowOut::from),
-        messages: messages.into_iter().map(MessageOut::from).collect(),
+        messages,
         responses: responses.into_iter().map(ResponseOut::from).collect(),
     }))
 }
@@ -350,7 +355,9 @@ async fn list_messages(
     let id = conversation_id(&id)?;
     state.inbox.conversation(&auth.workspace_id, &id).await?;
     let messages = store::messages(&state.db, &auth.workspace_id, &id).await?;
-    Ok(Envelope::new(MessagesOut { messages: messages.into_iter().map(MessageOut::from).collect() }))
+    let mut messages: Vec<MessageOut> = messages.into_iter().map(MessageOut::from).collect();
+    analysis::attach(&state.db, &auth.workspace_id, &id, &mut messages).await?;
+    Ok(Envelope::new(MessagesOut { messages }))
 }
 
 /// Answers in a conversation, posted to the platform: 202 when queued for sending, 201 when it

@@ -23,6 +23,7 @@ mod inbox_replies;
 mod mail;
 mod messaging_window;
 mod outbound;
+mod pipeline;
 mod profiles;
 mod sync;
 mod tenancy;

@@ -171,6 +171,7 @@ async fn process(
                 intake.yield_to_deliveries(LONGEST_YIELD).await;
             }
             let mut tx = context.db.begin_for_tenant(&workspace).await?;
+            let mut stored = Vec::new();
             for (connection, event, index) in chunk {
                 let source = connection.source().map_err(JobError::fatal)?;
                 let outcome = match event {
@@ -189,6 +190,7 @@ async fn process(
                 if let Some(delivered) = outcomes.get_mut(deliveries[*index].id.as_str()) {
                     delivered.events += 1;
                 }
+                stored.extend(outcome.stored_event());
                 match outcome {
                     Ingested::New { conversation_id, new_conversation, .. } => {
                         let platform = deliveries[*index].platform.as_str();
@@ -202,6 +204,8 @@ async fn process(
                     Ingested::Duplicate => {}
                 }
             }
+            // One publish per transaction: the pipeline analyses the new items as one batch.
+            context.events.publish_in(&mut tx, &workspace, &stored).await?;
             tx.commit().await?;
         }
     }

@@ -5,7 +5,7 @@
 //! again (with the message next to the field when something was wrong) and an `inbox-changed`
 //! trigger so the list refreshes; sent without JavaScript, a redirect back to the thread.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -22,6 +22,7 @@ use crate::dashboard::csrf::{Csrf, CsrfForm};
 use crate::dashboard::page::{FormErrors, PageError};
 use crate::identity::Permission;
 use crate::identity::session::DashboardUser;
+use crate::inbox::analysis::{self, MessageAnalysisOut};
 use crate::inbox::model::{ConversationStatus, ReplyKind, ResponseStatus};
 use crate::inbox::service::{InboxError, MAX_REPLY_CHARS, ReplyRequest};
 use crate::inbox::store::{self, ConversationRow, MessageRow, ResponseRow};
@@ -46,6 +47,8 @@ struct MessageView {
     ago: String,
     at_iso: String,
     at_full: String,
+    /// What the AI pipeline understood (`templates/pipeline/analysis.html`).
+    analysis: Option<MessageAnalysisOut>,
 }
 
 /// A reply written in Tidings that is not (yet) a message of the thread.
@@ -152,8 +155,9 @@ impl WindowView {
     }
 }
 
-fn message_view(row: MessageRow, now: i64) -> MessageView {
+fn message_view(row: MessageRow, now: i64, analyses: &mut HashMap<String, MessageAnalysisOut>) -> MessageView {
     MessageView {
+        analysis: analyses.remove(&row.id),
         inbound: row.direction == "inbound",
         author: row.author_name.unwrap_or_default(),
         title: row.title.unwrap_or_default(),
@@ -213,6 +217,7 @@ pub(super) async fn messages_html(
     let id = conversation_id(&conversation.id)?;
     let messages = store::messages(&state.db, workspace, &id).await?;
     let responses = store::responses(&state.db, workspace, &id).await?;
+    let mut analyses = analysis::of_conversation(&state.db, workspace, &id).await?;
     // A reply the sender posted is recorded as an outbound message: show it once, as the message.
     let delivered: HashSet<&str> = messages.iter().filter_map(|m| m.response_id.as_deref()).collect();
     let now = now_millis();
@@ -222,7 +227,7 @@ pub(super) async fn messages_html(
         .map(|r| response_view(r, now))
         .collect();
     let partial = MessagesPartial {
-        messages: messages.into_iter().map(|m| message_view(m, now)).collect(),
+        messages: messages.into_iter().map(|m| message_view(m, now, &mut analyses)).collect(),
         responses,
         platform_label: platform_label(&conversation.platform),
         csrf: csrf.token().to_owned(),
