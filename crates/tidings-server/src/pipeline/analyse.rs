@@ -218,11 +218,9 @@ mod tests {
     }
 
     #[test]
-    fn the_seeds_pricing_question_is_a_hot_lead_and_a_request_for_a_person_a_handoff() {
-        let pricing = prepare(
-            vec![item("m1", "cnv_1", "thread", "Hi, what's the price of your Pro plan? I need it today", 1)],
-            &[context("m1", "inbound", "Hi, what's the price of your Pro plan? I need it today", 1)],
-        );
+    fn a_pricing_question_is_a_hot_lead_and_a_request_for_a_person_a_handoff() {
+        let text = "Hi! What's the price of the Pro plan, and is it available today? I need it asap.";
+        let pricing = prepare(vec![item("m1", "cnv_1", "thread", text, 1)], &[context("m1", "inbound", text, 1)]);
         let outcome = run(&pricing[0], &Config::default());
         assert_eq!(outcome.lead_tag(), Some(LeadTag::Hot), "{:?}", outcome.analysis.lead.signals);
         assert!(outcome.analysis.lead.signals.iter().any(|s| s.to_string() == "+30 pricing question ('price')"));
