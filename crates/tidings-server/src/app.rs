@@ -121,17 +121,16 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
     let mailer = mail::from_config(&config)?;
     let live = Live::new(db.clone());
     let platforms = Platforms::new(&config.connectors, &master_keys);
+    // Capabilities that react to others' events subscribe here (see events.rs).
+    let events = events(queue.clone());
     let channels = ChannelContext {
         db: db.clone(),
         vault: vault.clone(),
         platforms: platforms.clone(),
         breakers: Breakers::default(),
         live: live.clone(),
+        events: events.clone(),
     };
-    // Capabilities that react to others' events subscribe here (see events.rs).
-    let subscribers: Vec<Arc<dyn crate::events::Subscriber>> =
-        vec![Arc::new(pipeline::replies::auto_reply::AutoReplySubscriber)];
-    let events = Events::new(queue.clone(), subscribers);
     let config = Arc::new(config);
     let inbox = Inbox::new(db.clone(), queue.clone(), live);
     let ai = pipeline::replies::Replies::new(db.clone(), config.clone(), vault.clone(), inbox.clone());
@@ -155,6 +154,15 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
     }))
 }
 
+/// The domain events of a process over `queue`, with every subscriber: stored items are
+/// analysed by the pipeline; analysed items may be answered automatically.
+pub fn events(queue: Queue) -> Events {
+    Events::new(
+        queue,
+        vec![Arc::new(pipeline::AnalysisSubscriber), Arc::new(pipeline::replies::auto_reply::AutoReplySubscriber)],
+    )
+}
+
 fn schedules(config: &Config) -> Result<Vec<Schedule>, QueueError> {
     let mut schedules = system::jobs::schedules(config.queue.dead_letter_retention_days)?;
     schedules.extend(channels::sync::schedules()?);
@@ -172,9 +180,10 @@ fn registry(state: &AppState) -> Registry {
     channels::profiles::register(&mut registry, state.channels.clone());
     channels::webhooks::register(&mut registry, state.channels.clone(), state.queue.clone(), state.intake.clone());
     channels::sync::register(&mut registry, state.channels.clone(), state.queue.clone());
-    inbox::csv::register(&mut registry, state.db.clone(), state.live().clone());
-    pipeline::replies::auto_reply::register(&mut registry, state.ai.clone());
+    inbox::csv::register(&mut registry, state.db.clone(), state.live().clone(), state.events.clone());
     inbox::snooze::register(&mut registry, state.db.clone(), state.live().clone());
+    pipeline::jobs::register(&mut registry, pipeline::Pipeline::of(state));
+    pipeline::replies::auto_reply::register(&mut registry, state.ai.clone());
     registry
 }
 
@@ -202,6 +211,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .nest("/api/v1", inbox::saved_replies::routes::router())
         .nest("/api/v1", channels::routes::router())
         .nest("/api/v1", channels::sync_api::router())
+        .nest("/api/v1", pipeline::routes::router())
         .nest("/api/v1", pipeline::replies::routes::router())
         .merge(channels::webhooks::router())
         .merge(channels::routes::callback_router());

@@ -28,7 +28,8 @@ pub enum DomainEvent {
         /// The stored message (a review is its conversation's first message).
         message: MessageId,
     },
-    /// The AI pipeline analysed an inbound item (first time or on replay).
+    /// The AI pipeline analysed an inbound item for the first time (a replay announces
+    /// nothing, so no reply or automation fires again for an old item).
     ItemAnalysed {
         /// The conversation it belongs to.
         conversation: ConversationId,

@@ -35,6 +35,8 @@ use crate::http::error::{ErrorBody, ErrorDetail};
         (name = "locations", description = "The business's locations"),
         (name = "channels", description = "Connected platform accounts: health, sync, OAuth connect"),
         (name = "webhooks", description = "Platform webhook intake: verification challenges and signed deliveries"),
+        (name = "ai", description = "The AI pipeline's settings: lead-scoring rules"),
+        (name = "leads", description = "Message threads scored as leads (HOT / WARM / COLD), tags set by hand, stats"),
     )
 )]
 struct ApiDoc;

@@ -6,10 +6,17 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use tidings_core::Config;
 use tidings_server::demo::seed::{self, Progress, Seeded};
+use tidings_server::events::Events;
 use tidings_store::Db;
 
 /// Creates the demo workspace unless it exists; with `reset_password`, gives its owner a new one.
-pub async fn run(db: &Db, config: &Config, public_url: &str, reset_password: bool) -> anyhow::Result<()> {
+pub async fn run(
+    db: &Db,
+    config: &Config,
+    events: &Events,
+    public_url: &str,
+    reset_password: bool,
+) -> anyhow::Result<()> {
     if reset_password {
         match seed::reset_password(db, config).await? {
             Some(password) => print_credentials("The demo owner has a new password.", &password, public_url),
@@ -18,20 +25,20 @@ pub async fn run(db: &Db, config: &Config, public_url: &str, reset_password: boo
         return Ok(());
     }
     let bar = bar();
-    let seeded = seed::seed(db, config, |p| advance(&bar, p)).await;
+    let seeded = seed::seed(db, config, events, |p| advance(&bar, p)).await;
     bar.finish_and_clear();
     report(&seeded?, public_url);
     Ok(())
 }
 
 /// On a first start (no workspace at all), creates the demo and says how to sign in.
-pub async fn seed_on_first_start(db: &Db, config: &Config, public_url: &str) -> anyhow::Result<()> {
+pub async fn seed_on_first_start(db: &Db, config: &Config, events: &Events, public_url: &str) -> anyhow::Result<()> {
     if !seed::is_empty(db).await? {
         return Ok(());
     }
     println!("  Empty database: creating the demo workspace (demo.seed_on_empty = false turns this off).");
     let bar = bar();
-    let seeded = seed::seed_if_empty(db, config, |p| advance(&bar, p)).await;
+    let seeded = seed::seed_if_empty(db, config, events, |p| advance(&bar, p)).await;
     bar.finish_and_clear();
     if let Some(seeded) = seeded? {
         report(&seeded, public_url);

@@ -3,6 +3,7 @@
 mod admin;
 mod demo;
 mod eval;
+mod pipeline;
 
 use std::path::PathBuf;
 
@@ -62,6 +63,11 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// The AI pipeline: re-analyse stored items.
+    Pipeline {
+        #[command(subcommand)]
+        command: pipeline::PipelineCommand,
+    },
     /// Measure the local analysers on a labelled JSON Lines file (`{"text":…,"label":…}` per line).
     Eval {
         /// What to measure.
@@ -107,7 +113,8 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             let engine = app.state().db.engine();
             let state = app.state();
             if state.config.demo.seed_on_empty
-                && let Err(error) = demo::seed_on_first_start(&state.db, &state.config, &format!("http://{addr}")).await
+                && let Err(error) =
+                    demo::seed_on_first_start(&state.db, &state.config, &state.events, &format!("http://{addr}")).await
             {
                 tracing::warn!(%error, "the demo workspace could not be created; serving without it");
             }
@@ -140,12 +147,13 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         Command::Demo { reset_password } => {
             let public_url = config.public_url();
             let state = prepare(config).await?;
-            let outcome = demo::run(&state.db, &state.config, &public_url, reset_password).await;
+            let outcome = demo::run(&state.db, &state.config, &state.events, &public_url, reset_password).await;
             state.db.close().await;
             outcome?;
         }
         Command::Config { command: ConfigCommand::Show } => print!("{}", config.to_redacted_toml()),
         Command::Admin { command } => admin::run(command, &config).await?,
+        Command::Pipeline { command } => pipeline::run(command, config).await?,
         // Answered in `main`, before configuration is read.
         Command::Version | Command::Eval { .. } => {}
     }

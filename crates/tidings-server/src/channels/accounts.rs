@@ -14,6 +14,7 @@ use super::breaker::Breakers;
 use super::model::ConnectionStatus;
 use super::platforms::Platforms;
 use super::{credentials, store};
+use crate::events::Events;
 use crate::inbox::live::Live;
 use crate::vault::Vault;
 
@@ -25,6 +26,8 @@ pub struct ChannelContext {
     pub platforms: Platforms,
     pub breakers: Breakers,
     pub live: Live,
+    /// Announces stored items to the capabilities that react to them (the AI pipeline).
+    pub events: Events,
 }
 
 impl ChannelContext {

@@ -187,8 +187,11 @@ async fn run(context: &ChannelContext, workspace: &WorkspaceId, connection: &Con
         }
         let mut tx = context.db.begin_for_tenant(workspace).await?;
         let mut live = Vec::new();
+        let mut stored = Vec::new();
         for review in &page.reviews {
-            match ingest::review(&mut tx, &target, review).await? {
+            let outcome = ingest::review(&mut tx, &target, review).await?;
+            stored.extend(outcome.stored_event());
+            match outcome {
                 Ingested::New { conversation_id, .. } => {
                     live.push(LiveEvent::new(workspace, "conversation.created", &conversation_id));
                 }
@@ -198,6 +201,7 @@ async fn run(context: &ChannelContext, workspace: &WorkspaceId, connection: &Con
                 Ingested::Duplicate => {}
             }
         }
+        context.events.publish_in(&mut tx, workspace, &stored).await?;
         tx.commit().await?;
         let caught_up = live.is_empty() && !page.reviews.is_empty();
         metrics::counter!("tidings_sync_reviews_new_total", "platform" => platform.as_str())

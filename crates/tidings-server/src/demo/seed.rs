@@ -22,6 +22,7 @@ use super::content::{self, Mood, Venue};
 use crate::access::Origin;
 use crate::audit::{self, Actor, AuditEntry};
 use crate::channels::store::{self as channel_store, LocationFields, NewConnection};
+use crate::events::{DomainEvent, Events};
 use crate::identity::password::PasswordHashing;
 use crate::identity::{Role, store as identity_store};
 use crate::inbox::ingest::{self, Ingested, Source};
@@ -168,6 +169,9 @@ pub enum SeedError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The analysis of the seeded items could not be queued.
+    #[error(transparent)]
+    Queue(#[from] tidings_store::queue::QueueError),
     /// Something the demo needs belongs to someone else (its email, slug or platform accounts).
     #[error("cannot create the demo: {0}")]
     Conflict(String),
@@ -193,7 +197,12 @@ pub async fn is_empty(db: &Db) -> Result<bool, StoreError> {
 }
 
 /// Creates the demo workspace unless it exists; `progress` hears about each item written.
-pub async fn seed(db: &Db, config: &Config, mut progress: impl FnMut(Progress)) -> Result<Seeded, SeedError> {
+pub async fn seed(
+    db: &Db,
+    config: &Config,
+    events: &Events,
+    mut progress: impl FnMut(Progress),
+) -> Result<Seeded, SeedError> {
     let hashing = PasswordHashing::new(&config.auth);
     let (workspace_id, owner, password) = match demo_workspace(db).await? {
         Some(workspace) => {
@@ -214,7 +223,7 @@ pub async fn seed(db: &Db, config: &Config, mut progress: impl FnMut(Progress)) 
             (workspace, owner, password)
         }
     };
-    let summary = fill(db, &workspace_id, &owner, &mut progress).await?;
+    let summary = fill(db, events, &workspace_id, &owner, &mut progress).await?;
     tracing::info!(workspace_id = %workspace_id, reviews = summary.reviews, threads = summary.threads, "demo workspace created");
     Ok(Seeded::Created { workspace_id, email: DEMO_EMAIL.to_owned(), password, summary })
 }
@@ -223,12 +232,13 @@ pub async fn seed(db: &Db, config: &Config, mut progress: impl FnMut(Progress)) 
 pub async fn seed_if_empty(
     db: &Db,
     config: &Config,
+    events: &Events,
     progress: impl FnMut(Progress),
 ) -> Result<Option<Seeded>, SeedError> {
     if !is_empty(db).await? {
         return Ok(None);
     }
-    seed(db, config, progress).await.map(Some)
+    seed(db, config, events, progress).await.map(Some)
 }
 
 /// Gives the demo owner a new random password and returns it; `None` when there is no demo.
@@ -312,6 +322,7 @@ impl Placed {
 /// Everything inside the workspace, in one tenant transaction: all of it or nothing.
 async fn fill(
     db: &Db,
+    events: &Events,
     workspace: &WorkspaceId,
     owner: &UserId,
     progress: &mut impl FnMut(Progress),
@@ -328,6 +339,8 @@ async fn fill(
     let mut summary = Summary::default();
     let mut tx = db.begin_for_tenant(workspace).await?;
     let mut placed = Vec::new();
+    // Every seeded review and customer message, announced so the pipeline analyses them.
+    let mut stored = Vec::new();
     for spec in &LOCATIONS {
         placed.push(place(&mut tx, workspace, spec, now).await?);
         summary.locations += 1;
@@ -340,7 +353,9 @@ async fn fill(
             let (source, _) = location
                 .source(workspace, review.0)
                 .ok_or_else(|| SeedError::Conflict(format!("no {} connection", review.0)))?;
-            if let Ingested::New { conversation_id, .. } = ingest::review(&mut tx, &source, &review.1).await? {
+            let outcome = ingest::review(&mut tx, &source, &review.1).await?;
+            stored.extend(outcome.stored_event());
+            if let Ingested::New { conversation_id, .. } = outcome {
                 settle_review(&mut tx, workspace, &conversation_id, owner, &review.1, &mut rng).await?;
             }
             summary.reviews += 1;
@@ -348,10 +363,13 @@ async fn fill(
         }
     }
     for (index, thread) in content::THREADS.iter().enumerate() {
-        summary.messages += seed_thread(&mut tx, workspace, &placed, owner, index, thread, &mut rng, now).await?;
+        let seeded = seed_thread(&mut tx, workspace, &placed, owner, index, thread, &mut rng, now).await?;
+        summary.messages += thread.messages.len();
+        stored.extend(seeded);
         summary.threads += 1;
         step("message threads");
     }
+    events.publish_in(&mut tx, workspace, &stored).await?;
     tx.commit().await?;
     Ok(summary)
 }
@@ -532,7 +550,7 @@ async fn seed_thread(
     thread: &content::SeedThread,
     rng: &mut StdRng,
     now: i64,
-) -> Result<usize, SeedError> {
+) -> Result<Vec<DomainEvent>, SeedError> {
     let platform = Platform::parse(thread.platform)
         .ok_or_else(|| SeedError::Conflict(format!("unknown platform {}", thread.platform)))?;
     let (source, account) = placed
@@ -542,6 +560,7 @@ async fn seed_thread(
         .ok_or_else(|| SeedError::Conflict(format!("no {platform} connection for {:?}", thread.venue)))?;
     let mut at = now - rng.random_range(2 * HOUR_MS..14 * DAY_MS);
     let mut conversation = None;
+    let mut stored = Vec::new();
     for (position, (from_business, text)) in thread.messages.iter().enumerate() {
         let (sender_id, sender_name) = if *from_business {
             (account.to_owned(), None)
@@ -560,7 +579,9 @@ async fn seed_thread(
             is_echo: *from_business,
             raw: json!({ "demo": true }),
         };
-        if let Ingested::New { conversation_id, .. } = ingest::message(tx, &source, &message).await? {
+        let outcome = ingest::message(tx, &source, &message).await?;
+        stored.extend(outcome.stored_event());
+        if let Ingested::New { conversation_id, .. } = outcome {
             conversation = Some(conversation_id);
         }
         at += rng.random_range(3..40) * 60_000;
@@ -578,5 +599,5 @@ async fn seed_thread(
             _ => {}
         }
     }
-    Ok(thread.messages.len())
+    Ok(stored)
 }

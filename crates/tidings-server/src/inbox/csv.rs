@@ -25,6 +25,7 @@ use super::ingest::{self, ContactDetails, Ingested, Source};
 use super::live::{Live, LiveEvent};
 use super::store::{self, ConversationFilter, ConversationRow, MessageRow, PageStart, ResponseRow};
 use super::tasks::{self, TaskKind, TaskStatus};
+use crate::events::Events;
 use crate::inbox::locations::LocationRow;
 
 /// The platform stored for imported reviews that name none.
@@ -308,10 +309,10 @@ impl JobPayload for ImportFile {
 }
 
 /// Registers the import job's handler.
-pub fn register(registry: &mut Registry, db: Db, live: Live) {
+pub fn register(registry: &mut Registry, db: Db, live: Live, events: Events) {
     registry.register(move |job: ImportFile, context: JobContext| {
-        let (db, live) = (db.clone(), live.clone());
-        async move { run_import(&db, &live, &job, &context).await }
+        let (db, live, events) = (db.clone(), live.clone(), events.clone());
+        async move { run_import(&db, &live, &events, &job, &context).await }
     });
 }
 
@@ -362,7 +363,13 @@ struct ImportSummary {
 /// after each, and records the outcome. A failed batch is retried with the job; on the last
 /// attempt (or when the file no longer checks, say a location was deleted) the task fails.
 #[tracing::instrument(skip_all, fields(workspace_id = %job.workspace_id, task_id = %job.task_id, attempt = context.attempt))]
-async fn run_import(db: &Db, live: &Live, job: &ImportFile, context: &JobContext) -> Result<(), JobError> {
+async fn run_import(
+    db: &Db,
+    live: &Live,
+    events: &Events,
+    job: &ImportFile,
+    context: &JobContext,
+) -> Result<(), JobError> {
     let (workspace, task) = (&job.workspace_id, &job.task_id);
     let Some(resumed) = tasks::input(db, workspace, task).await? else { return Ok(()) };
     let mut summary: ImportSummary = serde_json::from_str(&resumed.summary).unwrap_or_default();
@@ -371,7 +378,7 @@ async fn run_import(db: &Db, live: &Live, job: &ImportFile, context: &JobContext
         let rows = checked_rows(resumed.input.as_bytes(), &locations)?;
         let start = usize::try_from(resumed.done).unwrap_or(0).min(rows.len());
         for batch in rows[start..].chunks(IMPORT_BATCH) {
-            live.publish(import_batch(db, workspace, task, batch, &mut summary).await?).await;
+            live.publish(import_batch(db, events, workspace, task, batch, &mut summary).await?).await;
         }
         Ok::<_, ImportError>(())
     }
@@ -397,13 +404,15 @@ async fn run_import(db: &Db, live: &Live, job: &ImportFile, context: &JobContext
 
 async fn import_batch(
     db: &Db,
+    domain_events: &Events,
     workspace: &WorkspaceId,
     task: &TaskId,
     batch: &[ImportRow],
     summary: &mut ImportSummary,
-) -> Result<Vec<LiveEvent>, StoreError> {
+) -> Result<Vec<LiveEvent>, ImportError> {
     let mut counts = ImportSummary::default();
     let mut events = Vec::new();
+    let mut stored = Vec::new();
     let mut tx = db.begin_for_tenant(workspace).await?;
     for row in batch {
         let source = Source {
@@ -426,7 +435,9 @@ async fn import_batch(
             raw: serde_json::json!({ "source": "csv" }),
         };
         let author = ContactDetails { email: row.email.as_deref(), phone: row.phone.as_deref() };
-        match ingest::review_by(&mut tx, &source, &review, author).await? {
+        let outcome = ingest::review_by(&mut tx, &source, &review, author).await?;
+        stored.extend(outcome.stored_event());
+        match outcome {
             Ingested::New { conversation_id, new_conversation, .. } => {
                 counts.imported += 1;
                 let kind = if new_conversation { "conversation.created" } else { "message.created" };
@@ -446,6 +457,7 @@ async fn import_batch(
     };
     let done = i64::try_from(batch.len()).unwrap_or(i64::MAX);
     tasks::advance(&mut tx, workspace, task, done, &serde_json::to_value(&so_far).unwrap_or_default()).await?;
+    domain_events.publish_in(&mut tx, workspace, &stored).await?;
     tx.commit().await?;
     *summary = so_far;
     Ok(events)

@@ -44,6 +44,8 @@ pub struct InboxQuery {
     pub rating_max: Option<String>,
     /// Only this sentiment (`positive`, `neutral`, `negative`, `mixed`), as the AI classified it.
     pub sentiment: Option<String>,
+    /// Only message threads with this lead tag (`HOT`, `WARM`, `COLD`, any case).
+    pub lead_tag: Option<String>,
     /// Answered (`true`) or waiting for an answer (`false`).
     #[param(value_type = Option<bool>)]
     pub responded: Option<String>,
@@ -179,6 +181,12 @@ impl InboxQuery {
                 _ => Err(ApiError::validation("sentiment", "must be `positive`, `neutral`, `negative` or `mixed`")),
             })
             .transpose()?;
+        let lead_tag = present(&self.lead_tag)
+            .map(|t| match t.to_ascii_uppercase().as_str() {
+                tag @ ("HOT" | "WARM" | "COLD") => Ok(tag.to_owned()),
+                _ => Err(ApiError::validation("leadTag", "must be `HOT`, `WARM` or `COLD`")),
+            })
+            .transpose()?;
         let since = time("since", present(&self.since))?;
         let until = time("until", present(&self.until))?;
         let search = present(&self.q).map(str::to_owned);
@@ -192,6 +200,7 @@ impl InboxQuery {
             rating_min,
             rating_max,
             sentiment,
+            lead_tag,
             responded,
             status,
             assignee,
@@ -333,6 +342,8 @@ pub struct MessageOut {
     /// The Tidings reply this message posted, for outbound messages.
     pub response_id: Option<String>,
     pub sent_at: String,
+    /// What the AI pipeline understood, with its reasons (inbound items, once analysed).
+    pub analysis: Option<super::analysis::MessageAnalysisOut>,
 }
 
 impl From<MessageRow> for MessageOut {
@@ -349,6 +360,7 @@ impl From<MessageRow> for MessageOut {
             sentiment: row.sentiment,
             response_id: row.response_id,
             sent_at: to_rfc3339(row.sent_at),
+            analysis: None,
         }
     }
 }
@@ -453,6 +465,12 @@ pub struct ConversationOut {
     pub sentiment: Option<String>,
     pub sentiment_score: Option<f64>,
     pub language: Option<String>,
+    /// The latest lead tag of a message thread (`HOT`, `WARM`, `COLD`), as scored or set by hand.
+    pub lead_tag: Option<String>,
+    /// The latest lead score, 0..100.
+    pub lead_score: Option<i64>,
+    /// Why the AI pipeline handed the conversation to a person, when it did.
+    pub handoff_reason: Option<String>,
     pub responded: bool,
     pub message_count: i64,
     pub url: Option<String>,
@@ -486,6 +504,9 @@ impl From<ConversationRow> for ConversationOut {
             sentiment: row.sentiment,
             sentiment_score: row.sentiment_score,
             language: row.language,
+            lead_tag: row.lead_tag,
+            lead_score: row.lead_score,
+            handoff_reason: row.handoff_reason,
             responded: row.responded,
             message_count: row.message_count,
             url: row.url,

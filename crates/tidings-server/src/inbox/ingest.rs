@@ -14,6 +14,7 @@ use tidings_store::{StoreError, Tx, with_tx};
 
 use super::model::{ConversationKind, Direction, MessageKind};
 use super::search;
+use crate::events::DomainEvent;
 
 /// Where an item came from: the workspace, platform and (when known) connection and location.
 #[derive(Debug, Clone)]
@@ -27,12 +28,27 @@ pub struct Source {
 /// What ingesting one item did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ingested {
-    /// A new message (and perhaps a new conversation) was stored.
-    New { conversation_id: ConversationId, message_id: MessageId, new_conversation: bool },
+    /// A new message (and perhaps a new conversation) was stored; `inbound` unless it is the
+    /// business's own (an echo, a reply found on the platform).
+    New { conversation_id: ConversationId, message_id: MessageId, new_conversation: bool, inbound: bool },
     /// Already stored; an edited review's text or rating was brought up to date.
     Updated { conversation_id: ConversationId },
     /// Already stored, unchanged.
     Duplicate,
+}
+
+impl Ingested {
+    /// The domain event this outcome announces: `ItemStored` for a new inbound review or
+    /// message, nothing for an update, a duplicate or the business's own message. Callers collect
+    /// these and publish them once per transaction (`state.events.publish_in`).
+    pub fn stored_event(&self) -> Option<DomainEvent> {
+        match self {
+            Ingested::New { conversation_id, message_id, inbound: true, .. } => {
+                Some(DomainEvent::ItemStored { conversation: conversation_id.clone(), message: message_id.clone() })
+            }
+            _ => None,
+        }
+    }
 }
 
 /// How to reach a person, when a source knows: a person known by either on another platform (or
@@ -85,7 +101,9 @@ pub async fn review_by(
         sent_at: review.created_at_ms,
     };
     let outcome = match insert_message(tx, source, &message).await? {
-        Some(message_id) => Ingested::New { conversation_id: conversation_id.clone(), message_id, new_conversation },
+        Some(message_id) => {
+            Ingested::New { conversation_id: conversation_id.clone(), message_id, new_conversation, inbound: true }
+        }
         None if update_edited_review(tx, source, review, &preview).await? => {
             Ingested::Updated { conversation_id: conversation_id.clone() }
         }
@@ -155,7 +173,7 @@ pub async fn message(tx: &mut Tx, source: &Source, message: &InboundMessage) -> 
     if message.is_echo {
         mark_responded(tx, source, &conversation_id).await?;
     }
-    Ok(Ingested::New { conversation_id, message_id, new_conversation })
+    Ok(Ingested::New { conversation_id, message_id, new_conversation, inbound: !message.is_echo })
 }
 
 /// The review without NUL characters in its text (ADR 0015: PostgreSQL cannot store them, and an

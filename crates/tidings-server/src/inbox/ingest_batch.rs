@@ -54,7 +54,12 @@ pub async fn messages(tx: &mut Tx, items: &[(&Source, &InboundMessage)]) -> Resu
         let new_conversation = thread.created && thread.added == 0;
         let known_as = contacts.get(&item.contact_key()).map_or(item.given.as_str(), |(_, name)| name.as_str());
         thread.apply(item, author_name(item, known_as));
-        outcomes.push(Ingested::New { conversation_id: thread.id.clone(), message_id, new_conversation });
+        outcomes.push(Ingested::New {
+            conversation_id: thread.id.clone(),
+            message_id,
+            new_conversation,
+            inbound: item.direction() == Direction::Inbound,
+        });
     }
     let touched: Vec<&Thread> = touched.iter().filter_map(|key| threads.get(key)).collect();
     update_threads(tx, &workspace, &touched).await?;

@@ -1,6 +1,7 @@
 //! The unified inbox: reviews and messages from every platform as one stream of conversations a
 //! team reads, filters, assigns and answers.
 
+pub mod analysis;
 mod api_error;
 pub mod csv;
 pub mod dto;

@@ -146,11 +146,14 @@ struct RowView {
     selected: bool,
     /// The list position (`activity_key`): "Load more" and live refreshes start from it.
     key: i64,
+    /// Sentiment and lead badges (`templates/pipeline/badges.html`).
+    badges: super::analysis::Badges,
 }
 
 fn row_view(row: ConversationRow, query: &str, selected: Option<&str>, now: i64) -> RowView {
     let suffix = if query.is_empty() { String::new() } else { format!("?{query}") };
     RowView {
+        badges: super::analysis::Badges::of(&row),
         href: format!("/inbox/{}{suffix}", row.id),
         selected: selected == Some(row.id.as_str()),
         platform_label: platform_label(&row.platform),

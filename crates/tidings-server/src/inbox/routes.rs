@@ -15,6 +15,7 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::analysis;
 use super::csv::{self, ImportError};
 use super::dto::*;
 use super::live::LiveEvent;
@@ -205,9 +206,11 @@ async fn get_review(
     }
     let review = messages.iter().find(|m| m.direction == "inbound").cloned();
     let current = responses.iter().rev().find(|r| r.status != ResponseStatus::Deleted.as_str()).cloned();
+    let mut messages: Vec<MessageOut> = messages.into_iter().map(MessageOut::from).collect();
+    analysis::attach(&state.db, &auth.workspace_id, &id, &mut messages).await?;
     Ok(Envelope::new(ReviewDetailOut {
         review: ReviewOut::new(row, review, current),
-        messages: messages.into_iter().map(MessageOut::from).collect(),
+        messages,
         responses: responses.into_iter().map(ResponseOut::from).collect(),
     }))
 }
@@ -325,10 +328,12 @@ async fn get_conversation(
     let id = conversation_id(&id)?;
     let (Thread { conversation, messages, responses }, window) =
         state.inbox.thread_with_window(&auth.workspace_id, &id).await?;
+    let mut messages: Vec<MessageOut> = messages.into_iter().map(MessageOut::from).collect();
+    analysis::attach(&state.db, &auth.workspace_id, &id, &mut messages).await?;
     Ok(Envelope::new(ConversationDetailOut {
         conversation: ConversationOut::from(conversation),
         messaging_window: window.map(MessagingWindowOut::from),
-        messages: messages.into_iter().map(MessageOut::from).collect(),
+        messages,
         responses: responses.into_iter().map(ResponseOut::from).collect(),
     }))
 }
@@ -344,7 +349,9 @@ async fn list_messages(
     auth.require(Permission::ViewConversations)?;
     let id = conversation_id(&id)?;
     let messages = state.inbox.messages(&auth.workspace_id, &id).await?;
-    Ok(Envelope::new(MessagesOut { messages: messages.into_iter().map(MessageOut::from).collect() }))
+    let mut messages: Vec<MessageOut> = messages.into_iter().map(MessageOut::from).collect();
+    analysis::attach(&state.db, &auth.workspace_id, &id, &mut messages).await?;
+    Ok(Envelope::new(MessagesOut { messages }))
 }
 
 /// Answers in a conversation, posted to the platform: 202 when queued for sending, 201 when it

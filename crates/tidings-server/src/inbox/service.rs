@@ -328,17 +328,6 @@ impl Inbox {
         Ok(store::list_conversations(&self.db, workspace, filter, start, limit).await?)
     }
 
-    /// A thread as it reads: its messages (oldest first) and the replies written in Tidings.
-    pub async fn thread(
-        &self,
-        workspace: &WorkspaceId,
-        id: &ConversationId,
-    ) -> Result<(Vec<MessageRow>, Vec<ResponseRow>), InboxError> {
-        let messages = store::messages(&self.db, workspace, id).await?;
-        let responses = store::responses(&self.db, workspace, id).await?;
-        Ok((messages, responses))
-    }
-
     /// The reviews page's figures for `filter`: how many reviews have each star rating, and
     /// the weeks from `since` (unix ms) with how many reviews came and their ratings.
     pub async fn review_trends(

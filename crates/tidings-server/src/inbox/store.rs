@@ -39,6 +39,10 @@ pub struct ConversationRow {
     pub sentiment: Option<String>,
     pub sentiment_score: Option<f64>,
     pub language: Option<String>,
+    pub lead_tag: Option<String>,
+    pub lead_score: Option<i64>,
+    pub lead_tag_manual: bool,
+    pub handoff_reason: Option<String>,
     pub responded: bool,
     pub message_count: i64,
     pub url: Option<String>,
@@ -53,7 +57,8 @@ const CONVERSATION_COLUMNS: &str = "c.id, c.workspace_id, c.location_id, l.name 
      c.platform, c.kind, c.external_thread_id, c.contact_id, ct.display_name AS contact_name, \
      ct.email AS contact_email, ct.phone AS contact_phone, c.subject, c.preview, \
      c.status, c.snoozed_until, c.assignee_id, u.name AS assignee_name, c.rating, c.sentiment, c.sentiment_score, \
-     c.language, c.responded, c.message_count, c.url, c.last_message_at, c.activity_key, c.created_at, c.updated_at";
+     c.language, c.lead_tag, c.lead_score, c.lead_tag_manual, c.handoff_reason, \
+     c.responded, c.message_count, c.url, c.last_message_at, c.activity_key, c.created_at, c.updated_at";
 
 /// The names a listed conversation shows, joined to `c`.
 const CONVERSATION_JOINS: &str = "LEFT JOIN locations l ON l.id = c.location_id \
@@ -92,6 +97,8 @@ pub struct ConversationFilter {
     pub rating_min: Option<i64>,
     pub rating_max: Option<i64>,
     pub sentiment: Option<String>,
+    /// `HOT`, `WARM` or `COLD` (the pipeline's latest, or set by hand).
+    pub lead_tag: Option<String>,
     pub responded: Option<bool>,
     pub status: Option<String>,
     /// `Some(None)`: unassigned; `Some(Some(id))`: assigned to that member.
@@ -153,6 +160,9 @@ fn select(engine: Engine, workspace: &WorkspaceId, filter: &ConversationFilter) 
     }
     if let Some(arg) = text(&filter.sentiment) {
         c.push("c.sentiment = {}", arg);
+    }
+    if let Some(arg) = text(&filter.lead_tag) {
+        c.push("c.lead_tag = {}", arg);
     }
     if let Some(responded) = filter.responded {
         c.push("c.responded = {}", Arg::Bool(responded));

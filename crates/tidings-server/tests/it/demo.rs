@@ -46,7 +46,8 @@ async fn census(db: &Db, workspace: &WorkspaceId) -> Vec<i64> {
 
 async fn seeded_demo(app: &TestApp) -> (WorkspaceId, String) {
     let mut seen = Vec::<Progress>::new();
-    let seeded = seed::seed(&app.state.db, &app.state.config, |p| seen.push(p)).await.expect("seeded");
+    let seeded =
+        seed::seed(&app.state.db, &app.state.config, &app.state.events, |p| seen.push(p)).await.expect("seeded");
     let last = seen.last().expect("progress was reported");
     assert_eq!(last.done, last.total, "progress reaches its total");
     assert!(seen.windows(2).all(|w| w[0].done < w[1].done), "progress only moves forward");
@@ -151,10 +152,10 @@ async fn seeding_builds_a_believable_business_the_owner_can_sign_into(engine: En
 
     // A second seed finds the demo and writes nothing.
     let before = census(db, &workspace).await;
-    let again = seed::seed(db, &app.state.config, |_| {}).await.expect("second seed");
+    let again = seed::seed(db, &app.state.config, &app.state.events, |_| {}).await.expect("second seed");
     assert!(matches!(again, Seeded::Exists { ref workspace_id, .. } if *workspace_id == workspace), "{again:?}");
     assert_eq!(census(db, &workspace).await, before, "nothing was duplicated");
-    assert!(seed::seed_if_empty(db, &app.state.config, |_| {}).await.expect("checked").is_none());
+    assert!(seed::seed_if_empty(db, &app.state.config, &app.state.events, |_| {}).await.expect("checked").is_none());
 
     // A new password can be set, and the old one stops working.
     let fresh = seed::reset_password(db, &app.state.config).await.expect("reset").expect("a demo exists");

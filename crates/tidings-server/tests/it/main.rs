@@ -29,6 +29,7 @@ mod inbox_replies;
 mod mail;
 mod messaging_window;
 mod outbound;
+mod pipeline;
 mod profiles;
 mod scale_out;
 mod saved_replies;

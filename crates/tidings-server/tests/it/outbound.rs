@@ -272,7 +272,9 @@ async fn replies_in_the_demo_workspace_are_recorded_without_calling_a_platform()
     let graph = MockServer::start().await;
     let app = spawn_with_graph(Engine::Sqlite, &graph).await.expect("sqlite");
     Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)).expect(0).mount(&graph).await;
-    tidings_server::demo::seed::seed(&app.state.db, &app.state.config, |_| {}).await.expect("demo seeded");
+    tidings_server::demo::seed::seed(&app.state.db, &app.state.config, &app.state.events, |_| {})
+        .await
+        .expect("demo seeded");
     let workspace =
         tidings_server::demo::seed::demo_workspace(&app.state.db).await.expect("read").expect("demo workspace");
     let filter = inbox_store::ConversationFilter { kind: Some("thread".into()), ..Default::default() };

@@ -173,12 +173,14 @@ async fn process(
             intake.yield_to_deliveries(LONGEST_YIELD).await;
             let mut tx = context.db.begin_for_tenant(&workspace).await?;
             let ingested = ingest_chunk(&mut tx, queue, chunk).await?;
+            let mut stored = Vec::new();
             for ((_, _, index), outcome) in chunk.iter().zip(&ingested) {
                 // Counted whether stored now or by an earlier attempt that failed before marking:
                 // `events` is what the delivery holds in the inbox.
                 if let Some(delivered) = outcomes.get_mut(deliveries[*index].id.as_str()) {
                     delivered.events += 1;
                 }
+                stored.extend(outcome.stored_event());
                 match outcome {
                     Ingested::New { conversation_id, new_conversation, .. } => {
                         let platform = deliveries[*index].platform.as_str();
@@ -192,9 +194,9 @@ async fn process(
                     Ingested::Duplicate => {}
                 }
             }
-            // The items this transaction stored for the first time are those of `ingested` that
-            // are `Ingested::New`: the one place per transaction where a batch's new items are
-            // known (what reacts to them is enqueued here, before the commit).
+            // The one place per transaction where a batch's new items are known: one publish,
+            // so the pipeline analyses them as one batch.
+            context.events.publish_in(&mut tx, &workspace, &stored).await?;
             tx.commit().await?;
         }
     }

@@ -15,9 +15,10 @@ use crate::dashboard::csrf::Csrf;
 use crate::dashboard::page::{FormErrors, PageError};
 use crate::identity::Permission;
 use crate::identity::session::DashboardUser;
+use crate::inbox::analysis::{self, MessageAnalysisOut};
 use crate::inbox::model::{ReplyKind, ResponseStatus};
 use crate::inbox::saved_replies::{self, Fill, SavedReplies};
-use crate::inbox::service::{InboxError, MAX_REPLY_CHARS};
+use crate::inbox::service::{InboxError, MAX_REPLY_CHARS, Thread};
 use crate::inbox::store::{ConversationRow, MessageRow, ResponseRow};
 use crate::inbox::window::Window;
 use crate::inbox::zone::SnoozePreset;
@@ -53,6 +54,8 @@ struct MessageView {
     ago: String,
     at_iso: String,
     at_full: String,
+    /// What the AI pipeline understood (`templates/pipeline/analysis.html`).
+    analysis: Option<MessageAnalysisOut>,
 }
 
 /// A reply written in Tidings that is not (yet) a message of the thread.
@@ -184,8 +187,9 @@ impl WindowView {
     }
 }
 
-fn message_view(row: MessageRow, now: i64) -> MessageView {
+fn message_view(row: MessageRow, now: i64, analyses: &mut HashMap<String, MessageAnalysisOut>) -> MessageView {
     MessageView {
+        analysis: analyses.remove(&row.id),
         id: row.id,
         inbound: row.direction == "inbound",
         sent_by: String::new(),
@@ -261,7 +265,7 @@ pub(super) async fn messages_html(
 ) -> Result<String, PageError> {
     let workspace = &user.auth.workspace_id;
     let id = conversation_id(&conversation.id)?;
-    let (messages, responses) = state.inbox.thread(workspace, &id).await.map_err(inbox_error)?;
+    let Thread { messages, responses, .. } = state.inbox.thread(workspace, &id).await.map_err(inbox_error)?;
     let members: HashMap<String, String> = crate::identity::store::members(state.identity.db(), workspace)
         .await?
         .into_iter()
@@ -272,6 +276,7 @@ pub(super) async fn messages_html(
         .iter()
         .map(|r| (r.id.clone(), (author_name(r.author_id.as_deref(), &members), r.status.clone())))
         .collect();
+    let mut analyses = analysis::of_conversation(&state.db, workspace, &id).await?;
     // A reply the sender posted is recorded as an outbound message: show it once, as the message.
     let delivered: HashSet<&str> = messages.iter().filter_map(|m| m.response_id.as_deref()).collect();
     let now = now_millis();
@@ -284,7 +289,7 @@ pub(super) async fn messages_html(
         .into_iter()
         .map(|m| {
             let sender = m.response_id.as_deref().and_then(|id| senders.get(id)).cloned();
-            let mut view = message_view(m, now);
+            let mut view = message_view(m, now, &mut analyses);
             if let Some((by, status)) = sender {
                 view.sent_by = by;
                 view.sent_state = response_status_label(&status);

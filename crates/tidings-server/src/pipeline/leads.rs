@@ -1,0 +1,214 @@
+//! Leads and the rules that score them: each workspace's lead rules (stored, validated,
+//! audited), its leads by tag, a tag set by hand (audited; re-analysis keeps it) and the
+//! numbers.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+use tidings_core::{ConversationId, WorkspaceId};
+use tidings_nlp::lead::LeadScore;
+use tidings_nlp::pipeline::Analysis;
+
+use super::dto::{LeadOut, LeadRulesDto, LeadStatsOut};
+use super::service::{Pipeline, PipelineError};
+use super::store;
+use crate::audit::{self, AuditEntry, AuditResult};
+use crate::identity::Auth;
+use crate::inbox::live::LiveEvent;
+
+/// Points a rule may add or take away.
+const MAX_POINTS: i32 = 100;
+/// Phrases a rule may list.
+const MAX_PHRASES: usize = 200;
+/// Characters a phrase may have.
+const MAX_PHRASE_CHARS: usize = 100;
+
+/// A tag as stored, from any case; `Err` names the field.
+pub fn parse_tag(field: &str, tag: &str) -> Result<&'static str, PipelineError> {
+    match tag.trim().to_ascii_uppercase().as_str() {
+        "HOT" => Ok("HOT"),
+        "WARM" => Ok("WARM"),
+        "COLD" => Ok("COLD"),
+        _ => Err(PipelineError::invalid(field, "must be `HOT`, `WARM` or `COLD`")),
+    }
+}
+
+/// Checks rules a member submitted: every error names its field.
+pub fn validate(rules: &LeadRulesDto) -> Result<(), PipelineError> {
+    for (name, rule) in rules.phrase_rules() {
+        check_points(&format!("{name}.points"), rule.points)?;
+        if rule.phrases.is_empty() || rule.phrases.len() > MAX_PHRASES {
+            return Err(PipelineError::invalid(
+                format!("{name}.phrases"),
+                format!("must list 1 to {MAX_PHRASES} phrases"),
+            ));
+        }
+        for (index, phrase) in rule.phrases.iter().enumerate() {
+            let length = phrase.trim().chars().count();
+            if length == 0 || length > MAX_PHRASE_CHARS {
+                return Err(PipelineError::invalid(
+                    format!("{name}.phrases[{index}]"),
+                    format!("must be 1 to {MAX_PHRASE_CHARS} characters"),
+                ));
+            }
+        }
+    }
+    for (name, rule) in rules.fact_rules() {
+        check_points(&format!("{name}.points"), rule.points)?;
+    }
+    if !(2..=50).contains(&rules.repeat_messages) {
+        return Err(PipelineError::invalid("repeatMessages", "must be 2 to 50"));
+    }
+    if !(1..=100).contains(&rules.warm_from) {
+        return Err(PipelineError::invalid("warmFrom", "must be 1 to 100"));
+    }
+    if !(1..=100).contains(&rules.hot_from) || rules.hot_from <= rules.warm_from {
+        return Err(PipelineError::invalid("hotFrom", "must be 1 to 100 and above warmFrom"));
+    }
+    Ok(())
+}
+
+fn check_points(field: &str, points: i32) -> Result<(), PipelineError> {
+    if (-MAX_POINTS..=MAX_POINTS).contains(&points) {
+        Ok(())
+    } else {
+        Err(PipelineError::invalid(field, format!("must be -{MAX_POINTS} to {MAX_POINTS}")))
+    }
+}
+
+/// The lead score of a stored analysis.
+fn lead_of(json: &str) -> Option<LeadScore> {
+    serde_json::from_str::<Analysis>(json).ok().map(|a| a.lead)
+}
+
+impl Pipeline {
+    /// Replaces the workspace's lead rules (validated, audited). They apply to items analysed
+    /// from now on; `tidings pipeline replay` re-scores stored ones.
+    pub async fn set_lead_rules(&self, auth: &Auth, rules: LeadRulesDto) -> Result<i64, PipelineError> {
+        validate(&rules)?;
+        let workspace = &auth.workspace_id;
+        let rules = rules.into_rules();
+        let json = serde_json::to_string(&rules).map_err(|e| PipelineError::Internal(e.to_string()))?;
+        let mut tx = self.db().begin_for_tenant(workspace).await?;
+        let at = store::set_lead_rules(&mut tx, workspace, &json, auth.user_id.as_ref()).await?;
+        let metadata = json!({ "hotFrom": rules.hot_from, "warmFrom": rules.warm_from });
+        audit::record(&mut tx, workspace, entry(auth, "ai.lead_rules_updated", "lead_rules", None, metadata)).await?;
+        tx.commit().await?;
+        Ok(at)
+    }
+
+    /// Goes back to the default lead rules (audited).
+    pub async fn reset_lead_rules(&self, auth: &Auth) -> Result<(), PipelineError> {
+        let workspace = &auth.workspace_id;
+        let mut tx = self.db().begin_for_tenant(workspace).await?;
+        if store::reset_lead_rules(&mut tx, workspace).await? {
+            audit::record(&mut tx, workspace, entry(auth, "ai.lead_rules_reset", "lead_rules", None, json!({})))
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A page of the workspace's leads, with the reasons of each one's latest score.
+    pub async fn leads(
+        &self,
+        workspace: &WorkspaceId,
+        tag: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<LeadOut>, i64), PipelineError> {
+        let (rows, total) = store::leads(self.db(), workspace, tag, limit, offset).await?;
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let latest: HashMap<String, String> = store::latest_lead_analyses(self.db(), workspace, &ids).await?;
+        let leads = rows
+            .into_iter()
+            .map(|row| {
+                let score = latest.get(&row.id).and_then(|json| lead_of(json));
+                LeadOut::new(row, score.as_ref())
+            })
+            .collect();
+        Ok((leads, total))
+    }
+
+    /// One lead of the workspace.
+    pub async fn lead(&self, workspace: &WorkspaceId, id: &ConversationId) -> Result<LeadOut, PipelineError> {
+        let row = store::lead(self.db(), workspace, id).await?.ok_or(PipelineError::NotFound("lead"))?;
+        let latest = store::latest_lead_analyses(self.db(), workspace, &[id.as_str()]).await?;
+        let score = latest.get(id.as_str()).and_then(|json| lead_of(json));
+        Ok(LeadOut::new(row, score.as_ref()))
+    }
+
+    /// Sets a lead's tag by hand (`Some`), or gives it back to the pipeline (`None`); audited
+    /// with the tag before and after. 404 for a review or another workspace's conversation.
+    pub async fn set_lead_tag(
+        &self,
+        auth: &Auth,
+        id: &ConversationId,
+        tag: Option<&'static str>,
+    ) -> Result<LeadOut, PipelineError> {
+        let workspace = &auth.workspace_id;
+        let before = store::lead(self.db(), workspace, id).await?.ok_or(PipelineError::NotFound("lead"))?;
+        let mut tx = self.db().begin_for_tenant(workspace).await?;
+        let after = store::set_lead_tag(&mut tx, workspace, id, tag).await?;
+        let metadata = json!({
+            "from": before.lead_tag, "to": after, "manual": tag.is_some(), "wasManual": before.lead_tag_manual,
+        });
+        let action = if tag.is_some() { "lead.tag_overridden" } else { "lead.tag_automatic" };
+        audit::record(&mut tx, workspace, entry(auth, action, "conversation", Some(id.to_string()), metadata)).await?;
+        tx.commit().await?;
+        self.live().publish(vec![LiveEvent::new(workspace, "conversation.updated", id)]).await;
+        self.lead(workspace, id).await
+    }
+
+    /// The workspace's leads in numbers.
+    pub async fn lead_stats(&self, workspace: &WorkspaceId) -> Result<LeadStatsOut, PipelineError> {
+        Ok(LeadStatsOut::from(store::lead_counts(self.db(), workspace).await?))
+    }
+}
+
+fn entry(
+    auth: &Auth,
+    action: &'static str,
+    resource_type: &'static str,
+    resource_id: Option<String>,
+    metadata: serde_json::Value,
+) -> AuditEntry {
+    AuditEntry {
+        actor: auth.actor.clone(),
+        ip: auth.origin.ip.clone(),
+        action,
+        resource_type,
+        resource_id,
+        metadata,
+        result: AuditResult::Success,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::dto::{FactRuleDto, PhraseRuleDto};
+
+    #[test]
+    fn the_defaults_pass_and_each_bad_value_names_its_field() {
+        assert!(validate(&LeadRulesDto::default()).is_ok());
+        let field = |rules: LeadRulesDto| match validate(&rules) {
+            Err(PipelineError::Validation { field, .. }) => field,
+            other => panic!("expected a validation error, got {other:?}"),
+        };
+        let defaults = LeadRulesDto::default;
+        let pricing = PhraseRuleDto { points: 500, ..defaults().pricing };
+        assert_eq!(field(LeadRulesDto { pricing, ..defaults() }), "pricing.points");
+        let demo = PhraseRuleDto { phrases: vec!["trial".into(), "  ".into()], ..defaults().demo };
+        assert_eq!(field(LeadRulesDto { demo, ..defaults() }), "demo.phrases[1]");
+        assert_eq!(field(LeadRulesDto { hot_from: 30, ..defaults() }), "hotFrom");
+        let negative_sentiment = FactRuleDto { points: -101 };
+        assert_eq!(field(LeadRulesDto { negative_sentiment, ..defaults() }), "negativeSentiment.points");
+    }
+
+    #[test]
+    fn tags_are_read_in_any_case() {
+        assert_eq!(parse_tag("tag", "hot").ok(), Some("HOT"));
+        assert!(parse_tag("tag", "lukewarm").is_err());
+    }
+}
