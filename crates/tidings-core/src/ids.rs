@@ -161,6 +161,26 @@ prefixed_id!(
     /// A long-running piece of work a person started (a sync, an import) and its progress.
     TaskId, "tsk", "task"
 );
+prefixed_id!(
+    /// A CRM account (Pipedrive) sending its events to a workspace's automations.
+    CrmConnectionId, "crm", "CRM connection"
+);
+prefixed_id!(
+    /// A place automations send notifications to (a Google Chat space, a Slack channel…).
+    DestinationId, "dst", "destination"
+);
+prefixed_id!(
+    /// An automation rule: a trigger, conditions and actions.
+    RuleId, "rule", "rule"
+);
+prefixed_id!(
+    /// One notification sent (or to be sent) to one destination.
+    DeliveryId, "dlv", "delivery"
+);
+prefixed_id!(
+    /// An in-app notification (the dashboard's bell).
+    NotificationId, "ntf", "notification"
+);
 
 #[cfg(test)]
 mod tests {

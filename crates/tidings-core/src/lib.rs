@@ -14,5 +14,5 @@ pub mod time;
 pub use config::{Config, ConfigError};
 pub use ids::{
     ApiKeyId, AuditId, ConnectionId, ContactId, ConversationId, EventId, InviteId, JobId, LocationId, MessageId,
-    ResponseId, SecretId, SessionId, TaskId, UserId, WorkspaceId,
+    ResponseId, SecretId, SessionId, TaskId, UserId, WorkspaceId, CrmConnectionId, DestinationId, RuleId, DeliveryId, NotificationId,
 };

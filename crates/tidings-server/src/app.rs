@@ -25,6 +25,8 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::automations::Automations;
+use crate::automations::subscriber::AutomationsSubscriber;
 use crate::channels::accounts::ChannelContext;
 use crate::channels::breaker::Breakers;
 use crate::channels::platforms::Platforms;
@@ -39,7 +41,7 @@ use crate::inbox::live::Live;
 use crate::inbox::service::Inbox;
 use crate::mail;
 use crate::vault::Vault;
-use crate::{AppState, Services, audit, channels, dashboard, identity, inbox, openapi, system, telemetry};
+use crate::{AppState, Services, audit, automations, channels, dashboard, identity, inbox, openapi, system, telemetry};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -128,12 +130,21 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         breakers: Breakers::default(),
         live: live.clone(),
     };
+    let automations = Automations::new(
+        db.clone(),
+        queue.clone(),
+        vault.clone(),
+        mailer.clone(),
+        &config.connectors.automations,
+        config.public_url(),
+    );
     // Capabilities that react to others' events subscribe here (see events.rs).
-    let events = Events::new(queue.clone(), Vec::new());
+    let events = Events::new(queue.clone(), vec![Arc::new(AutomationsSubscriber)]);
     Ok(AppState::new(Services {
         events,
         inbox: Inbox::new(db.clone(), queue.clone(), live),
         intake: Intake::start(db.clone(), queue.clone()),
+        automations,
         platforms,
         channels,
         limits: RateLimits::in_memory(config.rate_limits.clone()),
@@ -153,6 +164,7 @@ fn schedules(config: &Config) -> Result<Vec<Schedule>, QueueError> {
     let mut schedules = system::jobs::schedules(config.queue.dead_letter_retention_days)?;
     schedules.extend(channels::sync::schedules()?);
     schedules.extend(channels::webhooks::schedules(config.connectors.delivery_retention_days)?);
+    schedules.extend(automations::delivery::schedules()?);
     Ok(schedules)
 }
 
@@ -166,6 +178,9 @@ fn registry(state: &AppState) -> Registry {
     channels::webhooks::register(&mut registry, state.channels.clone(), state.queue.clone(), state.intake.clone());
     channels::sync::register(&mut registry, state.channels.clone(), state.queue.clone());
     inbox::csv::register(&mut registry, state.db.clone(), state.live().clone());
+    automations::process::register(&mut registry, state.automations.clone());
+    automations::subscriber::register(&mut registry, state.automations.clone());
+    automations::delivery::register(&mut registry, state.automations.clone());
     registry
 }
 
@@ -192,6 +207,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .nest("/api/v1", inbox::routes::router())
         .nest("/api/v1", channels::routes::router())
         .nest("/api/v1", channels::sync_api::router())
+        .nest("/api/v1", automations::routes::router())
+        .merge(automations::routes::intake_router())
         .merge(channels::webhooks::router())
         .merge(channels::routes::callback_router());
     openapi::document_shared_answers(routes.get_openapi_mut());
@@ -234,6 +251,7 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::pages::router())
         .merge(inbox::pages::router())
         .merge(channels::pages::router())
+        .merge(automations::pages::router())
         .merge(mail::pages::router(&config))
         .merge(dashboard::router())
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", document))

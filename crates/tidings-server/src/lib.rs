@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod audit;
+pub mod automations;
 pub mod channels;
 mod dashboard;
 pub mod demo;

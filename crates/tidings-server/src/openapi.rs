@@ -34,6 +34,7 @@ use crate::http::error::{ErrorBody, ErrorDetail};
         (name = "locations", description = "The business's locations"),
         (name = "channels", description = "Connected platform accounts: health, sync, OAuth connect"),
         (name = "webhooks", description = "Platform webhook intake: verification challenges and signed deliveries"),
+        (name = "automations", description = "Pipedrive, notification destinations, rules, test-sends, backtests, the delivery log and the bell"),
     )
 )]
 struct ApiDoc;

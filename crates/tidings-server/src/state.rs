@@ -48,6 +48,8 @@ pub struct Services {
     pub channels: crate::channels::accounts::ChannelContext,
     /// Stores webhook deliveries durably, in batches.
     pub intake: crate::channels::webhooks::Intake,
+    /// Pipedrive intake, rules, destinations and their deliveries.
+    pub automations: crate::automations::Automations,
 }
 
 impl AppState {

@@ -3,6 +3,8 @@
 mod abuse;
 mod api;
 mod authenticator;
+mod automations;
+mod automations_delivery;
 mod browser;
 mod browser_a11y;
 mod browser_inbox;
