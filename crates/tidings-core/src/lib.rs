@@ -13,6 +13,7 @@ pub mod time;
 
 pub use config::{Config, ConfigError};
 pub use ids::{
-    ApiKeyId, AuditId, ConnectionId, ContactId, ConversationId, EventId, InviteId, JobId, LocationId, MessageId,
-    ResponseId, SecretId, SessionId, TaskId, UserId, WorkspaceId, CrmConnectionId, DestinationId, RuleId, DeliveryId, NotificationId,
+    ApiKeyId, AuditId, ConnectionId, ContactId, ConversationId, CrmConnectionId, DeliveryId, DestinationId, EventId,
+    InviteId, JobId, LocationId, MessageId, NotificationId, ResponseId, RuleId, SecretId, SessionId, TaskId, UserId,
+    WorkspaceId,
 };

@@ -53,7 +53,11 @@ impl JobPayload for PurgeLogs {
 
 /// The daily purge of the delivery log.
 pub fn schedules() -> Result<Vec<Schedule>, QueueError> {
-    Ok(vec![Schedule { name: "automations.purge_logs".into(), cron: "0 40 3 * * *".into(), job: NewJob::new(&PurgeLogs {})? }])
+    Ok(vec![Schedule {
+        name: "automations.purge_logs".into(),
+        cron: "0 40 3 * * *".into(),
+        job: NewJob::new(&PurgeLogs {})?,
+    }])
 }
 
 /// Registers the delivery and purge handlers.
@@ -104,7 +108,8 @@ impl Automations {
         let Some(delivery) = log_store::delivery(&self.db, workspace, id).await? else { return Ok(()) };
         let destination_id = DestinationId::parse(&delivery.destination_id).map_err(JobError::fatal)?;
         let Some(destination) = store::destination(&self.db, workspace, &destination_id).await? else { return Ok(()) };
-        let kind = DestinationKind::parse(&destination.kind).ok_or_else(|| JobError::fatal("unknown destination kind"))?;
+        let kind =
+            DestinationKind::parse(&destination.kind).ok_or_else(|| JobError::fatal("unknown destination kind"))?;
         let resend = match DeliveryStatus::parse(&delivery.status) {
             Some(DeliveryStatus::Queued) => false,
             // Interrupted after calling the destination: only a receiver that drops repeats by
@@ -132,7 +137,8 @@ impl Automations {
             return Err(JobError::retry_after(message, wait));
         }
         if kind.is_chat() {
-            let wait = self.pacer.reserve(destination_id.as_str(), Duration::from_millis(self.config.chat_min_interval_ms));
+            let wait =
+                self.pacer.reserve(destination_id.as_str(), Duration::from_millis(self.config.chat_min_interval_ms));
             if wait > Duration::from_secs(5) {
                 return Err(JobError::retry_after("pacing messages to the destination", wait));
             }
@@ -140,7 +146,9 @@ impl Automations {
         }
         let notifier = match self.notifier(workspace, &destination, id.as_str(), payload.thread.clone()).await {
             Ok(notifier) => notifier,
-            Err(error @ (AutomationsError::Store(_) | AutomationsError::Vault(_))) => return Err(JobError::retry(error)),
+            Err(error @ (AutomationsError::Store(_) | AutomationsError::Vault(_))) => {
+                return Err(JobError::retry(error));
+            }
             Err(error) => {
                 let message = error.to_string();
                 return self.record(workspace, id, DeliveryStatus::Failed, Some(&message)).await;
@@ -178,7 +186,9 @@ impl Automations {
                 let message = error.to_string();
                 let transient = error.is_transient() || matches!(error, ConnectorError::Malformed { .. });
                 let outcome = match &error {
-                    ConnectorError::RateLimited { retry_after: Some(after), .. } => JobError::retry_after(&message, *after),
+                    ConnectorError::RateLimited { retry_after: Some(after), .. } => {
+                        JobError::retry_after(&message, *after)
+                    }
                     _ if transient => JobError::retry(&message),
                     _ => JobError::fatal(&message),
                 };
@@ -223,21 +233,33 @@ impl Automations {
             open.as_secs()
         );
         let link = format!("{}/automations/destinations", self.public_url);
-        let new = NewNotification { kind: "destination_paused", title: &title, body: &body, link: Some(&link), delivery_id: None };
+        let new = NewNotification {
+            kind: "destination_paused",
+            title: &title,
+            body: &body,
+            link: Some(&link),
+            delivery_id: None,
+        };
         log_store::insert_notification(tx, workspace, &new).await?;
         tracing::warn!(destination = %destination.id, "destination paused by the circuit breaker");
         Ok(())
     }
 
     /// An in-app notification: written in the transaction that marks the delivery delivered.
-    async fn deliver_in_app(&self, workspace: &WorkspaceId, id: &DeliveryId, message: &Message) -> Result<(), JobError> {
+    async fn deliver_in_app(
+        &self,
+        workspace: &WorkspaceId,
+        id: &DeliveryId,
+        message: &Message,
+    ) -> Result<(), JobError> {
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         if !log_store::start_attempt(&mut tx, workspace, id, false).await? {
             return Ok(());
         }
         let (title, body) = (message.subject(), message.plain_text());
         let body = body.strip_prefix(&title).map(str::trim_start).unwrap_or(&body).to_owned();
-        let new = NewNotification { kind: "rule", title: &title, body: &body, link: message.link(), delivery_id: Some(id) };
+        let new =
+            NewNotification { kind: "rule", title: &title, body: &body, link: message.link(), delivery_id: Some(id) };
         log_store::insert_notification(&mut tx, workspace, &new).await?;
         let outcome = AttemptOutcome {
             status: DeliveryStatus::Delivered.as_str(),
@@ -259,7 +281,8 @@ impl Automations {
         error: Option<&str>,
     ) -> Result<(), JobError> {
         let mut tx = self.db.begin_for_tenant(workspace).await?;
-        let outcome = AttemptOutcome { status: status.as_str(), response_code: None, remote_id: None, error, latency_ms: None };
+        let outcome =
+            AttemptOutcome { status: status.as_str(), response_code: None, remote_id: None, error, latency_ms: None };
         log_store::finish_attempt(&mut tx, workspace, id, &outcome).await?;
         tx.commit().await?;
         Ok(())

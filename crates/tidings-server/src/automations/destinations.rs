@@ -89,7 +89,11 @@ fn valid_phone(number: &str) -> bool {
 /// Shows where a URL points without its secret parts: host and path, no query.
 fn hint(url: &reqwest::Url) -> String {
     let path = url.path();
-    let path = if path.chars().count() > 40 { format!("{}…", path.chars().take(40).collect::<String>()) } else { path.into() };
+    let path = if path.chars().count() > 40 {
+        format!("{}…", path.chars().take(40).collect::<String>())
+    } else {
+        path.into()
+    };
     format!("{}{}", url.host_str().unwrap_or_default(), path)
 }
 
@@ -154,7 +158,9 @@ impl Automations {
                 let [to] = to.as_slice() else {
                     return Err(AutomationsError::invalid("to", "exactly one phone number"));
                 };
-                for (field, number) in [("from", from.trim_start_matches("whatsapp:")), ("to", to.trim_start_matches("whatsapp:"))] {
+                for (field, number) in
+                    [("from", from.trim_start_matches("whatsapp:")), ("to", to.trim_start_matches("whatsapp:"))]
+                {
                     if !valid_phone(number) {
                         return Err(AutomationsError::invalid(field, "must be an E.164 number such as +14155550123"));
                     }
@@ -199,7 +205,11 @@ impl Automations {
     }
 
     /// One destination.
-    pub async fn destination(&self, workspace: &WorkspaceId, id: &DestinationId) -> Result<DestinationRow, AutomationsError> {
+    pub async fn destination(
+        &self,
+        workspace: &WorkspaceId,
+        id: &DestinationId,
+    ) -> Result<DestinationRow, AutomationsError> {
         store::destination(&self.db, workspace, id).await?.ok_or(AutomationsError::NotFound("destination"))
     }
 
@@ -243,7 +253,11 @@ impl Automations {
     }
 
     /// Removes a destination, its secrets and its deliveries.
-    pub async fn delete_destination(&self, workspace: &WorkspaceId, id: &DestinationId) -> Result<(), AutomationsError> {
+    pub async fn delete_destination(
+        &self,
+        workspace: &WorkspaceId,
+        id: &DestinationId,
+    ) -> Result<(), AutomationsError> {
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         if !store::delete_destination(&mut tx, workspace, id).await? {
             return Err(AutomationsError::NotFound("destination"));
@@ -275,7 +289,12 @@ impl Automations {
             .map_err(|e| AutomationsError::invalid("secrets", format!("unreadable destination secrets: {e}")))
     }
 
-    async fn seal(&self, workspace: &WorkspaceId, id: &DestinationId, secrets: &Secrets) -> Result<(), AutomationsError> {
+    async fn seal(
+        &self,
+        workspace: &WorkspaceId,
+        id: &DestinationId,
+        secrets: &Secrets,
+    ) -> Result<(), AutomationsError> {
         let sealed = serde_json::to_vec(secrets).map_err(|e| AutomationsError::invalid("secrets", e.to_string()))?;
         self.vault.put(workspace, &secret_name(id), &sealed).await?;
         Ok(())
@@ -301,7 +320,7 @@ impl Automations {
         if let Some(url) = &secrets.url {
             self.guard.check(url).await.map_err(|source| AutomationsError::Refused { field: "url".into(), source })?;
         }
-        Ok(match kind {
+        let notifier: Box<dyn Notifier> = match kind {
             DestinationKind::GoogleChat => {
                 let chat = GoogleChat::new(self.guarded_http.clone(), SecretString::from(url()?));
                 match thread.filter(|_| config.thread_by_deal) {
@@ -351,8 +370,11 @@ impl Automations {
                     None => Box::new(twilio),
                 }
             }
-            DestinationKind::InApp => return Err(AutomationsError::Conflict("in-app notifications are not sent".into())),
-        })
+            DestinationKind::InApp => {
+                return Err(AutomationsError::Conflict("in-app notifications are not sent".into()));
+            }
+        };
+        Ok(notifier)
     }
 }
 

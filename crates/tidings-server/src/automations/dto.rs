@@ -352,6 +352,7 @@ impl DeliveryOut {
 /// Filters of the delivery log.
 #[derive(Debug, Default, Serialize, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct LogQuery {
     /// `queued`, `sending`, `delivered`, `failed`, `unconfirmed`.
     pub status: Option<String>,

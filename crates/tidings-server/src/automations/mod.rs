@@ -128,10 +128,7 @@ impl Automations {
     ) -> Self {
         let guard = Guard::new(config.allow_loopback_destinations);
         let timeout = Duration::from_secs(config.send_timeout_secs.max(1));
-        let api_http = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
+        let api_http = reqwest::Client::builder().timeout(timeout).build().unwrap_or_else(|_| reqwest::Client::new());
         Self {
             db,
             queue,

@@ -87,7 +87,11 @@ impl Trigger {
     pub fn is_deal(self) -> bool {
         matches!(
             self,
-            Trigger::DealAdded | Trigger::DealWon | Trigger::DealLost | Trigger::DealStageChanged | Trigger::DealUpdated
+            Trigger::DealAdded
+                | Trigger::DealWon
+                | Trigger::DealLost
+                | Trigger::DealStageChanged
+                | Trigger::DealUpdated
         )
     }
 }

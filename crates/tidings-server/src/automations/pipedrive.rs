@@ -97,9 +97,10 @@ impl Automations {
         }
         let client = self.pipedrive(SecretString::from(token.to_owned()));
         let me = client.me().await.map_err(|error| match error {
-            ConnectorError::Unauthorized { .. } => {
-                AutomationsError::invalid("apiToken", "Pipedrive refused this API token (Settings → Personal preferences → API)")
-            }
+            ConnectorError::Unauthorized { .. } => AutomationsError::invalid(
+                "apiToken",
+                "Pipedrive refused this API token (Settings → Personal preferences → API)",
+            ),
             other => AutomationsError::Pipedrive(format!("the token could not be checked: {other}")),
         })?;
         let id = CrmConnectionId::generate();
@@ -145,8 +146,13 @@ impl Automations {
     /// Disconnects: deletes the webhooks in Pipedrive (best effort: a token revoked meanwhile
     /// must not keep the connection alive), then the connection and its secrets. Returns whether
     /// Pipedrive confirmed the webhooks' removal.
-    pub async fn disconnect_pipedrive(&self, workspace: &WorkspaceId, id: &CrmConnectionId) -> Result<bool, AutomationsError> {
-        let row = store::crm_connection(&self.db, workspace, id).await?.ok_or(AutomationsError::NotFound("connection"))?;
+    pub async fn disconnect_pipedrive(
+        &self,
+        workspace: &WorkspaceId,
+        id: &CrmConnectionId,
+    ) -> Result<bool, AutomationsError> {
+        let row =
+            store::crm_connection(&self.db, workspace, id).await?.ok_or(AutomationsError::NotFound("connection"))?;
         let mut removed = true;
         if let Some(token) = self.vault.get(workspace, &token_secret(id)).await? {
             let token = String::from_utf8_lossy(token.expose_secret()).into_owned();
@@ -231,7 +237,8 @@ impl Automations {
 
     /// Fetches the connection's pipeline, stage and user names and caches them.
     async fn refresh_names(&self, workspace: &WorkspaceId, id: &CrmConnectionId) -> Result<Names, AutomationsError> {
-        let token = self.vault.get(workspace, &token_secret(id)).await?.ok_or(AutomationsError::NotFound("connection"))?;
+        let token =
+            self.vault.get(workspace, &token_secret(id)).await?.ok_or(AutomationsError::NotFound("connection"))?;
         let client = self.pipedrive(SecretString::from(String::from_utf8_lossy(token.expose_secret()).into_owned()));
         let names = client.names().await.map_err(|e| AutomationsError::Pipedrive(e.to_string()))?;
         let cached = CachedNames {
@@ -256,8 +263,12 @@ impl Automations {
         user_id: Option<i64>,
         pipeline_id: Option<i64>,
     ) -> Names {
-        let cached: Names =
-            row.names_json.as_deref().and_then(|j| serde_json::from_str::<CachedNames>(j).ok()).unwrap_or_default().into();
+        let cached: Names = row
+            .names_json
+            .as_deref()
+            .and_then(|j| serde_json::from_str::<CachedNames>(j).ok())
+            .unwrap_or_default()
+            .into();
         let age = row.names_fetched_at.map(|at| now_millis() - at);
         let missing = stage_ids.iter().any(|s| !cached.stages.contains_key(s))
             || user_id.is_some_and(|u| !cached.users.contains_key(&u))

@@ -35,7 +35,9 @@ pub fn register(registry: &mut Registry, automations: Automations) {
         let automations = automations.clone();
         async move {
             automations.process(&job.workspace_id, &job.event_id).await.map_err(|e| match e {
-                AutomationsError::Store(_) | AutomationsError::Queue(_) | AutomationsError::Vault(_) => JobError::retry(e),
+                AutomationsError::Store(_) | AutomationsError::Queue(_) | AutomationsError::Vault(_) => {
+                    JobError::retry(e)
+                }
                 other => JobError::fatal(other),
             })
         }
@@ -86,7 +88,8 @@ impl Automations {
 
     /// The facts of a stored event (names resolved, inbox rows read).
     pub(crate) async fn facts(&self, workspace: &WorkspaceId, event: &EventRow) -> Result<Facts, AutomationsError> {
-        let trigger = Trigger::parse(&event.trigger_kind).ok_or_else(|| AutomationsError::invalid("trigger", "unknown"))?;
+        let trigger =
+            Trigger::parse(&event.trigger_kind).ok_or_else(|| AutomationsError::invalid("trigger", "unknown"))?;
         match event.source.as_str() {
             "pipedrive" => self.deal_facts(workspace, event).await,
             _ => {
@@ -103,8 +106,8 @@ impl Automations {
     }
 
     async fn deal_facts(&self, workspace: &WorkspaceId, event: &EventRow) -> Result<Facts, AutomationsError> {
-        let PipedriveEvent::Deal(deal_event) = parse_webhook(event.payload.as_bytes())
-            .map_err(|e| AutomationsError::invalid("payload", e.to_string()))?
+        let PipedriveEvent::Deal(deal_event) =
+            parse_webhook(event.payload.as_bytes()).map_err(|e| AutomationsError::invalid("payload", e.to_string()))?
         else {
             return Err(AutomationsError::invalid("payload", "not a deal event"));
         };
@@ -124,7 +127,8 @@ impl Automations {
             }
             None => Default::default(),
         };
-        let name = |map: &std::collections::BTreeMap<i64, String>, id: Option<i64>| id.and_then(|id| map.get(&id).cloned());
+        let name =
+            |map: &std::collections::BTreeMap<i64, String>, id: Option<i64>| id.and_then(|id| map.get(&id).cloned());
         let link = deal_event.deal_url().or_else(|| {
             connection
                 .as_ref()
@@ -152,8 +156,14 @@ impl Automations {
         })
     }
 
-    async fn item_facts(&self, workspace: &WorkspaceId, conversation: &str, message: &str) -> Result<ItemFacts, AutomationsError> {
-        let conversation_id = ConversationId::parse(conversation).map_err(|_| AutomationsError::NotFound("conversation"))?;
+    async fn item_facts(
+        &self,
+        workspace: &WorkspaceId,
+        conversation: &str,
+        message: &str,
+    ) -> Result<ItemFacts, AutomationsError> {
+        let conversation_id =
+            ConversationId::parse(conversation).map_err(|_| AutomationsError::NotFound("conversation"))?;
         let row = inbox_store::conversation(&self.db, workspace, &conversation_id)
             .await?
             .ok_or(AutomationsError::NotFound("conversation"))?;
@@ -206,7 +216,10 @@ impl Automations {
                     }
                     verdict
                 }
-                Err(error) => rules::Verdict { matched: false, reasons: vec![format!("the rule is invalid: {}: {}", error.field, error.message)] },
+                Err(error) => rules::Verdict {
+                    matched: false,
+                    reasons: vec![format!("the rule is invalid: {}: {}", error.field, error.message)],
+                },
             };
             verdicts.push(RuleVerdict {
                 rule_id: rule.row.id.clone(),
@@ -220,16 +233,34 @@ impl Automations {
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         for (rule, action) in planned {
             let message = rules::message(action, &facts);
-            let destination = DestinationId::parse(&action.destination_id).map_err(|_| AutomationsError::NotFound("destination"))?;
+            let destination =
+                DestinationId::parse(&action.destination_id).map_err(|_| AutomationsError::NotFound("destination"))?;
             if store::destination(&self.db, workspace, &destination).await?.is_none_or(|d| !d.enabled) {
                 continue;
             }
             let rule_id = RuleId::parse(&rule.row.id).ok();
-            self.enqueue_delivery(&mut tx, workspace, Some(id), rule_id.as_ref(), &destination, &message, false, thread_key(&facts))
-                .await?;
-        }
-        store::finish_event(&mut tx, workspace, id, facts.trigger.as_str(), Some(&facts_json), Some(&verdicts_json), None)
+            self.enqueue_delivery(
+                &mut tx,
+                workspace,
+                Some(id),
+                rule_id.as_ref(),
+                &destination,
+                &message,
+                false,
+                thread_key(&facts),
+            )
             .await?;
+        }
+        store::finish_event(
+            &mut tx,
+            workspace,
+            id,
+            facts.trigger.as_str(),
+            Some(&facts_json),
+            Some(&verdicts_json),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -249,7 +280,14 @@ impl Automations {
     ) -> Result<DeliveryId, AutomationsError> {
         let id = DeliveryId::generate();
         let payload = json!({ "message": message, "thread": thread }).to_string();
-        let new = NewDelivery { id: &id, event_id: event, rule_id: rule, destination_id: destination, test, payload: &payload };
+        let new = NewDelivery {
+            id: &id,
+            event_id: event,
+            rule_id: rule,
+            destination_id: destination,
+            test,
+            payload: &payload,
+        };
         log_store::insert_delivery(tx, workspace, &new).await?;
         self.queue_delivery(tx, workspace, &id).await?;
         Ok(id)

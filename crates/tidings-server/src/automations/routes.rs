@@ -45,7 +45,11 @@ pub fn intake_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(pipedrive_webhook))
 }
 
-fn parse<T>(value: &str, parse: impl Fn(&str) -> Result<T, tidings_core::ids::IdError>, what: &str) -> Result<T, ApiError> {
+fn parse<T>(
+    value: &str,
+    parse: impl Fn(&str) -> Result<T, tidings_core::ids::IdError>,
+    what: &str,
+) -> Result<T, ApiError> {
     parse(value).map_err(|_| ApiError::not_found(what))
 }
 
@@ -161,7 +165,11 @@ async fn create_destination(
 /// One destination.
 #[utoipa::path(get, path = "/destinations/{id}", tag = "automations", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = Envelope<DestinationOut>), (status = 404, body = ErrorBody)))]
-async fn get_destination(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn get_destination(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewDashboard)?;
     let id = parse(&id, DestinationId::parse, "destination")?;
     Ok(Envelope::new(DestinationOut::from_row(state.automations.destination(&auth.workspace_id, &id).await?, None)))
@@ -185,7 +193,11 @@ async fn update_destination(
 /// Removes a destination with its secrets and deliveries.
 #[utoipa::path(delete, path = "/destinations/{id}", tag = "automations", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = Envelope<DeletedOut>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn delete_destination(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn delete_destination(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageAutomations)?;
     let id = parse(&id, DestinationId::parse, "destination")?;
     state.automations.delete_destination(&auth.workspace_id, &id).await?;
@@ -195,7 +207,11 @@ async fn delete_destination(State(state): State<AppState>, auth: Auth, Path(id):
 /// Sends a test message to a destination (see it in the delivery log).
 #[utoipa::path(post, path = "/destinations/{id}/test", tag = "automations", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 202, body = Envelope<DeliveryOut>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn test_destination(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn test_destination(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageAutomations)?;
     let id = parse(&id, DestinationId::parse, "destination")?;
     let row = state.automations.test_destination(&auth.workspace_id, &id).await?;
@@ -228,7 +244,11 @@ async fn list_rules(State(state): State<AppState>, auth: Auth) -> Result<impl In
 /// Creates a rule. Validation errors name the field at fault (`conditions[1].amount`).
 #[utoipa::path(post, path = "/rules", tag = "automations", request_body = RuleIn, security(("bearer" = [])), responses(
     (status = 201, body = Envelope<RuleOut>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_rule(State(state): State<AppState>, auth: Auth, ApiJson(body): ApiJson<RuleIn>) -> Result<impl IntoResponse, ApiError> {
+async fn create_rule(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<RuleIn>,
+) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageAutomations)?;
     let row = state.automations.create_rule(&auth.workspace_id, &body).await?;
     Ok((StatusCode::CREATED, Envelope::new(RuleOut::from_row(row))))
@@ -237,7 +257,11 @@ async fn create_rule(State(state): State<AppState>, auth: Auth, ApiJson(body): A
 /// One rule.
 #[utoipa::path(get, path = "/rules/{id}", tag = "automations", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = Envelope<RuleOut>), (status = 404, body = ErrorBody)))]
-async fn get_rule(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn get_rule(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewDashboard)?;
     let id = parse(&id, RuleId::parse, "rule")?;
     Ok(Envelope::new(RuleOut::from_row(state.automations.rule(&auth.workspace_id, &id).await?)))
@@ -268,13 +292,19 @@ async fn set_rule_enabled(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageAutomations)?;
     let id = parse(&id, RuleId::parse, "rule")?;
-    Ok(Envelope::new(RuleOut::from_row(state.automations.set_rule_enabled(&auth.workspace_id, &id, body.enabled).await?)))
+    Ok(Envelope::new(RuleOut::from_row(
+        state.automations.set_rule_enabled(&auth.workspace_id, &id, body.enabled).await?,
+    )))
 }
 
 /// Deletes a rule; its deliveries stay in the log.
 #[utoipa::path(delete, path = "/rules/{id}", tag = "automations", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = Envelope<DeletedOut>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn delete_rule(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn delete_rule(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageAutomations)?;
     let id = parse(&id, RuleId::parse, "rule")?;
     state.automations.delete_rule(&auth.workspace_id, &id).await?;
@@ -284,7 +314,11 @@ async fn delete_rule(State(state): State<AppState>, auth: Auth, Path(id): Path<S
 /// What a rule (saved, or being edited) would have sent over the last 30 days of events.
 #[utoipa::path(post, path = "/rules/backtest", tag = "automations", request_body = BacktestIn, security(("bearer" = [])), responses(
     (status = 200, body = Envelope<BacktestOut>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn backtest_rule(State(state): State<AppState>, auth: Auth, ApiJson(body): ApiJson<BacktestIn>) -> Result<impl IntoResponse, ApiError> {
+async fn backtest_rule(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<BacktestIn>,
+) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewDashboard)?;
     let automations = &state.automations;
     let rule = match (body.rule, body.rule_id) {
@@ -298,7 +332,11 @@ async fn backtest_rule(State(state): State<AppState>, auth: Auth, ApiJson(body):
 /// Test-sends a rule against a stored event, the most recent event of its trigger, or a sample.
 #[utoipa::path(post, path = "/test", tag = "automations", request_body = TestIn, security(("bearer" = [])), responses(
     (status = 202, body = Envelope<TestOut>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn test_rule(State(state): State<AppState>, auth: Auth, ApiJson(body): ApiJson<TestIn>) -> Result<impl IntoResponse, ApiError> {
+async fn test_rule(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<TestIn>,
+) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageAutomations)?;
     let rule = parse(&body.rule_id, RuleId::parse, "rule")?;
     let out = state.automations.test_rule(&auth.workspace_id, &rule, body.event_id.as_deref(), body.sample).await?;
@@ -308,7 +346,11 @@ async fn test_rule(State(state): State<AppState>, auth: Auth, ApiJson(body): Api
 /// The delivery log, newest first, filtered by status, rule, destination and time.
 #[utoipa::path(get, path = "/logs", tag = "automations", params(LogQuery), security(("bearer" = [])), responses(
     (status = 200, body = Envelope<Vec<DeliveryOut>>), (status = 422, body = ErrorBody)))]
-async fn list_logs(State(state): State<AppState>, auth: Auth, Query(query): Query<LogQuery>) -> Result<impl IntoResponse, ApiError> {
+async fn list_logs(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(query): Query<LogQuery>,
+) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewDashboard)?;
     let rows = state.automations.deliveries(&auth.workspace_id, &query).await?;
     Ok(Envelope::new(rows.into_iter().map(DeliveryOut::from_row).collect::<Vec<_>>()))
@@ -317,7 +359,11 @@ async fn list_logs(State(state): State<AppState>, auth: Auth, Query(query): Quer
 /// One delivery.
 #[utoipa::path(get, path = "/logs/{id}", tag = "automations", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = Envelope<DeliveryOut>), (status = 404, body = ErrorBody)))]
-async fn get_log(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn get_log(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewDashboard)?;
     let id = parse(&id, DeliveryId::parse, "delivery")?;
     Ok(Envelope::new(DeliveryOut::from_row(state.automations.delivery(&auth.workspace_id, &id).await?)))
@@ -326,7 +372,11 @@ async fn get_log(State(state): State<AppState>, auth: Auth, Path(id): Path<Strin
 /// Sends a failed or unconfirmed delivery again.
 #[utoipa::path(post, path = "/logs/{id}/retry", tag = "automations", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 202, body = Envelope<DeliveryOut>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn retry_log(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn retry_log(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageAutomations)?;
     let id = parse(&id, DeliveryId::parse, "delivery")?;
     let row = state.automations.retry_delivery(&auth.workspace_id, &id).await?;
@@ -336,7 +386,11 @@ async fn retry_log(State(state): State<AppState>, auth: Auth, Path(id): Path<Str
 /// An event with its facts and every rule's verdict (which matched, and why the others did not).
 #[utoipa::path(get, path = "/automation-events/{id}", tag = "automations", params(("id" = String, Path)), security(("bearer" = [])), responses(
     (status = 200, body = Envelope<EventOut>), (status = 404, body = ErrorBody)))]
-async fn get_event(State(state): State<AppState>, auth: Auth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn get_event(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewDashboard)?;
     let id = parse(&id, EventId::parse, "event")?;
     Ok(Envelope::new(EventOut::from_row(state.automations.event(&auth.workspace_id, &id).await?)))

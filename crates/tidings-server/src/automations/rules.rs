@@ -170,10 +170,10 @@ pub fn parse(trigger: &str, match_mode: &str, conditions: &Value, actions: &Valu
         let known: Vec<_> = Trigger::ALL.iter().map(|t| t.as_str()).collect();
         FieldError::new("trigger", format!("unknown trigger `{trigger}`; one of {}", known.join(", ")))
     })?;
-    let match_mode =
-        MatchMode::parse(match_mode).ok_or_else(|| FieldError::new("match", "must be `all` or `any`"))?;
+    let match_mode = MatchMode::parse(match_mode).ok_or_else(|| FieldError::new("match", "must be `all` or `any`"))?;
+    let none = Vec::new();
     let list = match conditions {
-        Value::Null => &Vec::new(),
+        Value::Null => &none,
         Value::Array(list) => list,
         _ => return Err(FieldError::new("conditions", "must be a list")),
     };
@@ -194,13 +194,7 @@ pub fn parse(trigger: &str, match_mode: &str, conditions: &Value, actions: &Valu
     }
     let actions =
         actions.iter().enumerate().map(|(i, a)| action(&format!("actions[{i}]"), a)).collect::<Result<Vec<_>, _>>()?;
-    Ok(RuleLogic {
-        trigger,
-        match_mode,
-        conditions,
-        conditions_json: Value::Array(list.clone()),
-        actions,
-    })
+    Ok(RuleLogic { trigger, match_mode, conditions, conditions_json: Value::Array(list.clone()), actions })
 }
 
 fn condition(path: &str, value: &Value, trigger: Trigger) -> Result<Condition, FieldError> {
@@ -356,7 +350,8 @@ fn check_variables(template: &str) -> Result<(), String> {
 
 /// Reads conditions stored by [`parse`] back (they were valid when saved).
 pub fn stored(trigger: Trigger, match_mode: &str, conditions: &str, actions: &str) -> Result<RuleLogic, FieldError> {
-    let conditions: Value = serde_json::from_str(conditions).map_err(|e| FieldError::new("conditions", e.to_string()))?;
+    let conditions: Value =
+        serde_json::from_str(conditions).map_err(|e| FieldError::new("conditions", e.to_string()))?;
     let actions: Value = serde_json::from_str(actions).map_err(|e| FieldError::new("actions", e.to_string()))?;
     parse(trigger.as_str(), match_mode, &conditions, &actions)
 }
@@ -376,7 +371,11 @@ pub fn evaluate(logic: &RuleLogic, facts: &Facts) -> Verdict {
     if logic.trigger != facts.trigger {
         return Verdict {
             matched: false,
-            reasons: vec![format!("the rule reacts to {}, this event is {}", logic.trigger.as_str(), facts.trigger.as_str())],
+            reasons: vec![format!(
+                "the rule reacts to {}, this event is {}",
+                logic.trigger.as_str(),
+                facts.trigger.as_str()
+            )],
         };
     }
     if logic.conditions.is_empty() {
@@ -409,9 +408,15 @@ fn check(condition: &Condition, facts: &Facts) -> Result<String, String> {
         None => Err(format!("the event has no {what}")),
     };
     match condition {
-        Condition::Pipeline(ids) => in_ids("pipeline", ids, deal.and_then(|d| d.pipeline_id), deal.and_then(|d| d.pipeline.as_ref())),
-        Condition::Stage(ids) => in_ids("stage", ids, deal.and_then(|d| d.stage_id), deal.and_then(|d| d.stage.as_ref())),
-        Condition::Owner(ids) => in_ids("owner", ids, deal.and_then(|d| d.owner_id), deal.and_then(|d| d.owner.as_ref())),
+        Condition::Pipeline(ids) => {
+            in_ids("pipeline", ids, deal.and_then(|d| d.pipeline_id), deal.and_then(|d| d.pipeline.as_ref()))
+        }
+        Condition::Stage(ids) => {
+            in_ids("stage", ids, deal.and_then(|d| d.stage_id), deal.and_then(|d| d.stage.as_ref()))
+        }
+        Condition::Owner(ids) => {
+            in_ids("owner", ids, deal.and_then(|d| d.owner_id), deal.and_then(|d| d.owner.as_ref()))
+        }
         Condition::MinValue(min) => match deal.and_then(|d| d.value.as_ref()) {
             None => Err("the deal has no value".into()),
             Some(value) if value.currency != min.currency => {
@@ -535,7 +540,8 @@ pub fn message(action: &NotifyAction, facts: &Facts) -> Message {
     let mut body = match &action.body {
         Some(body) => render(body, &item_facts(facts, item.clone())),
         None => {
-            let text: String = item.text.chars().take(if action.template == Template::Compact { 280 } else { 2000 }).collect();
+            let text: String =
+                item.text.chars().take(if action.template == Template::Compact { 280 } else { 2000 }).collect();
             match &item.author {
                 Some(author) => format!("{author}: {text}"),
                 None => text,
@@ -594,7 +600,8 @@ mod tests {
 
     #[test]
     fn minimum_value_and_pipeline_decide_and_say_why() {
-        let conditions = json!([{ "type": "pipeline", "ids": [1] }, { "type": "minValue", "amount": "1000", "currency": "EUR" }]);
+        let conditions =
+            json!([{ "type": "pipeline", "ids": [1] }, { "type": "minValue", "amount": "1000", "currency": "EUR" }]);
         let logic = parse("deal_won", "all", &conditions, &actions()).expect("valid");
         assert!(evaluate(&logic, &won(150_000)).matched);
         let below = evaluate(&logic, &won(50_000));
@@ -625,7 +632,10 @@ mod tests {
     #[test]
     fn templates_fill_variables() {
         let facts = won(278_608);
-        assert_eq!(render("{{deal.title}} won by {{ deal.owner }} ({{deal.value}})", &facts), "Northwind won by Ana (2,786.08 EUR)");
+        assert_eq!(
+            render("{{deal.title}} won by {{ deal.owner }} ({{deal.value}})", &facts),
+            "Northwind won by Ana (2,786.08 EUR)"
+        );
         let action: NotifyAction = serde_json::from_value(json!({
             "type": "notify", "destinationId": "dst_0193a0b4c2d87f2e9a1b2c3d4e5f6a7b", "template": "detailed"
         }))

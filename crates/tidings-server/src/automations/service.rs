@@ -27,10 +27,16 @@ impl Automations {
         if name.is_empty() || name.chars().count() > 120 {
             return Err(AutomationsError::invalid("name", "1 to 120 characters"));
         }
-        let logic = rules::parse(&input.trigger, input.match_mode.as_deref().unwrap_or("all"), &input.conditions, &input.actions)?;
+        let logic = rules::parse(
+            &input.trigger,
+            input.match_mode.as_deref().unwrap_or("all"),
+            &input.conditions,
+            &input.actions,
+        )?;
         for (i, action) in logic.actions.iter().enumerate() {
-            let id = DestinationId::parse(&action.destination_id)
-                .map_err(|_| AutomationsError::invalid(format!("actions[{i}].destinationId"), "not a destination id"))?;
+            let id = DestinationId::parse(&action.destination_id).map_err(|_| {
+                AutomationsError::invalid(format!("actions[{i}].destinationId"), "not a destination id")
+            })?;
             if store::destination(&self.db, workspace, &id).await?.is_none() {
                 return Err(AutomationsError::invalid(
                     format!("actions[{i}].destinationId"),
@@ -61,7 +67,12 @@ impl Automations {
     }
 
     /// Replaces a rule's definition.
-    pub async fn replace_rule(&self, workspace: &WorkspaceId, id: &RuleId, input: &RuleIn) -> Result<RuleRow, AutomationsError> {
+    pub async fn replace_rule(
+        &self,
+        workspace: &WorkspaceId,
+        id: &RuleId,
+        input: &RuleIn,
+    ) -> Result<RuleRow, AutomationsError> {
         let current = self.rule(workspace, id).await?;
         let logic = self.validate_rule(workspace, input).await?;
         let (conditions, actions) = stored_json(&logic);
@@ -80,7 +91,12 @@ impl Automations {
     }
 
     /// Enables or disables a rule.
-    pub async fn set_rule_enabled(&self, workspace: &WorkspaceId, id: &RuleId, enabled: bool) -> Result<RuleRow, AutomationsError> {
+    pub async fn set_rule_enabled(
+        &self,
+        workspace: &WorkspaceId,
+        id: &RuleId,
+        enabled: bool,
+    ) -> Result<RuleRow, AutomationsError> {
         let row = self.rule(workspace, id).await?;
         let fields = RuleFields {
             name: &row.name,
@@ -125,11 +141,14 @@ impl Automations {
         let logic = rules::stored(trigger, &row.match_mode, &row.conditions, &row.actions)?;
         let event = match event_id {
             Some(id) => {
-                let id = EventId::parse(id).map_err(|_| AutomationsError::invalid("eventId", "not an event id (evt_…)"))?;
+                let id =
+                    EventId::parse(id).map_err(|_| AutomationsError::invalid("eventId", "not an event id (evt_…)"))?;
                 Some(store::event(&self.db, workspace, &id).await?.ok_or(AutomationsError::NotFound("event"))?)
             }
             None if sample => None,
-            None => store::processed_events(&self.db, workspace, 0, Some(trigger.as_str()), 1).await?.into_iter().next(),
+            None => {
+                store::processed_events(&self.db, workspace, 0, Some(trigger.as_str()), 1).await?.into_iter().next()
+            }
         };
         let facts = match &event {
             Some(event) => self.facts(workspace, event).await?,
@@ -140,11 +159,21 @@ impl Automations {
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         let mut ids = Vec::new();
         for action in &logic.actions {
-            let destination = DestinationId::parse(&action.destination_id).map_err(|_| AutomationsError::NotFound("destination"))?;
+            let destination =
+                DestinationId::parse(&action.destination_id).map_err(|_| AutomationsError::NotFound("destination"))?;
             let mut message = rules::message(action, &facts);
             mark_test(&mut message);
             let id = self
-                .enqueue_delivery(&mut tx, workspace, event_id.as_ref(), Some(rule_id), &destination, &message, true, thread_key(&facts))
+                .enqueue_delivery(
+                    &mut tx,
+                    workspace,
+                    event_id.as_ref(),
+                    Some(rule_id),
+                    &destination,
+                    &message,
+                    true,
+                    thread_key(&facts),
+                )
                 .await?;
             ids.push(id);
         }
@@ -159,7 +188,11 @@ impl Automations {
     }
 
     /// Sends a sample message to one destination, marked as a test.
-    pub async fn test_destination(&self, workspace: &WorkspaceId, id: &DestinationId) -> Result<DeliveryRow, AutomationsError> {
+    pub async fn test_destination(
+        &self,
+        workspace: &WorkspaceId,
+        id: &DestinationId,
+    ) -> Result<DeliveryRow, AutomationsError> {
         self.destination(workspace, id).await?;
         let message = Message::Text {
             title: "[Test] Tidings can reach this destination".into(),
@@ -176,12 +209,14 @@ impl Automations {
     pub async fn backtest(&self, workspace: &WorkspaceId, input: &RuleIn) -> Result<BacktestOut, AutomationsError> {
         let logic = self.validate_rule(workspace, input).await?;
         let since = now_millis() - BACKTEST_DAYS * 86_400_000;
-        let events = store::processed_events(&self.db, workspace, since, Some(logic.trigger.as_str()), BACKTEST_EVENTS).await?;
+        let events =
+            store::processed_events(&self.db, workspace, since, Some(logic.trigger.as_str()), BACKTEST_EVENTS).await?;
         let mut results = Vec::with_capacity(events.len());
         for event in &events {
             let Some(facts) = stored_facts(event) else { continue };
             let verdict = rules::evaluate(&logic, &facts);
-            let message = verdict.matched.then(|| logic.actions.first().map(|a| rules::message(a, &facts).subject())).flatten();
+            let message =
+                verdict.matched.then(|| logic.actions.first().map(|a| rules::message(a, &facts).subject())).flatten();
             results.push(BacktestItem {
                 event_id: event.id.clone(),
                 received_at: to_rfc3339(event.received_at),
@@ -214,7 +249,11 @@ impl Automations {
     }
 
     /// The delivery log, filtered.
-    pub async fn deliveries(&self, workspace: &WorkspaceId, query: &LogQuery) -> Result<Vec<DeliveryRow>, AutomationsError> {
+    pub async fn deliveries(
+        &self,
+        workspace: &WorkspaceId,
+        query: &LogQuery,
+    ) -> Result<Vec<DeliveryRow>, AutomationsError> {
         if let Some(status) = &query.status
             && DeliveryStatus::parse(status).is_none()
         {
@@ -242,7 +281,11 @@ impl Automations {
     }
 
     /// Sends a failed or unconfirmed delivery again (the dead letter's retry).
-    pub async fn retry_delivery(&self, workspace: &WorkspaceId, id: &DeliveryId) -> Result<DeliveryRow, AutomationsError> {
+    pub async fn retry_delivery(
+        &self,
+        workspace: &WorkspaceId,
+        id: &DeliveryId,
+    ) -> Result<DeliveryRow, AutomationsError> {
         let row = self.delivery(workspace, id).await?;
         if let Ok(destination) = DestinationId::parse(&row.destination_id) {
             self.breakers.record_success(destination.as_str());
@@ -265,7 +308,10 @@ impl Automations {
     }
 
     /// The bell: unread count and latest notifications.
-    pub async fn notifications(&self, workspace: &WorkspaceId) -> Result<(i64, Vec<NotificationRow>), AutomationsError> {
+    pub async fn notifications(
+        &self,
+        workspace: &WorkspaceId,
+    ) -> Result<(i64, Vec<NotificationRow>), AutomationsError> {
         let unread = log_store::unread_notifications(&self.db, workspace).await?;
         Ok((unread, log_store::notifications(&self.db, workspace, 30).await?))
     }
@@ -358,4 +404,3 @@ pub fn sample_facts(trigger: Trigger) -> Facts {
         }),
     }
 }
-

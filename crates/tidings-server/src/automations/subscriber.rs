@@ -109,8 +109,14 @@ impl Automations {
         Ok(())
     }
 
-    async fn conversation_kind(&self, workspace: &WorkspaceId, id: &ConversationId) -> Result<String, AutomationsError> {
-        let row = inbox_store::conversation(&self.db, workspace, id).await?.ok_or(AutomationsError::NotFound("conversation"))?;
+    async fn conversation_kind(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ConversationId,
+    ) -> Result<String, AutomationsError> {
+        let row = inbox_store::conversation(&self.db, workspace, id)
+            .await?
+            .ok_or(AutomationsError::NotFound("conversation"))?;
         Ok(row.kind)
     }
 }

@@ -58,19 +58,40 @@ pub(crate) async fn spawn(engine: Engine, pipedrive: &str, adjust: impl FnOnce(&
 async fn mock_pipedrive() -> MockServer {
     let server = MockServer::start().await;
     let ok = |name: &str| ResponseTemplate::new(200).set_body_string(fixture(name));
-    Mock::given(method("GET")).and(path("/v1/users/me")).and(header("x-api-token", "pd-token"))
-        .respond_with(ok("users_me.json")).mount(&server).await;
-    Mock::given(method("GET")).and(path("/v1/users/me"))
-        .respond_with(ResponseTemplate::new(401).set_body_string(fixture("unauthorized.json"))).mount(&server).await;
-    Mock::given(method("POST")).and(path("/v1/webhooks"))
-        .respond_with(ResponseTemplate::new(201).set_body_string(fixture("webhook_created.json"))).mount(&server).await;
-    Mock::given(method("DELETE")).and(path("/v1/webhooks/904218"))
-        .respond_with(ok("webhook_deleted.json")).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/users/me"))
+        .and(header("x-api-token", "pd-token"))
+        .respond_with(ok("users_me.json"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/users/me"))
+        .respond_with(ResponseTemplate::new(401).set_body_string(fixture("unauthorized.json")))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/webhooks"))
+        .respond_with(ResponseTemplate::new(201).set_body_string(fixture("webhook_created.json")))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/v1/webhooks/904218"))
+        .respond_with(ok("webhook_deleted.json"))
+        .mount(&server)
+        .await;
     Mock::given(method("GET")).and(path("/v1/pipelines")).respond_with(ok("pipelines.json")).mount(&server).await;
-    Mock::given(method("GET")).and(path("/v1/stages")).and(query_param("start", "2"))
-        .respond_with(ok("stages_page2.json")).mount(&server).await;
-    Mock::given(method("GET")).and(path("/v1/stages")).and(query_param("start", "0"))
-        .respond_with(ok("stages_page1.json")).mount(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/stages"))
+        .and(query_param("start", "2"))
+        .respond_with(ok("stages_page2.json"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/stages"))
+        .and(query_param("start", "0"))
+        .respond_with(ok("stages_page1.json"))
+        .mount(&server)
+        .await;
     Mock::given(method("GET")).and(path("/v1/users")).respond_with(ok("users.json")).mount(&server).await;
     server
 }
@@ -110,15 +131,18 @@ async fn connect(app: &TestApp, session: &Session, pipedrive: &MockServer) -> Co
     )
     .await;
     let requests = pipedrive.received_requests().await.expect("recorded");
-    let registration = requests.iter().find(|r| r.method == Method::POST && r.url.path() == "/v1/webhooks").expect("registered");
+    let registration =
+        requests.iter().find(|r| r.method == Method::POST && r.url.path() == "/v1/webhooks").expect("registered");
     let body: Value = serde_json::from_slice(&registration.body).expect("json");
     assert_eq!(body["subscription_url"], connection.webhook_url);
     assert_eq!(body["event_object"], "deal");
     assert_eq!(body["version"], "2.0");
-    let (user, password) = (body["http_auth_user"].as_str().expect("user"), body["http_auth_password"].as_str().expect("pw"));
+    let (user, password) =
+        (body["http_auth_user"].as_str().expect("user"), body["http_auth_password"].as_str().expect("pw"));
     assert_eq!(user, connection.webhook_user);
     assert_eq!(password.len(), 40);
-    let authorization = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")));
+    let authorization =
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")));
     Connected { connection, authorization }
 }
 
@@ -220,7 +244,8 @@ async fn a_won_deal_over_the_minimum_reaches_google_chat_with_the_detailed_card(
     // Pipedrive's retry of the same delivery is acknowledged and dropped.
     let (status, body) = deliver_webhook(&app, &connected, V2_WON).await;
     assert_eq!((status, &body["duplicate"]), (StatusCode::OK, &json!(true)), "{body}");
-    let log = wait_for_log(&app, &ana.access, "", |log| log.iter().any(|d| d.status == DeliveryStatus::Delivered)).await;
+    let log =
+        wait_for_log(&app, &ana.access, "", |log| log.iter().any(|d| d.status == DeliveryStatus::Delivered)).await;
     assert_eq!(log.len(), 1, "the retry sent nothing");
     let delivery = &log[0];
     assert_eq!((delivery.attempts, delivery.response_code), (1, Some(200)));
@@ -233,7 +258,11 @@ async fn a_won_deal_over_the_minimum_reaches_google_chat_with_the_detailed_card(
     assert_eq!(chat.received_requests().await.expect("recorded").len(), 1);
 
     let event: EventOut = data(
-        app.as_member(&ana.access, Method::GET, &format!("/api/v1/automation-events/{}", delivery.event_id.as_deref().expect("event"))),
+        app.as_member(
+            &ana.access,
+            Method::GET,
+            &format!("/api/v1/automation-events/{}", delivery.event_id.as_deref().expect("event")),
+        ),
         StatusCode::OK,
     )
     .await;
@@ -248,12 +277,16 @@ async fn a_deal_below_the_minimum_is_not_sent_and_the_event_says_why(engine: Eng
     let connected = connect(&app, &ana, &pipedrive).await;
     let chat = mock_chat(chat_ok()).await;
     let destination = chat_destination(&app, &ana.access, &chat).await;
-    create_rule(&app, &ana.access, json!({
-        "name": "Wins over 10k USD",
-        "trigger": "deal_won",
-        "conditions": [{ "type": "minValue", "amount": "10000.00", "currency": "USD" }],
-        "actions": [{ "type": "notify", "destinationId": destination.id, "template": "detailed" }],
-    }))
+    create_rule(
+        &app,
+        &ana.access,
+        json!({
+            "name": "Wins over 10k USD",
+            "trigger": "deal_won",
+            "conditions": [{ "type": "minValue", "amount": "10000.00", "currency": "USD" }],
+            "actions": [{ "type": "notify", "destinationId": destination.id, "template": "detailed" }],
+        }),
+    )
     .await;
     // v1, a retry (`retry: 1`) of a 2,786.08 USD deal won.
     let (status, body) = deliver_webhook(&app, &connected, V1_WON).await;
@@ -270,11 +303,12 @@ async fn a_deal_below_the_minimum_is_not_sent_and_the_event_says_why(engine: Eng
 async fn wait_for_processed_event(app: &TestApp, session: &Session) -> EventOut {
     let rows = tidings_store::with_reader!(app.state.db, |pool| async {
         for _ in 0..100 {
-            let id: Option<String> =
-                sqlx::query_scalar("SELECT id FROM automation_events WHERE status <> 'received' ORDER BY id DESC LIMIT 1")
-                    .fetch_optional(pool)
-                    .await
-                    .expect("query");
+            let id: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM automation_events WHERE status <> 'received' ORDER BY id DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await
+            .expect("query");
             if id.is_some() {
                 return id;
             }
@@ -294,14 +328,18 @@ async fn a_v2_stage_change_with_a_partial_previous_is_announced_with_stage_names
     let connected = connect(&app, &ana, &pipedrive).await;
     let chat = mock_chat(chat_ok()).await;
     let destination = chat_destination(&app, &ana.access, &chat).await;
-    create_rule(&app, &ana.access, json!({
-        "name": "Proposals",
-        "trigger": "deal_stage_changed",
-        "match": "any",
-        "conditions": [{ "type": "stage", "ids": [14] }, { "type": "owner", "ids": [1] }],
-        "actions": [{ "type": "notify", "destinationId": destination.id, "template": "compact",
-                     "title": "{{deal.title}}: {{deal.previousStage}} → {{deal.stage}} ({{deal.owner}})" }],
-    }))
+    create_rule(
+        &app,
+        &ana.access,
+        json!({
+            "name": "Proposals",
+            "trigger": "deal_stage_changed",
+            "match": "any",
+            "conditions": [{ "type": "stage", "ids": [14] }, { "type": "owner", "ids": [1] }],
+            "actions": [{ "type": "notify", "destinationId": destination.id, "template": "compact",
+                         "title": "{{deal.title}}: {{deal.previousStage}} → {{deal.stage}} ({{deal.owner}})" }],
+        }),
+    )
     .await;
     // `previous` holds only `stage_id`: the change is read from it.
     let (status, _) = deliver_webhook(&app, &connected, V2_STAGE).await;
@@ -384,12 +422,11 @@ async fn the_intake_refuses_wrong_credentials_unknown_connections_and_garbage(en
     connected.connection.id = "crm_0193a0b4c2d87f2e9a1b2c3d4e5f6a7b".into();
     let (status, _) = deliver_webhook(&app, &connected, V2_WON).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let stored: i64 = tidings_store::with_reader!(app.state.db, |pool| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM automation_events"
-    )
-    .fetch_one(pool)
-    .await)
-    .expect("query");
+    let stored: i64 =
+        tidings_store::with_reader!(app.state.db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM automation_events")
+            .fetch_one(pool)
+            .await)
+        .expect("query");
     assert_eq!(stored, 0, "nothing refused or ignored was stored");
 }
 
@@ -424,10 +461,14 @@ async fn test_send_and_backtest_use_real_and_sample_events(engine: Engine) {
     let connected = connect(&app, &ana, &pipedrive).await;
     let chat = mock_chat(chat_ok()).await;
     let destination = chat_destination(&app, &ana.access, &chat).await;
-    let rule = create_rule(&app, &ana.access, json!({
-        "name": "Every win", "trigger": "deal_won", "enabled": false,
-        "actions": [{ "type": "notify", "destinationId": destination.id, "template": "compact" }],
-    }))
+    let rule = create_rule(
+        &app,
+        &ana.access,
+        json!({
+            "name": "Every win", "trigger": "deal_won", "enabled": false,
+            "actions": [{ "type": "notify", "destinationId": destination.id, "template": "compact" }],
+        }),
+    )
     .await;
     // A sample before any event arrived.
     let out: TestOut = data(

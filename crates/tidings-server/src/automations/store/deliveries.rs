@@ -46,7 +46,8 @@ pub struct NewDelivery<'a> {
 
 pub async fn insert_delivery(tx: &mut Tx, workspace: &WorkspaceId, new: &NewDelivery<'_>) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    with_tx!(tx, |conn| {
+        sqlx::query(
         "INSERT INTO automation_deliveries (id, workspace_id, event_id, rule_id, destination_id, status, test, payload, \
          created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $8)"
     )
@@ -59,7 +60,9 @@ pub async fn insert_delivery(tx: &mut Tx, workspace: &WorkspaceId, new: &NewDeli
     .bind(new.payload)
     .bind(now)
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ())
+    })?;
     Ok(())
 }
 
@@ -126,7 +129,8 @@ pub async fn finish_attempt(
     .bind(now)
     .bind(delivered_at)
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ()))?;
     Ok(())
 }
 
@@ -159,7 +163,11 @@ pub struct DeliveryFilter {
     pub limit: i64,
 }
 
-pub async fn deliveries(db: &Db, workspace: &WorkspaceId, filter: &DeliveryFilter) -> Result<Vec<DeliveryRow>, StoreError> {
+pub async fn deliveries(
+    db: &Db,
+    workspace: &WorkspaceId,
+    filter: &DeliveryFilter,
+) -> Result<Vec<DeliveryRow>, StoreError> {
     let sql = format!(
         "{DELIVERY_SELECT} WHERE d.workspace_id = $1 AND ($2 IS NULL OR d.status = $2) AND ($3 IS NULL OR d.rule_id = $3) \
          AND ($4 IS NULL OR d.destination_id = $4) AND ($5 IS NULL OR d.created_at >= $5) \
@@ -181,23 +189,28 @@ pub async fn deliveries(db: &Db, workspace: &WorkspaceId, filter: &DeliveryFilte
 /// Deletes deliveries, processed events and read notifications created before `cutoff`, in every
 /// workspace (the scheduled purge). Returns the deliveries deleted.
 pub async fn purge_before(db: &Db, cutoff: i64) -> Result<u64, StoreError> {
-    let deleted = with_writer!(db, |pool| sqlx::query(
+    let deleted =
+        with_writer!(db, |pool| {
+            sqlx::query(
         "DELETE FROM automation_deliveries WHERE created_at < $1 AND status IN ('delivered', 'failed', 'unconfirmed')"
     )
     .bind(cutoff)
     .execute(pool)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+        })?;
     with_writer!(db, |pool| sqlx::query(
         "DELETE FROM automation_events WHERE received_at < $1 AND status <> 'received'"
     )
     .bind(cutoff)
     .execute(pool)
-    .await)?;
+    .await
+    .map(|_| ()))?;
     with_writer!(db, |pool| sqlx::query("DELETE FROM notifications WHERE created_at < $1 AND read_at IS NOT NULL")
         .bind(cutoff)
         .execute(pool)
-        .await)?;
+        .await
+        .map(|_| ()))?;
     Ok(deleted)
 }
 

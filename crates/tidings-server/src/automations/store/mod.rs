@@ -58,7 +58,8 @@ pub async fn insert_crm_connection(
     .bind(new.webhook_ids)
     .bind(now)
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ()))?;
     Ok(())
 }
 
@@ -93,7 +94,11 @@ pub async fn crm_connection_for_intake(db: &Db, id: &CrmConnectionId) -> Result<
         .await)?)
 }
 
-pub async fn delete_crm_connection(tx: &mut Tx, workspace: &WorkspaceId, id: &CrmConnectionId) -> Result<bool, StoreError> {
+pub async fn delete_crm_connection(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &CrmConnectionId,
+) -> Result<bool, StoreError> {
     let deleted = with_tx!(tx, |conn| sqlx::query("DELETE FROM crm_connections WHERE workspace_id = $1 AND id = $2")
         .bind(workspace.as_str())
         .bind(id.as_str())
@@ -120,7 +125,8 @@ pub async fn set_crm_names(
     .bind(names_json)
     .bind(now)
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ()))?;
     Ok(())
 }
 
@@ -162,7 +168,9 @@ pub struct NewEvent<'a> {
 /// Stores an event; false when one with the same dedup key exists (a redelivery).
 pub async fn insert_event(tx: &mut Tx, workspace: &WorkspaceId, new: &NewEvent<'_>) -> Result<bool, StoreError> {
     let now = now_millis();
-    let inserted = with_tx!(tx, |conn| sqlx::query(
+    let inserted =
+        with_tx!(tx, |conn| {
+            sqlx::query(
         "INSERT INTO automation_events (id, workspace_id, source, crm_connection_id, trigger_kind, dedup_key, payload, \
          status, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8) \
          ON CONFLICT (workspace_id, dedup_key) DO NOTHING"
@@ -177,7 +185,8 @@ pub async fn insert_event(tx: &mut Tx, workspace: &WorkspaceId, new: &NewEvent<'
     .bind(now)
     .execute(&mut **conn)
     .await
-    .map(|r| r.rows_affected()))?;
+    .map(|r| r.rows_affected())
+        })?;
     if inserted > 0
         && let Some(connection) = new.crm_connection_id
     {
@@ -188,7 +197,8 @@ pub async fn insert_event(tx: &mut Tx, workspace: &WorkspaceId, new: &NewEvent<'
         .bind(connection.as_str())
         .bind(now)
         .execute(&mut **conn)
-        .await)?;
+        .await
+        .map(|_| ()))?;
     }
     Ok(inserted > 0)
 }
@@ -247,7 +257,8 @@ pub async fn finish_event(
     .bind(error)
     .bind(now_millis())
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ()))?;
     Ok(())
 }
 
@@ -305,7 +316,8 @@ pub async fn insert_destination(
     .bind(fields.enabled)
     .bind(now)
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ()))?;
     Ok(())
 }
 
@@ -327,12 +339,14 @@ pub async fn update_destination(
     .bind(fields.enabled)
     .bind(now_millis())
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ()))?;
     Ok(())
 }
 
 pub async fn destinations(db: &Db, workspace: &WorkspaceId) -> Result<Vec<DestinationRow>, StoreError> {
-    let sql = format!("SELECT {DESTINATION_COLUMNS} FROM automation_destinations WHERE workspace_id = $1 ORDER BY name, id");
+    let sql =
+        format!("SELECT {DESTINATION_COLUMNS} FROM automation_destinations WHERE workspace_id = $1 ORDER BY name, id");
     Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
         .fetch_all(pool)
@@ -373,7 +387,8 @@ pub async fn destination_delivered(tx: &mut Tx, workspace: &WorkspaceId, id: &De
     .bind(id.as_str())
     .bind(now_millis())
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ()))?;
     Ok(())
 }
 
@@ -395,7 +410,8 @@ pub async fn destination_failed(
     .bind(now_millis())
     .bind(paused_until)
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ()))?;
     Ok(())
 }
 
@@ -452,7 +468,8 @@ pub async fn insert_rule(
     .bind(fields.enabled)
     .bind(now)
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ()))?;
     Ok(())
 }
 
@@ -476,7 +493,8 @@ pub async fn update_rule(
     .bind(fields.enabled)
     .bind(now_millis())
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ()))?;
     Ok(())
 }
 
