@@ -10,6 +10,7 @@ mod browser_a11y;
 mod browser_inbox;
 mod channels_api;
 mod client;
+mod dashboard_automations;
 mod dashboard_identity;
 mod dashboard_inbox;
 mod dashboard_profile;

@@ -189,16 +189,15 @@ pub async fn deliveries(
 /// Deletes deliveries, processed events and read notifications created before `cutoff`, in every
 /// workspace (the scheduled purge). Returns the deliveries deleted.
 pub async fn purge_before(db: &Db, cutoff: i64) -> Result<u64, StoreError> {
-    let deleted =
-        with_writer!(db, |pool| {
-            sqlx::query(
+    let deleted = with_writer!(db, |pool| {
+        sqlx::query(
         "DELETE FROM automation_deliveries WHERE created_at < $1 AND status IN ('delivered', 'failed', 'unconfirmed')"
     )
     .bind(cutoff)
     .execute(pool)
     .await
     .map(|r| r.rows_affected())
-        })?;
+    })?;
     with_writer!(db, |pool| sqlx::query(
         "DELETE FROM automation_events WHERE received_at < $1 AND status <> 'received'"
     )

@@ -168,9 +168,8 @@ pub struct NewEvent<'a> {
 /// Stores an event; false when one with the same dedup key exists (a redelivery).
 pub async fn insert_event(tx: &mut Tx, workspace: &WorkspaceId, new: &NewEvent<'_>) -> Result<bool, StoreError> {
     let now = now_millis();
-    let inserted =
-        with_tx!(tx, |conn| {
-            sqlx::query(
+    let inserted = with_tx!(tx, |conn| {
+        sqlx::query(
         "INSERT INTO automation_events (id, workspace_id, source, crm_connection_id, trigger_kind, dedup_key, payload, \
          status, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8) \
          ON CONFLICT (workspace_id, dedup_key) DO NOTHING"
@@ -186,7 +185,7 @@ pub async fn insert_event(tx: &mut Tx, workspace: &WorkspaceId, new: &NewEvent<'
     .execute(&mut **conn)
     .await
     .map(|r| r.rows_affected())
-        })?;
+    })?;
     if inserted > 0
         && let Some(connection) = new.crm_connection_id
     {
