@@ -55,7 +55,8 @@ pub fn error_for_status(
     match status.as_u16() {
         429 => ConnectorError::RateLimited { platform, retry_after },
         401 | 403 => ConnectorError::Unauthorized { platform, message },
-        500..=599 => ConnectorError::Unavailable { platform, message },
+        // The status leads the message so logs show which 5xx it was (`HTTP 503: …`).
+        code @ 500..=599 => ConnectorError::Unavailable { platform, message: format!("HTTP {code}: {message}") },
         code => ConnectorError::Rejected { platform, status: code, message },
     }
 }

@@ -8,7 +8,7 @@ mod connectors;
 mod mail;
 
 pub use ai::{AiConfig, ModelConfig, ModelPrice};
-pub use connectors::{ConnectorsConfig, DemoConfig, GoogleConfig, MetaConfig, XConfig};
+pub use connectors::{AutomationsConfig, ConnectorsConfig, DemoConfig, GoogleConfig, MetaConfig, XConfig};
 pub use mail::{MailConfig, MailTransport, SmtpSecurity};
 
 use std::collections::BTreeMap;

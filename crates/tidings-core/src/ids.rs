@@ -173,6 +173,26 @@ prefixed_id!(
     /// A workspace's saved reply, inserted into the reply box with "/" and its shortcut.
     SavedReplyId, "srp", "saved reply"
 );
+prefixed_id!(
+    /// A CRM account (Pipedrive) sending its events to a workspace's automations.
+    CrmConnectionId, "crm", "CRM connection"
+);
+prefixed_id!(
+    /// A place automations send notifications to (a Google Chat space, a Slack channel…).
+    DestinationId, "dst", "destination"
+);
+prefixed_id!(
+    /// An automation rule: a trigger, conditions and actions.
+    RuleId, "rule", "rule"
+);
+prefixed_id!(
+    /// One notification sent (or to be sent) to one destination.
+    DeliveryId, "dlv", "delivery"
+);
+prefixed_id!(
+    /// An in-app notification (the dashboard's bell).
+    NotificationId, "ntf", "notification"
+);
 
 #[cfg(test)]
 mod tests {

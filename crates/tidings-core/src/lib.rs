@@ -13,6 +13,7 @@ pub mod time;
 
 pub use config::{Config, ConfigError};
 pub use ids::{
-    ApiKeyId, AuditId, ConnectionId, ContactId, ConversationId, EventId, InviteId, JobId, KnowledgeId, LocationId,
-    MessageId, ReplyTemplateId, ResponseId, SavedReplyId, SecretId, SessionId, TaskId, UserId, WorkspaceId,
+    ApiKeyId, AuditId, ConnectionId, ContactId, ConversationId, CrmConnectionId, DeliveryId, DestinationId, EventId,
+    InviteId, JobId, KnowledgeId, LocationId, MessageId, NotificationId, ReplyTemplateId, ResponseId, RuleId,
+    SavedReplyId, SecretId, SessionId, TaskId, UserId, WorkspaceId,
 };

@@ -26,6 +26,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::access::ClientAddressPolicy;
+use crate::automations::Automations;
+use crate::automations::subscriber::AutomationsSubscriber;
 use crate::channels::accounts::ChannelContext;
 use crate::channels::breaker::Breakers;
 use crate::channels::platforms::Platforms;
@@ -39,7 +41,9 @@ use crate::inbox::live::Live;
 use crate::inbox::service::Inbox;
 use crate::mail;
 use crate::vault::Vault;
-use crate::{AppState, Services, audit, channels, dashboard, identity, inbox, openapi, pipeline, system, telemetry};
+use crate::{
+    AppState, Services, audit, automations, channels, dashboard, identity, inbox, openapi, pipeline, system, telemetry,
+};
 
 /// Why the application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -134,11 +138,20 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
     let config = Arc::new(config);
     let inbox = Inbox::new(db.clone(), queue.clone(), live);
     let ai = pipeline::replies::Replies::new(db.clone(), config.clone(), vault.clone(), inbox.clone());
+    let automations = Automations::new(
+        db.clone(),
+        queue.clone(),
+        vault.clone(),
+        mailer.clone(),
+        &config.connectors.automations,
+        config.public_url(),
+    );
     Ok(AppState::new(Services {
         events,
         ai,
         inbox,
         intake: Intake::start(db.clone(), queue.clone()),
+        automations,
         platforms,
         channels,
         limits: RateLimits::in_memory(config.rate_limits.clone()),
@@ -155,11 +168,16 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
 }
 
 /// The domain events of a process over `queue`, with every subscriber: stored items are
-/// analysed by the pipeline; analysed items may be answered automatically.
+/// analysed by the pipeline; analysed items may be answered automatically; automations'
+/// rules see stored and analysed items.
 pub fn events(queue: Queue) -> Events {
     Events::new(
         queue,
-        vec![Arc::new(pipeline::AnalysisSubscriber), Arc::new(pipeline::replies::auto_reply::AutoReplySubscriber)],
+        vec![
+            Arc::new(pipeline::AnalysisSubscriber),
+            Arc::new(pipeline::replies::auto_reply::AutoReplySubscriber),
+            Arc::new(AutomationsSubscriber),
+        ],
     )
 }
 
@@ -168,6 +186,7 @@ fn schedules(config: &Config) -> Result<Vec<Schedule>, QueueError> {
     schedules.extend(channels::sync::schedules()?);
     schedules.extend(channels::webhooks::schedules(config.connectors.delivery_retention_days)?);
     schedules.extend(inbox::snooze::schedules()?);
+    schedules.extend(automations::delivery::schedules()?);
     Ok(schedules)
 }
 
@@ -184,6 +203,9 @@ fn registry(state: &AppState) -> Registry {
     inbox::snooze::register(&mut registry, state.db.clone(), state.live().clone());
     pipeline::jobs::register(&mut registry, pipeline::Pipeline::of(state));
     pipeline::replies::auto_reply::register(&mut registry, state.ai.clone());
+    automations::process::register(&mut registry, state.automations.clone());
+    automations::subscriber::register(&mut registry, state.automations.clone());
+    automations::delivery::register(&mut registry, state.automations.clone());
     registry
 }
 
@@ -213,6 +235,8 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .nest("/api/v1", channels::sync_api::router())
         .nest("/api/v1", pipeline::routes::router())
         .nest("/api/v1", pipeline::replies::routes::router())
+        .nest("/api/v1", automations::routes::router())
+        .merge(automations::routes::intake_router())
         .merge(channels::webhooks::router())
         .merge(channels::routes::callback_router());
     openapi::document_shared_answers(routes.get_openapi_mut());
@@ -254,6 +278,7 @@ pub fn router(state: AppState) -> Router {
         .merge(identity::pages::router())
         .merge(inbox::pages::router())
         .merge(channels::pages::router())
+        .merge(automations::pages::router())
         .merge(mail::pages::router(&config))
         .merge(dashboard::router())
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", document))

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod app;
 pub mod audit;
+pub mod automations;
 pub mod channels;
 mod dashboard;
 pub mod demo;

@@ -50,6 +50,8 @@ pub struct Services {
     pub intake: crate::channels::webhooks::Intake,
     /// Reply drafts, knowledge base, budgets and auto-reply (issue 14).
     pub ai: crate::pipeline::replies::Replies,
+    /// Pipedrive intake, rules, destinations and their deliveries.
+    pub automations: crate::automations::Automations,
 }
 
 impl AppState {

@@ -33,7 +33,7 @@ pub enum Template {
 }
 
 /// A deal, written for people: names instead of ids.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct DealNotice {
     /// What happened: "Deal won", "Deal moved to Proposal sent"…
     pub headline: String,
@@ -92,7 +92,7 @@ impl DealNotice {
 }
 
 /// What a notification says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Message {
     /// A deal, in a template.

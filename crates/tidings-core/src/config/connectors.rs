@@ -33,6 +33,50 @@ pub struct ConnectorsConfig {
     pub tripadvisor_base_url: String,
     /// DataForSEO API base URL.
     pub dataforseo_base_url: String,
+    /// Automations: Pipedrive, notification destinations and their delivery.
+    pub automations: AutomationsConfig,
+}
+
+/// Automations and notifications (issue 15).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AutomationsConfig {
+    /// Lets destinations use loopback addresses, and plain http to them: for development and
+    /// tests only (ADR 0017). Private, link-local and metadata addresses stay refused.
+    pub allow_loopback_destinations: bool,
+    /// Pipedrive's API (`https://api.pipedrive.com`).
+    pub pipedrive_base_url: String,
+    /// Twilio's API, for SMS and WhatsApp destinations.
+    pub twilio_base_url: String,
+    /// SendGrid's API, for email destinations that send through SendGrid.
+    pub sendgrid_base_url: String,
+    /// Timeout of one call to a destination.
+    pub send_timeout_secs: u64,
+    /// The least time between two messages to one chat destination (Google Chat allows about one
+    /// message per second per space, Slack one per second per webhook).
+    pub chat_min_interval_ms: u64,
+    /// Consecutive failed attempts that pause a destination (the circuit breaker).
+    pub breaker_failures: u32,
+    /// How long a paused destination is left alone before one attempt is let through.
+    pub breaker_open_secs: u64,
+    /// Delivery logs and processed events are purged after this many days; 0 keeps them.
+    pub log_retention_days: u32,
+}
+
+impl Default for AutomationsConfig {
+    fn default() -> Self {
+        Self {
+            allow_loopback_destinations: false,
+            pipedrive_base_url: "https://api.pipedrive.com".to_owned(),
+            twilio_base_url: "https://api.twilio.com".to_owned(),
+            sendgrid_base_url: "https://api.sendgrid.com".to_owned(),
+            send_timeout_secs: 10,
+            chat_min_interval_ms: 1_000,
+            breaker_failures: 5,
+            breaker_open_secs: 60,
+            log_retention_days: 90,
+        }
+    }
 }
 
 /// The Meta app behind Facebook, Messenger, Instagram and WhatsApp.
@@ -109,6 +153,7 @@ impl Default for ConnectorsConfig {
             yelp_base_url: "https://api.yelp.com".to_owned(),
             tripadvisor_base_url: "https://api.content.tripadvisor.com".to_owned(),
             dataforseo_base_url: "https://api.dataforseo.com".to_owned(),
+            automations: AutomationsConfig::default(),
         }
     }
 }

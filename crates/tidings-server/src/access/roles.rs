@@ -85,6 +85,8 @@ pub enum Permission {
     ManageLocations,
     /// Configure CRM integrations.
     ManageCrm,
+    /// Create and change automation rules and notification destinations.
+    ManageAutomations,
     /// Invite, re-role and remove members.
     ManageTeam,
     /// Configure AI replies and brand voice.
@@ -118,6 +120,7 @@ const MATRIX: &[(Permission, &[Role])] = &[
     (Permission::ManageLocations, &[Owner, Admin, Manager]),
     (Permission::ConfigureAi, &[Owner, Admin, Manager]),
     (Permission::ExportData, &[Owner, Admin, Manager]),
+    (Permission::ManageAutomations, &[Owner, Admin, Manager]),
     (Permission::ManageCrm, &[Owner, Admin]),
     (Permission::ManageTeam, &[Owner, Admin]),
     (Permission::DeleteData, &[Owner, Admin]),
@@ -138,6 +141,7 @@ impl Permission {
             Permission::ConnectChannels => "manage:channels",
             Permission::ManageLocations => "manage:locations",
             Permission::ManageCrm => "manage:crm",
+            Permission::ManageAutomations => "manage:automations",
             Permission::ManageTeam => "manage:team",
             Permission::ConfigureAi => "manage:ai",
             Permission::ViewAnalytics => "read:analytics",

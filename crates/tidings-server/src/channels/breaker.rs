@@ -1,8 +1,10 @@
-//! A circuit breaker per remote service (a platform, a model endpoint): after repeated failures
-//! that say "the service is down", calls to it pause for a while instead of piling retries onto
-//! an outage (replyforce §8.2).
+//! A circuit breaker per remote service (a platform, a model endpoint, an automation's
+//! destination): after repeated failures that say "the service is down", calls to it pause for a
+//! while instead of piling retries onto an outage (replyforce §8.2). Platforms are keyed by name,
+//! destinations by their id, each kind with its own limits ([`Breakers::with_limits`]).
 //!
-//! Closed: calls go through; `FAILURES_TO_OPEN` consecutive failures open the circuit. Open:
+//! Closed: calls go through; `FAILURES_TO_OPEN` (or the configured number of) consecutive
+//! failures open the circuit. Open:
 //! calls are refused until the open period ends. Half-open: the first call after that period is a
 //! trial; its success closes the circuit, its failure opens it again at once. A `Retry-After`
 //! from the service pauses calls for the time it asks ([`Breakers::pause`]) without counting as
@@ -39,6 +41,7 @@ pub enum CircuitState {
 #[derive(Clone)]
 pub struct Breakers {
     by_service: Arc<Mutex<HashMap<String, State>>>,
+    failures_to_open: u32,
     open_for: Duration,
 }
 
@@ -51,7 +54,12 @@ impl Default for Breakers {
 impl Breakers {
     /// Breakers whose circuits stay open for `open_for` before a trial call.
     pub fn new(open_for: Duration) -> Self {
-        Self { by_service: Arc::default(), open_for }
+        Self::with_limits(FAILURES_TO_OPEN, open_for)
+    }
+
+    /// Breakers opening after `failures_to_open` consecutive failures, for `open_for`.
+    pub fn with_limits(failures_to_open: u32, open_for: Duration) -> Self {
+        Self { by_service: Arc::default(), failures_to_open: failures_to_open.max(1), open_for }
     }
 
     fn states(&self) -> std::sync::MutexGuard<'_, HashMap<String, State>> {
@@ -94,22 +102,25 @@ impl Breakers {
         self.states().remove(service);
     }
 
-    /// A call failed because the service was unavailable or limiting us.
-    pub fn record_failure(&self, service: &str) {
-        self.record_failure_at(service, Instant::now());
+    /// A call failed because the service was unavailable or limiting us. Returns how long the
+    /// circuit is now open when this failure opened it (so the caller can tell someone).
+    pub fn record_failure(&self, service: &str) -> Option<Duration> {
+        self.record_failure_at(service, Instant::now())
     }
 
-    fn record_failure_at(&self, service: &str, now: Instant) {
+    fn record_failure_at(&self, service: &str, now: Instant) -> Option<Duration> {
         let mut map = self.states();
         let state = map.entry(service.to_owned()).or_default();
         state.failures += 1;
-        if state.failures >= FAILURES_TO_OPEN || state.half_open {
+        if state.failures >= self.failures_to_open || state.half_open {
             tracing::warn!(service, failures = state.failures, "circuit opened: pausing calls to the service");
             metrics::counter!("tidings_connector_circuit_opened_total", "service" => service.to_owned()).increment(1);
             state.open_until = Some(now + self.open_for);
             state.failures = 0;
             state.half_open = false;
+            return Some(self.open_for);
         }
+        None
     }
 
     /// The service asked us to wait (`Retry-After`): calls pause for `wait` (at least one second),
@@ -130,10 +141,10 @@ mod tests {
     fn five_failures_open_the_circuit_and_a_success_closes_it() {
         let breakers = Breakers::default();
         for _ in 0..4 {
-            breakers.record_failure("google");
+            assert_eq!(breakers.record_failure("google"), None);
         }
         assert!(breakers.check("google").is_ok());
-        breakers.record_failure("google");
+        assert_eq!(breakers.record_failure("google"), Some(OPEN_FOR), "the fifth failure opens it");
         let wait = breakers.check("google").expect_err("open after five failures");
         assert!(wait <= OPEN_FOR && wait > OPEN_FOR - Duration::from_secs(5));
         assert!(breakers.check("yelp").is_ok(), "other platforms are unaffected");

@@ -36,7 +36,7 @@ pub fn nav_for(current: &str, role: Option<Role>) -> Vec<NavItem> {
     let mut items: Vec<NavItem> = [
         ("Inbox", Some("/inbox")),
         ("Reviews", Some("/reviews")),
-        ("Automations", None),
+        ("Automations", Some("/automations")),
         ("Customer health", None),
         ("Analytics", None),
     ]

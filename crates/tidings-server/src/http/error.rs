@@ -41,7 +41,7 @@ pub struct ErrorDetail {
     /// `invalid_challenge`, `two_factor_required`, `two_factor_already_enabled`, `two_factor_not_set_up`,
     /// `two_factor_not_enabled`, `already_verified`, `conflict`, `already_connected`, `invalid_signature`,
     /// `stale_delivery`, `invalid_payload`, `not_configured`, `invalid_state`, `platform_error`, `request_timeout`, `payload_too_large`,
-    /// `messaging_window_closed`,
+    /// `messaging_window_closed`, `destination_refused`,
     /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`, and `error` for any
     /// other status.
     pub code: String,

@@ -1,0 +1,290 @@
+//! Delivering notifications: one job per delivery on the `outbound` queue, the queue that posts
+//! platform replies, with the same discipline as `channels/outbound.rs`:
+//!
+//! - **Never twice.** The delivery is marked `sending` and committed before the destination is
+//!   called, and the answer recorded right after. A job that finds it already `sending` ran
+//!   before and was interrupted in between: the message may have arrived, so it is marked
+//!   `unconfirmed` for a person to retry from the log — except a signed webhook, which is sent
+//!   again with the same `webhook-id` for the receiver to drop as a repeat (Standard Webhooks).
+//!   In-app notifications are written in the same transaction that marks them delivered.
+//! - **Retries** follow the `outbound` queue's exponential schedule (1, 2, 4, 8, 16 s; 6
+//!   attempts); a 429's `Retry-After` replaces the step. After the last attempt the delivery is
+//!   `failed` (the job dead-letters) and can be retried from the log.
+//! - **Pacing.** Chat destinations get at most one message per `chat_min_interval_ms`.
+//! - **Circuit breaker** per destination ([`crate::channels::breaker`], grown to take keys and
+//!   limits): after `breaker_failures` consecutive failures the destination pauses for
+//!   `breaker_open_secs`, its row says so, and the workspace gets an in-app notification instead
+//!   of the destination silently going quiet.
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use tidings_connectors::ConnectorError;
+use tidings_connectors::notify::Message;
+use tidings_core::time::now_millis;
+use tidings_core::{DeliveryId, DestinationId, WorkspaceId};
+use tidings_store::queue::{JobContext, JobError, JobPayload, NewJob, QueueError, Registry, Schedule, names};
+
+use super::model::{DeliveryStatus, DestinationKind};
+use super::store::deliveries::{self as log_store, AttemptOutcome, NewNotification};
+use super::store::{self, DestinationRow};
+use super::{Automations, AutomationsError};
+
+/// Sends one delivery.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Deliver {
+    pub workspace_id: WorkspaceId,
+    pub delivery_id: DeliveryId,
+}
+
+impl JobPayload for Deliver {
+    const KIND: &'static str = "automations.deliver";
+    const QUEUE: &'static str = names::OUTBOUND;
+}
+
+/// Purges old delivery logs and events (daily).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PurgeLogs {}
+
+impl JobPayload for PurgeLogs {
+    const KIND: &'static str = "automations.purge_logs";
+    const QUEUE: &'static str = names::MAINTENANCE;
+}
+
+/// The daily purge of the delivery log.
+pub fn schedules() -> Result<Vec<Schedule>, QueueError> {
+    Ok(vec![Schedule {
+        name: "automations.purge_logs".into(),
+        cron: "0 40 3 * * *".into(),
+        job: NewJob::new(&PurgeLogs {})?,
+    }])
+}
+
+/// Registers the delivery and purge handlers.
+pub fn register(registry: &mut Registry, automations: Automations) {
+    let deliver = automations.clone();
+    registry.register(move |job: Deliver, context: JobContext| {
+        let automations = deliver.clone();
+        async move { automations.deliver(&job.workspace_id, &job.delivery_id, &context).await }
+    });
+    registry.register(move |_: PurgeLogs, _| {
+        let automations = automations.clone();
+        async move {
+            let days = automations.config.log_retention_days;
+            if days == 0 {
+                return Ok(());
+            }
+            let cutoff = now_millis() - i64::from(days) * 86_400_000;
+            let purged = log_store::purge_before(&automations.db, cutoff).await?;
+            tracing::info!(purged, days, "purged old automation deliveries");
+            Ok(())
+        }
+    });
+}
+
+/// The stored payload of a delivery.
+#[derive(Deserialize)]
+struct Payload {
+    message: Message,
+    #[serde(default)]
+    thread: Option<String>,
+}
+
+fn status_of(error: &ConnectorError) -> Option<i64> {
+    match error {
+        ConnectorError::RateLimited { .. } => Some(429),
+        ConnectorError::Rejected { status, .. } => Some(i64::from(*status)),
+        ConnectorError::Unauthorized { .. } => Some(401),
+        ConnectorError::Unavailable { message, .. } => {
+            message.strip_prefix("HTTP ").and_then(|rest| rest.get(..3)).and_then(|code| code.parse().ok())
+        }
+        _ => None,
+    }
+}
+
+impl Automations {
+    #[tracing::instrument(skip_all, fields(workspace_id = %workspace, delivery_id = %id, attempt = context.attempt))]
+    async fn deliver(&self, workspace: &WorkspaceId, id: &DeliveryId, context: &JobContext) -> Result<(), JobError> {
+        let Some(delivery) = log_store::delivery(&self.db, workspace, id).await? else { return Ok(()) };
+        let destination_id = DestinationId::parse(&delivery.destination_id).map_err(JobError::fatal)?;
+        let Some(destination) = store::destination(&self.db, workspace, &destination_id).await? else { return Ok(()) };
+        let kind =
+            DestinationKind::parse(&destination.kind).ok_or_else(|| JobError::fatal("unknown destination kind"))?;
+        let resend = match DeliveryStatus::parse(&delivery.status) {
+            Some(DeliveryStatus::Queued) => false,
+            // Interrupted after calling the destination: only a receiver that drops repeats by
+            // `webhook-id` may be called again.
+            Some(DeliveryStatus::Sending) if kind == DestinationKind::Webhook => true,
+            Some(DeliveryStatus::Sending) => {
+                let message = "interrupted while sending: it may have arrived; retry it from the log if not";
+                return self.record(workspace, id, DeliveryStatus::Unconfirmed, Some(message)).await;
+            }
+            _ => return Ok(()),
+        };
+        if !destination.enabled {
+            let message = "the destination is disabled";
+            return self.record(workspace, id, DeliveryStatus::Failed, Some(message)).await;
+        }
+        let payload: Payload = serde_json::from_str(&delivery.payload).map_err(JobError::fatal)?;
+        if kind == DestinationKind::InApp {
+            return self.deliver_in_app(workspace, id, &payload.message).await;
+        }
+        if let Err(wait) = self.breakers.check(destination_id.as_str()) {
+            let message = format!("{} is paused after repeated failures", destination.name);
+            if context.is_last_attempt() {
+                self.record(workspace, id, DeliveryStatus::Failed, Some(&message)).await?;
+            }
+            return Err(JobError::retry_after(message, wait));
+        }
+        if kind.is_chat() {
+            let wait =
+                self.pacer.reserve(destination_id.as_str(), Duration::from_millis(self.config.chat_min_interval_ms));
+            if wait > Duration::from_secs(5) {
+                return Err(JobError::retry_after("pacing messages to the destination", wait));
+            }
+            tokio::time::sleep(wait).await;
+        }
+        let notifier = match self.notifier(workspace, &destination, id.as_str(), payload.thread.clone()).await {
+            Ok(notifier) => notifier,
+            Err(error @ (AutomationsError::Store(_) | AutomationsError::Vault(_))) => {
+                return Err(JobError::retry(error));
+            }
+            Err(error) => {
+                let message = error.to_string();
+                return self.record(workspace, id, DeliveryStatus::Failed, Some(&message)).await;
+            }
+        };
+
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        let started = log_store::start_attempt(&mut tx, workspace, id, resend).await?;
+        tx.commit().await?;
+        if !started {
+            return Ok(());
+        }
+        let clock = Instant::now();
+        let result = notifier.send(&payload.message).await;
+        let latency = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+
+        match result {
+            Ok(delivered) => {
+                self.breakers.record_success(destination_id.as_str());
+                let mut tx = self.db.begin_for_tenant(workspace).await?;
+                let outcome = AttemptOutcome {
+                    status: DeliveryStatus::Delivered.as_str(),
+                    response_code: Some(i64::from(delivered.status)),
+                    remote_id: delivered.remote_id.as_deref(),
+                    error: None,
+                    latency_ms: Some(latency),
+                };
+                log_store::finish_attempt(&mut tx, workspace, id, &outcome).await?;
+                store::destination_delivered(&mut tx, workspace, &destination_id).await?;
+                tx.commit().await?;
+                metrics::counter!("tidings_automations_delivered_total", "kind" => kind.as_str()).increment(1);
+                Ok(())
+            }
+            Err(error) => {
+                let message = error.to_string();
+                let transient = error.is_transient() || matches!(error, ConnectorError::Malformed { .. });
+                let outcome = match &error {
+                    ConnectorError::RateLimited { retry_after: Some(after), .. } => {
+                        JobError::retry_after(&message, *after)
+                    }
+                    _ if transient => JobError::retry(&message),
+                    _ => JobError::fatal(&message),
+                };
+                let opened = if transient { self.breakers.record_failure(destination_id.as_str()) } else { None };
+                let last = !transient || context.is_last_attempt();
+                let status = if last { DeliveryStatus::Failed } else { DeliveryStatus::Queued };
+                let mut tx = self.db.begin_for_tenant(workspace).await?;
+                let attempt = AttemptOutcome {
+                    status: status.as_str(),
+                    response_code: status_of(&error),
+                    remote_id: None,
+                    error: Some(&message),
+                    latency_ms: Some(latency),
+                };
+                log_store::finish_attempt(&mut tx, workspace, id, &attempt).await?;
+                let paused_until = opened.map(|open| now_millis() + i64::try_from(open.as_millis()).unwrap_or(0));
+                store::destination_failed(&mut tx, workspace, &destination_id, &message, paused_until).await?;
+                if let Some(open) = opened {
+                    self.notify_paused(&mut tx, workspace, &destination, open, &message).await?;
+                }
+                tx.commit().await?;
+                metrics::counter!("tidings_automations_failed_total", "kind" => kind.as_str()).increment(1);
+                Err(outcome)
+            }
+        }
+    }
+
+    /// Tells the workspace, in the bell, that a destination is paused.
+    async fn notify_paused(
+        &self,
+        tx: &mut tidings_store::Tx,
+        workspace: &WorkspaceId,
+        destination: &DestinationRow,
+        open: Duration,
+        error: &str,
+    ) -> Result<(), AutomationsError> {
+        let title = format!("{} is paused", destination.name);
+        let body = format!(
+            "Sending to {} failed {} times in a row, so Tidings pauses it for {} s and then tries again. Last error: {error}",
+            destination.name,
+            self.config.breaker_failures,
+            open.as_secs()
+        );
+        let link = format!("{}/automations/destinations", self.public_url);
+        let new = NewNotification {
+            kind: "destination_paused",
+            title: &title,
+            body: &body,
+            link: Some(&link),
+            delivery_id: None,
+        };
+        log_store::insert_notification(tx, workspace, &new).await?;
+        tracing::warn!(destination = %destination.id, "destination paused by the circuit breaker");
+        Ok(())
+    }
+
+    /// An in-app notification: written in the transaction that marks the delivery delivered.
+    async fn deliver_in_app(
+        &self,
+        workspace: &WorkspaceId,
+        id: &DeliveryId,
+        message: &Message,
+    ) -> Result<(), JobError> {
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        if !log_store::start_attempt(&mut tx, workspace, id, false).await? {
+            return Ok(());
+        }
+        let (title, body) = (message.subject(), message.plain_text());
+        let body = body.strip_prefix(&title).map(str::trim_start).unwrap_or(&body).to_owned();
+        let new =
+            NewNotification { kind: "rule", title: &title, body: &body, link: message.link(), delivery_id: Some(id) };
+        log_store::insert_notification(&mut tx, workspace, &new).await?;
+        let outcome = AttemptOutcome {
+            status: DeliveryStatus::Delivered.as_str(),
+            response_code: None,
+            remote_id: None,
+            error: None,
+            latency_ms: Some(0),
+        };
+        log_store::finish_attempt(&mut tx, workspace, id, &outcome).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record(
+        &self,
+        workspace: &WorkspaceId,
+        id: &DeliveryId,
+        status: DeliveryStatus,
+        error: Option<&str>,
+    ) -> Result<(), JobError> {
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        let outcome =
+            AttemptOutcome { status: status.as_str(), response_code: None, remote_id: None, error, latency_ms: None };
+        log_store::finish_attempt(&mut tx, workspace, id, &outcome).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

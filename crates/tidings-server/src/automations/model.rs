@@ -1,0 +1,288 @@
+//! The words of automations: triggers, destination kinds, delivery states, and the facts an event
+//! offers to rules.
+
+use serde::{Deserialize, Serialize};
+use tidings_connectors::money::Money;
+use utoipa::ToSchema;
+
+/// What a rule reacts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    /// Pipedrive: a deal was added.
+    DealAdded,
+    /// Pipedrive: a deal's status became won.
+    DealWon,
+    /// Pipedrive: a deal's status became lost.
+    DealLost,
+    /// Pipedrive: a deal moved to another stage.
+    DealStageChanged,
+    /// Pipedrive: any other change to a deal.
+    DealUpdated,
+    /// Tidings: a review arrived.
+    ReviewReceived,
+    /// Tidings: a review was analysed as negative.
+    NegativeReview,
+    /// Tidings: a message arrived.
+    MessageReceived,
+    /// Tidings: a message's sender was scored a HOT lead.
+    LeadHot,
+    /// Tidings: the AI pipeline handed a conversation to a person.
+    HandoffRequested,
+}
+
+impl Trigger {
+    /// Every trigger, in the order the editor lists them.
+    pub const ALL: [Trigger; 10] = [
+        Trigger::DealAdded,
+        Trigger::DealWon,
+        Trigger::DealLost,
+        Trigger::DealStageChanged,
+        Trigger::DealUpdated,
+        Trigger::ReviewReceived,
+        Trigger::NegativeReview,
+        Trigger::MessageReceived,
+        Trigger::LeadHot,
+        Trigger::HandoffRequested,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::DealAdded => "deal_added",
+            Trigger::DealWon => "deal_won",
+            Trigger::DealLost => "deal_lost",
+            Trigger::DealStageChanged => "deal_stage_changed",
+            Trigger::DealUpdated => "deal_updated",
+            Trigger::ReviewReceived => "review_received",
+            Trigger::NegativeReview => "negative_review",
+            Trigger::MessageReceived => "message_received",
+            Trigger::LeadHot => "lead_hot",
+            Trigger::HandoffRequested => "handoff_requested",
+        }
+    }
+
+    /// Parses a stored or submitted name.
+    pub fn parse(value: &str) -> Option<Trigger> {
+        Trigger::ALL.into_iter().find(|t| t.as_str() == value)
+    }
+
+    /// How the editor names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Trigger::DealAdded => "Pipedrive: deal added",
+            Trigger::DealWon => "Pipedrive: deal won",
+            Trigger::DealLost => "Pipedrive: deal lost",
+            Trigger::DealStageChanged => "Pipedrive: deal stage changed",
+            Trigger::DealUpdated => "Pipedrive: deal updated",
+            Trigger::ReviewReceived => "Review received",
+            Trigger::NegativeReview => "Negative review",
+            Trigger::MessageReceived => "Message received",
+            Trigger::LeadHot => "Lead became HOT",
+            Trigger::HandoffRequested => "Handoff requested",
+        }
+    }
+
+    /// Whether the trigger is a Pipedrive deal event.
+    pub fn is_deal(self) -> bool {
+        matches!(
+            self,
+            Trigger::DealAdded
+                | Trigger::DealWon
+                | Trigger::DealLost
+                | Trigger::DealStageChanged
+                | Trigger::DealUpdated
+        )
+    }
+}
+
+/// Where a destination sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DestinationKind {
+    /// A Google Chat space's incoming webhook (cards v2).
+    GoogleChat,
+    /// A Slack incoming webhook (Block Kit).
+    Slack,
+    /// Email: through the server's mailer, or SendGrid with the destination's API key.
+    Email,
+    /// SMS through Twilio.
+    Sms,
+    /// WhatsApp through Twilio.
+    Whatsapp,
+    /// Any HTTPS endpoint, signed per Standard Webhooks.
+    Webhook,
+    /// The dashboard's bell.
+    InApp,
+}
+
+impl DestinationKind {
+    /// Every kind.
+    pub const ALL: [DestinationKind; 7] = [
+        DestinationKind::GoogleChat,
+        DestinationKind::Slack,
+        DestinationKind::Email,
+        DestinationKind::Sms,
+        DestinationKind::Whatsapp,
+        DestinationKind::Webhook,
+        DestinationKind::InApp,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestinationKind::GoogleChat => "google_chat",
+            DestinationKind::Slack => "slack",
+            DestinationKind::Email => "email",
+            DestinationKind::Sms => "sms",
+            DestinationKind::Whatsapp => "whatsapp",
+            DestinationKind::Webhook => "webhook",
+            DestinationKind::InApp => "in_app",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(value: &str) -> Option<DestinationKind> {
+        DestinationKind::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+
+    /// How the dashboard names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            DestinationKind::GoogleChat => "Google Chat",
+            DestinationKind::Slack => "Slack",
+            DestinationKind::Email => "Email",
+            DestinationKind::Sms => "SMS",
+            DestinationKind::Whatsapp => "WhatsApp",
+            DestinationKind::Webhook => "Signed webhook",
+            DestinationKind::InApp => "In-app",
+        }
+    }
+
+    /// Chat webhooks allow about one message a second: sends to one are spaced out.
+    pub fn is_chat(self) -> bool {
+        matches!(self, DestinationKind::GoogleChat | DestinationKind::Slack)
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its job (first attempt or a retry).
+    Queued,
+    /// The destination is being called; committed before the call.
+    Sending,
+    /// The destination accepted it.
+    Delivered,
+    /// Every attempt failed, or the destination refused it for good: retry it from the log.
+    Failed,
+    /// Interrupted between calling the destination and recording its answer: it may have
+    /// arrived. Not sent again by itself, so nobody receives it twice; retry it from the log.
+    Unconfirmed,
+}
+
+impl DeliveryStatus {
+    /// Every status.
+    pub const ALL: [DeliveryStatus; 5] = [
+        DeliveryStatus::Queued,
+        DeliveryStatus::Sending,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Failed,
+        DeliveryStatus::Unconfirmed,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Sending => "sending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Unconfirmed => "unconfirmed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(value: &str) -> Option<DeliveryStatus> {
+        DeliveryStatus::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// A Pipedrive deal as rules read it: ids and the names they stand for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DealFacts {
+    /// Pipedrive's deal id.
+    pub id: i64,
+    /// The title.
+    pub title: String,
+    /// The value, when the deal has one.
+    #[schema(value_type = Option<Object>)]
+    pub value: Option<Money>,
+    /// `open`, `won`, `lost`.
+    pub status: String,
+    /// The pipeline.
+    pub pipeline_id: Option<i64>,
+    /// Its name.
+    pub pipeline: Option<String>,
+    /// The stage it is in.
+    pub stage_id: Option<i64>,
+    /// Its name.
+    pub stage: Option<String>,
+    /// The stage it left, for a stage change.
+    pub previous_stage_id: Option<i64>,
+    /// Its name.
+    pub previous_stage: Option<String>,
+    /// The owner.
+    pub owner_id: Option<i64>,
+    /// The owner's name.
+    pub owner: Option<String>,
+    /// Where to open it in Pipedrive.
+    pub link: Option<String>,
+}
+
+/// A review or message as rules read it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemFacts {
+    /// The conversation.
+    pub conversation_id: String,
+    /// The message (a review is its conversation's first message).
+    pub message_id: String,
+    /// `review` or `message`.
+    pub kind: String,
+    /// The platform it came from.
+    pub platform: String,
+    /// The location it belongs to.
+    pub location_id: Option<String>,
+    /// Its name.
+    pub location: Option<String>,
+    /// The star rating, for reviews.
+    pub rating: Option<i64>,
+    /// `positive`, `negative`, `neutral`, `mixed`, once analysed.
+    pub sentiment: Option<String>,
+    /// `HOT`, `WARM`, `COLD`, for analysed messages.
+    pub lead_tag: Option<String>,
+    /// Why the AI pipeline handed it to a person.
+    pub handoff_reason: Option<String>,
+    /// Who wrote it.
+    pub author: Option<String>,
+    /// What it says.
+    pub text: String,
+    /// Where to read it in Tidings.
+    pub link: Option<String>,
+}
+
+/// Everything a rule may test about one event, stored with the event once it is processed (so a
+/// backtest reads the same facts the rules read).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Facts {
+    /// What happened.
+    pub trigger: Trigger,
+    /// The deal, for Pipedrive events.
+    pub deal: Option<DealFacts>,
+    /// The review or message, for Tidings events.
+    pub item: Option<ItemFacts>,
+}

@@ -1,0 +1,325 @@
+//! Processing an event from the queue: its facts (a Pipedrive deal with names resolved, or a
+//! review or message read from the inbox), every rule of the workspace evaluated with the verdict
+//! stored on the event (which matched, and why the others did not), and one delivery with its
+//! job per action of each matching rule, all in one transaction.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tidings_connectors::pipedrive::{DealEventKind, PipedriveEvent, parse_webhook};
+use tidings_core::{ConversationId, CrmConnectionId, DeliveryId, DestinationId, EventId, RuleId, WorkspaceId};
+use tidings_store::queue::{JobError, JobPayload, NewJob, Registry, names};
+
+use super::delivery::Deliver;
+use super::model::{DealFacts, Facts, ItemFacts, Trigger};
+use super::rules::{self, RuleLogic};
+use super::store::deliveries::{self as log_store, NewDelivery};
+use super::store::{self, EventRow, RuleRow};
+use super::{Automations, AutomationsError};
+use crate::inbox::store as inbox_store;
+
+/// Evaluates the rules for one stored event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProcessEvent {
+    pub workspace_id: WorkspaceId,
+    pub event_id: EventId,
+}
+
+impl JobPayload for ProcessEvent {
+    const KIND: &'static str = "automations.process_event";
+    const QUEUE: &'static str = names::INBOUND;
+}
+
+/// Registers the processing handler.
+pub fn register(registry: &mut Registry, automations: Automations) {
+    registry.register(move |job: ProcessEvent, _| {
+        let automations = automations.clone();
+        async move {
+            automations.process(&job.workspace_id, &job.event_id).await.map_err(|e| match e {
+                AutomationsError::Store(_) | AutomationsError::Queue(_) | AutomationsError::Vault(_) => {
+                    JobError::retry(e)
+                }
+                other => JobError::fatal(other),
+            })
+        }
+    });
+}
+
+/// The trigger a deal event fires.
+pub fn deal_trigger(kind: &DealEventKind) -> Trigger {
+    match kind {
+        DealEventKind::Added => Trigger::DealAdded,
+        DealEventKind::Won => Trigger::DealWon,
+        DealEventKind::Lost => Trigger::DealLost,
+        DealEventKind::StageChanged { .. } => Trigger::DealStageChanged,
+        DealEventKind::Updated => Trigger::DealUpdated,
+    }
+}
+
+/// A rule's verdict on one event, as stored with the event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleVerdict {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub matched: bool,
+    pub reasons: Vec<String>,
+}
+
+/// A rule read back from storage, with its logic parsed.
+pub(crate) struct LoadedRule {
+    pub row: RuleRow,
+    pub logic: Result<RuleLogic, rules::FieldError>,
+}
+
+impl Automations {
+    pub(crate) async fn enabled_rules(&self, workspace: &WorkspaceId) -> Result<Vec<LoadedRule>, AutomationsError> {
+        Ok(store::rules(&self.db, workspace)
+            .await?
+            .into_iter()
+            .filter(|r| r.enabled)
+            .map(|row| {
+                let logic = Trigger::parse(&row.trigger_kind)
+                    .ok_or_else(|| rules::FieldError { field: "trigger".into(), message: "unknown".into() })
+                    .and_then(|t| rules::stored(t, &row.match_mode, &row.conditions, &row.actions));
+                LoadedRule { row, logic }
+            })
+            .collect())
+    }
+
+    /// The facts of a stored event (names resolved, inbox rows read).
+    pub(crate) async fn facts(&self, workspace: &WorkspaceId, event: &EventRow) -> Result<Facts, AutomationsError> {
+        let trigger =
+            Trigger::parse(&event.trigger_kind).ok_or_else(|| AutomationsError::invalid("trigger", "unknown"))?;
+        match event.source.as_str() {
+            "pipedrive" => self.deal_facts(workspace, event).await,
+            _ => {
+                let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
+                let conversation = payload["conversation"].as_str().unwrap_or_default();
+                let message = payload["message"].as_str().unwrap_or_default();
+                let mut item = self.item_facts(workspace, conversation, message).await?;
+                item.sentiment = payload["sentiment"].as_str().map(str::to_owned).or(item.sentiment);
+                item.lead_tag = payload["leadTag"].as_str().map(str::to_owned);
+                item.handoff_reason = payload["handoffReason"].as_str().map(str::to_owned);
+                Ok(Facts { trigger, deal: None, item: Some(item) })
+            }
+        }
+    }
+
+    async fn deal_facts(&self, workspace: &WorkspaceId, event: &EventRow) -> Result<Facts, AutomationsError> {
+        let PipedriveEvent::Deal(deal_event) =
+            parse_webhook(event.payload.as_bytes()).map_err(|e| AutomationsError::invalid("payload", e.to_string()))?
+        else {
+            return Err(AutomationsError::invalid("payload", "not a deal event"));
+        };
+        let previous_stage = match deal_event.kind {
+            DealEventKind::StageChanged { from, .. } => Some(from),
+            _ => None,
+        };
+        let deal = &deal_event.deal;
+        let connection = match event.crm_connection_id.as_deref().map(CrmConnectionId::parse) {
+            Some(Ok(id)) => store::crm_connection(&self.db, workspace, &id).await?,
+            _ => None,
+        };
+        let names = match &connection {
+            Some(row) => {
+                let stages: Vec<i64> = deal.stage_id.into_iter().chain(previous_stage).collect();
+                self.names_for(workspace, row, &stages, deal.owner_id, deal.pipeline_id).await
+            }
+            None => Default::default(),
+        };
+        let name =
+            |map: &std::collections::BTreeMap<i64, String>, id: Option<i64>| id.and_then(|id| map.get(&id).cloned());
+        let link = deal_event.deal_url().or_else(|| {
+            connection
+                .as_ref()
+                .and_then(|c| c.company_domain.as_ref())
+                .map(|domain| format!("https://{domain}.pipedrive.com/deal/{}", deal.id))
+        });
+        Ok(Facts {
+            trigger: deal_trigger(&deal_event.kind),
+            deal: Some(DealFacts {
+                id: deal.id,
+                title: deal.title.clone(),
+                value: deal.value.clone(),
+                status: deal.status.clone(),
+                pipeline_id: deal.pipeline_id,
+                pipeline: name(&names.pipelines, deal.pipeline_id),
+                stage_id: deal.stage_id,
+                stage: name(&names.stages, deal.stage_id),
+                previous_stage_id: previous_stage,
+                previous_stage: name(&names.stages, previous_stage),
+                owner_id: deal.owner_id,
+                owner: name(&names.users, deal.owner_id),
+                link,
+            }),
+            item: None,
+        })
+    }
+
+    async fn item_facts(
+        &self,
+        workspace: &WorkspaceId,
+        conversation: &str,
+        message: &str,
+    ) -> Result<ItemFacts, AutomationsError> {
+        let conversation_id =
+            ConversationId::parse(conversation).map_err(|_| AutomationsError::NotFound("conversation"))?;
+        let row = inbox_store::conversation(&self.db, workspace, &conversation_id)
+            .await?
+            .ok_or(AutomationsError::NotFound("conversation"))?;
+        let messages = inbox_store::messages(&self.db, workspace, &conversation_id).await?;
+        let item = messages.iter().find(|m| m.id == message).or(messages.first());
+        Ok(ItemFacts {
+            conversation_id: row.id.clone(),
+            message_id: message.to_owned(),
+            kind: row.kind.clone(),
+            platform: row.platform.clone(),
+            location_id: row.location_id.clone(),
+            location: row.location_name.clone(),
+            rating: item.and_then(|m| m.rating).or(row.rating),
+            sentiment: item.and_then(|m| m.sentiment.clone()).or(row.sentiment.clone()),
+            lead_tag: None,
+            handoff_reason: None,
+            author: item.and_then(|m| m.author_name.clone()).or(row.contact_name.clone()),
+            text: item.map(|m| m.body.clone()).unwrap_or_else(|| row.preview.clone()),
+            link: Some(format!("{}/inbox/{}", self.public_url, row.id)),
+        })
+    }
+
+    /// Processes one stored event (see the module doc). Processing twice does nothing more.
+    #[tracing::instrument(skip_all, fields(workspace_id = %workspace, event_id = %id))]
+    pub async fn process(&self, workspace: &WorkspaceId, id: &EventId) -> Result<(), AutomationsError> {
+        let Some(event) = store::event(&self.db, workspace, id).await? else { return Ok(()) };
+        if event.status != "received" {
+            return Ok(());
+        }
+        let facts = match self.facts(workspace, &event).await {
+            Ok(facts) => facts,
+            Err(error @ (AutomationsError::Store(_) | AutomationsError::Vault(_))) => return Err(error),
+            Err(error) => {
+                let mut tx = self.db.begin_for_tenant(workspace).await?;
+                let message = error.to_string();
+                store::finish_event(&mut tx, workspace, id, &event.trigger_kind, None, None, Some(&message)).await?;
+                tx.commit().await?;
+                return Ok(());
+            }
+        };
+        let rules = self.enabled_rules(workspace).await?;
+        let mut verdicts = Vec::with_capacity(rules.len());
+        let mut planned = Vec::new();
+        for rule in &rules {
+            let verdict = match &rule.logic {
+                Ok(logic) => {
+                    let verdict = rules::evaluate(logic, &facts);
+                    if verdict.matched {
+                        planned.extend(logic.actions.iter().map(|action| (rule, action)));
+                    }
+                    verdict
+                }
+                Err(error) => rules::Verdict {
+                    matched: false,
+                    reasons: vec![format!("the rule is invalid: {}: {}", error.field, error.message)],
+                },
+            };
+            verdicts.push(RuleVerdict {
+                rule_id: rule.row.id.clone(),
+                rule_name: rule.row.name.clone(),
+                matched: verdict.matched,
+                reasons: verdict.reasons,
+            });
+        }
+        let facts_json = serde_json::to_string(&facts).unwrap_or_default();
+        let verdicts_json = serde_json::to_string(&verdicts).unwrap_or_default();
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        for (rule, action) in planned {
+            let message = rules::message(action, &facts);
+            let destination =
+                DestinationId::parse(&action.destination_id).map_err(|_| AutomationsError::NotFound("destination"))?;
+            if store::destination(&self.db, workspace, &destination).await?.is_none_or(|d| !d.enabled) {
+                continue;
+            }
+            let rule_id = RuleId::parse(&rule.row.id).ok();
+            self.enqueue_delivery(
+                &mut tx,
+                workspace,
+                Some(id),
+                rule_id.as_ref(),
+                &destination,
+                &message,
+                false,
+                thread_key(&facts),
+            )
+            .await?;
+        }
+        store::finish_event(
+            &mut tx,
+            workspace,
+            id,
+            facts.trigger.as_str(),
+            Some(&facts_json),
+            Some(&verdicts_json),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a delivery and queues its job, in `tx`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn enqueue_delivery(
+        &self,
+        tx: &mut tidings_store::Tx,
+        workspace: &WorkspaceId,
+        event: Option<&EventId>,
+        rule: Option<&RuleId>,
+        destination: &DestinationId,
+        message: &tidings_connectors::notify::Message,
+        test: bool,
+        thread: Option<String>,
+    ) -> Result<DeliveryId, AutomationsError> {
+        let id = DeliveryId::generate();
+        let payload = json!({ "message": message, "thread": thread }).to_string();
+        let new = NewDelivery {
+            id: &id,
+            event_id: event,
+            rule_id: rule,
+            destination_id: destination,
+            test,
+            payload: &payload,
+        };
+        log_store::insert_delivery(tx, workspace, &new).await?;
+        self.queue_delivery(tx, workspace, &id).await?;
+        Ok(id)
+    }
+
+    /// Queues the processing of a stored event, in `tx`.
+    pub(crate) async fn queue_processing(
+        &self,
+        tx: &mut tidings_store::Tx,
+        workspace: &WorkspaceId,
+        id: &EventId,
+    ) -> Result<(), AutomationsError> {
+        let job = ProcessEvent { workspace_id: workspace.clone(), event_id: id.clone() };
+        let job = NewJob::new(&job)?.workspace(workspace.clone()).unique_key(format!("process:{id}"));
+        self.queue.enqueue_in(tx, job).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn queue_delivery(
+        &self,
+        tx: &mut tidings_store::Tx,
+        workspace: &WorkspaceId,
+        id: &DeliveryId,
+    ) -> Result<(), AutomationsError> {
+        let job = Deliver { workspace_id: workspace.clone(), delivery_id: id.clone() };
+        let job = NewJob::new(&job)?.workspace(workspace.clone());
+        self.queue.enqueue_in(tx, job).await?;
+        Ok(())
+    }
+}
+
+/// Messages about one deal share a Google Chat thread.
+pub(crate) fn thread_key(facts: &Facts) -> Option<String> {
+    facts.deal.as_ref().map(|deal| format!("deal-{}", deal.id))
+}

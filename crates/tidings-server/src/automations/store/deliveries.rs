@@ -1,0 +1,298 @@
+//! Queries of the delivery log and the in-app notifications.
+
+use tidings_core::time::now_millis;
+use tidings_core::{DeliveryId, DestinationId, EventId, NotificationId, RuleId, WorkspaceId};
+use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
+
+/// One delivery, with the names of its rule and destination for the log.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeliveryRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub event_id: Option<String>,
+    pub rule_id: Option<String>,
+    pub rule_name: Option<String>,
+    pub destination_id: String,
+    pub destination_name: Option<String>,
+    pub destination_kind: Option<String>,
+    pub status: String,
+    pub test: bool,
+    pub payload: String,
+    pub attempts: i64,
+    pub response_code: Option<i64>,
+    pub remote_id: Option<String>,
+    pub error: Option<String>,
+    pub latency_ms: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+const DELIVERY_SELECT: &str = "SELECT d.id, d.workspace_id, d.event_id, d.rule_id, r.name AS rule_name, \
+     d.destination_id, t.name AS destination_name, t.kind AS destination_kind, d.status, d.test, d.payload, \
+     d.attempts, d.response_code, d.remote_id, d.error, d.latency_ms, d.created_at, d.updated_at, d.delivered_at \
+     FROM automation_deliveries d LEFT JOIN automation_rules r ON r.id = d.rule_id \
+     LEFT JOIN automation_destinations t ON t.id = d.destination_id";
+
+/// A new delivery, queued.
+pub struct NewDelivery<'a> {
+    pub id: &'a DeliveryId,
+    pub event_id: Option<&'a EventId>,
+    pub rule_id: Option<&'a RuleId>,
+    pub destination_id: &'a DestinationId,
+    pub test: bool,
+    pub payload: &'a str,
+}
+
+pub async fn insert_delivery(tx: &mut Tx, workspace: &WorkspaceId, new: &NewDelivery<'_>) -> Result<(), StoreError> {
+    let now = now_millis();
+    with_tx!(tx, |conn| {
+        sqlx::query(
+        "INSERT INTO automation_deliveries (id, workspace_id, event_id, rule_id, destination_id, status, test, payload, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $8)"
+    )
+    .bind(new.id.as_str())
+    .bind(workspace.as_str())
+    .bind(new.event_id.map(EventId::as_str))
+    .bind(new.rule_id.map(RuleId::as_str))
+    .bind(new.destination_id.as_str())
+    .bind(new.test)
+    .bind(new.payload)
+    .bind(now)
+    .execute(&mut **conn)
+    .await
+    .map(|_| ())
+    })?;
+    Ok(())
+}
+
+pub async fn delivery(db: &Db, workspace: &WorkspaceId, id: &DeliveryId) -> Result<Option<DeliveryRow>, StoreError> {
+    let sql = format!("{DELIVERY_SELECT} WHERE d.workspace_id = $1 AND d.id = $2");
+    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(workspace.as_str())
+        .bind(id.as_str())
+        .fetch_optional(pool)
+        .await)?)
+}
+
+/// Marks a delivery `sending` and counts the attempt, only if it is `queued` (or, for a resend
+/// allowed after an interruption, `sending`). False when another state won.
+pub async fn start_attempt(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &DeliveryId,
+    from_sending: bool,
+) -> Result<bool, StoreError> {
+    let updated = with_tx!(tx, |conn| sqlx::query(
+        "UPDATE automation_deliveries SET status = 'sending', attempts = attempts + 1, updated_at = $3 \
+         WHERE workspace_id = $1 AND id = $2 AND (status = 'queued' OR ($4 AND status = 'sending'))"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(now_millis())
+    .bind(from_sending)
+    .execute(&mut **conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(updated > 0)
+}
+
+/// What an attempt ended with.
+pub struct AttemptOutcome<'a> {
+    pub status: &'a str,
+    pub response_code: Option<i64>,
+    pub remote_id: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub latency_ms: Option<i64>,
+}
+
+pub async fn finish_attempt(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &DeliveryId,
+    outcome: &AttemptOutcome<'_>,
+) -> Result<(), StoreError> {
+    let now = now_millis();
+    let delivered_at = (outcome.status == "delivered").then_some(now);
+    with_tx!(tx, |conn| sqlx::query(
+        "UPDATE automation_deliveries SET status = $3, response_code = COALESCE($4, response_code), \
+         remote_id = COALESCE($5, remote_id), error = $6, latency_ms = COALESCE($7, latency_ms), updated_at = $8, \
+         delivered_at = COALESCE($9, delivered_at) WHERE workspace_id = $1 AND id = $2"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(outcome.status)
+    .bind(outcome.response_code)
+    .bind(outcome.remote_id)
+    .bind(outcome.error)
+    .bind(outcome.latency_ms)
+    .bind(now)
+    .bind(delivered_at)
+    .execute(&mut **conn)
+    .await
+    .map(|_| ()))?;
+    Ok(())
+}
+
+/// Puts a failed or unconfirmed delivery back in the queue (retry from the log). False when it
+/// is in another state.
+pub async fn requeue(tx: &mut Tx, workspace: &WorkspaceId, id: &DeliveryId) -> Result<bool, StoreError> {
+    let updated = with_tx!(tx, |conn| sqlx::query(
+        "UPDATE automation_deliveries SET status = 'queued', error = NULL, updated_at = $3 \
+         WHERE workspace_id = $1 AND id = $2 AND status IN ('failed', 'unconfirmed')"
+    )
+    .bind(workspace.as_str())
+    .bind(id.as_str())
+    .bind(now_millis())
+    .execute(&mut **conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(updated > 0)
+}
+
+/// Which deliveries the log shows. `None` does not filter.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub status: Option<String>,
+    pub rule_id: Option<String>,
+    pub destination_id: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// Show deliveries created before this one (keyset paging, newest first).
+    pub before: Option<String>,
+    pub limit: i64,
+}
+
+pub async fn deliveries(
+    db: &Db,
+    workspace: &WorkspaceId,
+    filter: &DeliveryFilter,
+) -> Result<Vec<DeliveryRow>, StoreError> {
+    let sql = format!(
+        "{DELIVERY_SELECT} WHERE d.workspace_id = $1 AND ($2 IS NULL OR d.status = $2) AND ($3 IS NULL OR d.rule_id = $3) \
+         AND ($4 IS NULL OR d.destination_id = $4) AND ($5 IS NULL OR d.created_at >= $5) \
+         AND ($6 IS NULL OR d.created_at < $6) AND ($7 IS NULL OR d.id < $7) ORDER BY d.id DESC LIMIT $8"
+    );
+    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(workspace.as_str())
+        .bind(filter.status.as_deref())
+        .bind(filter.rule_id.as_deref())
+        .bind(filter.destination_id.as_deref())
+        .bind(filter.from)
+        .bind(filter.to)
+        .bind(filter.before.as_deref())
+        .bind(filter.limit)
+        .fetch_all(pool)
+        .await)?)
+}
+
+/// Deletes deliveries, processed events and read notifications created before `cutoff`, in every
+/// workspace (the scheduled purge). Returns the deliveries deleted.
+pub async fn purge_before(db: &Db, cutoff: i64) -> Result<u64, StoreError> {
+    let deleted = with_writer!(db, |pool| {
+        sqlx::query(
+        "DELETE FROM automation_deliveries WHERE created_at < $1 AND status IN ('delivered', 'failed', 'unconfirmed')"
+    )
+    .bind(cutoff)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    with_writer!(db, |pool| sqlx::query(
+        "DELETE FROM automation_events WHERE received_at < $1 AND status <> 'received'"
+    )
+    .bind(cutoff)
+    .execute(pool)
+    .await
+    .map(|_| ()))?;
+    with_writer!(db, |pool| sqlx::query("DELETE FROM notifications WHERE created_at < $1 AND read_at IS NOT NULL")
+        .bind(cutoff)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+    Ok(deleted)
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-app notifications.
+// ---------------------------------------------------------------------------------------------
+
+/// One notification of the bell.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NotificationRow {
+    pub id: String,
+    pub workspace_id: String,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub delivery_id: Option<String>,
+    pub read_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// A new notification.
+pub struct NewNotification<'a> {
+    pub kind: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub link: Option<&'a str>,
+    /// The delivery it is, for rule actions: a retried delivery adds no second notification.
+    pub delivery_id: Option<&'a DeliveryId>,
+}
+
+/// Adds a notification; false when the delivery already added one.
+pub async fn insert_notification(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    new: &NewNotification<'_>,
+) -> Result<bool, StoreError> {
+    let inserted = with_tx!(tx, |conn| sqlx::query(
+        "INSERT INTO notifications (id, workspace_id, kind, title, body, link, delivery_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (delivery_id) DO NOTHING"
+    )
+    .bind(NotificationId::generate().as_str())
+    .bind(workspace.as_str())
+    .bind(new.kind)
+    .bind(new.title)
+    .bind(new.body)
+    .bind(new.link)
+    .bind(new.delivery_id.map(DeliveryId::as_str))
+    .bind(now_millis())
+    .execute(&mut **conn)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(inserted > 0)
+}
+
+pub async fn notifications(db: &Db, workspace: &WorkspaceId, limit: i64) -> Result<Vec<NotificationRow>, StoreError> {
+    Ok(with_reader!(db, |pool| sqlx::query_as(
+        "SELECT id, workspace_id, kind, title, body, link, delivery_id, read_at, created_at FROM notifications \
+         WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2"
+    )
+    .bind(workspace.as_str())
+    .bind(limit)
+    .fetch_all(pool)
+    .await)?)
+}
+
+pub async fn unread_notifications(db: &Db, workspace: &WorkspaceId) -> Result<i64, StoreError> {
+    Ok(with_reader!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM notifications WHERE workspace_id = $1 AND read_at IS NULL"
+    )
+    .bind(workspace.as_str())
+    .fetch_one(pool)
+    .await)?)
+}
+
+/// Marks every notification read.
+pub async fn mark_notifications_read(tx: &mut Tx, workspace: &WorkspaceId) -> Result<u64, StoreError> {
+    Ok(with_tx!(tx, |conn| sqlx::query(
+        "UPDATE notifications SET read_at = $2 WHERE workspace_id = $1 AND read_at IS NULL"
+    )
+    .bind(workspace.as_str())
+    .bind(now_millis())
+    .execute(&mut **conn)
+    .await
+    .map(|r| r.rows_affected()))?)
+}
