@@ -196,12 +196,9 @@ impl ChatModel for OpenAiCompatible {
             call = call.bearer_auth(key.expose_secret());
         }
         let answer: WireResponse = send_json(PROVIDER, call).await?;
-        let content = answer
-            .choices
-            .into_iter()
-            .next()
-            .and_then(|choice| choice.message.content)
-            .ok_or_else(|| ConnectorError::Malformed { platform: PROVIDER, message: "no message in the answer".into() })?;
+        let content = answer.choices.into_iter().next().and_then(|choice| choice.message.content).ok_or_else(|| {
+            ConnectorError::Malformed { platform: PROVIDER, message: "no message in the answer".into() }
+        })?;
         let (prompt_tokens, completion_tokens, estimated_usage) = match answer.usage {
             Some(usage) if usage.prompt_tokens + usage.completion_tokens > 0 => {
                 (usage.prompt_tokens, usage.completion_tokens, false)

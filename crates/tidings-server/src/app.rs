@@ -279,6 +279,7 @@ pub fn router(state: AppState) -> Router {
         .merge(inbox::pages::router())
         .merge(channels::pages::router())
         .merge(automations::pages::router())
+        .merge(pipeline::replies::pages::router())
         .merge(mail::pages::router(&config))
         .merge(dashboard::router())
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", document))

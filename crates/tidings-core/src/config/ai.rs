@@ -104,9 +104,16 @@ impl AiConfig {
     /// A dated model name (`gpt-4o-mini-2024-07-18`) is priced as its base name.
     pub fn cost(&self, model: &str, prompt_tokens: u64, completion_tokens: u64) -> Option<f64> {
         let price = self.prices.get(model).or_else(|| {
-            self.prices.iter().filter(|(name, _)| model.starts_with(name.as_str())).max_by_key(|(name, _)| name.len()).map(|(_, p)| p)
+            self.prices
+                .iter()
+                .filter(|(name, _)| model.starts_with(name.as_str()))
+                .max_by_key(|(name, _)| name.len())
+                .map(|(_, p)| p)
         })?;
-        Some(prompt_tokens as f64 / 1000.0 * price.input_per_1k + completion_tokens as f64 / 1000.0 * price.output_per_1k)
+        Some(
+            prompt_tokens as f64 / 1000.0 * price.input_per_1k
+                + completion_tokens as f64 / 1000.0 * price.output_per_1k,
+        )
     }
 }
 

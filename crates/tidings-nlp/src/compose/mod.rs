@@ -335,7 +335,8 @@ mod tests {
     #[test]
     fn a_pricing_question_is_answered_from_the_knowledge_base_in_every_tone() {
         let voice = voice();
-        let knowledge = ["## Pro plan\nThe Pro plan costs $49 per month. It includes 5 seats. Extra seats are $9.".into()];
+        let knowledge =
+            ["## Pro plan\nThe Pro plan costs $49 per month. It includes 5 seats. Extra seats are $9.".into()];
         let drafts = compose(&input(&voice, &knowledge), &Tone::ALL);
         assert_eq!(drafts.len(), 4);
         for draft in &drafts {
@@ -407,7 +408,10 @@ mod tests {
         let mut i = input(&voice, &knowledge);
         i.templates = &templates;
         let drafts = compose(&i, &[Tone::Friendly, Tone::Professional]);
-        assert_eq!(drafts[0].text, "Hey Maria, good question! The Pro plan costs $49 per month. Cheers, Harbour & Vine");
+        assert_eq!(
+            drafts[0].text,
+            "Hey Maria, good question! The Pro plan costs $49 per month. Cheers, Harbour & Vine"
+        );
         assert_eq!(drafts[0].template, "workspace:pricing");
         assert_eq!(drafts[1].template, "builtin:professional", "the template is for the friendly tone only");
     }
@@ -428,7 +432,9 @@ mod tests {
 
     #[test]
     fn greetings_and_thanks_are_recognised_in_several_languages() {
-        for text in ["Hi!", "hello there 👋", "Buenos días", "Bonjour", "Guten Morgen", "Thanks a lot!", "thank you so much"] {
+        for text in
+            ["Hi!", "hello there 👋", "Buenos días", "Bonjour", "Guten Morgen", "Thanks a lot!", "thank you so much"]
+        {
             assert!(small_talk(text).is_some(), "{text}");
         }
         assert_eq!(small_talk("Merci beaucoup !"), Some(SmallTalk::Thanks));

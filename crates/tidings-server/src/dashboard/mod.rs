@@ -50,6 +50,7 @@ pub fn nav_for(current: &str, role: Option<Role>) -> Vec<NavItem> {
         items.push(item("Team", Some("/settings/team"), true));
         items.push(item("Locations & channels", Some("/settings/channels"), true));
         items.push(item("Saved replies", Some("/settings/saved-replies"), true));
+        items.push(item("AI replies", Some("/settings/ai"), true));
         if role.can(Permission::ManageApiKeys) {
             items.push(item("API keys", Some("/settings/api-keys"), true));
         }

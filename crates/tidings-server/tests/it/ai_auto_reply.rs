@@ -24,7 +24,8 @@ struct Data<T> {
 /// Announces that the pipeline analysed the newest message of `conversation`, as the analysis job does.
 async fn analysed(shop: &Shop, conversation: &str, handoff_reason: Option<&str>) -> String {
     let id = ConversationId::parse(conversation).expect("conversation id");
-    let messages = tidings_server::inbox::store::messages(&shop.app.state.db, &shop.workspace, &id).await.expect("messages");
+    let messages =
+        tidings_server::inbox::store::messages(&shop.app.state.db, &shop.workspace, &id).await.expect("messages");
     let message = MessageId::parse(&messages.last().expect("a message").id).expect("message id");
     let event = DomainEvent::ItemAnalysed {
         conversation: id,
@@ -60,7 +61,8 @@ async fn replies_of(shop: &Shop, conversation: &str) -> Vec<tidings_server::inbo
 async fn auto_replies_answer_hand_off_or_stay_out(engine: Engine) {
     let Some(shop) = Shop::open(engine).await else { return };
     let owner = shop.client();
-    let faq = json!({"kind": "faq", "title": "What does the Pro plan cost?", "body": "The Pro plan costs $49 per month."});
+    let faq =
+        json!({"kind": "faq", "title": "What does the Pro plan cost?", "body": "The Pro plan costs $49 per month."});
     let _: Value = owner.post("/api/v1/ai/knowledge", &faq, StatusCode::CREATED).await;
     let holding = json!({"holdingMessage": "Thanks for your patience, a colleague will answer shortly."});
     let _: Value = owner.put("/api/v1/ai/settings", &holding, StatusCode::OK).await;
@@ -75,7 +77,16 @@ async fn auto_replies_answer_hand_off_or_stay_out(engine: Engine) {
     let at = tidings_core::time::now_millis() - MINUTE;
 
     // A pricing question the knowledge base answers: sent automatically through the outbound queue.
-    let pricing = ingest_message(&shop.app, &shop.workspace, "messenger", Some(&on), "t-1", "Hi, what's the price of your Pro plan?", at).await;
+    let pricing = ingest_message(
+        &shop.app,
+        &shop.workspace,
+        "messenger",
+        Some(&on),
+        "t-1",
+        "Hi, what's the price of your Pro plan?",
+        at,
+    )
+    .await;
     let message = analysed(&shop, &pricing, None).await;
     let done = outcome(&shop, &pricing).await;
     assert_eq!(done.action, "auto_sent", "{done:?}");
@@ -92,7 +103,16 @@ async fn auto_replies_answer_hand_off_or_stay_out(engine: Engine) {
     assert_eq!(replies_of(&shop, &pricing).await.len(), 1);
 
     // Asking for a person: handed over with the holding message, no answer.
-    let human = ingest_message(&shop.app, &shop.workspace, "messenger", Some(&on), "t-2", "I want to talk to a real person please", at).await;
+    let human = ingest_message(
+        &shop.app,
+        &shop.workspace,
+        "messenger",
+        Some(&on),
+        "t-2",
+        "I want to talk to a real person please",
+        at,
+    )
+    .await;
     analysed(&shop, &human, None).await;
     let done = outcome(&shop, &human).await;
     assert_eq!(done.action, "handed_off", "{done:?}");
@@ -105,7 +125,9 @@ async fn auto_replies_answer_hand_off_or_stay_out(engine: Engine) {
     assert_eq!(conversation["data"]["status"], "needs_human", "{conversation}");
 
     // A connection without auto-reply: nothing happens.
-    let quiet = ingest_message(&shop.app, &shop.workspace, "messenger", Some(&off), "t-3", "What does the Pro plan cost?", at).await;
+    let quiet =
+        ingest_message(&shop.app, &shop.workspace, "messenger", Some(&off), "t-3", "What does the Pro plan cost?", at)
+            .await;
     analysed(&shop, &quiet, None).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let log: Data<Vec<AutoReplyLogOut>> =
@@ -117,9 +139,11 @@ async fn auto_replies_answer_hand_off_or_stay_out(engine: Engine) {
     let agent = api_key(&shop, "agent").await;
     let _: Value = shop.app.client(&agent).get(&path, StatusCode::OK).await;
     let _: Value = shop.app.client(&agent).put(&path, &json!({"enabled": false}), StatusCode::FORBIDDEN).await;
-    let error: Value = owner.put(&path, &json!({"enabled": true, "threshold": 2}), StatusCode::UNPROCESSABLE_ENTITY).await;
+    let error: Value =
+        owner.put(&path, &json!({"enabled": true, "threshold": 2}), StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(error["error"]["details"]["field"], "threshold");
-    let hours = json!({"enabled": true, "businessHours": {"periods": [{"day": "monday", "open": "09:00", "close": "18:00"}]}});
+    let hours =
+        json!({"enabled": true, "businessHours": {"periods": [{"day": "monday", "open": "09:00", "close": "18:00"}]}});
     let _: Value = owner.put(&path, &hours, StatusCode::UNPROCESSABLE_ENTITY).await;
     let stranger = shop.app.signup("stranger@example.com").await;
     let other = shop.app.client(&stranger.access);
@@ -129,4 +153,4 @@ async fn auto_replies_answer_hand_off_or_stay_out(engine: Engine) {
     assert!(theirs.data.is_empty());
 }
 
-on_both_engines!(auto_replies_answer_hand_off_or_stay_out);
+crate::on_both_engines!(auto_replies_answer_hand_off_or_stay_out);

@@ -10,9 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tidings_core::config::ModelConfig;
 use tidings_core::{Config, WorkspaceId};
-use tidings_server::pipeline::replies::dto::{
-    GeneratedOut, KnowledgeOut, SettingsOut, TemplateOut, UsageReportOut,
-};
+use tidings_server::pipeline::replies::dto::{GeneratedOut, KnowledgeOut, SettingsOut, TemplateOut, UsageReportOut};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -56,8 +54,7 @@ async fn generate(shop: &Shop, conversation: &str, extra: Value) -> GeneratedOut
 fn mock_model(server: &MockServer, timeout_secs: u64) -> impl FnOnce(&mut Config) {
     let base_url = format!("{}/v1", server.uri());
     move |config: &mut Config| {
-        config.ai.model =
-            Some(ModelConfig { base_url, model: "test-model".into(), api_key: None, timeout_secs });
+        config.ai.model = Some(ModelConfig { base_url, model: "test-model".into(), api_key: None, timeout_secs });
         config.ai.prices.insert(
             "test-model".into(),
             tidings_core::config::ModelPrice { input_per_1k: 0.001, output_per_1k: 0.002 },
@@ -123,7 +120,8 @@ async fn drafts_without_a_model_come_from_the_offline_composer(engine: Engine) {
     let unknown = json!({"conversationId": "cnv_0193a0b4c2d87f2e9a1b2c3d4e5f6a7b"});
     let _: Value = shop.client().post("/api/v1/ai/generate-response", &unknown, StatusCode::NOT_FOUND).await;
     let bad_tone = json!({"conversationId": conversation, "tones": ["rude"]});
-    let error: Value = shop.client().post("/api/v1/ai/generate-response", &bad_tone, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let error: Value =
+        shop.client().post("/api/v1/ai/generate-response", &bad_tone, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(error["error"]["details"]["field"], "tones");
 }
 
@@ -132,7 +130,6 @@ async fn model_drafts_carry_usage_and_cost_and_repeat_questions_hit_the_cache(en
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
         .respond_with(completion(MODEL_ANSWER))
-        .expect(1)
         .mount(&server)
         .await;
     let Some(shop) = shop_with(engine, mock_model(&server, 5)).await else { return };
@@ -159,7 +156,7 @@ async fn model_drafts_carry_usage_and_cost_and_repeat_questions_hit_the_cache(en
     let today = usage.data.days.last().expect("today");
     assert_eq!((today.calls, today.cache_hits, today.tokens), (1, 1, 500));
     assert!((usage.data.total_cost - 0.0006).abs() < 1e-9);
-    server.verify().await;
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(1));
 }
 
 async fn a_malformed_answer_falls_back_to_the_offline_composer(engine: Engine) {
@@ -223,7 +220,7 @@ async fn a_rate_limit_pauses_model_calls_for_its_retry_after(engine: Engine) {
 
 async fn a_spent_budget_stops_model_calls_and_nothing_else(engine: Engine) {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(completion(MODEL_ANSWER)).expect(2).mount(&server).await;
+    Mock::given(method("POST")).respond_with(completion(MODEL_ANSWER)).mount(&server).await;
     let Some(shop) = shop_with(engine, |config| {
         mock_model(&server, 5)(config);
         config.ai.cache_ttl_secs = 0;
@@ -245,7 +242,7 @@ async fn a_spent_budget_stops_model_calls_and_nothing_else(engine: Engine) {
     assert_eq!((out.source.as_str(), out.fallback_reason.as_deref()), ("template", Some("budget_exhausted")));
     assert!(out.responses[0].text.contains(PRO_FAQ), "the offline composer goes on");
     assert_eq!(out.budget.used_today, 1000);
-    server.verify().await;
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(2), "the third request called nobody");
 }
 
 async fn knowledge_templates_and_settings_are_managed_by_role_and_workspace(engine: Engine) {
@@ -268,10 +265,15 @@ async fn knowledge_templates_and_settings_are_managed_by_role_and_workspace(engi
         .await;
     assert_eq!(patched.data.body, "Pro is $59 per month.");
     let _: Value = owner
-        .post("/api/v1/ai/knowledge", &json!({"kind": "wiki", "title": "x", "body": "y"}), StatusCode::UNPROCESSABLE_ENTITY)
+        .post(
+            "/api/v1/ai/knowledge",
+            &json!({"kind": "wiki", "title": "x", "body": "y"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
         .await;
 
-    let template = json!({"name": "Pricing", "tone": "friendly", "topic": "pricing", "body": "Hey {{name}}! {{answer}}"});
+    let template =
+        json!({"name": "Pricing", "tone": "friendly", "topic": "pricing", "body": "Hey {{name}}! {{answer}}"});
     let created: Data<TemplateOut> = owner.post("/api/v1/ai/response-templates", &template, StatusCode::CREATED).await;
     let _: Value = owner.post("/api/v1/ai/response-templates", &template, StatusCode::CONFLICT).await;
     let bad = json!({"name": "x", "topic": "weather", "body": "y"});
@@ -331,7 +333,7 @@ async fn knowledge_templates_and_settings_are_managed_by_role_and_workspace(engi
     let _: Value = owner.get(&knowledge_path, StatusCode::NOT_FOUND).await;
 }
 
-on_both_engines!(
+crate::on_both_engines!(
     drafts_without_a_model_come_from_the_offline_composer,
     model_drafts_carry_usage_and_cost_and_repeat_questions_hit_the_cache,
     a_malformed_answer_falls_back_to_the_offline_composer,

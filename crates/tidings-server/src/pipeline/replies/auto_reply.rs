@@ -69,10 +69,13 @@ pub fn register(registry: &mut Registry, replies: Replies) {
             let Some(workspace) = context.workspace_id.clone() else {
                 return Err(JobError::fatal("ai.auto_reply without a workspace"));
             };
-            replies.auto_reply_to(&workspace, &job).await.map_err(|error| {
-                tracing::warn!(%workspace, message = %job.message, %error, "auto-reply failed");
-                JobError::retry(error)
-            })
+            match replies.auto_reply_to(&workspace, &job).await {
+                Ok(_) => Ok(()),
+                Err(error) => {
+                    tracing::warn!(%workspace, message = %job.message, %error, "auto-reply failed");
+                    Err(JobError::retry(error))
+                }
+            }
         }
     });
 }
@@ -107,7 +110,8 @@ impl Replies {
             return Ok(Handled::Ignored);
         }
         let (_, time_zone) = self.connection_zone(workspace, &connection).await?;
-        let hours: Option<BusinessHours> = settings.business_hours.as_deref().and_then(|h| serde_json::from_str(h).ok());
+        let hours: Option<BusinessHours> =
+            settings.business_hours.as_deref().and_then(|h| serde_json::from_str(h).ok());
         let in_hours = hours.is_none_or(|h| h.is_open(chrono::Utc::now(), &time_zone));
         let ai_settings = store::settings(&self.db, workspace).await?;
         if let Some(reason) = &job.handoff_reason {
@@ -140,7 +144,9 @@ impl Replies {
         let source = Some(generated.source.as_str());
         match (decision.action, best) {
             (Action::AutoSend, Some(draft)) => match self.send(workspace, job, &draft.text, true).await? {
-                Ok(response) => self.finish(workspace, job, "auto_sent", &reasons, confidence, source, Some(&response)).await,
+                Ok(response) => {
+                    self.finish(workspace, job, "auto_sent", &reasons, confidence, source, Some(&response)).await
+                }
                 Err(refused) => {
                     let reasons = serde_json::json!([{ "trigger": "refused", "message": refused }]).to_string();
                     self.finish(workspace, job, "skipped", &reasons, confidence, source, None).await
@@ -240,7 +246,8 @@ mod tests {
             lead_tag: Some(LeadTag::Hot),
             handoff_reason: None,
         };
-        let stored = DomainEvent::ItemStored { conversation: ConversationId::generate(), message: MessageId::generate() };
+        let stored =
+            DomainEvent::ItemStored { conversation: ConversationId::generate(), message: MessageId::generate() };
         let jobs = AutoReplySubscriber.jobs_for(&workspace, &[analysed, stored]).expect("jobs");
         assert_eq!(jobs.len(), 1);
     }

@@ -18,7 +18,6 @@ use tidings_nlp::guardrail::ViolationKind;
 use tidings_nlp::language::Language;
 use tidings_nlp::pipeline::{self, Analysis, Input};
 use tidings_nlp::retrieval::{self, Index};
-use tidings_nlp::understanding::Topic;
 
 use super::dto::{AnalysisOut, DraftOut, DroppedOut, GeneratedOut, KnowledgeHitOut, UsageOut};
 use super::prompt::{self, ModelAnswer, PromptInput};
@@ -106,18 +105,16 @@ impl Replies {
         let settings = store::settings(&self.db, workspace).await?;
         let knowledge = store::knowledge(&self.db, workspace).await?;
         let templates = store::templates(&self.db, workspace).await?;
-        let history = messages
+        let earlier: Vec<&MessageRow> = messages.iter().filter(|m| m.id != message.id).collect();
+        let history = earlier[earlier.len().saturating_sub(HISTORY)..]
             .iter()
-            .filter(|m| m.id != message.id)
-            .rev()
-            .take(HISTORY)
-            .rev()
             .map(|m| {
                 let who = if m.direction == Direction::Inbound.as_str() { "Customer" } else { "Business" };
                 (who.to_owned(), m.body.clone())
             })
             .collect();
-        let unresolved = messages.iter().rev().take_while(|m| m.direction == Direction::Inbound.as_str()).count() as u32;
+        let unresolved =
+            messages.iter().rev().take_while(|m| m.direction == Direction::Inbound.as_str()).count() as u32;
         Ok(Context {
             unresolved,
             hits: retrieve(&knowledge, &text),
@@ -309,7 +306,9 @@ impl Replies {
         };
         breakers.record_success(model.endpoint());
         let cost = self.models.cost_nano_usd(&completion.model, completion.prompt_tokens, completion.completion_tokens);
-        let cost = cost.or_else(|| self.models.cost_nano_usd(model.model(), completion.prompt_tokens, completion.completion_tokens));
+        let cost = cost.or_else(|| {
+            self.models.cost_nano_usd(model.model(), completion.prompt_tokens, completion.completion_tokens)
+        });
         *usage = UsageOut {
             model: Some(completion.model.clone()),
             prompt_tokens: completion.prompt_tokens,
@@ -336,7 +335,8 @@ impl Replies {
     /// Runs the output guardrail over a candidate, shortening one that is only too long.
     fn checked(&self, context: &Context, candidate: Candidate) -> DraftOut {
         let max = context.settings.max_length.max(1) as usize;
-        let check = |text: &str| pipeline::check_reply(text, &context.input, &context.analysis, &context.knowledge_texts, max);
+        let check =
+            |text: &str| pipeline::check_reply(text, &context.input, &context.analysis, &context.knowledge_texts, max);
         let mut text = candidate.text.trim().to_owned();
         let mut result = check(&text);
         let mut shortened = false;
@@ -386,17 +386,20 @@ fn retrieve(knowledge: &[KnowledgeRow], text: &str) -> Vec<(String, KnowledgeRow
         .collect()
 }
 
-/// The model's replies in the order of `tones` (matched by tone name, else by position).
+/// The model's replies in the order of `tones`: matched by tone name, else the next reply whose
+/// tone is none of those asked for.
 fn from_answer(answer: &ModelAnswer, tones: &[Tone], source: &'static str) -> Vec<Candidate> {
+    let tone_of = |reply: &prompt::ModelReply| reply.tone.as_deref().and_then(Tone::parse);
+    let mut unclaimed = answer
+        .replies
+        .iter()
+        .filter(|r| tone_of(r).is_none_or(|t| !tones.contains(&t)))
+        .collect::<Vec<_>>()
+        .into_iter();
     tones
         .iter()
-        .enumerate()
-        .filter_map(|(i, tone)| {
-            let reply = answer
-                .replies
-                .iter()
-                .find(|r| r.tone.as_deref().and_then(Tone::parse) == Some(*tone))
-                .or_else(|| answer.replies.get(i))?;
+        .filter_map(|tone| {
+            let reply = answer.replies.iter().find(|r| tone_of(r) == Some(*tone)).or_else(|| unclaimed.next())?;
             let mut confidence = reply.confidence.unwrap_or(0.7).clamp(0.0, 1.0);
             if answer.requires_human {
                 confidence = confidence.min(0.35);
@@ -432,7 +435,13 @@ fn composed(context: &Context, tones: &[Tone], small_talk: Option<SmallTalk>) ->
     };
     compose::compose(&input, tones)
         .into_iter()
-        .map(|c| Candidate { tone: c.tone, text: c.text, confidence: c.confidence, source: "template", template: Some(c.template) })
+        .map(|c| Candidate {
+            tone: c.tone,
+            text: c.text,
+            confidence: c.confidence,
+            source: "template",
+            template: Some(c.template),
+        })
         .collect()
 }
 
@@ -479,7 +488,8 @@ pub fn tones_for(
         return Err(("variants", "must be between 1 and 4".into()));
     }
     let first = match tone {
-        Some(t) => Tone::parse(t).ok_or_else(|| ("tone", format!("`{t}` is not professional, friendly, empathetic or casual")))?,
+        Some(t) => Tone::parse(t)
+            .ok_or_else(|| ("tone", format!("`{t}` is not professional, friendly, empathetic or casual")))?,
         None => Tone::parse(brand).unwrap_or(Tone::Professional),
     };
     let mut out = vec![first];
@@ -516,7 +526,11 @@ mod tests {
         };
         let knowledge = [
             row("faq", "What does the Pro plan cost?", "The Pro plan costs $49 per month."),
-            row("document", "Opening hours", "# Hours\n\nWe are open Monday to Saturday, 9 to 18.\n\n# Parking\n\nFree parking behind the shop."),
+            row(
+                "document",
+                "Opening hours",
+                "# Hours\n\nWe are open Monday to Saturday, 9 to 18.\n\n# Parking\n\nFree parking behind the shop.",
+            ),
         ];
         let hits = retrieve(&knowledge, "How much is the Pro plan?");
         assert_eq!(hits[0].0, "The Pro plan costs $49 per month.");
@@ -541,7 +555,8 @@ mod tests {
 
     #[test]
     fn topics_and_languages_of_templates_parse_from_their_names() {
-        let topic: Option<Topic> = serde_json::from_value(serde_json::json!("pricing")).ok();
-        assert_eq!(topic, Some(Topic::Pricing));
+        let topic: Option<tidings_nlp::understanding::Topic> =
+            serde_json::from_value(serde_json::json!("pricing")).ok();
+        assert_eq!(topic, Some(tidings_nlp::understanding::Topic::Pricing));
     }
 }

@@ -52,12 +52,18 @@ impl BusinessHours {
         }
         for period in &self.periods {
             if !DAYS.iter().any(|(name, _)| *name == period.day) {
-                return Err(("businessHours.periods.day", format!("`{}` is not mon, tue, wed, thu, fri, sat or sun", period.day)));
+                return Err((
+                    "businessHours.periods.day",
+                    format!("`{}` is not mon, tue, wed, thu, fri, sat or sun", period.day),
+                ));
             }
             match (minutes(&period.open), minutes(&period.close)) {
                 (Some(open), Some(close)) if open < close => {}
                 (Some(_), Some(_)) => {
-                    return Err(("businessHours.periods.close", format!("{} must be after {}", period.close, period.open)));
+                    return Err((
+                        "businessHours.periods.close",
+                        format!("{} must be after {}", period.close, period.open),
+                    ));
                 }
                 _ => return Err(("businessHours.periods.open", "times are HH:MM, 24-hour".into())),
             }

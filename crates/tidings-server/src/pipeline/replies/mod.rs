@@ -8,14 +8,17 @@
 //! * `generate.rs`: analysis, retrieval, model or composer, the output guardrail.
 //! * `auto_reply.rs`: the subscriber to `ItemAnalysed` and the `ai.auto_reply` job.
 //! * `hours.rs`: business hours in the location's time zone.
+//! * `chart.rs`: the usage chart, SVG drawn on the server.
 //! * `service.rs`, `store/`, `dto.rs`, `routes.rs`, `api_error.rs`, `pages.rs`: the usual shape.
 
 mod api_error;
 pub mod auto_reply;
+mod chart;
 pub mod dto;
 mod generate;
 pub mod hours;
 pub mod model;
+pub mod pages;
 mod prompt;
 pub mod routes;
 pub mod service;

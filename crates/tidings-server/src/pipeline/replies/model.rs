@@ -184,8 +184,13 @@ mod tests {
 
     #[test]
     fn the_budget_warns_at_eighty_percent_and_stops_only_with_a_hard_cap() {
-        let mut budget =
-            Budget { daily_limit: Some(1000), monthly_limit: None, used_today: 799, used_this_month: 799, hard_stop: true };
+        let mut budget = Budget {
+            daily_limit: Some(1000),
+            monthly_limit: None,
+            used_today: 799,
+            used_this_month: 799,
+            hard_stop: true,
+        };
         assert_eq!(budget.state(), BudgetState::Ok);
         budget.used_today = 800;
         assert_eq!(budget.state(), BudgetState::Warning);
@@ -197,7 +202,8 @@ mod tests {
         let monthly =
             Budget { daily_limit: None, monthly_limit: Some(10), used_today: 0, used_this_month: 10, hard_stop: true };
         assert!(monthly.stops_calls());
-        let unlimited = Budget { daily_limit: None, monthly_limit: None, used_today: 9, used_this_month: 9, hard_stop: true };
+        let unlimited =
+            Budget { daily_limit: None, monthly_limit: None, used_today: 9, used_this_month: 9, hard_stop: true };
         assert_eq!(unlimited.state(), BudgetState::Ok);
     }
 }

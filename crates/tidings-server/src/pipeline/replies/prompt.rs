@@ -58,12 +58,7 @@ pub fn request(input: &PromptInput<'_>) -> ChatRequest {
         system.push_str(&format!("\n\nExtra instructions for this reply: {}", extra.trim()));
     }
     let understanding = &input.analysis.understanding;
-    let history = input
-        .history
-        .iter()
-        .map(|(who, text)| format!("{who}: {text}"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let history = input.history.iter().map(|(who, text)| format!("{who}: {text}")).collect::<Vec<_>>().join("\n");
     let user = format!(
         "CONVERSATION HISTORY:\n{history}\n\nCURRENT MESSAGE ANALYSIS:\n- Kind: {kind}\n- Topic: {topic:?}\n- Sentiment: {sentiment}\n\
          - Intent: {intent:?}\n- Lead: {lead:?}\n- Question: {question}\n\nCUSTOMER MESSAGE:\n{message}",

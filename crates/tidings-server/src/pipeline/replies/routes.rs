@@ -56,8 +56,10 @@ async fn generate_response(
     if body.custom_instructions.as_ref().is_some_and(|c| c.chars().count() > 1_000) {
         return Err(ApiError::validation("customInstructions", "must be at most 1000 characters"));
     }
-    let out =
-        state.ai.generate(&auth.workspace_id, &body.conversation_id, &tones, body.custom_instructions.as_deref()).await?;
+    let out = state
+        .ai
+        .generate(&auth.workspace_id, &body.conversation_id, &tones, body.custom_instructions.as_deref())
+        .await?;
     Ok(Envelope::new(out))
 }
 

@@ -9,8 +9,8 @@ use tidings_nlp::language::Language;
 use tidings_store::{Db, StoreError};
 
 use super::dto::{
-    AutoReplyIn, AutoReplyLogOut, AutoReplyOut, DayUsageOut, KnowledgeIn, KnowledgeOut, KnowledgePatch, SettingsIn, SettingsOut,
-    TemplateIn, TemplateOut, UsageReportOut,
+    AutoReplyIn, AutoReplyLogOut, AutoReplyOut, DayUsageOut, KnowledgeIn, KnowledgeOut, KnowledgePatch, SettingsIn,
+    SettingsOut, TemplateIn, TemplateOut, UsageReportOut,
 };
 use super::hours::BusinessHours;
 use super::model::{API_KEY_SECRET, Models};
@@ -165,7 +165,11 @@ impl Replies {
     }
 
     /// Adds an FAQ entry or a document.
-    pub async fn add_knowledge(&self, workspace: &WorkspaceId, input: KnowledgeIn) -> Result<KnowledgeOut, RepliesError> {
+    pub async fn add_knowledge(
+        &self,
+        workspace: &WorkspaceId,
+        input: KnowledgeIn,
+    ) -> Result<KnowledgeOut, RepliesError> {
         if !matches!(input.kind.as_str(), "faq" | "document") {
             return Err(invalid("kind", "must be faq or document"));
         }
@@ -183,7 +187,8 @@ impl Replies {
         title: Option<String>,
         body: &str,
     ) -> Result<KnowledgeOut, RepliesError> {
-        let heading = body.lines().find_map(|l| l.strip_prefix('#').map(|h| h.trim_start_matches('#').trim().to_owned()));
+        let heading =
+            body.lines().find_map(|l| l.strip_prefix('#').map(|h| h.trim_start_matches('#').trim().to_owned()));
         let title = title.filter(|t| !t.trim().is_empty()).or(heading).unwrap_or_else(|| "Document".into());
         let input = KnowledgeIn { kind: "document".into(), title, body: body.to_owned() };
         self.add_knowledge(workspace, input).await
@@ -209,7 +214,11 @@ impl Replies {
     /// Removes an entry.
     pub async fn delete_knowledge(&self, workspace: &WorkspaceId, id: &str) -> Result<(), RepliesError> {
         let id = knowledge_id(id)?;
-        if store::delete_knowledge(&self.db, workspace, &id).await? { Ok(()) } else { Err(RepliesError::NotFound("knowledge entry")) }
+        if store::delete_knowledge(&self.db, workspace, &id).await? {
+            Ok(())
+        } else {
+            Err(RepliesError::NotFound("knowledge entry"))
+        }
     }
 
     /// The reply templates.
@@ -220,7 +229,10 @@ impl Replies {
     /// One template.
     pub async fn template(&self, workspace: &WorkspaceId, id: &str) -> Result<TemplateOut, RepliesError> {
         let id = template_id(id)?;
-        store::template(&self.db, workspace, &id).await?.map(TemplateOut::from).ok_or(RepliesError::NotFound("template"))
+        store::template(&self.db, workspace, &id)
+            .await?
+            .map(TemplateOut::from)
+            .ok_or(RepliesError::NotFound("template"))
     }
 
     /// Adds a template.
@@ -254,7 +266,11 @@ impl Replies {
     /// Removes a template.
     pub async fn delete_template(&self, workspace: &WorkspaceId, id: &str) -> Result<(), RepliesError> {
         let id = template_id(id)?;
-        if store::delete_template(&self.db, workspace, &id).await? { Ok(()) } else { Err(RepliesError::NotFound("template")) }
+        if store::delete_template(&self.db, workspace, &id).await? {
+            Ok(())
+        } else {
+            Err(RepliesError::NotFound("template"))
+        }
     }
 
     /// Usage per day from `from` to `to` (UTC days, inclusive; default the last 30 days).
@@ -265,7 +281,8 @@ impl Replies {
         to: Option<&str>,
     ) -> Result<UsageReportOut, RepliesError> {
         let day = |field: &'static str, value: &str| {
-            chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| invalid(field, "must be a day, YYYY-MM-DD"))
+            chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                .map_err(|_| invalid(field, "must be a day, YYYY-MM-DD"))
         };
         let to = match to {
             Some(value) => day("to", value)?,
@@ -353,7 +370,8 @@ impl Replies {
         if let Some(hours) = &input.business_hours {
             hours.validate().map_err(|(field, message)| invalid(field, message))?;
         }
-        let hours = input.business_hours.as_ref().map(serde_json::to_string).transpose().map_err(StoreError::corrupt)?;
+        let hours =
+            input.business_hours.as_ref().map(serde_json::to_string).transpose().map_err(StoreError::corrupt)?;
         let row = AutoReplyRow {
             connection_id: id.to_string(),
             enabled: input.enabled,
@@ -376,7 +394,9 @@ impl Replies {
             .await?
             .ok_or(RepliesError::NotFound("connection"))?;
         let zone = match row.location_id.as_deref().and_then(|l| LocationId::parse(l).ok()) {
-            Some(location) => crate::inbox::locations::location(&self.db, workspace, &location).await?.map(|l| l.timezone),
+            Some(location) => {
+                crate::inbox::locations::location(&self.db, workspace, &location).await?.map(|l| l.timezone)
+            }
             None => None,
         };
         Ok((id, zone.unwrap_or_else(|| "UTC".into())))
@@ -389,7 +409,9 @@ pub(super) fn auto_reply_out(connection: &str, row: Option<&AutoReplyRow>, time_
         connection_id: connection.to_owned(),
         enabled: row.is_some_and(|r| r.enabled),
         threshold: row.map_or(0.8, |r| r.threshold_percent as f32 / 100.0),
-        business_hours: row.and_then(|r| r.business_hours.as_deref()).and_then(|h| serde_json::from_str::<BusinessHours>(h).ok()),
+        business_hours: row
+            .and_then(|r| r.business_hours.as_deref())
+            .and_then(|h| serde_json::from_str::<BusinessHours>(h).ok()),
         time_zone,
     }
 }

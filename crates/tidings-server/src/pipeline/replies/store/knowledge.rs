@@ -67,7 +67,8 @@ pub async fn insert_knowledge(
     .bind(body)
     .bind(now_millis())
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ()))?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await
 }
@@ -90,8 +91,8 @@ pub async fn update_knowledge(
     .bind(body)
     .bind(now_millis())
     .execute(&mut **conn)
-    .await)?
-    .rows_affected();
+    .await
+    .map(|done| done.rows_affected()))?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await?;
     Ok(changed == 1)
@@ -104,8 +105,8 @@ pub async fn delete_knowledge(db: &Db, workspace: &WorkspaceId, id: &KnowledgeId
         .bind(workspace.as_str())
         .bind(id.as_str())
         .execute(&mut **conn)
-        .await)?
-    .rows_affected();
+        .await
+        .map(|done| done.rows_affected()))?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await?;
     Ok(deleted == 1)
@@ -145,7 +146,11 @@ pub async fn templates(db: &Db, workspace: &WorkspaceId) -> Result<Vec<TemplateR
 }
 
 /// One template of the workspace.
-pub async fn template(db: &Db, workspace: &WorkspaceId, id: &ReplyTemplateId) -> Result<Option<TemplateRow>, StoreError> {
+pub async fn template(
+    db: &Db,
+    workspace: &WorkspaceId,
+    id: &ReplyTemplateId,
+) -> Result<Option<TemplateRow>, StoreError> {
     Ok(with_reader!(db, |pool| sqlx::query_as(
         "SELECT id, name, tone, topic, language, body, created_at, updated_at FROM ai_response_templates \
          WHERE workspace_id = $1 AND id = $2"
@@ -164,7 +169,8 @@ pub async fn insert_template(
     fields: &TemplateFields<'_>,
 ) -> Result<bool, StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    let inserted = with_tx!(tx, |conn| sqlx::query(
+    let inserted = with_tx!(tx, |conn| {
+        sqlx::query(
         "INSERT INTO ai_response_templates (id, workspace_id, name, tone, topic, language, body, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"
     )
@@ -177,7 +183,9 @@ pub async fn insert_template(
     .bind(fields.body)
     .bind(now_millis())
     .execute(&mut **conn)
-    .await);
+    .await
+    .map(|done| done.rows_affected())
+    });
     match inserted {
         Ok(_) => {
             super::clear_cache_in(&mut tx, workspace).await?;
@@ -197,7 +205,9 @@ pub async fn update_template(
     fields: &TemplateFields<'_>,
 ) -> Result<Option<bool>, StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    let updated = with_tx!(tx, |conn| sqlx::query(
+    let updated =
+        with_tx!(tx, |conn| {
+            sqlx::query(
         "UPDATE ai_response_templates SET name = $3, tone = $4, topic = $5, language = $6, body = $7, updated_at = $8 \
          WHERE workspace_id = $1 AND id = $2"
     )
@@ -210,9 +220,11 @@ pub async fn update_template(
     .bind(fields.body)
     .bind(now_millis())
     .execute(&mut **conn)
-    .await);
+    .await
+    .map(|done| done.rows_affected())
+        });
     match updated {
-        Ok(done) if done.rows_affected() == 0 => Ok(None),
+        Ok(0) => Ok(None),
         Ok(_) => {
             super::clear_cache_in(&mut tx, workspace).await?;
             tx.commit().await?;
@@ -231,8 +243,8 @@ pub async fn delete_template(db: &Db, workspace: &WorkspaceId, id: &ReplyTemplat
             .bind(workspace.as_str())
             .bind(id.as_str())
             .execute(&mut **conn)
-            .await)?
-        .rows_affected();
+            .await
+            .map(|done| done.rows_affected()))?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await?;
     Ok(deleted == 1)

@@ -33,7 +33,8 @@ pub async fn claim_message(
     connection: Option<&str>,
 ) -> Result<bool, StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    let inserted = with_tx!(tx, |conn| sqlx::query(
+    let inserted = with_tx!(tx, |conn| {
+        sqlx::query(
         "INSERT INTO ai_reply_log (message_id, workspace_id, conversation_id, connection_id, action, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, 'pending', $5, $5)"
     )
@@ -43,7 +44,9 @@ pub async fn claim_message(
     .bind(connection)
     .bind(now_millis())
     .execute(&mut **conn)
-    .await);
+    .await
+    .map(|done| done.rows_affected())
+    });
     match inserted {
         Ok(_) => {
             tx.commit().await?;
@@ -86,7 +89,8 @@ pub async fn record_outcome(
     .bind(outcome.holding_response_id)
     .bind(now_millis())
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ()))?;
     tx.commit().await
 }
 
@@ -97,7 +101,8 @@ pub async fn reply_log(
     conversation: Option<&ConversationId>,
     limit: i64,
 ) -> Result<Vec<ReplyLogRow>, StoreError> {
-    Ok(with_reader!(db, |pool| sqlx::query_as(
+    Ok(with_reader!(db, |pool| {
+        sqlx::query_as(
         "SELECT message_id, conversation_id, connection_id, action, reasons, confidence_percent, source, response_id, \
          holding_response_id, created_at, updated_at FROM ai_reply_log \
          WHERE workspace_id = $1 AND ($2 IS NULL OR conversation_id = $2) ORDER BY created_at DESC, message_id DESC LIMIT $3"
@@ -106,5 +111,6 @@ pub async fn reply_log(
     .bind(conversation.map(ConversationId::as_str))
     .bind(limit)
     .fetch_all(pool)
-    .await)?)
+    .await
+    })?)
 }

@@ -88,7 +88,8 @@ pub async fn save_settings(db: &Db, workspace: &WorkspaceId, row: &SettingsRow) 
     .bind(row.holding_message.as_deref())
     .bind(now_millis())
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ()))?;
     // The brand voice shapes every answer: cached ones no longer fit.
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await
@@ -124,7 +125,8 @@ pub async fn auto_reply(
 /// Saves a connection's auto-reply settings.
 pub async fn save_auto_reply(db: &Db, workspace: &WorkspaceId, row: &AutoReplyRow) -> Result<(), StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    with_tx!(tx, |conn| sqlx::query(
+    with_tx!(tx, |conn| {
+        sqlx::query(
         "INSERT INTO ai_auto_reply (connection_id, workspace_id, enabled, threshold_percent, business_hours, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (connection_id) DO UPDATE SET enabled = excluded.enabled, \
          threshold_percent = excluded.threshold_percent, business_hours = excluded.business_hours, \
@@ -137,6 +139,8 @@ pub async fn save_auto_reply(db: &Db, workspace: &WorkspaceId, row: &AutoReplyRo
     .bind(row.business_hours.as_deref())
     .bind(now_millis())
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ())
+    })?;
     tx.commit().await
 }

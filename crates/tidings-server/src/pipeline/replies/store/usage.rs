@@ -46,7 +46,8 @@ pub async fn record_usage(db: &Db, workspace: &WorkspaceId, day: &str, delta: &U
     .bind(delta.offline_drafts)
     .bind(delta.failures)
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ()))?;
     tx.commit().await
 }
 
@@ -66,8 +67,14 @@ pub struct DayUsageRow {
 
 /// Usage per day from `from` to `to` (inclusive, `YYYY-MM-DD`), oldest first; days without use
 /// are absent.
-pub async fn usage_by_day(db: &Db, workspace: &WorkspaceId, from: &str, to: &str) -> Result<Vec<DayUsageRow>, StoreError> {
-    Ok(with_reader!(db, |pool| sqlx::query_as(
+pub async fn usage_by_day(
+    db: &Db,
+    workspace: &WorkspaceId,
+    from: &str,
+    to: &str,
+) -> Result<Vec<DayUsageRow>, StoreError> {
+    Ok(with_reader!(db, |pool| {
+        sqlx::query_as(
         "SELECT day, CAST(SUM(calls) AS BIGINT) AS calls, CAST(SUM(prompt_tokens) AS BIGINT) AS prompt_tokens, \
          CAST(SUM(completion_tokens) AS BIGINT) AS completion_tokens, CAST(SUM(cost_nano_usd) AS BIGINT) AS cost_nano_usd, \
          CAST(SUM(cache_hits) AS BIGINT) AS cache_hits, CAST(SUM(short_circuits) AS BIGINT) AS short_circuits, \
@@ -78,7 +85,8 @@ pub async fn usage_by_day(db: &Db, workspace: &WorkspaceId, from: &str, to: &str
     .bind(from)
     .bind(to)
     .fetch_all(pool)
-    .await)?)
+    .await
+    })?)
 }
 
 /// Tokens used on days starting with `prefix` (`2026-12-04` for a day, `2026-12` for a month).
@@ -115,7 +123,8 @@ pub async fn cached(
 /// Stores (or replaces) the answer for `key`.
 pub async fn cache(db: &Db, workspace: &WorkspaceId, key: &str, model: &str, answer: &str) -> Result<(), StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    with_tx!(tx, |conn| sqlx::query(
+    with_tx!(tx, |conn| {
+        sqlx::query(
         "INSERT INTO ai_response_cache (workspace_id, cache_key, model, answer, created_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (workspace_id, cache_key) DO UPDATE SET model = excluded.model, answer = excluded.answer, \
          created_at = excluded.created_at"
@@ -126,7 +135,9 @@ pub async fn cache(db: &Db, workspace: &WorkspaceId, key: &str, model: &str, ans
     .bind(answer)
     .bind(now_millis())
     .execute(&mut **conn)
-    .await)?;
+    .await
+    .map(|_| ())
+    })?;
     tx.commit().await
 }
 
@@ -135,6 +146,7 @@ pub async fn clear_cache_in(tx: &mut Tx, workspace: &WorkspaceId) -> Result<(), 
     with_tx!(tx, |conn| sqlx::query("DELETE FROM ai_response_cache WHERE workspace_id = $1")
         .bind(workspace.as_str())
         .execute(&mut **conn)
-        .await)?;
+        .await
+        .map(|_| ()))?;
     Ok(())
 }
