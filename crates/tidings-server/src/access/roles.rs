@@ -68,6 +68,29 @@ impl Role {
     }
 }
 
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AsRef<str> for Role {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        Role::parse(value).ok_or_else(|| format!("no role is called `{value}`"))
+    }
+}
+
+// A row holds its `Role` directly; a stored name that is not a role is a decode error.
+tidings_core::stored_as_text!(Role);
+
 /// Something a request may want to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Permission {

@@ -129,7 +129,7 @@ pub struct UserOut {
 impl From<UserRow> for UserOut {
     fn from(row: UserRow) -> Self {
         Self {
-            id: row.id,
+            id: row.id.to_string(),
             email: row.email,
             name: row.name,
             email_verified: row.email_verified_at.is_some(),
@@ -261,7 +261,7 @@ pub struct WorkspaceOut {
 impl From<WorkspaceRow> for WorkspaceOut {
     fn from(row: WorkspaceRow) -> Self {
         Self {
-            id: row.id,
+            id: row.id.to_string(),
             name: row.name,
             slug: row.slug,
             plan: row.plan,
@@ -278,14 +278,15 @@ pub struct MyWorkspaceOut {
     pub name: String,
     pub slug: String,
     pub plan: String,
-    pub role: String,
+    pub role: Role,
     /// The workspace this request acts in.
     pub current: bool,
 }
 
 impl MyWorkspaceOut {
     pub fn new(row: MyWorkspaceRow, current: &str) -> Self {
-        Self { current: row.id == current, id: row.id, name: row.name, slug: row.slug, plan: row.plan, role: row.role }
+        let id = row.id.to_string();
+        Self { current: id == current, id, name: row.name, slug: row.slug, plan: row.plan, role: row.role }
     }
 }
 
@@ -307,7 +308,7 @@ pub struct MemberOut {
     pub user_id: String,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub joined_at: String,
 }
 
@@ -328,7 +329,7 @@ impl From<MemberRow> for MemberOut {
 pub struct InviteOut {
     pub id: String,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub invited_by: String,
     pub expires_at: String,
     pub created_at: String,
@@ -337,10 +338,10 @@ pub struct InviteOut {
 impl From<InviteRow> for InviteOut {
     fn from(row: InviteRow) -> Self {
         Self {
-            id: row.id,
+            id: row.id.to_string(),
             email: row.email,
             role: row.role,
-            invited_by: row.invited_by,
+            invited_by: row.invited_by.to_string(),
             expires_at: to_rfc3339(row.expires_at),
             created_at: to_rfc3339(row.created_at),
         }
@@ -362,7 +363,7 @@ pub struct ApiKeyOut {
     pub name: String,
     /// The first characters of the key, to recognise it.
     pub prefix: String,
-    pub role: String,
+    pub role: Role,
     pub created_by: String,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
@@ -372,11 +373,11 @@ pub struct ApiKeyOut {
 impl From<ApiKeyRow> for ApiKeyOut {
     fn from(row: ApiKeyRow) -> Self {
         Self {
-            id: row.id,
+            id: row.id.to_string(),
             name: row.name,
             prefix: row.prefix,
             role: row.role,
-            created_by: row.created_by,
+            created_by: row.created_by.to_string(),
             last_used_at: row.last_used_at.map(to_rfc3339),
             revoked_at: row.revoked_at.map(to_rfc3339),
             created_at: to_rfc3339(row.created_at),

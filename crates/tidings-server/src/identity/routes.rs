@@ -459,7 +459,7 @@ async fn create_api_key(
     auth.require(Permission::ManageApiKeys)?;
     let (id, key, _) = state.identity.create_api_key(&auth, auth.user()?, &body.name, body.role).await?;
     let keys = state.identity.api_keys(&auth.workspace_id).await?;
-    let created = keys.into_iter().find(|k| k.id == id.as_str()).ok_or_else(|| ApiError::not_found("API key"))?;
+    let created = keys.into_iter().find(|k| k.id == id).ok_or_else(|| ApiError::not_found("API key"))?;
     Ok((StatusCode::CREATED, Envelope::new(NewApiKeyOut { api_key: created.into(), key })))
 }
 

@@ -179,15 +179,15 @@ impl DashboardUser {
         let db = state.identity.db();
         let user = store::user_by_id(db, &self.user_id).await?.ok_or_else(|| PageError::not_found("account"))?;
         let workspaces = store::workspaces_of(db, &self.user_id).await?;
-        let current = self.auth.workspace_id.as_str();
+        let current = &self.auth.workspace_id;
         Ok(UserMenu {
             name: user.name,
             email: user.email,
-            workspace: workspaces.iter().find(|w| w.id == current).map(|w| w.name.clone()).unwrap_or_default(),
+            workspace: workspaces.iter().find(|w| &w.id == current).map(|w| w.name.clone()).unwrap_or_default(),
             role: self.auth.role.as_str().to_owned(),
             workspaces: workspaces
                 .into_iter()
-                .map(|w| WorkspaceChoice { current: w.id == current, id: w.id, name: w.name })
+                .map(|w| WorkspaceChoice { current: &w.id == current, id: w.id.to_string(), name: w.name })
                 .collect(),
             csrf: csrf.token().to_owned(),
             back: back.to_owned(),

@@ -215,6 +215,16 @@ async fn get_review(
     }))
 }
 
+/// A review's reply as the API writes it: free text, by the caller.
+fn text_reply<'a>(auth: &'a Auth, body: &'a RespondIn) -> ReplyRequest<'a> {
+    ReplyRequest {
+        author: auth.user_id.as_ref(),
+        text: &body.response_text,
+        post_to_platform: body.post_to_platform,
+        send_as: &SendAs::Text,
+    }
+}
+
 /// Replies to a review. With `postToPlatform` (default) the reply is queued for the platform
 /// (`queued`), or, where the platform's API takes no replies (Yelp, TripAdvisor, imported
 /// reviews), kept as `manual_required` with a `deepLink` to post it by hand; without, it is a `draft`.
@@ -229,14 +239,8 @@ async fn respond(
     ApiJson(body): ApiJson<RespondIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::SendReplies)?;
-    let author = auth.user_id.as_ref();
     let (id, _) = review_of(&state, &auth, &id).await?;
-    let request = ReplyRequest {
-        author,
-        text: &body.response_text,
-        post_to_platform: body.post_to_platform,
-        send_as: &SendAs::Text,
-    };
+    let request = text_reply(&auth, &body);
     let response = state.inbox.reply(&auth.workspace_id, &id, &request).await?;
     Ok((StatusCode::CREATED, Envelope::new(ResponseOut::from(response))))
 }
@@ -254,14 +258,8 @@ async fn edit_response(
     ApiJson(body): ApiJson<RespondIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::SendReplies)?;
-    let author = auth.user_id.as_ref();
     let (id, _) = review_of(&state, &auth, &id).await?;
-    let request = ReplyRequest {
-        author,
-        text: &body.response_text,
-        post_to_platform: body.post_to_platform,
-        send_as: &SendAs::Text,
-    };
+    let request = text_reply(&auth, &body);
     let response = state.inbox.edit_reply(&auth.workspace_id, &id, &request).await?;
     Ok(Envelope::new(ResponseOut::from(response)))
 }

@@ -81,10 +81,10 @@ async fn render_api_keys(
             revoked: k.revoked_at.is_some(),
             last_used: k.last_used_at.map(when).unwrap_or_else(|| "never".to_owned()),
             created: when(k.created_at),
-            id: k.id,
+            id: k.id.to_string(),
             name: k.name,
             prefix: k.prefix,
-            role: k.role,
+            role: k.role.as_str().to_owned(),
         })
         .collect();
     // A key may not be stronger than its creator.

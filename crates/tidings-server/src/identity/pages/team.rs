@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use tidings_core::{InviteId, UserId, WorkspaceId};
+use tidings_core::{InviteId, UserId};
 
 use super::{
     DoneQuery, INVALID, NoFields, RoleOption, form_errors, redirect_with_cookies, role_options, sentence, signed_in,
@@ -89,15 +89,15 @@ async fn render_team(
         .await?
         .into_iter()
         .map(|m| {
-            let manageable = can_manage && (auth.role == Role::Owner || m.role != Role::Owner.as_str());
+            let manageable = can_manage && (auth.role == Role::Owner || m.role != Role::Owner);
             MemberView {
                 is_me: m.user_id == user.user_id.as_str(),
-                roles: role_options(&assignable, &m.role),
+                roles: role_options(&assignable, m.role.as_str()),
                 joined: when(m.joined_at),
                 user_id: m.user_id,
                 name: m.name,
                 email: m.email,
-                role: m.role,
+                role: m.role.as_str().to_owned(),
                 manageable,
             }
         })
@@ -108,7 +108,12 @@ async fn render_team(
             .pending_invites(&auth.workspace_id)
             .await?
             .into_iter()
-            .map(|i| InviteView { id: i.id, email: i.email, role: i.role, expires: when(i.expires_at) })
+            .map(|i| InviteView {
+                id: i.id.to_string(),
+                email: i.email,
+                role: i.role.as_str().to_owned(),
+                expires: when(i.expires_at),
+            })
             .collect()
     } else {
         Vec::new()
@@ -239,7 +244,7 @@ pub(super) async fn remove_member(
     }
     // Leaving ended this session; carry on in another workspace, or sign out.
     let remaining = state.identity.workspaces_of(&user.user_id).await?;
-    match remaining.first().and_then(|w| WorkspaceId::parse(&w.id).ok()) {
+    match remaining.first().map(|w| w.id.clone()) {
         Some(next) => {
             let tokens = state.identity.switch_workspace(&user.user_id, &next, &auth.origin).await?;
             Ok(signed_in(&state, &headers, &tokens, "/inbox"))

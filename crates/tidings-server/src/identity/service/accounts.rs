@@ -4,7 +4,7 @@ use serde_json::json;
 use tidings_core::UserId;
 
 use super::{
-    EMAIL_VERIFICATION_TTL_MS, Identity, IdentityError, Origin, PASSWORD_RESET_TTL_MS, Registered, corrupt, invalid,
+    EMAIL_VERIFICATION_TTL_MS, Identity, IdentityError, Origin, PASSWORD_RESET_TTL_MS, Registered, invalid,
     normalize_email, require_name,
 };
 use crate::access::Role;
@@ -75,7 +75,7 @@ impl Identity {
     pub async fn forgot_password(&self, email: &str) -> Result<(), IdentityError> {
         let Ok(email) = normalize_email(email) else { return Ok(()) };
         let Some(user) = store::user_by_email(&self.db, &email).await? else { return Ok(()) };
-        let user_id = UserId::parse(&user.id).map_err(corrupt)?;
+        let user_id = user.id.clone();
         let mut tx = self.db.begin().await?;
         let token = self.new_email_token(&mut tx, &user_id, "reset_password", PASSWORD_RESET_TTL_MS).await?;
         let valid_for = std::time::Duration::from_millis(PASSWORD_RESET_TTL_MS as u64);

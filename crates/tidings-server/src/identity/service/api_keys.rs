@@ -2,9 +2,8 @@
 
 use serde_json::json;
 use tidings_core::{ApiKeyId, UserId, WorkspaceId};
-use tidings_store::StoreError;
 
-use super::{Identity, IdentityError, corrupt, require_name};
+use super::{Identity, IdentityError, require_name};
 use crate::access::Caller;
 use crate::access::Role;
 use crate::audit::{self, AuditEntry};
@@ -62,12 +61,9 @@ impl Identity {
         presented: &str,
     ) -> Result<Option<(WorkspaceId, ApiKeyId, Role)>, IdentityError> {
         let Some(row) = store::api_key_by_hash(&self.db, &hash_token(presented)).await? else { return Ok(None) };
-        if self.key_uses.should_record(&row.id) {
-            store::touch_api_key(&self.db, &row.id).await?;
+        if self.key_uses.should_record(row.id.as_str()) {
+            store::touch_api_key(&self.db, row.id.as_str()).await?;
         }
-        let workspace = WorkspaceId::parse(&row.workspace_id).map_err(corrupt)?;
-        let key = ApiKeyId::parse(&row.id).map_err(corrupt)?;
-        let role = Role::parse(&row.role).ok_or_else(|| StoreError::Corrupt(format!("role {}", row.role)))?;
-        Ok(Some((workspace, key, role)))
+        Ok(Some((row.workspace_id, row.id, row.role)))
     }
 }

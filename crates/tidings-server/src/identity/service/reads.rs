@@ -7,6 +7,7 @@ use tidings_core::time::now_millis;
 use tidings_core::{UserId, WorkspaceId};
 
 use super::{Identity, IdentityError};
+use crate::access::Role;
 use crate::identity::store::{self, ApiKeyRow, InviteRow, MemberRow, MyWorkspaceRow, UserRow, WorkspaceRow};
 use crate::identity::tokens::hash_token;
 
@@ -17,7 +18,7 @@ pub struct InvitePreview {
     /// The invited address.
     pub email: String,
     /// The role offered.
-    pub role: String,
+    pub role: Role,
     /// Whether the address has an account already (then it signs in rather than signs up).
     pub has_account: bool,
 }
@@ -64,8 +65,7 @@ impl Identity {
         else {
             return Ok(None);
         };
-        let Ok(workspace_id) = WorkspaceId::parse(&row.workspace_id) else { return Ok(None) };
-        let Some(workspace) = store::workspace(&self.db, &workspace_id).await? else { return Ok(None) };
+        let Some(workspace) = store::workspace(&self.db, &row.workspace_id).await? else { return Ok(None) };
         let has_account = store::user_by_email(&self.db, &row.email).await?.is_some();
         Ok(Some(InvitePreview { workspace: workspace.name, email: row.email, role: row.role, has_account }))
     }

@@ -2,10 +2,10 @@
 
 use serde_json::json;
 use tidings_core::time::now_millis;
-use tidings_core::{SessionId, UserId, WorkspaceId};
-use tidings_store::{StoreError, Tx};
+use tidings_core::{UserId, WorkspaceId};
+use tidings_store::Tx;
 
-use super::{Identity, IdentityError, IssuedTokens, Origin, SignIn, corrupt, normalize_email};
+use super::{Identity, IdentityError, IssuedTokens, Origin, SignIn, normalize_email};
 use crate::access::Actor;
 use crate::access::Role;
 use crate::audit::{self, AuditEntry};
@@ -30,15 +30,15 @@ impl Identity {
         if !self.hashing.verify(password, &user.password_hash) {
             return Err(IdentityError::InvalidCredentials);
         }
-        let user_id = UserId::parse(&user.id).map_err(corrupt)?;
+        let user_id = user.id.clone();
         let memberships = store::workspaces_of(&self.db, &user_id).await?;
         let chosen = match workspace {
-            Some(wanted) => memberships.iter().find(|m| m.id == wanted.as_str()),
+            Some(wanted) => memberships.iter().find(|m| &m.id == wanted),
             None => memberships.first(),
         };
         let Some(chosen) = chosen else { return Err(IdentityError::NotFound("workspace")) };
-        let workspace = WorkspaceId::parse(&chosen.id).map_err(corrupt)?;
-        let role = Role::parse(&chosen.role).ok_or_else(|| StoreError::Corrupt(format!("role {}", chosen.role)))?;
+        let workspace = chosen.id.clone();
+        let role = chosen.role;
         if user.totp_enabled_at.is_some() {
             return Ok(SignIn::TwoFactorRequired(self.challenge_second_factor(&user_id, &workspace).await?));
         }
@@ -80,13 +80,13 @@ impl Identity {
             return Err(IdentityError::InvalidRefreshToken);
         };
         if row.used_at.is_some() || !store::spend_refresh_token(&mut tx, &hash).await? {
-            store::revoke_session(&mut tx, &row.session_id, "refresh token reused").await?;
-            let workspace = WorkspaceId::parse(&row.workspace_id).map_err(corrupt)?;
+            store::revoke_session(&mut tx, row.session_id.as_str(), "refresh token reused").await?;
+            let workspace = row.workspace_id.clone();
             audit::record(
                 &mut tx,
                 &workspace,
                 AuditEntry::failure(
-                    Actor::User { id: row.user_id.clone(), role: String::new() },
+                    Actor::User { id: row.user_id.to_string(), role: String::new() },
                     &Origin::default(),
                     "session.refresh_token_reused",
                     "session",
@@ -101,12 +101,12 @@ impl Identity {
         if row.revoked_at.is_some() || row.expires_at <= now_millis() {
             return Err(IdentityError::InvalidRefreshToken);
         }
-        let user = UserId::parse(&row.user_id).map_err(corrupt)?;
-        let workspace = WorkspaceId::parse(&row.workspace_id).map_err(corrupt)?;
+        let user = row.user_id.clone();
+        let workspace = row.workspace_id.clone();
         let Some(role) = store::member_role_in_tx(&mut tx, &workspace, &user).await? else {
             return Err(IdentityError::InvalidRefreshToken);
         };
-        let session = SessionId::parse(&row.session_id).map_err(corrupt)?;
+        let session = row.session_id.clone();
         let tokens = self.issue(&mut tx, &session, &user, &workspace, role).await?;
         tx.commit().await?;
         Ok(tokens)
@@ -117,7 +117,7 @@ impl Identity {
         let hash = hash_token(refresh_token);
         let mut tx = self.db.begin().await?;
         if let Some(row) = store::refresh_token(&mut tx, &hash).await? {
-            store::revoke_session(&mut tx, &row.session_id, "signed out").await?;
+            store::revoke_session(&mut tx, row.session_id.as_str(), "signed out").await?;
         }
         tx.commit().await?;
         Ok(())

@@ -3,11 +3,8 @@
 use serde_json::json;
 use tidings_core::time::now_millis;
 use tidings_core::{InviteId, UserId, WorkspaceId};
-use tidings_store::StoreError;
 
-use super::{
-    INVITE_TTL_MS, Identity, IdentityError, IssuedTokens, Origin, corrupt, invalid, normalize_email, require_name,
-};
+use super::{INVITE_TTL_MS, Identity, IdentityError, IssuedTokens, Origin, invalid, normalize_email, require_name};
 use crate::access::Role;
 use crate::access::{Actor, Caller};
 use crate::audit::{self, AuditEntry};
@@ -111,11 +108,11 @@ impl Identity {
         if invite.accepted_at.is_some() || invite.revoked_at.is_some() || invite.expires_at <= now_millis() {
             return Err(IdentityError::InvalidLink);
         }
-        let workspace = WorkspaceId::parse(&invite.workspace_id).map_err(corrupt)?;
-        let role = Role::parse(&invite.role).ok_or_else(|| StoreError::Corrupt(format!("role {}", invite.role)))?;
+        let workspace = invite.workspace_id.clone();
+        let role = invite.role;
         let user = match store::user_by_email(&self.db, &invite.email).await? {
             Some(existing) => {
-                let existing_id = UserId::parse(&existing.id).map_err(corrupt)?;
+                let existing_id = existing.id.clone();
                 if signed_in != Some(&existing_id) {
                     return Err(IdentityError::Forbidden("sign in as the invited address to accept this invitation"));
                 }
@@ -136,7 +133,7 @@ impl Identity {
         if !store::insert_membership(&mut tx, &workspace, &user, role).await? {
             return Err(IdentityError::AlreadyMember(invite.email));
         }
-        store::mark_invite_accepted(&mut tx, &invite.id).await?;
+        store::mark_invite_accepted(&mut tx, invite.id.as_str()).await?;
         audit::record(
             &mut tx,
             &workspace,

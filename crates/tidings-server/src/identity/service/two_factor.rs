@@ -129,8 +129,8 @@ impl Identity {
         {
             return Err(IdentityError::InvalidChallenge);
         }
-        let user = parse_user(&challenge.user_id)?;
-        let workspace = WorkspaceId::parse(&challenge.workspace_id).map_err(corrupt)?;
+        let user = challenge.user_id.clone();
+        let workspace = challenge.workspace_id.clone();
         // Two-factor sign-in may have been turned off since the password step.
         let sealed = store::totp_state(&mut tx, &user)
             .await?

@@ -9,12 +9,12 @@ use crate::access::Role;
 /// An API key (never its secret).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiKeyRow {
-    pub id: String,
-    pub workspace_id: String,
+    pub id: ApiKeyId,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub prefix: String,
-    pub role: String,
-    pub created_by: String,
+    pub role: Role,
+    pub created_by: UserId,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub created_at: i64,

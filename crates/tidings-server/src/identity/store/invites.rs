@@ -9,11 +9,11 @@ use crate::access::Role;
 /// A pending or past invitation.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct InviteRow {
-    pub id: String,
-    pub workspace_id: String,
+    pub id: InviteId,
+    pub workspace_id: WorkspaceId,
     pub email: String,
-    pub role: String,
-    pub invited_by: String,
+    pub role: Role,
+    pub invited_by: UserId,
     pub expires_at: i64,
     pub accepted_at: Option<i64>,
     pub revoked_at: Option<i64>,

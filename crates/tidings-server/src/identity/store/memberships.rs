@@ -9,10 +9,11 @@ use crate::access::Role;
 /// A member of a workspace.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MemberRow {
+    // Still text: the inbox's pages compare it with form values and hand it to templates.
     pub user_id: String,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub joined_at: i64,
 }
 

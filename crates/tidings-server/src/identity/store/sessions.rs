@@ -7,9 +7,9 @@ use tidings_store::{StoreError, Tx, with_tx};
 /// A refresh token joined with its session.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RefreshRow {
-    pub session_id: String,
-    pub user_id: String,
-    pub workspace_id: String,
+    pub session_id: SessionId,
+    pub user_id: UserId,
+    pub workspace_id: WorkspaceId,
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,

@@ -124,8 +124,8 @@ pub async fn unused_recovery_codes(tx: &mut Tx, user: &UserId) -> Result<i64, St
 /// The step between password and code of a two-factor sign-in.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChallengeRow {
-    pub user_id: String,
-    pub workspace_id: String,
+    pub user_id: UserId,
+    pub workspace_id: WorkspaceId,
     pub failed_attempts: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,

@@ -7,7 +7,7 @@ use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
 /// A person who can sign in.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub password_hash: String,

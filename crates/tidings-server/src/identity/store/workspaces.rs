@@ -1,5 +1,6 @@
 //! Workspaces, and the list a member switches between.
 
+use crate::access::Role;
 use tidings_core::time::now_millis;
 use tidings_core::{UserId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
@@ -7,7 +8,7 @@ use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
 /// A workspace.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct WorkspaceRow {
-    pub id: String,
+    pub id: WorkspaceId,
     pub name: String,
     pub slug: String,
     pub plan: String,
@@ -18,11 +19,11 @@ pub struct WorkspaceRow {
 /// A workspace as one of its members sees it in the switcher.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MyWorkspaceRow {
-    pub id: String,
+    pub id: WorkspaceId,
     pub name: String,
     pub slug: String,
     pub plan: String,
-    pub role: String,
+    pub role: Role,
 }
 
 /// Inserts a workspace; `false` when the slug is taken.
