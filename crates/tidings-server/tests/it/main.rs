@@ -7,6 +7,7 @@ mod automations;
 mod automations_delivery;
 mod browser;
 mod browser_a11y;
+mod browser_automations;
 mod browser_inbox;
 mod channels_api;
 mod client;
