@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tidings_core::{DeliveryId, WorkspaceId};
-use tidings_server::automations::delivery::Deliver;
+use tidings_server::automations::delivery::{Deliver, PurgeLogs};
 use tidings_server::automations::dto::{DeliveryOut, DestinationOut, NotificationsOut, RuleOut};
 use tidings_server::automations::model::DeliveryStatus;
 use tidings_store::queue::NewJob;
@@ -27,6 +27,7 @@ crate::on_both_engines!(
     in_app_notifications_reach_the_bell,
     destinations_on_internal_addresses_are_refused,
     roles_decide_who_manages_automations_and_other_workspaces_see_nothing,
+    the_daily_purge_removes_deliveries_older_than_90_days,
 );
 
 async fn test_destination(app: &TestApp, token: &str, destination: &DestinationOut) -> DeliveryOut {
@@ -369,4 +370,29 @@ async fn roles_decide_who_manages_automations_and_other_workspaces_see_nothing(e
     }
     let (status, _) = send(app.client.get(app.url("/api/v1/rules"))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+async fn the_daily_purge_removes_deliveries_older_than_90_days(engine: Engine) {
+    let Some(app) = spawn(engine, "http://127.0.0.1:9", |_| {}).await else { return };
+    let ana = app.signup("ana@example.com").await;
+    let chat = mock_chat(chat_ok()).await;
+    let destination = chat_destination(&app, &ana.access, &chat).await;
+    let old = test_destination(&app, &ana.access, &destination).await;
+    let recent = test_destination(&app, &ana.access, &destination).await;
+    wait_for_log(&app, &ana.access, "?status=delivered", |log| log.len() == 2).await;
+    let ninety_one_days_ago = tidings_core::time::now_millis() - 91 * 86_400_000;
+    tidings_store::with_writer!(app.state.db, |pool| sqlx::query(
+        "UPDATE automation_deliveries SET created_at = $1 WHERE id = $2"
+    )
+    .bind(ninety_one_days_ago)
+    .bind(&old.id)
+    .execute(pool)
+    .await
+    .map(|_| ()))
+    .expect("update");
+    app.state.queue.enqueue(NewJob::new(&PurgeLogs {}).expect("job")).await.expect("enqueued");
+    let log = wait_for_log(&app, &ana.access, "", |log| log.len() == 1).await;
+    assert_eq!(log[0].id, recent.id, "only the old delivery was purged");
+    let (status, _) = send(app.as_member(&ana.access, Method::GET, &format!("/api/v1/logs/{}", old.id))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
