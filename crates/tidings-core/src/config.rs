@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize, Serializer};
 
 /// The configuration file read from the working directory when none is named.
 pub const DEFAULT_CONFIG_FILE: &str = "tidings.toml";
@@ -479,6 +479,7 @@ pub fn redact_password(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     // figment's own `Jail` closure returns its (large) error type; nothing to box here.
     #[allow(clippy::result_large_err)]
