@@ -6,10 +6,13 @@
 mod ai;
 mod connectors;
 mod mail;
+mod secret_serde;
 
 pub use ai::{AiConfig, ModelConfig, ModelPrice};
 pub use connectors::{AutomationsConfig, ConnectorsConfig, DemoConfig, GoogleConfig, MetaConfig, XConfig};
 pub use mail::{MailConfig, MailTransport, SmtpSecurity};
+pub(crate) use secret_serde::{redact_secret, secret};
+use secret_serde::{redact_secrets, secret_list};
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -17,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize, Serializer};
 
 /// The configuration file read from the working directory when none is named.
 pub const DEFAULT_CONFIG_FILE: &str = "tidings.toml";
@@ -460,37 +463,6 @@ fn describe(error: figment::Error) -> String {
         .join("; ")
 }
 
-pub(crate) fn secret<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<SecretString>, D::Error> {
-    let value = Option::<String>::deserialize(deserializer)?;
-    Ok(value.filter(|v| !v.is_empty()).map(SecretString::from))
-}
-
-pub(crate) fn redact_secret<S: Serializer>(value: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(secret) if !secret.expose_secret().is_empty() => serializer.serialize_str("[redacted]"),
-        _ => serializer.serialize_none(),
-    }
-}
-
-/// One value or a list: `["k1", "k2"]` in `tidings.toml`, `[k1,k2]` or `k1,k2` in the environment.
-fn secret_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<SecretString>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    let values = match OneOrMany::deserialize(deserializer)? {
-        OneOrMany::One(joined) => joined.split(',').map(str::to_owned).collect(),
-        OneOrMany::Many(values) => values,
-    };
-    Ok(values.into_iter().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).map(SecretString::from).collect())
-}
-
-fn redact_secrets<S: Serializer>(values: &[SecretString], serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_seq(values.iter().map(|_| "[redacted]"))
-}
-
 fn redact_url<S: Serializer>(value: &Option<String>, serializer: S) -> Result<S::Ok, S::Error> {
     match value {
         Some(url) => serializer.serialize_str(&redact_password(url)),
@@ -512,6 +484,7 @@ pub fn redact_password(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     // figment's own `Jail` closure returns its (large) error type; nothing to box here.
     #[allow(clippy::result_large_err)]

@@ -75,10 +75,11 @@ impl Models {
         settings: &SettingsRow,
     ) -> Result<Option<Arc<dyn ChatModel>>, VaultError> {
         if let (Some(base_url), Some(model)) = (&settings.model_base_url, &settings.model_name) {
-            let api_key = match self.vault.get(workspace, API_KEY_SECRET).await? {
-                Some(bytes) => Some(SecretString::from(String::from_utf8_lossy(bytes.expose_secret()).into_owned())),
-                None => None,
-            };
+            let api_key = self
+                .vault
+                .get(workspace, API_KEY_SECRET)
+                .await?
+                .map(|bytes| SecretString::from(String::from_utf8_lossy(bytes.expose_secret()).into_owned()));
             let http = if self.config.ai.allow_private_model_urls { &self.http } else { &self.guarded };
             let settings = ModelSettings {
                 base_url: base_url.clone(),

@@ -205,9 +205,8 @@ pub async fn update_template(
     fields: &TemplateFields<'_>,
 ) -> Result<Option<bool>, StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    let updated =
-        with_tx!(tx, |conn| {
-            sqlx::query(
+    let updated = with_tx!(tx, |conn| {
+        sqlx::query(
         "UPDATE ai_response_templates SET name = $3, tone = $4, topic = $5, language = $6, body = $7, updated_at = $8 \
          WHERE workspace_id = $1 AND id = $2"
     )
@@ -222,7 +221,7 @@ pub async fn update_template(
     .execute(&mut **conn)
     .await
     .map(|done| done.rows_affected())
-        });
+    });
     match updated {
         Ok(0) => Ok(None),
         Ok(_) => {
