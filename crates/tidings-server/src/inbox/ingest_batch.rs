@@ -78,8 +78,10 @@ struct Item<'a> {
 impl<'a> Item<'a> {
     fn new(source: &'a Source, message: &'a InboundMessage) -> Self {
         let message = ingest::without_nul_message(message);
-        let given =
-            message.sender_name.clone().unwrap_or_else(|| ingest::placeholder_name(&source.platform, &message.sender_id));
+        let given = message
+            .sender_name
+            .clone()
+            .unwrap_or_else(|| ingest::placeholder_name(&source.platform, &message.sender_id));
         let preview = ingest::preview_of(None, &message.text);
         Self { source, message, given, preview }
     }
@@ -110,7 +112,7 @@ fn firsts<'i, 'a, K: Eq + std::hash::Hash + Clone>(
     key: impl Fn(&Item<'a>) -> K,
 ) -> Vec<(K, &'i Item<'a>)> {
     let mut seen = HashSet::new();
-    items.iter().filter_map(|item| seen.insert(key(item)).then(|| (key(item), item))).collect()
+    items.iter().filter(|&item| seen.insert(key(item))).map(|item| (key(item), item)).collect()
 }
 
 /// The contact behind each sender of the batch, with the name it is known by.
@@ -172,12 +174,10 @@ async fn contacts(
              VALUES {} ON CONFLICT (workspace_id, platform, external_id) DO NOTHING RETURNING contact_id",
             values.join(", ")
         );
-        let linked: Vec<String> = with_tx!(tx, |conn| bind_args!(
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())),
-            &args
-        )
-        .fetch_all(&mut **conn)
-        .await?);
+        let linked: Vec<String> =
+            with_tx!(tx, |conn| bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())), &args)
+                .fetch_all(&mut **conn)
+                .await?);
         let linked: HashSet<String> = linked.into_iter().collect();
         for ((key, item), id) in rows.iter().zip(ids) {
             if linked.contains(id.as_str()) {
@@ -381,12 +381,10 @@ async fn insert_conversations(
          VALUES {} ON CONFLICT (workspace_id, external_thread_id, platform) DO NOTHING RETURNING id",
         values.join(", ")
     );
-    let inserted: Vec<String> = with_tx!(tx, |conn| bind_args!(
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())),
-        &args
-    )
-    .fetch_all(&mut **conn)
-    .await?);
+    let inserted: Vec<String> =
+        with_tx!(tx, |conn| bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())), &args)
+            .fetch_all(&mut **conn)
+            .await?);
     let inserted: HashSet<String> = inserted.into_iter().collect();
     Ok(ids.into_iter().map(|id| inserted.contains(id.as_str()).then_some(id)).collect())
 }
@@ -537,12 +535,10 @@ async fn insert_messages(
              VALUES {} ON CONFLICT (workspace_id, platform, external_id) DO NOTHING RETURNING id",
             values.join(", ")
         );
-        let inserted: Vec<String> = with_tx!(tx, |conn| bind_args!(
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())),
-            &args
-        )
-        .fetch_all(&mut **conn)
-        .await?);
+        let inserted: Vec<String> =
+            with_tx!(tx, |conn| bind_args!(sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str())), &args)
+                .fetch_all(&mut **conn)
+                .await?);
         let inserted: HashSet<String> = inserted.into_iter().collect();
         for (index, id) in rows {
             if inserted.contains(id.as_str()) {

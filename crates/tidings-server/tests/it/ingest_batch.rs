@@ -53,12 +53,11 @@ async fn inbox(app: &TestApp, workspace: &WorkspaceId) -> (Vec<Conversation>, Ve
         .bind(workspace.as_str())
         .fetch_all(pool)
         .await?;
-        let contacts = sqlx::query_scalar(
-            "SELECT display_name FROM contacts WHERE workspace_id = $1 ORDER BY display_name",
-        )
-        .bind(workspace.as_str())
-        .fetch_all(pool)
-        .await?;
+        let contacts =
+            sqlx::query_scalar("SELECT display_name FROM contacts WHERE workspace_id = $1 ORDER BY display_name")
+                .bind(workspace.as_str())
+                .fetch_all(pool)
+                .await?;
         Ok::<_, sqlx::Error>((conversations, messages, contacts))
     }
     .await)

@@ -79,10 +79,11 @@ async fn two_instances_on_one_postgresql_drain_one_backlog_storing_each_message_
             let processed = sqlx::query_scalar("SELECT COUNT(*) FROM raw_events WHERE status = 'processed'")
                 .fetch_one(pool)
                 .await?;
-            let running =
-                sqlx::query_scalar("SELECT DISTINCT locked_by FROM jobs WHERE state = 'running' AND locked_by IS NOT NULL")
-                    .fetch_all(pool)
-                    .await?;
+            let running = sqlx::query_scalar(
+                "SELECT DISTINCT locked_by FROM jobs WHERE state = 'running' AND locked_by IS NOT NULL",
+            )
+            .fetch_all(pool)
+            .await?;
             Ok::<_, sqlx::Error>((processed, running))
         }
         .await)
@@ -117,11 +118,10 @@ async fn two_instances_on_one_postgresql_drain_one_backlog_storing_each_message_
     .await)
     .expect("sum");
     assert_eq!(counted, expected, "each conversation counts its messages once");
-    let dead: i64 = with_reader!(second.state.db, |pool| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM jobs WHERE state = 'dead'"
-    )
-    .fetch_one(pool)
-    .await)
-    .expect("dead");
+    let dead: i64 =
+        with_reader!(second.state.db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state = 'dead'")
+            .fetch_one(pool)
+            .await)
+        .expect("dead");
     assert_eq!(dead, 0, "nothing failed");
 }

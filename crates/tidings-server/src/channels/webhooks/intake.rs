@@ -106,10 +106,10 @@ impl Intake {
         Self { sender, backlog }
     }
 
-    /// Waits while deliveries wait to be stored, for at most `longest`. Work sharing SQLite's one
-    /// writer with intake calls this before each transaction, so a platform's delivery is not
-    /// acknowledged late because processing held the writer; under sustained overload the
-    /// processing still advances once per `longest`.
+    /// Waits while deliveries wait to be stored, for at most `longest`. Processing calls this
+    /// before each transaction (it shares SQLite's one writer with intake, and PostgreSQL's
+    /// connections and CPU), so a platform's delivery is not acknowledged late because processing
+    /// held them; under sustained overload the processing still advances once per `longest`.
     pub async fn yield_to_deliveries(&self, longest: Duration) {
         let deadline = tokio::time::Instant::now() + longest;
         loop {

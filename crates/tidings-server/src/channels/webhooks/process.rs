@@ -13,7 +13,7 @@ use tidings_connectors::{InboundEvent, InboundMessage, Platform};
 use tidings_core::EventId;
 use tidings_core::time::now_millis;
 use tidings_store::queue::{JobContext, JobError, NewJob, Queue, Registry};
-use tidings_store::{StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Engine, StoreError, Tx, with_reader, with_tx};
 
 use super::intake::{Intake, ProcessEvents};
 use crate::channels::accounts::ChannelContext;
@@ -26,10 +26,15 @@ use crate::inbox::query::placeholders;
 
 /// Deliveries read per query (bound parameters stay few).
 const READ_CHUNK: usize = 100;
-/// Events ingested per transaction: a job's whole batch in a handful of statements
-/// (`ingest_batch`), yet short enough that webhook intake, which shares SQLite's one writer,
-/// never waits long for it.
-const EVENTS_PER_TX: usize = 64;
+/// Events ingested per transaction, in a handful of statements (`ingest_batch`): on SQLite few
+/// enough that webhook intake, which shares the one writer, never waits long behind one; on
+/// PostgreSQL, where intake has connections of its own, a job's whole batch.
+fn events_per_tx(engine: Engine) -> usize {
+    match engine {
+        Engine::Sqlite => 16,
+        Engine::Postgres => 64,
+    }
+}
 
 /// How long processing stands back for waiting deliveries before each transaction.
 const LONGEST_YIELD: Duration = Duration::from_millis(100);
@@ -167,7 +172,7 @@ async fn process(
         events.sort_by(|(_, a, _), (_, b, _)| lock_order(a).cmp(&lock_order(b)));
         let Some((first, _, _)) = events.first() else { continue };
         let workspace = first.source().map_err(JobError::fatal)?.workspace_id;
-        for chunk in events.chunks(EVENTS_PER_TX) {
+        for chunk in events.chunks(events_per_tx(context.db.engine())) {
             // Acknowledging a platform's delivery comes first: on SQLite intake and processing
             // share the one writer, on PostgreSQL the connections and the CPU.
             intake.yield_to_deliveries(LONGEST_YIELD).await;
@@ -217,8 +222,11 @@ async fn ingest_chunk(
     queue: &Queue,
     chunk: &[(ConnectionRow, InboundEvent, usize)],
 ) -> Result<Vec<Ingested>, JobError> {
-    let sources =
-        chunk.iter().map(|(connection, _, _)| connection.source()).collect::<Result<Vec<_>, _>>().map_err(JobError::fatal)?;
+    let sources = chunk
+        .iter()
+        .map(|(connection, _, _)| connection.source())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(JobError::fatal)?;
     let mut ingested = vec![Ingested::Duplicate; chunk.len()];
     let mut messages = Vec::new();
     let mut at = Vec::new();
