@@ -255,6 +255,14 @@ async fn a_thread_shows_its_messages_and_a_reply_from_the_form_appears_in_it(eng
     let (_, list) = page(&client, &app, "/inbox?responded=yes").await;
     assert_eq!(listed(&list), vec![review.to_string()], "confirmed by hand, the review counts as replied");
 
+    // Deleted, the reply box offers a new one again.
+    let response = submit(&client, &app, &thread, &format!("{thread}/reply/delete"), &[]).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, html) = page(&client, &app, &thread).await;
+    assert!(html.contains("Save reply") && !html.contains("Delete reply"), "{html}");
+    let (_, list) = page(&client, &app, "/inbox?responded=no").await;
+    assert_eq!(listed(&list), vec![review.to_string()], "without its reply, the review awaits one again");
+
     // A message thread says "Send" and always posts.
     let dm = seed_message(&app, &workspace, "messenger", "psid-1", "Dee Evans", "Open on Sunday?").await;
     let (_, html) = page(&client, &app, &format!("/inbox/{dm}")).await;
