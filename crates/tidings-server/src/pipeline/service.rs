@@ -4,12 +4,14 @@
 //! `ItemAnalysed` events others react to. Used by the `pipeline.analyse` job and by replay.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use tidings_core::{ConversationId, MessageId, WorkspaceId};
 use tidings_nlp::lead::LeadRules;
 use tidings_nlp::pipeline::Config;
 use tidings_store::queue::QueueError;
 use tidings_store::{Db, StoreError};
+use tokio::sync::Semaphore;
 
 use super::analyse::{self, Outcome};
 use super::store;
@@ -101,12 +103,16 @@ pub struct Pipeline {
     db: Db,
     events: Events,
     live: Live,
+    /// Batches analysed at once: one per core, so analysis (CPU-bound) never takes every core
+    /// from webhook intake however many `ai` jobs run.
+    cpu: Arc<Semaphore>,
 }
 
 impl Pipeline {
     /// The pipeline over `db`, announcing through `events` and `live`.
     pub fn new(db: Db, events: Events, live: Live) -> Self {
-        Self { db, events, live }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self { db, events, live, cpu: Arc::new(Semaphore::new(cores)) }
     }
 
     /// The pipeline of the application's state.
@@ -178,12 +184,14 @@ impl Pipeline {
         let context = store::context(&self.db, workspace, &conversations).await?;
         let prepared = analyse::prepare(items, &context);
         let config = config.clone();
-        // Milliseconds of CPU per batch: off the async workers.
+        // Milliseconds of CPU per batch: off the async workers, one batch per core at most.
+        let permit = self.cpu.acquire().await.map_err(|error| PipelineError::Internal(error.to_string()))?;
         let outcomes = tokio::task::spawn_blocking(move || {
             prepared.iter().map(|p| analyse::run(p, &config)).collect::<Vec<Outcome>>()
         })
         .await
         .map_err(|error| PipelineError::Internal(error.to_string()))?;
+        drop(permit);
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         // Per conversation: its newest item of the batch, and every reason to hand it off.
         let mut newest: BTreeMap<&str, (&Outcome, Vec<String>)> = BTreeMap::new();

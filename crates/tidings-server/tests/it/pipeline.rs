@@ -276,10 +276,33 @@ async fn lead_rules_are_per_workspace_validated_and_replay_reports_the_change(en
     assert_eq!(actions, ["ai.lead_rules_reset", "ai.lead_rules_updated"]);
 }
 
+async fn the_thread_page_shows_the_analysis_with_its_reasons_and_the_list_its_badges(engine: Engine) {
+    let Some(shop) = shop_with_page(engine).await else { return };
+    let (id, analysis) = message(&shop, "psid-eve", "m_page", PRICING).await;
+    let browser = crate::dashboard_identity::browser();
+    let fields = [("email", "owner@example.com"), ("password", "correct horse battery")];
+    let signed_in = crate::dashboard_identity::submit(&browser, &shop.app, "/sign-in", "/sign-in", &fields).await;
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let (status, list) = crate::dashboard_identity::page(&browser, &shop.app, "/inbox").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(list.contains(r#"class="badge lead lead-hot""#), "a HOT badge in the list: {list}");
+    let sentiment = &analysis.overall_sentiment().label;
+    assert!(list.contains(&format!("sentiment-{sentiment}")), "a sentiment badge in the list");
+    let (status, thread) = crate::dashboard_identity::page(&browser, &shop.app, &format!("/inbox/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(thread.contains(r#"<details class="analysis""#) && thread.contains(r#"data-lead-tag="HOT""#), "{thread}");
+    // Every reason, as the API gives it (HTML-escaped).
+    for reason in analysis.lead.iter().flat_map(|l| &l.reasons) {
+        assert!(thread.contains(&reason.text.replace('\'', "&#39;")), "{} in the panel: {thread}", reason.text);
+    }
+    assert!(thread.contains(&analysis.summary.replace('\'', "&#39;")), "the summary");
+}
+
 on_both_engines!(
     a_pricing_question_by_webhook_becomes_a_hot_lead_with_its_reasons,
     a_request_for_a_person_hands_the_conversation_off_with_the_reason,
     imported_reviews_are_analysed_and_filtered_by_sentiment,
     leads_endpoints_check_roles_workspaces_and_keep_a_tag_set_by_hand,
     lead_rules_are_per_workspace_validated_and_replay_reports_the_change,
+    the_thread_page_shows_the_analysis_with_its_reasons_and_the_list_its_badges,
 );
