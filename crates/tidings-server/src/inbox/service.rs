@@ -18,8 +18,8 @@ use crate::identity::store as identity_store;
 
 mod reads;
 
-pub use reads::{ConversationPage, ReviewRows, Thread};
 use super::zone::{SnoozePreset, Zone};
+pub use reads::{ConversationPage, ReviewRows, Thread};
 
 /// Why an inbox action failed.
 #[derive(Debug, thiserror::Error)]
