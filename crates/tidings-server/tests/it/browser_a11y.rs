@@ -103,6 +103,11 @@ async fn every_page(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
         "/settings/team",
         "/settings/channels",
         "/settings/saved-replies",
+        "/settings/ai",
+        "/settings/ai/usage",
+        "/automations",
+        "/automations/log",
+        "/notifications",
         "/settings/api-keys",
         "/settings/audit-log",
         "/status",
@@ -256,7 +261,15 @@ pub(crate) async fn press(browser: &Client, keys: &str) -> anyhow::Result<()> {
     let mut attempts = 0;
     loop {
         match browser.active_element().await?.send_keys(keys).await {
-            Err(error) if attempts < 3 && error.to_string().contains("stale element") => attempts += 1,
+            // A live refresh can replace the focused row between finding it and typing (the
+            // page moves the focus to the new row, where a person's key would go): ask again.
+            Err(error)
+                if attempts < 3
+                    && (error.to_string().contains("stale element")
+                        || error.to_string().contains("not interactable")) =>
+            {
+                attempts += 1
+            }
             outcome => return outcome.with_context(|| format!("press {keys:?}")),
         }
     }
