@@ -20,15 +20,37 @@ port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 base="http://127.0.0.1:${port}"
 log="${data_dir}/serve.log"
 
+# Pipedrive's API as a stand-in that refuses every token (this machine has no network): connecting
+# Pipedrive then answers 422 as a refused token does, instead of 502 for an unreachable Pipedrive,
+# which the server-error check would count against the API.
+pipedrive_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+python3 - "$pipedrive_port" <<'PY' &
+import http.server, sys
+class Refuse(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        body = b'{"success":false,"error":"unauthorized access","errorCode":401}'
+        self.send_response(401)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    do_GET = do_POST = do_DELETE = answer
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Refuse).serve_forever()
+PY
+pipedrive=$!
+
 # A quick password hash (sign-up and sign-in are fuzzed too) and a quota the run cannot spend,
 # so 429 does not hide what the operations answer (429 is documented and checked elsewhere).
 TIDINGS_DATA_DIR="$data_dir" TIDINGS_LISTEN="127.0.0.1:${port}" TIDINGS_LOG_FORMAT=json \
   TIDINGS_AUTH__PASSWORD_MEMORY_KIB=1024 TIDINGS_AUTH__PASSWORD_ITERATIONS=1 \
   TIDINGS_RATE_LIMITS__API_PER_MINUTE__FREE=1000000 \
+  TIDINGS_CONNECTORS__AUTOMATIONS__PIPEDRIVE_BASE_URL="http://127.0.0.1:${pipedrive_port}" \
   "$CARGO_TARGET_DIR/debug/tidings" serve >"$log" 2>&1 &
 server=$!
 stop() {
-  kill "$server" 2>/dev/null || true
+  kill "$server" "$pipedrive" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
   rm -rf "$data_dir"
 }

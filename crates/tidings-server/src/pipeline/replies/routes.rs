@@ -257,7 +257,9 @@ async fn put_auto_reply(
 /// What auto-reply did with each message: sent automatically, kept as a draft, handed to a
 /// person (and why), or skipped; newest first.
 #[utoipa::path(get, path = "/ai/auto-replies", tag = "ai", params(AutoReplyLogQuery), security(("bearer" = [])), responses(
-    (status = 200, body = Envelope<Vec<AutoReplyLogOut>>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    (status = 200, body = Envelope<Vec<AutoReplyLogOut>>), (status = 403, body = ErrorBody),
+    (status = 404, description = "`conversationId` names no conversation of this workspace", body = ErrorBody),
+    (status = 422, body = ErrorBody)))]
 async fn list_auto_replies(
     State(state): State<AppState>,
     auth: Auth,
