@@ -64,7 +64,8 @@ impl Events {
         Self { queue, subscribers: Arc::new(subscribers) }
     }
 
-    /// Enqueues, in `tx`, every subscriber's jobs for `events` of `workspace`.
+    /// Enqueues, in `tx`, every subscriber's jobs for `events` of `workspace`, all of them in one
+    /// multi-row insert: this runs once per ingestion transaction, on the webhook path.
     pub async fn publish_in(
         &self,
         tx: &mut Tx,
@@ -74,11 +75,13 @@ impl Events {
         if events.is_empty() {
             return Ok(());
         }
+        let mut jobs = Vec::new();
         for subscriber in self.subscribers.iter() {
-            for job in subscriber.jobs_for(workspace, events)? {
-                self.queue.enqueue_in(tx, job.workspace(workspace.clone())).await?;
-            }
+            jobs.extend(
+                subscriber.jobs_for(workspace, events)?.into_iter().map(|job| job.workspace(workspace.clone())),
+            );
         }
+        self.queue.enqueue_many_in(tx, &jobs).await?;
         Ok(())
     }
 }
