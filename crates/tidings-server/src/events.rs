@@ -28,6 +28,13 @@ pub enum DomainEvent {
         /// The stored message (a review is its conversation's first message).
         message: MessageId,
     },
+    /// A stored review's text or rating was changed by its author on the platform.
+    ItemEdited {
+        /// The conversation it belongs to.
+        conversation: ConversationId,
+        /// The edited message (the review).
+        message: MessageId,
+    },
     /// The AI pipeline analysed an inbound item for the first time (a replay announces
     /// nothing, so no reply or automation fires again for an old item).
     ItemAnalysed {

@@ -4,7 +4,8 @@
 //!
 //! - `ItemStored` → `review_received` or `message_received`;
 //! - `ItemAnalysed` → `negative_review` (a review analysed negative), `lead_hot` (a HOT lead),
-//!   `handoff_requested` (the pipeline handed the conversation to a person).
+//!   `handoff_requested` (the pipeline handed the conversation to a person);
+//! - `ItemEdited` → nothing: an edited review was already announced when it arrived.
 //!
 //! Each event's dedup key is the trigger and the message, so a replayed analysis fires nothing twice.
 
@@ -40,6 +41,7 @@ impl Subscriber for AutomationsSubscriber {
     fn jobs_for(&self, workspace: &WorkspaceId, events: &[DomainEvent]) -> Result<Vec<NewJob>, QueueError> {
         events
             .iter()
+            .filter(|event| !matches!(event, DomainEvent::ItemEdited { .. }))
             .map(|event| NewJob::new(&OnDomainEvent { workspace_id: workspace.clone(), event: event.clone() }))
             .collect()
     }
@@ -85,6 +87,7 @@ impl Automations {
                 });
                 (conversation, message, triggers, extra)
             }
+            DomainEvent::ItemEdited { .. } => return Ok(()),
         };
         for trigger in triggers {
             let mut payload = json!({ "conversation": conversation, "message": message });

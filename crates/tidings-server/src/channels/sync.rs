@@ -187,21 +187,21 @@ async fn run(context: &ChannelContext, workspace: &WorkspaceId, connection: &Con
         }
         let mut tx = context.db.begin_for_tenant(workspace).await?;
         let mut live = Vec::new();
-        let mut stored = Vec::new();
+        let mut announced = Vec::new();
         for review in &page.reviews {
             let outcome = ingest::review(&mut tx, &target, review).await?;
-            stored.extend(outcome.stored_event());
+            announced.extend(outcome.domain_event());
             match outcome {
                 Ingested::New { conversation_id, .. } => {
                     live.push(LiveEvent::new(workspace, "conversation.created", &conversation_id));
                 }
-                Ingested::Updated { conversation_id } => {
+                Ingested::Updated { conversation_id, .. } => {
                     live.push(LiveEvent::new(workspace, "conversation.updated", &conversation_id));
                 }
                 Ingested::Duplicate => {}
             }
         }
-        context.events.publish_in(&mut tx, workspace, &stored).await?;
+        context.events.publish_in(&mut tx, workspace, &announced).await?;
         tx.commit().await?;
         let caught_up = live.is_empty() && !page.reviews.is_empty();
         metrics::counter!("tidings_sync_reviews_new_total", "platform" => platform.as_str())

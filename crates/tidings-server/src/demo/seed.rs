@@ -340,7 +340,7 @@ async fn fill(
     let mut tx = db.begin_for_tenant(workspace).await?;
     let mut placed = Vec::new();
     // Every seeded review and customer message, announced so the pipeline analyses them.
-    let mut stored = Vec::new();
+    let mut announced = Vec::new();
     for spec in &LOCATIONS {
         placed.push(place(&mut tx, workspace, spec, now).await?);
         summary.locations += 1;
@@ -354,7 +354,7 @@ async fn fill(
                 .source(workspace, review.0)
                 .ok_or_else(|| SeedError::Conflict(format!("no {} connection", review.0)))?;
             let outcome = ingest::review(&mut tx, &source, &review.1).await?;
-            stored.extend(outcome.stored_event());
+            announced.extend(outcome.domain_event());
             if let Ingested::New { conversation_id, .. } = outcome {
                 settle_review(&mut tx, workspace, &conversation_id, owner, &review.1, &mut rng).await?;
             }
@@ -365,11 +365,11 @@ async fn fill(
     for (index, thread) in content::THREADS.iter().enumerate() {
         let seeded = seed_thread(&mut tx, workspace, &placed, owner, index, thread, &mut rng, now).await?;
         summary.messages += thread.messages.len();
-        stored.extend(seeded);
+        announced.extend(seeded);
         summary.threads += 1;
         step("message threads");
     }
-    events.publish_in(&mut tx, workspace, &stored).await?;
+    events.publish_in(&mut tx, workspace, &announced).await?;
     tx.commit().await?;
     Ok(summary)
 }
@@ -560,7 +560,7 @@ async fn seed_thread(
         .ok_or_else(|| SeedError::Conflict(format!("no {platform} connection for {:?}", thread.venue)))?;
     let mut at = now - rng.random_range(2 * HOUR_MS..14 * DAY_MS);
     let mut conversation = None;
-    let mut stored = Vec::new();
+    let mut announced = Vec::new();
     for (position, (from_business, text)) in thread.messages.iter().enumerate() {
         let (sender_id, sender_name) = if *from_business {
             (account.to_owned(), None)
@@ -580,7 +580,7 @@ async fn seed_thread(
             raw: json!({ "demo": true }),
         };
         let outcome = ingest::message(tx, &source, &message).await?;
-        stored.extend(outcome.stored_event());
+        announced.extend(outcome.domain_event());
         if let Ingested::New { conversation_id, .. } = outcome {
             conversation = Some(conversation_id);
         }
@@ -599,5 +599,5 @@ async fn seed_thread(
             _ => {}
         }
     }
-    Ok(stored)
+    Ok(announced)
 }

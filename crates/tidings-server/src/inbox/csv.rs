@@ -412,7 +412,7 @@ async fn import_batch(
 ) -> Result<Vec<LiveEvent>, ImportError> {
     let mut counts = ImportSummary::default();
     let mut events = Vec::new();
-    let mut stored = Vec::new();
+    let mut announced = Vec::new();
     let mut tx = db.begin_for_tenant(workspace).await?;
     for row in batch {
         let source = Source {
@@ -436,14 +436,14 @@ async fn import_batch(
         };
         let author = ContactDetails { email: row.email.as_deref(), phone: row.phone.as_deref() };
         let outcome = ingest::review_by(&mut tx, &source, &review, author).await?;
-        stored.extend(outcome.stored_event());
+        announced.extend(outcome.domain_event());
         match outcome {
             Ingested::New { conversation_id, new_conversation, .. } => {
                 counts.imported += 1;
                 let kind = if new_conversation { "conversation.created" } else { "message.created" };
                 events.push(LiveEvent::new(workspace, kind, &conversation_id));
             }
-            Ingested::Updated { conversation_id } => {
+            Ingested::Updated { conversation_id, .. } => {
                 counts.updated += 1;
                 events.push(LiveEvent::new(workspace, "conversation.updated", &conversation_id));
             }
@@ -457,7 +457,7 @@ async fn import_batch(
     };
     let done = i64::try_from(batch.len()).unwrap_or(i64::MAX);
     tasks::advance(&mut tx, workspace, task, done, &serde_json::to_value(&so_far).unwrap_or_default()).await?;
-    domain_events.publish_in(&mut tx, workspace, &stored).await?;
+    domain_events.publish_in(&mut tx, workspace, &announced).await?;
     tx.commit().await?;
     *summary = so_far;
     Ok(events)

@@ -32,19 +32,23 @@ pub enum Ingested {
     /// business's own (an echo, a reply found on the platform).
     New { conversation_id: ConversationId, message_id: MessageId, new_conversation: bool, inbound: bool },
     /// Already stored; an edited review's text or rating was brought up to date.
-    Updated { conversation_id: ConversationId },
+    Updated { conversation_id: ConversationId, message_id: MessageId },
     /// Already stored, unchanged.
     Duplicate,
 }
 
 impl Ingested {
     /// The domain event this outcome announces: `ItemStored` for a new inbound review or
-    /// message, nothing for an update, a duplicate or the business's own message. Callers collect
-    /// these and publish them once per transaction (`state.events.publish_in`).
-    pub fn stored_event(&self) -> Option<DomainEvent> {
+    /// message, `ItemEdited` for a review whose text or rating changed, nothing for a duplicate
+    /// or the business's own message. Callers collect these and publish them once per
+    /// transaction (`state.events.publish_in`).
+    pub fn domain_event(&self) -> Option<DomainEvent> {
         match self {
             Ingested::New { conversation_id, message_id, inbound: true, .. } => {
                 Some(DomainEvent::ItemStored { conversation: conversation_id.clone(), message: message_id.clone() })
+            }
+            Ingested::Updated { conversation_id, message_id } => {
+                Some(DomainEvent::ItemEdited { conversation: conversation_id.clone(), message: message_id.clone() })
             }
             _ => None,
         }
@@ -104,10 +108,10 @@ pub async fn review_by(
         Some(message_id) => {
             Ingested::New { conversation_id: conversation_id.clone(), message_id, new_conversation, inbound: true }
         }
-        None if update_edited_review(tx, source, review, &preview).await? => {
-            Ingested::Updated { conversation_id: conversation_id.clone() }
-        }
-        None => Ingested::Duplicate,
+        None => match update_edited_review(tx, source, review, &preview).await? {
+            Some(message_id) => Ingested::Updated { conversation_id: conversation_id.clone(), message_id },
+            None => Ingested::Duplicate,
+        },
     };
     if let Some(reply) = &review.reply {
         let reply_id = format!("{}#reply", review.external_id);
@@ -423,18 +427,19 @@ async fn insert_message(tx: &mut Tx, source: &Source, m: &NewMessage<'_>) -> Res
     Ok(Some(id))
 }
 
-/// Brings an edited review's text and rating up to date; `true` when something changed.
+/// Brings an edited review's text and rating up to date; the review's message id when something
+/// changed.
 async fn update_edited_review(
     tx: &mut Tx,
     source: &Source,
     review: &FetchedReview,
     preview: &str,
-) -> Result<bool, StoreError> {
+) -> Result<Option<MessageId>, StoreError> {
     let workspace = source.workspace_id.as_str();
     let rating = review.rating.map(i64::from);
-    let changed = with_tx!(tx, |conn| sqlx::query(
+    let changed: Option<MessageId> = with_tx!(tx, |conn| sqlx::query_scalar(
         "UPDATE messages SET body = $4, rating = $5, title = $6 WHERE workspace_id = $1 AND platform = $2 \
-         AND external_id = $3 AND (body <> $4 OR rating IS DISTINCT FROM $5)"
+         AND external_id = $3 AND (body <> $4 OR rating IS DISTINCT FROM $5) RETURNING id"
     )
     .bind(workspace)
     .bind(&source.platform)
@@ -442,12 +447,11 @@ async fn update_edited_review(
     .bind(&review.body)
     .bind(rating)
     .bind(review.title.as_deref())
-    .execute(&mut **conn)
-    .await?
-    .rows_affected());
-    if changed == 0 {
-        return Ok(false);
-    }
+    .fetch_optional(&mut **conn)
+    .await)?;
+    let Some(message_id) = changed else {
+        return Ok(None);
+    };
     let sql = format!(
         "UPDATE conversations SET rating = $4, preview = $5, updated_at = $6, {} \
          WHERE workspace_id = $1 AND platform = $2 AND external_thread_id = $3",
@@ -463,7 +467,7 @@ async fn update_edited_review(
         .execute(&mut **conn)
         .await
         .map(|_| ()))?;
-    Ok(true)
+    Ok(Some(message_id))
 }
 
 async fn mark_responded(tx: &mut Tx, source: &Source, conversation_id: &ConversationId) -> Result<(), StoreError> {

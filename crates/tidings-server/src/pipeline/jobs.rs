@@ -1,6 +1,8 @@
 //! The `pipeline.analyse` job on the `ai` queue, and the subscriber that enqueues it: every
 //! published batch of `ItemStored` events becomes one job with all its message ids, enqueued in
-//! the transaction that stored them.
+//! the transaction that stored them; edited reviews (`ItemEdited`) become a second job that
+//! analyses them again as a replay does (the analysis is replaced; nothing is handed off or
+//! announced, so no automatic reply or automation fires twice for one review).
 
 use serde::{Deserialize, Serialize};
 use tidings_core::{MessageId, WorkspaceId};
@@ -9,11 +11,15 @@ use tidings_store::queue::{JobContext, JobError, JobPayload, NewJob, QueueError,
 use super::service::{Mode, Pipeline, PipelineError};
 use crate::events::{DomainEvent, Subscriber};
 
-/// Analyse these newly stored items of a workspace.
+/// Analyse these items of a workspace: newly stored, or edited on the platform.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AnalyseItems {
     pub workspace_id: WorkspaceId,
     pub messages: Vec<MessageId>,
+    /// The items were analysed before and their text changed (absent in jobs queued before
+    /// edits were re-analysed).
+    #[serde(default)]
+    pub edited: bool,
 }
 
 impl JobPayload for AnalyseItems {
@@ -26,17 +32,19 @@ pub struct AnalysisSubscriber;
 
 impl Subscriber for AnalysisSubscriber {
     fn jobs_for(&self, workspace: &WorkspaceId, events: &[DomainEvent]) -> Result<Vec<NewJob>, QueueError> {
-        let messages: Vec<MessageId> = events
-            .iter()
-            .filter_map(|event| match event {
-                DomainEvent::ItemStored { message, .. } => Some(message.clone()),
-                _ => None,
-            })
-            .collect();
-        if messages.is_empty() {
-            return Ok(Vec::new());
+        let (mut stored, mut edited) = (Vec::new(), Vec::new());
+        for event in events {
+            match event {
+                DomainEvent::ItemStored { message, .. } => stored.push(message.clone()),
+                DomainEvent::ItemEdited { message, .. } => edited.push(message.clone()),
+                DomainEvent::ItemAnalysed { .. } => {}
+            }
         }
-        Ok(vec![NewJob::new(&AnalyseItems { workspace_id: workspace.clone(), messages })?])
+        [(stored, false), (edited, true)]
+            .into_iter()
+            .filter(|(messages, _)| !messages.is_empty())
+            .map(|(messages, edited)| NewJob::new(&AnalyseItems { workspace_id: workspace.clone(), messages, edited }))
+            .collect()
     }
 }
 
@@ -45,8 +53,9 @@ pub fn register(registry: &mut Registry, pipeline: Pipeline) {
     registry.register(move |job: AnalyseItems, _context: JobContext| {
         let pipeline = pipeline.clone();
         async move {
+            let mode = if job.edited { Mode::Replay } else { Mode::New };
             let report =
-                pipeline.analyse(&job.workspace_id, &job.messages, Mode::New).await.map_err(|error| match error {
+                pipeline.analyse(&job.workspace_id, &job.messages, mode).await.map_err(|error| match error {
                     PipelineError::Store(_) | PipelineError::Queue(_) => JobError::retry(error),
                     other => JobError::fatal(other),
                 })?;
@@ -60,6 +69,17 @@ pub fn register(registry: &mut Registry, pipeline: Pipeline) {
 mod tests {
     use super::*;
     use tidings_core::ConversationId;
+
+    #[test]
+    fn edited_reviews_are_analysed_again_in_a_job_of_their_own() {
+        let workspace = WorkspaceId::generate();
+        let stored =
+            DomainEvent::ItemStored { conversation: ConversationId::generate(), message: MessageId::generate() };
+        let edited =
+            DomainEvent::ItemEdited { conversation: ConversationId::generate(), message: MessageId::generate() };
+        assert_eq!(AnalysisSubscriber.jobs_for(&workspace, &[stored, edited.clone()]).expect("jobs").len(), 2);
+        assert_eq!(AnalysisSubscriber.jobs_for(&workspace, &[edited]).expect("jobs").len(), 1);
+    }
 
     #[test]
     fn one_job_per_published_batch_and_none_without_stored_items() {

@@ -12,7 +12,7 @@ use tidings_nlp::pipeline::Analysis;
 use super::dto::{LeadOut, LeadRulesDto, LeadStatsOut};
 use super::service::{Pipeline, PipelineError};
 use super::store;
-use crate::audit::{self, AuditEntry, AuditResult};
+use crate::audit::{self, AuditEntry};
 use crate::identity::Auth;
 use crate::inbox::live::LiveEvent;
 
@@ -92,7 +92,8 @@ impl Pipeline {
         let mut tx = self.db().begin_for_tenant(workspace).await?;
         let at = store::set_lead_rules(&mut tx, workspace, &json, auth.user_id.as_ref()).await?;
         let metadata = json!({ "hotFrom": rules.hot_from, "warmFrom": rules.warm_from });
-        audit::record(&mut tx, workspace, entry(auth, "ai.lead_rules_updated", "lead_rules", None, metadata)).await?;
+        audit::record(&mut tx, workspace, AuditEntry::by(auth, "ai.lead_rules_updated", "lead_rules").with(metadata))
+            .await?;
         tx.commit().await?;
         Ok(at)
     }
@@ -102,8 +103,7 @@ impl Pipeline {
         let workspace = &auth.workspace_id;
         let mut tx = self.db().begin_for_tenant(workspace).await?;
         if store::reset_lead_rules(&mut tx, workspace).await? {
-            audit::record(&mut tx, workspace, entry(auth, "ai.lead_rules_reset", "lead_rules", None, json!({})))
-                .await?;
+            audit::record(&mut tx, workspace, AuditEntry::by(auth, "ai.lead_rules_reset", "lead_rules")).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -154,7 +154,7 @@ impl Pipeline {
             "from": before.lead_tag, "to": after, "manual": tag.is_some(), "wasManual": before.lead_tag_manual,
         });
         let action = if tag.is_some() { "lead.tag_overridden" } else { "lead.tag_automatic" };
-        audit::record(&mut tx, workspace, entry(auth, action, "conversation", Some(id.to_string()), metadata)).await?;
+        audit::record(&mut tx, workspace, AuditEntry::by(auth, action, "conversation").on(id).with(metadata)).await?;
         tx.commit().await?;
         self.live().publish(vec![LiveEvent::new(workspace, "conversation.updated", id)]).await;
         self.lead(workspace, id).await
@@ -163,24 +163,6 @@ impl Pipeline {
     /// The workspace's leads in numbers.
     pub async fn lead_stats(&self, workspace: &WorkspaceId) -> Result<LeadStatsOut, PipelineError> {
         Ok(LeadStatsOut::from(store::lead_counts(self.db(), workspace).await?))
-    }
-}
-
-fn entry(
-    auth: &Auth,
-    action: &'static str,
-    resource_type: &'static str,
-    resource_id: Option<String>,
-    metadata: serde_json::Value,
-) -> AuditEntry {
-    AuditEntry {
-        actor: auth.actor.clone(),
-        ip: auth.origin.ip.clone(),
-        action,
-        resource_type,
-        resource_id,
-        metadata,
-        result: AuditResult::Success,
     }
 }
 

@@ -14,6 +14,7 @@ use tidings_store::{Db, StoreError};
 use tokio::sync::Semaphore;
 
 use super::analyse::{self, Outcome};
+use super::replies::store as replies_store;
 use super::store;
 use crate::AppState;
 use crate::events::{DomainEvent, Events};
@@ -143,10 +144,12 @@ impl Pipeline {
         }
     }
 
-    /// The local pipeline's settings for the workspace.
+    /// The local pipeline's settings for the workspace: its lead rules, and the products of its
+    /// knowledge base (recognised as entities, and as product questions when scoring leads).
     pub async fn config(&self, workspace: &WorkspaceId) -> Result<Config, PipelineError> {
         let (lead_rules, _) = self.lead_rules(workspace).await?;
-        Ok(Config { lead_rules, ..Config::default() })
+        let products = replies_store::product_names(&self.db, workspace).await?;
+        Ok(Config { lead_rules, products, ..Config::default() })
     }
 
     /// Analyses the workspace's items `ids` (outbound ones are skipped) in batches of [`BATCH`].

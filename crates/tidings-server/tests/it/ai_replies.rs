@@ -257,7 +257,7 @@ async fn knowledge_templates_and_settings_are_managed_by_role_and_workspace(engi
         .header("content-type", "text/markdown; charset=utf-8")
         .body("# Opening hours\n\nWe are open Monday to Saturday, 9:00 to 18:00.");
     let document: Data<KnowledgeOut> = expect_status(upload, StatusCode::CREATED).await;
-    assert_eq!((document.data.kind.as_str(), document.data.title.as_str()), ("document", "Opening hours"));
+    assert_eq!((document.data.kind.as_ref(), document.data.title.as_str()), ("document", "Opening hours"));
     let json_upload = owner.request(Method::POST, "/api/v1/ai/knowledge/documents").json(&json!({"a": 1}));
     let _: Value = expect_status(json_upload, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
     let patched: Data<KnowledgeOut> = owner
@@ -294,6 +294,18 @@ async fn knowledge_templates_and_settings_are_managed_by_role_and_workspace(engi
                        "style": "warm", "holdingMessage": "A colleague will answer shortly."});
     let saved: Data<SettingsOut> = owner.put("/api/v1/ai/settings", &voice, StatusCode::OK).await;
     assert_eq!((saved.data.tone.as_str(), saved.data.effective_model.as_str()), ("casual", "none"));
+    let with_key = json!({"apiKey": "sk-local-test", "dailyTokenBudget": 5000});
+    let _: Data<SettingsOut> = owner.put("/api/v1/ai/settings", &with_key, StatusCode::OK).await;
+    // Audited: who changed where messages go and what may be spent, never the key itself.
+    let log: Value = owner.get("/api/v1/audit-logs?action=ai.settings_changed", StatusCode::OK).await;
+    let entries = log["data"]["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 2, "{log}");
+    assert_eq!(
+        (entries[0]["metadata"]["apiKey"].as_str(), entries[0]["metadata"]["dailyTokenBudget"].as_i64()),
+        (Some("replaced"), Some(5000))
+    );
+    assert_eq!(entries[1]["metadata"]["apiKey"], "unchanged");
+    assert!(!log.to_string().contains("sk-local-test"), "the key is not in the audit log: {log}");
     let error: Value =
         owner.put("/api/v1/ai/settings", &json!({"maxLength": 10}), StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(error["error"]["details"]["field"], "maxLength");

@@ -28,14 +28,7 @@ const DEAD_KIND: &str = "test.unknown_kind";
 async fn status_page_in_a_browser() {
     let Some(driver) = Chromedriver::start() else { return };
     let app = TestApp::spawn().await;
-    let browser = driver.session().await;
-    let outcome = status_page(&browser, &app).await;
-    // Closing the session first lets Chromium exit cleanly; the guard kills what is left.
-    let closed = browser.close().await;
-    if let Err(error) = outcome {
-        panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
-    }
-    closed.expect("close the WebDriver session");
+    driver.run(&app, status_page).await;
 }
 
 /// A person signs up, confirms the address from the development mailbox, signs out and back
@@ -44,19 +37,23 @@ async fn status_page_in_a_browser() {
 async fn sign_up_verify_sign_in_and_invite_in_a_browser() {
     let Some(driver) = Chromedriver::start() else { return };
     let app = TestApp::spawn().await;
-    let browser = driver.session().await;
-    let outcome = sign_up_journey(&browser, &app).await;
-    let closed = browser.close().await;
-    if let Err(error) = outcome {
-        panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
-    }
-    closed.expect("close the WebDriver session");
+    driver.run(&app, sign_up_journey).await;
 }
 
 pub(crate) async fn fill(browser: &Client, css: &str, value: &str) -> anyhow::Result<()> {
     let field = browser.find(Locator::Css(css)).await.with_context(|| format!("find {css}"))?;
     field.clear().await?;
     field.send_keys(value).await.with_context(|| format!("type into {css}"))
+}
+
+/// Signs in on the sign-in page the browser was sent to with the test accounts' password, and
+/// waits to be back on `then` (where the page came from).
+pub(crate) async fn sign_in(browser: &Client, email: &str, then: &str) -> anyhow::Result<()> {
+    wait_for_path(browser, "/sign-in").await?;
+    fill(browser, "#sign-in-form input[name=email]", email).await?;
+    fill(browser, "#sign-in-form input[name=password]", "correct horse battery").await?;
+    submit(browser, "#sign-in-form").await?;
+    wait_for_path(browser, then).await.with_context(|| format!("signing in returns to {then}"))
 }
 
 pub(crate) async fn submit(browser: &Client, form: &str) -> anyhow::Result<()> {
@@ -107,6 +104,17 @@ pub(crate) async fn wait_for_path(browser: &Client, path: &str) -> anyhow::Resul
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Waits for an element to appear: after a form posts and redirects to the page it was on, the
+/// address alone cannot tell the old page from the new one.
+pub(crate) async fn wait_for_element(browser: &Client, css: &str) -> anyhow::Result<fantoccini::elements::Element> {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .with_context(|| format!("waiting for {css}"))
 }
 
 /// Waits until the element's text contains `needle` (elements of a page being replaced are
@@ -337,6 +345,19 @@ pub(crate) struct Chromedriver {
 }
 
 impl Chromedriver {
+    /// Runs `journey` against `app` in a new browser session, then closes the session first, so
+    /// Chromium exits cleanly (the guard kills what is left). A failed journey panics with its
+    /// error and chromedriver's log.
+    pub(crate) async fn run(&self, app: &TestApp, journey: impl AsyncFnOnce(&Client, &TestApp) -> anyhow::Result<()>) {
+        let browser = self.session().await;
+        let outcome = journey(&browser, app).await;
+        let closed = browser.close().await;
+        if let Err(error) = outcome {
+            panic!("{error:#}\n--- chromedriver log ---\n{}", self.log());
+        }
+        closed.expect("close the WebDriver session");
+    }
+
     pub(crate) fn start() -> Option<Chromedriver> {
         for binary in [CHROMEDRIVER, CHROMIUM] {
             if !Path::new(binary).exists() {

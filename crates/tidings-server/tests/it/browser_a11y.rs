@@ -31,39 +31,21 @@ const PHONE: (u32, u32) = (390, 844);
 async fn every_dashboard_page_passes_axe_on_desktop_and_phone_without_sideways_scroll() {
     let Some(driver) = Chromedriver::start() else { return };
     let app = TestApp::spawn().await;
-    let browser = driver.session().await;
-    let outcome = every_page(&browser, &app).await;
-    let closed = browser.close().await;
-    if let Err(error) = outcome {
-        panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
-    }
-    closed.expect("close the WebDriver session");
+    driver.run(&app, every_page).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_phone_a_thread_opens_full_screen_and_back_and_the_menu_is_a_drawer() {
     let Some(driver) = Chromedriver::start() else { return };
     let app = TestApp::spawn().await;
-    let browser = driver.session().await;
-    let outcome = phone_journey(&browser, &app).await;
-    let closed = browser.close().await;
-    if let Err(error) = outcome {
-        panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
-    }
-    closed.expect("close the WebDriver session");
+    driver.run(&app, phone_journey).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn triage_at_the_keyboard_moves_opens_replies_sends_and_resolves() {
     let Some(driver) = Chromedriver::start() else { return };
     let app = TestApp::spawn().await;
-    let browser = driver.session().await;
-    let outcome = keyboard_journey(&browser, &app).await;
-    let closed = browser.close().await;
-    if let Err(error) = outcome {
-        panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
-    }
-    closed.expect("close the WebDriver session");
+    driver.run(&app, keyboard_journey).await;
 }
 
 /// Signs up and in through the browser, with a few reviews so that lists, stars and badges show.

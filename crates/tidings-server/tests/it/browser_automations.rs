@@ -9,7 +9,7 @@ use anyhow::{Context, anyhow, ensure};
 use fantoccini::{Client, Locator};
 
 use crate::automations::{chat_ok, mock_chat, spawn, wait_for_requests};
-use crate::browser::{Chromedriver, fill, submit, wait_for_path};
+use crate::browser::{Chromedriver, fill, sign_in, submit, wait_for_element, wait_for_path};
 use crate::helpers::{Engine, TestApp};
 
 const EMAIL: &str = "rosa@example.com";
@@ -18,13 +18,7 @@ const EMAIL: &str = "rosa@example.com";
 async fn a_rule_is_created_test_sent_and_found_in_the_log_in_a_browser() {
     let Some(driver) = Chromedriver::start() else { return };
     let app = spawn(Engine::Sqlite, "http://127.0.0.1:9", |_| {}).await.expect("sqlite always runs");
-    let browser = driver.session().await;
-    let outcome = journey(&browser, &app).await;
-    let closed = browser.close().await;
-    if let Err(error) = outcome {
-        panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
-    }
-    closed.expect("close the WebDriver session");
+    driver.run(&app, journey).await;
 }
 
 async fn click(browser: &Client, css: &str) -> anyhow::Result<()> {
@@ -38,18 +32,14 @@ async fn journey(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
     let chat = mock_chat(chat_ok()).await;
 
     browser.goto(&app.url("/automations")).await?;
-    wait_for_path(browser, "/sign-in").await?;
-    fill(browser, "#sign-in-form input[name=email]", EMAIL).await?;
-    fill(browser, "#sign-in-form input[name=password]", "correct horse battery").await?;
-    submit(browser, "#sign-in-form").await?;
-    wait_for_path(browser, "/automations").await.context("signing in returns to automations")?;
+    sign_in(browser, EMAIL, "/automations").await?;
 
     // A Google Chat space.
     fill(browser, "#destination-name", "#sales-wins").await?;
     fill(browser, "#destination-url", &format!("{}/v1/spaces/AAA/messages?key=k&token=t", chat.uri())).await?;
     submit(browser, "#destination-form").await?;
     wait_for_path(browser, "/automations").await?;
-    browser.find(Locator::Css(r##"tr[data-destination="#sales-wins"]"##)).await.context("the destination is listed")?;
+    wait_for_element(browser, r##"tr[data-destination="#sales-wins"]"##).await.context("the destination is listed")?;
 
     // A rule on won deals, written in the editor.
     fill(browser, "#rule-name", "Every win").await?;
@@ -57,7 +47,7 @@ async fn journey(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
     fill(browser, "#rule-title", "{{deal.title}} is won").await?;
     click(browser, "#rule-form button[value=save]").await?;
     wait_for_path(browser, "/automations").await?;
-    let row = browser.find(Locator::Css(r#"tr[data-rule="Every win"]"#)).await.context("the rule is listed")?;
+    let row = wait_for_element(browser, r#"tr[data-rule="Every win"]"#).await.context("the rule is listed")?;
     ensure!(row.text().await?.contains("Pipedrive: deal won"), "the rule reads {:?}", row.text().await?);
 
     // Send it a test; the log shows it delivered.

@@ -16,7 +16,7 @@ use serde_json::json;
 use tidings_core::{ConnectionId, WorkspaceId};
 use tidings_server::channels::store::{self as channel_store, NewConnection};
 
-use crate::browser::{Chromedriver, fill, submit, wait_for_path, wait_for_text};
+use crate::browser::{Chromedriver, fill, sign_in, wait_for_text};
 use crate::dashboard_inbox::seed_review;
 use crate::helpers::TestApp;
 
@@ -29,13 +29,7 @@ const WAIT: Duration = Duration::from_secs(15);
 async fn a_webhook_appears_live_a_reply_is_sent_and_reviews_filter_by_rating_in_a_browser() {
     let Some(driver) = Chromedriver::start() else { return };
     let app = TestApp::spawn().await;
-    let browser = driver.session().await;
-    let outcome = journey(&browser, &app).await;
-    let closed = browser.close().await;
-    if let Err(error) = outcome {
-        panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
-    }
-    closed.expect("close the WebDriver session");
+    driver.run(&app, journey).await;
 }
 
 /// Connects a Messenger Page to the workspace (as the OAuth flow would, without credentials).
@@ -137,11 +131,7 @@ async fn journey(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
 
     // Sign in; come back to the inbox.
     browser.goto(&app.url("/inbox")).await?;
-    wait_for_path(browser, "/sign-in").await?;
-    fill(browser, "#sign-in-form input[name=email]", EMAIL).await?;
-    fill(browser, "#sign-in-form input[name=password]", "correct horse battery").await?;
-    submit(browser, "#sign-in-form").await?;
-    wait_for_path(browser, "/inbox").await.context("signing in returns to the inbox")?;
+    sign_in(browser, EMAIL, "/inbox").await?;
     let rows = browser.find_all(Locator::Css("#inbox-list li.conversation")).await?;
     ensure!(rows.len() == 3, "three reviews listed, found {}", rows.len());
 

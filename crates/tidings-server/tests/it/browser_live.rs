@@ -28,26 +28,14 @@ const SENDER: &str = "1254459154682919";
 async fn a_live_update_keeps_loaded_pages_and_the_place_being_read() {
     let Some(driver) = Chromedriver::start() else { return };
     let app = TestApp::spawn().await;
-    let browser = driver.session().await;
-    let outcome = keep_place(&browser, &app).await;
-    let closed = browser.close().await;
-    if let Err(error) = outcome {
-        panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
-    }
-    closed.expect("close the WebDriver session");
+    driver.run(&app, keep_place).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_reply_is_inserted_with_slash_and_its_variables_filled() {
     let Some(driver) = Chromedriver::start() else { return };
     let app = TestApp::spawn().await;
-    let browser = driver.session().await;
-    let outcome = saved_reply(&browser, &app).await;
-    let closed = browser.close().await;
-    if let Err(error) = outcome {
-        panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
-    }
-    closed.expect("close the WebDriver session");
+    driver.run(&app, saved_reply).await;
 }
 
 async fn count(browser: &Client, css: &str) -> anyhow::Result<u64> {

@@ -20,13 +20,7 @@ use crate::helpers::TestApp;
 async fn the_header_filters_the_resolve_bar_snoozes_and_star_bars_filter_reviews() {
     let Some(driver) = Chromedriver::start() else { return };
     let app = TestApp::spawn().await;
-    let browser = driver.session().await;
-    let outcome = triage(&browser, &app).await;
-    let closed = browser.close().await;
-    if let Err(error) = outcome {
-        panic!("{error:#}\n--- chromedriver log ---\n{}", driver.log());
-    }
-    closed.expect("close the WebDriver session");
+    driver.run(&app, triage).await;
 }
 
 async fn rows(browser: &Client) -> anyhow::Result<Value> {

@@ -9,6 +9,7 @@ mod automations;
 mod automations_delivery;
 mod browser;
 mod browser_a11y;
+mod browser_ai;
 mod browser_automations;
 mod browser_inbox;
 mod browser_live;

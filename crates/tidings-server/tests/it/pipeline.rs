@@ -133,6 +133,24 @@ async fn a_pricing_question_by_webhook_becomes_a_hot_lead_with_its_reasons(engin
     assert!(cold.data.leads.is_empty());
 }
 
+async fn products_of_the_knowledge_base_are_recognised_and_scored_as_product_questions(engine: Engine) {
+    let Some(shop) = shop_with_page(engine).await else { return };
+    let product = json!({ "kind": "product", "title": "Harbour Hamper", "body": "A picnic basket for two, 45 EUR." });
+    let added: Value = shop.client().post("/api/v1/ai/knowledge", &product, StatusCode::CREATED).await;
+    assert_eq!(added["data"]["kind"], "product");
+    let wrong = json!({ "kind": "recipe", "title": "Soup", "body": "Hot." });
+    let refused: Value = shop.client().post("/api/v1/ai/knowledge", &wrong, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(refused.to_string().contains("must be faq, document or product"), "{refused}");
+
+    let (_, analysis) = message(&shop, "psid-eli", "m_hamper", "Do you still have the harbour hamper?").await;
+    let products: Vec<&str> =
+        analysis.entities.iter().filter(|e| e.kind == "product").map(|e| e.value.as_str()).collect();
+    assert_eq!(products, ["Harbour Hamper"], "{:?}", analysis.entities);
+    let lead = analysis.lead.as_ref().expect("a lead");
+    let reasons: Vec<&str> = lead.reasons.iter().map(|r| r.text.as_str()).collect();
+    assert!(reasons.contains(&"+20 product inquiry ('Harbour Hamper')"), "{reasons:?}");
+}
+
 async fn a_request_for_a_person_hands_the_conversation_off_with_the_reason(engine: Engine) {
     let Some(shop) = shop_with_page(engine).await else { return };
     let (id, analysis) = message(&shop, "psid-ben", "m_human", HUMAN).await;
@@ -175,6 +193,23 @@ async fn imported_reviews_are_analysed_and_filtered_by_sentiment(engine: Engine)
     assert!(analysis.sentiment_with_stars.is_some());
     assert_eq!(review["data"]["sentiment"], "negative");
     assert!(all.contains(&positive[0]) && all.contains(&negative[0]));
+
+    // The author edits the negative review on the platform: it is analysed again.
+    let edited = "platform,external_id,location,author,rating,title,text,date\n\
+        google,g-2,,Ben,5,,\"Update: the manager called, apologised and invited us back. Wonderful evening!\",2026-01-03\n";
+    let (status, accepted) = import(&shop, edited).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    finished_task(&shop, &text(&accepted["data"]["taskId"])).await;
+    while !ids("positive").await.contains(&negative[0]) {
+        assert!(Instant::now() < deadline, "the edited review was not analysed again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let review: Value = shop.client().get(&format!("/api/v1/reviews/{}", negative[0]), StatusCode::OK).await;
+    let analysis: MessageAnalysisOut =
+        serde_json::from_value(review["data"]["messages"][0]["analysis"].clone()).expect("analysis");
+    assert_eq!(analysis.sentiment.label, "positive", "{:?}", analysis.sentiment);
+    assert!(analysis.sentiment.reasons.iter().any(|r| r.text.contains("'Wonderful'")), "{:?}", analysis.sentiment);
+    assert!(ids("negative").await.is_empty(), "no review is negative any more");
 }
 
 async fn leads_endpoints_check_roles_workspaces_and_keep_a_tag_set_by_hand(engine: Engine) {
@@ -301,6 +336,7 @@ async fn the_thread_page_shows_the_analysis_with_its_reasons_and_the_list_its_ba
 on_both_engines!(
     a_pricing_question_by_webhook_becomes_a_hot_lead_with_its_reasons,
     a_request_for_a_person_hands_the_conversation_off_with_the_reason,
+    products_of_the_knowledge_base_are_recognised_and_scored_as_product_questions,
     imported_reviews_are_analysed_and_filtered_by_sentiment,
     leads_endpoints_check_roles_workspaces_and_keep_a_tag_set_by_hand,
     lead_rules_are_per_workspace_validated_and_replay_reports_the_change,

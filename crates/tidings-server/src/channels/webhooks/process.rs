@@ -178,14 +178,14 @@ async fn process(
             intake.yield_to_deliveries(LONGEST_YIELD).await;
             let mut tx = context.db.begin_for_tenant(&workspace).await?;
             let ingested = ingest_chunk(&mut tx, queue, chunk).await?;
-            let mut stored = Vec::new();
+            let mut announced = Vec::new();
             for ((_, _, index), outcome) in chunk.iter().zip(&ingested) {
                 // Counted whether stored now or by an earlier attempt that failed before marking:
                 // `events` is what the delivery holds in the inbox.
                 if let Some(delivered) = outcomes.get_mut(deliveries[*index].id.as_str()) {
                     delivered.events += 1;
                 }
-                stored.extend(outcome.stored_event());
+                announced.extend(outcome.domain_event());
                 match outcome {
                     Ingested::New { conversation_id, new_conversation, .. } => {
                         let platform = deliveries[*index].platform.as_str();
@@ -193,7 +193,7 @@ async fn process(
                         let kind = if *new_conversation { "conversation.created" } else { "message.created" };
                         live.push(LiveEvent::new(&workspace, kind, conversation_id));
                     }
-                    Ingested::Updated { conversation_id } => {
+                    Ingested::Updated { conversation_id, .. } => {
                         live.push(LiveEvent::new(&workspace, "conversation.updated", conversation_id))
                     }
                     Ingested::Duplicate => {}
@@ -201,7 +201,7 @@ async fn process(
             }
             // The one place per transaction where a batch's new items are known: one publish,
             // so the pipeline analyses them as one batch.
-            context.events.publish_in(&mut tx, &workspace, &stored).await?;
+            context.events.publish_in(&mut tx, &workspace, &announced).await?;
             tx.commit().await?;
         }
     }

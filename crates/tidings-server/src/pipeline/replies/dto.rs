@@ -6,7 +6,7 @@ use tidings_nlp::guardrail::Violation;
 use utoipa::ToSchema;
 
 use super::model::BudgetState;
-use super::store::{KnowledgeRow, TemplateRow};
+use super::store::{KnowledgeKind, KnowledgeRow, TemplateRow};
 
 /// Ask for reply drafts to a review or a message thread.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -153,7 +153,8 @@ pub struct KnowledgeHitOut {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KnowledgeIn {
-    /// `faq` (title is the question, body the answer) or `document` (text or Markdown).
+    /// `faq` (title is the question, body the answer), `document` (text or Markdown) or
+    /// `product` (title is the product's name, body its description and prices).
     pub kind: String,
     /// 1–200 characters.
     pub title: String,
@@ -174,7 +175,7 @@ pub struct KnowledgePatch {
 #[serde(rename_all = "camelCase")]
 pub struct KnowledgeOut {
     pub id: String,
-    pub kind: String,
+    pub kind: KnowledgeKind,
     pub title: String,
     pub body: String,
     pub created_at: String,

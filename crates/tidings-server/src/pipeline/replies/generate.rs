@@ -22,7 +22,7 @@ use tidings_nlp::retrieval::{self, Index};
 use super::dto::{AnalysisOut, DraftOut, DroppedOut, GeneratedOut, KnowledgeHitOut, UsageOut};
 use super::prompt::{self, ModelAnswer, PromptInput};
 use super::service::{Replies, RepliesError};
-use super::store::{self, KnowledgeRow, SettingsRow, UsageDelta};
+use super::store::{self, KnowledgeKind, KnowledgeRow, SettingsRow, UsageDelta};
 use crate::inbox::model::{ConversationKind, Direction};
 use crate::inbox::store::{ConversationRow, MessageRow};
 
@@ -359,12 +359,13 @@ impl Replies {
     }
 }
 
-/// The best passages for `text`: FAQ answers and document passages, each indexed with its title.
+/// The best passages for `text`: FAQ answers, product descriptions and document passages, each
+/// indexed with its title.
 fn retrieve(knowledge: &[KnowledgeRow], text: &str) -> Vec<(String, KnowledgeRow, f64)> {
     let mut quotes: Vec<(String, &KnowledgeRow)> = Vec::new();
     let mut indexed: Vec<String> = Vec::new();
     for row in knowledge {
-        if row.kind == "faq" {
+        if matches!(row.kind, KnowledgeKind::Faq | KnowledgeKind::Product) {
             quotes.push((row.body.clone(), row));
             indexed.push(format!("{}\n{}", row.title, row.body));
         } else {
@@ -516,18 +517,18 @@ mod tests {
 
     #[test]
     fn faq_answers_and_document_passages_are_retrieved_with_their_entry() {
-        let row = |kind: &str, title: &str, body: &str| KnowledgeRow {
+        let row = |kind: KnowledgeKind, title: &str, body: &str| KnowledgeRow {
             id: tidings_core::KnowledgeId::generate(),
-            kind: kind.into(),
+            kind,
             title: title.into(),
             body: body.into(),
             created_at: 0,
             updated_at: 0,
         };
         let knowledge = [
-            row("faq", "What does the Pro plan cost?", "The Pro plan costs $49 per month."),
+            row(KnowledgeKind::Faq, "What does the Pro plan cost?", "The Pro plan costs $49 per month."),
             row(
-                "document",
+                KnowledgeKind::Document,
                 "Opening hours",
                 "# Hours\n\nWe are open Monday to Saturday, 9 to 18.\n\n# Parking\n\nFree parking behind the shop.",
             ),

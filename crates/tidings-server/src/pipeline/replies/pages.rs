@@ -200,7 +200,7 @@ async fn save_settings(
 ) -> Result<Response, PageError> {
     user.require(Permission::ConfigureAi)?;
     let result = match settings_in(form) {
-        Ok(input) => state.ai.save_settings(&user.auth.workspace_id, input).await,
+        Ok(input) => state.ai.save_settings(&user.auth, input).await,
         Err(error) => Err(error),
     };
     changed(&state, &user, csrf, "settings", result).await
@@ -306,7 +306,7 @@ async fn save_auto_reply(
             Ok(current) => {
                 let input =
                     AutoReplyIn { enabled: form.enabled.is_some(), threshold, business_hours: current.business_hours };
-                state.ai.save_auto_reply(workspace, &connection, input).await
+                state.ai.save_auto_reply(&user.auth, &connection, input).await
             }
             Err(error) => Err(error),
         },

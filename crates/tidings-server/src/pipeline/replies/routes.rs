@@ -80,7 +80,7 @@ async fn put_settings(
     ApiJson(body): ApiJson<SettingsIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ConfigureAi)?;
-    Ok(Envelope::new(state.ai.save_settings(&auth.workspace_id, body).await?))
+    Ok(Envelope::new(state.ai.save_settings(&auth, body).await?))
 }
 
 /// The knowledge base: FAQ entries and documents.
@@ -251,7 +251,7 @@ async fn put_auto_reply(
     ApiJson(body): ApiJson<AutoReplyIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ConfigureAi)?;
-    Ok(Envelope::new(state.ai.save_auto_reply(&auth.workspace_id, &connection_id, body).await?))
+    Ok(Envelope::new(state.ai.save_auto_reply(&auth, &connection_id, body).await?))
 }
 
 /// What auto-reply did with each message: sent automatically, kept as a draft, handed to a

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use serde_json::json;
 use tidings_core::{Config, ConnectionId, ConversationId, KnowledgeId, LocationId, ReplyTemplateId, WorkspaceId};
 use tidings_nlp::compose::Tone;
 use tidings_nlp::language::Language;
@@ -14,7 +15,9 @@ use super::dto::{
 };
 use super::hours::BusinessHours;
 use super::model::{API_KEY_SECRET, Models};
-use super::store::{self, AutoReplyRow, SettingsRow, TemplateFields};
+use super::store::{self, AutoReplyRow, KnowledgeKind, SettingsRow, TemplateFields};
+use crate::access::Caller;
+use crate::audit::{self, AuditEntry};
 use crate::inbox::service::{Inbox, InboxError};
 use crate::vault::{Vault, VaultError};
 
@@ -94,8 +97,10 @@ impl Replies {
         })
     }
 
-    /// Replaces the workspace's AI settings (the API key only when given).
-    pub async fn save_settings(&self, workspace: &WorkspaceId, input: SettingsIn) -> Result<SettingsOut, RepliesError> {
+    /// Replaces the workspace's AI settings (the API key only when given), recorded in the audit
+    /// log: they decide where customers' messages are sent and what may be spent.
+    pub async fn save_settings(&self, caller: &Caller, input: SettingsIn) -> Result<SettingsOut, RepliesError> {
+        let workspace = &caller.workspace_id;
         let model_base_url = text("modelBaseUrl", input.model_base_url, 500)?;
         let model_name = text("modelName", input.model_name, 200)?;
         if model_base_url.is_some() != model_name.is_some() {
@@ -139,16 +144,26 @@ impl Replies {
             holding_message: text("holdingMessage", input.holding_message, 1_000)?,
             updated_at: 0,
         };
-        match input.api_key.as_deref().map(str::trim) {
+        let api_key = match input.api_key.as_deref().map(str::trim) {
             Some("") => {
                 self.vault.delete(workspace, API_KEY_SECRET).await?;
+                "removed"
             }
             Some(key) => {
                 self.vault.put(workspace, API_KEY_SECRET, key.as_bytes()).await?;
+                "replaced"
             }
-            None => {}
-        }
-        store::save_settings(&self.db, workspace, &row).await?;
+            None => "unchanged",
+        };
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        store::save_settings(&mut tx, workspace, &row).await?;
+        let entry = AuditEntry::by(caller, "ai.settings_changed", "ai_settings").with(json!({
+            "modelBaseUrl": row.model_base_url, "modelName": row.model_name, "apiKey": api_key,
+            "dailyTokenBudget": row.daily_token_budget, "monthlyTokenBudget": row.monthly_token_budget,
+            "hardStop": row.hard_stop,
+        }));
+        audit::record(&mut tx, workspace, entry).await?;
+        tx.commit().await?;
         self.settings(workspace).await
     }
 
@@ -164,19 +179,18 @@ impl Replies {
         row.map(KnowledgeOut::from).ok_or(RepliesError::NotFound("knowledge entry"))
     }
 
-    /// Adds an FAQ entry or a document.
+    /// Adds an FAQ entry, a document or a product.
     pub async fn add_knowledge(
         &self,
         workspace: &WorkspaceId,
         input: KnowledgeIn,
     ) -> Result<KnowledgeOut, RepliesError> {
-        if !matches!(input.kind.as_str(), "faq" | "document") {
-            return Err(invalid("kind", "must be faq or document"));
-        }
+        let kind: KnowledgeKind =
+            input.kind.parse().map_err(|_| invalid("kind", "must be faq, document or product"))?;
         let title = required("title", &input.title, 200)?;
         let body = required("body", &input.body, MAX_DOCUMENT_CHARS)?;
         let id = KnowledgeId::generate();
-        store::insert_knowledge(&self.db, workspace, &id, &input.kind, &title, &body).await?;
+        store::insert_knowledge(&self.db, workspace, &id, kind, &title, &body).await?;
         self.knowledge_entry(workspace, id.as_str()).await
     }
 
@@ -358,10 +372,11 @@ impl Replies {
     /// Saves a connection's auto-reply settings.
     pub async fn save_auto_reply(
         &self,
-        workspace: &WorkspaceId,
+        caller: &Caller,
         connection: &str,
         input: AutoReplyIn,
     ) -> Result<AutoReplyOut, RepliesError> {
+        let workspace = &caller.workspace_id;
         let (id, _) = self.connection_zone(workspace, connection).await?;
         let threshold = input.threshold.unwrap_or(0.8);
         if !(0.0..=1.0).contains(&threshold) {
@@ -379,7 +394,13 @@ impl Replies {
             business_hours: hours,
             updated_at: 0,
         };
-        store::save_auto_reply(&self.db, workspace, &row).await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        store::save_auto_reply(&mut tx, workspace, &row).await?;
+        let entry = AuditEntry::by(caller, "ai.auto_reply_changed", "connection")
+            .on(&id)
+            .with(json!({ "enabled": row.enabled, "thresholdPercent": row.threshold_percent }));
+        audit::record(&mut tx, workspace, entry).await?;
+        tx.commit().await?;
         self.auto_reply(workspace, id.as_str()).await
     }
 

@@ -1,17 +1,47 @@
-//! The knowledge base (FAQ entries and documents) and the reply templates of a workspace.
+//! The knowledge base (FAQ entries, documents and products) and the reply templates of a
+//! workspace.
 
+use serde::{Deserialize, Serialize};
 use tidings_core::time::now_millis;
 use tidings_core::{KnowledgeId, ReplyTemplateId, WorkspaceId};
 use tidings_store::{Db, StoreError, with_reader, with_tx};
 
 use super::is_unique_violation;
 
+/// What a knowledge-base entry is, stored by name (`faq`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::AsRefStr,
+    strum::Display,
+    strum::EnumString,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum KnowledgeKind {
+    /// A question (the title) and its answer (the body).
+    Faq,
+    /// A text or Markdown document, retrieved by passages.
+    Document,
+    /// Something the business sells: the title is its name, which the analysis recognises in
+    /// messages (an entity, and a product question for lead scoring); the body describes it
+    /// (prices and facts that replies may quote).
+    Product,
+}
+
+tidings_core::stored_as_text!(KnowledgeKind);
+
 /// A knowledge-base entry.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct KnowledgeRow {
     pub id: KnowledgeId,
-    /// `faq` or `document`.
-    pub kind: String,
+    pub kind: KnowledgeKind,
     /// The question of an FAQ entry, the title of a document.
     pub title: String,
     /// The answer, or the document's text.
@@ -25,6 +55,16 @@ pub async fn knowledge(db: &Db, workspace: &WorkspaceId) -> Result<Vec<Knowledge
     Ok(with_reader!(db, |pool| sqlx::query_as(
         "SELECT id, kind, title, body, created_at, updated_at FROM ai_knowledge WHERE workspace_id = $1 \
          ORDER BY created_at, id"
+    )
+    .bind(workspace.as_str())
+    .fetch_all(pool)
+    .await)?)
+}
+
+/// The names of the products in the workspace's knowledge base, which the analysis recognises.
+pub async fn product_names(db: &Db, workspace: &WorkspaceId) -> Result<Vec<String>, StoreError> {
+    Ok(with_reader!(db, |pool| sqlx::query_scalar(
+        "SELECT title FROM ai_knowledge WHERE workspace_id = $1 AND kind = 'product' ORDER BY title"
     )
     .bind(workspace.as_str())
     .fetch_all(pool)
@@ -51,7 +91,7 @@ pub async fn insert_knowledge(
     db: &Db,
     workspace: &WorkspaceId,
     id: &KnowledgeId,
-    kind: &str,
+    kind: KnowledgeKind,
     title: &str,
     body: &str,
 ) -> Result<(), StoreError> {

@@ -2,7 +2,7 @@
 
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, WorkspaceId};
-use tidings_store::{Db, StoreError, with_reader, with_tx};
+use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
 
 /// A workspace's AI settings as stored (defaults when it saved none).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -59,8 +59,7 @@ pub async fn settings(db: &Db, workspace: &WorkspaceId) -> Result<SettingsRow, S
 }
 
 /// Replaces the workspace's settings and forgets its cached answers.
-pub async fn save_settings(db: &Db, workspace: &WorkspaceId, row: &SettingsRow) -> Result<(), StoreError> {
-    let mut tx = db.begin_for_tenant(workspace).await?;
+pub async fn save_settings(tx: &mut Tx, workspace: &WorkspaceId, row: &SettingsRow) -> Result<(), StoreError> {
     with_tx!(tx, |conn| sqlx::query(
         "INSERT INTO ai_settings (workspace_id, model_base_url, model_name, model_timeout_secs, daily_token_budget, \
          monthly_token_budget, hard_stop, business_name, tone, style, guidelines, emoji_allowed, max_length, \
@@ -91,8 +90,7 @@ pub async fn save_settings(db: &Db, workspace: &WorkspaceId, row: &SettingsRow) 
     .await
     .map(|_| ()))?;
     // The brand voice shapes every answer: cached ones no longer fit.
-    super::clear_cache_in(&mut tx, workspace).await?;
-    tx.commit().await
+    super::clear_cache_in(tx, workspace).await
 }
 
 /// Auto-reply settings of one channel connection.
@@ -123,9 +121,8 @@ pub async fn auto_reply(
 }
 
 /// Saves a connection's auto-reply settings.
-pub async fn save_auto_reply(db: &Db, workspace: &WorkspaceId, row: &AutoReplyRow) -> Result<(), StoreError> {
-    let mut tx = db.begin_for_tenant(workspace).await?;
-    with_tx!(tx, |conn| {
+pub async fn save_auto_reply(tx: &mut Tx, workspace: &WorkspaceId, row: &AutoReplyRow) -> Result<(), StoreError> {
+    Ok(with_tx!(tx, |conn| {
         sqlx::query(
         "INSERT INTO ai_auto_reply (connection_id, workspace_id, enabled, threshold_percent, business_hours, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (connection_id) DO UPDATE SET enabled = excluded.enabled, \
@@ -141,6 +138,5 @@ pub async fn save_auto_reply(db: &Db, workspace: &WorkspaceId, row: &AutoReplyRo
     .execute(&mut **conn)
     .await
     .map(|_| ())
-    })?;
-    tx.commit().await
+    })?)
 }
