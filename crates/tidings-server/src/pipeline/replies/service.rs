@@ -15,6 +15,7 @@ use super::dto::{
 use super::hours::BusinessHours;
 use super::model::{API_KEY_SECRET, Models};
 use super::store::{self, AutoReplyRow, SettingsRow, TemplateFields};
+use crate::events::Events;
 use crate::inbox::service::{Inbox, InboxError};
 use crate::vault::{Vault, VaultError};
 
@@ -49,14 +50,16 @@ pub struct Replies {
     pub(super) vault: Vault,
     pub(super) inbox: Inbox,
     pub(super) config: Arc<Config>,
+    /// Announces a budget crossing 80 % or 100 % (automations' `budget_threshold` trigger).
+    pub(super) events: Events,
 }
 
 /// Longest knowledge-base document, in characters.
 pub const MAX_DOCUMENT_CHARS: usize = 100_000;
 
 impl Replies {
-    pub fn new(db: Db, config: Arc<Config>, vault: Vault, inbox: Inbox) -> Self {
-        Self { models: Models::new(config.clone(), vault.clone()), db, vault, inbox, config }
+    pub fn new(db: Db, config: Arc<Config>, vault: Vault, inbox: Inbox, events: Events) -> Self {
+        Self { models: Models::new(config.clone(), vault.clone()), db, vault, inbox, config, events }
     }
 
     /// The models and their breakers.
