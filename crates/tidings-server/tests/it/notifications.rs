@@ -302,11 +302,13 @@ async fn the_bell_is_per_member_and_follows_their_choices_and_quiet_hours(engine
     let expected_end = (now_millis() / 60_000 + 60) * 60_000;
     assert!((run_at - expected_end).abs() <= 120_000, "held until the quiet hours end: {run_at} vs {expected_end}");
     // Time passes: the quiet hours end.
-    with_writer!(app.state.db, |pool| sqlx::query("UPDATE jobs SET run_at = $1 WHERE kind = 'mail.send' AND payload LIKE '%Response needed%'")
-        .bind(now_millis())
-        .execute(pool)
-        .await
-        .map(|_| ()))
+    with_writer!(app.state.db, |pool| sqlx::query(
+        "UPDATE jobs SET run_at = $1 WHERE kind = 'mail.send' AND payload LIKE '%Response needed%'"
+    )
+    .bind(now_millis())
+    .execute(pool)
+    .await
+    .map(|_| ()))
     .expect("the quiet hours end");
     let deadline = Instant::now() + Duration::from_secs(15);
     while mails_to(&app, "owner@example.com").await.is_empty() {
