@@ -193,6 +193,10 @@ prefixed_id!(
     /// An in-app notification (the dashboard's bell).
     NotificationId, "ntf", "notification"
 );
+prefixed_id!(
+    /// A daily or weekly digest: a summary of a period's reviews sent to destinations.
+    DigestId, "dig", "digest"
+);
 
 #[cfg(test)]
 mod tests {

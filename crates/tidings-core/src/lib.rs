@@ -13,7 +13,7 @@ pub mod time;
 
 pub use config::{Config, ConfigError};
 pub use ids::{
-    ApiKeyId, AuditId, ConnectionId, ContactId, ConversationId, CrmConnectionId, DeliveryId, DestinationId, EventId,
-    InviteId, JobId, KnowledgeId, LocationId, MessageId, NotificationId, ReplyTemplateId, ResponseId, RuleId,
+    ApiKeyId, AuditId, ConnectionId, ContactId, ConversationId, CrmConnectionId, DeliveryId, DestinationId, DigestId,
+    EventId, InviteId, JobId, KnowledgeId, LocationId, MessageId, NotificationId, ReplyTemplateId, ResponseId, RuleId,
     SavedReplyId, SecretId, SessionId, TaskId, UserId, WorkspaceId,
 };

@@ -135,3 +135,28 @@
     showProblem("Tidings took too long to answer. Please try again.");
   });
 })();
+
+// The header's bell: the workspace's live stream (the one the inbox uses) says when someone got
+// a notification; the bell then asks for the signed-in member's own unread count.
+(function () {
+  "use strict";
+  var retry = 1000;
+
+  function connect() {
+    if (!window.EventSource || !document.getElementById("bell")) return;
+    var source = new EventSource("/api/v1/events");
+    source.addEventListener("notification.created", function () {
+      if (window.htmx) htmx.trigger(document.body, "notification-arrived");
+    });
+    source.addEventListener("open", function () { retry = 1000; });
+    source.addEventListener("error", function () {
+      if (source.readyState !== EventSource.CLOSED) return;
+      source.close();
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 30000);
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", connect);
+  else connect();
+})();

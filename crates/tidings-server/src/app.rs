@@ -136,13 +136,14 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         events: events.clone(),
     };
     let config = Arc::new(config);
-    let inbox = Inbox::new(db.clone(), queue.clone(), live);
-    let ai = pipeline::replies::Replies::new(db.clone(), config.clone(), vault.clone(), inbox.clone());
+    let inbox = Inbox::new(db.clone(), queue.clone(), live.clone());
+    let ai = pipeline::replies::Replies::new(db.clone(), config.clone(), vault.clone(), inbox.clone(), events.clone());
     let automations = Automations::new(
         db.clone(),
         queue.clone(),
         vault.clone(),
         mailer.clone(),
+        live,
         &config.connectors.automations,
         config.public_url(),
     );
@@ -187,6 +188,8 @@ fn schedules(config: &Config) -> Result<Vec<Schedule>, QueueError> {
     schedules.extend(channels::webhooks::schedules(config.connectors.delivery_retention_days)?);
     schedules.extend(inbox::snooze::schedules()?);
     schedules.extend(automations::delivery::schedules()?);
+    schedules.extend(automations::triggers::schedules()?);
+    schedules.extend(automations::digests::schedules()?);
     Ok(schedules)
 }
 
@@ -206,6 +209,8 @@ fn registry(state: &AppState) -> Registry {
     automations::process::register(&mut registry, state.automations.clone());
     automations::subscriber::register(&mut registry, state.automations.clone());
     automations::delivery::register(&mut registry, state.automations.clone());
+    automations::triggers::register(&mut registry, state.automations.clone());
+    automations::digests::register(&mut registry, state.automations.clone());
     registry
 }
 
@@ -236,6 +241,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .nest("/api/v1", pipeline::routes::router())
         .nest("/api/v1", pipeline::replies::routes::router())
         .nest("/api/v1", automations::routes::router())
+        .nest("/api/v1", automations::routes_notifications::router())
         .merge(automations::routes::intake_router())
         .merge(channels::webhooks::router())
         .merge(channels::routes::callback_router());
@@ -279,6 +285,7 @@ pub fn router(state: AppState) -> Router {
         .merge(inbox::pages::router())
         .merge(channels::pages::router())
         .merge(automations::pages::router())
+        .merge(automations::pages_notifications::router())
         .merge(pipeline::replies::pages::router())
         .merge(mail::pages::router(&config))
         .merge(dashboard::router())

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tidings_core::{ConversationId, MessageId, WorkspaceId};
+use tidings_core::{ConnectionId, ConversationId, MessageId, WorkspaceId};
 use tidings_nlp::lead::LeadTag;
 use tidings_nlp::sentiment::Sentiment;
 use tidings_store::Tx;
@@ -48,6 +48,31 @@ pub enum DomainEvent {
         lead_tag: Option<LeadTag>,
         /// Why the pipeline handed the conversation to a person, if it did.
         handoff_reason: Option<String>,
+    },
+    /// A channel connection started failing: its health turned from active to failing (a sync
+    /// failed, or the platform refused its credentials). Announced once per turn, not per retry.
+    ConnectionFailing {
+        /// The connection.
+        connection: ConnectionId,
+        /// Its health now (`error`, `needs_reauth`).
+        status: String,
+        /// What failed.
+        error: String,
+        /// When it turned (unix ms): one announcement per turn.
+        since: i64,
+    },
+    /// A workspace's AI token use crossed a share of its budget (80 % or 100 %) in a period.
+    BudgetReached {
+        /// `day` or `month`.
+        period: String,
+        /// The period it happened in: `2026-12-04` or `2026-12` (UTC).
+        period_key: String,
+        /// 80 or 100.
+        percent: u8,
+        /// Tokens used in the period.
+        used: u64,
+        /// The period's budget.
+        limit: u64,
     },
 }
 

@@ -37,7 +37,8 @@ use crate::http::error::{ErrorBody, ErrorDetail};
         (name = "webhooks", description = "Platform webhook intake: verification challenges and signed deliveries"),
         (name = "ai", description = "The AI pipeline's settings: lead-scoring rules"),
         (name = "leads", description = "Message threads scored as leads (HOT / WARM / COLD), tags set by hand, stats"),
-        (name = "automations", description = "Pipedrive, notification destinations, rules, test-sends, backtests, the delivery log and the bell"),
+        (name = "automations", description = "Pipedrive, notification destinations, rules, test-sends, backtests and the delivery log"),
+        (name = "notifications", description = "The signed-in member's bell and notification preferences (per kind, quiet hours); digests"),
     )
 )]
 struct ApiDoc;

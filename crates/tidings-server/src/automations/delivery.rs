@@ -6,7 +6,8 @@
 //!   before and was interrupted in between: the message may have arrived, so it is marked
 //!   `unconfirmed` for a person to retry from the log — except a signed webhook, which is sent
 //!   again with the same `webhook-id` for the receiver to drop as a repeat (Standard Webhooks).
-//!   In-app notifications are written in the same transaction that marks them delivered.
+//!   In-app notifications, and "the team" emails (queued as mail jobs), are fanned out to the
+//!   members who want them (members.rs) in the same transaction that marks them delivered.
 //! - **Retries** follow the `outbound` queue's exponential schedule (1, 2, 4, 8, 16 s; 6
 //!   attempts); a 429's `Retry-After` replaces the step. After the last attempt the delivery is
 //!   `failed` (the job dead-letters) and can be retried from the log.
@@ -25,8 +26,10 @@ use tidings_core::time::now_millis;
 use tidings_core::{DeliveryId, DestinationId, WorkspaceId};
 use tidings_store::queue::{JobContext, JobError, JobPayload, NewJob, QueueError, Registry, Schedule, names};
 
-use super::model::{DeliveryStatus, DestinationKind};
-use super::store::deliveries::{self as log_store, AttemptOutcome, NewNotification};
+use super::destinations::DestinationConfig;
+use super::members::{Channel, Notice, NotificationKind};
+use super::model::{DeliveryStatus, DestinationKind, Trigger};
+use super::store::deliveries::{self as log_store, AttemptOutcome, DeliveryRow};
 use super::store::{self, DestinationRow};
 use super::{Automations, AutomationsError};
 
@@ -88,6 +91,9 @@ struct Payload {
     message: Message,
     #[serde(default)]
     thread: Option<String>,
+    /// What it is about, when no event says (digests).
+    #[serde(default)]
+    kind: Option<NotificationKind>,
 }
 
 fn status_of(error: &ConnectorError) -> Option<i64> {
@@ -126,8 +132,12 @@ impl Automations {
             return self.record(workspace, id, DeliveryStatus::Failed, Some(message)).await;
         }
         let payload: Payload = serde_json::from_str(&delivery.payload).map_err(JobError::fatal)?;
-        if kind == DestinationKind::InApp {
-            return self.deliver_in_app(workspace, id, &payload.message).await;
+        let team = kind == DestinationKind::Email
+            && serde_json::from_str::<DestinationConfig>(&destination.config).is_ok_and(|c| c.team);
+        if kind == DestinationKind::InApp || team {
+            let channel = if team { Channel::Email } else { Channel::InApp };
+            let notification = self.notification_kind(workspace, &delivery, &payload).await?;
+            return self.deliver_to_members(workspace, id, &payload.message, notification, channel).await;
         }
         if let Err(wait) = self.breakers.check(destination_id.as_str()) {
             let message = format!("{} is paused after repeated failures", destination.name);
@@ -206,10 +216,12 @@ impl Automations {
                 log_store::finish_attempt(&mut tx, workspace, id, &attempt).await?;
                 let paused_until = opened.map(|open| now_millis() + i64::try_from(open.as_millis()).unwrap_or(0));
                 store::destination_failed(&mut tx, workspace, &destination_id, &message, paused_until).await?;
-                if let Some(open) = opened {
-                    self.notify_paused(&mut tx, workspace, &destination, open, &message).await?;
-                }
+                let ring = match opened {
+                    Some(open) => self.notify_paused(&mut tx, workspace, &destination, open, &message).await?,
+                    None => None,
+                };
                 tx.commit().await?;
+                self.live.publish(ring.into_iter().collect()).await;
                 metrics::counter!("tidings_automations_failed_total", "kind" => kind.as_str()).increment(1);
                 Err(outcome)
             }
@@ -224,7 +236,7 @@ impl Automations {
         destination: &DestinationRow,
         open: Duration,
         error: &str,
-    ) -> Result<(), AutomationsError> {
+    ) -> Result<Option<crate::inbox::live::LiveEvent>, AutomationsError> {
         let title = format!("{} is paused", destination.name);
         let body = format!(
             "Sending to {} failed {} times in a row, so Tidings pauses it for {} s and then tries again. Last error: {error}",
@@ -233,24 +245,45 @@ impl Automations {
             open.as_secs()
         );
         let link = format!("{}/automations/destinations", self.public_url);
-        let new = NewNotification {
-            kind: "destination_paused",
+        let notice = Notice {
+            kind: NotificationKind::DestinationPaused,
             title: &title,
             body: &body,
             link: Some(&link),
-            delivery_id: None,
+            delivery: None,
         };
-        log_store::insert_notification(tx, workspace, &new).await?;
+        let fanned = self.fan_out(tx, workspace, &notice, Channel::InApp).await?;
         tracing::warn!(destination = %destination.id, "destination paused by the circuit breaker");
-        Ok(())
+        Ok(fanned.live_event(workspace))
     }
 
-    /// An in-app notification: written in the transaction that marks the delivery delivered.
-    async fn deliver_in_app(
+    /// What a delivery is about: its payload says (digests), or its event's trigger does.
+    async fn notification_kind(
+        &self,
+        workspace: &WorkspaceId,
+        delivery: &DeliveryRow,
+        payload: &Payload,
+    ) -> Result<NotificationKind, JobError> {
+        if let Some(kind) = payload.kind {
+            return Ok(kind);
+        }
+        let event = match delivery.event_id.as_deref().map(tidings_core::EventId::parse) {
+            Some(Ok(event)) => store::event(&self.db, workspace, &event).await?,
+            _ => None,
+        };
+        let trigger = event.and_then(|e| Trigger::parse(&e.trigger_kind));
+        Ok(trigger.map_or(NotificationKind::Other, NotificationKind::of_trigger))
+    }
+
+    /// An in-app or "the team" email delivery: fanned out to the members who want it, in the
+    /// transaction that marks the delivery delivered; open bells ring after the commit.
+    async fn deliver_to_members(
         &self,
         workspace: &WorkspaceId,
         id: &DeliveryId,
         message: &Message,
+        kind: NotificationKind,
+        channel: Channel,
     ) -> Result<(), JobError> {
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         if !log_store::start_attempt(&mut tx, workspace, id, false).await? {
@@ -258,9 +291,8 @@ impl Automations {
         }
         let (title, body) = (message.subject(), message.plain_text());
         let body = body.strip_prefix(&title).map(str::trim_start).unwrap_or(&body).to_owned();
-        let new =
-            NewNotification { kind: "rule", title: &title, body: &body, link: message.link(), delivery_id: Some(id) };
-        log_store::insert_notification(&mut tx, workspace, &new).await?;
+        let notice = Notice { kind, title: &title, body: &body, link: message.link(), delivery: Some(id) };
+        let fanned = self.fan_out(&mut tx, workspace, &notice, channel).await.map_err(JobError::retry)?;
         let outcome = AttemptOutcome {
             status: DeliveryStatus::Delivered.as_str(),
             response_code: None,
@@ -270,6 +302,7 @@ impl Automations {
         };
         log_store::finish_attempt(&mut tx, workspace, id, &outcome).await?;
         tx.commit().await?;
+        self.live.publish(fanned.live_event(workspace).into_iter().collect()).await;
         Ok(())
     }
 

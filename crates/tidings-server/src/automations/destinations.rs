@@ -44,6 +44,9 @@ pub struct DestinationConfig {
     /// Google Chat: messages about one deal go in one thread.
     #[serde(default)]
     pub thread_by_deal: bool,
+    /// Email to the team: each member who wants the kind by email (ADR 0024).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub team: bool,
 }
 
 /// A destination's secrets, sealed in the vault as one JSON value.
@@ -122,6 +125,17 @@ impl Automations {
                     secrets.signing_secrets = vec![WebhookSecret::generate().to_whsec().expose_secret().to_owned()];
                 }
                 Some(hint(&url))
+            }
+            DestinationKind::Email if input.team == Some(true) => {
+                if input.to.as_ref().is_some_and(|to| !to.is_empty()) {
+                    return Err(AutomationsError::invalid(
+                        "to",
+                        "the team's addresses are the members' own: leave it out",
+                    ));
+                }
+                config.team = true;
+                config.provider = Some("smtp".into());
+                Some("the team (each member's choice)".to_owned())
             }
             DestinationKind::Email => {
                 let to = input.to.clone().unwrap_or_default();

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::destinations::DestinationConfig;
 use super::model::{DeliveryStatus, DestinationKind, Trigger};
 use super::rules::Verdict;
-use super::store::deliveries::{DeliveryRow, NotificationRow};
+use super::store::deliveries::DeliveryRow;
 use super::store::{CrmConnectionRow, DestinationRow, EventRow, RuleRow};
 
 /// Connects a Pipedrive account.
@@ -91,6 +91,10 @@ pub struct DestinationIn {
     /// Email: the recipients; SMS/WhatsApp: the one number (E.164).
     #[serde(default)]
     pub to: Option<Vec<String>>,
+    /// Email: "the team" instead of `to`: every member who chose email for the notification's
+    /// kind (`/settings/notifications`), respecting their quiet hours. Sent by this server's mail.
+    #[serde(default)]
+    pub team: Option<bool>,
     /// Email: `smtp` (this server's mail settings, the default) or `sendgrid`.
     #[serde(default)]
     pub provider: Option<String>,
@@ -177,7 +181,8 @@ impl DestinationOut {
 pub struct RuleIn {
     pub name: String,
     /// `deal_added`, `deal_won`, `deal_lost`, `deal_stage_changed`, `deal_updated`,
-    /// `review_received`, `negative_review`, `message_received`, `lead_hot`, `handoff_requested`.
+    /// `review_received`, `negative_review`, `message_received`, `lead_hot`, `handoff_requested`,
+    /// `response_needed`, `connection_failing`, `budget_threshold`.
     pub trigger: String,
     /// `all` (default) or `any`.
     #[serde(default, rename = "match")]
@@ -402,39 +407,4 @@ impl EventOut {
             processed_at: row.processed_at.map(to_rfc3339),
         }
     }
-}
-
-/// One in-app notification.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct NotificationOut {
-    pub id: String,
-    pub kind: String,
-    pub title: String,
-    pub body: String,
-    pub link: Option<String>,
-    pub read: bool,
-    pub created_at: String,
-}
-
-impl NotificationOut {
-    pub fn from_row(row: NotificationRow) -> Self {
-        Self {
-            id: row.id,
-            kind: row.kind,
-            title: row.title,
-            body: row.body,
-            link: row.link,
-            read: row.read_at.is_some(),
-            created_at: to_rfc3339(row.created_at),
-        }
-    }
-}
-
-/// The bell: unread count and the latest notifications.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct NotificationsOut {
-    pub unread: i64,
-    pub items: Vec<NotificationOut>,
 }

@@ -13,22 +13,32 @@
 //!
 //! Files: `pipedrive.rs` (connect, disconnect, intake, cached names), `destinations.rs`
 //! (validation, SSRF guard, secrets in the vault, the notifier for each kind), `rules.rs` (the
-//! conditions schema, evaluation, templates), `service.rs` (rules, test-send, backtest, log,
-//! notifications), `store/` (SQL), `routes.rs` + `dto.rs` (API), `pages.rs` (dashboard).
+//! conditions schema, evaluation, templates), `triggers.rs` (response needed, connection failing,
+//! budget threshold), `service.rs` (rules, test-send, backtest, log), `members.rs` (each member's
+//! notifications: kinds, choices, quiet hours, the fan-out), `notifications.rs` (the bell and
+//! preferences), `digests.rs`, `store/` (SQL), `routes.rs` + `routes_notifications.rs` + `dto.rs`
+//! (API), `pages.rs` + `pages_notifications.rs` (dashboard). ADRs 0023 and 0024.
 
 pub mod api_error;
 pub mod delivery;
 pub mod destinations;
+pub mod digests;
 pub mod dto;
+pub mod dto_notifications;
+pub mod members;
 pub mod model;
+pub mod notifications;
 pub mod pages;
+pub mod pages_notifications;
 pub mod pipedrive;
 pub mod process;
 pub mod routes;
+pub mod routes_notifications;
 pub mod rules;
 pub mod service;
 pub mod store;
 pub mod subscriber;
+pub mod triggers;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -40,6 +50,7 @@ use tidings_store::Db;
 use tidings_store::queue::{Queue, QueueError};
 
 use crate::channels::breaker::Breakers;
+use crate::inbox::live::Live;
 use crate::mail::Mailer;
 use crate::vault::{Vault, VaultError};
 
@@ -102,6 +113,8 @@ pub struct Automations {
     pub(crate) queue: Queue,
     pub(crate) vault: Vault,
     pub(crate) mailer: Arc<dyn Mailer>,
+    /// Rings the bells of open dashboards.
+    pub(crate) live: Live,
     pub(crate) config: Arc<AutomationsConfig>,
     /// Where Pipedrive reaches this server (`public_url`).
     pub(crate) public_url: String,
@@ -123,6 +136,7 @@ impl Automations {
         queue: Queue,
         vault: Vault,
         mailer: Arc<dyn Mailer>,
+        live: Live,
         config: &AutomationsConfig,
         public_url: String,
     ) -> Self {
@@ -134,6 +148,7 @@ impl Automations {
             queue,
             vault,
             mailer,
+            live,
             config: Arc::new(config.clone()),
             public_url: public_url.trim_end_matches('/').to_owned(),
             guarded_http: guarded_client(guard.clone(), timeout),

@@ -29,11 +29,18 @@ pub enum Trigger {
     LeadHot,
     /// Tidings: the AI pipeline handed a conversation to a person.
     HandoffRequested,
+    /// Tidings: a review or message still unanswered N hours after it arrived (N is the rule's
+    /// `unansweredFor` condition); found by a scheduled scan, fired once per item and N.
+    ResponseNeeded,
+    /// Tidings: a channel connection's health turned failing.
+    ConnectionFailing,
+    /// Tidings: the workspace's AI token use reached 80 % or 100 % of a budget.
+    BudgetThreshold,
 }
 
 impl Trigger {
     /// Every trigger, in the order the editor lists them.
-    pub const ALL: [Trigger; 10] = [
+    pub const ALL: [Trigger; 13] = [
         Trigger::DealAdded,
         Trigger::DealWon,
         Trigger::DealLost,
@@ -44,6 +51,9 @@ impl Trigger {
         Trigger::MessageReceived,
         Trigger::LeadHot,
         Trigger::HandoffRequested,
+        Trigger::ResponseNeeded,
+        Trigger::ConnectionFailing,
+        Trigger::BudgetThreshold,
     ];
 
     /// The stored name.
@@ -59,6 +69,9 @@ impl Trigger {
             Trigger::MessageReceived => "message_received",
             Trigger::LeadHot => "lead_hot",
             Trigger::HandoffRequested => "handoff_requested",
+            Trigger::ResponseNeeded => "response_needed",
+            Trigger::ConnectionFailing => "connection_failing",
+            Trigger::BudgetThreshold => "budget_threshold",
         }
     }
 
@@ -80,6 +93,9 @@ impl Trigger {
             Trigger::MessageReceived => "Message received",
             Trigger::LeadHot => "Lead became HOT",
             Trigger::HandoffRequested => "Handoff requested",
+            Trigger::ResponseNeeded => "Response needed",
+            Trigger::ConnectionFailing => "Connection failing",
+            Trigger::BudgetThreshold => "AI budget threshold",
         }
     }
 
@@ -92,6 +108,19 @@ impl Trigger {
                 | Trigger::DealLost
                 | Trigger::DealStageChanged
                 | Trigger::DealUpdated
+        )
+    }
+
+    /// Whether the trigger is about one review or message (its facts have an `item`).
+    pub fn is_item(self) -> bool {
+        matches!(
+            self,
+            Trigger::ReviewReceived
+                | Trigger::NegativeReview
+                | Trigger::MessageReceived
+                | Trigger::LeadHot
+                | Trigger::HandoffRequested
+                | Trigger::ResponseNeeded
         )
     }
 }
@@ -272,6 +301,49 @@ pub struct ItemFacts {
     pub text: String,
     /// Where to read it in Tidings.
     pub link: Option<String>,
+    /// For `response_needed`: how many hours it had waited for an answer when the event fired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unanswered_hours: Option<i64>,
+}
+
+/// A channel connection whose health turned failing, as rules read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionFacts {
+    /// The connection (`con_…`).
+    pub connection_id: String,
+    /// Its platform.
+    pub platform: String,
+    /// The account's name.
+    pub name: String,
+    /// The location it feeds.
+    pub location_id: Option<String>,
+    /// Its name.
+    pub location: Option<String>,
+    /// Its health: `error` or `needs_reauth`.
+    pub status: String,
+    /// What failed.
+    pub error: String,
+    /// Where to fix it in Tidings.
+    pub link: Option<String>,
+}
+
+/// A budget threshold reached, as rules read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BudgetFacts {
+    /// `day` or `month`.
+    pub period: String,
+    /// The day (`2026-12-04`) or month (`2026-12`), UTC.
+    pub period_key: String,
+    /// 80 or 100.
+    pub percent: i64,
+    /// Tokens used in the period.
+    pub used: i64,
+    /// The period's budget in tokens.
+    pub limit: i64,
+    /// Where to read the usage in Tidings.
+    pub link: Option<String>,
 }
 
 /// Everything a rule may test about one event, stored with the event once it is processed (so a
@@ -283,6 +355,19 @@ pub struct Facts {
     pub trigger: Trigger,
     /// The deal, for Pipedrive events.
     pub deal: Option<DealFacts>,
-    /// The review or message, for Tidings events.
+    /// The review or message, for Tidings events about one.
     pub item: Option<ItemFacts>,
+    /// The connection, for `connection_failing`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection: Option<ConnectionFacts>,
+    /// The budget, for `budget_threshold`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetFacts>,
+}
+
+impl Facts {
+    /// An event's facts about one review or message.
+    pub fn of_item(trigger: Trigger, item: ItemFacts) -> Self {
+        Self { trigger, deal: None, item: Some(item), connection: None, budget: None }
+    }
 }

@@ -1,7 +1,7 @@
 //! The automations dashboard: `/automations` (the Pipedrive connection, destinations with "Send
 //! test", rules with the editor — validation messages naming the field, backtest results, test
 //! send — and enable/disable), `/automations/log` (the delivery log with filters and retry) and
-//! `/notifications` (the bell). Every member reads; changing needs `ManageAutomations`
+//! the bell and notification settings are in `pages_notifications.rs`. Every member reads; changing needs `ManageAutomations`
 //! (Pipedrive: `ManageCrm`). Actions go through the same [`Automations`] methods as the API.
 
 use askama::Template;
@@ -28,7 +28,6 @@ use crate::inbox::pages::{full_time, relative_time};
 
 const PAGE: &str = "/automations";
 const LOG: &str = "/automations/log";
-const BELL: &str = "/notifications";
 
 /// The pages and their forms.
 pub fn router() -> axum::Router<AppState> {
@@ -49,10 +48,9 @@ pub fn router() -> axum::Router<AppState> {
         .route("/automations/rules/{id}/remove", post(remove_rule))
         .route(LOG, get(log_page))
         .route("/automations/log/{id}/retry", post(retry_delivery))
-        .route(BELL, get(bell_page).post(mark_read))
 }
 
-fn automations_error(error: AutomationsError) -> PageError {
+pub(super) fn automations_error(error: AutomationsError) -> PageError {
     PageError::from(ApiError::from(error))
 }
 
@@ -62,7 +60,7 @@ fn capitalised(text: &str) -> String {
 }
 
 /// A refused form: the message under the field at fault, or above the form.
-fn form_errors(error: AutomationsError) -> Result<FormErrors, PageError> {
+pub(super) fn form_errors(error: AutomationsError) -> Result<FormErrors, PageError> {
     let mut errors = FormErrors::new();
     match error {
         AutomationsError::Validation { field, message } => {
@@ -298,7 +296,7 @@ async fn connect_pipedrive(
 }
 
 #[derive(Deserialize, Default)]
-struct NoFields {}
+pub(super) struct NoFields {}
 
 async fn disconnect_pipedrive(
     State(state): State<AppState>,
@@ -343,7 +341,9 @@ async fn add_destination(
         url: text(&form.url),
         to: text(&form.to)
             .map(|to| to.split([',', '\n']).map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect()),
-        provider: text(&form.provider),
+        // "The team" is offered beside the providers: each member's own address.
+        team: (form.provider == "team").then_some(true),
+        provider: text(&form.provider).filter(|p| p != "team"),
         from: text(&form.from),
         api_key: text(&form.api_key),
         account_sid: text(&form.account_sid),
@@ -642,51 +642,4 @@ async fn retry_delivery(
     let id = DeliveryId::parse(&id).map_err(|_| PageError::not_found("No such delivery."))?;
     state.automations.retry_delivery(&user.auth.workspace_id, &id).await.map_err(automations_error)?;
     Ok(done(LOG, "retried"))
-}
-
-struct NotificationView {
-    title: String,
-    body: String,
-    link: String,
-    unread: bool,
-    when: String,
-    when_full: String,
-}
-
-#[derive(Template)]
-#[template(path = "automations/bell.html")]
-struct BellBody<'a> {
-    csrf: &'a str,
-    unread: i64,
-    items: Vec<NotificationView>,
-}
-
-async fn bell_page(State(state): State<AppState>, user: DashboardUser, csrf: Csrf) -> Result<Response, PageError> {
-    user.require(Permission::ViewDashboard)?;
-    let (unread, rows) = state.automations.notifications(&user.auth.workspace_id).await.map_err(automations_error)?;
-    let now = now_millis();
-    let items = rows
-        .into_iter()
-        .map(|n| NotificationView {
-            unread: n.read_at.is_none(),
-            when: relative_time(n.created_at, now),
-            when_full: full_time(n.created_at),
-            title: n.title,
-            body: n.body,
-            link: n.link.unwrap_or_default(),
-        })
-        .collect();
-    let body = BellBody { csrf: csrf.token(), unread, items };
-    let html = user.page(&state, &csrf, BELL, "Notifications", &body).await?;
-    Ok((csrf, html).into_response())
-}
-
-async fn mark_read(
-    State(state): State<AppState>,
-    user: DashboardUser,
-    _form: CsrfForm<NoFields>,
-) -> Result<Response, PageError> {
-    user.require(Permission::ViewDashboard)?;
-    state.automations.mark_notifications_read(&user.auth.workspace_id).await.map_err(automations_error)?;
-    Ok(Redirect::to(BELL).into_response())
 }

@@ -92,6 +92,7 @@ impl Automations {
             Trigger::parse(&event.trigger_kind).ok_or_else(|| AutomationsError::invalid("trigger", "unknown"))?;
         match event.source.as_str() {
             "pipedrive" => self.deal_facts(workspace, event).await,
+            _ if !trigger.is_item() => self.state_facts(workspace, trigger, event).await,
             _ => {
                 let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
                 let conversation = payload["conversation"].as_str().unwrap_or_default();
@@ -100,7 +101,8 @@ impl Automations {
                 item.sentiment = payload["sentiment"].as_str().map(str::to_owned).or(item.sentiment);
                 item.lead_tag = payload["leadTag"].as_str().map(str::to_owned);
                 item.handoff_reason = payload["handoffReason"].as_str().map(str::to_owned);
-                Ok(Facts { trigger, deal: None, item: Some(item) })
+                item.unanswered_hours = payload["unansweredHours"].as_i64();
+                Ok(Facts::of_item(trigger, item))
             }
         }
     }
@@ -153,6 +155,8 @@ impl Automations {
                 link,
             }),
             item: None,
+            connection: None,
+            budget: None,
         })
     }
 
@@ -180,6 +184,7 @@ impl Automations {
             sentiment: item.and_then(|m| m.sentiment.clone()).or(row.sentiment.clone()),
             lead_tag: None,
             handoff_reason: None,
+            unanswered_hours: None,
             author: item.and_then(|m| m.author_name.clone()).or(row.contact_name.clone()),
             text: item.map(|m| m.body.clone()).unwrap_or_else(|| row.preview.clone()),
             link: Some(format!("{}/inbox/{}", self.public_url, row.id)),

@@ -1,5 +1,5 @@
 //! The automations API under `/api/v1` (Pipedrive connections, destinations, rules, test-send,
-//! backtest, the delivery log, events, notifications) and Pipedrive's intake at the root
+//! backtest, the delivery log, events) and Pipedrive's intake at the root
 //! (`POST /webhooks/pipedrive/{connection}`, [`intake_router`]).
 
 use axum::body::Bytes;
@@ -36,8 +36,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_log))
         .routes(routes!(retry_log))
         .routes(routes!(get_event))
-        .routes(routes!(list_notifications))
-        .routes(routes!(read_notifications))
 }
 
 /// Pipedrive's webhook intake, at the root.
@@ -394,23 +392,4 @@ async fn get_event(
     auth.require(Permission::ViewDashboard)?;
     let id = parse(&id, EventId::parse, "event")?;
     Ok(Envelope::new(EventOut::from_row(state.automations.event(&auth.workspace_id, &id).await?)))
-}
-
-/// The bell: unread count and the latest in-app notifications.
-#[utoipa::path(get, path = "/notifications", tag = "automations", security(("bearer" = [])), responses(
-    (status = 200, body = Envelope<NotificationsOut>)))]
-async fn list_notifications(State(state): State<AppState>, auth: Auth) -> Result<impl IntoResponse, ApiError> {
-    auth.require(Permission::ViewDashboard)?;
-    let (unread, rows) = state.automations.notifications(&auth.workspace_id).await?;
-    Ok(Envelope::new(NotificationsOut { unread, items: rows.into_iter().map(NotificationOut::from_row).collect() }))
-}
-
-/// Marks every notification read.
-#[utoipa::path(post, path = "/notifications/read", tag = "automations", security(("bearer" = [])), responses(
-    (status = 200, body = Envelope<NotificationsOut>)))]
-async fn read_notifications(State(state): State<AppState>, auth: Auth) -> Result<impl IntoResponse, ApiError> {
-    auth.require(Permission::ViewDashboard)?;
-    state.automations.mark_notifications_read(&auth.workspace_id).await?;
-    let (unread, rows) = state.automations.notifications(&auth.workspace_id).await?;
-    Ok(Envelope::new(NotificationsOut { unread, items: rows.into_iter().map(NotificationOut::from_row).collect() }))
 }

@@ -17,12 +17,16 @@
 //!     { "type": "platform",  "values": ["google"] },
 //!     { "type": "location",  "ids": ["loc_…"] },
 //!     { "type": "keywords",  "any": ["refund", "manager"] },   // case-insensitive, title or text
-//!     { "type": "leadTag",   "values": ["HOT"] } ],
+//!     { "type": "leadTag",   "values": ["HOT"] },
+//!     { "type": "unansweredFor", "hours": 4 },      // response_needed: required, exactly one
+//!     { "type": "threshold", "percent": 100 } ],    // budget_threshold: 80 or 100 reached
 //!   "actions": [
 //!     { "type": "notify", "destinationId": "dst_…", "template": "detailed",
 //!       "title": "{{deal.title}} won by {{deal.owner}}", "body": "optional, Tidings events" } ] }
 //! ```
-//! With no conditions a rule matches every event of its trigger.
+//! With no conditions a rule matches every event of its trigger. `unansweredFor` is the
+//! `response_needed` trigger's parameter rather than a condition: it must hold whatever `match`
+//! says (see triggers.rs).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -31,6 +35,7 @@ use tidings_connectors::notify::{DealNotice, Message, Template};
 use utoipa::ToSchema;
 
 use super::model::{DealFacts, Facts, ItemFacts, Trigger};
+use super::triggers;
 
 /// A validation error: the path of the bad field and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +47,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self { field: field.into(), message: message.into() }
     }
 }
@@ -99,6 +104,10 @@ pub enum Condition {
     Keywords(Vec<String>),
     /// The message's lead tag is one of these.
     LeadTag(Vec<String>),
+    /// `response_needed`: the item has waited this many hours (the trigger's parameter).
+    UnansweredFor(i64),
+    /// `budget_threshold`: at least this share (80 or 100 %) of the budget is used.
+    Threshold(i64),
 }
 
 /// One action, validated.
@@ -157,6 +166,15 @@ pub const VARIABLES: &[&str] = &[
     "item.text",
     "item.link",
     "item.handoffReason",
+    "item.unansweredHours",
+    "connection.name",
+    "connection.platform",
+    "connection.location",
+    "connection.error",
+    "budget.period",
+    "budget.percent",
+    "budget.used",
+    "budget.limit",
 ];
 
 const SENTIMENTS: &[&str] = &["positive", "negative", "neutral", "mixed"];
@@ -185,6 +203,7 @@ pub fn parse(trigger: &str, match_mode: &str, conditions: &Value, actions: &Valu
         .enumerate()
         .map(|(i, c)| condition(&format!("conditions[{i}]"), c, trigger))
         .collect::<Result<Vec<_>, _>>()?;
+    triggers::check_parameters(trigger, &conditions)?;
     let actions = match actions {
         Value::Array(list) if !list.is_empty() => list,
         _ => return Err(FieldError::new("actions", "must be a list with at least one action")),
@@ -232,10 +251,10 @@ fn condition(path: &str, value: &Value, trigger: Trigger) -> Result<Condition, F
         }
     };
     let item_only = |condition: Condition| {
-        if trigger.is_deal() {
-            Err(FieldError::new(field("type"), format!("`{kind}` applies to review and message triggers only")))
-        } else {
+        if trigger.is_item() {
             Ok(condition)
+        } else {
+            Err(FieldError::new(field("type"), format!("`{kind}` applies to review and message triggers only")))
         }
     };
     match kind {
@@ -273,7 +292,9 @@ fn condition(path: &str, value: &Value, trigger: Trigger) -> Result<Condition, F
         }
         "sentiment" => item_only(Condition::Sentiment(texts("values", Some(SENTIMENTS))?)),
         "platform" => Ok(Condition::Platform(texts("values", None)?)),
+        "location" if trigger == Trigger::ConnectionFailing => Ok(Condition::Location(texts("ids", None)?)),
         "location" => item_only(Condition::Location(texts("ids", None)?)),
+        "unansweredFor" | "threshold" => triggers::condition(kind, object, trigger, path),
         "keywords" => Ok(Condition::Keywords(texts("any", None)?.into_iter().map(|k| k.to_lowercase()).collect())),
         "leadTag" => {
             let tags = texts("values", None)?.into_iter().map(|t| t.to_uppercase()).collect::<Vec<_>>();
@@ -287,7 +308,7 @@ fn condition(path: &str, value: &Value, trigger: Trigger) -> Result<Condition, F
             field("type"),
             format!(
                 "unknown condition `{other}`; one of pipeline, stage, owner, minValue, rating, sentiment, platform, \
-                 location, keywords, leadTag"
+                 location, keywords, leadTag, unansweredFor, threshold"
             ),
         )),
     }
@@ -378,16 +399,27 @@ pub fn evaluate(logic: &RuleLogic, facts: &Facts) -> Verdict {
             )],
         };
     }
-    if logic.conditions.is_empty() {
-        return Verdict { matched: true, reasons: vec!["no conditions: every such event matches".into()] };
+    // A trigger's parameter holds whatever `match` says.
+    let (parameters, conditions): (Vec<&Condition>, Vec<&Condition>) =
+        logic.conditions.iter().partition(|c| matches!(c, Condition::UnansweredFor(_)));
+    let mut held = Vec::new();
+    for parameter in parameters {
+        match check(parameter, facts) {
+            Ok(reason) => held.push(reason),
+            Err(reason) => return Verdict { matched: false, reasons: vec![reason] },
+        }
     }
-    let results: Vec<Result<String, String>> = logic.conditions.iter().map(|c| check(c, facts)).collect();
+    if conditions.is_empty() {
+        held.push("no conditions: every such event matches".into());
+        return Verdict { matched: true, reasons: held };
+    }
+    let results: Vec<Result<String, String>> = conditions.into_iter().map(|c| check(c, facts)).collect();
     let matched = match logic.match_mode {
         MatchMode::All => results.iter().all(Result::is_ok),
         MatchMode::Any => results.iter().any(Result::is_ok),
     };
     let reasons = if matched {
-        results.into_iter().filter_map(Result::ok).collect()
+        held.into_iter().chain(results.into_iter().filter_map(Result::ok)).collect()
     } else {
         results.into_iter().filter_map(Result::err).collect()
     };
@@ -434,10 +466,20 @@ fn check(condition: &Condition, facts: &Facts) -> Result<String, String> {
         },
         Condition::Sentiment(values) => in_texts("sentiment", values, item.and_then(|i| i.sentiment.as_deref())),
         Condition::Platform(values) => {
-            let platform = item.map(|i| i.platform.as_str()).or(deal.map(|_| "pipedrive"));
+            let platform = item
+                .map(|i| i.platform.as_str())
+                .or(facts.connection.as_ref().map(|c| c.platform.as_str()))
+                .or(deal.map(|_| "pipedrive"));
             in_texts("platform", values, platform)
         }
-        Condition::Location(ids) => in_texts("location", ids, item.and_then(|i| i.location_id.as_deref())),
+        Condition::Location(ids) => {
+            let location = item
+                .and_then(|i| i.location_id.as_deref())
+                .or(facts.connection.as_ref().and_then(|c| c.location_id.as_deref()));
+            in_texts("location", ids, location)
+        }
+        Condition::UnansweredFor(hours) => triggers::check_unanswered(*hours, item),
+        Condition::Threshold(percent) => triggers::check_threshold(*percent, facts.budget.as_ref()),
         Condition::LeadTag(values) => in_texts("lead tag", values, item.and_then(|i| i.lead_tag.as_deref())),
         Condition::Keywords(words) => {
             let text = item.map(|i| i.text.to_lowercase()).or(deal.map(|d| d.title.to_lowercase())).unwrap_or_default();
@@ -475,7 +517,8 @@ fn variable(name: &str, facts: &Facts) -> String {
         "item.text" => i(|i| Some(i.text.clone())),
         "item.link" => i(|i| i.link.clone()),
         "item.handoffReason" => i(|i| i.handoff_reason.clone()),
-        _ => String::new(),
+        "item.unansweredHours" => i(|i| i.unanswered_hours.map(|h| h.to_string())),
+        other => triggers::variable(other, facts),
     }
 }
 
@@ -504,6 +547,9 @@ pub fn render(template: &str, facts: &Facts) -> String {
 /// The message an action sends for an event.
 pub fn message(action: &NotifyAction, facts: &Facts) -> Message {
     let title = action.title.as_deref().map(|t| render(t, facts));
+    if let Some(message) = triggers::message(action, facts, title.clone()) {
+        return message;
+    }
     if let Some(deal) = &facts.deal {
         let stage = |name: &Option<String>, id: Option<i64>| {
             name.clone().or(id.map(|id| format!("#{id}"))).unwrap_or_else(|| "?".into())
@@ -565,7 +611,7 @@ pub fn message(action: &NotifyAction, facts: &Facts) -> Message {
 }
 
 fn item_facts(facts: &Facts, item: ItemFacts) -> Facts {
-    Facts { trigger: facts.trigger, deal: None, item: Some(item) }
+    Facts::of_item(facts.trigger, item)
 }
 
 #[cfg(test)]
@@ -591,6 +637,8 @@ mod tests {
                 ..DealFacts::default()
             }),
             item: None,
+            connection: None,
+            budget: None,
         }
     }
 

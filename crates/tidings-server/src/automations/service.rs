@@ -1,5 +1,5 @@
 //! Rules (create, replace, enable, delete), test-sends, backtests, the delivery log with its
-//! retry, and the in-app notifications: what the API and the dashboard both call.
+//! retry: what the API and the dashboard both call.
 
 use serde_json::Value;
 use tidings_connectors::money::Money;
@@ -11,7 +11,7 @@ use super::dto::{BacktestItem, BacktestOut, LogQuery, RuleIn, TestOut};
 use super::model::{DealFacts, DeliveryStatus, Facts, ItemFacts, Trigger};
 use super::process::thread_key;
 use super::rules::{self, RuleLogic};
-use super::store::deliveries::{self as log_store, DeliveryFilter, DeliveryRow, NotificationRow};
+use super::store::deliveries::{self as log_store, DeliveryFilter, DeliveryRow};
 use super::store::{self, EventRow, RuleFields, RuleRow};
 use super::{Automations, AutomationsError};
 
@@ -306,23 +306,6 @@ impl Automations {
     pub async fn event(&self, workspace: &WorkspaceId, id: &EventId) -> Result<EventRow, AutomationsError> {
         store::event(&self.db, workspace, id).await?.ok_or(AutomationsError::NotFound("event"))
     }
-
-    /// The bell: unread count and latest notifications.
-    pub async fn notifications(
-        &self,
-        workspace: &WorkspaceId,
-    ) -> Result<(i64, Vec<NotificationRow>), AutomationsError> {
-        let unread = log_store::unread_notifications(&self.db, workspace).await?;
-        Ok((unread, log_store::notifications(&self.db, workspace, 30).await?))
-    }
-
-    /// Marks every notification read.
-    pub async fn mark_notifications_read(&self, workspace: &WorkspaceId) -> Result<u64, AutomationsError> {
-        let mut tx = self.db.begin_for_tenant(workspace).await?;
-        let marked = log_store::mark_notifications_read(&mut tx, workspace).await?;
-        tx.commit().await?;
-        Ok(marked)
-    }
 }
 
 fn stored_json(logic: &RuleLogic) -> (String, String) {
@@ -380,13 +363,17 @@ pub fn sample_facts(trigger: Trigger) -> Facts {
                 link: None,
             }),
             item: None,
+            connection: None,
+            budget: None,
         };
     }
-    let review = matches!(trigger, Trigger::ReviewReceived | Trigger::NegativeReview);
-    Facts {
+    if !trigger.is_item() {
+        return super::triggers::sample_facts(trigger);
+    }
+    let review = matches!(trigger, Trigger::ReviewReceived | Trigger::NegativeReview | Trigger::ResponseNeeded);
+    Facts::of_item(
         trigger,
-        deal: None,
-        item: Some(ItemFacts {
+        ItemFacts {
             kind: if review { "review".into() } else { "message".into() },
             platform: "google".into(),
             location: Some("Sample location".into()),
@@ -400,7 +387,8 @@ pub fn sample_facts(trigger: Trigger) -> Facts {
             } else {
                 "Sample message: do you have a table for six on Friday?".into()
             },
+            unanswered_hours: (trigger == Trigger::ResponseNeeded).then_some(4),
             ..ItemFacts::default()
-        }),
-    }
+        },
+    )
 }

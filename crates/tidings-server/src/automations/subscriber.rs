@@ -6,8 +6,12 @@
 //! - `ItemAnalysed` → `negative_review` (a review analysed negative), `lead_hot` (a HOT lead),
 //!   `handoff_requested` (the pipeline handed the conversation to a person);
 //! - `ItemEdited` → nothing: an edited review was already announced when it arrived.
+//! - `ConnectionFailing` → `connection_failing` (once per turn of a connection's health);
+//! - `BudgetReached` → `budget_threshold` (once per period and threshold).
 //!
-//! Each event's dedup key is the trigger and the message, so a replayed analysis fires nothing twice.
+//! Each event's dedup key is the trigger and the message (the connection and the turn, the
+//! period and the threshold), so a replay fires nothing twice. `response_needed` has no domain
+//! event: a scheduled scan finds the items (triggers.rs).
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -88,28 +92,57 @@ impl Automations {
                 (conversation, message, triggers, extra)
             }
             DomainEvent::ItemEdited { .. } => return Ok(()),
+            DomainEvent::ConnectionFailing { connection, status, error, since } => {
+                let payload = json!({ "connection": connection, "status": status, "error": error });
+                let key = format!("tidings:{}:{connection}:{since}", Trigger::ConnectionFailing.as_str());
+                self.store_tidings_event(workspace, Trigger::ConnectionFailing, &key, &payload).await?;
+                return Ok(());
+            }
+            DomainEvent::BudgetReached { period, period_key, percent, used, limit } => {
+                let payload = json!({
+                    "period": period, "periodKey": period_key, "percent": percent, "used": used, "limit": limit
+                });
+                let key = format!("tidings:{}:{period_key}:{percent}", Trigger::BudgetThreshold.as_str());
+                self.store_tidings_event(workspace, Trigger::BudgetThreshold, &key, &payload).await?;
+                return Ok(());
+            }
         };
         for trigger in triggers {
             let mut payload = json!({ "conversation": conversation, "message": message });
             if let (Some(target), Some(extra)) = (payload.as_object_mut(), extra.as_object()) {
                 target.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
-            let id = EventId::generate();
-            let new = NewEvent {
-                id: &id,
-                source: "tidings",
-                crm_connection_id: None,
-                trigger: trigger.as_str(),
-                dedup_key: &format!("tidings:{}:{message}", trigger.as_str()),
-                payload: &payload.to_string(),
-            };
-            let mut tx = self.db.begin_for_tenant(workspace).await?;
-            if store::insert_event(&mut tx, workspace, &new).await? {
-                self.queue_processing(&mut tx, workspace, &id).await?;
-            }
-            tx.commit().await?;
+            let key = format!("tidings:{}:{message}", trigger.as_str());
+            self.store_tidings_event(workspace, trigger, &key, &payload).await?;
         }
         Ok(())
+    }
+
+    /// Stores one event of Tidings' own with its processing job; nothing (false) when
+    /// `dedup_key` was stored before (a replay, or a second process finding the same thing).
+    pub(crate) async fn store_tidings_event(
+        &self,
+        workspace: &WorkspaceId,
+        trigger: Trigger,
+        dedup_key: &str,
+        payload: &serde_json::Value,
+    ) -> Result<bool, AutomationsError> {
+        let id = EventId::generate();
+        let new = NewEvent {
+            id: &id,
+            source: "tidings",
+            crm_connection_id: None,
+            trigger: trigger.as_str(),
+            dedup_key,
+            payload: &payload.to_string(),
+        };
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        let inserted = store::insert_event(&mut tx, workspace, &new).await?;
+        if inserted {
+            self.queue_processing(&mut tx, workspace, &id).await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     async fn conversation_kind(

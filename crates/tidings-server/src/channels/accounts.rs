@@ -7,14 +7,14 @@ use tidings_connectors::oauth::ensure_fresh;
 use tidings_connectors::{AccountRef, ConnectorError, Platform};
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, WorkspaceId};
-use tidings_store::Db;
-use tidings_store::queue::JobError;
+use tidings_store::queue::{JobError, QueueError};
+use tidings_store::{Db, Tx};
 
 use super::breaker::Breakers;
 use super::model::ConnectionStatus;
 use super::platforms::Platforms;
 use super::{credentials, store};
-use crate::events::Events;
+use crate::events::{DomainEvent, Events};
 use crate::inbox::live::Live;
 use crate::vault::Vault;
 
@@ -107,9 +107,34 @@ impl ChannelContext {
         id: &ConnectionId,
         status: ConnectionStatus,
         error: &str,
-    ) -> Result<(), tidings_store::StoreError> {
+    ) -> Result<(), QueueError> {
+        let was_healthy = store::connection(&self.db, workspace, id)
+            .await?
+            .is_some_and(|row| row.status == ConnectionStatus::Active.as_str());
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         store::mark_health(&mut tx, workspace, id, status, error).await?;
-        tx.commit().await
+        if was_healthy {
+            self.announce_failing(&mut tx, workspace, id, status, error).await?;
+        }
+        Ok(tx.commit().await?)
+    }
+
+    /// Announces, in `tx`, that a connection turned from healthy to failing: automations'
+    /// `connection_failing` trigger hears it (ADR 0024). Called once per turn, not per retry.
+    pub async fn announce_failing(
+        &self,
+        tx: &mut Tx,
+        workspace: &WorkspaceId,
+        id: &ConnectionId,
+        status: ConnectionStatus,
+        error: &str,
+    ) -> Result<(), QueueError> {
+        let event = DomainEvent::ConnectionFailing {
+            connection: id.clone(),
+            status: status.as_str().to_owned(),
+            error: error.to_owned(),
+            since: now_millis(),
+        };
+        self.events.publish_in(tx, workspace, &[event]).await
     }
 }

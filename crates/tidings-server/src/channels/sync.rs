@@ -153,6 +153,14 @@ async fn sync(context: &ChannelContext, job: &SyncConnection, job_context: &JobC
             cost_centi_cents: 0,
         };
         store::record_sync(&mut tx, workspace, &job.connection_id, &outcome).await?;
+        // Refused credentials were announced when they were marked; an outage turns the health
+        // from active to failing here, once (the retries find it failing already).
+        let refused = store::connection(&context.db, workspace, &job.connection_id)
+            .await?
+            .is_some_and(|row| row.status == ConnectionStatus::NeedsReauth.as_str());
+        if connection.status == ConnectionStatus::Active.as_str() && !refused {
+            context.announce_failing(&mut tx, workspace, &job.connection_id, ConnectionStatus::Error, message).await?;
+        }
         tx.commit().await?;
     }
     // A person's sync counts each connection once: on success, or when retries are over.

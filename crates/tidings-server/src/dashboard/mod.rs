@@ -51,6 +51,7 @@ pub fn nav_for(current: &str, role: Option<Role>) -> Vec<NavItem> {
         items.push(item("Locations & channels", Some("/settings/channels"), true));
         items.push(item("Saved replies", Some("/settings/saved-replies"), true));
         items.push(item("AI replies", Some("/settings/ai"), true));
+        items.push(item("Notifications", Some("/settings/notifications"), true));
         if role.can(Permission::ManageApiKeys) {
             items.push(item("API keys", Some("/settings/api-keys"), true));
         }

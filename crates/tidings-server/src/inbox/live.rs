@@ -20,10 +20,11 @@ pub struct LiveEvent {
     /// The workspace it happened in; subscribers only see their own.
     #[serde(skip_serializing)]
     pub workspace_id: String,
-    /// `conversation.created`, `message.created` or `conversation.updated`.
+    /// `conversation.created`, `message.created`, `conversation.updated`, or
+    /// `notification.created` (someone in the workspace has a new notification: bells refresh).
     #[serde(rename = "type")]
     pub kind: String,
-    /// The conversation concerned.
+    /// The conversation concerned (empty for a notification).
     pub conversation_id: String,
 }
 
@@ -31,6 +32,16 @@ impl LiveEvent {
     /// An event of `kind` about a conversation.
     pub fn new(workspace: &WorkspaceId, kind: &str, conversation: &ConversationId) -> Self {
         Self { workspace_id: workspace.to_string(), kind: kind.to_owned(), conversation_id: conversation.to_string() }
+    }
+
+    /// A member of the workspace has a new notification. The stream is the workspace's, so the
+    /// event names no member: each bell asks for its own count.
+    pub fn notification(workspace: &WorkspaceId) -> Self {
+        Self {
+            workspace_id: workspace.to_string(),
+            kind: "notification.created".into(),
+            conversation_id: String::new(),
+        }
     }
 }
 

@@ -37,7 +37,7 @@ impl Subscriber for AnalysisSubscriber {
             match event {
                 DomainEvent::ItemStored { message, .. } => stored.push(message.clone()),
                 DomainEvent::ItemEdited { message, .. } => edited.push(message.clone()),
-                DomainEvent::ItemAnalysed { .. } => {}
+                _ => {}
             }
         }
         [(stored, false), (edited, true)]

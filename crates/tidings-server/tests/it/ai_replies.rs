@@ -27,7 +27,7 @@ struct Data<T> {
 const PRO_FAQ: &str = "The Pro plan costs $49 per month and includes 5 seats.";
 
 /// A shop whose app runs with `adjust`ed configuration, with a Pro-plan FAQ entry.
-async fn shop_with(engine: Engine, adjust: impl FnOnce(&mut Config)) -> Option<Shop> {
+pub(crate) async fn shop_with(engine: Engine, adjust: impl FnOnce(&mut Config)) -> Option<Shop> {
     let app = TestApp::spawn_on(engine, adjust).await?;
     let owner = app.signup("owner@example.com").await;
     let workspace = WorkspaceId::parse(&owner.workspace_id).expect("workspace id");
@@ -37,12 +37,12 @@ async fn shop_with(engine: Engine, adjust: impl FnOnce(&mut Config)) -> Option<S
     Some(shop)
 }
 
-async fn question(shop: &Shop, thread: &str, text: &str) -> String {
+pub(crate) async fn question(shop: &Shop, thread: &str, text: &str) -> String {
     let at = tidings_core::time::now_millis() - MINUTE;
     ingest_message(&shop.app, &shop.workspace, "messenger", None, thread, text, at).await
 }
 
-async fn generate(shop: &Shop, conversation: &str, extra: Value) -> GeneratedOut {
+pub(crate) async fn generate(shop: &Shop, conversation: &str, extra: Value) -> GeneratedOut {
     let mut body = json!({"conversationId": conversation});
     if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
         body.extend(extra.clone());
@@ -51,7 +51,7 @@ async fn generate(shop: &Shop, conversation: &str, extra: Value) -> GeneratedOut
     out.data
 }
 
-fn mock_model(server: &MockServer, timeout_secs: u64) -> impl FnOnce(&mut Config) {
+pub(crate) fn mock_model(server: &MockServer, timeout_secs: u64) -> impl FnOnce(&mut Config) {
     let base_url = format!("{}/v1", server.uri());
     move |config: &mut Config| {
         config.ai.model = Some(ModelConfig { base_url, model: "test-model".into(), api_key: None, timeout_secs });
@@ -63,7 +63,7 @@ fn mock_model(server: &MockServer, timeout_secs: u64) -> impl FnOnce(&mut Config
     }
 }
 
-fn completion(content: &str) -> ResponseTemplate {
+pub(crate) fn completion(content: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
         "id": "chatcmpl-1", "object": "chat.completion", "model": "test-model",
         "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
@@ -71,7 +71,7 @@ fn completion(content: &str) -> ResponseTemplate {
     }))
 }
 
-const MODEL_ANSWER: &str = r#"{"replies": [
+pub(crate) const MODEL_ANSWER: &str = r#"{"replies": [
     {"tone": "professional", "text": "Hello Maria, the Pro plan costs $49 per month and includes 5 seats.", "confidence": 0.92},
     {"tone": "friendly", "text": "Hi Maria! Pro is $49 per month with 5 seats included.", "confidence": 0.88},
     {"tone": "empathetic", "text": "Hi Maria, Pro is just $19 per month!", "confidence": 0.9}

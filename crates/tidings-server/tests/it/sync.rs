@@ -17,7 +17,7 @@ use crate::helpers::{Engine, TestApp, json};
 use crate::on_both_engines;
 use crate::webhooks::connect;
 
-const LOCATION: &str = "accounts/1077/locations/5566";
+pub(crate) const LOCATION: &str = "accounts/1077/locations/5566";
 
 fn review(id: &str, stars: &str, comment: &str, at: &str) -> serde_json::Value {
     json!({
@@ -27,7 +27,7 @@ fn review(id: &str, stars: &str, comment: &str, at: &str) -> serde_json::Value {
     })
 }
 
-async fn spawn_with_google(engine: Engine, google: &MockServer) -> Option<TestApp> {
+pub(crate) async fn spawn_with_google(engine: Engine, google: &MockServer) -> Option<TestApp> {
     let base = google.uri();
     TestApp::spawn_on(engine, move |cfg| {
         cfg.connectors.google.base_url = base.clone();
@@ -38,7 +38,7 @@ async fn spawn_with_google(engine: Engine, google: &MockServer) -> Option<TestAp
     .await
 }
 
-async fn google_connection(app: &TestApp, workspace: &WorkspaceId, expired: bool) -> ConnectionId {
+pub(crate) async fn google_connection(app: &TestApp, workspace: &WorkspaceId, expired: bool) -> ConnectionId {
     let id = connect(app, workspace, Platform::Google, LOCATION).await;
     let now = tidings_core::time::now_millis();
     let creds = Credentials {
@@ -51,7 +51,7 @@ async fn google_connection(app: &TestApp, workspace: &WorkspaceId, expired: bool
     id
 }
 
-async fn start_sync(app: &TestApp, token: &str) -> TaskId {
+pub(crate) async fn start_sync(app: &TestApp, token: &str) -> TaskId {
     let response = app
         .as_member(token, reqwest::Method::POST, "/api/v1/reviews/sync")
         .json(&json!({}))
@@ -64,7 +64,7 @@ async fn start_sync(app: &TestApp, token: &str) -> TaskId {
     TaskId::parse(body["data"]["taskId"].as_str().expect("task id")).expect("task id")
 }
 
-async fn wait_task(app: &TestApp, workspace: &WorkspaceId, task: &TaskId) -> tasks::TaskRow {
+pub(crate) async fn wait_task(app: &TestApp, workspace: &WorkspaceId, task: &TaskId) -> tasks::TaskRow {
     for _ in 0..200 {
         let row = tasks::task(&app.state.db, workspace, task).await.expect("task").expect("exists");
         if row.status != "running" {

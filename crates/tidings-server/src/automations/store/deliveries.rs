@@ -1,7 +1,8 @@
-//! Queries of the delivery log and the in-app notifications.
+//! Queries of the delivery log, and the row of an in-app notification (written and read in
+//! [`super::members`]).
 
 use tidings_core::time::now_millis;
-use tidings_core::{DeliveryId, DestinationId, EventId, NotificationId, RuleId, WorkspaceId};
+use tidings_core::{DeliveryId, DestinationId, EventId, RuleId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
 
 /// One delivery, with the names of its rule and destination for the log.
@@ -228,71 +229,7 @@ pub struct NotificationRow {
     pub link: Option<String>,
     pub delivery_id: Option<String>,
     pub read_at: Option<i64>,
+    /// Arrived during the member's quiet hours (stored without a live announcement).
+    pub quiet: bool,
     pub created_at: i64,
-}
-
-/// A new notification.
-pub struct NewNotification<'a> {
-    pub kind: &'a str,
-    pub title: &'a str,
-    pub body: &'a str,
-    pub link: Option<&'a str>,
-    /// The delivery it is, for rule actions: a retried delivery adds no second notification.
-    pub delivery_id: Option<&'a DeliveryId>,
-}
-
-/// Adds a notification; false when the delivery already added one.
-pub async fn insert_notification(
-    tx: &mut Tx,
-    workspace: &WorkspaceId,
-    new: &NewNotification<'_>,
-) -> Result<bool, StoreError> {
-    let inserted = with_tx!(tx, |conn| sqlx::query(
-        "INSERT INTO notifications (id, workspace_id, kind, title, body, link, delivery_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (delivery_id) DO NOTHING"
-    )
-    .bind(NotificationId::generate().as_str())
-    .bind(workspace.as_str())
-    .bind(new.kind)
-    .bind(new.title)
-    .bind(new.body)
-    .bind(new.link)
-    .bind(new.delivery_id.map(DeliveryId::as_str))
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(inserted > 0)
-}
-
-pub async fn notifications(db: &Db, workspace: &WorkspaceId, limit: i64) -> Result<Vec<NotificationRow>, StoreError> {
-    Ok(with_reader!(db, |pool| sqlx::query_as(
-        "SELECT id, workspace_id, kind, title, body, link, delivery_id, read_at, created_at FROM notifications \
-         WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2"
-    )
-    .bind(workspace.as_str())
-    .bind(limit)
-    .fetch_all(pool)
-    .await)?)
-}
-
-pub async fn unread_notifications(db: &Db, workspace: &WorkspaceId) -> Result<i64, StoreError> {
-    Ok(with_reader!(db, |pool| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM notifications WHERE workspace_id = $1 AND read_at IS NULL"
-    )
-    .bind(workspace.as_str())
-    .fetch_one(pool)
-    .await)?)
-}
-
-/// Marks every notification read.
-pub async fn mark_notifications_read(tx: &mut Tx, workspace: &WorkspaceId) -> Result<u64, StoreError> {
-    Ok(with_tx!(tx, |conn| sqlx::query(
-        "UPDATE notifications SET read_at = $2 WHERE workspace_id = $1 AND read_at IS NULL"
-    )
-    .bind(workspace.as_str())
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected()))?)
 }

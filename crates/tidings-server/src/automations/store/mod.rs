@@ -1,8 +1,12 @@
 //! Queries of automations: CRM connections, events, destinations and rules here; deliveries and
-//! in-app notifications in [`deliveries`]. Functions touching a workspace's data take its
+//! in-app notifications in [`deliveries`]; members' preferences and quiet hours in [`members`];
+//! digests in [`digests`]; the scheduled scans' reads in [`scans`]. Functions touching a workspace's data take its
 //! `WorkspaceId` first (after the transaction or database).
 
 pub mod deliveries;
+pub mod digests;
+pub mod members;
+pub mod scans;
 
 use tidings_core::time::now_millis;
 use tidings_core::{CrmConnectionId, DestinationId, EventId, RuleId, WorkspaceId};

@@ -20,9 +20,11 @@ use tidings_nlp::pipeline::{self, Analysis, Input};
 use tidings_nlp::retrieval::{self, Index};
 
 use super::dto::{AnalysisOut, DraftOut, DroppedOut, GeneratedOut, KnowledgeHitOut, UsageOut};
+use super::model::Budget;
 use super::prompt::{self, ModelAnswer, PromptInput};
 use super::service::{Replies, RepliesError};
 use super::store::{self, KnowledgeKind, KnowledgeRow, SettingsRow, UsageDelta};
+use crate::events::DomainEvent;
 use crate::inbox::model::{ConversationKind, Direction};
 use crate::inbox::store::{ConversationRow, MessageRow};
 
@@ -215,7 +217,9 @@ impl Replies {
         if delta != UsageDelta::default() {
             store::record_usage(&self.db, workspace, &super::model::today().0, &delta).await?;
         }
+        let budget_before = budget;
         let budget = self.models.budget(&self.db, workspace, &context.settings).await?;
+        self.announce_budget(workspace, &budget_before, &budget).await?;
         let understanding = &context.analysis.understanding;
         Ok(GeneratedOut {
             responses: drafts,
@@ -248,6 +252,35 @@ impl Replies {
                 })
                 .collect(),
         })
+    }
+
+    /// Announces each budget threshold this generation crossed (see [`Budget::crossed`]); the
+    /// automation event's key (period and threshold) makes concurrent crossings fire once.
+    async fn announce_budget(
+        &self,
+        workspace: &WorkspaceId,
+        before: &Budget,
+        after: &Budget,
+    ) -> Result<(), RepliesError> {
+        let (day, month) = super::model::today();
+        let events: Vec<DomainEvent> = before
+            .crossed(after)
+            .into_iter()
+            .map(|(period, percent, used, limit)| DomainEvent::BudgetReached {
+                period: period.to_owned(),
+                period_key: if period == "day" { day.clone() } else { month.clone() },
+                percent,
+                used,
+                limit,
+            })
+            .collect();
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        self.events.publish_in(&mut tx, workspace, &events).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Asks the model (or the cache): `Ok(Err(reason))` when the offline composer must answer.

@@ -177,6 +177,27 @@ impl Budget {
     pub fn stops_calls(&self) -> bool {
         self.hard_stop && self.state() == BudgetState::Exhausted
     }
+
+    /// The thresholds (80 % and 100 %, per period) use crossed between `self` and `after`: each
+    /// as `(period, percent, used, limit)`, announced to automations (`budget_threshold`).
+    pub fn crossed(&self, after: &Budget) -> Vec<(&'static str, u8, u64, u64)> {
+        let periods = [
+            ("day", self.used_today, after.used_today, after.daily_limit),
+            ("month", self.used_this_month, after.used_this_month, after.monthly_limit),
+        ];
+        let mut crossed = Vec::new();
+        for (period, before, now, limit) in periods {
+            let Some(limit) = limit else { continue };
+            for percent in [80_u8, 100] {
+                // `used * 100 >= limit * percent`, in integers so 80 % of 1,000 is exactly 800.
+                let reached = |used: u64| u128::from(used) * 100 >= u128::from(limit) * u128::from(percent);
+                if reached(now) && !reached(before) {
+                    crossed.push((period, percent, now, limit));
+                }
+            }
+        }
+        crossed
+    }
 }
 
 #[cfg(test)]
@@ -197,6 +218,9 @@ mod tests {
         assert_eq!(budget.state(), BudgetState::Warning);
         budget.used_today = 1000;
         assert!(budget.stops_calls());
+        let before = Budget { used_today: 700, used_this_month: 700, ..budget.clone() };
+        assert_eq!(before.crossed(&budget), vec![("day", 80, 1000, 1000), ("day", 100, 1000, 1000)]);
+        assert!(budget.crossed(&budget).is_empty(), "a threshold is crossed once");
         budget.hard_stop = false;
         assert_eq!(budget.state(), BudgetState::Exhausted);
         assert!(!budget.stops_calls());

@@ -18,6 +18,7 @@ use super::model::{API_KEY_SECRET, Models};
 use super::store::{self, AutoReplyRow, KnowledgeKind, SettingsRow, TemplateFields};
 use crate::access::Caller;
 use crate::audit::{self, AuditEntry};
+use crate::events::Events;
 use crate::inbox::service::{Inbox, InboxError};
 use crate::vault::{Vault, VaultError};
 
@@ -52,14 +53,16 @@ pub struct Replies {
     pub(super) vault: Vault,
     pub(super) inbox: Inbox,
     pub(super) config: Arc<Config>,
+    /// Announces a budget crossing 80 % or 100 % (automations' `budget_threshold` trigger).
+    pub(super) events: Events,
 }
 
 /// Longest knowledge-base document, in characters.
 pub const MAX_DOCUMENT_CHARS: usize = 100_000;
 
 impl Replies {
-    pub fn new(db: Db, config: Arc<Config>, vault: Vault, inbox: Inbox) -> Self {
-        Self { models: Models::new(config.clone(), vault.clone()), db, vault, inbox, config }
+    pub fn new(db: Db, config: Arc<Config>, vault: Vault, inbox: Inbox, events: Events) -> Self {
+        Self { models: Models::new(config.clone(), vault.clone()), db, vault, inbox, config, events }
     }
 
     /// The models and their breakers.
