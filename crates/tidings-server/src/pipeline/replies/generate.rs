@@ -255,7 +255,6 @@ impl Replies {
     }
 
     /// Asks the model (or the cache): `Ok(Err(reason))` when the offline composer must answer.
-    #[allow(clippy::too_many_arguments)]
     /// Announces each budget threshold this generation crossed (see [`Budget::crossed`]); the
     /// automation event's key (period and threshold) makes concurrent crossings fire once.
     async fn announce_budget(
@@ -285,6 +284,7 @@ impl Replies {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn ask(
         &self,
         workspace: &WorkspaceId,
