@@ -161,18 +161,101 @@ fn split_name(contact: &CrmContact) -> (Option<String>, Option<String>) {
     }
 }
 
+/// One step of a push. Steps run in this order, and each one's records are kept before the next
+/// starts, so a push interrupted by a failure resumes where it stopped instead of creating the
+/// contact again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// The person: HubSpot contact, Salesforce Lead, Pipedrive person.
+    Contact,
+    /// The deal linked to them (Salesforce: none, the deal is written into the Lead).
+    Deal,
+    /// The note about the conversation (Salesforce: a Task).
+    Note,
+}
+
+impl Step {
+    /// The steps of a push, in order.
+    pub const ALL: [Step; 3] = [Step::Contact, Step::Deal, Step::Note];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Contact => "contact",
+            Step::Deal => "deal",
+            Step::Note => "note",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(value: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// One lead's part in a step: the lead, a key naming it within the batch (HubSpot echoes it back
+/// as `objectWriteTraceId`), and the records the earlier steps created for it.
+#[derive(Debug, Clone, Copy)]
+pub struct StepItem<'a> {
+    /// Unique within the batch.
+    pub key: &'a str,
+    /// What to push.
+    pub lead: &'a Lead,
+    /// The contact, once the contact step ran.
+    pub contact: Option<&'a RemoteRecord>,
+    /// The deal, once the deal step created one.
+    pub deal: Option<&'a RemoteRecord>,
+}
+
 /// A CRM that takes leads and gives back what it created.
 #[async_trait]
 pub trait CrmPush: Send + Sync {
     /// Which CRM.
     fn crm(&self) -> Crm;
 
-    /// Creates (or updates) the contact, then the deal and note linked to it. Returns every
-    /// record it created or touched, the contact first.
-    async fn push_lead(&self, lead: &Lead) -> Result<Vec<RemoteRecord>, ConnectorError>;
+    /// The most leads one call of [`CrmPush::push`] takes: HubSpot's batch endpoints take 100,
+    /// the others one.
+    fn batch_limit(&self) -> usize {
+        1
+    }
 
-    /// Deletes one record created by [`CrmPush::push_lead`]; one already gone counts as deleted.
+    /// Runs one step for `items` (at most [`CrmPush::batch_limit`]), all or nothing. Returns one
+    /// entry per item, in order: the record created or updated, or `None` where the step has
+    /// nothing to create (no deal or note in the lead, Salesforce's deal). The deal and note steps
+    /// need the item's contact.
+    async fn push(&self, step: Step, items: &[StepItem<'_>]) -> Result<Vec<Option<RemoteRecord>>, ConnectorError>;
+
+    /// Deletes one record created by [`CrmPush::push`]; one already gone counts as deleted.
     async fn delete(&self, record: &RemoteRecord) -> Result<(), ConnectorError>;
+
+    /// Pushes one lead through every step. Returns every record created or touched, the contact
+    /// first.
+    async fn push_lead(&self, lead: &Lead) -> Result<Vec<RemoteRecord>, ConnectorError> {
+        let (mut contact, mut deal) = (None, None);
+        let mut records = Vec::new();
+        for step in Step::ALL {
+            let item = StepItem { key: "lead", lead, contact: contact.as_ref(), deal: deal.as_ref() };
+            let created = self.push(step, &[item]).await?.into_iter().next().flatten();
+            if let Some(record) = &created {
+                records.push(record.clone());
+            }
+            match step {
+                Step::Contact => contact = created,
+                Step::Deal => deal = created,
+                Step::Note => {}
+            }
+        }
+        Ok(records)
+    }
+}
+
+/// The contact an item's deal or note is linked to; the caller runs the contact step first.
+pub(crate) fn contact_of<'a>(item: &StepItem<'a>, platform: &'static str) -> Result<&'a RemoteRecord, ConnectorError> {
+    item.contact.ok_or_else(|| ConnectorError::Malformed {
+        platform,
+        message: "a deal or note was pushed before its contact".to_owned(),
+    })
 }
 
 /// Treats a 404 from a delete as success: the record is gone either way.
