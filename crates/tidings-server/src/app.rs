@@ -145,6 +145,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         mailer.clone(),
         &config.connectors.automations,
         config.public_url(),
+        inbox.clone(),
     );
     Ok(AppState::new(Services {
         events,
@@ -279,6 +280,7 @@ pub fn router(state: AppState) -> Router {
         .merge(inbox::pages::router())
         .merge(channels::pages::router())
         .merge(automations::pages::router())
+        .merge(automations::crm::pages::router())
         .merge(pipeline::replies::pages::router())
         .merge(mail::pages::router(&config))
         .merge(dashboard::router())

@@ -19,7 +19,7 @@ use crate::ConnectorError;
 use crate::money::Money;
 
 /// The CRMs Tidings pushes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Crm {
     /// HubSpot CRM (v3 objects API).
@@ -28,6 +28,34 @@ pub enum Crm {
     Salesforce,
     /// Pipedrive (v1 API).
     Pipedrive,
+}
+
+impl Crm {
+    /// Every CRM.
+    pub const ALL: [Crm; 3] = [Crm::Hubspot, Crm::Salesforce, Crm::Pipedrive];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Crm::Hubspot => "hubspot",
+            Crm::Salesforce => "salesforce",
+            Crm::Pipedrive => "pipedrive",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(value: &str) -> Option<Crm> {
+        Crm::ALL.into_iter().find(|c| c.as_str() == value)
+    }
+
+    /// How people name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Crm::Hubspot => "HubSpot",
+            Crm::Salesforce => "Salesforce",
+            Crm::Pipedrive => "Pipedrive",
+        }
+    }
 }
 
 /// A record Tidings created in a CRM, kept so it can be deleted on erasure.
@@ -43,7 +71,8 @@ pub struct RemoteRecord {
 }
 
 /// A person as Tidings knows them; social contacts often have only a display name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrmContact {
     /// The name the person shows on the platform.
     pub display_name: String,
@@ -64,7 +93,8 @@ pub struct CrmContact {
 }
 
 /// A deal to open with the contact.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrmDeal {
     /// The deal's name.
     pub title: String,
@@ -73,7 +103,8 @@ pub struct CrmDeal {
 }
 
 /// A note about the conversation (a summary, the last messages).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrmNote {
     /// A short subject (Salesforce Task subject).
     pub subject: String,
@@ -83,8 +114,9 @@ pub struct CrmNote {
     pub at_ms: i64,
 }
 
-/// What one push sends.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one push sends (kept as JSON with the delivery until it is pushed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Lead {
     /// The person.
     pub contact: CrmContact,

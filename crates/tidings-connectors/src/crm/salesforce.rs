@@ -30,7 +30,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{ContactField, Crm, CrmContact, CrmNote, CrmPush, FieldMap, Lead, RemoteRecord, Step, StepItem, apply, contact_of};
+use super::{
+    ContactField, Crm, CrmContact, CrmNote, CrmPush, FieldMap, Lead, RemoteRecord, Step, StepItem, apply, contact_of,
+};
 use crate::{ConnectorError, http};
 
 /// The REST API version every call is pinned to.

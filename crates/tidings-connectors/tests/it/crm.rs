@@ -161,10 +161,13 @@ async fn hubspot_creates_deals_of_many_leads_in_one_batch_matched_by_trace_id() 
         deal: Some(CrmDeal { title: "Messenger lead: Ana Ruiz".into(), value: None }),
         ..lead(CrmContact { display_name: "Ana Ruiz".into(), ..CrmContact::default() })
     };
-    let dana = lead(dana());
     let without_deal = Lead { deal: None, ..lead(dana()) };
-    let (c1, c2, c3) =
-        (record(Crm::Hubspot, "contacts", "512"), record(Crm::Hubspot, "contacts", "498"), record(Crm::Hubspot, "contacts", "7"));
+    let dana = lead(dana());
+    let (c1, c2, c3) = (
+        record(Crm::Hubspot, "contacts", "512"),
+        record(Crm::Hubspot, "contacts", "498"),
+        record(Crm::Hubspot, "contacts", "7"),
+    );
     let items = [
         StepItem { key: "lead-dana", lead: &dana, contact: Some(&c1), deal: None },
         StepItem { key: "lead-none", lead: &without_deal, contact: Some(&c3), deal: None },
@@ -174,9 +177,13 @@ async fn hubspot_creates_deals_of_many_leads_in_one_batch_matched_by_trace_id() 
     // The answer lists Ana first: results are matched by `objectWriteTraceId`, not position.
     let deals = hubspot(&server, HubspotMapping::default()).push(Step::Deal, &items).await.expect("created");
 
-    assert_eq!(deals, vec![Some(record(Crm::Hubspot, "deals", "9001")), None, Some(record(Crm::Hubspot, "deals", "9002"))]);
+    assert_eq!(
+        deals,
+        vec![Some(record(Crm::Hubspot, "deals", "9001")), None, Some(record(Crm::Hubspot, "deals", "9002"))]
+    );
     let body = json_body(&server.received_requests().await.unwrap_or_default()[0]);
-    let traces: Vec<&str> = body["inputs"].as_array().expect("inputs").iter().filter_map(|i| i["objectWriteTraceId"].as_str()).collect();
+    let traces: Vec<&str> =
+        body["inputs"].as_array().expect("inputs").iter().filter_map(|i| i["objectWriteTraceId"].as_str()).collect();
     assert_eq!(traces, ["lead-dana", "lead-ana"], "one call, no input for the lead without a deal");
 }
 
@@ -208,12 +215,21 @@ async fn hubspot_and_salesforce_tokens_are_checked_with_a_documented_call() {
 
     let account = hubspot(&server, HubspotMapping::default()).account().await.expect("a valid token");
     assert_eq!((account.portal_id, account.ui_domain.as_deref()), (62515, Some("app.hubspot.com")));
-    let refused = Hubspot::new(reqwest::Client::new(), server.uri(), SecretString::from("pat-wrong"), HubspotMapping::default());
+    let refused =
+        Hubspot::new(reqwest::Client::new(), server.uri(), SecretString::from("pat-wrong"), HubspotMapping::default());
     assert!(matches!(refused.account().await, Err(ConnectorError::Unauthorized { .. })));
     salesforce(&server).check().await.expect("a valid session");
-    let expired = Salesforce::new(reqwest::Client::new(), server.uri(), SecretString::from("expired"), SalesforceMapping::default());
+    let expired = Salesforce::new(
+        reqwest::Client::new(),
+        server.uri(),
+        SecretString::from("expired"),
+        SalesforceMapping::default(),
+    );
     let error = expired.check().await.expect_err("refused");
-    assert!(matches!(&error, ConnectorError::Unauthorized { message, .. } if message.contains("INVALID_SESSION_ID")), "{error:?}");
+    assert!(
+        matches!(&error, ConnectorError::Unauthorized { message, .. } if message.contains("INVALID_SESSION_ID")),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
