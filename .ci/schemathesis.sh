@@ -20,9 +20,9 @@ port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 base="http://127.0.0.1:${port}"
 log="${data_dir}/serve.log"
 
-# Pipedrive's API as a stand-in that refuses every token (this machine has no network): connecting
-# Pipedrive then answers 422 as a refused token does, instead of 502 for an unreachable Pipedrive,
-# which the server-error check would count against the API.
+# Pipedrive's and HubSpot's APIs as a stand-in that refuses every token (this machine has no
+# network): connecting them then answers 422 as a refused token does, instead of 502 for an
+# unreachable CRM, which the server-error check would count against the API.
 pipedrive_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 python3 - "$pipedrive_port" <<'PY' &
 import http.server, sys
@@ -47,6 +47,7 @@ TIDINGS_DATA_DIR="$data_dir" TIDINGS_LISTEN="127.0.0.1:${port}" TIDINGS_LOG_FORM
   TIDINGS_AUTH__PASSWORD_MEMORY_KIB=1024 TIDINGS_AUTH__PASSWORD_ITERATIONS=1 \
   TIDINGS_RATE_LIMITS__API_PER_MINUTE__FREE=1000000 \
   TIDINGS_CONNECTORS__AUTOMATIONS__PIPEDRIVE_BASE_URL="http://127.0.0.1:${pipedrive_port}" \
+  TIDINGS_CONNECTORS__AUTOMATIONS__HUBSPOT_BASE_URL="http://127.0.0.1:${pipedrive_port}" \
   "$CARGO_TARGET_DIR/debug/tidings" serve >"$log" 2>&1 &
 server=$!
 stop() {

@@ -143,9 +143,9 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         queue.clone(),
         vault.clone(),
         mailer.clone(),
-        live,
         &config.connectors.automations,
         config.public_url(),
+        inbox.clone(),
     );
     Ok(AppState::new(Services {
         events,
@@ -286,6 +286,7 @@ pub fn router(state: AppState) -> Router {
         .merge(channels::pages::router())
         .merge(automations::pages::router())
         .merge(automations::pages_notifications::router())
+        .merge(automations::crm::pages::router())
         .merge(pipeline::replies::pages::router())
         .merge(mail::pages::router(&config))
         .merge(dashboard::router())

@@ -26,7 +26,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{ContactField, Crm, CrmContact, CrmDeal, CrmNote, CrmPush, FieldMap, Lead, RemoteRecord, apply};
+use super::{
+    ContactField, Crm, CrmContact, CrmDeal, CrmNote, CrmPush, FieldMap, RemoteRecord, Step, StepItem, apply, contact_of,
+};
 use crate::{ConnectorError, http};
 
 /// HubSpot's API host.
@@ -172,10 +174,14 @@ struct BatchResult {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct BatchObject {
     id: String,
     #[serde(default)]
     properties: serde_json::Map<String, Value>,
+    /// The input's `objectWriteTraceId`, echoed by batch creates.
+    #[serde(default)]
+    object_write_trace_id: Option<String>,
 }
 
 impl Hubspot {
@@ -246,6 +252,28 @@ impl Hubspot {
 
     /// Creates a deal in the mapped pipeline and stage, associated with the contact.
     pub async fn create_deal(&self, contact_id: &str, deal: &CrmDeal) -> Result<RemoteRecord, ConnectorError> {
+        let body = self.deal_input(contact_id, deal, "");
+        let created: Object = http::send_json(PLATFORM, self.post("/crm/v3/objects/deals", &body)).await?;
+        Ok(record("deals", &created.id))
+    }
+
+    /// Creates a note on the contact's timeline.
+    pub async fn create_note(&self, contact_id: &str, note: &CrmNote) -> Result<RemoteRecord, ConnectorError> {
+        let body = self.note_input(contact_id, note, "");
+        let created: Object = http::send_json(PLATFORM, self.post("/crm/v3/objects/notes", &body)).await?;
+        Ok(record("notes", &created.id))
+    }
+
+    /// Checks the token with a call every private app may make, the account's details
+    /// (`GET /account-info/v3/details`), and names the account.
+    pub async fn account(&self) -> Result<HubspotAccount, ConnectorError> {
+        let request =
+            self.http.get(format!("{}/account-info/v3/details", self.base_url)).bearer_auth(self.token.expose_secret());
+        http::send_json(PLATFORM, request).await
+    }
+
+    /// A deal's create input; `trace` (when not empty) names it in a batch.
+    fn deal_input(&self, contact_id: &str, deal: &CrmDeal, trace: &str) -> Value {
         let mut properties = json!({
             "dealname": deal.title,
             "pipeline": self.mapping.deal_pipeline,
@@ -255,23 +283,103 @@ impl Hubspot {
             properties["amount"] = value.decimal().into();
             properties["deal_currency_code"] = value.currency.clone().into();
         }
-        let body = json!({ "properties": properties, "associations": [association(contact_id, DEAL_TO_CONTACT)] });
-        let created: Object = http::send_json(PLATFORM, self.post("/crm/v3/objects/deals", &body)).await?;
-        Ok(record("deals", &created.id))
+        let mut input = json!({ "properties": properties, "associations": [association(contact_id, DEAL_TO_CONTACT)] });
+        if !trace.is_empty() {
+            input["objectWriteTraceId"] = trace.into();
+        }
+        input
     }
 
-    /// Creates a note on the contact's timeline.
-    pub async fn create_note(&self, contact_id: &str, note: &CrmNote) -> Result<RemoteRecord, ConnectorError> {
+    /// A note's create input; `trace` (when not empty) names it in a batch.
+    fn note_input(&self, contact_id: &str, note: &CrmNote, trace: &str) -> Value {
         let timestamp = chrono::DateTime::from_timestamp_millis(note.at_ms)
             .unwrap_or_default()
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let body = json!({
+        let mut input = json!({
             "properties": { "hs_timestamp": timestamp, "hs_note_body": format!("{}\n\n{}", note.subject, note.body) },
             "associations": [association(contact_id, NOTE_TO_CONTACT)],
         });
-        let created: Object = http::send_json(PLATFORM, self.post("/crm/v3/objects/notes", &body)).await?;
-        Ok(record("notes", &created.id))
+        if !trace.is_empty() {
+            input["objectWriteTraceId"] = trace.into();
+        }
+        input
     }
+
+    /// The contact step for a batch: the contacts with an email in one upsert call, the others
+    /// created one by one (without an email HubSpot has nothing to deduplicate by).
+    async fn push_contacts(&self, items: &[StepItem<'_>]) -> Result<Vec<Option<RemoteRecord>>, ConnectorError> {
+        let email_of = |item: &StepItem<'_>| {
+            item.lead.contact.email.as_deref().map(|e| e.trim().to_ascii_lowercase()).filter(|e| !e.is_empty())
+        };
+        // One input per email: a person who wrote twice is one contact, and HubSpot refuses a
+        // batch naming the same id twice.
+        let mut emails: Vec<String> = Vec::new();
+        let mut unique: Vec<CrmContact> = Vec::new();
+        for item in items {
+            if let Some(email) = email_of(item)
+                && !emails.contains(&email)
+            {
+                emails.push(email);
+                unique.push(item.lead.contact.clone());
+            }
+        }
+        let upserted = self.upsert_contacts(&unique).await?;
+        let mut records = Vec::with_capacity(items.len());
+        for item in items {
+            let record = match email_of(item) {
+                Some(email) => emails.iter().position(|e| *e == email).and_then(|i| upserted.get(i).cloned()),
+                None => Some(self.create_contact(&item.lead.contact).await?),
+            };
+            records.push(record);
+        }
+        Ok(records)
+    }
+
+    /// Creates `inputs` (one per item; `None` skips the item) in one batch call
+    /// (`POST /crm/v3/objects/{object}/batch/create`). Results are matched back to their items by
+    /// `objectWriteTraceId`, as they need not come back in order.
+    async fn batch_create(
+        &self,
+        object: &str,
+        items: &[StepItem<'_>],
+        inputs: Vec<Option<Value>>,
+    ) -> Result<Vec<Option<RemoteRecord>>, ConnectorError> {
+        let sent: Vec<&Value> = inputs.iter().flatten().collect();
+        if sent.is_empty() {
+            return Ok(vec![None; items.len()]);
+        }
+        let request = self.post(&format!("/crm/v3/objects/{object}/batch/create"), &json!({ "inputs": sent }));
+        let answer: BatchResult = http::send_json(PLATFORM, request).await?;
+        items
+            .iter()
+            .zip(&inputs)
+            .map(|(item, input)| {
+                if input.is_none() {
+                    return Ok(None);
+                }
+                let traced = answer.results.iter().find(|r| r.object_write_trace_id.as_deref() == Some(item.key));
+                let found = traced.or(if sent.len() == 1 { answer.results.first() } else { None });
+                found.map(|r| Some(record(object, &r.id))).ok_or_else(|| ConnectorError::Malformed {
+                    platform: PLATFORM,
+                    message: format!("no {object} batch result for {}", item.key),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The account a token belongs to (`GET /account-info/v3/details`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HubspotAccount {
+    /// The account (portal) id.
+    pub portal_id: i64,
+    /// `app.hubspot.com`, `app-eu1.hubspot.com`…: where its records are opened.
+    #[serde(default)]
+    pub ui_domain: Option<String>,
+    /// The account's currency.
+    #[serde(default)]
+    pub company_currency: Option<String>,
 }
 
 fn record(object: &str, id: &str) -> RemoteRecord {
@@ -291,21 +399,34 @@ impl CrmPush for Hubspot {
         Crm::Hubspot
     }
 
-    async fn push_lead(&self, lead: &Lead) -> Result<Vec<RemoteRecord>, ConnectorError> {
-        let contact = if lead.contact.email.as_deref().is_some_and(|e| !e.trim().is_empty()) {
-            let mut upserted = self.upsert_contacts(std::slice::from_ref(&lead.contact)).await?;
-            upserted.pop().ok_or(ConnectorError::Malformed { platform: PLATFORM, message: "empty upsert".into() })?
-        } else {
-            self.create_contact(&lead.contact).await?
-        };
-        let mut records = vec![contact.clone()];
-        if let Some(deal) = &lead.deal {
-            records.push(self.create_deal(&contact.id, deal).await?);
+    fn batch_limit(&self) -> usize {
+        BATCH_LIMIT
+    }
+
+    async fn push(&self, step: Step, items: &[StepItem<'_>]) -> Result<Vec<Option<RemoteRecord>>, ConnectorError> {
+        match step {
+            Step::Contact => self.push_contacts(items).await,
+            Step::Deal => {
+                let inputs = items
+                    .iter()
+                    .map(|item| match &item.lead.deal {
+                        Some(deal) => Ok(Some(self.deal_input(&contact_of(item, PLATFORM)?.id, deal, item.key))),
+                        None => Ok(None),
+                    })
+                    .collect::<Result<Vec<_>, ConnectorError>>()?;
+                self.batch_create("deals", items, inputs).await
+            }
+            Step::Note => {
+                let inputs = items
+                    .iter()
+                    .map(|item| match &item.lead.note {
+                        Some(note) => Ok(Some(self.note_input(&contact_of(item, PLATFORM)?.id, note, item.key))),
+                        None => Ok(None),
+                    })
+                    .collect::<Result<Vec<_>, ConnectorError>>()?;
+                self.batch_create("notes", items, inputs).await
+            }
         }
-        if let Some(note) = &lead.note {
-            records.push(self.create_note(&contact.id, note).await?);
-        }
-        Ok(records)
     }
 
     async fn delete(&self, record: &RemoteRecord) -> Result<(), ConnectorError> {

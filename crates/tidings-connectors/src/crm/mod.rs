@@ -19,7 +19,7 @@ use crate::ConnectorError;
 use crate::money::Money;
 
 /// The CRMs Tidings pushes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Crm {
     /// HubSpot CRM (v3 objects API).
@@ -28,6 +28,34 @@ pub enum Crm {
     Salesforce,
     /// Pipedrive (v1 API).
     Pipedrive,
+}
+
+impl Crm {
+    /// Every CRM.
+    pub const ALL: [Crm; 3] = [Crm::Hubspot, Crm::Salesforce, Crm::Pipedrive];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Crm::Hubspot => "hubspot",
+            Crm::Salesforce => "salesforce",
+            Crm::Pipedrive => "pipedrive",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(value: &str) -> Option<Crm> {
+        Crm::ALL.into_iter().find(|c| c.as_str() == value)
+    }
+
+    /// How people name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Crm::Hubspot => "HubSpot",
+            Crm::Salesforce => "Salesforce",
+            Crm::Pipedrive => "Pipedrive",
+        }
+    }
 }
 
 /// A record Tidings created in a CRM, kept so it can be deleted on erasure.
@@ -43,7 +71,8 @@ pub struct RemoteRecord {
 }
 
 /// A person as Tidings knows them; social contacts often have only a display name.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrmContact {
     /// The name the person shows on the platform.
     pub display_name: String,
@@ -64,7 +93,8 @@ pub struct CrmContact {
 }
 
 /// A deal to open with the contact.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrmDeal {
     /// The deal's name.
     pub title: String,
@@ -73,7 +103,8 @@ pub struct CrmDeal {
 }
 
 /// A note about the conversation (a summary, the last messages).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CrmNote {
     /// A short subject (Salesforce Task subject).
     pub subject: String,
@@ -83,8 +114,9 @@ pub struct CrmNote {
     pub at_ms: i64,
 }
 
-/// What one push sends.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one push sends (kept as JSON with the delivery until it is pushed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Lead {
     /// The person.
     pub contact: CrmContact,
@@ -161,18 +193,101 @@ fn split_name(contact: &CrmContact) -> (Option<String>, Option<String>) {
     }
 }
 
+/// One step of a push. Steps run in this order, and each one's records are kept before the next
+/// starts, so a push interrupted by a failure resumes where it stopped instead of creating the
+/// contact again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// The person: HubSpot contact, Salesforce Lead, Pipedrive person.
+    Contact,
+    /// The deal linked to them (Salesforce: none, the deal is written into the Lead).
+    Deal,
+    /// The note about the conversation (Salesforce: a Task).
+    Note,
+}
+
+impl Step {
+    /// The steps of a push, in order.
+    pub const ALL: [Step; 3] = [Step::Contact, Step::Deal, Step::Note];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Contact => "contact",
+            Step::Deal => "deal",
+            Step::Note => "note",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(value: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+}
+
+/// One lead's part in a step: the lead, a key naming it within the batch (HubSpot echoes it back
+/// as `objectWriteTraceId`), and the records the earlier steps created for it.
+#[derive(Debug, Clone, Copy)]
+pub struct StepItem<'a> {
+    /// Unique within the batch.
+    pub key: &'a str,
+    /// What to push.
+    pub lead: &'a Lead,
+    /// The contact, once the contact step ran.
+    pub contact: Option<&'a RemoteRecord>,
+    /// The deal, once the deal step created one.
+    pub deal: Option<&'a RemoteRecord>,
+}
+
 /// A CRM that takes leads and gives back what it created.
 #[async_trait]
 pub trait CrmPush: Send + Sync {
     /// Which CRM.
     fn crm(&self) -> Crm;
 
-    /// Creates (or updates) the contact, then the deal and note linked to it. Returns every
-    /// record it created or touched, the contact first.
-    async fn push_lead(&self, lead: &Lead) -> Result<Vec<RemoteRecord>, ConnectorError>;
+    /// The most leads one call of [`CrmPush::push`] takes: HubSpot's batch endpoints take 100,
+    /// the others one.
+    fn batch_limit(&self) -> usize {
+        1
+    }
 
-    /// Deletes one record created by [`CrmPush::push_lead`]; one already gone counts as deleted.
+    /// Runs one step for `items` (at most [`CrmPush::batch_limit`]), all or nothing. Returns one
+    /// entry per item, in order: the record created or updated, or `None` where the step has
+    /// nothing to create (no deal or note in the lead, Salesforce's deal). The deal and note steps
+    /// need the item's contact.
+    async fn push(&self, step: Step, items: &[StepItem<'_>]) -> Result<Vec<Option<RemoteRecord>>, ConnectorError>;
+
+    /// Deletes one record created by [`CrmPush::push`]; one already gone counts as deleted.
     async fn delete(&self, record: &RemoteRecord) -> Result<(), ConnectorError>;
+
+    /// Pushes one lead through every step. Returns every record created or touched, the contact
+    /// first.
+    async fn push_lead(&self, lead: &Lead) -> Result<Vec<RemoteRecord>, ConnectorError> {
+        let (mut contact, mut deal) = (None, None);
+        let mut records = Vec::new();
+        for step in Step::ALL {
+            let item = StepItem { key: "lead", lead, contact: contact.as_ref(), deal: deal.as_ref() };
+            let created = self.push(step, &[item]).await?.into_iter().next().flatten();
+            if let Some(record) = &created {
+                records.push(record.clone());
+            }
+            match step {
+                Step::Contact => contact = created,
+                Step::Deal => deal = created,
+                Step::Note => {}
+            }
+        }
+        Ok(records)
+    }
+}
+
+/// The contact an item's deal or note is linked to; the caller runs the contact step first.
+pub(crate) fn contact_of<'a>(item: &StepItem<'a>, platform: &'static str) -> Result<&'a RemoteRecord, ConnectorError> {
+    item.contact.ok_or_else(|| ConnectorError::Malformed {
+        platform,
+        message: "a deal or note was pushed before its contact".to_owned(),
+    })
 }
 
 /// Treats a 404 from a delete as success: the record is gone either way.

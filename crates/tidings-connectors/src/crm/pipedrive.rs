@@ -16,7 +16,7 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Crm, CrmContact, CrmDeal, CrmPush, FieldMap, Lead, RemoteRecord, apply};
+use super::{Crm, CrmContact, CrmDeal, CrmPush, FieldMap, RemoteRecord, Step, StepItem, apply, contact_of};
 use crate::ConnectorError;
 use crate::notify::escape_markup;
 use crate::pipedrive::{PipedriveClient, data, send};
@@ -105,21 +105,25 @@ impl CrmPush for PipedrivePush {
         Crm::Pipedrive
     }
 
-    async fn push_lead(&self, lead: &Lead) -> Result<Vec<RemoteRecord>, ConnectorError> {
-        let person = self.create_person(&lead.contact).await?;
-        let mut records = vec![person.clone()];
-        let deal = match &lead.deal {
-            Some(deal) => Some(self.create_deal(&person.id, deal).await?),
-            None => None,
-        };
-        records.extend(deal.clone());
-        if let Some(note) = &lead.note {
-            let content = format!(
-                "<b>{}</b><br>{}",
-                escape_markup(&note.subject),
-                escape_markup(&note.body).replace('\n', "<br>")
-            );
-            records.push(self.create_note(&person.id, deal.as_ref().map(|d| d.id.as_str()), &content).await?);
+    async fn push(&self, step: Step, items: &[StepItem<'_>]) -> Result<Vec<Option<RemoteRecord>>, ConnectorError> {
+        let mut records = Vec::with_capacity(items.len());
+        for item in items {
+            let lead = item.lead;
+            let record = match (step, &lead.deal, &lead.note) {
+                (Step::Contact, _, _) => Some(self.create_person(&lead.contact).await?),
+                (Step::Deal, Some(deal), _) => Some(self.create_deal(&contact_of(item, "pipedrive")?.id, deal).await?),
+                (Step::Note, _, Some(note)) => {
+                    let content = format!(
+                        "<b>{}</b><br>{}",
+                        escape_markup(&note.subject),
+                        escape_markup(&note.body).replace('\n', "<br>")
+                    );
+                    let person = &contact_of(item, "pipedrive")?.id;
+                    Some(self.create_note(person, item.deal.map(|d| d.id.as_str()), &content).await?)
+                }
+                _ => None,
+            };
+            records.push(record);
         }
         Ok(records)
     }

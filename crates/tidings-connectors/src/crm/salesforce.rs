@@ -30,7 +30,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{ContactField, Crm, CrmContact, CrmNote, CrmPush, FieldMap, Lead, RemoteRecord, apply};
+use super::{
+    ContactField, Crm, CrmContact, CrmNote, CrmPush, FieldMap, Lead, RemoteRecord, Step, StepItem, apply, contact_of,
+};
 use crate::{ConnectorError, http};
 
 /// The REST API version every call is pinned to.
@@ -88,6 +90,18 @@ struct Created {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LeadInfo {
+    object_describe: ObjectDescribe,
+}
+
+#[derive(Deserialize)]
+struct ObjectDescribe {
+    #[serde(default)]
+    createable: bool,
+}
+
+#[derive(Deserialize)]
 struct SalesforceError {
     #[serde(default)]
     message: String,
@@ -127,6 +141,22 @@ impl Salesforce {
         let request = self.http.post(self.sobject_url(object)).bearer_auth(self.token.expose_secret()).json(body);
         let created: Created = send(request).await?;
         Ok(RemoteRecord { crm: Crm::Salesforce, object: object.to_owned(), id: created.id })
+    }
+
+    /// Checks the token and that it may create Leads: the Lead object's basic information
+    /// (`GET /services/data/vXX.X/sobjects/Lead/`), whose `objectDescribe.createable` says so.
+    pub async fn check(&self) -> Result<(), ConnectorError> {
+        let request = self.http.get(self.sobject_url("Lead")).bearer_auth(self.token.expose_secret());
+        let info: LeadInfo = send(request).await?;
+        if info.object_describe.createable {
+            Ok(())
+        } else {
+            Err(ConnectorError::Rejected {
+                platform: PLATFORM,
+                status: 403,
+                message: "this user may not create Leads".to_owned(),
+            })
+        }
     }
 
     /// Creates a Task on the Lead (`WhoId`) recording the note.
@@ -177,16 +207,22 @@ impl CrmPush for Salesforce {
         Crm::Salesforce
     }
 
-    async fn push_lead(&self, lead: &Lead) -> Result<Vec<RemoteRecord>, ConnectorError> {
-        let description = lead.deal.as_ref().map(|deal| match &deal.value {
-            Some(value) => format!("{} ({})", deal.title, value.display()),
-            None => deal.title.clone(),
-        });
-        let fields = self.lead_fields(&lead.contact, description);
-        let created = self.create("Lead", &serde_json::to_value(&fields).unwrap_or_default()).await?;
-        let mut records = vec![created.clone()];
-        if let Some(note) = &lead.note {
-            records.push(self.create_task(&created.id, note).await?);
+    async fn push(&self, step: Step, items: &[StepItem<'_>]) -> Result<Vec<Option<RemoteRecord>>, ConnectorError> {
+        let mut records = Vec::with_capacity(items.len());
+        for item in items {
+            let record = match step {
+                Step::Contact => {
+                    let fields = self.lead_fields(&item.lead.contact, deal_description(item.lead));
+                    Some(self.create("Lead", &serde_json::to_value(&fields).unwrap_or_default()).await?)
+                }
+                // A Lead has no deal: the deal was written into its Description.
+                Step::Deal => None,
+                Step::Note => match &item.lead.note {
+                    Some(note) => Some(self.create_task(&contact_of(item, PLATFORM)?.id, note).await?),
+                    None => None,
+                },
+            };
+            records.push(record);
         }
         Ok(records)
     }
@@ -196,4 +232,12 @@ impl CrmPush for Salesforce {
         let result: Result<Value, _> = send(self.http.delete(url).bearer_auth(self.token.expose_secret())).await;
         super::gone_is_deleted(result.map(drop))
     }
+}
+
+/// A deal's title and value, for the Lead's `Description`.
+fn deal_description(lead: &Lead) -> Option<String> {
+    lead.deal.as_ref().map(|deal| match &deal.value {
+        Some(value) => format!("{} ({})", deal.title, value.display()),
+        None => deal.title.clone(),
+    })
 }

@@ -7,7 +7,7 @@ use tidings_connectors::ConnectorError;
 use tidings_connectors::crm::hubspot::{Hubspot, HubspotMapping, LeadStatus, LifecycleStage};
 use tidings_connectors::crm::pipedrive::{PipedriveMapping, PipedrivePush};
 use tidings_connectors::crm::salesforce::{Salesforce, SalesforceMapping};
-use tidings_connectors::crm::{Crm, CrmContact, CrmDeal, CrmNote, CrmPush, Lead, RemoteRecord};
+use tidings_connectors::crm::{Crm, CrmContact, CrmDeal, CrmNote, CrmPush, Lead, RemoteRecord, Step, StepItem};
 use tidings_connectors::money::Money;
 use tidings_connectors::pipedrive::PipedriveClient;
 use wiremock::matchers::{body_json, header, method, path};
@@ -67,14 +67,14 @@ async fn hubspot_upserts_by_email_then_links_a_deal_and_a_note() {
         .mount(&server)
         .await;
     Mock::given(method("POST"))
-        .and(path("/crm/v3/objects/deals"))
-        .respond_with(ok(201, "hubspot", "deal_created.json"))
+        .and(path("/crm/v3/objects/deals/batch/create"))
+        .respond_with(batch_of("deal_created.json"))
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
-        .and(path("/crm/v3/objects/notes"))
-        .respond_with(ok(201, "hubspot", "note_created.json"))
+        .and(path("/crm/v3/objects/notes/batch/create"))
+        .respond_with(ok(201, "hubspot", "notes_batch_created.json"))
         .expect(1)
         .mount(&server)
         .await;
@@ -106,16 +106,17 @@ async fn hubspot_upserts_by_email_then_links_a_deal_and_a_note() {
     );
     assert_eq!(
         json_body(&requests[1]),
-        json!({
+        json!({ "inputs": [{
             "properties": { "dealname": "Instagram lead: Dana Whitfield", "pipeline": "default",
                 "dealstage": "appointmentscheduled", "amount": "12500.00", "deal_currency_code": "EUR" },
             "associations": [{ "to": { "id": "512" },
-                "types": [{ "associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 3 }] }]
-        })
+                "types": [{ "associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 3 }] }],
+            "objectWriteTraceId": "lead"
+        }] })
     );
     let note = json_body(&requests[2]);
-    assert_eq!(note["properties"]["hs_timestamp"], "2025-04-16T10:00:00.000Z");
-    assert_eq!(note["associations"][0]["types"][0]["associationTypeId"], 202);
+    assert_eq!(note["inputs"][0]["properties"]["hs_timestamp"], "2025-04-16T10:00:00.000Z");
+    assert_eq!(note["inputs"][0]["associations"][0]["types"][0]["associationTypeId"], 202);
 }
 
 #[tokio::test]
@@ -138,6 +139,97 @@ async fn hubspot_batches_match_results_by_email_not_by_position() {
     assert_eq!(records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["498", "512"]);
     let body = json_body(&server.received_requests().await.unwrap_or_default()[0]);
     assert_eq!(body["inputs"].as_array().map(Vec::len), Some(2), "one call for the batch");
+}
+
+/// A batch answer holding one documented object.
+fn batch_of(name: &str) -> ResponseTemplate {
+    let object: Value = serde_json::from_str(&fixture("hubspot", name)).expect("a fixture");
+    ResponseTemplate::new(201).set_body_json(json!({ "status": "COMPLETE", "results": [object],
+        "startedAt": "2025-04-16T10:05:12.001Z", "completedAt": "2025-04-16T10:05:12.090Z" }))
+}
+
+#[tokio::test]
+async fn hubspot_creates_deals_of_many_leads_in_one_batch_matched_by_trace_id() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/crm/v3/objects/deals/batch/create"))
+        .respond_with(ok(201, "hubspot", "deals_batch_created.json"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let ana = Lead {
+        deal: Some(CrmDeal { title: "Messenger lead: Ana Ruiz".into(), value: None }),
+        ..lead(CrmContact { display_name: "Ana Ruiz".into(), ..CrmContact::default() })
+    };
+    let without_deal = Lead { deal: None, ..lead(dana()) };
+    let dana = lead(dana());
+    let (c1, c2, c3) = (
+        record(Crm::Hubspot, "contacts", "512"),
+        record(Crm::Hubspot, "contacts", "498"),
+        record(Crm::Hubspot, "contacts", "7"),
+    );
+    let items = [
+        StepItem { key: "lead-dana", lead: &dana, contact: Some(&c1), deal: None },
+        StepItem { key: "lead-none", lead: &without_deal, contact: Some(&c3), deal: None },
+        StepItem { key: "lead-ana", lead: &ana, contact: Some(&c2), deal: None },
+    ];
+
+    // The answer lists Ana first: results are matched by `objectWriteTraceId`, not position.
+    let deals = hubspot(&server, HubspotMapping::default()).push(Step::Deal, &items).await.expect("created");
+
+    assert_eq!(
+        deals,
+        vec![Some(record(Crm::Hubspot, "deals", "9001")), None, Some(record(Crm::Hubspot, "deals", "9002"))]
+    );
+    let body = json_body(&server.received_requests().await.unwrap_or_default()[0]);
+    let traces: Vec<&str> =
+        body["inputs"].as_array().expect("inputs").iter().filter_map(|i| i["objectWriteTraceId"].as_str()).collect();
+    assert_eq!(traces, ["lead-dana", "lead-ana"], "one call, no input for the lead without a deal");
+}
+
+#[tokio::test]
+async fn hubspot_and_salesforce_tokens_are_checked_with_a_documented_call() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/account-info/v3/details"))
+        .and(header("authorization", "Bearer pat-na1-token"))
+        .respond_with(ok(200, "hubspot", "account_details.json"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/account-info/v3/details"))
+        .respond_with(ok(401, "hubspot", "unauthorized.json"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/services/data/v60.0/sobjects/Lead/"))
+        .and(header("authorization", "Bearer 00D!session"))
+        .respond_with(ok(200, "salesforce", "lead_info.json"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/services/data/v60.0/sobjects/Lead/"))
+        .respond_with(ok(401, "salesforce", "invalid_session.json"))
+        .mount(&server)
+        .await;
+
+    let account = hubspot(&server, HubspotMapping::default()).account().await.expect("a valid token");
+    assert_eq!((account.portal_id, account.ui_domain.as_deref()), (62515, Some("app.hubspot.com")));
+    let refused =
+        Hubspot::new(reqwest::Client::new(), server.uri(), SecretString::from("pat-wrong"), HubspotMapping::default());
+    assert!(matches!(refused.account().await, Err(ConnectorError::Unauthorized { .. })));
+    salesforce(&server).check().await.expect("a valid session");
+    let expired = Salesforce::new(
+        reqwest::Client::new(),
+        server.uri(),
+        SecretString::from("expired"),
+        SalesforceMapping::default(),
+    );
+    let error = expired.check().await.expect_err("refused");
+    assert!(
+        matches!(&error, ConnectorError::Unauthorized { message, .. } if message.contains("INVALID_SESSION_ID")),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]

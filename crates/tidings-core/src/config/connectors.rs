@@ -46,6 +46,8 @@ pub struct AutomationsConfig {
     pub allow_loopback_destinations: bool,
     /// Pipedrive's API (`https://api.pipedrive.com`).
     pub pipedrive_base_url: String,
+    /// HubSpot's API (`https://api.hubapi.com`), for CRM sync.
+    pub hubspot_base_url: String,
     /// Twilio's API, for SMS and WhatsApp destinations.
     pub twilio_base_url: String,
     /// SendGrid's API, for email destinations that send through SendGrid.
@@ -68,6 +70,7 @@ impl Default for AutomationsConfig {
         Self {
             allow_loopback_destinations: false,
             pipedrive_base_url: "https://api.pipedrive.com".to_owned(),
+            hubspot_base_url: "https://api.hubapi.com".to_owned(),
             twilio_base_url: "https://api.twilio.com".to_owned(),
             sendgrid_base_url: "https://api.sendgrid.com".to_owned(),
             send_timeout_secs: 10,

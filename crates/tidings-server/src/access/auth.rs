@@ -2,7 +2,7 @@
 //! audit log.
 
 use axum::http::StatusCode;
-use tidings_core::{ApiKeyId, UserId, WorkspaceId};
+use tidings_core::{ApiKeyId, RuleId, UserId, WorkspaceId};
 
 use super::origin::Origin;
 use super::roles::{Permission, Role};
@@ -29,6 +29,11 @@ pub enum Actor {
     Anonymous,
     /// Tidings itself (jobs, schedules).
     System,
+    /// An automation rule's action (assign, set status).
+    Rule {
+        /// The rule id.
+        id: String,
+    },
 }
 
 impl Actor {
@@ -44,6 +49,7 @@ impl Actor {
             Actor::ApiKey { id, role } => ("api_key", Some(id), Some(role)),
             Actor::Anonymous => ("anonymous", None, None),
             Actor::System => ("system", None, None),
+            Actor::Rule { id } => ("rule", Some(id), None),
         }
     }
 }
@@ -113,6 +119,17 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// An automation rule's action in `workspace`, with a manager's reach (the role that may
+    /// write rules).
+    pub fn rule(workspace: &WorkspaceId, rule: &RuleId) -> Self {
+        Caller {
+            workspace_id: workspace.clone(),
+            actor: Actor::Rule { id: rule.to_string() },
+            role: Role::Manager,
+            origin: Origin::default(),
+        }
+    }
+
     /// Tidings itself acting in `workspace` (jobs, the demo seeder).
     pub fn system(workspace: &WorkspaceId) -> Self {
         Caller { workspace_id: workspace.clone(), actor: Actor::System, role: Role::Owner, origin: Origin::default() }

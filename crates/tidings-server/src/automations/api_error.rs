@@ -15,7 +15,9 @@ impl From<AutomationsError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "destination_refused", message)
                     .with_details(serde_json::json!({ "field": field, "reason": source.to_string() }))
             }
-            AutomationsError::Pipedrive(_) => ApiError::new(StatusCode::BAD_GATEWAY, "platform_error", message),
+            AutomationsError::Pipedrive(_) | AutomationsError::Crm(_) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "platform_error", message)
+            }
             AutomationsError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             AutomationsError::Store(error) => ApiError::internal(&error),
             AutomationsError::Queue(error) => ApiError::internal(&error),

@@ -12,6 +12,8 @@
 //!   attempts); a 429's `Retry-After` replaces the step. After the last attempt the delivery is
 //!   `failed` (the job dead-letters) and can be retried from the log.
 //! - **Pacing.** Chat destinations get at most one message per `chat_min_interval_ms`.
+//! - **CRM syncs** (`sync_to_crm` actions) are deliveries to a CRM connection, taken from here by
+//!   [`crate::automations::crm::sync`] with the same states, retries and log.
 //! - **Circuit breaker** per destination ([`crate::channels::breaker`], grown to take keys and
 //!   limits): after `breaker_failures` consecutive failures the destination pauses for
 //!   `breaker_open_secs`, its row says so, and the workspace gets an in-app notification instead
@@ -96,7 +98,7 @@ struct Payload {
     kind: Option<NotificationKind>,
 }
 
-fn status_of(error: &ConnectorError) -> Option<i64> {
+pub(crate) fn status_of(error: &ConnectorError) -> Option<i64> {
     match error {
         ConnectorError::RateLimited { .. } => Some(429),
         ConnectorError::Rejected { status, .. } => Some(i64::from(*status)),
@@ -112,7 +114,11 @@ impl Automations {
     #[tracing::instrument(skip_all, fields(workspace_id = %workspace, delivery_id = %id, attempt = context.attempt))]
     async fn deliver(&self, workspace: &WorkspaceId, id: &DeliveryId, context: &JobContext) -> Result<(), JobError> {
         let Some(delivery) = log_store::delivery(&self.db, workspace, id).await? else { return Ok(()) };
-        let destination_id = DestinationId::parse(&delivery.destination_id).map_err(JobError::fatal)?;
+        if delivery.crm_connection_id.is_some() {
+            return self.sync(workspace, delivery, context).await;
+        }
+        let destination_id =
+            DestinationId::parse(delivery.destination_id.as_deref().unwrap_or_default()).map_err(JobError::fatal)?;
         let Some(destination) = store::destination(&self.db, workspace, &destination_id).await? else { return Ok(()) };
         let kind =
             DestinationKind::parse(&destination.kind).ok_or_else(|| JobError::fatal("unknown destination kind"))?;
@@ -306,7 +312,7 @@ impl Automations {
         Ok(())
     }
 
-    async fn record(
+    pub(crate) async fn record(
         &self,
         workspace: &WorkspaceId,
         id: &DeliveryId,

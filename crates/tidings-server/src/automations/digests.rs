@@ -21,7 +21,7 @@ use tidings_store::queue::{JobError, JobPayload, NewJob, QueueError, Registry, S
 use super::dto_notifications::DigestIn;
 use super::members::NotificationKind;
 use super::notifications::known_zone;
-use super::store::deliveries::{self as log_store, NewDelivery};
+use super::store::deliveries::{self as log_store, NewDelivery, Target};
 use super::store::digests::{self as store, DigestRow, NewDigest};
 use super::store::{self as automations_store, scans};
 use super::{Automations, AutomationsError};
@@ -269,7 +269,7 @@ impl Automations {
                 id: &delivery,
                 event_id: None,
                 rule_id: None,
-                destination_id: &destination,
+                target: Target::Destination(&destination),
                 test: false,
                 payload: &payload,
             };

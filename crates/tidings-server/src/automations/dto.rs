@@ -7,6 +7,7 @@ use serde_json::Value;
 use tidings_core::time::to_rfc3339;
 use utoipa::{IntoParams, ToSchema};
 
+use super::actions::Action;
 use super::destinations::DestinationConfig;
 use super::model::{DeliveryStatus, DestinationKind, Trigger};
 use super::rules::Verdict;
@@ -38,7 +39,7 @@ pub struct CrmConnectionOut {
     /// Where Pipedrive posts this connection's deal events.
     pub webhook_url: String,
     /// The Basic auth user name Pipedrive sends (the password is never shown).
-    pub webhook_user: String,
+    pub webhook_user: Option<String>,
     /// Webhooks registered in Pipedrive.
     pub webhook_count: usize,
     pub names_fetched_at: Option<String>,
@@ -191,8 +192,10 @@ pub struct RuleIn {
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     pub conditions: Value,
-    /// `[{"type": "notify", "destinationId": "dst_…", "template": "detailed", "title": "…"}]`.
-    #[schema(value_type = Vec<Object>)]
+    /// `[{"type": "notify", "destinationId": "dst_…", "template": "detailed", "title": "…"},
+    /// {"type": "assign", "memberId": "usr_…"}, {"type": "set_status", "status": "closed"},
+    /// {"type": "sync_to_crm", "connectionId": "crm_…", "objects": ["contact", "deal", "note"]}]`.
+    #[schema(value_type = Vec<Action>)]
     pub actions: Value,
     #[serde(default)]
     pub enabled: Option<bool>,
@@ -216,7 +219,7 @@ pub struct RuleOut {
     pub match_mode: String,
     #[schema(value_type = Vec<Object>)]
     pub conditions: Value,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<Action>)]
     pub actions: Value,
     pub enabled: bool,
     pub created_at: String,
@@ -262,6 +265,9 @@ pub struct TestOut {
     pub event_id: Option<String>,
     pub sample: bool,
     pub verdict: Verdict,
+    /// What each action did or would do: notifications and syncs are sent (marked as tests),
+    /// assign and set status are only described.
+    pub actions: Vec<String>,
     pub deliveries: Vec<DeliveryOut>,
 }
 
@@ -287,6 +293,8 @@ pub struct BacktestItem {
     pub reasons: Vec<String>,
     /// What would have been sent (one line).
     pub message: Option<String>,
+    /// What each action would have done, for a matched event.
+    pub actions: Vec<String>,
 }
 
 /// What a rule would have sent.
@@ -297,7 +305,7 @@ pub struct BacktestOut {
     /// Events of the rule's trigger in the period.
     pub events: usize,
     pub matched: usize,
-    /// Messages that would have been sent (matched events × actions).
+    /// Messages that would have been sent (matched events × notify actions).
     pub messages: usize,
     pub results: Vec<BacktestItem>,
 }
@@ -312,7 +320,10 @@ pub struct DeliveryOut {
     pub event_id: Option<String>,
     pub rule_id: Option<String>,
     pub rule_name: Option<String>,
-    pub destination_id: String,
+    /// The destination of a notification…
+    pub destination_id: Option<String>,
+    /// …or the CRM connection of a sync.
+    pub crm_connection_id: Option<String>,
     pub destination_name: Option<String>,
     pub destination_kind: Option<String>,
     /// What was (or is to be) sent.
@@ -339,6 +350,7 @@ impl DeliveryOut {
             rule_id: row.rule_id,
             rule_name: row.rule_name,
             destination_id: row.destination_id,
+            crm_connection_id: row.crm_connection_id,
             destination_name: row.destination_name,
             destination_kind: row.destination_kind,
             payload: payload.get("message").cloned().unwrap_or(payload),

@@ -19,12 +19,15 @@
 //! preferences), `digests.rs`, `store/` (SQL), `routes.rs` + `routes_notifications.rs` + `dto.rs`
 //! (API), `pages.rs` + `pages_notifications.rs` (dashboard). ADRs 0023 and 0024.
 
+pub mod actions;
 pub mod api_error;
+pub mod crm;
 pub mod delivery;
 pub mod destinations;
 pub mod digests;
 pub mod dto;
 pub mod dto_notifications;
+pub mod forms;
 pub mod members;
 pub mod model;
 pub mod notifications;
@@ -51,6 +54,7 @@ use tidings_store::queue::{Queue, QueueError};
 
 use crate::channels::breaker::Breakers;
 use crate::inbox::live::Live;
+use crate::inbox::service::Inbox;
 use crate::mail::Mailer;
 use crate::vault::{Vault, VaultError};
 
@@ -79,6 +83,10 @@ pub enum AutomationsError {
     /// Pipedrive refused or failed a call made on the member's behalf.
     #[error("Pipedrive: {0}")]
     Pipedrive(String),
+    /// A CRM failed a call made on the member's behalf (not a refused token: that is a
+    /// validation error on the token's field).
+    #[error("{0}")]
+    Crm(String),
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
@@ -124,21 +132,26 @@ pub struct Automations {
     pub(crate) guarded_http: reqwest::Client,
     /// For the APIs the operator configured (Pipedrive, Twilio, SendGrid).
     pub(crate) api_http: reqwest::Client,
-    /// Pauses a destination that keeps failing.
+    /// Pauses a destination (or CRM connection) that keeps failing.
     pub(crate) breakers: Breakers,
+    /// Assign and set-status actions go through the inbox's service.
+    pub(crate) inbox: Inbox,
     pacer: Pacer,
+    /// CRM connections that answered 429: no push before their `Retry-After`.
+    pub(crate) crm_holds: Pacer,
 }
 
 impl Automations {
-    /// Automations over `db`, sending with `mailer`, configured by `config`.
+    /// Automations over `db`, sending with `mailer`, configured by `config`; the bell rings on the
+    /// inbox's live stream.
     pub fn new(
         db: Db,
         queue: Queue,
         vault: Vault,
         mailer: Arc<dyn Mailer>,
-        live: Live,
         config: &AutomationsConfig,
         public_url: String,
+        inbox: Inbox,
     ) -> Self {
         let guard = Guard::new(config.allow_loopback_destinations);
         let timeout = Duration::from_secs(config.send_timeout_secs.max(1));
@@ -148,7 +161,7 @@ impl Automations {
             queue,
             vault,
             mailer,
-            live,
+            live: inbox.live().clone(),
             config: Arc::new(config.clone()),
             public_url: public_url.trim_end_matches('/').to_owned(),
             guarded_http: guarded_client(guard.clone(), timeout),
@@ -156,14 +169,16 @@ impl Automations {
             api_http,
             breakers: Breakers::with_limits(config.breaker_failures, Duration::from_secs(config.breaker_open_secs)),
             pacer: Pacer::default(),
+            crm_holds: Pacer::default(),
+            inbox,
         }
     }
 }
 
 /// Spaces out messages to one destination (`chat_min_interval_ms`): each call reserves the next
-/// free slot and says how long to wait for it.
+/// free slot and says how long to wait for it. Also holds a CRM connection until its `Retry-After`.
 #[derive(Clone, Default)]
-struct Pacer {
+pub(crate) struct Pacer {
     next_free: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
@@ -174,6 +189,20 @@ impl Pacer {
         let slot = map.get(key).copied().filter(|at| *at > now).unwrap_or(now);
         map.insert(key.to_owned(), slot + interval);
         slot - now
+    }
+
+    /// Keeps `key` free of calls for `wait` from now.
+    pub(crate) fn hold(&self, key: &str, wait: Duration) {
+        let mut map = self.next_free.lock().unwrap_or_else(|p| p.into_inner());
+        let until = Instant::now() + wait;
+        let slot = map.entry(key.to_owned()).or_insert(until);
+        *slot = (*slot).max(until);
+    }
+
+    /// How long `key` is still held, if it is.
+    pub(crate) fn held(&self, key: &str) -> Option<Duration> {
+        let map = self.next_free.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key).and_then(|until| until.checked_duration_since(Instant::now())).filter(|d| !d.is_zero())
     }
 }
 

@@ -13,7 +13,9 @@ use serde_json::Value;
 use tidings_core::time::now_millis;
 use tidings_core::{CrmConnectionId, DeliveryId, DestinationId, RuleId};
 
+use super::crm::pages::sync_summary;
 use super::dto::{BacktestOut, DestinationIn, LogQuery, RuleIn};
+use super::forms::{NoFields, automations_error, done, form_errors, text};
 use super::model::{DeliveryStatus, DestinationKind, Trigger};
 use super::rules::VARIABLES;
 use super::store;
@@ -21,7 +23,6 @@ use super::{Automations, AutomationsError};
 use crate::AppState;
 use crate::dashboard::csrf::{Csrf, CsrfForm};
 use crate::dashboard::page::{FormErrors, PageError};
-use crate::http::ApiError;
 use crate::identity::Permission;
 use crate::identity::session::DashboardUser;
 use crate::inbox::pages::{full_time, relative_time};
@@ -48,30 +49,6 @@ pub fn router() -> axum::Router<AppState> {
         .route("/automations/rules/{id}/remove", post(remove_rule))
         .route(LOG, get(log_page))
         .route("/automations/log/{id}/retry", post(retry_delivery))
-}
-
-pub(super) fn automations_error(error: AutomationsError) -> PageError {
-    PageError::from(ApiError::from(error))
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
-}
-
-/// A refused form: the message under the field at fault, or above the form.
-pub(super) fn form_errors(error: AutomationsError) -> Result<FormErrors, PageError> {
-    let mut errors = FormErrors::new();
-    match error {
-        AutomationsError::Validation { field, message } => {
-            errors.form = Some(format!("{field}: {}.", message));
-        }
-        AutomationsError::Refused { .. } | AutomationsError::Pipedrive(_) | AutomationsError::Conflict(_) => {
-            errors.form = Some(format!("{}.", capitalised(&error.to_string())));
-        }
-        other => return Err(automations_error(other)),
-    }
-    Ok(errors)
 }
 
 struct CrmView {
@@ -126,6 +103,8 @@ struct RuleForm {
     destination_id: String,
     template: String,
     title: String,
+    /// Assign, set status, sync to a CRM: a JSON list appended to the notify action.
+    more_actions: String,
     /// `save` or `backtest`.
     intent: String,
 }
@@ -172,10 +151,6 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
     })
 }
 
-fn done(page: &str, what: &str) -> Response {
-    Redirect::to(&format!("{page}?done={what}")).into_response()
-}
-
 fn summary(row: &store::RuleRow) -> String {
     let conditions: Vec<Value> = serde_json::from_str(&row.conditions).unwrap_or_default();
     let actions: Vec<Value> = serde_json::from_str(&row.actions).unwrap_or_default();
@@ -204,6 +179,7 @@ async fn render(
         .await
         .map_err(|e| automations_error(e.into()))?
         .into_iter()
+        .filter(|c| c.provider == "pipedrive")
         .map(|c| CrmView {
             webhook_url: CrmConnectionId::parse(&c.id).map(|id| automations.intake_url(&id)).unwrap_or_default(),
             last_event: c.last_event_at.map(|at| relative_time(at, now)).unwrap_or_else(|| "none yet".into()),
@@ -295,9 +271,6 @@ async fn connect_pipedrive(
     }
 }
 
-#[derive(Deserialize, Default)]
-pub(super) struct NoFields {}
-
 async fn disconnect_pipedrive(
     State(state): State<AppState>,
     user: DashboardUser,
@@ -322,11 +295,6 @@ struct DestinationForm {
     api_key: String,
     account_sid: String,
     auth_token: String,
-}
-
-fn text(value: &str) -> Option<String> {
-    let value = value.trim();
-    (!value.is_empty()).then(|| value.to_owned())
 }
 
 async fn add_destination(
@@ -409,27 +377,33 @@ async fn remove_destination(
 }
 
 /// The rule editor's form as the API's rule: conditions are JSON (the schema is shown beside
-/// the field); one notify action.
+/// the field); a notify action when a destination is chosen, then the other actions as JSON.
 fn rule_input(form: &RuleForm) -> Result<RuleIn, AutomationsError> {
     let conditions = match form.conditions.trim() {
         "" => Value::Array(Vec::new()),
         text => serde_json::from_str(text)
             .map_err(|e| AutomationsError::invalid("conditions", format!("not valid JSON: {e}")))?,
     };
-    let mut action = serde_json::json!({
-        "type": "notify",
-        "destinationId": form.destination_id,
-        "template": if form.template.is_empty() { "compact" } else { form.template.as_str() },
-    });
-    if let Some(title) = text(&form.title) {
-        action["title"] = Value::String(title);
+    let mut actions = match form.more_actions.trim() {
+        "" => Vec::new(),
+        text => serde_json::from_str::<Vec<Value>>(text)
+            .map_err(|e| AutomationsError::invalid("actions", format!("not a JSON list: {e}")))?,
+    };
+    if !form.destination_id.is_empty() {
+        let template = if form.template.is_empty() { "compact" } else { form.template.as_str() };
+        let mut notify =
+            serde_json::json!({ "type": "notify", "destinationId": form.destination_id, "template": template });
+        if let Some(title) = text(&form.title) {
+            notify["title"] = Value::String(title);
+        }
+        actions.insert(0, notify);
     }
     Ok(RuleIn {
         name: form.name.clone(),
         trigger: form.trigger.clone(),
         match_mode: Some(if form.match_mode.is_empty() { "all".into() } else { form.match_mode.clone() }),
         conditions,
-        actions: Value::Array(vec![action]),
+        actions: Value::Array(actions),
         enabled: None,
     })
 }
@@ -588,6 +562,7 @@ async fn log_page(
                     message["notice"]["headline"].as_str().unwrap_or(""),
                     message["notice"]["title"].as_str().unwrap_or("")
                 ),
+                _ if message.get("sync").is_some() => sync_summary(&message["sync"]),
                 _ => message["title"].as_str().unwrap_or_default().to_owned(),
             };
             DeliveryView {

@@ -14,8 +14,8 @@ use tidings_core::time::now_millis;
 use tidings_core::{DigestId, NotificationId, UserId};
 
 use super::dto_notifications::{DigestIn, KindChoice, PreferencesIo, QuietHoursIo};
+use super::forms::{NoFields, automations_error, form_errors};
 use super::members::NotificationKind;
-use super::pages::{NoFields, automations_error, form_errors};
 use super::store;
 use crate::AppState;
 use crate::dashboard::csrf::{Csrf, CsrfForm};

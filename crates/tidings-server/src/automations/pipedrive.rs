@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use tidings_connectors::crm::Crm;
 use tidings_connectors::pipedrive::{
     self as wire, Names, NewWebhook, PipedriveClient, PipedriveEvent, WebhookCredentials, WebhookVersion,
 };
@@ -15,6 +16,7 @@ use tidings_connectors::{ConnectorError, WebhookError};
 use tidings_core::time::now_millis;
 use tidings_core::{CrmConnectionId, EventId, WorkspaceId};
 
+use super::crm::token_secret;
 use super::store::{self, CrmConnectionRow, NewCrmConnection, NewEvent};
 use super::{Automations, AutomationsError};
 
@@ -22,10 +24,6 @@ use super::{Automations, AutomationsError};
 const NAMES_TTL_MS: i64 = 3_600_000;
 /// An unknown id (a stage created since) refreshes the names, but not more often than this.
 const NAMES_MIN_REFRESH_MS: i64 = 60_000;
-
-fn token_secret(id: &CrmConnectionId) -> String {
-    format!("automations/crm/{id}/api-token")
-}
 
 fn password_secret(id: &CrmConnectionId) -> String {
     format!("automations/crm/{id}/webhook-password")
@@ -151,8 +149,10 @@ impl Automations {
         workspace: &WorkspaceId,
         id: &CrmConnectionId,
     ) -> Result<bool, AutomationsError> {
-        let row =
-            store::crm_connection(&self.db, workspace, id).await?.ok_or(AutomationsError::NotFound("connection"))?;
+        let row = store::crm_connection(&self.db, workspace, id)
+            .await?
+            .filter(|row| row.provider == Crm::Pipedrive.as_str())
+            .ok_or(AutomationsError::NotFound("connection"))?;
         let mut removed = true;
         if let Some(token) = self.vault.get(workspace, &token_secret(id)).await? {
             let token = String::from_utf8_lossy(token.expose_secret()).into_owned();
@@ -185,6 +185,7 @@ impl Automations {
         let row = store::crm_connection_for_intake(&self.db, &id)
             .await
             .map_err(AutomationsError::from)?
+            .filter(|row| row.provider == Crm::Pipedrive.as_str())
             .ok_or(IntakeError::UnknownConnection)?;
         let workspace = WorkspaceId::parse(&row.workspace_id).map_err(|_| IntakeError::UnknownConnection)?;
         let password = self
@@ -194,7 +195,7 @@ impl Automations {
             .map_err(AutomationsError::from)?
             .ok_or(IntakeError::UnknownConnection)?;
         let expected = WebhookCredentials {
-            user: row.webhook_user.clone(),
+            user: row.webhook_user.clone().unwrap_or_default(),
             password: SecretString::from(String::from_utf8_lossy(password.expose_secret()).into_owned()),
         };
         wire::verify_basic_auth(&expected, authorization).map_err(IntakeError::Unauthorized)?;

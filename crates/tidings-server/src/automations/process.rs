@@ -9,12 +9,15 @@ use tidings_connectors::pipedrive::{DealEventKind, PipedriveEvent, parse_webhook
 use tidings_core::{ConversationId, CrmConnectionId, DeliveryId, DestinationId, EventId, RuleId, WorkspaceId};
 use tidings_store::queue::{JobError, JobPayload, NewJob, Registry, names};
 
+use super::actions::Action;
 use super::delivery::Deliver;
 use super::model::{DealFacts, Facts, ItemFacts, Trigger};
 use super::rules::{self, RuleLogic};
-use super::store::deliveries::{self as log_store, NewDelivery};
+use super::store::deliveries::{self as log_store, NewDelivery, Target};
 use super::store::{self, EventRow, RuleRow};
 use super::{Automations, AutomationsError};
+use crate::access::Caller;
+use crate::inbox::service::InboxError;
 use crate::inbox::store as inbox_store;
 
 /// Evaluates the rules for one stored event.
@@ -63,6 +66,9 @@ pub struct RuleVerdict {
     pub rule_name: String,
     pub matched: bool,
     pub reasons: Vec<String>,
+    /// What its actions did (assigned, status set, queued).
+    #[serde(default)]
+    pub actions: Vec<String>,
 }
 
 /// A rule read back from storage, with its logic parsed.
@@ -217,7 +223,7 @@ impl Automations {
                 Ok(logic) => {
                     let verdict = rules::evaluate(logic, &facts);
                     if verdict.matched {
-                        planned.extend(logic.actions.iter().map(|action| (rule, action)));
+                        planned.extend(logic.actions.iter().map(|action| (verdicts.len(), rule, action)));
                     }
                     verdict
                 }
@@ -231,31 +237,63 @@ impl Automations {
                 rule_name: rule.row.name.clone(),
                 matched: verdict.matched,
                 reasons: verdict.reasons,
+                actions: Vec::new(),
             });
         }
+        // Conversation actions go through the inbox's service, each in its own audited
+        // transaction; syncs read the conversation's contact. Both before the event's transaction.
+        let mut syncs = Vec::new();
+        for (index, rule, action) in &planned {
+            let rule_id = RuleId::parse(&rule.row.id).map_err(|_| AutomationsError::NotFound("rule"))?;
+            let done = match action {
+                Action::Assign(_) | Action::SetStatus(_) => {
+                    self.act_on_conversation(workspace, &rule_id, &facts, action).await?
+                }
+                Action::SyncToCrm(sync) => {
+                    match store::crm_connection(&self.db, workspace, &sync.connection_id).await? {
+                        Some(connection) => {
+                            syncs.push((
+                                rule_id,
+                                sync.connection_id.clone(),
+                                self.lead_for(workspace, sync, &facts).await?,
+                            ));
+                            format!("sync to {} queued", connection.name)
+                        }
+                        None => "not synced: the CRM connection was removed".to_owned(),
+                    }
+                }
+                Action::Notify(_) => continue,
+            };
+            verdicts[*index].actions.push(done);
+        }
         let facts_json = serde_json::to_string(&facts).unwrap_or_default();
-        let verdicts_json = serde_json::to_string(&verdicts).unwrap_or_default();
         let mut tx = self.db.begin_for_tenant(workspace).await?;
-        for (rule, action) in planned {
-            let message = rules::message(action, &facts);
-            let destination =
-                DestinationId::parse(&action.destination_id).map_err(|_| AutomationsError::NotFound("destination"))?;
-            if store::destination(&self.db, workspace, &destination).await?.is_none_or(|d| !d.enabled) {
+        for (index, rule, action) in &planned {
+            let Action::Notify(notify) = action else { continue };
+            let message = rules::message(notify, &facts);
+            let destination = &notify.destination_id;
+            let Some(row) = store::destination(&self.db, workspace, destination).await?.filter(|d| d.enabled) else {
+                verdicts[*index].actions.push("not sent: the destination is disabled or removed".into());
                 continue;
-            }
+            };
             let rule_id = RuleId::parse(&rule.row.id).ok();
             self.enqueue_delivery(
                 &mut tx,
                 workspace,
                 Some(id),
                 rule_id.as_ref(),
-                &destination,
+                destination,
                 &message,
                 false,
                 thread_key(&facts),
             )
             .await?;
+            verdicts[*index].actions.push(format!("message to {} queued", row.name));
         }
+        for (rule_id, connection, order) in syncs {
+            self.enqueue_sync(&mut tx, workspace, Some(id), Some(&rule_id), &connection, order, false).await?;
+        }
+        let verdicts_json = serde_json::to_string(&verdicts).unwrap_or_default();
         store::finish_event(
             &mut tx,
             workspace,
@@ -268,6 +306,37 @@ impl Automations {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Runs an assign or set-status action on the event's conversation through the inbox's
+    /// service, as the rule (audited); says what it did, or why it could not.
+    pub(crate) async fn act_on_conversation(
+        &self,
+        workspace: &WorkspaceId,
+        rule: &RuleId,
+        facts: &Facts,
+        action: &Action,
+    ) -> Result<String, AutomationsError> {
+        let conversation = facts.item.as_ref().and_then(|i| ConversationId::parse(&i.conversation_id).ok());
+        let Some(conversation) = conversation else { return Ok("no conversation to act on".into()) };
+        let caller = Caller::rule(workspace, rule);
+        let (done, result) = match action {
+            Action::Assign(assign) => {
+                let result = self.inbox.assign_to_member(&caller, &conversation, Some(assign.member_id.as_str())).await;
+                let name = result.as_ref().ok().and_then(|row| row.assignee_name.clone());
+                (format!("assigned to {}", name.unwrap_or_else(|| assign.member_id.to_string())), result.map(drop))
+            }
+            Action::SetStatus(set) => {
+                let result = self.inbox.set_status(&caller, &conversation, set.status, None).await;
+                (format!("status set to {}", set.status), result.map(drop))
+            }
+            Action::Notify(_) | Action::SyncToCrm(_) => return Ok(String::new()),
+        };
+        match result {
+            Ok(()) => Ok(done),
+            Err(InboxError::Store(error)) => Err(error.into()),
+            Err(error) => Ok(format!("not done ({done}): {error}")),
+        }
     }
 
     /// Records a delivery and queues its job, in `tx`.
@@ -289,7 +358,7 @@ impl Automations {
             id: &id,
             event_id: event,
             rule_id: rule,
-            destination_id: destination,
+            target: Target::Destination(destination),
             test,
             payload: &payload,
         };

@@ -36,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_log))
         .routes(routes!(retry_log))
         .routes(routes!(get_event))
+        .merge(super::crm::routes::router())
 }
 
 /// Pipedrive's webhook intake, at the root.
@@ -99,6 +100,7 @@ async fn list_pipedrive(State(state): State<AppState>, auth: Auth) -> Result<imp
     let rows = super::store::crm_connections(&state.db, &auth.workspace_id).await?;
     Ok(Envelope::new(
         rows.into_iter()
+            .filter(|row| row.provider == "pipedrive")
             .map(|row| {
                 let url = CrmConnectionId::parse(&row.id).map(|id| automations.intake_url(&id)).unwrap_or_default();
                 CrmConnectionOut::from_row(row, url)

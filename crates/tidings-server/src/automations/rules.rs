@@ -24,6 +24,7 @@
 //!     { "type": "notify", "destinationId": "dst_…", "template": "detailed",
 //!       "title": "{{deal.title}} won by {{deal.owner}}", "body": "optional, Tidings events" } ] }
 //! ```
+//! The actions (notify, assign, set_status, sync_to_crm) are in [`super::actions`].
 //! With no conditions a rule matches every event of its trigger. `unansweredFor` is the
 //! `response_needed` trigger's parameter rather than a condition: it must hold whatever `match`
 //! says (see triggers.rs).
@@ -34,6 +35,7 @@ use tidings_connectors::money::Money;
 use tidings_connectors::notify::{DealNotice, Message, Template};
 use utoipa::ToSchema;
 
+use super::actions::{self, Action, NotifyAction};
 use super::model::{DealFacts, Facts, ItemFacts, Trigger};
 use super::triggers;
 
@@ -110,26 +112,6 @@ pub enum Condition {
     Threshold(i64),
 }
 
-/// One action, validated.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct NotifyAction {
-    /// Always `notify`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Where to send.
-    pub destination_id: String,
-    /// `compact` or `detailed`.
-    #[schema(value_type = String)]
-    pub template: Template,
-    /// Replaces the headline; may use `{{variables}}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Replaces the text of Tidings events; may use `{{variables}}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
-}
-
 /// A rule's logic, validated.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleLogic {
@@ -142,7 +124,7 @@ pub struct RuleLogic {
     /// The conditions as submitted (stored as they were written).
     pub conditions_json: Value,
     /// The actions.
-    pub actions: Vec<NotifyAction>,
+    pub actions: Vec<Action>,
 }
 
 /// The variables templates may use.
@@ -180,7 +162,6 @@ pub const VARIABLES: &[&str] = &[
 const SENTIMENTS: &[&str] = &["positive", "negative", "neutral", "mixed"];
 const LEAD_TAGS: &[&str] = &["HOT", "WARM", "COLD"];
 const MAX_CONDITIONS: usize = 20;
-const MAX_ACTIONS: usize = 10;
 
 /// Validates a rule's trigger, conditions and actions as submitted.
 pub fn parse(trigger: &str, match_mode: &str, conditions: &Value, actions: &Value) -> Result<RuleLogic, FieldError> {
@@ -204,15 +185,7 @@ pub fn parse(trigger: &str, match_mode: &str, conditions: &Value, actions: &Valu
         .map(|(i, c)| condition(&format!("conditions[{i}]"), c, trigger))
         .collect::<Result<Vec<_>, _>>()?;
     triggers::check_parameters(trigger, &conditions)?;
-    let actions = match actions {
-        Value::Array(list) if !list.is_empty() => list,
-        _ => return Err(FieldError::new("actions", "must be a list with at least one action")),
-    };
-    if actions.len() > MAX_ACTIONS {
-        return Err(FieldError::new("actions", format!("at most {MAX_ACTIONS} actions")));
-    }
-    let actions =
-        actions.iter().enumerate().map(|(i, a)| action(&format!("actions[{i}]"), a)).collect::<Result<Vec<_>, _>>()?;
+    let actions = actions::parse(actions, trigger)?;
     Ok(RuleLogic { trigger, match_mode, conditions, conditions_json: Value::Array(list.clone()), actions })
 }
 
@@ -314,48 +287,8 @@ fn condition(path: &str, value: &Value, trigger: Trigger) -> Result<Condition, F
     }
 }
 
-fn action(path: &str, value: &Value) -> Result<NotifyAction, FieldError> {
-    let object = value.as_object().ok_or_else(|| FieldError::new(path, "must be an object with a `type`"))?;
-    let field = |name: &str| format!("{path}.{name}");
-    match object.get("type").and_then(Value::as_str) {
-        Some("notify") => {}
-        Some(other) => return Err(FieldError::new(field("type"), format!("unknown action `{other}`; use `notify`"))),
-        None => return Err(FieldError::new(field("type"), "is required")),
-    }
-    let destination = object.get("destinationId").and_then(Value::as_str).unwrap_or_default();
-    if tidings_core::DestinationId::parse(destination).is_err() {
-        return Err(FieldError::new(field("destinationId"), "must be a destination id (dst_…)"));
-    }
-    let template = match object.get("template").and_then(Value::as_str).unwrap_or("compact") {
-        "compact" => Template::Compact,
-        "detailed" => Template::Detailed,
-        _ => return Err(FieldError::new(field("template"), "must be `compact` or `detailed`")),
-    };
-    let text = |name: &str| -> Result<Option<String>, FieldError> {
-        match object.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) if s.chars().count() > 1000 => {
-                Err(FieldError::new(field(name), "at most 1000 characters"))
-            }
-            Some(Value::String(s)) => {
-                check_variables(s).map_err(|m| FieldError::new(field(name), m))?;
-                Ok(Some(s.clone()))
-            }
-            Some(_) => Err(FieldError::new(field(name), "must be text")),
-        }
-    };
-    Ok(NotifyAction {
-        kind: "notify".into(),
-        destination_id: destination.to_owned(),
-        template,
-        title: text("title")?,
-        body: text("body")?,
-    })
-}
-
 /// Every `{{name}}` must be a known variable and every `{{` closed.
-fn check_variables(template: &str) -> Result<(), String> {
+pub(crate) fn check_variables(template: &str) -> Result<(), String> {
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
@@ -685,7 +618,7 @@ mod tests {
             "Northwind won by Ana (2,786.08 EUR)"
         );
         let action: NotifyAction = serde_json::from_value(json!({
-            "type": "notify", "destinationId": "dst_0193a0b4c2d87f2e9a1b2c3d4e5f6a7b", "template": "detailed"
+            "destinationId": "dst_0193a0b4c2d87f2e9a1b2c3d4e5f6a7b", "template": "detailed"
         }))
         .expect("action");
         let Message::Deal { notice, .. } = message(&action, &facts) else { panic!("a deal message") };

@@ -1,12 +1,15 @@
 //! Rules (create, replace, enable, delete), test-sends, backtests, the delivery log with its
 //! retry: what the API and the dashboard both call.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 use tidings_connectors::money::Money;
 use tidings_connectors::notify::Message;
 use tidings_core::time::{now_millis, to_rfc3339};
 use tidings_core::{DeliveryId, DestinationId, EventId, RuleId, WorkspaceId};
 
+use super::actions::Action;
 use super::dto::{BacktestItem, BacktestOut, LogQuery, RuleIn, TestOut};
 use super::model::{DealFacts, DeliveryStatus, Facts, ItemFacts, Trigger};
 use super::process::thread_key;
@@ -14,6 +17,7 @@ use super::rules::{self, RuleLogic};
 use super::store::deliveries::{self as log_store, DeliveryFilter, DeliveryRow};
 use super::store::{self, EventRow, RuleFields, RuleRow};
 use super::{Automations, AutomationsError};
+use crate::identity::store as identity_store;
 
 /// How far back a backtest looks.
 pub const BACKTEST_DAYS: i64 = 30;
@@ -34,14 +38,26 @@ impl Automations {
             &input.actions,
         )?;
         for (i, action) in logic.actions.iter().enumerate() {
-            let id = DestinationId::parse(&action.destination_id).map_err(|_| {
-                AutomationsError::invalid(format!("actions[{i}].destinationId"), "not a destination id")
-            })?;
-            if store::destination(&self.db, workspace, &id).await?.is_none() {
-                return Err(AutomationsError::invalid(
-                    format!("actions[{i}].destinationId"),
-                    "no such destination in this workspace",
-                ));
+            let field = |name: &str| format!("actions[{i}].{name}");
+            match action {
+                Action::Notify(notify) => {
+                    if store::destination(&self.db, workspace, &notify.destination_id).await?.is_none() {
+                        let message = "no such destination in this workspace";
+                        return Err(AutomationsError::invalid(field("destinationId"), message));
+                    }
+                }
+                Action::Assign(assign) => {
+                    if identity_store::role_of(&self.db, workspace, &assign.member_id).await?.is_none() {
+                        return Err(AutomationsError::invalid(field("memberId"), "is not a member of this workspace"));
+                    }
+                }
+                Action::SetStatus(_) => {}
+                Action::SyncToCrm(sync) => {
+                    if store::crm_connection(&self.db, workspace, &sync.connection_id).await?.is_none() {
+                        let message = "no such CRM connection in this workspace";
+                        return Err(AutomationsError::invalid(field("connectionId"), message));
+                    }
+                }
             }
         }
         Ok(logic)
@@ -156,26 +172,51 @@ impl Automations {
         };
         let verdict = rules::evaluate(&logic, &facts);
         let event_id = event.as_ref().and_then(|e| EventId::parse(&e.id).ok());
+        let names = self.action_names(workspace).await?;
+        let mut orders = Vec::new();
+        for action in &logic.actions {
+            if let Action::SyncToCrm(sync) = action {
+                orders.push((sync.connection_id.clone(), self.lead_for(workspace, sync, &facts).await?));
+            }
+        }
+        let mut orders = orders.into_iter();
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         let mut ids = Vec::new();
+        let mut actions = Vec::new();
         for action in &logic.actions {
-            let destination =
-                DestinationId::parse(&action.destination_id).map_err(|_| AutomationsError::NotFound("destination"))?;
-            let mut message = rules::message(action, &facts);
-            mark_test(&mut message);
-            let id = self
-                .enqueue_delivery(
-                    &mut tx,
-                    workspace,
-                    event_id.as_ref(),
-                    Some(rule_id),
-                    &destination,
-                    &message,
-                    true,
-                    thread_key(&facts),
-                )
-                .await?;
-            ids.push(id);
+            match action {
+                Action::Notify(notify) => {
+                    let mut message = rules::message(notify, &facts);
+                    mark_test(&mut message);
+                    let (event, thread) = (event_id.as_ref(), thread_key(&facts));
+                    let destination = &notify.destination_id;
+                    ids.push(
+                        self.enqueue_delivery(
+                            &mut tx,
+                            workspace,
+                            event,
+                            Some(rule_id),
+                            destination,
+                            &message,
+                            true,
+                            thread,
+                        )
+                        .await?,
+                    );
+                    actions.push(describe(action, &facts, &names));
+                }
+                Action::SyncToCrm(_) => {
+                    let Some((connection, order)) = orders.next() else { continue };
+                    let event = event_id.as_ref();
+                    ids.push(
+                        self.enqueue_sync(&mut tx, workspace, event, Some(rule_id), &connection, order, true).await?,
+                    );
+                    actions.push(describe(action, &facts, &names));
+                }
+                Action::Assign(_) | Action::SetStatus(_) => {
+                    actions.push(format!("would {} (not applied in a test)", describe(action, &facts, &names)));
+                }
+            }
         }
         tx.commit().await?;
         let mut deliveries = Vec::new();
@@ -184,7 +225,7 @@ impl Automations {
                 deliveries.push(super::dto::DeliveryOut::from_row(row));
             }
         }
-        Ok(TestOut { event_id: event.map(|e| e.id), sample: event_id.is_none(), verdict, deliveries })
+        Ok(TestOut { event_id: event.map(|e| e.id), sample: event_id.is_none(), verdict, actions, deliveries })
     }
 
     /// Sends a sample message to one destination, marked as a test.
@@ -211,18 +252,27 @@ impl Automations {
         let since = now_millis() - BACKTEST_DAYS * 86_400_000;
         let events =
             store::processed_events(&self.db, workspace, since, Some(logic.trigger.as_str()), BACKTEST_EVENTS).await?;
+        let names = self.action_names(workspace).await?;
         let mut results = Vec::with_capacity(events.len());
         for event in &events {
             let Some(facts) = stored_facts(event) else { continue };
             let verdict = rules::evaluate(&logic, &facts);
-            let message =
-                verdict.matched.then(|| logic.actions.first().map(|a| rules::message(a, &facts).subject())).flatten();
+            let notify = logic.actions.iter().find_map(|a| match a {
+                Action::Notify(notify) => Some(notify),
+                _ => None,
+            });
+            let message = verdict.matched.then(|| notify.map(|a| rules::message(a, &facts).subject())).flatten();
+            let actions = match verdict.matched {
+                true => logic.actions.iter().map(|a| describe(a, &facts, &names)).collect(),
+                false => Vec::new(),
+            };
             results.push(BacktestItem {
                 event_id: event.id.clone(),
                 received_at: to_rfc3339(event.received_at),
                 matched: verdict.matched,
                 reasons: verdict.reasons,
                 message,
+                actions,
             });
         }
         let matched = results.iter().filter(|r| r.matched).count();
@@ -230,7 +280,7 @@ impl Automations {
             since: to_rfc3339(since),
             events: results.len(),
             matched,
-            messages: matched * logic.actions.len(),
+            messages: matched * logic.actions.iter().filter(|a| matches!(a, Action::Notify(_))).count(),
             results,
         })
     }
@@ -287,8 +337,8 @@ impl Automations {
         id: &DeliveryId,
     ) -> Result<DeliveryRow, AutomationsError> {
         let row = self.delivery(workspace, id).await?;
-        if let Ok(destination) = DestinationId::parse(&row.destination_id) {
-            self.breakers.record_success(destination.as_str());
+        if let Some(target) = row.destination_id.as_deref().or(row.crm_connection_id.as_deref()) {
+            self.breakers.record_success(target);
         }
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         if !log_store::requeue(&mut tx, workspace, id).await? {
@@ -305,6 +355,34 @@ impl Automations {
     /// A processed event with every rule's verdict.
     pub async fn event(&self, workspace: &WorkspaceId, id: &EventId) -> Result<EventRow, AutomationsError> {
         store::event(&self.db, workspace, id).await?.ok_or(AutomationsError::NotFound("event"))
+    }
+}
+
+impl Automations {
+    /// The names actions refer to by id: destinations, members and CRM connections.
+    async fn action_names(&self, workspace: &WorkspaceId) -> Result<HashMap<String, String>, AutomationsError> {
+        let mut names = HashMap::new();
+        names.extend(store::destinations(&self.db, workspace).await?.into_iter().map(|d| (d.id, d.name)));
+        names.extend(store::crm_connections(&self.db, workspace).await?.into_iter().map(|c| (c.id, c.name)));
+        names.extend(identity_store::members(&self.db, workspace).await?.into_iter().map(|m| (m.user_id, m.name)));
+        Ok(names)
+    }
+}
+
+/// What an action does for an event, in words (backtest, test-send).
+fn describe(action: &Action, facts: &Facts, names: &HashMap<String, String>) -> String {
+    let name = |id: &str| names.get(id).cloned().unwrap_or_else(|| id.to_owned());
+    let who = facts.item.as_ref().and_then(|i| i.author.clone()).unwrap_or_else(|| "the contact".into());
+    match action {
+        Action::Notify(notify) => {
+            format!("notify {}: {}", name(notify.destination_id.as_str()), rules::message(notify, facts).subject())
+        }
+        Action::Assign(assign) => format!("assign the conversation to {}", name(assign.member_id.as_str())),
+        Action::SetStatus(set) => format!("set the conversation's status to {}", set.status),
+        Action::SyncToCrm(sync) => {
+            let objects = sync.objects.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+            format!("sync {who} to {} ({objects})", name(sync.connection_id.as_str()))
+        }
     }
 }
 

@@ -20,8 +20,9 @@ use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, LocationId, WorkspaceId};
 use tidings_store::queue::{JobError, JobPayload, NewJob, QueueError, Registry, Schedule, names};
 
+use super::actions::NotifyAction;
 use super::model::{BudgetFacts, ConnectionFacts, Facts, ItemFacts, Trigger};
-use super::rules::{Condition, FieldError, NotifyAction};
+use super::rules::{Condition, FieldError};
 use super::store::{EventRow, scans};
 use super::{Automations, AutomationsError};
 use crate::channels::store as channel_store;

@@ -396,7 +396,7 @@ async fn assign(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::SendReplies)?;
     let id = conversation_id(&id)?;
-    let row = state.inbox.assign_to_member(&auth.workspace_id, &id, body.assignee_id.as_deref()).await?;
+    let row = state.inbox.assign_to_member(&auth, &id, body.assignee_id.as_deref()).await?;
     Ok(Envelope::new(ConversationOut::from(row)))
 }
 
@@ -417,7 +417,7 @@ async fn set_status(
     let status = ConversationStatus::parse(body.status.trim())
         .ok_or_else(|| ApiError::validation("status", "must be `open`, `snoozed`, `closed` or `needs_human`"))?;
     let until = time("snoozedUntil", body.snoozed_until.as_deref())?;
-    let row = state.inbox.set_status(&auth.workspace_id, &id, status, until).await?;
+    let row = state.inbox.set_status(&auth, &id, status, until).await?;
     Ok(Envelope::new(ConversationOut::from(row)))
 }
 

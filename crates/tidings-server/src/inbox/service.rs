@@ -1,6 +1,7 @@
 //! What a team does with the inbox: reply (posted where the platform allows, a draft with a
 //! deep link where it does not), assign, change status. No HTTP here.
 
+use serde_json::json;
 use tidings_connectors::{Platform, ReplySupport};
 use tidings_core::time::now_millis;
 use tidings_core::{ConversationId, LocationId, MessageId, ResponseId, UserId, WorkspaceId};
@@ -14,6 +15,8 @@ use super::store::{
     self, ConversationFilter, ConversationRow, MessageRow, NewResponse, PageStart, ResponseRow, ResponseUpdate, WeekRow,
 };
 use super::window::{self, SendAs, Window};
+use crate::access::Caller;
+use crate::audit::{self, AuditEntry};
 use crate::identity::store as identity_store;
 
 mod reads;
@@ -241,10 +244,11 @@ impl Inbox {
     /// `assigneeId` when the id is malformed or not of a member of the workspace.
     pub async fn assign_to_member(
         &self,
-        workspace: &WorkspaceId,
+        caller: &Caller,
         id: &ConversationId,
         assignee: Option<&str>,
     ) -> Result<ConversationRow, InboxError> {
+        let workspace = &caller.workspace_id;
         self.conversation(workspace, id).await?;
         let refused = |message: &str| InboxError::Validation { field: "assigneeId", message: message.into() };
         let assignee = assignee.map(|a| UserId::parse(a).map_err(|_| refused("is not a member id"))).transpose()?;
@@ -252,19 +256,21 @@ impl Inbox {
             Some(user) => identity_store::role_of(&self.db, workspace, user).await?.is_some(),
             None => true,
         };
-        self.assign(workspace, id, assignee.as_ref(), is_member).await
+        self.assign(caller, id, assignee.as_ref(), is_member).await
     }
 
     /// Assigns the conversation to a member of the workspace, or to nobody; `is_member` says
     /// whether `assignee` is one. Prefer [`assign_to_member`](Self::assign_to_member), which
-    /// checks it; the dashboard's thread page still checks for itself.
+    /// checks it; the dashboard's thread page still checks for itself. Audited as the caller (a
+    /// member, an API key, or an automation rule).
     pub async fn assign(
         &self,
-        workspace: &WorkspaceId,
+        caller: &Caller,
         id: &ConversationId,
         assignee: Option<&UserId>,
         is_member: bool,
     ) -> Result<ConversationRow, InboxError> {
+        let workspace = &caller.workspace_id;
         if assignee.is_some() && !is_member {
             return Err(InboxError::Validation {
                 field: "assigneeId",
@@ -273,6 +279,12 @@ impl Inbox {
         }
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         let found = store::assign(&mut tx, workspace, id, assignee).await?;
+        if found {
+            let entry = AuditEntry::by(caller, "conversation.assigned", "conversation")
+                .on(id)
+                .with(json!({ "assignee": assignee.map(UserId::as_str) }));
+            audit::record(&mut tx, workspace, entry).await?;
+        }
         tx.commit().await?;
         if !found {
             return Err(InboxError::NotFound("conversation"));
@@ -281,14 +293,15 @@ impl Inbox {
         self.conversation(workspace, id).await
     }
 
-    /// Changes the status; snoozing needs a time in the future.
+    /// Changes the status; snoozing needs a time in the future. Audited as the caller.
     pub async fn set_status(
         &self,
-        workspace: &WorkspaceId,
+        caller: &Caller,
         id: &ConversationId,
         status: ConversationStatus,
         snoozed_until: Option<i64>,
     ) -> Result<ConversationRow, InboxError> {
+        let workspace = &caller.workspace_id;
         let snoozed_until = match status {
             ConversationStatus::Snoozed => match snoozed_until {
                 Some(at) if at > now_millis() => Some(at),
@@ -309,6 +322,12 @@ impl Inbox {
         };
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         let found = store::set_status(&mut tx, workspace, id, status, snoozed_until).await?;
+        if found {
+            let entry = AuditEntry::by(caller, "conversation.status_changed", "conversation")
+                .on(id)
+                .with(json!({ "status": status.as_str(), "snoozedUntil": snoozed_until }));
+            audit::record(&mut tx, workspace, entry).await?;
+        }
         tx.commit().await?;
         if !found {
             return Err(InboxError::NotFound("conversation"));
@@ -377,14 +396,15 @@ impl Inbox {
     /// location's time zone); the conversation opens again then, or when the customer writes.
     pub async fn snooze(
         &self,
-        workspace: &WorkspaceId,
+        caller: &Caller,
         id: &ConversationId,
         preset: SnoozePreset,
     ) -> Result<ConversationRow, InboxError> {
+        let workspace = &caller.workspace_id;
         let conversation = self.conversation(workspace, id).await?;
         let zone = self.location_zone(workspace, &conversation).await?;
         let until = preset.until(&zone, now_millis());
-        self.set_status(workspace, id, ConversationStatus::Snoozed, Some(until)).await
+        self.set_status(caller, id, ConversationStatus::Snoozed, Some(until)).await
     }
 }
 

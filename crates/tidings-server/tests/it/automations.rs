@@ -55,7 +55,7 @@ pub(crate) async fn spawn(engine: Engine, pipedrive: &str, adjust: impl FnOnce(&
 }
 
 /// Pipedrive's API as a mock: the token check, webhook registration and deletion, names.
-async fn mock_pipedrive() -> MockServer {
+pub(crate) async fn mock_pipedrive() -> MockServer {
     let server = MockServer::start().await;
     let ok = |name: &str| ResponseTemplate::new(200).set_body_string(fixture(name));
     Mock::given(method("GET"))
@@ -139,7 +139,7 @@ async fn connect(app: &TestApp, session: &Session, pipedrive: &MockServer) -> Co
     assert_eq!(body["version"], "2.0");
     let (user, password) =
         (body["http_auth_user"].as_str().expect("user"), body["http_auth_password"].as_str().expect("pw"));
-    assert_eq!(user, connection.webhook_user);
+    assert_eq!(Some(user), connection.webhook_user.as_deref());
     assert_eq!(password.len(), 40);
     let authorization =
         format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")));

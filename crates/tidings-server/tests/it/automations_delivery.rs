@@ -289,7 +289,7 @@ async fn destinations_on_internal_addresses_are_refused(engine: Engine) {
     assert!(listed.is_empty());
 }
 
-async fn key_with_role(app: &TestApp, token: &str, role: &str) -> String {
+pub(crate) async fn key_with_role(app: &TestApp, token: &str, role: &str) -> String {
     let body: Value =
         app.client(token).post("/api/v1/api-keys", &json!({ "name": role, "role": role }), StatusCode::CREATED).await;
     body["data"]["key"].as_str().expect("key").to_owned()

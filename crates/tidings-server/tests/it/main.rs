@@ -6,6 +6,7 @@ mod ai_replies;
 mod api;
 mod authenticator;
 mod automations;
+mod automations_crm;
 mod automations_delivery;
 mod browser;
 mod browser_a11y;

@@ -2,7 +2,7 @@
 //! [`super::members`]).
 
 use tidings_core::time::now_millis;
-use tidings_core::{DeliveryId, DestinationId, EventId, RuleId, WorkspaceId};
+use tidings_core::{CrmConnectionId, DeliveryId, DestinationId, EventId, RuleId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
 
 /// One delivery, with the names of its rule and destination for the log.
@@ -13,8 +13,13 @@ pub struct DeliveryRow {
     pub event_id: Option<String>,
     pub rule_id: Option<String>,
     pub rule_name: Option<String>,
-    pub destination_id: String,
+    /// Where a notification goes…
+    pub destination_id: Option<String>,
+    /// …or the CRM connection a sync goes to.
+    pub crm_connection_id: Option<String>,
+    /// The destination's or the CRM connection's name.
     pub destination_name: Option<String>,
+    /// The destination's kind, or the CRM (`hubspot`…).
     pub destination_kind: Option<String>,
     pub status: String,
     pub test: bool,
@@ -27,20 +32,33 @@ pub struct DeliveryRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub delivered_at: Option<i64>,
+    /// The delivery whose job pushes this one in a batch (CRM syncs).
+    pub batch_id: Option<String>,
 }
 
-const DELIVERY_SELECT: &str = "SELECT d.id, d.workspace_id, d.event_id, d.rule_id, r.name AS rule_name, \
-     d.destination_id, t.name AS destination_name, t.kind AS destination_kind, d.status, d.test, d.payload, \
-     d.attempts, d.response_code, d.remote_id, d.error, d.latency_ms, d.created_at, d.updated_at, d.delivered_at \
+pub(crate) const DELIVERY_SELECT: &str = "SELECT d.id, d.workspace_id, d.event_id, d.rule_id, r.name AS rule_name, \
+     d.destination_id, d.crm_connection_id, COALESCE(t.name, c.name) AS destination_name, \
+     COALESCE(t.kind, c.provider) AS destination_kind, d.status, d.test, d.payload, d.attempts, d.response_code, \
+     d.remote_id, d.error, d.latency_ms, d.created_at, d.updated_at, d.delivered_at, d.batch_id \
      FROM automation_deliveries d LEFT JOIN automation_rules r ON r.id = d.rule_id \
-     LEFT JOIN automation_destinations t ON t.id = d.destination_id";
+     LEFT JOIN automation_destinations t ON t.id = d.destination_id \
+     LEFT JOIN crm_connections c ON c.id = d.crm_connection_id";
+
+/// Where a delivery goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// A notification to a destination.
+    Destination(&'a DestinationId),
+    /// A sync to a CRM connection.
+    Crm(&'a CrmConnectionId),
+}
 
 /// A new delivery, queued.
 pub struct NewDelivery<'a> {
     pub id: &'a DeliveryId,
     pub event_id: Option<&'a EventId>,
     pub rule_id: Option<&'a RuleId>,
-    pub destination_id: &'a DestinationId,
+    pub target: Target<'a>,
     pub test: bool,
     pub payload: &'a str,
 }
@@ -49,17 +67,24 @@ pub async fn insert_delivery(tx: &mut Tx, workspace: &WorkspaceId, new: &NewDeli
     let now = now_millis();
     with_tx!(tx, |conn| {
         sqlx::query(
-        "INSERT INTO automation_deliveries (id, workspace_id, event_id, rule_id, destination_id, status, test, payload, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $8)"
+        "INSERT INTO automation_deliveries (id, workspace_id, event_id, rule_id, destination_id, crm_connection_id, \
+         status, test, payload, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $9, 'queued', $6, $7, $8, $8)"
     )
     .bind(new.id.as_str())
     .bind(workspace.as_str())
     .bind(new.event_id.map(EventId::as_str))
     .bind(new.rule_id.map(RuleId::as_str))
-    .bind(new.destination_id.as_str())
+    .bind(match new.target {
+        Target::Destination(id) => Some(id.as_str()),
+        Target::Crm(_) => None,
+    })
     .bind(new.test)
     .bind(new.payload)
     .bind(now)
+    .bind(match new.target {
+        Target::Crm(id) => Some(id.as_str()),
+        Target::Destination(_) => None,
+    })
     .execute(&mut **conn)
     .await
     .map(|_| ())
@@ -139,7 +164,7 @@ pub async fn finish_attempt(
 /// is in another state.
 pub async fn requeue(tx: &mut Tx, workspace: &WorkspaceId, id: &DeliveryId) -> Result<bool, StoreError> {
     let updated = with_tx!(tx, |conn| sqlx::query(
-        "UPDATE automation_deliveries SET status = 'queued', error = NULL, updated_at = $3 \
+        "UPDATE automation_deliveries SET status = 'queued', error = NULL, batch_id = NULL, updated_at = $3 \
          WHERE workspace_id = $1 AND id = $2 AND status IN ('failed', 'unconfirmed')"
     )
     .bind(workspace.as_str())
@@ -171,7 +196,7 @@ pub async fn deliveries(
 ) -> Result<Vec<DeliveryRow>, StoreError> {
     let sql = format!(
         "{DELIVERY_SELECT} WHERE d.workspace_id = $1 AND ($2 IS NULL OR d.status = $2) AND ($3 IS NULL OR d.rule_id = $3) \
-         AND ($4 IS NULL OR d.destination_id = $4) AND ($5 IS NULL OR d.created_at >= $5) \
+         AND ($4 IS NULL OR d.destination_id = $4 OR d.crm_connection_id = $4) AND ($5 IS NULL OR d.created_at >= $5) \
          AND ($6 IS NULL OR d.created_at < $6) AND ($7 IS NULL OR d.id < $7) ORDER BY d.id DESC LIMIT $8"
     );
     Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))

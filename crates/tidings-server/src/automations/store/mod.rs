@@ -21,17 +21,20 @@ pub struct CrmConnectionRow {
     pub name: String,
     pub account_name: String,
     pub company_domain: Option<String>,
-    pub webhook_user: String,
+    /// Pipedrive only.
+    pub webhook_user: Option<String>,
     pub webhook_ids: String,
     pub names_json: Option<String>,
     pub names_fetched_at: Option<i64>,
     pub last_event_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Salesforce only.
+    pub instance_url: Option<String>,
 }
 
-const CRM_COLUMNS: &str = "id, workspace_id, provider, name, account_name, company_domain, webhook_user, webhook_ids, \
-     names_json, names_fetched_at, last_event_at, created_at, updated_at";
+pub(crate) const CRM_COLUMNS: &str = "id, workspace_id, provider, name, account_name, company_domain, webhook_user, \
+     webhook_ids, names_json, names_fetched_at, last_event_at, created_at, updated_at, instance_url";
 
 /// A new CRM connection.
 pub struct NewCrmConnection<'a> {

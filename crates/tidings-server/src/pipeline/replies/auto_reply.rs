@@ -20,6 +20,7 @@ use tidings_store::queue::{JobContext, JobError, JobPayload, NewJob, QueueError,
 use super::hours::BusinessHours;
 use super::service::{Replies, RepliesError};
 use super::store::{self, Outcome};
+use crate::access::Caller;
 use crate::events::{DomainEvent, Subscriber};
 use crate::inbox::model::ConversationStatus;
 use crate::inbox::service::{InboxError, ReplyRequest};
@@ -193,7 +194,9 @@ impl Replies {
             Some(text) => self.send(workspace, job, text, true).await?.ok(),
             None => None,
         };
-        self.inbox.set_status(workspace, &job.conversation, ConversationStatus::NeedsHuman, None).await?;
+        self.inbox
+            .set_status(&Caller::system(workspace), &job.conversation, ConversationStatus::NeedsHuman, None)
+            .await?;
         let outcome = Outcome {
             action: "handed_off",
             reasons,

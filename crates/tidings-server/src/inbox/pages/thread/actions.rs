@@ -234,7 +234,7 @@ pub(in crate::inbox::pages) async fn assign(
             .any(|m| m.user_id == member.as_str()),
         None => true,
     };
-    state.inbox.assign(workspace, &cid, assignee.as_ref(), is_member).await.map_err(inbox_error)?;
+    state.inbox.assign(&user.auth, &cid, assignee.as_ref(), is_member).await.map_err(inbox_error)?;
     answer(&state, &user, csrf, &headers, &conversation.id, "Assignment saved.").await
 }
 
@@ -258,14 +258,13 @@ pub(in crate::inbox::pages) async fn set_status(
     user.require(Permission::SendReplies)?;
     let conversation = find(&state, &user, &id).await?;
     let cid = conversation_id(&conversation.id)?;
-    let workspace = &user.auth.workspace_id;
     let changed = match SnoozePreset::parse(form.snooze.trim()) {
-        Some(preset) => state.inbox.snooze(workspace, &cid, preset).await,
+        Some(preset) => state.inbox.snooze(&user.auth, &cid, preset).await,
         None => {
             let status = ConversationStatus::parse(form.status.trim())
                 .ok_or_else(|| PageError::bad_request("Choose a status."))?;
             let until = snooze_time(&form.snoozed_until, &form.tz_offset);
-            state.inbox.set_status(workspace, &cid, status, until).await
+            state.inbox.set_status(&user.auth, &cid, status, until).await
         }
     };
     match changed {
