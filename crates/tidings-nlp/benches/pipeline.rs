@@ -1,12 +1,15 @@
 //! Local pipeline throughput: agents 1–4 (`analyse`), 6 (`check_reply`) and 7 (`decide`) on
 //! the labelled fixtures (English reviews and short texts in 11 languages), one thread, and
 //! the same corpus through the Python reference (vaderSentiment + langdetect + yake) in the
-//! same run. `cargo bench -p tidings-nlp --bench pipeline` (set `TIDINGS_BENCH_ROUNDS`).
+//! same run, then the cost of each step alone. `cargo bench -p tidings-nlp --bench pipeline`
+//! (set `TIDINGS_BENCH_ROUNDS`).
 
 use std::process::Command;
 use std::time::Instant;
 
+use tidings_nlp::language::{self, Language};
 use tidings_nlp::pipeline::{Config, Input, ReplyState, analyse, check_reply, decide};
+use tidings_nlp::{entities, guardrail, keywords, sentiment, understanding};
 
 const FIXTURES: [&str; 2] = ["tests/fixtures/sentiment_en_sample.jsonl", "tests/fixtures/language_short_sample.jsonl"];
 
@@ -86,4 +89,40 @@ fn main() {
         Ok(out) => println!("python reference failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
         Err(e) => println!("python reference not run: {e}"),
     }
+    steps(&texts, rounds);
+}
+
+/// Mean µs per text of each step alone, over `rounds` rounds of the corpus (the language each
+/// text was identified in given to the steps that need one).
+fn steps(texts: &[String], rounds: usize) {
+    let languages: Vec<Language> = texts.iter().map(|t| language::detect(t).language.unwrap_or(Language::En)).collect();
+    let time = |name: &str, step: &dyn Fn(&str, Language)| {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            for (text, language) in texts.iter().zip(&languages) {
+                step(text, *language);
+            }
+        }
+        let micros = start.elapsed().as_secs_f64() * 1e6 / (rounds * texts.len()) as f64;
+        println!("  {name}: {micros:.1} µs per text");
+    };
+    println!("steps alone:");
+    time("language identification", &|t, _| {
+        std::hint::black_box(language::detect(t));
+    });
+    time("key phrases (YAKE)", &|t, l| {
+        std::hint::black_box(keywords::extract(t, l, 5));
+    });
+    time("sentiment, urgency, emotions", &|t, l| {
+        std::hint::black_box(sentiment::analyse(t, l));
+    });
+    time("input guardrail", &|t, _| {
+        std::hint::black_box(guardrail::check_input(t, &[]));
+    });
+    time("entities", &|t, _| {
+        std::hint::black_box(entities::extract(t, &[]));
+    });
+    time("topic", &|t, _| {
+        std::hint::black_box(understanding::topic(t));
+    });
 }
