@@ -2,11 +2,13 @@
 //! others listed on [`LeadRules`]), kept as data ([`LeadRules`], serde, with defaults) so each
 //! workspace can change them, and explained rule by rule.
 
+use std::sync::{Arc, LazyLock};
+
 use serde::{Deserialize, Serialize};
 
 use crate::Signal;
 use crate::sentiment::Sentiment;
-use crate::text::{first_phrase, normalised};
+use crate::text::{PhraseSet, normalised};
 use crate::understanding::{Topic, Understanding};
 
 /// HOT / WARM / COLD.
@@ -276,6 +278,123 @@ impl Default for LeadRules {
     }
 }
 
+/// The rules triggered by phrases, in the order their signals are listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    Pricing,
+    Availability,
+    Demo,
+    Features,
+    Urgency,
+    Greeting,
+    NotInterested,
+}
+
+impl Trigger {
+    const ALL: [Trigger; 7] = [
+        Trigger::Pricing,
+        Trigger::Availability,
+        Trigger::Demo,
+        Trigger::Features,
+        Trigger::Urgency,
+        Trigger::Greeting,
+        Trigger::NotInterested,
+    ];
+
+    fn rule(self, rules: &LeadRules) -> &PhraseRule {
+        match self {
+            Trigger::Pricing => &rules.pricing,
+            Trigger::Availability => &rules.availability,
+            Trigger::Demo => &rules.demo,
+            Trigger::Features => &rules.features,
+            Trigger::Urgency => &rules.urgency,
+            Trigger::Greeting => &rules.greeting,
+            Trigger::NotInterested => &rules.not_interested,
+        }
+    }
+
+    /// What the signal says when the rule fires.
+    fn reason(self) -> &'static str {
+        match self {
+            Trigger::Pricing => "pricing question",
+            Trigger::Availability => "asks about availability",
+            Trigger::Demo => "asks for a demo or trial",
+            Trigger::Features => "asks about features",
+            Trigger::Urgency => "urgency language",
+            Trigger::Greeting => "greeting",
+            Trigger::NotInterested => "not interested",
+        }
+    }
+}
+
+/// [`LeadRules`] with each phrase list compiled into one automaton, so a message is matched in
+/// one pass per rule rather than one search per phrase. Compiling costs far more than matching
+/// one message: build it once per version of a workspace's rules (the server keeps it until
+/// the rules are saved again). Cheap to clone; (de)serialised as its [`LeadRules`].
+#[derive(Debug, Clone)]
+pub struct CompiledLeadRules(Arc<Compiled>);
+
+#[derive(Debug)]
+struct Compiled {
+    rules: LeadRules,
+    /// One automaton per [`Trigger`], in [`Trigger::ALL`]'s order.
+    phrases: Vec<PhraseSet>,
+}
+
+static DEFAULT_RULES: LazyLock<CompiledLeadRules> = LazyLock::new(|| CompiledLeadRules::new(LeadRules::default()));
+
+impl CompiledLeadRules {
+    /// Compiles `rules`.
+    pub fn new(rules: LeadRules) -> Self {
+        let phrases = Trigger::ALL
+            .iter()
+            .map(|trigger| {
+                // Normalised as the text will be, so "Wat kost" or "in-stock" match as written.
+                let phrases: Vec<String> =
+                    trigger.rule(&rules).phrases.iter().map(|p| normalised(p).trim().to_string()).collect();
+                PhraseSet::new(phrases.iter().map(String::as_str))
+            })
+            .collect();
+        Self(Arc::new(Compiled { rules, phrases }))
+    }
+
+    /// The rules as written.
+    pub fn rules(&self) -> &LeadRules {
+        &self.0.rules
+    }
+
+    /// The first of `trigger`'s phrases (in the rule's order) in the normalised text.
+    fn first_match(&self, trigger: Trigger, normalised: &str) -> Option<&str> {
+        let first = *self.0.phrases.get(trigger as usize)?.matches(normalised).first()?;
+        trigger.rule(&self.0.rules).phrases.get(first).map(String::as_str)
+    }
+}
+
+impl Default for CompiledLeadRules {
+    /// The seed's rules, compiled once per process.
+    fn default() -> Self {
+        DEFAULT_RULES.clone()
+    }
+}
+
+impl PartialEq for CompiledLeadRules {
+    fn eq(&self, other: &Self) -> bool {
+        self.rules() == other.rules()
+    }
+}
+
+impl Serialize for CompiledLeadRules {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.rules().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for CompiledLeadRules {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        LeadRules::deserialize(deserializer).map(Self::new)
+    }
+}
+
 /// Facts about the conversation the text does not hold.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct LeadContext {
@@ -309,27 +428,19 @@ pub fn score(
     understanding: &Understanding,
     sentiment: Sentiment,
     context: &LeadContext,
-    rules: &LeadRules,
+    compiled: &CompiledLeadRules,
 ) -> LeadScore {
+    let rules = compiled.rules();
     let lower = normalised(text);
     let mut signals = Vec::new();
-    let phrase = |rule: &PhraseRule, what: &str, signals: &mut Vec<Signal>| -> bool {
-        let list: Vec<&str> = rule.phrases.iter().map(String::as_str).collect();
-        match first_phrase(&lower, &list) {
-            Some(p) => {
-                signals.push(Signal::new(rule.points as f32, format!("{what} ('{p}')")));
-                true
-            }
-            None => false,
+    let mut fired = [false; Trigger::ALL.len()];
+    for (trigger, hit) in Trigger::ALL.into_iter().zip(&mut fired) {
+        if let Some(phrase) = compiled.first_match(trigger, &lower) {
+            signals.push(Signal::new(trigger.rule(rules).points as f32, format!("{} ('{phrase}')", trigger.reason())));
+            *hit = true;
         }
-    };
-    let pricing = phrase(&rules.pricing, "pricing question", &mut signals);
-    let availability = phrase(&rules.availability, "asks about availability", &mut signals);
-    let demo = phrase(&rules.demo, "asks for a demo or trial", &mut signals);
-    let features = phrase(&rules.features, "asks about features", &mut signals);
-    phrase(&rules.urgency, "urgency language", &mut signals);
-    let greeting = phrase(&rules.greeting, "greeting", &mut signals);
-    let not_interested = phrase(&rules.not_interested, "not interested", &mut signals);
+    }
+    let [pricing, availability, demo, features, _urgency, greeting, not_interested] = fired;
     let fact = |rule: FactRule, reason: String, signals: &mut Vec<Signal>| {
         signals.push(Signal::new(rule.points as f32, reason));
     };
@@ -412,7 +523,7 @@ mod tests {
             &u,
             sentiment,
             &LeadContext { messages_from_sender: messages, follows: false },
-            &LeadRules::default(),
+            &CompiledLeadRules::default(),
         )
     }
 
@@ -459,7 +570,7 @@ mod tests {
         assert_eq!(rules.pricing.points, 50);
         assert_eq!(rules.warm_from, 40);
         let u = understand("Vos tarifs ?", &[], None, 5);
-        let l = score("Vos tarifs ?", &u, Sentiment::Neutral, &LeadContext::default(), &rules);
+        let l = score("Vos tarifs ?", &u, Sentiment::Neutral, &LeadContext::default(), &CompiledLeadRules::new(rules));
         assert_eq!(l.signals[0].to_string(), "+50 pricing question ('tarifs')");
     }
 }

@@ -10,7 +10,7 @@ use crate::Signal;
 use crate::decision::{self, Decision, DecisionInput};
 use crate::guardrail::{self, InputCheck, ReplyCheck, ReplyContext};
 use crate::language::{Language, LanguageGuess};
-use crate::lead::{self, Intent, LeadContext, LeadRules, LeadScore, LeadTag};
+use crate::lead::{self, CompiledLeadRules, Intent, LeadContext, LeadScore, LeadTag};
 use crate::sentiment::{self, Sentiment, SentimentAnalysis, Urgency, UrgencyLevel};
 use crate::understanding::{self, Topic, Understanding};
 
@@ -37,8 +37,8 @@ pub struct Input {
 pub struct Config {
     /// Product names from the knowledge base.
     pub products: Vec<String>,
-    /// Lead-scoring rules.
-    pub lead_rules: LeadRules,
+    /// Lead-scoring rules, compiled.
+    pub lead_rules: CompiledLeadRules,
     /// Key phrases kept per message.
     pub max_key_phrases: usize,
     /// Characters analysed; the rest of a longer text is cut (and flagged).
@@ -47,7 +47,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { products: Vec::new(), lead_rules: LeadRules::default(), max_key_phrases: 5, max_chars: 5_000 }
+        Self { products: Vec::new(), lead_rules: CompiledLeadRules::default(), max_key_phrases: 5, max_chars: 5_000 }
     }
 }
 

@@ -81,6 +81,7 @@ pub(crate) fn contains_phrase(normalised: &str, phrase: &str) -> bool {
 
 /// A fixed list of phrases matched in one pass over a [`normalised`] text, each as whole words
 /// (the automaton looks for " phrase ", and `normalised` separates words by spaces).
+#[derive(Debug, Clone)]
 pub(crate) struct PhraseSet {
     automaton: aho_corasick::AhoCorasick,
 }

@@ -3,10 +3,11 @@
 //! numbers.
 
 use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 use serde_json::json;
 use tidings_core::{ConversationId, WorkspaceId};
-use tidings_nlp::lead::LeadScore;
+use tidings_nlp::lead::{CompiledLeadRules, LeadRules, LeadScore};
 use tidings_nlp::pipeline::Analysis;
 
 use super::dto::{LeadOut, LeadRulesDto, LeadStatsOut};
@@ -74,6 +75,33 @@ fn check_points(field: &str, points: i32) -> Result<(), PipelineError> {
     } else {
         Err(PipelineError::invalid(field, format!("must be -{MAX_POINTS} to {MAX_POINTS}")))
     }
+}
+
+/// Stored rules, or `None` (logged) when they do not parse: stored by this code after
+/// validation, so only a hand edit gets there, and the defaults apply.
+pub(super) fn parse(workspace: &WorkspaceId, json: &str) -> Option<LeadRules> {
+    serde_json::from_str(json)
+        .inspect_err(|error| tracing::warn!(%workspace, %error, "stored lead rules do not parse; the defaults apply"))
+        .ok()
+}
+
+/// Each workspace's rules as last read (their stored JSON) and compiled: compiling takes far
+/// longer than scoring a message, and most analysis jobs hold one webhook's message, so the rules
+/// are compiled once per saved version in a process, not once per job. A save changes the JSON,
+/// which the next job sees.
+static COMPILED: LazyLock<Mutex<HashMap<WorkspaceId, (String, CompiledLeadRules)>>> = LazyLock::new(Default::default);
+
+/// The workspace's stored rules `json`, compiled (once per version).
+pub(super) fn compiled(workspace: &WorkspaceId, json: &str) -> CompiledLeadRules {
+    let mut cache = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((seen, rules)) = cache.get(workspace)
+        && seen == json
+    {
+        return rules.clone();
+    }
+    let rules = parse(workspace, json).map(CompiledLeadRules::new).unwrap_or_default();
+    cache.insert(workspace.clone(), (json.to_owned(), rules.clone()));
+    rules
 }
 
 /// The lead score of a stored analysis.
@@ -186,6 +214,22 @@ mod tests {
         assert_eq!(field(LeadRulesDto { hot_from: 30, ..defaults() }), "hotFrom");
         let negative_sentiment = FactRuleDto { points: -101 };
         assert_eq!(field(LeadRulesDto { negative_sentiment, ..defaults() }), "negativeSentiment.points");
+    }
+
+    #[test]
+    fn rules_are_compiled_again_only_when_their_json_changes() {
+        let workspace = WorkspaceId::generate();
+        let with = |phrase: &str| {
+            let rules = LeadRules {
+                pricing: tidings_nlp::lead::PhraseRule { points: 30, phrases: vec![phrase.into()] },
+                ..LeadRules::default()
+            };
+            serde_json::to_string(&rules).expect("rules serialise")
+        };
+        assert_eq!(compiled(&workspace, &with("tarifs")).rules().pricing.phrases, ["tarifs"]);
+        assert_eq!(compiled(&workspace, &with("tarifs")).rules().pricing.phrases, ["tarifs"]);
+        assert_eq!(compiled(&workspace, &with("prix")).rules().pricing.phrases, ["prix"]);
+        assert_eq!(compiled(&workspace, "{not json").rules(), &LeadRules::default());
     }
 
     #[test]

@@ -7,13 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use tidings_core::{ConversationId, MessageId, WorkspaceId};
-use tidings_nlp::lead::LeadRules;
+use tidings_nlp::lead::{CompiledLeadRules, LeadRules};
 use tidings_nlp::pipeline::Config;
 use tidings_store::queue::QueueError;
 use tidings_store::{Db, StoreError};
 use tokio::sync::Semaphore;
 
 use super::analyse::{self, Outcome};
+use super::leads;
 use super::replies::store as replies_store;
 use super::store;
 use crate::AppState;
@@ -131,23 +132,22 @@ impl Pipeline {
 
     /// The workspace's lead rules: its own, or the seed's defaults.
     pub async fn lead_rules(&self, workspace: &WorkspaceId) -> Result<(LeadRules, Option<i64>), PipelineError> {
-        match store::lead_rules(&self.db, workspace).await? {
-            Some((json, updated_at)) => match serde_json::from_str(&json) {
-                Ok(rules) => Ok((rules, Some(updated_at))),
-                Err(error) => {
-                    // Stored by this code after validation, so only a hand edit gets here.
-                    tracing::warn!(%workspace, %error, "stored lead rules do not parse; the defaults apply");
-                    Ok((LeadRules::default(), None))
-                }
+        Ok(match store::lead_rules(&self.db, workspace).await? {
+            Some((json, updated_at)) => match leads::parse(workspace, &json) {
+                Some(rules) => (rules, Some(updated_at)),
+                None => (LeadRules::default(), None),
             },
-            None => Ok((LeadRules::default(), None)),
-        }
+            None => (LeadRules::default(), None),
+        })
     }
 
     /// The local pipeline's settings for the workspace: its lead rules, and the products of its
     /// knowledge base (recognised as entities, and as product questions when scoring leads).
     pub async fn config(&self, workspace: &WorkspaceId) -> Result<Config, PipelineError> {
-        let (lead_rules, _) = self.lead_rules(workspace).await?;
+        let lead_rules = match store::lead_rules(&self.db, workspace).await? {
+            Some((json, _)) => leads::compiled(workspace, &json),
+            None => CompiledLeadRules::default(),
+        };
         let products = replies_store::product_names(&self.db, workspace).await?;
         Ok(Config { lead_rules, products, ..Config::default() })
     }

@@ -1,14 +1,17 @@
-//! Language identification, restricted to the languages Tidings ships: whatlang first, lingua
-//! when whatlang is unsure.
+//! Language identification, restricted to the languages Tidings ships: whatlang first, lingua's
+//! high-accuracy method (its rules, then its n-gram models) when whatlang is unsure.
 //!
 //! Only these languages' lingua models are compiled in (see the crate's `Cargo.toml`): each
 //! adds 3.7–6.5 MB to the binary (56 MB for the 11) and, once used, to the resident memory
-//! (file-backed pages of the executable, see docs/EVALUATION.md). The detectors are built once
-//! per process.
+//! (file-backed pages of the executable, see docs/EVALUATION.md). lingua's method is run here
+//! over lingua's models ([`ngrams`], [`rules`]) because lingua's own implementation costs about
+//! a millisecond per short text (ADR 0026).
+
+mod ngrams;
+mod rules;
 
 use std::sync::LazyLock;
 
-use lingua::{LanguageDetector, LanguageDetectorBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::Signal;
@@ -79,26 +82,6 @@ impl Language {
         Language::ALL.into_iter().find(|l| l.code().eq_ignore_ascii_case(code.trim()))
     }
 
-    fn lingua(self) -> lingua::Language {
-        match self {
-            Language::En => lingua::Language::English,
-            Language::Es => lingua::Language::Spanish,
-            Language::Fr => lingua::Language::French,
-            Language::De => lingua::Language::German,
-            Language::It => lingua::Language::Italian,
-            Language::Pt => lingua::Language::Portuguese,
-            Language::Nl => lingua::Language::Dutch,
-            Language::Pl => lingua::Language::Polish,
-            Language::Sv => lingua::Language::Swedish,
-            Language::Tr => lingua::Language::Turkish,
-            Language::Ru => lingua::Language::Russian,
-        }
-    }
-
-    fn from_lingua(language: lingua::Language) -> Option<Language> {
-        Language::ALL.into_iter().find(|l| l.lingua() == language)
-    }
-
     fn whatlang(self) -> whatlang::Lang {
         match self {
             Language::En => whatlang::Lang::Eng,
@@ -133,28 +116,42 @@ pub struct LanguageGuess {
     pub signals: Vec<Signal>,
 }
 
-/// lingua in high-accuracy mode: on short texts it is right about 98% of the time where its
-/// low-accuracy mode is right 93% (docs/EVALUATION.md). Both read the same models, finite-state
-/// transducers compiled into the binary and paged in from it on use, so the mode changes speed,
-/// not memory; nothing is copied to the heap when they "load".
-static DETECTOR: LazyLock<LanguageDetector> = LazyLock::new(|| {
-    let languages: Vec<lingua::Language> = Language::ALL.iter().map(|l| l.lingua()).collect();
-    LanguageDetectorBuilder::from_languages(&languages).build()
-});
-
-/// Builds the detectors and touches the models now rather than on the first message.
+/// Builds the detectors and opens the models now rather than on the first message.
 pub fn preload() {
     let _ = FAST.detect("preload the language models");
-    let _ = DETECTOR.compute_language_confidence_values("preload the language models");
+    ngrams::preload();
 }
 
 /// The fast first pass: whatlang's trigram profiles, restricted to the shipped languages.
 static FAST: LazyLock<whatlang::Detector> =
     LazyLock::new(|| whatlang::Detector::with_allowlist(Language::ALL.iter().map(|l| l.whatlang()).collect()));
 
-/// Identifies the language of `text`: whatlang first (microseconds), lingua when whatlang
-/// does not call its own answer reliable (short texts, mostly), which is where lingua's
-/// accuracy is needed and worth its millisecond.
+/// What lingua's method concludes about a text.
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    /// The letters decide, and why.
+    Letters(Language, &'static str),
+    /// The n-gram models' confidence values, highest first (empty: no model knows the text).
+    Models(Vec<(Language, f64)>),
+}
+
+/// lingua's high-accuracy method: its rules on the letters, then its n-gram models.
+fn lingua_method(text: &str) -> Verdict {
+    let lower = text.trim().to_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).collect();
+    if let Some(language) = rules::decided(&words) {
+        return Verdict::Letters(language, "letters only this language writes");
+    }
+    let candidates = rules::candidates(&words);
+    if let [only] = candidates.as_slice() {
+        return Verdict::Letters(*only, "the only language written with these letters");
+    }
+    Verdict::Models(ngrams::confidences(&words, &candidates))
+}
+
+/// Identifies the language of `text`: whatlang first (microseconds), lingua's high-accuracy
+/// method ([`ngrams`]) when whatlang does not call its own answer reliable (short texts,
+/// mostly), which is where lingua's accuracy is needed.
 pub fn detect(text: &str) -> LanguageGuess {
     if !text.chars().any(char::is_alphabetic) {
         return LanguageGuess {
@@ -172,8 +169,13 @@ pub fn detect(text: &str) -> LanguageGuess {
             signals: vec![Signal::new(0.0, "trigram profile (whatlang), reliable")],
         };
     }
-    let values = DETECTOR.compute_language_confidence_values(text);
-    let mut ranked = values.into_iter().filter_map(|(l, c)| Language::from_lingua(l).map(|l| (l, c as f32)));
+    let values = match lingua_method(text) {
+        Verdict::Letters(language, why) => {
+            return LanguageGuess { language: Some(language), confidence: 1.0, signals: vec![Signal::new(0.0, why)] };
+        }
+        Verdict::Models(values) => values,
+    };
+    let mut ranked = values.into_iter().map(|(l, c)| (l, c as f32));
     let Some((language, confidence)) = ranked.next() else {
         return LanguageGuess {
             language: None,
@@ -207,6 +209,66 @@ mod tests {
         ];
         for (text, expected) in cases {
             assert_eq!(detect(text).language, Some(expected), "{text}");
+        }
+    }
+
+    fn lingua(language: Language) -> lingua::Language {
+        match language {
+            Language::En => lingua::Language::English,
+            Language::Es => lingua::Language::Spanish,
+            Language::Fr => lingua::Language::French,
+            Language::De => lingua::Language::German,
+            Language::It => lingua::Language::Italian,
+            Language::Pt => lingua::Language::Portuguese,
+            Language::Nl => lingua::Language::Dutch,
+            Language::Pl => lingua::Language::Polish,
+            Language::Sv => lingua::Language::Swedish,
+            Language::Tr => lingua::Language::Turkish,
+            Language::Ru => lingua::Language::Russian,
+        }
+    }
+
+    /// Our run of lingua's method against lingua itself (a dev-dependency), on every text of
+    /// both fixtures and on texts its rules decide: the same languages with the same confidence,
+    /// but for the rounding of the stored log-probabilities (build.rs).
+    #[test]
+    fn same_answers_as_lingua() {
+        let languages: Vec<lingua::Language> = Language::ALL.into_iter().map(lingua).collect();
+        let detector = lingua::LanguageDetectorBuilder::from_languages(&languages).build();
+        let mut texts = vec![
+            "Где мой заказ?".to_string(),
+            "Straße".to_string(),
+            "Dziękuję za szybką dostawę!".to_string(),
+            "Mañana".to_string(),
+            "Çok güzel, teşekkürler".to_string(),
+            "Καλημέρα".to_string(),
+            "a".to_string(),
+            "The parcel arrived two weeks late and the box was crushed, the glasses inside were broken and nobody answered my emails for days, which is why I am writing here again today.".to_string(),
+        ];
+        for fixture in ["language_short_sample.jsonl", "sentiment_en_sample.jsonl"] {
+            let path = format!("{}/tests/fixtures/{fixture}", env!("CARGO_MANIFEST_DIR"));
+            let lines = std::fs::read_to_string(&path).expect("fixture");
+            for line in lines.lines().filter(|l| !l.trim().is_empty()) {
+                let value: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+                texts.push(value["text"].as_str().expect("text").to_string());
+            }
+        }
+        for text in &texts {
+            let theirs: Vec<(lingua::Language, f64)> = detector
+                .compute_language_confidence_values(text.as_str())
+                .into_iter()
+                .filter(|(_, c)| *c > 0.0)
+                .collect();
+            match lingua_method(text) {
+                Verdict::Letters(language, _) => assert_eq!(theirs, [(lingua(language), 1.0)], "{text}"),
+                Verdict::Models(ours) => {
+                    assert_eq!(ours.len(), theirs.len(), "{text}: {ours:?} against {theirs:?}");
+                    for (language, b) in &theirs {
+                        let a = ours.iter().find(|(l, _)| lingua(*l) == *language).map_or(0.0, |(_, a)| *a);
+                        assert!((a - b).abs() < 0.005, "{text}: {language:?} {a} against {b}");
+                    }
+                }
+            }
         }
     }
 
