@@ -12,8 +12,33 @@ if [ "$ENGINE" = pg ]; then DB=tvis_$$; createdb -h 127.0.0.1 -U postgres $DB; D
 for _ in $(seq 1 120); do curl -fs http://127.0.0.1:$PORT/health >/dev/null 2>&1 && break; sleep 0.5; done
 python3 "$HERE/setup_messenger.py" http://127.0.0.1:$PORT $PAGE >/dev/null
 python3 "$HERE/make_bodies.py" 60000 $SECRET $PAGE "$D/bodies.tsv"
+uptime
 wrk -t1 -c${CONNS:-10} -d${SECS:-20}s --latency -s $(dirname "$0")/paced.lua http://127.0.0.1:$PORT/webhooks/messenger -- "$D/bodies.tsv" ${PAUSE:-10} | grep -E 'Requests/sec|50%|99%|Non-2xx'
 sleep 5
+uptime
+# Where the time went: the means (and bucket p99) of the histograms along the path, from /metrics.
+curl -fs http://127.0.0.1:$PORT/metrics > $D/metrics
+python3 - "$D/metrics" <<'PY'
+import re, sys
+from collections import defaultdict
+wanted = ["tidings_webhook_ack_seconds", "tidings_webhook_batch_size", "tidings_webhook_processing_yield_seconds",
+          "tidings_queue_job_wait_seconds", "tidings_queue_job_duration_seconds"]
+sums, counts, buckets = {}, {}, defaultdict(list)
+for line in open(sys.argv[1]):
+    m = re.match(r'(\w+?)(_sum|_count|_bucket)(\{[^}]*\})? ([0-9.e+-]+|\+Inf)$', line.strip())
+    if not m or m.group(1) not in wanted: continue
+    name, part, labels, value = m.group(1), m.group(2), m.group(3) or "", float(m.group(4))
+    le = re.search(r'le="([^"]+)"', labels)
+    key = name + re.sub(r',?le="[^"]+"', "", labels).replace("{}", "")
+    if part == "_sum": sums[key] = value
+    elif part == "_count": counts[key] = value
+    else: buckets[key].append((float(le.group(1)), value))
+for key in sorted(counts):
+    if "inbound" not in key and "queue_job" in key: continue
+    n = counts[key]; mean = sums.get(key, 0) / n if n else 0
+    p99 = next((le for le, c in sorted(buckets[key]) if c >= 0.99 * n), None)
+    print(f"  {key}: n={n:.0f} mean={mean:.4f} p99<={p99}")
+PY
 Q_SQLITE="select m.created_at - r.received_at from raw_events r join messages m on m.external_id = json_extract(r.body, '\$.entry[0].messaging[0].message.mid') order by 1"
 Q_PG="select m.created_at - r.received_at from raw_events r join messages m on m.external_id = (r.body::json->'entry'->0->'messaging'->0->'message'->>'mid') order by 1"
 if [ "$ENGINE" = pg ]; then psql -At -h 127.0.0.1 -U postgres $DB -c "$Q_PG" > $D/lat; else sqlite3 "$D/tidings.db" "$Q_SQLITE" > $D/lat; fi

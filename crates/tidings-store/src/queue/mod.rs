@@ -6,6 +6,7 @@
 //! lease expires. Failures are retried on the queue's backoff schedule, then dead-lettered.
 
 mod admin;
+mod local;
 mod schedule;
 mod spec;
 mod worker;
@@ -389,15 +390,12 @@ impl Queue {
         Ok(new)
     }
 
-    /// Enqueues many jobs in one transaction; returns how many were new.
+    /// Enqueues many jobs in one transaction with multi-row inserts ([`Queue::enqueue_many_in`]);
+    /// returns how many were new.
     pub async fn enqueue_batch(&self, jobs: impl IntoIterator<Item = NewJob>) -> Result<usize, QueueError> {
+        let jobs: Vec<NewJob> = jobs.into_iter().collect();
         let mut tx = self.db.begin().await?;
-        let mut new = 0;
-        for job in jobs {
-            if matches!(self.enqueue_in(&mut tx, job).await?, Enqueued::New(_)) {
-                new += 1;
-            }
-        }
+        let new = self.enqueue_many_in(&mut tx, &jobs).await?;
         tx.commit().await?;
         Ok(new)
     }

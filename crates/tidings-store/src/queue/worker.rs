@@ -1,6 +1,6 @@
 //! Worker pools: claim jobs under a lease, run their handlers, record the outcome.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 use std::future::Future;
 use std::pin::Pin;
@@ -15,14 +15,13 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
+use super::local::{LocalQueue, Pace};
 use super::{Job, JobPayload, JobRow, Queue, QueueError, QueueSpec};
 use crate::db::{Engine, Pools, WAKE_CHANNEL};
 use crate::with_writer;
 
 /// The longest a remote `Retry-After` may postpone a retry.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
-/// The most jobs one claim takes.
-const MAX_CLAIM_BATCH: usize = 64;
 /// The most completions deleted in one statement.
 const MAX_COMPLETION_BATCH: usize = 512;
 
@@ -312,61 +311,78 @@ async fn claim_loop(inner: Arc<Inner>, spec: QueueSpec, shutdown: CancellationTo
     let permits = Arc::new(Semaphore::new(concurrency));
     let wake = inner.queue.db().wakeups.for_queue(&spec.name);
     let spec = Arc::new(spec);
-    // Jobs claimed ahead of a free worker, in claim order. Claiming up to one extra job per
-    // worker makes each claim (one commit) take more jobs; they wait here under a lease the
-    // heartbeat renews, and at shutdown they are released with the others.
-    let mut ahead: VecDeque<Job> = VecDeque::new();
+    let pace = Arc::new(Pace::default());
+    let mut local = LocalQueue::new(concurrency);
+    // The next claim runs while the workers go on with what the local queue holds.
+    let mut claiming: Option<Pin<Box<dyn Future<Output = (usize, Result<Vec<Job>, QueueError>)> + Send + '_>>> = None;
+    // Armed before each claim, so a job enqueued while the claim runs is not missed.
+    let woken = wake.notified();
+    tokio::pin!(woken);
+    // After a claim that found fewer jobs than it asked for (or failed): no claim before a
+    // wake-up or the poll interval.
+    let mut resting: Option<Pin<Box<tokio::time::Sleep>>> = None;
     loop {
-        let first = tokio::select! {
-            permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => return },
-            () = shutdown.cancelled() => return,
-        };
-        // Jobs that finished together release their permits one task after another: let them
-        // run before counting free permits, so one claim takes them all instead of one each.
-        tokio::task::yield_now().await;
-        let mut free = vec![first];
-        while free.len() < MAX_CLAIM_BATCH {
-            match permits.clone().try_acquire_owned() {
-                Ok(permit) => free.push(permit),
-                Err(_) => break,
+        if claiming.is_none() && resting.is_none() {
+            let wanted = local.to_claim(concurrency - permits.available_permits(), &pace);
+            if wanted > 0 {
+                woken.set(wake.notified());
+                woken.as_mut().enable();
+                let claimed = claim(&inner, &spec.name, wanted);
+                claiming = Some(Box::pin(async move { (wanted, claimed.await) }));
             }
         }
-        if ahead.len() < free.len() {
-            let woken = wake.notified();
-            tokio::pin!(woken);
-            woken.as_mut().enable();
-            let wanted = (free.len() + concurrency).saturating_sub(ahead.len()).min(MAX_CLAIM_BATCH);
-            match claim(&inner, &spec.name, wanted).await {
-                Ok(claimed) if claimed.is_empty() && ahead.is_empty() => {
-                    drop(free);
-                    tokio::select! {
-                        () = &mut woken => {}
-                        () = tokio::time::sleep(inner.options.poll_interval) => {}
-                        () = shutdown.cancelled() => return,
-                    }
-                    continue;
+        tokio::select! {
+            biased;
+            () = shutdown.cancelled() => {
+                // Its jobs are released at shutdown with the rest this pool holds.
+                if let Some(claimed) = claiming {
+                    let _ = claimed.await;
                 }
-                Ok(claimed) => ahead.extend(claimed),
-                Err(error) => {
-                    tracing::error!(queue = %spec.name, %error, "claiming jobs failed");
-                    if ahead.is_empty() {
-                        drop(free);
-                        tokio::select! {
-                            () = tokio::time::sleep(inner.options.poll_interval) => {}
-                            () = shutdown.cancelled() => return,
+                return;
+            }
+            (wanted, claimed) = async {
+                match claiming.as_mut() {
+                    Some(claimed) => claimed.await,
+                    None => std::future::pending().await,
+                }
+            }, if claiming.is_some() => {
+                claiming = None;
+                match claimed {
+                    Ok(jobs) => {
+                        if jobs.len() < wanted {
+                            resting = Some(Box::pin(tokio::time::sleep(inner.options.poll_interval)));
                         }
-                        continue;
+                        local.extend(jobs);
+                    }
+                    Err(error) => {
+                        tracing::error!(queue = %spec.name, %error, "claiming jobs failed");
+                        resting = Some(Box::pin(tokio::time::sleep(inner.options.poll_interval)));
                     }
                 }
             }
-        }
-        for permit in free {
-            let Some(job) = ahead.pop_front() else { break };
-            let (inner, spec, job_runtime) = (inner.clone(), spec.clone(), runtime.clone());
-            runtime.tracker.spawn(async move {
-                run_job(&inner, &spec, job, &job_runtime).await;
-                drop(permit);
-            });
+            permit = permits.clone().acquire_owned(), if !local.is_empty() => {
+                // Start as many jobs as there are free workers.
+                let mut free = permit.ok();
+                while let Some(permit) = free.take() {
+                    let Some(job) = local.pop() else { break };
+                    let (inner, spec, pace, job_runtime) = (inner.clone(), spec.clone(), pace.clone(), runtime.clone());
+                    runtime.tracker.spawn(async move {
+                        let started = Instant::now();
+                        run_job(&inner, &spec, job, &job_runtime).await;
+                        pace.record(started.elapsed());
+                        drop(permit);
+                    });
+                    if !local.is_empty() {
+                        free = permits.clone().try_acquire_owned().ok();
+                    }
+                }
+            }
+            () = woken.as_mut(), if resting.is_some() => resting = None,
+            () = async {
+                if let Some(rest) = resting.as_mut() {
+                    rest.await;
+                }
+            }, if resting.is_some() => resting = None,
         }
     }
 }
@@ -376,6 +392,9 @@ async fn run_job(inner: &Inner, spec: &QueueSpec, job: Job, runtime: &JobRuntime
     let shutdown = &runtime.shutdown;
     let labels = [("queue", job.queue.clone()), ("kind", job.kind.clone())];
     metrics::counter!("tidings_queue_job_attempts_total", &labels).increment(1);
+    // From due (enqueued, or its retry's time) to started: what a job spends waiting in the queue.
+    let waited = (now_millis() - job.run_at).max(0);
+    metrics::histogram!("tidings_queue_job_wait_seconds", &labels).record(waited as f64 / 1000.0);
     let started = Instant::now();
     let outcome = match inner.registry.handlers.get(&job.kind) {
         Some(handler) => {

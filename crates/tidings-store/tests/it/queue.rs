@@ -309,6 +309,52 @@ async fn two_pools_never_run_the_same_job_twice(db: Db) {
     assert_eq!(total, JOBS, "exactly {JOBS} completions, no job ran twice");
 }
 
+async fn a_batch_is_enqueued_with_its_duplicates_skipped(db: Db) {
+    let queue = queue(&db, 1);
+    queue.enqueue(NewJob::new(&Count { n: 0 }).expect("job").unique_key("taken")).await.expect("enqueue");
+    // 120 jobs: more than one multi-row insert.
+    let batch = (1..=120).map(|n| {
+        let job = NewJob::new(&Count { n }).expect("job");
+        match n {
+            1 => job.unique_key("taken"),
+            2 | 100 => job.unique_key("twice in the batch"),
+            _ => job,
+        }
+    });
+    assert_eq!(queue.enqueue_batch(batch).await.expect("batch"), 118, "a taken key and a repeated one are skipped");
+    assert_eq!(job_count(&queue).await, 119);
+}
+
+async fn slow_jobs_are_shared_between_pools_not_hoarded_by_the_first(db: Db) {
+    let queue = queue(&db, 1);
+    queue.enqueue_batch((0..6).map(|n| NewJob::new(&Count { n }).expect("job"))).await.expect("enqueue");
+    let ran_by: Arc<Mutex<Vec<&'static str>>> = Arc::default();
+    let pool = |name: &'static str| {
+        let mut registry = Registry::new();
+        let ran_by = ran_by.clone();
+        registry.register(move |_: Count, _| {
+            let ran_by = ran_by.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                ran_by.lock().expect("lock").push(name);
+                Ok(())
+            }
+        });
+        Running::start(&queue, registry, fast_options())
+    };
+    let (first, second) = (pool("first"), pool("second"));
+    let finished = eventually(Duration::from_secs(20), || async { job_count(&queue).await == 0 }).await;
+    first.stop().await;
+    second.stop().await;
+    assert!(finished, "every job completes");
+    let ran_by = ran_by.lock().expect("lock").clone();
+    assert_eq!(ran_by.len(), 6, "each job ran once: {ran_by:?}");
+    for name in ["first", "second"] {
+        let ran = ran_by.iter().filter(|by| **by == name).count();
+        assert!(ran >= 2, "a pool of one worker holds one job beyond the running one, so {name} ran some: {ran_by:?}");
+    }
+}
+
 async fn a_cron_schedule_fires_once_per_tick_across_two_pools(db: Db) {
     let queue = queue(&db, 2);
     queue
@@ -407,6 +453,8 @@ crate::on_both_engines!(
     a_job_enqueued_in_a_rolled_back_transaction_never_exists,
     a_job_whose_worker_crashed_runs_again_after_its_lease_expires,
     two_pools_never_run_the_same_job_twice,
+    a_batch_is_enqueued_with_its_duplicates_skipped,
+    slow_jobs_are_shared_between_pools_not_hoarded_by_the_first,
     a_cron_schedule_fires_once_per_tick_across_two_pools,
     an_invalid_cron_expression_is_refused,
     shutdown_lets_running_jobs_finish_and_releases_the_rest,

@@ -8,10 +8,9 @@
 //! throughput follows. The batch's deliveries are processed together too: one job for up to
 //! [`MAX_PER_JOB`] of them.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -25,6 +24,10 @@ use crate::inbox::query::placeholders;
 
 /// The most deliveries committed in one transaction.
 const MAX_BATCH: usize = 512;
+/// How long a delivery may wait for its acknowledgement before processing stands back for it.
+/// A delivery that arrives while a writer commits waits a commit or two as a matter of course
+/// (group commit); one that has waited longer means intake is falling behind.
+const PATIENCE: Duration = Duration::from_millis(5);
 /// Deliveries written per `INSERT` (bound parameters stay few: binding is slow past hundreds).
 const ROWS_PER_INSERT: usize = 64;
 /// Intake writers on PostgreSQL: while one commits (a network round trip and a WAL flush), the
@@ -81,11 +84,13 @@ pub struct Intake {
     backlog: Arc<Backlog>,
 }
 
-/// Deliveries received but not yet answered, and a signal when there are none.
-#[derive(Default)]
+/// When each delivery received but not yet answered arrived, oldest first, and a signal each
+/// time some are answered.
 struct Backlog {
-    waiting: AtomicUsize,
-    empty: Notify,
+    arrivals: std::sync::Mutex<VecDeque<Instant>>,
+    settled: Notify,
+    /// How long a delivery waits before processing stands back for it ([`PATIENCE`]).
+    patience: Duration,
 }
 
 impl Intake {
@@ -93,7 +98,7 @@ impl Intake {
     /// PostgreSQL, each on a connection of its own so intake never waits for the workers' pool.
     pub fn start(db: Db, queue: Queue) -> Self {
         let (sender, receiver) = mpsc::channel(MAX_BATCH * 8);
-        let backlog = Arc::new(Backlog::default());
+        let backlog = Arc::new(Backlog::new(PATIENCE));
         let writers = match db.engine() {
             Engine::Sqlite => 1,
             Engine::Postgres => POSTGRES_WRITERS,
@@ -106,30 +111,35 @@ impl Intake {
         Self { sender, backlog }
     }
 
-    /// Waits while deliveries wait to be stored, for at most `longest`. Processing calls this
-    /// before each transaction (it shares SQLite's one writer with intake, and PostgreSQL's
-    /// connections and CPU), so a platform's delivery is not acknowledged late because processing
-    /// held them; under sustained overload the processing still advances once per `longest`.
+    /// Waits while a delivery has waited longer than [`PATIENCE`] to be stored, for at most
+    /// `longest`. Processing calls this before each transaction (it shares SQLite's one writer
+    /// with intake, and PostgreSQL's connections and CPU), so a platform's delivery is not
+    /// acknowledged late because processing held them; under sustained overload the processing
+    /// still advances once per `longest`. Deliveries merely in flight do not count: at a steady
+    /// rate one nearly always is, and standing back for it cost every transaction the full
+    /// `longest` (issue 16).
     pub async fn yield_to_deliveries(&self, longest: Duration) {
-        let deadline = tokio::time::Instant::now() + longest;
+        let started = tokio::time::Instant::now();
+        let deadline = started + longest;
         loop {
-            let empty = self.backlog.empty.notified();
-            tokio::pin!(empty);
-            empty.as_mut().enable();
-            if self.backlog.waiting.load(Ordering::Acquire) == 0 {
-                return;
+            let settled = self.backlog.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            if !self.backlog.is_late() {
+                break;
             }
-            if tokio::time::timeout_at(deadline, empty).await.is_err() {
-                return;
+            if tokio::time::timeout_at(deadline, settled).await.is_err() {
+                break;
             }
         }
+        metrics::histogram!("tidings_webhook_processing_yield_seconds").record(started.elapsed().as_secs_f64());
     }
 
     /// Stores a verified delivery and its processing job; returns once both are durable.
     pub async fn accept(&self, platform: &'static str, body: String) -> Result<Accepted, IntakeError> {
         let dedup_key = hex::encode(Sha256::digest(body.as_bytes()));
         let (reply, answer) = oneshot::channel();
-        self.backlog.waiting.fetch_add(1, Ordering::AcqRel);
+        self.backlog.arrived();
         if self.sender.send(Pending { platform, dedup_key, body, reply }).await.is_err() {
             self.backlog.settled(1);
             return Err(IntakeError::Stopped);
@@ -143,10 +153,30 @@ impl Intake {
 }
 
 impl Backlog {
+    fn new(patience: Duration) -> Self {
+        Self { arrivals: std::sync::Mutex::default(), settled: Notify::new(), patience }
+    }
+
+    fn arrivals(&self) -> std::sync::MutexGuard<'_, VecDeque<Instant>> {
+        self.arrivals.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn arrived(&self) {
+        self.arrivals().push_back(Instant::now());
+    }
+
+    /// Batches are taken in arrival order, so the deliveries answered are (about) the oldest.
     fn settled(&self, deliveries: usize) {
-        if self.waiting.fetch_sub(deliveries, Ordering::AcqRel) == deliveries {
-            self.empty.notify_waiters();
-        }
+        let mut arrivals = self.arrivals();
+        let answered = deliveries.min(arrivals.len());
+        arrivals.drain(..answered);
+        drop(arrivals);
+        self.settled.notify_waiters();
+    }
+
+    /// Whether the oldest delivery still waiting has waited longer than the patience.
+    fn is_late(&self) -> bool {
+        self.arrivals().front().is_some_and(|arrived| arrived.elapsed() >= self.patience)
     }
 }
 
@@ -232,4 +262,51 @@ async fn write(db: &Db, queue: &Queue, batch: &[Pending]) -> Result<Vec<Accepted
     }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An intake whose writers never run: only its backlog is exercised.
+    fn idle_intake(patience: Duration) -> Intake {
+        let (sender, _) = mpsc::channel(1);
+        Intake { sender, backlog: Arc::new(Backlog::new(patience)) }
+    }
+
+    async fn yield_took(intake: &Intake, longest: Duration) -> Duration {
+        let started = Instant::now();
+        intake.yield_to_deliveries(longest).await;
+        started.elapsed()
+    }
+
+    #[tokio::test]
+    async fn processing_goes_ahead_of_deliveries_that_are_not_late() {
+        let intake = idle_intake(Duration::from_secs(3600));
+        assert!(yield_took(&intake, Duration::from_secs(5)).await < Duration::from_secs(4), "nothing waiting");
+        intake.backlog.arrived();
+        assert!(yield_took(&intake, Duration::from_secs(5)).await < Duration::from_secs(4), "one in flight");
+    }
+
+    #[tokio::test]
+    async fn processing_stands_back_for_a_late_delivery_until_it_is_answered() {
+        let intake = idle_intake(Duration::ZERO);
+        intake.backlog.arrived();
+        let backlog = intake.backlog.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            backlog.settled(1);
+        });
+        let took = yield_took(&intake, Duration::from_secs(5)).await;
+        assert!(took >= Duration::from_millis(300), "waited for the answer: {took:?}");
+        assert!(took < Duration::from_secs(4), "not for the longest: {took:?}");
+    }
+
+    #[tokio::test]
+    async fn under_overload_processing_still_advances_after_the_longest_wait() {
+        let intake = idle_intake(Duration::ZERO);
+        intake.backlog.arrived();
+        let took = yield_took(&intake, Duration::from_millis(200)).await;
+        assert!(took >= Duration::from_millis(200) && took < Duration::from_secs(4), "{took:?}");
+    }
 }
