@@ -34,6 +34,7 @@ use rand::{Rng, SeedableRng};
 use tidings_core::config::DatabaseConfig;
 use tidings_core::time::now_millis;
 use tidings_core::{ContactId, ConversationId, LocationId, MessageId, UserId, WorkspaceId};
+use tidings_server::inbox::model::ConversationStatus;
 use tidings_server::inbox::query::Arg;
 use tidings_server::inbox::search;
 use tidings_server::inbox::store::{self as inbox_store, ConversationFilter, PageStart};
@@ -825,7 +826,7 @@ fn queries(data: &Dataset, cursor_page_10: PageStart) -> Vec<Query> {
         Query { name: "default (newest first)", filter: f(), start: PageStart::Offset(0) },
         Query {
             name: "status = open",
-            filter: ConversationFilter { status: Some("open".into()), ..f() },
+            filter: ConversationFilter { status: Some(ConversationStatus::Open), ..f() },
             start: PageStart::Offset(0),
         },
         Query {

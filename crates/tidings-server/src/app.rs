@@ -31,6 +31,7 @@ use crate::automations::subscriber::AutomationsSubscriber;
 use crate::channels::accounts::ChannelContext;
 use crate::channels::breaker::Breakers;
 use crate::channels::platforms::Platforms;
+use crate::channels::service::Channels;
 use crate::channels::webhooks::Intake;
 use crate::dashboard::route_not_found;
 use crate::events::Events;
@@ -127,7 +128,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
     let platforms = Platforms::new(&config.connectors, &master_keys);
     // Capabilities that react to others' events subscribe here (see events.rs).
     let events = events(queue.clone());
-    let channels = ChannelContext {
+    let channel_jobs = ChannelContext {
         db: db.clone(),
         vault: vault.clone(),
         platforms: platforms.clone(),
@@ -136,7 +137,8 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         events: events.clone(),
     };
     let config = Arc::new(config);
-    let inbox = Inbox::new(db.clone(), queue.clone(), live.clone());
+    let channels = Channels::new(db.clone(), queue.clone(), vault.clone(), platforms.clone(), &config);
+    let inbox = Inbox::new(db.clone(), queue.clone(), live);
     let ai = pipeline::replies::Replies::new(db.clone(), config.clone(), vault.clone(), inbox.clone(), events.clone());
     let automations = Automations::new(
         db.clone(),
@@ -155,6 +157,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         automations,
         platforms,
         channels,
+        channel_jobs,
         limits: RateLimits::in_memory(config.rate_limits.clone()),
         mailer,
         identity,
@@ -198,10 +201,10 @@ fn registry(state: &AppState) -> Registry {
     let mut registry = Registry::new();
     system::jobs::register(&mut registry, &state.queue);
     mail::jobs::register(&mut registry, state.mailer.clone());
-    channels::outbound::register(&mut registry, state.channels.clone());
-    channels::profiles::register(&mut registry, state.channels.clone());
-    channels::webhooks::register(&mut registry, state.channels.clone(), state.queue.clone(), state.intake.clone());
-    channels::sync::register(&mut registry, state.channels.clone(), state.queue.clone());
+    channels::outbound::register(&mut registry, state.channel_jobs.clone());
+    channels::profiles::register(&mut registry, state.channel_jobs.clone());
+    channels::webhooks::register(&mut registry, state.channel_jobs.clone(), state.queue.clone(), state.intake.clone());
+    channels::sync::register(&mut registry, state.channel_jobs.clone(), state.queue.clone());
     inbox::csv::register(&mut registry, state.db.clone(), state.live().clone(), state.events.clone());
     inbox::snooze::register(&mut registry, state.db.clone(), state.live().clone());
     pipeline::jobs::register(&mut registry, pipeline::Pipeline::of(state));

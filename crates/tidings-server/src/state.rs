@@ -44,8 +44,10 @@ pub struct Services {
     pub inbox: crate::inbox::service::Inbox,
     /// The platform clients and webhook secrets.
     pub platforms: crate::channels::platforms::Platforms,
+    /// Locations and connected platform accounts.
+    pub channels: crate::channels::service::Channels,
     /// What jobs calling platforms share (credentials, breakers, live events).
-    pub channels: crate::channels::accounts::ChannelContext,
+    pub channel_jobs: crate::channels::accounts::ChannelContext,
     /// Stores webhook deliveries durably, in batches.
     pub intake: crate::channels::webhooks::Intake,
     /// Reply drafts, knowledge base, budgets and auto-reply (issue 14).

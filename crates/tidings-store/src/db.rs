@@ -120,6 +120,21 @@ macro_rules! with_tx {
     };
 }
 
+/// Runs one statement that returns no rows (`INSERT`, `UPDATE`, `DELETE`) in the transaction
+/// `$tx`, binding each `$arg` in order to `$1`, `$2`, …; evaluates to `Result<u64, StoreError>`,
+/// the number of rows it changed. The statement is written once and runs on either engine.
+#[macro_export]
+macro_rules! execute {
+    ($tx:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        $crate::with_tx!($tx, |conn| ::sqlx::query($sql)
+            $(.bind($arg))*
+            .execute(&mut **conn)
+            .await
+            .map(|done| done.rows_affected()))
+        .map_err($crate::StoreError::from)
+    };
+}
+
 /// Runs one read confined to a workspace: `$body`, with `$conn` bound to the connection of a
 /// [`Db::read_for_tenant`] transaction, so on PostgreSQL row-level security hides every other
 /// workspace's rows even from a query that forgot its `WHERE workspace_id = …`. `$body`

@@ -7,8 +7,25 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A member's role in a workspace, from most to least powerful.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::AsRefStr,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Role {
     /// Everything, including billing and appointing other owners. A workspace always has one.
     Owner,
@@ -28,18 +45,7 @@ impl Role {
 
     /// The stored and shown name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Manager => "manager",
-            Role::Agent => "agent",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    /// Parses a stored or submitted name.
-    pub fn parse(value: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|role| role.as_str() == value)
+        self.into()
     }
 
     /// What the role may do, in one line a person choosing a role reads (the team page shows it).
@@ -68,65 +74,63 @@ impl Role {
     }
 }
 
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl AsRef<str> for Role {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, String> {
-        Role::parse(value).ok_or_else(|| format!("no role is called `{value}`"))
-    }
-}
-
 // A row holds its `Role` directly; a stored name that is not a role is a decode error.
 tidings_core::stored_as_text!(Role);
 
-/// Something a request may want to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Something a request may want to do, named like a scope (`read:conversations`, `manage:team`)
+/// in a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::IntoStaticStr)]
 pub enum Permission {
     /// See the dashboard.
+    #[strum(serialize = "read:dashboard")]
     ViewDashboard,
     /// Read conversations and reviews.
+    #[strum(serialize = "read:conversations")]
     ViewConversations,
     /// Reply to customers.
+    #[strum(serialize = "write:conversations")]
     SendReplies,
     /// Change a lead's HOT/WARM/COLD tag.
+    #[strum(serialize = "write:leads")]
     OverrideLeadTags,
     /// Connect and disconnect platform accounts.
+    #[strum(serialize = "manage:channels")]
     ConnectChannels,
     /// Add and change businesses and locations.
+    #[strum(serialize = "manage:locations")]
     ManageLocations,
     /// Configure CRM integrations.
+    #[strum(serialize = "manage:crm")]
     ManageCrm,
     /// Create and change automation rules and notification destinations.
+    #[strum(serialize = "manage:automations")]
     ManageAutomations,
     /// Invite, re-role and remove members.
+    #[strum(serialize = "manage:team")]
     ManageTeam,
     /// Configure AI replies and brand voice.
+    #[strum(serialize = "manage:ai")]
     ConfigureAi,
     /// See analytics.
+    #[strum(serialize = "read:analytics")]
     ViewAnalytics,
     /// Export data.
+    #[strum(serialize = "export:data")]
     ExportData,
     /// Erase data (GDPR).
+    #[strum(serialize = "delete:data")]
     DeleteData,
     /// Create and revoke API keys.
+    #[strum(serialize = "manage:api_keys")]
     ManageApiKeys,
     /// Read the audit log.
+    #[strum(serialize = "read:audit_log")]
     ViewAuditLog,
     /// Change workspace settings (name, two-factor requirement).
+    #[strum(serialize = "manage:workspace")]
     ManageWorkspace,
     /// Change plan and billing details.
+    #[strum(serialize = "manage:billing")]
     ManageBilling,
 }
 
@@ -154,27 +158,9 @@ const MATRIX: &[(Permission, &[Role])] = &[
 ];
 
 impl Permission {
-    /// The scope-like name (`read:conversations`, `manage:team`) shown in a refusal.
+    /// The scope-like name shown in a refusal.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Permission::ViewDashboard => "read:dashboard",
-            Permission::ViewConversations => "read:conversations",
-            Permission::SendReplies => "write:conversations",
-            Permission::OverrideLeadTags => "write:leads",
-            Permission::ConnectChannels => "manage:channels",
-            Permission::ManageLocations => "manage:locations",
-            Permission::ManageCrm => "manage:crm",
-            Permission::ManageAutomations => "manage:automations",
-            Permission::ManageTeam => "manage:team",
-            Permission::ConfigureAi => "manage:ai",
-            Permission::ViewAnalytics => "read:analytics",
-            Permission::ExportData => "export:data",
-            Permission::DeleteData => "delete:data",
-            Permission::ManageApiKeys => "manage:api_keys",
-            Permission::ViewAuditLog => "read:audit_log",
-            Permission::ManageWorkspace => "manage:workspace",
-            Permission::ManageBilling => "manage:billing",
-        }
+        self.into()
     }
 }
 
@@ -207,8 +193,9 @@ mod tests {
     #[test]
     fn role_names_round_trip() {
         for role in Role::ALL {
-            assert_eq!(Role::parse(role.as_str()), Some(role));
+            assert_eq!(role.as_str().parse::<Role>().ok(), Some(role));
         }
-        assert_eq!(Role::parse("staff"), None);
+        assert!("staff".parse::<Role>().is_err());
+        assert_eq!(Permission::ManageApiKeys.as_str(), "manage:api_keys");
     }
 }

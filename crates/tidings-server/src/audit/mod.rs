@@ -2,7 +2,7 @@
 //! editing or deleting an entry is detectable: each entry stores the hash of
 //! the entry before it.
 
-mod dto;
+pub mod dto;
 pub mod routes;
 pub mod store;
 

@@ -6,9 +6,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::dto::{AuditEntryOut, AuditListOut, AuditQuery, ChainOut};
-use super::store::{self, AuditFilter};
 use crate::AppState;
 use crate::access::{Auth, Permission};
+use crate::audit::{self, AuditFilter};
 use crate::http::error::ErrorBody;
 use crate::http::{ApiError, Envelope, Pagination};
 
@@ -55,7 +55,7 @@ async fn list(
         resource_type: query.resource_type,
         result: query.result,
     };
-    let (rows, total) = store::list(&state.db, &auth.workspace_id, &filter, limit, offset).await?;
+    let (rows, total) = audit::list(&state.db, &auth.workspace_id, &filter, limit, offset).await?;
     Ok(Envelope::new(AuditListOut {
         entries: rows.into_iter().map(AuditEntryOut::from).collect(),
         pagination: Pagination::of(total, limit, offset),
@@ -67,7 +67,7 @@ async fn list(
     (status = 200, body = Envelope<ChainOut>), (status = 403, body = ErrorBody)))]
 async fn verify(State(state): State<AppState>, auth: Auth) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewAuditLog)?;
-    let report = store::verify_chain(&state.db, &auth.workspace_id).await?;
+    let report = audit::verify_chain(&state.db, &auth.workspace_id).await?;
     Ok(Envelope::new(ChainOut {
         valid: report.valid,
         entries: report.entries,

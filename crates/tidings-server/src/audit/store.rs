@@ -4,7 +4,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tidings_core::time::now_millis;
 use tidings_core::{AuditId, WorkspaceId};
-use tidings_store::{Db, Engine, StoreError, Tx, with_tx};
+use tidings_store::{Db, Engine, StoreError, Tx, execute, with_tx};
 
 pub use crate::access::Actor;
 use crate::access::{Caller, Origin};
@@ -170,25 +170,25 @@ pub async fn record(tx: &mut Tx, workspace: &WorkspaceId, entry: AuditEntry) -> 
     let sql = format!(
         "INSERT INTO audit_logs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
     );
-    with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(&row.id)
-        .bind(&row.workspace_id)
-        .bind(row.seq)
-        .bind(&row.actor_type)
-        .bind(&row.actor_id)
-        .bind(&row.actor_role)
-        .bind(&row.ip)
-        .bind(&row.action)
-        .bind(&row.resource_type)
-        .bind(&row.resource_id)
-        .bind(&row.metadata)
-        .bind(&row.result)
-        .bind(row.created_at)
-        .bind(&row.prev_hash)
-        .bind(&row.hash)
-        .execute(&mut **conn)
-        .await
-        .map(|_| ()))?;
+    execute!(
+        tx,
+        sqlx::AssertSqlSafe(sql.as_str()),
+        &row.id,
+        &row.workspace_id,
+        row.seq,
+        &row.actor_type,
+        &row.actor_id,
+        &row.actor_role,
+        &row.ip,
+        &row.action,
+        &row.resource_type,
+        &row.resource_id,
+        &row.metadata,
+        &row.result,
+        row.created_at,
+        &row.prev_hash,
+        &row.hash
+    )?;
     Ok(())
 }
 

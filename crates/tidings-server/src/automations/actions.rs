@@ -143,7 +143,7 @@ fn action(path: &str, value: &Value, trigger: Trigger) -> Result<Action, FieldEr
         }
         "set_status" => {
             let allowed = || SETTABLE.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
-            let status = ConversationStatus::parse(text_of("status"))
+            let status = (text_of("status").parse::<ConversationStatus>().ok())
                 .filter(|s| SETTABLE.contains(s))
                 .ok_or_else(|| FieldError::new(field("status"), format!("must be one of {}", allowed())))?;
             on_conversation(Action::SetStatus(SetStatusAction { status }))

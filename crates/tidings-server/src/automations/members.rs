@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveTime, Timelike};
 use serde::{Deserialize, Serialize};
 use tidings_core::time::now_millis;
-use tidings_core::{DeliveryId, UserId, WorkspaceId};
+use tidings_core::{DeliveryId, WorkspaceId};
 use tidings_store::Tx;
 use tidings_store::queue::NewJob;
 use utoipa::ToSchema;
@@ -212,9 +212,9 @@ impl Automations {
             .collect();
         let mut done = FanOut::default();
         for member in members {
-            let choice = choices.get(&member.user_id).copied().unwrap_or(DEFAULT_CHOICE);
-            let held_until = quiet.get(&member.user_id).and_then(|q| q.until(now));
-            let member_id = UserId::parse(&member.user_id).map_err(|_| AutomationsError::NotFound("member"))?;
+            let choice = choices.get(member.user_id.as_str()).copied().unwrap_or(DEFAULT_CHOICE);
+            let held_until = quiet.get(member.user_id.as_str()).and_then(|q| q.until(now));
+            let member_id = member.user_id.clone();
             match channel {
                 Channel::InApp if choice.in_app => {
                     let new = MemberNotification {

@@ -244,7 +244,7 @@ async fn render_digests(
         .await
         .map_err(|e| automations_error(e.into()))?
         .into_iter()
-        .map(|l| ChoiceView { value: l.id, label: l.name })
+        .map(|l| ChoiceView { value: l.id.to_string(), label: l.name })
         .collect();
     let body = DigestsBody {
         csrf: csrf.token(),

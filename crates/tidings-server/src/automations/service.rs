@@ -364,7 +364,9 @@ impl Automations {
         let mut names = HashMap::new();
         names.extend(store::destinations(&self.db, workspace).await?.into_iter().map(|d| (d.id, d.name)));
         names.extend(store::crm_connections(&self.db, workspace).await?.into_iter().map(|c| (c.id, c.name)));
-        names.extend(identity_store::members(&self.db, workspace).await?.into_iter().map(|m| (m.user_id, m.name)));
+        names.extend(
+            identity_store::members(&self.db, workspace).await?.into_iter().map(|m| (m.user_id.to_string(), m.name)),
+        );
         Ok(names)
     }
 }

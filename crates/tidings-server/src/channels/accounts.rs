@@ -108,9 +108,8 @@ impl ChannelContext {
         status: ConnectionStatus,
         error: &str,
     ) -> Result<(), QueueError> {
-        let was_healthy = store::connection(&self.db, workspace, id)
-            .await?
-            .is_some_and(|row| row.status == ConnectionStatus::Active.as_str());
+        let was_healthy =
+            store::connection(&self.db, workspace, id).await?.is_some_and(|row| row.status == ConnectionStatus::Active);
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         store::mark_health(&mut tx, workspace, id, status, error).await?;
         if was_healthy {

@@ -6,6 +6,9 @@ use tidings_connectors::{Platform, ReplySupport};
 use tidings_core::time::to_rfc3339;
 use utoipa::{IntoParams, ToSchema};
 
+use super::model::{
+    ConnectionChanges, ConnectionInput, ConnectionStatus, CredentialsInput, LocationInput, WebhookSubscriptionState,
+};
 use super::store::{ConnectionRow, LocationRow, LocationStatsRow};
 
 /// A location to create, or its new fields (`PUT` replaces them all).
@@ -22,6 +25,13 @@ pub struct LocationIn {
     pub website: Option<String>,
     /// An IANA time zone name (`Europe/Lisbon`); `UTC` when left out.
     pub timezone: Option<String>,
+}
+
+impl From<LocationIn> for LocationInput {
+    fn from(input: LocationIn) -> Self {
+        let LocationIn { name, address, city, country, phone, website, timezone } = input;
+        Self { name, address, city, country, phone, website, timezone }
+    }
 }
 
 /// A location, with what is connected to it and how it is reviewed.
@@ -55,7 +65,7 @@ impl LocationOut {
             average_rating: stats.and_then(|s| s.average_rating).map(|avg| (avg * 100.0).round() / 100.0),
             created_at: to_rfc3339(row.created_at),
             updated_at: to_rfc3339(row.updated_at),
-            id: row.id,
+            id: row.id.to_string(),
             name: row.name,
             address: row.address,
             city: row.city,
@@ -69,7 +79,7 @@ impl LocationOut {
 
 /// Credentials for connecting a platform account by hand. Which fields a platform needs is
 /// listed by `GET /platforms` (`requiredCredentials`). Stored encrypted; never returned.
-#[derive(Deserialize, ToSchema, Default)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CredentialsIn {
     /// API key (Yelp, TripAdvisor), Page/system-user/user access token (Meta, WhatsApp, X, Google).
@@ -80,6 +90,13 @@ pub struct CredentialsIn {
     pub secret: Option<String>,
     /// A login (DataForSEO).
     pub login: Option<String>,
+}
+
+impl From<CredentialsIn> for CredentialsInput {
+    fn from(input: CredentialsIn) -> Self {
+        let CredentialsIn { access_token, refresh_token, secret, login } = input;
+        Self { access_token, refresh_token, secret, login }
+    }
 }
 
 /// A platform account to connect with an API key or token.
@@ -98,8 +115,23 @@ pub struct ConnectionIn {
     pub sync_interval_secs: Option<i64>,
 }
 
+impl From<ConnectionIn> for ConnectionInput {
+    fn from(input: ConnectionIn) -> Self {
+        let ConnectionIn { platform, external_account_id, display_name, location_id, credentials, sync_interval_secs } =
+            input;
+        Self {
+            platform,
+            external_account_id,
+            display_name,
+            location_id,
+            credentials: credentials.into(),
+            sync_interval_secs,
+        }
+    }
+}
+
 /// Changes to a connection; fields left out stay as they are. `locationId: null` detaches it.
-#[derive(Deserialize, ToSchema, Default)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConnectionPatch {
     pub display_name: Option<String>,
@@ -112,13 +144,20 @@ pub struct ConnectionPatch {
     pub sync_interval_secs: Option<i64>,
 }
 
+impl From<ConnectionPatch> for ConnectionChanges {
+    fn from(patch: ConnectionPatch) -> Self {
+        let ConnectionPatch { display_name, location_id, paused, sync_interval_secs } = patch;
+        Self { display_name, location_id, paused, sync_interval_secs }
+    }
+}
+
 /// Tells a field sent as `null` (`Some(None)`) from a field left out (`None`).
 fn double_option<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(deserializer).map(Some)
 }
 
 /// How replies reach a platform.
-#[derive(Serialize, Deserialize, ToSchema, Clone, Copy)]
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum ReplySupportOut {
     /// Posted through the platform's API.
@@ -137,7 +176,7 @@ impl From<ReplySupport> for ReplySupportOut {
 }
 
 /// What a platform brings into the inbox.
-#[derive(Serialize, Deserialize, ToSchema, Clone, Copy)]
+#[derive(Serialize, Deserialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum PlatformKind {
     /// Polled for reviews.
@@ -166,8 +205,7 @@ pub struct ConnectionOut {
     pub location_id: Option<String>,
     pub external_account_id: String,
     pub display_name: String,
-    /// `active`, `error`, `needs_reauth` or `paused`.
-    pub status: String,
+    pub status: ConnectionStatus,
     pub last_synced_at: Option<String>,
     pub last_error: Option<String>,
     pub last_error_at: Option<String>,
@@ -201,10 +239,10 @@ pub enum WebhookSubscriptionOut {
 }
 
 impl WebhookSubscriptionOut {
-    pub(crate) fn of(stored: Option<&str>) -> Self {
+    pub(crate) fn of(stored: Option<WebhookSubscriptionState>) -> Self {
         match stored {
-            Some("subscribed") => Self::Subscribed,
-            Some(_) => Self::Failed,
+            Some(WebhookSubscriptionState::Subscribed) => Self::Subscribed,
+            Some(WebhookSubscriptionState::Failed) => Self::Failed,
             None => Self::NotApplicable,
         }
     }
@@ -223,7 +261,7 @@ impl From<ConnectionRow> for ConnectionOut {
             next_sync_at: row.next_sync_at.map(to_rfc3339),
             // Exact for every amount below 2^53 hundredths of a cent.
             cost_cents: row.cost_centi_cents as f64 / 100.0,
-            webhook_subscription: WebhookSubscriptionOut::of(row.webhook_subscription.as_deref()),
+            webhook_subscription: WebhookSubscriptionOut::of(row.webhook_subscription),
             webhook_subscription_error: row.webhook_subscription_error,
             created_at: to_rfc3339(row.created_at),
             updated_at: to_rfc3339(row.updated_at),

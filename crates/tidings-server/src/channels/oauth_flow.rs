@@ -218,7 +218,7 @@ impl Channels {
             if let Some(existing) =
                 store::connection_by_account(&self.db, platform.as_str(), &account.external_id).await?
             {
-                if existing.workspace_id == workspace.as_str()
+                if existing.workspace_id == *workspace
                     && let Ok(id) = ConnectionId::parse(&existing.id)
                 {
                     self.reconnect(caller, &id, &account.credentials).await?;

@@ -39,8 +39,8 @@ pub fn register(registry: &mut Registry, context: ChannelContext) {
 async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobContext) -> Result<(), JobError> {
     let workspace = &job.workspace_id;
     let Some(response) = store::response(&context.db, workspace, &job.response_id).await? else { return Ok(()) };
-    let status = ResponseStatus::parse(&response.status).ok_or_else(|| JobError::fatal("unknown response status"))?;
-    let conversation_id = ConversationId::parse(&response.conversation_id).map_err(JobError::fatal)?;
+    let status = response.status;
+    let conversation_id = response.conversation_id.clone();
     let conversation = store::conversation(&context.db, workspace, &conversation_id)
         .await?
         .ok_or_else(|| JobError::fatal("conversation gone"))?;
@@ -152,7 +152,7 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
 async fn delete(context: &ChannelContext, job: &DeleteResponse) -> Result<(), JobError> {
     let workspace = &job.workspace_id;
     let Some(response) = store::response(&context.db, workspace, &job.response_id).await? else { return Ok(()) };
-    let conversation_id = ConversationId::parse(&response.conversation_id).map_err(JobError::fatal)?;
+    let conversation_id = response.conversation_id;
     let Some(conversation) = store::conversation(&context.db, workspace, &conversation_id).await? else {
         return Ok(());
     };

@@ -5,7 +5,7 @@
 //! address to register with the platform.
 //!
 //! Every member may read the page; changing locations needs `ManageLocations`, connecting and
-//! managing accounts `ConnectChannels`. Actions go through [`Channels`], like the API's.
+//! managing accounts `ConnectChannels`. Actions go through [`Channels`](super::service::Channels) (`state.channels`), like the API's.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -17,10 +17,10 @@ use tidings_connectors::{Platform, ReplySupport, describe};
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, LocationId};
 
-use super::dto::{ConnectionIn, ConnectionPatch, CredentialsIn, LocationIn, WebhookSubscriptionOut};
+use super::dto::WebhookSubscriptionOut;
 use super::guides::{guide, is_loopback};
-use super::model::ConnectionStatus;
-use super::service::{Channels, ChannelsError, request_sync};
+use super::model::{ConnectionChanges, ConnectionInput, ConnectionStatus, CredentialsInput, LocationInput};
+use super::service::ChannelsError;
 use crate::AppState;
 use crate::dashboard::csrf::{Csrf, CsrfForm};
 use crate::dashboard::page::{FormErrors, PageError};
@@ -196,12 +196,11 @@ fn optional(value: &str) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
 }
 
-fn status_class(status: &str) -> &'static str {
-    match ConnectionStatus::parse(status) {
-        Some(ConnectionStatus::Active) => "ok",
-        Some(ConnectionStatus::Paused) => "warn",
-        Some(ConnectionStatus::Error | ConnectionStatus::NeedsReauth) => "bad",
-        None => "",
+fn status_class(status: ConnectionStatus) -> &'static str {
+    match status {
+        ConnectionStatus::Active => "ok",
+        ConnectionStatus::Paused => "warn",
+        ConnectionStatus::Error | ConnectionStatus::NeedsReauth => "bad",
     }
 }
 
@@ -234,14 +233,14 @@ async fn render(
     draft: &Draft,
 ) -> Result<Response, PageError> {
     user.require(Permission::ViewConversations)?;
-    let channels = Channels::of(state);
+    let channels = &state.channels;
     let workspace = &user.auth.workspace_id;
     let locations = channels.locations(workspace).await.map_err(channels_error)?;
     let connections = channels.connections(workspace).await.map_err(channels_error)?;
     let now = now_millis();
     let location_name = |id: &Option<String>| {
         id.as_deref()
-            .and_then(|id| locations.iter().find(|l| l.row.id == id))
+            .and_then(|id| locations.iter().find(|l| l.row.id.as_str() == id))
             .map(|l| l.row.name.clone())
             .unwrap_or_default()
     };
@@ -253,25 +252,19 @@ async fn render(
                 platform_label: crate::inbox::pages::platform_label(&c.platform),
                 location: location_name(&c.location_id),
                 location_id: c.location_id.clone().unwrap_or_default(),
-                status_class: status_class(&c.status),
-                status_label: match ConnectionStatus::parse(&c.status) {
-                    Some(ConnectionStatus::Active) => "active",
-                    Some(ConnectionStatus::Error) => "sync failing",
-                    Some(ConnectionStatus::NeedsReauth) => "connect again",
-                    Some(ConnectionStatus::Paused) => "paused",
-                    None => "unknown",
+                status_class: status_class(c.status),
+                status_label: match c.status {
+                    ConnectionStatus::Active => "active",
+                    ConnectionStatus::Error => "sync failing",
+                    ConnectionStatus::NeedsReauth => "connect again",
+                    ConnectionStatus::Paused => "paused",
                 },
-                paused: c.status == ConnectionStatus::Paused.as_str(),
+                paused: c.status == ConnectionStatus::Paused,
                 last_sync: c.last_synced_at.map(|at| relative_time(at, now)).unwrap_or_else(|| "never".to_owned()),
                 last_sync_full: c.last_synced_at.map(full_time).unwrap_or_default(),
                 next_sync: c
                     .next_sync_at
-                    .filter(|_| {
-                        matches!(
-                            ConnectionStatus::parse(&c.status),
-                            Some(ConnectionStatus::Active | ConnectionStatus::Error)
-                        )
-                    })
+                    .filter(|_| matches!(c.status, ConnectionStatus::Active | ConnectionStatus::Error))
                     .map(|at| if at <= now { "due now".to_owned() } else { until(at, now).0 })
                     .unwrap_or_default(),
                 last_error: c.last_error.clone().unwrap_or_default(),
@@ -280,7 +273,7 @@ async fn render(
                 token_expiry,
                 token_expired,
                 cost: dollars(c.cost_centi_cents),
-                subscription: match WebhookSubscriptionOut::of(c.webhook_subscription.as_deref()) {
+                subscription: match WebhookSubscriptionOut::of(c.webhook_subscription) {
                     WebhookSubscriptionOut::Subscribed => "subscribed",
                     WebhookSubscriptionOut::Failed => "failed",
                     WebhookSubscriptionOut::NotApplicable => "",
@@ -290,7 +283,7 @@ async fn render(
                 platform: c.platform,
                 display_name: c.display_name,
                 account: c.external_account_id,
-                status: c.status,
+                status: c.status.to_string(),
             }
         })
         .collect();
@@ -327,7 +320,8 @@ async fn render(
             }
         })
         .collect();
-    let choices = locations.iter().map(|l| LocationChoice { id: l.row.id.clone(), name: l.row.name.clone() }).collect();
+    let choices =
+        locations.iter().map(|l| LocationChoice { id: l.row.id.to_string(), name: l.row.name.clone() }).collect();
     let location_views = locations
         .into_iter()
         .map(|l| {
@@ -353,7 +347,7 @@ async fn render(
                 connections: stats.map_or(0, |s| s.connections),
                 reviews: stats.map_or(0, |s| s.reviews),
                 average: stats.and_then(|s| s.average_rating).map(|a| format!("{a:.1}")).unwrap_or_default(),
-                id: l.row.id,
+                id: l.row.id.to_string(),
                 name: l.row.name,
                 address: l.row.address.unwrap_or_default(),
                 city: l.row.city.unwrap_or_default(),
@@ -452,8 +446,8 @@ async fn channels_page(
     render(&state, &user, csrf, notice(query.done.as_deref()), &FormErrors::new(), "", &Draft::default()).await
 }
 
-fn location_in(form: &LocationForm) -> LocationIn {
-    LocationIn {
+fn location_input(form: &LocationForm) -> LocationInput {
+    LocationInput {
         name: form.name.clone(),
         address: optional(&form.address),
         city: optional(&form.city),
@@ -478,7 +472,7 @@ async fn add_location(
     CsrfForm { form, csrf }: CsrfForm<LocationForm>,
 ) -> Result<Response, PageError> {
     user.require(Permission::ManageLocations)?;
-    match Channels::of(&state).create_location(&user.auth, location_in(&form)).await {
+    match state.channels.create_location(&user.auth, location_input(&form)).await {
         Ok(_) => Ok(done("location-added")),
         Err(error) => {
             let errors = form_errors(error)?;
@@ -496,7 +490,7 @@ async fn edit_location(
 ) -> Result<Response, PageError> {
     user.require(Permission::ManageLocations)?;
     let id = location_id(&id)?;
-    match Channels::of(&state).update_location(&user.auth, &id, location_in(&form)).await {
+    match state.channels.update_location(&user.auth, &id, location_input(&form)).await {
         Ok(_) => Ok(done("location-saved")),
         Err(ChannelsError::NotFound(_)) => Err(PageError::not_found("There is no such location in this workspace.")),
         Err(error) => {
@@ -515,7 +509,7 @@ async fn delete_location(
 ) -> Result<Response, PageError> {
     user.require(Permission::ManageLocations)?;
     let id = location_id(&id)?;
-    Channels::of(&state).delete_location(&user.auth, &id).await.map_err(channels_error)?;
+    state.channels.delete_location(&user.auth, &id).await.map_err(channels_error)?;
     Ok(done("location-deleted"))
 }
 
@@ -525,12 +519,12 @@ async fn connect_with_token(
     CsrfForm { form, csrf }: CsrfForm<ConnectForm>,
 ) -> Result<Response, PageError> {
     user.require(Permission::ConnectChannels)?;
-    let input = ConnectionIn {
+    let input = ConnectionInput {
         platform: form.platform.clone(),
         external_account_id: form.external_account_id.clone(),
         display_name: form.display_name.clone(),
         location_id: optional(&form.location_id),
-        credentials: CredentialsIn {
+        credentials: CredentialsInput {
             access_token: optional(&form.access_token),
             refresh_token: None,
             secret: optional(&form.secret),
@@ -538,7 +532,7 @@ async fn connect_with_token(
         },
         sync_interval_secs: None,
     };
-    match Channels::of(&state).connect(&user.auth, input).await {
+    match state.channels.connect(&user.auth, input).await {
         Ok(_) => Ok(done("connected")),
         Err(error) => {
             let errors = form_errors(error)?;
@@ -577,7 +571,7 @@ async fn sync_now(
 ) -> Result<Response, PageError> {
     user.require(Permission::ConnectChannels)?;
     let id = connection_id(&id)?;
-    let outcome = request_sync(&state.db, &user.auth.workspace_id, &id).await.map(|_| ());
+    let outcome = state.channels.request_sync(&user.auth.workspace_id, &id).await.map(|_| ());
     connection_action(&state, &user, csrf, outcome, "sync-requested").await
 }
 
@@ -590,7 +584,7 @@ async fn subscribe_webhooks(
 ) -> Result<Response, PageError> {
     user.require(Permission::ConnectChannels)?;
     let id = connection_id(&id)?;
-    let outcome = Channels::of(&state).subscribe_webhooks(&user.auth.workspace_id, &id).await.map(|_| ());
+    let outcome = state.channels.subscribe_webhooks(&user.auth.workspace_id, &id).await.map(|_| ());
     connection_action(&state, &user, csrf, outcome, "subscription-checked").await
 }
 
@@ -600,12 +594,12 @@ async fn patch_connection(
     user: &DashboardUser,
     csrf: Csrf,
     id: &str,
-    patch: ConnectionPatch,
+    patch: ConnectionChanges,
     what: &str,
 ) -> Result<Response, PageError> {
     user.require(Permission::ConnectChannels)?;
     let id = connection_id(id)?;
-    let outcome = Channels::of(state).update_connection(&user.auth, &id, patch).await.map(|_| ());
+    let outcome = state.channels.update_connection(&user.auth, &id, patch).await.map(|_| ());
     connection_action(state, user, csrf, outcome, what).await
 }
 
@@ -615,7 +609,7 @@ async fn pause(
     Path(id): Path<String>,
     CsrfForm { csrf, .. }: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let patch = ConnectionPatch { paused: Some(true), ..ConnectionPatch::default() };
+    let patch = ConnectionChanges { paused: Some(true), ..ConnectionChanges::default() };
     patch_connection(&state, &user, csrf, &id, patch, "paused").await
 }
 
@@ -625,7 +619,7 @@ async fn resume(
     Path(id): Path<String>,
     CsrfForm { csrf, .. }: CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let patch = ConnectionPatch { paused: Some(false), ..ConnectionPatch::default() };
+    let patch = ConnectionChanges { paused: Some(false), ..ConnectionChanges::default() };
     patch_connection(&state, &user, csrf, &id, patch, "resumed").await
 }
 
@@ -644,7 +638,7 @@ async fn move_to_location(
     CsrfForm { form, csrf }: CsrfForm<LocationChoiceForm>,
 ) -> Result<Response, PageError> {
     let location = Some(form.location_id).filter(|l| !l.is_empty());
-    let patch = ConnectionPatch { location_id: Some(location), ..ConnectionPatch::default() };
+    let patch = ConnectionChanges { location_id: Some(location), ..ConnectionChanges::default() };
     patch_connection(&state, &user, csrf, &id, patch, "moved").await
 }
 
@@ -656,7 +650,7 @@ async fn remove(
 ) -> Result<Response, PageError> {
     user.require(Permission::ConnectChannels)?;
     let id = connection_id(&id)?;
-    let outcome = Channels::of(&state).disconnect(&user.auth, &id).await;
+    let outcome = state.channels.disconnect(&user.auth, &id).await;
     connection_action(&state, &user, csrf, outcome, "removed").await
 }
 
@@ -672,7 +666,7 @@ async fn start_oauth(
         .filter(|p| p.uses_oauth())
         .ok_or_else(|| PageError::not_found("There is no such platform to connect with OAuth."))?;
     let location = optional(&form.location_id);
-    match Channels::of(&state).start_oauth(&user.auth, platform, location.as_deref()).await {
+    match state.channels.start_oauth(&user.auth, platform, location.as_deref()).await {
         Ok(started) => Ok(Redirect::to(&started.authorize_url).into_response()),
         Err(error) => {
             let errors = form_errors(error)?;

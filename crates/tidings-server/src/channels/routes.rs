@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::dto::*;
-use super::service::{Channels, ChannelsError, required_credentials};
+use super::service::{ChannelsError, required_credentials};
 use crate::AppState;
 use crate::access::{Auth, Permission};
 use crate::dashboard::page::PageError;
@@ -57,7 +57,7 @@ fn oauth_platform(value: &str) -> Result<Platform, ApiError> {
     (status = 200, body = Envelope<Vec<LocationOut>>), (status = 401, body = ErrorBody)))]
 async fn list_locations(State(state): State<AppState>, auth: Auth) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewConversations)?;
-    let views = Channels::of(&state).locations(&auth.workspace_id).await?;
+    let views = state.channels.locations(&auth.workspace_id).await?;
     Ok(Envelope::new(views.into_iter().map(|v| LocationOut::from_row(v.row, v.stats.as_ref())).collect::<Vec<_>>()))
 }
 
@@ -70,7 +70,7 @@ async fn create_location(
     ApiJson(body): ApiJson<LocationIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageLocations)?;
-    let view = Channels::of(&state).create_location(&auth, body).await?;
+    let view = state.channels.create_location(&auth, body.into()).await?;
     Ok((StatusCode::CREATED, Envelope::new(LocationOut::from_row(view.row, view.stats.as_ref()))))
 }
 
@@ -83,7 +83,7 @@ async fn get_location(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewConversations)?;
-    let view = Channels::of(&state).location(&auth.workspace_id, &location_id(&id)?).await?;
+    let view = state.channels.location(&auth.workspace_id, &location_id(&id)?).await?;
     Ok(Envelope::new(LocationOut::from_row(view.row, view.stats.as_ref())))
 }
 
@@ -97,7 +97,7 @@ async fn update_location(
     ApiJson(body): ApiJson<LocationIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageLocations)?;
-    let view = Channels::of(&state).update_location(&auth, &location_id(&id)?, body).await?;
+    let view = state.channels.update_location(&auth, &location_id(&id)?, body.into()).await?;
     Ok(Envelope::new(LocationOut::from_row(view.row, view.stats.as_ref())))
 }
 
@@ -110,7 +110,7 @@ async fn delete_location(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ManageLocations)?;
-    Channels::of(&state).delete_location(&auth, &location_id(&id)?).await?;
+    state.channels.delete_location(&auth, &location_id(&id)?).await?;
     Ok(Envelope::new(DeletedOut { deleted: true }))
 }
 
@@ -119,7 +119,7 @@ async fn delete_location(
     (status = 200, body = Envelope<Vec<ConnectionOut>>), (status = 401, body = ErrorBody)))]
 async fn list_connections(State(state): State<AppState>, auth: Auth) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewConversations)?;
-    let rows = Channels::of(&state).connections(&auth.workspace_id).await?;
+    let rows = state.channels.connections(&auth.workspace_id).await?;
     Ok(Envelope::new(rows.into_iter().map(ConnectionOut::from).collect::<Vec<_>>()))
 }
 
@@ -133,7 +133,7 @@ async fn create_connection(
     ApiJson(body): ApiJson<ConnectionIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ConnectChannels)?;
-    let row = Channels::of(&state).connect(&auth, body).await?;
+    let row = state.channels.connect(&auth, body.into()).await?;
     Ok((StatusCode::CREATED, Envelope::new(ConnectionOut::from(row))))
 }
 
@@ -146,7 +146,7 @@ async fn get_connection(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewConversations)?;
-    let row = Channels::of(&state).connection(&auth.workspace_id, &connection_id(&id)?).await?;
+    let row = state.channels.connection(&auth.workspace_id, &connection_id(&id)?).await?;
     Ok(Envelope::new(ConnectionOut::from(row)))
 }
 
@@ -160,7 +160,7 @@ async fn update_connection(
     ApiJson(body): ApiJson<ConnectionPatch>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ConnectChannels)?;
-    let row = Channels::of(&state).update_connection(&auth, &connection_id(&id)?, body).await?;
+    let row = state.channels.update_connection(&auth, &connection_id(&id)?, body.into()).await?;
     Ok(Envelope::new(ConnectionOut::from(row)))
 }
 
@@ -173,7 +173,7 @@ async fn delete_connection(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ConnectChannels)?;
-    Channels::of(&state).disconnect(&auth, &connection_id(&id)?).await?;
+    state.channels.disconnect(&auth, &connection_id(&id)?).await?;
     Ok(Envelope::new(DeletedOut { deleted: true }))
 }
 
@@ -188,7 +188,7 @@ async fn sync_connection(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ConnectChannels)?;
     let id = connection_id(&id)?;
-    let next_sync_at = Channels::of(&state).request_sync(&auth.workspace_id, &id).await?;
+    let next_sync_at = state.channels.request_sync(&auth.workspace_id, &id).await?;
     let out = SyncRequestedOut { connection_id: id.to_string(), next_sync_at: to_rfc3339(next_sync_at) };
     Ok((StatusCode::ACCEPTED, Envelope::new(out)))
 }
@@ -205,7 +205,7 @@ async fn subscribe_connection_webhooks(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ConnectChannels)?;
-    let row = Channels::of(&state).subscribe_webhooks(&auth.workspace_id, &connection_id(&id)?).await?;
+    let row = state.channels.subscribe_webhooks(&auth.workspace_id, &connection_id(&id)?).await?;
     Ok(Envelope::new(ConnectionOut::from(row)))
 }
 
@@ -227,7 +227,7 @@ async fn start_oauth(
     auth.require(Permission::ConnectChannels)?;
     auth.user()?;
     let platform = oauth_platform(&platform)?;
-    let started = Channels::of(&state).start_oauth(&auth, platform, query.location_id.as_deref()).await?;
+    let started = state.channels.start_oauth(&auth, platform, query.location_id.as_deref()).await?;
     Ok(Envelope::new(OAuthStartOut {
         authorize_url: started.authorize_url,
         redirect_uri: started.redirect_uri,
@@ -241,7 +241,7 @@ async fn start_oauth(
     (status = 200, body = Envelope<Vec<PlatformOut>>), (status = 401, body = ErrorBody)))]
 async fn list_platforms(State(state): State<AppState>, auth: Auth) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewConversations)?;
-    let channels = Channels::of(&state);
+    let channels = &state.channels;
     let platforms = channels.platforms();
     let may_connect = auth.role.can(Permission::ConnectChannels);
     let verify_token = platforms.secrets().meta_verify_token.expose_secret().to_owned();
@@ -318,7 +318,7 @@ async fn complete_oauth(
     let (Some(code), Some(oauth_state)) = (query.code, query.state) else {
         return Err(ChannelsError::InvalidState.into());
     };
-    let done = Channels::of(state).complete_oauth(&auth, platform, &code, &oauth_state).await?;
+    let done = state.channels.complete_oauth(&auth, platform, &code, &oauth_state).await?;
     Ok(format!(
         "/settings/channels?platform={platform}&connected={}&reconnected={}&skipped={}",
         done.connected.len(),

@@ -9,20 +9,19 @@
 
 use serde_json::json;
 use tidings_connectors::{AccountRef, ConnectorError, Credentials, MessagingChannel, Platform, WebhookSubscription};
+use tidings_core::Config;
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, LocationId, TaskId, UserId, WorkspaceId};
 use tidings_store::queue::{Queue, QueueError};
 use tidings_store::{Db, StoreError, Tx};
 
 use super::credentials;
-use super::dto::{ConnectionIn, ConnectionPatch, LocationIn};
-use super::model::ConnectionStatus;
+use super::model::{ConnectionChanges, ConnectionInput, ConnectionStatus, LocationInput, WebhookSubscriptionState};
 use super::platforms::Platforms;
 use super::store::{self, ConnectionRow, LocationRow, LocationStatsRow, NewConnection};
 use super::sync::start_sync;
 pub use super::validation::required_credentials;
 use super::validation::{credentials_for, location_fields, required_text, sync_interval};
-use crate::AppState;
 use crate::access::Caller;
 use crate::audit::{self, AuditEntry};
 use crate::inbox::store as inbox_store;
@@ -107,15 +106,16 @@ pub struct LocationView {
 }
 
 impl Channels {
-    /// The service over the application's state.
-    pub fn of(state: &AppState) -> Self {
-        let connectors = &state.config.connectors;
+    /// The service over the database, the queue, the vault and the platform clients, with the
+    /// connectors' configuration (sync interval, HTTP timeout) and the server's public URL.
+    pub fn new(db: Db, queue: Queue, vault: Vault, platforms: Platforms, config: &Config) -> Self {
+        let connectors = &config.connectors;
         Self {
-            db: state.db.clone(),
-            queue: state.queue.clone(),
-            vault: state.vault.clone(),
-            platforms: state.platforms.clone(),
-            public_url: state.config.public_url(),
+            db,
+            queue,
+            vault,
+            platforms,
+            public_url: config.public_url(),
             default_sync_interval_secs: i64::try_from(connectors.sync_interval_secs)
                 .unwrap_or(MAX_SYNC_INTERVAL_SECS)
                 .clamp(MIN_SYNC_INTERVAL_SECS, MAX_SYNC_INTERVAL_SECS),
@@ -158,7 +158,7 @@ impl Channels {
 
     /// Adds a location.
     #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id))]
-    pub async fn create_location(&self, caller: &Caller, input: LocationIn) -> Result<LocationView, ChannelsError> {
+    pub async fn create_location(&self, caller: &Caller, input: LocationInput) -> Result<LocationView, ChannelsError> {
         let workspace = &caller.workspace_id;
         let fields = location_fields(input)?;
         let id = LocationId::generate();
@@ -175,7 +175,7 @@ impl Channels {
         &self,
         caller: &Caller,
         id: &LocationId,
-        input: LocationIn,
+        input: LocationInput,
     ) -> Result<LocationView, ChannelsError> {
         let workspace = &caller.workspace_id;
         let fields = location_fields(input)?;
@@ -232,7 +232,7 @@ impl Channels {
 
     /// Connects a platform account with an API key or token.
     #[tracing::instrument(skip_all, fields(workspace_id = %caller.workspace_id))]
-    pub async fn connect(&self, caller: &Caller, input: ConnectionIn) -> Result<ConnectionRow, ChannelsError> {
+    pub async fn connect(&self, caller: &Caller, input: ConnectionInput) -> Result<ConnectionRow, ChannelsError> {
         let workspace = &caller.workspace_id;
         let platform = Platform::parse(input.platform.trim()).ok_or_else(|| invalid("platform", "unknown platform"))?;
         let external_id = required_text("externalAccountId", &input.external_account_id)?;
@@ -291,7 +291,7 @@ impl Channels {
     /// the same Page (Messenger and Facebook reviews share one) still needs them. A refusal is
     /// logged, not returned: removing the connection must not depend on the platform.
     async fn unsubscribe_webhooks(&self, workspace: &WorkspaceId, row: &ConnectionRow) -> Result<(), ChannelsError> {
-        if row.webhook_subscription.as_deref() != Some("subscribed") {
+        if row.webhook_subscription != Some(WebhookSubscriptionState::Subscribed) {
             return Ok(());
         }
         let siblings = [Platform::Messenger, Platform::Facebook].map(Platform::as_str);
@@ -372,7 +372,7 @@ impl Channels {
         &self,
         caller: &Caller,
         id: &ConnectionId,
-        patch: ConnectionPatch,
+        patch: ConnectionChanges,
     ) -> Result<ConnectionRow, ChannelsError> {
         let workspace = &caller.workspace_id;
         let row = self.connection(workspace, id).await?;
@@ -385,7 +385,7 @@ impl Channels {
             None => row.location_id.as_deref().and_then(|l| LocationId::parse(l).ok()),
         };
         let interval = sync_interval(patch.sync_interval_secs)?.unwrap_or(row.sync_interval_secs);
-        let current = ConnectionStatus::parse(&row.status).unwrap_or(ConnectionStatus::Error);
+        let current = row.status;
         let status = match patch.paused {
             Some(true) => ConnectionStatus::Paused,
             Some(false) if current == ConnectionStatus::Paused => ConnectionStatus::Active,
@@ -407,7 +407,7 @@ impl Channels {
         let metadata = json!({
             "displayName": display_name,
             "locationId": location.as_ref().map(LocationId::as_str),
-            "status": { "from": row.status, "to": status.as_str() },
+            "status": { "from": row.status, "to": status },
             "syncIntervalSecs": interval,
         });
         record(&mut tx, caller, "connection.updated", "connection", id.as_str(), metadata).await?;
@@ -454,9 +454,30 @@ impl Channels {
 }
 
 impl Channels {
-    /// Asks for a connection to be synced now (see [`request_sync`]).
+    /// Asks for a connection to be synced now: it becomes due, so the sync scheduler picks it on
+    /// its next tick. Returns when it is due (now). Paused connections and connections waiting to
+    /// be connected again are refused.
+    #[tracing::instrument(skip_all, fields(workspace_id = %workspace, connection_id = %id))]
     pub async fn request_sync(&self, workspace: &WorkspaceId, id: &ConnectionId) -> Result<i64, ChannelsError> {
-        request_sync(&self.db, workspace, id).await
+        let row = store::connection(&self.db, workspace, id).await?.ok_or(ChannelsError::NotFound("connection"))?;
+        match row.status {
+            ConnectionStatus::Paused => {
+                return Err(ChannelsError::Conflict("the connection is paused; resume it to sync".to_owned()));
+            }
+            ConnectionStatus::NeedsReauth => {
+                return Err(ChannelsError::Conflict(
+                    "the platform refused this connection's credentials; connect it again to sync".to_owned(),
+                ));
+            }
+            _ => {}
+        }
+        let now = now_millis();
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        if !store::schedule_sync_now(&mut tx, workspace, id, now).await? {
+            return Err(ChannelsError::NotFound("connection"));
+        }
+        tx.commit().await?;
+        Ok(now)
     }
 
     /// Syncs the workspace's review connections now (only `only`, when given), with a progress
@@ -472,32 +493,6 @@ impl Channels {
         }
         Ok(start_sync(&self.db, &self.queue, workspace, requested_by, only).await?)
     }
-}
-
-/// Asks for a connection to be synced now: it becomes due, so the sync scheduler picks it on
-/// its next tick. Returns when it is due (now). Paused connections and connections waiting to
-/// be connected again are refused.
-#[tracing::instrument(skip_all, fields(workspace_id = %workspace, connection_id = %id))]
-pub async fn request_sync(db: &Db, workspace: &WorkspaceId, id: &ConnectionId) -> Result<i64, ChannelsError> {
-    let row = store::connection(db, workspace, id).await?.ok_or(ChannelsError::NotFound("connection"))?;
-    match ConnectionStatus::parse(&row.status) {
-        Some(ConnectionStatus::Paused) => {
-            return Err(ChannelsError::Conflict("the connection is paused; resume it to sync".to_owned()));
-        }
-        Some(ConnectionStatus::NeedsReauth) => {
-            return Err(ChannelsError::Conflict(
-                "the platform refused this connection's credentials; connect it again to sync".to_owned(),
-            ));
-        }
-        _ => {}
-    }
-    let now = now_millis();
-    let mut tx = db.begin_for_tenant(workspace).await?;
-    if !store::schedule_sync_now(&mut tx, workspace, id, now).await? {
-        return Err(ChannelsError::NotFound("connection"));
-    }
-    tx.commit().await?;
-    Ok(now)
 }
 
 /// An account about to be connected.

@@ -4,9 +4,9 @@
 use tidings_connectors::WebhookSubscription;
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, LocationId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, tenant_read, with_reader, with_tx, with_writer};
+use tidings_store::{Db, StoreError, Tx, execute, tenant_read, with_reader, with_tx, with_writer};
 
-use super::model::ConnectionStatus;
+use super::model::{ConnectionStatus, WebhookSubscriptionState};
 use crate::inbox::ingest::Source;
 pub use crate::inbox::locations::{LocationRow, location, locations};
 
@@ -23,15 +23,18 @@ pub struct LocationFields {
 }
 
 /// A connected platform account (never its credentials).
+///
+/// `id`, `location_id` and `platform` are still text: the pipeline reads them as text (issue 12
+/// leaves that folder to its owner this round).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ConnectionRow {
     pub id: String,
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub location_id: Option<String>,
     pub platform: String,
     pub external_account_id: String,
     pub display_name: String,
-    pub status: String,
+    pub status: ConnectionStatus,
     pub credentials_secret: Option<String>,
     pub token_expires_at: Option<i64>,
     pub sync_cursor: Option<String>,
@@ -44,9 +47,9 @@ pub struct ConnectionRow {
     pub cost_centi_cents: i64,
     pub created_at: i64,
     pub updated_at: i64,
-    /// `subscribed` or `failed` (see `webhook_subscription_error`); `None` where the platform
-    /// needs no webhook subscription per account.
-    pub webhook_subscription: Option<String>,
+    /// `Failed` with `webhook_subscription_error`; `None` where the platform needs no webhook
+    /// subscription per account.
+    pub webhook_subscription: Option<WebhookSubscriptionState>,
     pub webhook_subscription_error: Option<String>,
     /// One of the demo workspace's made-up accounts, which exist on no platform: replies to it
     /// are recorded as posted without a call. Only the demo seeder sets it.
@@ -58,7 +61,7 @@ impl ConnectionRow {
     /// and location.
     pub fn source(&self) -> Result<Source, StoreError> {
         Ok(Source {
-            workspace_id: WorkspaceId::parse(&self.workspace_id).map_err(StoreError::corrupt)?,
+            workspace_id: self.workspace_id.clone(),
             platform: self.platform.clone(),
             connection_id: Some(ConnectionId::parse(&self.id).map_err(StoreError::corrupt)?),
             location_id: self.location_id.as_deref().map(LocationId::parse).transpose().map_err(StoreError::corrupt)?,
@@ -78,23 +81,21 @@ pub async fn insert_location(
     fields: &LocationFields,
 ) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO locations (id, workspace_id, name, address, city, country, phone, website, timezone, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"
-    )
-    .bind(id.as_str())
-    .bind(workspace.as_str())
-    .bind(&fields.name)
-    .bind(&fields.address)
-    .bind(&fields.city)
-    .bind(&fields.country)
-    .bind(&fields.phone)
-    .bind(&fields.website)
-    .bind(&fields.timezone)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+        id.as_str(),
+        workspace.as_str(),
+        &fields.name,
+        &fields.address,
+        &fields.city,
+        &fields.country,
+        &fields.phone,
+        &fields.website,
+        &fields.timezone,
+        now
+    )?;
     Ok(())
 }
 
@@ -104,33 +105,27 @@ pub async fn update_location(
     id: &LocationId,
     fields: &LocationFields,
 ) -> Result<bool, StoreError> {
-    let changed = with_tx!(tx, |conn| sqlx::query(
+    let changed = execute!(
+        tx,
         "UPDATE locations SET name = $3, address = $4, city = $5, country = $6, phone = $7, website = $8, \
-         timezone = $9, updated_at = $10 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(&fields.name)
-    .bind(&fields.address)
-    .bind(&fields.city)
-    .bind(&fields.country)
-    .bind(&fields.phone)
-    .bind(&fields.website)
-    .bind(&fields.timezone)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await?
-    .rows_affected());
+         timezone = $9, updated_at = $10 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        &fields.name,
+        &fields.address,
+        &fields.city,
+        &fields.country,
+        &fields.phone,
+        &fields.website,
+        &fields.timezone,
+        now_millis()
+    )?;
     Ok(changed == 1)
 }
 
 pub async fn delete_location(tx: &mut Tx, workspace: &WorkspaceId, id: &LocationId) -> Result<bool, StoreError> {
-    let deleted = with_tx!(tx, |conn| sqlx::query("DELETE FROM locations WHERE workspace_id = $1 AND id = $2")
-        .bind(workspace.as_str())
-        .bind(id.as_str())
-        .execute(&mut **conn)
-        .await?
-        .rows_affected());
+    let deleted =
+        execute!(tx, "DELETE FROM locations WHERE workspace_id = $1 AND id = $2", workspace.as_str(), id.as_str())?;
     Ok(deleted == 1)
 }
 
@@ -154,27 +149,23 @@ pub async fn insert_connection(
     new: &NewConnection<'_>,
 ) -> Result<bool, StoreError> {
     let now = now_millis();
-    let inserted = with_tx!(tx, |conn| {
-        sqlx::query(
+    let inserted = execute!(
+        tx,
         "INSERT INTO channel_connections (id, workspace_id, location_id, platform, external_account_id, display_name, \
          status, credentials_secret, token_expires_at, sync_interval_secs, next_sync_at, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10, $10, $10) \
-         ON CONFLICT (platform, external_account_id) DO NOTHING"
-    )
-    .bind(new.id.as_str())
-    .bind(workspace.as_str())
-    .bind(new.location_id.map(LocationId::as_str))
-    .bind(new.platform)
-    .bind(new.external_account_id)
-    .bind(new.display_name)
-    .bind(new.credentials_secret)
-    .bind(new.token_expires_at)
-    .bind(new.sync_interval_secs)
-    .bind(now)
-    .execute(&mut **conn)
-    .await?
-    .rows_affected()
-    });
+         ON CONFLICT (platform, external_account_id) DO NOTHING",
+        new.id.as_str(),
+        workspace.as_str(),
+        new.location_id.map(LocationId::as_str),
+        new.platform,
+        new.external_account_id,
+        new.display_name,
+        new.credentials_secret,
+        new.token_expires_at,
+        new.sync_interval_secs,
+        now
+    )?;
     Ok(inserted == 1)
 }
 
@@ -216,17 +207,28 @@ pub async fn connection_by_account(
         .await)?)
 }
 
+/// A connection whose sync is due, as the scheduler claims it (in any workspace).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DueConnection {
+    pub id: ConnectionId,
+    pub workspace_id: WorkspaceId,
+    pub platform: String,
+    /// When it became due: claiming compares it, so only one process queues the sync.
+    pub next_sync_at: Option<i64>,
+    pub sync_interval_secs: i64,
+}
+
 /// Connections whose next sync is due, across workspaces (the scheduler's view).
-pub async fn due_connections(db: &Db, now: i64, limit: i64) -> Result<Vec<ConnectionRow>, StoreError> {
-    let sql = format!(
-        "SELECT {CONNECTION_COLUMNS} FROM channel_connections WHERE next_sync_at IS NOT NULL AND next_sync_at <= $1 \
-         AND status IN ('active', 'error') ORDER BY next_sync_at LIMIT $2"
-    );
-    Ok(with_reader!(db, |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(now)
-        .bind(limit)
-        .fetch_all(pool)
-        .await)?)
+pub async fn due_connections(db: &Db, now: i64, limit: i64) -> Result<Vec<DueConnection>, StoreError> {
+    Ok(with_reader!(db, |pool| sqlx::query_as(
+        "SELECT id, workspace_id, platform, next_sync_at, sync_interval_secs FROM channel_connections \
+         WHERE next_sync_at IS NOT NULL AND next_sync_at <= $1 AND status IN ('active', 'error') \
+         ORDER BY next_sync_at LIMIT $2"
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await)?)
 }
 
 /// Changes what a person may edit on a connection.
@@ -239,31 +241,28 @@ pub async fn update_connection(
     status: ConnectionStatus,
     sync_interval_secs: i64,
 ) -> Result<bool, StoreError> {
-    let changed = with_tx!(tx, |conn| sqlx::query(
+    let changed = execute!(
+        tx,
         "UPDATE channel_connections SET display_name = $3, location_id = $4, status = $5, sync_interval_secs = $6, \
-         updated_at = $7 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(display_name)
-    .bind(location_id.map(LocationId::as_str))
-    .bind(status.as_str())
-    .bind(sync_interval_secs)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await?
-    .rows_affected());
+         updated_at = $7 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        display_name,
+        location_id.map(LocationId::as_str),
+        status.as_str(),
+        sync_interval_secs,
+        now_millis()
+    )?;
     Ok(changed == 1)
 }
 
 pub async fn delete_connection(tx: &mut Tx, workspace: &WorkspaceId, id: &ConnectionId) -> Result<bool, StoreError> {
-    let deleted =
-        with_tx!(tx, |conn| sqlx::query("DELETE FROM channel_connections WHERE workspace_id = $1 AND id = $2")
-            .bind(workspace.as_str())
-            .bind(id.as_str())
-            .execute(&mut **conn)
-            .await?
-            .rows_affected());
+    let deleted = execute!(
+        tx,
+        "DELETE FROM channel_connections WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str()
+    )?;
     Ok(deleted == 1)
 }
 
@@ -300,7 +299,8 @@ pub async fn record_sync(
 ) -> Result<(), StoreError> {
     let now = now_millis();
     let failed = outcome.error.is_some();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE channel_connections \
          SET status = CASE WHEN $5 AND status = 'needs_reauth' THEN status ELSE $3 END, \
          sync_cursor = COALESCE($4, sync_cursor), \
@@ -309,20 +309,17 @@ pub async fn record_sync(
          last_error_at = CASE WHEN $5 THEN $8 ELSE last_error_at END, \
          consecutive_failures = CASE WHEN $5 THEN consecutive_failures + 1 ELSE 0 END, \
          next_sync_at = $7, cost_centi_cents = cost_centi_cents + $9, updated_at = $8 \
-         WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(outcome.status.as_str())
-    .bind(outcome.cursor)
-    .bind(failed)
-    .bind(outcome.error)
-    .bind(outcome.next_sync_at)
-    .bind(now)
-    .bind(outcome.cost_centi_cents)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        outcome.status.as_str(),
+        outcome.cursor,
+        failed,
+        outcome.error,
+        outcome.next_sync_at,
+        now,
+        outcome.cost_centi_cents
+    )?;
     Ok(())
 }
 
@@ -333,16 +330,14 @@ pub async fn set_token_expiry(
     id: &ConnectionId,
     expires_at: Option<i64>,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE channel_connections SET token_expires_at = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(expires_at)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+    execute!(
+        tx,
+        "UPDATE channel_connections SET token_expires_at = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        expires_at,
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -355,25 +350,23 @@ pub async fn mark_health(
     error: &str,
 ) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE channel_connections SET status = $3, last_error = $4, last_error_at = $5, updated_at = $5 \
-         WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(status.as_str())
-    .bind(error)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        status.as_str(),
+        error,
+        now
+    )?;
     Ok(())
 }
 
 /// What a location's card shows beside its fields: connected accounts and its reviews.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LocationStatsRow {
-    pub location_id: String,
+    pub location_id: LocationId,
     pub connections: i64,
     pub reviews: i64,
     pub average_rating: Option<f64>,
@@ -415,20 +408,18 @@ pub async fn insert_oauth_state(
     workspace: &WorkspaceId,
     new: &NewOAuthState<'_>,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO oauth_states (state_hash, workspace_id, user_id, platform, location_id, expires_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)"
-    )
-    .bind(new.state_hash)
-    .bind(workspace.as_str())
-    .bind(new.user_id)
-    .bind(new.platform)
-    .bind(new.location_id.map(LocationId::as_str))
-    .bind(new.expires_at)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        new.state_hash,
+        workspace.as_str(),
+        new.user_id,
+        new.platform,
+        new.location_id.map(LocationId::as_str),
+        new.expires_at,
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -443,18 +434,16 @@ pub async fn consume_oauth_state(
     platform: &str,
     now: i64,
 ) -> Result<Option<Option<String>>, StoreError> {
-    let spent = with_tx!(tx, |conn| sqlx::query(
+    let spent = execute!(
+        tx,
         "UPDATE oauth_states SET used_at = $5 WHERE state_hash = $1 AND workspace_id = $2 AND user_id = $3 \
-         AND platform = $4 AND used_at IS NULL AND expires_at > $5"
-    )
-    .bind(state_hash)
-    .bind(workspace.as_str())
-    .bind(user_id)
-    .bind(platform)
-    .bind(now)
-    .execute(&mut **conn)
-    .await?
-    .rows_affected());
+         AND platform = $4 AND used_at IS NULL AND expires_at > $5",
+        state_hash,
+        workspace.as_str(),
+        user_id,
+        platform,
+        now
+    )?;
     if spent != 1 {
         return Ok(None);
     }
@@ -485,15 +474,13 @@ pub async fn schedule_sync_now(
     id: &ConnectionId,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let changed = with_tx!(tx, |conn| sqlx::query(
-        "UPDATE channel_connections SET next_sync_at = $3, updated_at = $3 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(now)
-    .execute(&mut **conn)
-    .await?
-    .rows_affected());
+    let changed = execute!(
+        tx,
+        "UPDATE channel_connections SET next_sync_at = $3, updated_at = $3 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        now
+    )?;
     Ok(changed == 1)
 }
 
@@ -508,23 +495,21 @@ pub async fn set_webhook_subscription(
     outcome: Result<WebhookSubscription, &str>,
 ) -> Result<(), StoreError> {
     let (state, error) = match outcome {
-        Ok(WebhookSubscription::Subscribed) => (Some("subscribed"), None),
+        Ok(WebhookSubscription::Subscribed) => (Some(WebhookSubscriptionState::Subscribed), None),
         Ok(WebhookSubscription::NotApplicable) => (None, None),
-        Err(reason) => (Some("failed"), Some(reason)),
+        Err(reason) => (Some(WebhookSubscriptionState::Failed), Some(reason)),
     };
     let mut tx = db.begin_for_tenant(workspace).await?;
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE channel_connections SET webhook_subscription = $3, webhook_subscription_error = $4, updated_at = $5 \
-         WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(state)
-    .bind(error)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        state.map(WebhookSubscriptionState::as_str),
+        error,
+        now_millis()
+    )?;
     tx.commit().await
 }
 
@@ -535,16 +520,14 @@ pub async fn reactivate_connection(
     token_expires_at: Option<i64>,
 ) -> Result<bool, StoreError> {
     let now = now_millis();
-    let changed = with_tx!(tx, |conn| sqlx::query(
+    let changed = execute!(
+        tx,
         "UPDATE channel_connections SET status = 'active', token_expires_at = $3, consecutive_failures = 0, \
-         next_sync_at = $4, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(token_expires_at)
-    .bind(now)
-    .execute(&mut **conn)
-    .await?
-    .rows_affected());
+         next_sync_at = $4, updated_at = $4 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        token_expires_at,
+        now
+    )?;
     Ok(changed == 1)
 }

@@ -77,20 +77,14 @@ pub async fn queue_due(db: &Db, queue: &Queue) -> Result<usize, QueueError> {
         let Some(platform) = Platform::parse(&connection.platform).filter(|p| p.is_review_source()) else { continue };
         let Some(seen) = connection.next_sync_at else { continue };
         let next = now + connection.sync_interval_secs.max(60) * 1000;
-        if !store::claim_sync(db, &ConnectionId::parse(&connection.id).map_err(StoreError::corrupt)?, seen, next)
-            .await?
-        {
+        if !store::claim_sync(db, &connection.id, seen, next).await? {
             continue;
         }
-        let job = SyncConnection {
-            workspace_id: WorkspaceId::parse(&connection.workspace_id).map_err(StoreError::corrupt)?,
-            connection_id: ConnectionId::parse(&connection.id).map_err(StoreError::corrupt)?,
-            task_id: None,
-        };
-        let unique = format!("sync:{}", connection.id);
+        let job = SyncConnection { workspace_id: connection.workspace_id, connection_id: connection.id, task_id: None };
+        let unique = format!("sync:{}", job.connection_id);
         queue.enqueue(NewJob::new(&job)?.workspace(job.workspace_id.clone()).unique_key(unique)).await?;
         queued += 1;
-        tracing::debug!(%platform, connection_id = %connection.id, "sync queued");
+        tracing::debug!(%platform, connection_id = %job.connection_id, "sync queued");
     }
     Ok(queued)
 }
@@ -108,7 +102,7 @@ pub async fn start_sync(
         .await?
         .into_iter()
         .filter(|c| Platform::parse(&c.platform).is_some_and(Platform::is_review_source))
-        .filter(|c| c.status != ConnectionStatus::Paused.as_str())
+        .filter(|c| c.status != ConnectionStatus::Paused)
         .filter(|c| only.is_none_or(|id| id.as_str() == c.id))
         .collect();
     let total = i64::try_from(connections.len()).unwrap_or(i64::MAX);
@@ -157,8 +151,8 @@ async fn sync(context: &ChannelContext, job: &SyncConnection, job_context: &JobC
         // from active to failing here, once (the retries find it failing already).
         let refused = store::connection(&context.db, workspace, &job.connection_id)
             .await?
-            .is_some_and(|row| row.status == ConnectionStatus::NeedsReauth.as_str());
-        if connection.status == ConnectionStatus::Active.as_str() && !refused {
+            .is_some_and(|row| row.status == ConnectionStatus::NeedsReauth);
+        if connection.status == ConnectionStatus::Active && !refused {
             context.announce_failing(&mut tx, workspace, &job.connection_id, ConnectionStatus::Error, message).await?;
         }
         tx.commit().await?;

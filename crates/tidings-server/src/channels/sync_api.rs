@@ -9,7 +9,6 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::service::Channels;
 use crate::AppState;
 use crate::access::{Auth, Permission};
 use crate::http::error::ErrorBody;
@@ -53,6 +52,6 @@ async fn sync_reviews(
         .map(|id| ConnectionId::parse(id).map_err(|_| ApiError::not_found("connection")))
         .transpose()?;
     let (task, connections) =
-        Channels::of(&state).sync_reviews(&auth.workspace_id, auth.user_id.as_ref(), only.as_ref()).await?;
+        state.channels.sync_reviews(&auth.workspace_id, auth.user_id.as_ref(), only.as_ref()).await?;
     Ok((StatusCode::ACCEPTED, Envelope::new(SyncOut { task_id: task.to_string(), connections })))
 }

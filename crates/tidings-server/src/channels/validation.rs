@@ -4,7 +4,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use tidings_connectors::{Credentials, Platform};
 
-use super::dto::{CredentialsIn, LocationIn};
+use super::model::{CredentialsInput, LocationInput};
 use super::service::{
     ChannelsError, MAX_CREDENTIAL_CHARS, MAX_NAME_CHARS, MAX_SYNC_INTERVAL_SECS, MIN_SYNC_INTERVAL_SECS, invalid,
 };
@@ -19,7 +19,7 @@ pub fn required_credentials(platform: Platform) -> &'static [&'static str] {
 }
 
 /// Checks the credentials `platform` needs are there, and converts them.
-pub(super) fn credentials_for(platform: Platform, input: CredentialsIn) -> Result<Credentials, ChannelsError> {
+pub(super) fn credentials_for(platform: Platform, input: CredentialsInput) -> Result<Credentials, ChannelsError> {
     let field = |name: &'static str, value: Option<String>| -> Result<Option<String>, ChannelsError> {
         let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         if value.as_ref().is_some_and(|v| v.chars().count() > MAX_CREDENTIAL_CHARS) {
@@ -89,7 +89,7 @@ fn optional_text(field: &'static str, value: Option<String>, max: usize) -> Resu
 }
 
 /// Validates a location's fields, naming the first one at fault.
-pub(super) fn location_fields(input: LocationIn) -> Result<LocationFields, ChannelsError> {
+pub(super) fn location_fields(input: LocationInput) -> Result<LocationFields, ChannelsError> {
     let name = required_text("name", &input.name)?;
     let website = optional_text("website", input.website, 2_000)?;
     if let Some(site) = &website {
@@ -162,23 +162,23 @@ mod tests {
 
     #[test]
     fn each_platform_asks_for_its_own_credentials() {
-        let token = || CredentialsIn { access_token: Some("t".into()), ..CredentialsIn::default() };
+        let token = || CredentialsInput { access_token: Some("t".into()), ..CredentialsInput::default() };
         assert!(credentials_for(Platform::Yelp, token()).is_ok());
         assert!(matches!(
-            credentials_for(Platform::Yelp, CredentialsIn::default()),
+            credentials_for(Platform::Yelp, CredentialsInput::default()),
             Err(ChannelsError::Validation { field: "credentials.accessToken", .. })
         ));
         assert!(matches!(
             credentials_for(Platform::Dataforseo, token()),
             Err(ChannelsError::Validation { field: "credentials.login", .. })
         ));
-        let dataforseo = CredentialsIn {
+        let dataforseo = CredentialsInput {
             login: Some("me@example.com".into()),
             secret: Some("pw".into()),
-            ..CredentialsIn::default()
+            ..CredentialsInput::default()
         };
         assert!(credentials_for(Platform::Dataforseo, dataforseo).is_ok());
-        let blank = CredentialsIn { access_token: Some("   ".into()), ..CredentialsIn::default() };
+        let blank = CredentialsInput { access_token: Some("   ".into()), ..CredentialsInput::default() };
         assert!(credentials_for(Platform::Whatsapp, blank).is_err(), "blank is absent");
     }
 

@@ -180,13 +180,11 @@ pub enum SeedError {
 /// The demo workspace, when there is one.
 pub async fn demo_workspace(db: &Db) -> Result<Option<WorkspaceId>, StoreError> {
     // Routing crosses workspaces by nature here: the demo is found by its marker, not by a user.
-    let id: Option<String> =
-        with_reader!(db, |pool| sqlx::query_scalar("SELECT id FROM workspaces WHERE slug = $1 AND settings = $2")
-            .bind(DEMO_SLUG)
-            .bind(DEMO_MARKER)
-            .fetch_optional(pool)
-            .await)?;
-    id.map(|id| WorkspaceId::parse(&id).map_err(StoreError::corrupt)).transpose()
+    Ok(with_reader!(db, |pool| sqlx::query_scalar("SELECT id FROM workspaces WHERE slug = $1 AND settings = $2")
+        .bind(DEMO_SLUG)
+        .bind(DEMO_MARKER)
+        .fetch_optional(pool)
+        .await)?)
 }
 
 /// True when the database holds no workspace at all (a first start).

@@ -315,7 +315,7 @@ pub struct MemberOut {
 impl From<MemberRow> for MemberOut {
     fn from(row: MemberRow) -> Self {
         Self {
-            user_id: row.user_id,
+            user_id: row.user_id.to_string(),
             email: row.email,
             name: row.name,
             role: row.role,

@@ -3,7 +3,7 @@
 
 mod api_error;
 pub mod auth;
-mod dto;
+pub mod dto;
 mod emails;
 pub mod pages;
 pub mod password;

@@ -234,9 +234,9 @@ pub fn parse_import(data: &[u8], locations: &[LocationRow]) -> Result<Vec<Import
         let location_id = match cell(columns.location) {
             "" => None,
             name_or_id => match by_id.get(name_or_id) {
-                Some(location) => LocationId::parse(&location.id).ok(),
+                Some(location) => Some(location.id.clone()),
                 None => match by_name.get(&name_or_id.to_lowercase()).map(Vec::as_slice) {
-                    Some([location]) => LocationId::parse(&location.id).ok(),
+                    Some([location]) => Some(location.id.clone()),
                     Some(_) => {
                         fail("location", "more than one location has this name: use its id");
                         None
@@ -610,10 +610,10 @@ mod tests {
         assert!(sent[2].is_err(), "the transfer is cut off too");
     }
 
-    fn location(id: &str, name: &str) -> LocationRow {
+    fn location(name: &str) -> LocationRow {
         LocationRow {
-            id: id.to_owned(),
-            workspace_id: "ws_x".to_owned(),
+            id: LocationId::generate(),
+            workspace_id: WorkspaceId::generate(),
             name: name.to_owned(),
             address: None,
             city: None,
@@ -656,7 +656,7 @@ mod tests {
 
     #[test]
     fn every_bad_row_is_reported_with_its_field() {
-        let locations = [location("loc_1", "Main Street")];
+        let locations = [location("Main Street")];
         let file = "platform,location,author,rating,text,date\n\
                     google,main street,Ana,5,ok,2026-01-02\n\
                     myspace,,Ben,4,ok,2026-01-02\n\

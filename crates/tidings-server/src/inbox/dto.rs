@@ -9,10 +9,10 @@ use tidings_core::{LocationId, UserId};
 use utoipa::{IntoParams, ToSchema};
 
 use super::csv::IMPORTED_PLATFORM;
-use super::model::{ConversationKind, ConversationStatus};
+use super::model::{ConversationStatus, MessageKind, ReplyKind, ResponseStatus};
 use super::search;
 use super::store::{ConversationFilter, ConversationRow, MessageRow, PageStart, ResponseRow};
-use super::tasks::TaskRow;
+use super::tasks::{TaskKind, TaskRow, TaskStatus};
 use crate::http::{ApiError, Pagination};
 
 mod replies;
@@ -116,11 +116,7 @@ impl InboxQuery {
 
     fn filter(&self) -> Result<ConversationFilter, ApiError> {
         let kind = present(&self.kind)
-            .map(|k| {
-                ConversationKind::parse(k)
-                    .map(|k| k.as_str().to_owned())
-                    .ok_or_else(|| ApiError::validation("kind", "must be `review` or `thread`"))
-            })
+            .map(|k| k.parse().map_err(|_| ApiError::validation("kind", "must be `review` or `thread`")))
             .transpose()?;
         let location_id = present(&self.location_id)
             .map(|id| {
@@ -159,9 +155,8 @@ impl InboxQuery {
             .transpose()?;
         let status = present(&self.status)
             .map(|s| {
-                ConversationStatus::parse(s).map(|s| s.as_str().to_owned()).ok_or_else(|| {
-                    ApiError::validation("status", "must be `open`, `snoozed`, `closed` or `needs_human`")
-                })
+                s.parse()
+                    .map_err(|_| ApiError::validation("status", "must be `open`, `snoozed`, `closed` or `needs_human`"))
             })
             .transpose()?;
         let assignee = present(&self.assignee_id)
@@ -274,7 +269,9 @@ fn location_of(row: &ConversationRow) -> Option<LocationRef> {
 }
 
 fn assignee_of(row: &ConversationRow) -> Option<PersonRef> {
-    row.assignee_id.clone().map(|id| PersonRef { id, name: row.assignee_name.clone().unwrap_or_default() })
+    row.assignee_id
+        .as_ref()
+        .map(|id| PersonRef { id: id.to_string(), name: row.assignee_name.clone().unwrap_or_default() })
 }
 
 /// A reply written in Tidings.
@@ -283,15 +280,13 @@ fn assignee_of(row: &ConversationRow) -> Option<PersonRef> {
 pub struct ResponseOut {
     pub id: String,
     pub conversation_id: String,
-    /// `draft`, `queued`, `sending`, `posted`, `failed`, `manual_required` (post it by hand at
-    /// `deepLink`), `posted_manually`, `unconfirmed` or `deleted`.
-    pub status: String,
+    /// `manual_required`: post it by hand at `deepLink`.
+    pub status: ResponseStatus,
     /// The reply's text.
     pub text: String,
     pub post_to_platform: bool,
-    /// `text`, `human_agent` (tagged `HUMAN_AGENT`) or `template` (the text then names the
-    /// template and its values).
-    pub kind: String,
+    /// `human_agent`: tagged `HUMAN_AGENT`; `template`: the text names the template and its values.
+    pub kind: ReplyKind,
     /// Where to post the reply by hand, for platforms whose API takes no replies.
     pub deep_link: Option<String>,
     /// Why posting failed.
@@ -308,7 +303,7 @@ impl From<ResponseRow> for ResponseOut {
     fn from(row: ResponseRow) -> Self {
         Self {
             id: row.id,
-            conversation_id: row.conversation_id,
+            conversation_id: row.conversation_id.to_string(),
             status: row.status,
             text: row.body,
             post_to_platform: row.post_to_platform,
@@ -316,7 +311,7 @@ impl From<ResponseRow> for ResponseOut {
             deep_link: row.deep_link.filter(|l| !l.is_empty()),
             error: row.error,
             attempts: row.attempts,
-            author_id: row.author_id,
+            author_id: row.author_id.map(|id| id.to_string()),
             posted_at: row.posted_at.map(to_rfc3339),
             created_at: to_rfc3339(row.created_at),
             updated_at: to_rfc3339(row.updated_at),
@@ -331,8 +326,7 @@ pub struct MessageOut {
     pub id: String,
     /// `inbound` (from the customer) or `outbound` (from the business).
     pub direction: String,
-    /// `review`, `message`, `comment` or `reply`.
-    pub kind: String,
+    pub kind: MessageKind,
     pub author: Option<String>,
     pub body: String,
     pub rating: Option<i64>,
@@ -358,7 +352,7 @@ impl From<MessageRow> for MessageOut {
             title: row.title,
             language: row.language,
             sentiment: row.sentiment,
-            response_id: row.response_id,
+            response_id: row.response_id.map(|id| id.to_string()),
             sent_at: to_rfc3339(row.sent_at),
             analysis: None,
         }
@@ -380,8 +374,7 @@ pub struct ReviewOut {
     pub language: Option<String>,
     pub sentiment: Option<String>,
     pub sentiment_score: Option<f64>,
-    /// `open`, `snoozed`, `closed` or `needs_human`.
-    pub status: String,
+    pub status: ConversationStatus,
     pub assignee: Option<PersonRef>,
     /// The business has answered (on the platform, or confirmed as posted by hand).
     pub responded: bool,
@@ -457,8 +450,7 @@ pub struct ConversationOut {
     pub subject: Option<String>,
     /// The latest message, shortened.
     pub preview: String,
-    /// `open`, `snoozed`, `closed` or `needs_human`.
-    pub status: String,
+    pub status: ConversationStatus,
     pub snoozed_until: Option<String>,
     pub assignee: Option<PersonRef>,
     pub rating: Option<i64>,
@@ -484,7 +476,7 @@ impl From<ConversationRow> for ConversationOut {
         let location = location_of(&row);
         let assignee = assignee_of(&row);
         let contact = row.contact_id.map(|id| ContactRef {
-            id,
+            id: id.to_string(),
             name: row.contact_name.unwrap_or_default(),
             email: row.contact_email,
             phone: row.contact_phone,
@@ -584,10 +576,8 @@ pub struct ImportAcceptedOut {
 #[serde(rename_all = "camelCase")]
 pub struct TaskOut {
     pub id: String,
-    /// `sync` or `import`.
-    pub kind: String,
-    /// `running`, `succeeded` or `failed`.
-    pub status: String,
+    pub kind: TaskKind,
+    pub status: TaskStatus,
     pub total: i64,
     pub done: i64,
     /// 0–100.
@@ -611,7 +601,7 @@ impl From<TaskRow> for TaskOut {
             0
         };
         Self {
-            id: row.id,
+            id: row.id.to_string(),
             kind: row.kind,
             status: row.status,
             total: row.total,

@@ -10,7 +10,7 @@ use tidings_connectors::{FetchedReview, InboundMessage};
 use tidings_core::text::strip_nul;
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, ContactId, ConversationId, LocationId, MessageId, WorkspaceId};
-use tidings_store::{StoreError, Tx, with_tx};
+use tidings_store::{StoreError, Tx, execute, with_tx};
 
 use super::model::{ConversationKind, Direction, MessageKind};
 use super::search;
@@ -256,13 +256,13 @@ pub async fn outbound(
     };
     let inserted = insert_message(tx, source, &message).await?;
     if let Some(id) = &inserted {
-        with_tx!(tx, |conn| sqlx::query("UPDATE messages SET response_id = $3 WHERE workspace_id = $1 AND id = $2")
-            .bind(source.workspace_id.as_str())
-            .bind(id.as_str())
-            .bind(response_id)
-            .execute(&mut **conn)
-            .await
-            .map(|_| ()))?;
+        execute!(
+            tx,
+            "UPDATE messages SET response_id = $3 WHERE workspace_id = $1 AND id = $2",
+            source.workspace_id.as_str(),
+            id.as_str(),
+            response_id
+        )?;
     }
     mark_responded(tx, source, conversation_id).await?;
     Ok(inserted)
@@ -315,24 +315,24 @@ async fn conversation_for(
          ON CONFLICT (workspace_id, external_thread_id, platform) DO NOTHING",
         search::new_key_sql(tx.engine(), "$13")
     );
-    let inserted = with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(id.as_str())
-        .bind(workspace)
-        .bind(source.location_id.as_ref().map(LocationId::as_str))
-        .bind(source.connection_id.as_ref().map(ConnectionId::as_str))
-        .bind(&source.platform)
-        .bind(thread.kind.as_str())
-        .bind(thread.external_thread_id)
-        .bind(thread.contact.as_str())
-        .bind(thread.preview)
-        .bind(thread.rating)
-        .bind(thread.language)
-        .bind(thread.url)
-        .bind(thread.at)
-        .bind(now)
-        .execute(&mut **conn)
-        .await?
-        .rows_affected());
+    let inserted = execute!(
+        tx,
+        sqlx::AssertSqlSafe(sql.as_str()),
+        id.as_str(),
+        workspace,
+        source.location_id.as_ref().map(LocationId::as_str),
+        source.connection_id.as_ref().map(ConnectionId::as_str),
+        &source.platform,
+        thread.kind.as_str(),
+        thread.external_thread_id,
+        thread.contact.as_str(),
+        thread.preview,
+        thread.rating,
+        thread.language,
+        thread.url,
+        thread.at,
+        now
+    )?;
     if inserted == 1 {
         return Ok((id, true));
     }
@@ -348,15 +348,14 @@ async fn existing_conversation(
     source: &Source,
     external_thread_id: &str,
 ) -> Result<Option<ConversationId>, StoreError> {
-    let id: Option<String> = with_tx!(tx, |conn| sqlx::query_scalar(
+    Ok(with_tx!(tx, |conn| sqlx::query_scalar(
         "SELECT id FROM conversations WHERE workspace_id = $1 AND platform = $2 AND external_thread_id = $3"
     )
     .bind(source.workspace_id.as_str())
     .bind(&source.platform)
     .bind(external_thread_id)
     .fetch_optional(&mut **conn)
-    .await?);
-    id.map(|id| ConversationId::parse(&id).map_err(StoreError::corrupt)).transpose()
+    .await?))
 }
 
 /// Inserts a message unless the workspace already has one with its platform id; on insert,
@@ -365,33 +364,29 @@ async fn insert_message(tx: &mut Tx, source: &Source, m: &NewMessage<'_>) -> Res
     let id = MessageId::generate();
     let now = now_millis();
     let raw = if m.raw.is_null() { None } else { Some(m.raw.to_string()) };
-    let inserted = with_tx!(tx, |conn| {
-        sqlx::query(
+    let inserted = execute!(
+        tx,
         "INSERT INTO messages (id, workspace_id, conversation_id, platform, external_id, direction, kind, author_name, \
          author_external_id, rating, title, body, language, raw, sent_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-         ON CONFLICT (workspace_id, platform, external_id) DO NOTHING"
-    )
-    .bind(id.as_str())
-    .bind(source.workspace_id.as_str())
-    .bind(m.conversation_id.as_str())
-    .bind(&source.platform)
-    .bind(m.external_id)
-    .bind(m.direction.as_str())
-    .bind(m.kind.as_str())
-    .bind(m.author_name)
-    .bind(m.author_external_id)
-    .bind(m.rating)
-    .bind(m.title)
-    .bind(m.body)
-    .bind(m.language)
-    .bind(raw)
-    .bind(m.sent_at)
-    .bind(now)
-    .execute(&mut **conn)
-    .await?
-    .rows_affected()
-    });
+         ON CONFLICT (workspace_id, platform, external_id) DO NOTHING",
+        id.as_str(),
+        source.workspace_id.as_str(),
+        m.conversation_id.as_str(),
+        &source.platform,
+        m.external_id,
+        m.direction.as_str(),
+        m.kind.as_str(),
+        m.author_name,
+        m.author_external_id,
+        m.rating,
+        m.title,
+        m.body,
+        m.language,
+        raw,
+        m.sent_at,
+        now
+    )?;
     if inserted == 0 {
         return Ok(None);
     }
@@ -413,17 +408,17 @@ async fn insert_message(tx: &mut Tx, source: &Source, m: &NewMessage<'_>) -> Res
         search::new_key_sql(tx.engine(), "$3"),
         search::append_sql("$7"),
     );
-    with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(source.workspace_id.as_str())
-        .bind(m.conversation_id.as_str())
-        .bind(m.sent_at)
-        .bind(&preview)
-        .bind(reopen)
-        .bind(now)
-        .bind(search::message_text(m.title, m.body, m.author_name))
-        .execute(&mut **conn)
-        .await
-        .map(|_| ()))?;
+    execute!(
+        tx,
+        sqlx::AssertSqlSafe(sql.as_str()),
+        source.workspace_id.as_str(),
+        m.conversation_id.as_str(),
+        m.sent_at,
+        &preview,
+        reopen,
+        now,
+        search::message_text(m.title, m.body, m.author_name)
+    )?;
     Ok(Some(id))
 }
 
@@ -457,16 +452,16 @@ async fn update_edited_review(
          WHERE workspace_id = $1 AND platform = $2 AND external_thread_id = $3",
         search::rebuild_sql("$1")
     );
-    with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(workspace)
-        .bind(&source.platform)
-        .bind(&review.external_id)
-        .bind(rating)
-        .bind(preview)
-        .bind(now_millis())
-        .execute(&mut **conn)
-        .await
-        .map(|_| ()))?;
+    execute!(
+        tx,
+        sqlx::AssertSqlSafe(sql.as_str()),
+        workspace,
+        &source.platform,
+        &review.external_id,
+        rating,
+        preview,
+        now_millis()
+    )?;
     Ok(Some(message_id))
 }
 
@@ -491,24 +486,20 @@ pub(crate) async fn contact_for(
     let now = now_millis();
     if let Some((id, known_as)) = known_contact(tx, source, external_id).await? {
         if email.is_some() || phone.is_some() {
-            with_tx!(tx, |conn| {
-                sqlx::query(
+            execute!(
+                tx,
                 "UPDATE contacts SET email = COALESCE(email, $3), phone = COALESCE(phone, $4), updated_at = $5 \
-                 WHERE workspace_id = $1 AND id = $2 AND ((email IS NULL AND $3 IS NOT NULL) OR (phone IS NULL AND $4 IS NOT NULL))"
-            )
-            .bind(workspace)
-            .bind(id.as_str())
-            .bind(email.as_deref())
-            .bind(phone.as_deref())
-            .bind(now)
-            .execute(&mut **conn)
-            .await
-            .map(|_| ())
-            })?;
+                 WHERE workspace_id = $1 AND id = $2 AND ((email IS NULL AND $3 IS NOT NULL) OR (phone IS NULL AND $4 IS NOT NULL))",
+                workspace,
+                id.as_str(),
+                email.as_deref(),
+                phone.as_deref(),
+                now
+            )?;
         }
         return Ok((id, known_as));
     }
-    let same_person: Option<String> = if email.is_some() || phone.is_some() {
+    let same_person: Option<ContactId> = if email.is_some() || phone.is_some() {
         with_tx!(tx, |conn| sqlx::query_scalar(
             "SELECT id FROM contacts WHERE workspace_id = $1 AND (phone = $2 OR email = $3) ORDER BY created_at LIMIT 1"
         )
@@ -521,52 +512,41 @@ pub(crate) async fn contact_for(
         None
     };
     let (contact, created) = match same_person {
-        Some(id) => (ContactId::parse(&id).map_err(StoreError::corrupt)?, false),
+        Some(id) => (id, false),
         None => {
             let id = ContactId::generate();
-            with_tx!(tx, |conn| sqlx::query(
+            execute!(
+                tx,
                 "INSERT INTO contacts (id, workspace_id, display_name, email, phone, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6)"
-            )
-            .bind(id.as_str())
-            .bind(workspace)
-            .bind(name)
-            .bind(email.as_deref())
-            .bind(phone.as_deref())
-            .bind(now)
-            .execute(&mut **conn)
-            .await
-            .map(|_| ()))?;
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                id.as_str(),
+                workspace,
+                name,
+                email.as_deref(),
+                phone.as_deref(),
+                now
+            )?;
             (id, true)
         }
     };
-    let linked = with_tx!(tx, |conn| {
-        sqlx::query(
+    let linked = execute!(
+        tx,
         "INSERT INTO contact_identities (workspace_id, platform, external_id, contact_id, display_name, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace_id, platform, external_id) DO NOTHING"
-    )
-    .bind(workspace)
-    .bind(&source.platform)
-    .bind(external_id)
-    .bind(contact.as_str())
-    .bind(name)
-    .bind(now)
-    .execute(&mut **conn)
-    .await?
-    .rows_affected()
-    });
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace_id, platform, external_id) DO NOTHING",
+        workspace,
+        &source.platform,
+        external_id,
+        contact.as_str(),
+        name,
+        now
+    )?;
     if linked == 1 {
         return Ok((contact, name.to_owned()));
     }
     // Another transaction linked this identity first (its first messages arrived in two batches
     // at once): use its contact, and drop the one made here so no orphan is left.
     if created {
-        with_tx!(tx, |conn| sqlx::query("DELETE FROM contacts WHERE workspace_id = $1 AND id = $2")
-            .bind(workspace)
-            .bind(contact.as_str())
-            .execute(&mut **conn)
-            .await
-            .map(|_| ()))?;
+        execute!(tx, "DELETE FROM contacts WHERE workspace_id = $1 AND id = $2", workspace, contact.as_str())?;
     }
     known_contact(tx, source, external_id).await?.ok_or(StoreError::from(sqlx::Error::RowNotFound))
 }
@@ -577,7 +557,7 @@ pub(crate) async fn known_contact(
     source: &Source,
     external_id: &str,
 ) -> Result<Option<(ContactId, String)>, StoreError> {
-    let row: Option<(String, String)> = with_tx!(tx, |conn| sqlx::query_as(
+    Ok(with_tx!(tx, |conn| sqlx::query_as(
         "SELECT ci.contact_id, c.display_name FROM contact_identities ci JOIN contacts c ON c.id = ci.contact_id \
          WHERE ci.workspace_id = $1 AND ci.platform = $2 AND ci.external_id = $3"
     )
@@ -585,8 +565,7 @@ pub(crate) async fn known_contact(
     .bind(&source.platform)
     .bind(external_id)
     .fetch_optional(&mut **conn)
-    .await?);
-    row.map(|(id, name)| Ok((ContactId::parse(&id).map_err(StoreError::corrupt)?, name))).transpose()
+    .await?))
 }
 
 /// An email address as compared between sources: trimmed and lower-cased.
@@ -658,28 +637,19 @@ pub async fn name_sender(
         "UPDATE messages SET author_name = $4 \
          WHERE workspace_id = $1 AND platform = $2 AND author_external_id = $3 AND author_name = $5",
     ] {
-        with_tx!(tx, |conn| sqlx::query(sql)
-            .bind(workspace.as_str())
-            .bind(platform)
-            .bind(sender_id)
-            .bind(name)
-            .bind(&placeholder)
-            .execute(&mut **conn)
-            .await
-            .map(|_| ()))?;
+        execute!(tx, sql, workspace.as_str(), platform, sender_id, name, &placeholder)?;
     }
     // The search text holds each message's author: rebuilt, the thread is found by the name.
     let sql = format!(
         "UPDATE conversations SET {}, updated_at = $3 WHERE workspace_id = $1 AND contact_id = $2 RETURNING id",
         search::rebuild_sql("$1")
     );
-    let conversations: Vec<String> = with_tx!(tx, |conn| sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
+    Ok(with_tx!(tx, |conn| sqlx::query_scalar(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(workspace.as_str())
         .bind(&contact)
         .bind(now)
         .fetch_all(&mut **conn)
-        .await?);
-    conversations.iter().map(|id| ConversationId::parse(id).map_err(StoreError::corrupt)).collect()
+        .await?))
 }
 
 fn short(id: &str) -> &str {

@@ -19,10 +19,10 @@ use std::collections::{HashMap, HashSet};
 use tidings_connectors::InboundMessage;
 use tidings_core::time::now_millis;
 use tidings_core::{ContactId, ConversationId, MessageId};
-use tidings_store::{Engine, StoreError, Tx, with_tx};
+use tidings_store::{Engine, StoreError, Tx, execute, with_tx};
 
 use super::ingest::{self, ContactDetails, Ingested, Source};
-use super::model::{ConversationKind, Direction};
+use super::model::{ConversationKind, ConversationStatus, Direction};
 use super::query::{Arg, bind_args, placeholders};
 use super::search;
 
@@ -185,12 +185,7 @@ async fn contacts(
                 continue;
             }
             // Another transaction linked this identity first: use its contact, drop this one.
-            with_tx!(tx, |conn| sqlx::query("DELETE FROM contacts WHERE workspace_id = $1 AND id = $2")
-                .bind(workspace)
-                .bind(id.as_str())
-                .execute(&mut **conn)
-                .await
-                .map(|_| ()))?;
+            execute!(tx, "DELETE FROM contacts WHERE workspace_id = $1 AND id = $2", workspace, id.as_str())?;
             let known = ingest::known_contact(tx, item.source, &key.1).await?;
             found.insert(key.clone(), known.ok_or(StoreError::from(sqlx::Error::RowNotFound))?);
         }
@@ -217,7 +212,7 @@ async fn known_identities<'k>(
                  WHERE ci.workspace_id = $1 AND ci.platform = $2 AND ci.external_id IN ({})",
                 placeholders(3, chunk.len())
             );
-            let rows: Vec<(String, String, String, bool)> = with_tx!(tx, |conn| {
+            let rows: Vec<(String, ContactId, String, bool)> = with_tx!(tx, |conn| {
                 let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(workspace).bind(platform);
                 for id in chunk {
                     query = query.bind(*id);
@@ -225,7 +220,6 @@ async fn known_identities<'k>(
                 query.fetch_all(&mut **conn).await?
             });
             for (external_id, contact, name, has_phone) in rows {
-                let contact = ContactId::parse(&contact).map_err(StoreError::corrupt)?;
                 known.insert((platform.to_owned(), external_id), (contact, name, has_phone));
             }
         }
@@ -240,7 +234,7 @@ struct Thread {
     /// Created by this batch.
     created: bool,
     last_message_at: i64,
-    status: String,
+    status: ConversationStatus,
     responded: bool,
     /// Messages of the batch stored into it.
     added: i64,
@@ -261,8 +255,8 @@ impl Thread {
         if at >= self.last_message_at && moves {
             self.preview = Some(item.preview.clone());
         }
-        if inbound && matches!(self.status.as_str(), "closed" | "snoozed") {
-            self.status = "open".to_owned();
+        if inbound && matches!(self.status, ConversationStatus::Closed | ConversationStatus::Snoozed) {
+            self.status = ConversationStatus::Open;
             self.reopened = true;
         }
         if inbound && self.kind == ConversationKind::Thread && at >= self.last_message_at {
@@ -312,7 +306,7 @@ async fn threads(
                 kind: ConversationKind::Thread,
                 created: true,
                 last_message_at: item.message.sent_at_ms,
-                status: "open".to_owned(),
+                status: ConversationStatus::Open,
                 responded: false,
                 added: 0,
                 moved: false,
@@ -413,17 +407,18 @@ async fn stored_threads<'k>(
                  ORDER BY external_thread_id {lock}",
                 placeholders(3, chunk.len())
             );
-            let rows: Vec<(String, String, String, i64, String, bool)> = with_tx!(tx, |conn| {
-                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(workspace).bind(platform);
-                for id in chunk {
-                    query = query.bind(*id);
-                }
-                query.fetch_all(&mut **conn).await?
-            });
+            let rows: Vec<(String, ConversationId, ConversationKind, i64, ConversationStatus, bool)> =
+                with_tx!(tx, |conn| {
+                    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(workspace).bind(platform);
+                    for id in chunk {
+                        query = query.bind(*id);
+                    }
+                    query.fetch_all(&mut **conn).await?
+                });
             for (thread_id, id, kind, last_message_at, status, responded) in rows {
                 let thread = Thread {
-                    id: ConversationId::parse(&id).map_err(StoreError::corrupt)?,
-                    kind: if kind == "review" { ConversationKind::Review } else { ConversationKind::Thread },
+                    id,
+                    kind,
                     created: false,
                     last_message_at,
                     status,
@@ -581,7 +576,7 @@ async fn update_threads(tx: &mut Tx, workspace: &str, threads: &[&Thread]) -> Re
                 Arg::Int(key.unwrap_or_default()),
                 Arg::Int(thread.last_message_at),
                 Arg::OptText(thread.preview.clone()),
-                Arg::Text(thread.status.clone()),
+                Arg::Text(thread.status.to_string()),
                 Arg::Bool(thread.reopened),
                 Arg::Bool(thread.responded),
                 Arg::Text(thread.text.join(" ")),

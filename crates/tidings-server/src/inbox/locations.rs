@@ -8,8 +8,8 @@ use tidings_store::{Db, StoreError, tenant_read};
 /// A business location.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LocationRow {
-    pub id: String,
-    pub workspace_id: String,
+    pub id: LocationId,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub address: Option<String>,
     pub city: Option<String>,

@@ -3,50 +3,45 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// Defines a string-backed enum with `as_str`, `parse` and `ALL`.
+/// Defines an enum stored and shown by its snake_case name. strum derives the names (`Display`,
+/// `FromStr`, `AsRef<str>`, every variant in `VARIANTS`); serde and the OpenAPI document use the
+/// same names; sqlx reads and writes it as text, so rows hold the enum, and a stored name that
+/// does not parse is a decode error naming it.
 macro_rules! stored_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema,
+            strum::AsRefStr, strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray,
+        )]
         #[serde(rename_all = "snake_case")]
+        #[strum(serialize_all = "snake_case")]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
-            /// Every value.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
             /// The stored and shown name.
             pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-
-            /// Parses a stored or submitted name.
-            pub fn parse(value: &str) -> Option<Self> {
-                match value { $($text => Some($name::$variant),)+ _ => None }
+                self.into()
             }
         }
 
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
+        tidings_core::stored_as_text!($name);
     };
 }
-// Other capabilities above the inbox define their stored enums with it too.
+// The channels' stored enums are defined with it too.
 pub(crate) use stored_enum;
 
 stored_enum!(
     /// Where a conversation is in the team's work.
     ConversationStatus {
         /// Waiting for the team.
-        Open = "open",
+        Open,
         /// Put aside until `snoozedUntil`; reopens then, or when the customer writes again.
-        Snoozed = "snoozed",
+        Snoozed,
         /// Done.
-        Closed = "closed",
+        Closed,
         /// The AI handed it to a person.
-        NeedsHuman = "needs_human",
+        NeedsHuman,
     }
 );
 
@@ -54,9 +49,9 @@ stored_enum!(
     /// A review with its replies, or a message thread.
     ConversationKind {
         /// A review and the owner's reply.
-        Review = "review",
+        Review,
         /// A message thread with a contact.
-        Thread = "thread",
+        Thread,
     }
 );
 
@@ -64,9 +59,9 @@ stored_enum!(
     /// Who sent a message.
     Direction {
         /// From the customer.
-        Inbound = "inbound",
+        Inbound,
         /// From the business.
-        Outbound = "outbound",
+        Outbound,
     }
 );
 
@@ -74,13 +69,13 @@ stored_enum!(
     /// What a message is.
     MessageKind {
         /// A review.
-        Review = "review",
+        Review,
         /// A direct message.
-        Message = "message",
+        Message,
         /// A public comment.
-        Comment = "comment",
+        Comment,
         /// The owner's reply to a review.
-        Reply = "reply",
+        Reply,
     }
 );
 
@@ -88,23 +83,23 @@ stored_enum!(
     /// Where a reply written in Tidings is, from draft to posted.
     ResponseStatus {
         /// Saved, not sent.
-        Draft = "draft",
+        Draft,
         /// Waiting in the outbound queue.
-        Queued = "queued",
+        Queued,
         /// Handed to the platform; the answer has not been recorded yet.
-        Sending = "sending",
+        Sending,
         /// Posted on the platform.
-        Posted = "posted",
+        Posted,
         /// The platform refused it, or retries ran out.
-        Failed = "failed",
+        Failed,
         /// The platform's API does not take replies: post it by hand with the deep link.
-        ManualRequired = "manual_required",
+        ManualRequired,
         /// Someone confirmed they posted it by hand.
-        PostedManually = "posted_manually",
+        PostedManually,
         /// A send was interrupted after the platform may have received it; not resent automatically.
-        Unconfirmed = "unconfirmed",
+        Unconfirmed,
         /// Removed (and deleted from the platform where it allows).
-        Deleted = "deleted",
+        Deleted,
     }
 );
 
@@ -112,25 +107,29 @@ stored_enum!(
     /// What a reply in a message thread sends (Meta's messaging windows allow each for a time).
     ReplyKind {
         /// Free text.
-        Text = "text",
+        Text,
         /// Free text tagged `HUMAN_AGENT` (Messenger, Instagram).
-        HumanAgent = "human_agent",
+        HumanAgent,
         /// An approved WhatsApp message template.
-        Template = "template",
+        Template,
     }
 );
 
 #[cfg(test)]
 mod tests {
+    use strum::VariantArray;
+
     use super::*;
 
     #[test]
     fn stored_names_round_trip() {
-        for status in ResponseStatus::ALL {
-            assert_eq!(ResponseStatus::parse(status.as_str()), Some(*status));
+        for status in ResponseStatus::VARIANTS {
+            assert_eq!(status.as_str().parse::<ResponseStatus>().ok(), Some(*status));
         }
-        assert_eq!(ConversationStatus::parse("needs_human"), Some(ConversationStatus::NeedsHuman));
-        assert_eq!(ConversationStatus::parse("pending"), None);
+        assert_eq!("needs_human".parse::<ConversationStatus>().ok(), Some(ConversationStatus::NeedsHuman));
+        assert!("pending".parse::<ConversationStatus>().is_err());
+        assert_eq!(ConversationStatus::NeedsHuman.to_string(), "needs_human");
+        assert_eq!(ResponseStatus::PostedManually.as_str(), "posted_manually");
         assert_eq!(serde_json::to_value(ConversationStatus::NeedsHuman).ok(), Some(serde_json::json!("needs_human")));
     }
 }

@@ -23,7 +23,8 @@ use tidings_core::ConversationId;
 use tidings_core::time::now_millis;
 
 use self::filters::{Chip, FilterForm, FilterQuery, Filters, Tab};
-use super::store::{self, ConversationRow, PageStart};
+use super::model::ConversationStatus;
+use super::store::{ConversationRow, PageStart};
 use crate::AppState;
 use crate::dashboard::asset_url;
 use crate::dashboard::csrf::Csrf;
@@ -103,23 +104,22 @@ fn stars(rating: i64) -> String {
 }
 
 /// How a status reads.
-fn status_label(status: &str) -> &'static str {
+fn status_label(status: ConversationStatus) -> &'static str {
     match status {
-        "open" => "open",
-        "snoozed" => "snoozed",
-        "closed" => "closed",
-        "needs_human" => "needs a person",
-        _ => "unknown",
+        ConversationStatus::Open => "open",
+        ConversationStatus::Snoozed => "snoozed",
+        ConversationStatus::Closed => "closed",
+        ConversationStatus::NeedsHuman => "needs a person",
     }
 }
 
 /// The badge colour of a conversation status.
-fn status_class(status: &str) -> &'static str {
+fn status_class(status: ConversationStatus) -> &'static str {
     match status {
-        "open" => "ok",
-        "needs_human" => "bad",
-        "snoozed" => "warn",
-        _ => "",
+        ConversationStatus::Open => "ok",
+        ConversationStatus::NeedsHuman => "bad",
+        ConversationStatus::Snoozed => "warn",
+        ConversationStatus::Closed => "",
     }
 }
 
@@ -152,22 +152,23 @@ struct RowView {
 
 fn row_view(row: ConversationRow, query: &str, selected: Option<&str>, now: i64) -> RowView {
     let suffix = if query.is_empty() { String::new() } else { format!("?{query}") };
+    let is_review = super::service::is_review(&row);
     RowView {
         badges: super::analysis::Badges::of(&row),
         href: format!("/inbox/{}{suffix}", row.id),
         selected: selected == Some(row.id.as_str()),
         platform_label: platform_label(&row.platform),
         name: row.contact_name.unwrap_or_else(|| "Unknown".to_owned()),
-        is_review: row.kind == "review",
+        is_review,
         stars: row.rating.map(stars).unwrap_or_default(),
         rating: row.rating,
         preview: row.preview,
         ago: relative_time(row.last_message_at, now),
         at_iso: iso_time(row.last_message_at),
         at_full: full_time(row.last_message_at),
-        status_label: status_label(&row.status),
-        status_class: status_class(&row.status),
-        status: row.status,
+        status_label: status_label(row.status),
+        status_class: status_class(row.status),
+        status: row.status.to_string(),
         assignee: row.assignee_name.unwrap_or_default(),
         responded: row.responded,
         location: row.location_name.unwrap_or_default(),
@@ -329,7 +330,7 @@ async fn render_inbox(
         None => String::new(),
     };
     let locations = crate::inbox::locations::locations(&state.db, &user.auth.workspace_id).await?;
-    let members = crate::identity::store::members(state.identity.db(), &user.auth.workspace_id).await?;
+    let members = state.identity.members(&user.auth.workspace_id).await?;
     let base = match open {
         Some(id) => format!("/inbox/{id}"),
         None => "/inbox".to_owned(),
@@ -359,14 +360,14 @@ async fn list_html(
     let (partial, total) = rows(state, user, filters, selected).await?;
     let workspace = &user.auth.workspace_id;
     let locations = crate::inbox::locations::locations(&state.db, workspace).await?;
-    let members = crate::identity::store::members(state.identity.db(), workspace).await?;
+    let members = state.identity.members(workspace).await?;
     let form = FilterForm::inbox(filters, base, &locations, &members);
     let list = ListPartial {
         tabs: tabs(state, user, filters, base).await?,
         chips: form.chips(filters, base),
         clear: filters.link_keeping(base, &["q", "assignee"]),
         total,
-        total_label: store::total_label(total, &filters.filter),
+        total_label: filters.filter.total_label(total),
         refresh_url: filters.link("/inbox", 0),
         rows: partial.render()?,
         filtered: !filters.query().is_empty(),
@@ -392,7 +393,7 @@ async fn tabs(state: &AppState, user: &DashboardUser, filters: &Filters, base: &
             .map_err(|e| PageError::from(crate::http::ApiError::from(e)))?;
         tabs.push(Tab {
             label,
-            count: store::total_label(total, &filter),
+            count: filter.total_label(total),
             href: filters.link_with(base, "assignee", value),
             current: current == value.unwrap_or_default(),
         });

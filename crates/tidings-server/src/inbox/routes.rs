@@ -19,10 +19,9 @@ use super::analysis;
 use super::csv::{self, ImportError};
 use super::dto::*;
 use super::live::LiveEvent;
-use super::model::{ConversationKind, ConversationStatus, ResponseStatus};
+use super::model::{ConversationKind, ConversationStatus, Direction, ResponseStatus};
 use super::service::{ConversationPage, InboxError, ReplyRequest, Thread, is_review};
 use super::store::ConversationRow;
-use super::tasks;
 use super::window::SendAs;
 use crate::AppState;
 use crate::http::error::ErrorBody;
@@ -102,7 +101,7 @@ async fn list_reviews(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewConversations)?;
     let mut request = query.list_request()?;
-    request.filter.kind = Some(ConversationKind::Review.as_str().to_owned());
+    request.filter.kind = Some(ConversationKind::Review);
     let (page, next_cursor) = page(&state, &auth, &request).await?;
     let pagination = page_of(page.total, &request, page.has_more);
     let reviews = state.inbox.with_reviews(&auth.workspace_id, page.rows).await?;
@@ -125,7 +124,7 @@ async fn export_reviews(
 ) -> Result<Response, ApiError> {
     auth.require(Permission::ExportData)?;
     let mut filter = query.export_filter()?;
-    filter.kind = Some(ConversationKind::Review.as_str().to_owned());
+    filter.kind = Some(ConversationKind::Review);
     let stream = csv::start_export(state.db.clone(), auth.workspace_id.clone(), filter)
         .await
         .map_err(|error| ApiError::internal(&error))?
@@ -204,8 +203,8 @@ async fn get_review(
     if !is_review(&row) {
         return Err(ApiError::not_found("review"));
     }
-    let review = messages.iter().find(|m| m.direction == "inbound").cloned();
-    let current = responses.iter().rev().find(|r| r.status != ResponseStatus::Deleted.as_str()).cloned();
+    let review = messages.iter().find(|m| m.direction == Direction::Inbound.as_str()).cloned();
+    let current = responses.iter().rev().find(|r| r.status != ResponseStatus::Deleted).cloned();
     let mut messages: Vec<MessageOut> = messages.into_iter().map(MessageOut::from).collect();
     analysis::attach(&state.db, &auth.workspace_id, &id, &mut messages).await?;
     Ok(Envelope::new(ReviewDetailOut {
@@ -377,8 +376,8 @@ async fn send_message(
     })?;
     // Handed to the sender (which may already have picked it up): accepted; kept here: created.
     let kept = matches!(
-        ResponseStatus::parse(&response.status),
-        Some(ResponseStatus::ManualRequired | ResponseStatus::Draft | ResponseStatus::PostedManually)
+        response.status,
+        ResponseStatus::ManualRequired | ResponseStatus::Draft | ResponseStatus::PostedManually
     );
     let status = if kept { StatusCode::CREATED } else { StatusCode::ACCEPTED };
     Ok((status, Envelope::new(ResponseOut::from(response))))
@@ -414,8 +413,11 @@ async fn set_status(
     auth.require(Permission::SendReplies)?;
     let id = conversation_id(&id)?;
     state.inbox.conversation(&auth.workspace_id, &id).await?;
-    let status = ConversationStatus::parse(body.status.trim())
-        .ok_or_else(|| ApiError::validation("status", "must be `open`, `snoozed`, `closed` or `needs_human`"))?;
+    let status: ConversationStatus = body
+        .status
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::validation("status", "must be `open`, `snoozed`, `closed` or `needs_human`"))?;
     let until = time("snoozedUntil", body.snoozed_until.as_deref())?;
     let row = state.inbox.set_status(&auth, &id, status, until).await?;
     Ok(Envelope::new(ConversationOut::from(row)))
@@ -431,7 +433,7 @@ async fn get_task(
 ) -> Result<impl IntoResponse, ApiError> {
     auth.require(Permission::ViewConversations)?;
     let id = TaskId::parse(&id).map_err(|_| ApiError::not_found("task"))?;
-    let task = tasks::task(&state.db, &auth.workspace_id, &id).await?.ok_or_else(|| ApiError::not_found("task"))?;
+    let task = state.inbox.task(&auth.workspace_id, &id).await?;
     Ok(Envelope::new(TaskOut::from(task)))
 }
 

@@ -170,8 +170,7 @@ impl Inbox {
             return Err(InboxError::Conflict("a message sent in a thread cannot be edited; send a new one".into()));
         }
         let text = validate_text(request.text)?;
-        let current_status = ResponseStatus::parse(&current.status).unwrap_or(ResponseStatus::Draft);
-        if matches!(current_status, ResponseStatus::Queued | ResponseStatus::Sending) {
+        if matches!(current.status, ResponseStatus::Queued | ResponseStatus::Sending) {
             return Err(InboxError::Conflict("the reply is being posted; try again in a moment".into()));
         }
         let (status, _) = plan(&conversation, Platform::parse(&conversation.platform), request.post_to_platform);
@@ -192,7 +191,7 @@ impl Inbox {
         let current =
             store::current_response(&self.db, workspace, id).await?.ok_or(InboxError::NotFound("response"))?;
         let response_id = ResponseId::parse(&current.id).map_err(StoreError::corrupt)?;
-        let was_posted = current.status == ResponseStatus::Posted.as_str();
+        let was_posted = current.status == ResponseStatus::Posted;
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         let update = ResponseUpdate::to(ResponseStatus::Deleted);
         store::update_response(&mut tx, workspace, &response_id, &update).await?;
@@ -214,8 +213,8 @@ impl Inbox {
         let current =
             store::current_response(&self.db, workspace, id).await?.ok_or(InboxError::NotFound("response"))?;
         if !matches!(
-            ResponseStatus::parse(&current.status),
-            Some(ResponseStatus::ManualRequired | ResponseStatus::Draft | ResponseStatus::Unconfirmed)
+            current.status,
+            ResponseStatus::ManualRequired | ResponseStatus::Draft | ResponseStatus::Unconfirmed
         ) {
             return Err(InboxError::Conflict(format!(
                 "the reply is {}, not waiting to be posted by hand",
@@ -252,37 +251,17 @@ impl Inbox {
         self.conversation(workspace, id).await?;
         let refused = |message: &str| InboxError::Validation { field: "assigneeId", message: message.into() };
         let assignee = assignee.map(|a| UserId::parse(a).map_err(|_| refused("is not a member id"))).transpose()?;
-        let is_member = match &assignee {
-            Some(user) => identity_store::role_of(&self.db, workspace, user).await?.is_some(),
-            None => true,
-        };
-        self.assign(caller, id, assignee.as_ref(), is_member).await
-    }
-
-    /// Assigns the conversation to a member of the workspace, or to nobody; `is_member` says
-    /// whether `assignee` is one. Prefer [`assign_to_member`](Self::assign_to_member), which
-    /// checks it; the dashboard's thread page still checks for itself. Audited as the caller (a
-    /// member, an API key, or an automation rule).
-    pub async fn assign(
-        &self,
-        caller: &Caller,
-        id: &ConversationId,
-        assignee: Option<&UserId>,
-        is_member: bool,
-    ) -> Result<ConversationRow, InboxError> {
-        let workspace = &caller.workspace_id;
-        if assignee.is_some() && !is_member {
-            return Err(InboxError::Validation {
-                field: "assigneeId",
-                message: "is not a member of this workspace".into(),
-            });
+        if let Some(user) = &assignee
+            && identity_store::role_of(&self.db, workspace, user).await?.is_none()
+        {
+            return Err(refused("is not a member of this workspace"));
         }
         let mut tx = self.db.begin_for_tenant(workspace).await?;
-        let found = store::assign(&mut tx, workspace, id, assignee).await?;
+        let found = store::assign(&mut tx, workspace, id, assignee.as_ref()).await?;
         if found {
             let entry = AuditEntry::by(caller, "conversation.assigned", "conversation")
                 .on(id)
-                .with(json!({ "assignee": assignee.map(UserId::as_str) }));
+                .with(json!({ "assignee": assignee.as_ref().map(UserId::as_str) }));
             audit::record(&mut tx, workspace, entry).await?;
         }
         tx.commit().await?;

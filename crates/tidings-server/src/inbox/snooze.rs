@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 use tidings_core::time::now_millis;
-use tidings_core::{ConversationId, WorkspaceId};
 use tidings_store::queue::{JobError, JobPayload, NewJob, QueueError, Registry, Schedule, names};
 use tidings_store::{Db, StoreError};
 
@@ -42,14 +41,8 @@ pub fn schedules() -> Result<Vec<Schedule>, QueueError> {
 /// Reopens the conversations snoozed until `now` or earlier and announces them; returns how many.
 pub async fn wake_due(db: &Db, live: &Live, now: i64) -> Result<usize, StoreError> {
     let woken = store::wake_snoozed(db, now).await?;
-    let events: Vec<LiveEvent> = woken
-        .iter()
-        .filter_map(|(workspace, id)| {
-            let workspace = WorkspaceId::parse(workspace).ok()?;
-            let id = ConversationId::parse(id).ok()?;
-            Some(LiveEvent::new(&workspace, "conversation.updated", &id))
-        })
-        .collect();
+    let events: Vec<LiveEvent> =
+        woken.iter().map(|(workspace, id)| LiveEvent::new(workspace, "conversation.updated", id)).collect();
     if !woken.is_empty() {
         tracing::info!(woken = woken.len(), "snoozed conversations are due and open again");
     }

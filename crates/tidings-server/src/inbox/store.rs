@@ -2,10 +2,10 @@
 //! workspace's data takes its `WorkspaceId` first.
 
 use tidings_core::time::now_millis;
-use tidings_core::{ConnectionId, ConversationId, LocationId, ResponseId, UserId, WorkspaceId};
-use tidings_store::{Db, Engine, StoreError, Tx, tenant_read, with_tx};
+use tidings_core::{ConnectionId, ContactId, ConversationId, LocationId, ResponseId, UserId, WorkspaceId};
+use tidings_store::{Db, Engine, StoreError, Tx, execute, tenant_read};
 
-use super::model::ConversationStatus;
+use super::model::{ConversationKind, ConversationStatus, MessageKind};
 use super::query::{Arg, Conditions, bind_args, placeholders};
 use super::search;
 
@@ -15,25 +15,28 @@ pub use responses::*;
 pub use trends::*;
 
 /// A conversation as the inbox lists it, with the names it shows.
+///
+/// `id`, `location_id`, `connection_id`, `platform` and `kind` are still text: the pipeline and
+/// automations read them as text (issue 12 leaves those folders to their owners this round).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ConversationRow {
     pub id: String,
-    pub workspace_id: String,
+    pub workspace_id: WorkspaceId,
     pub location_id: Option<String>,
     pub location_name: Option<String>,
     pub connection_id: Option<String>,
     pub platform: String,
     pub kind: String,
     pub external_thread_id: String,
-    pub contact_id: Option<String>,
+    pub contact_id: Option<ContactId>,
     pub contact_name: Option<String>,
     pub contact_email: Option<String>,
     pub contact_phone: Option<String>,
     pub subject: Option<String>,
     pub preview: String,
-    pub status: String,
+    pub status: ConversationStatus,
     pub snoozed_until: Option<i64>,
-    pub assignee_id: Option<String>,
+    pub assignee_id: Option<UserId>,
     pub assignee_name: Option<String>,
     pub rating: Option<i64>,
     pub sentiment: Option<String>,
@@ -65,14 +68,17 @@ const CONVERSATION_JOINS: &str = "LEFT JOIN locations l ON l.id = c.location_id 
      LEFT JOIN contacts ct ON ct.id = c.contact_id LEFT JOIN users u ON u.id = c.assignee_id";
 
 /// A message of a thread.
+///
+/// `id`, `platform` and `direction` are still text: the pipeline and automations read them as
+/// text (issue 12 leaves those folders to their owners this round).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MessageRow {
     pub id: String,
-    pub conversation_id: String,
+    pub conversation_id: ConversationId,
     pub platform: String,
     pub external_id: Option<String>,
     pub direction: String,
-    pub kind: String,
+    pub kind: MessageKind,
     pub author_name: Option<String>,
     pub rating: Option<i64>,
     pub title: Option<String>,
@@ -80,7 +86,7 @@ pub struct MessageRow {
     pub language: Option<String>,
     pub sentiment: Option<String>,
     pub sentiment_score: Option<f64>,
-    pub response_id: Option<String>,
+    pub response_id: Option<ResponseId>,
     pub sent_at: i64,
     pub created_at: i64,
 }
@@ -91,7 +97,7 @@ const MESSAGE_COLUMNS: &str = "id, conversation_id, platform, external_id, direc
 /// Which conversations a list shows. Every field narrows; `None` does not filter.
 #[derive(Debug, Clone, Default)]
 pub struct ConversationFilter {
-    pub kind: Option<String>,
+    pub kind: Option<ConversationKind>,
     pub location_id: Option<String>,
     pub platform: Option<String>,
     pub rating_min: Option<i64>,
@@ -100,7 +106,7 @@ pub struct ConversationFilter {
     /// `HOT`, `WARM` or `COLD` (the pipeline's latest, or set by hand).
     pub lead_tag: Option<String>,
     pub responded: Option<bool>,
-    pub status: Option<String>,
+    pub status: Option<ConversationStatus>,
     /// `Some(None)`: unassigned; `Some(Some(id))`: assigned to that member.
     pub assignee: Option<Option<String>>,
     pub since: Option<i64>,
@@ -112,6 +118,19 @@ impl ConversationFilter {
     /// The words searched for, if any.
     pub fn search_text(&self) -> Option<&str> {
         self.search.as_deref().map(str::trim).filter(|text| !text.is_empty())
+    }
+
+    /// How far the total of this filter's list is counted.
+    pub fn count_cap(&self) -> i64 {
+        if self.search_text().is_some() { MAX_COUNTED_SEARCH } else { MAX_COUNTED }
+    }
+
+    /// A total as people read it: the number, or "10,000+" (or "1,000+") past the count's cap.
+    pub fn total_label(&self, total: i64) -> String {
+        match self.count_cap() {
+            cap if total > cap => format!("{},{:03}+", cap / 1000, cap % 1000),
+            _ => total.to_string(),
+        }
     }
 }
 
@@ -143,8 +162,8 @@ fn select(engine: Engine, workspace: &WorkspaceId, filter: &ConversationFilter) 
     let workspace = c.arg(Arg::Text(workspace.to_string()));
     c.push_plain(&format!("c.workspace_id = {workspace}"));
     let text = |v: &Option<String>| v.clone().map(Arg::Text);
-    if let Some(arg) = text(&filter.kind) {
-        c.push("c.kind = {}", arg);
+    if let Some(kind) = filter.kind {
+        c.push("c.kind = {}", Arg::Text(kind.to_string()));
     }
     if let Some(arg) = text(&filter.location_id) {
         c.push("c.location_id = {}", arg);
@@ -167,8 +186,8 @@ fn select(engine: Engine, workspace: &WorkspaceId, filter: &ConversationFilter) 
     if let Some(responded) = filter.responded {
         c.push("c.responded = {}", Arg::Bool(responded));
     }
-    if let Some(arg) = text(&filter.status) {
-        c.push("c.status = {}", arg);
+    if let Some(status) = filter.status {
+        c.push("c.status = {}", Arg::Text(status.to_string()));
     }
     match &filter.assignee {
         Some(None) => c.push_plain("c.assignee_id IS NULL"),
@@ -195,19 +214,6 @@ pub const MAX_COUNTED: i64 = 10_000;
 /// match, and counting 10,000 matches of a common word took 30–110 ms.
 pub const MAX_COUNTED_SEARCH: i64 = 1_000;
 
-/// How far the total of `filter`'s list is counted.
-pub fn count_cap(filter: &ConversationFilter) -> i64 {
-    if filter.search_text().is_some() { MAX_COUNTED_SEARCH } else { MAX_COUNTED }
-}
-
-/// A total as people read it: the number, or "10,000+" (or "1,000+") past the count's cap.
-pub fn total_label(total: i64, filter: &ConversationFilter) -> String {
-    match count_cap(filter) {
-        cap if total > cap => format!("{},{:03}+", cap / 1000, cap % 1000),
-        _ => total.to_string(),
-    }
-}
-
 /// The SQL a list runs: the capped count of its matches, and its page.
 #[derive(Debug, Clone)]
 pub struct ListQuery {
@@ -233,7 +239,7 @@ pub fn list_query(
     let count_sql = format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM {from} {} LIMIT {}) counted",
         c.where_sql(),
-        count_cap(filter) + 1
+        filter.count_cap() + 1
     );
     let count_args = c.args().to_vec();
     let offset = match start {
@@ -259,7 +265,7 @@ pub fn list_query(
 }
 
 /// One page of conversations, newest activity first, and how many match in all (at most
-/// [`count_cap`] + 1).
+/// [`ConversationFilter::count_cap`] + 1).
 pub async fn list_conversations(
     db: &Db,
     workspace: &WorkspaceId,
@@ -379,19 +385,15 @@ pub async fn set_status(
     status: ConversationStatus,
     snoozed_until: Option<i64>,
 ) -> Result<bool, StoreError> {
-    let changed = with_tx!(tx, |conn| {
-        sqlx::query(
-        "UPDATE conversations SET status = $3, snoozed_until = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(status.as_str())
-    .bind(snoozed_until)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await?
-    .rows_affected()
-    });
+    let changed = execute!(
+        tx,
+        "UPDATE conversations SET status = $3, snoozed_until = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        status.as_str(),
+        snoozed_until,
+        now_millis()
+    )?;
     Ok(changed == 1)
 }
 
@@ -402,22 +404,20 @@ pub async fn assign(
     id: &ConversationId,
     assignee: Option<&UserId>,
 ) -> Result<bool, StoreError> {
-    let changed = with_tx!(tx, |conn| sqlx::query(
-        "UPDATE conversations SET assignee_id = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(assignee.map(UserId::as_str))
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await?
-    .rows_affected());
+    let changed = execute!(
+        tx,
+        "UPDATE conversations SET assignee_id = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        assignee.map(UserId::as_str),
+        now_millis()
+    )?;
     Ok(changed == 1)
 }
 
 /// Reopens snoozed conversations whose time has come, in every workspace; returns them as
 /// `(workspace_id, conversation_id)` pairs.
-pub async fn wake_snoozed(db: &Db, now: i64) -> Result<Vec<(String, String)>, StoreError> {
+pub async fn wake_snoozed(db: &Db, now: i64) -> Result<Vec<(WorkspaceId, ConversationId)>, StoreError> {
     Ok(tidings_store::with_writer!(db, |pool| sqlx::query_as(
         "UPDATE conversations SET status = 'open', snoozed_until = NULL, updated_at = $1 \
          WHERE status = 'snoozed' AND snoozed_until IS NOT NULL AND snoozed_until <= $1 RETURNING workspace_id, id"
@@ -434,16 +434,14 @@ pub async fn set_responded(
     id: &ConversationId,
     responded: bool,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE conversations SET responded = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(responded)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+    execute!(
+        tx,
+        "UPDATE conversations SET responded = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        responded,
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -456,16 +454,14 @@ pub async fn move_connection_conversations(
     connection: &ConnectionId,
     location: Option<&LocationId>,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE conversations SET location_id = $3, updated_at = $4 WHERE workspace_id = $1 AND connection_id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(connection.as_str())
-    .bind(location.map(LocationId::as_str))
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+    execute!(
+        tx,
+        "UPDATE conversations SET location_id = $3, updated_at = $4 WHERE workspace_id = $1 AND connection_id = $2",
+        workspace.as_str(),
+        connection.as_str(),
+        location.map(LocationId::as_str),
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -476,13 +472,13 @@ pub async fn set_deep_link(
     id: &ResponseId,
     link: &str,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query("UPDATE responses SET deep_link = $3 WHERE workspace_id = $1 AND id = $2")
-        .bind(workspace.as_str())
-        .bind(id.as_str())
-        .bind(link)
-        .execute(&mut **conn)
-        .await
-        .map(|_| ()))?;
+    execute!(
+        tx,
+        "UPDATE responses SET deep_link = $3 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        link
+    )?;
     Ok(())
 }
 
@@ -512,7 +508,7 @@ pub async fn first_inbound_of(
         })?;
         // Newest first: the oldest, inserted last, is the one kept.
         for row in rows {
-            found.insert(row.conversation_id.clone(), row);
+            found.insert(row.conversation_id.to_string(), row);
         }
     }
     Ok(found)
@@ -522,14 +518,14 @@ pub async fn first_inbound_of(
 mod tests {
     #[test]
     fn a_capped_total_reads_as_more_than_the_cap() {
-        use super::{ConversationFilter, total_label};
+        use super::ConversationFilter;
         let all = ConversationFilter::default();
         let search = ConversationFilter { search: Some(" staff ".into()), ..Default::default() };
-        assert_eq!(total_label(9_999, &all), "9999");
-        assert_eq!(total_label(10_000, &all), "10000");
-        assert_eq!(total_label(10_001, &all), "10,000+");
-        assert_eq!(total_label(1_000, &search), "1000");
-        assert_eq!(total_label(1_001, &search), "1,000+");
-        assert_eq!(total_label(1_001, &ConversationFilter { search: Some("  ".into()), ..Default::default() }), "1001");
+        assert_eq!(all.total_label(9_999), "9999");
+        assert_eq!(all.total_label(10_000), "10000");
+        assert_eq!(all.total_label(10_001), "10,000+");
+        assert_eq!(search.total_label(1_000), "1000");
+        assert_eq!(search.total_label(1_001), "1,000+");
+        assert_eq!(ConversationFilter { search: Some("  ".into()), ..Default::default() }.total_label(1_001), "1001");
     }
 }

@@ -1,64 +1,49 @@
 //! Long work a person started (a sync, a CSV import) and how far it has got: the `tasks` table.
 //! Writers take the caller's transaction, so progress commits together with the work it counts.
 
+use serde::{Deserialize, Serialize};
 use tidings_core::time::now_millis;
 use tidings_core::{TaskId, UserId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader};
+use utoipa::ToSchema;
 
-/// What kind of work a task is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskKind {
-    /// A platform sync started by a person.
-    Sync,
-    /// A CSV import of reviews.
-    Import,
-}
+use super::model::stored_enum;
 
-impl TaskKind {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskKind::Sync => "sync",
-            TaskKind::Import => "import",
-        }
+stored_enum!(
+    /// What kind of work a task is.
+    TaskKind {
+        /// A platform sync started by a person.
+        Sync,
+        /// A CSV import of reviews.
+        Import,
     }
-}
+);
 
-/// Where a task is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskStatus {
-    /// Still working.
-    Running,
-    /// Finished without error.
-    Succeeded,
-    /// Stopped by an error (see `error`).
-    Failed,
-}
-
-impl TaskStatus {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskStatus::Running => "running",
-            TaskStatus::Succeeded => "succeeded",
-            TaskStatus::Failed => "failed",
-        }
+stored_enum!(
+    /// Where a task is.
+    TaskStatus {
+        /// Still working.
+        Running,
+        /// Finished without error.
+        Succeeded,
+        /// Stopped by an error (see `error`).
+        Failed,
     }
-}
+);
 
 /// A task as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TaskRow {
-    pub id: String,
-    pub workspace_id: String,
-    pub kind: String,
-    pub status: String,
+    pub id: TaskId,
+    pub workspace_id: WorkspaceId,
+    pub kind: TaskKind,
+    pub status: TaskStatus,
     pub total: i64,
     pub done: i64,
     /// JSON object: what the work did (`{"imported": 10, "duplicates": 2}`).
     pub summary: String,
     pub error: Option<String>,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub created_at: i64,
     pub updated_at: i64,
     pub finished_at: Option<i64>,
@@ -74,31 +59,29 @@ pub async fn create_task(
 ) -> Result<TaskId, StoreError> {
     let id = TaskId::generate();
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO tasks (id, workspace_id, kind, status, total, done, summary, created_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, 'running', $4, 0, '{}', $5, $6, $6)"
-    )
-    .bind(id.as_str())
-    .bind(workspace.as_str())
-    .bind(kind.as_str())
-    .bind(total)
-    .bind(created_by.map(UserId::as_str))
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         VALUES ($1, $2, $3, 'running', $4, 0, '{}', $5, $6, $6)",
+        id.as_str(),
+        workspace.as_str(),
+        kind.as_str(),
+        total,
+        created_by.map(UserId::as_str),
+        now
+    )?;
     Ok(id)
 }
 
 /// Keeps the file a task works through until it finishes (see `finish`).
 pub async fn set_input(tx: &mut Tx, workspace: &WorkspaceId, id: &TaskId, input: &str) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query("UPDATE tasks SET input = $3 WHERE workspace_id = $1 AND id = $2")
-        .bind(workspace.as_str())
-        .bind(id.as_str())
-        .bind(input)
-        .execute(&mut **conn)
-        .await
-        .map(|_| ()))?;
+    execute!(
+        tx,
+        "UPDATE tasks SET input = $3 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        input
+    )?;
     Ok(())
 }
 
@@ -134,17 +117,15 @@ pub async fn advance(
     done_delta: i64,
     summary: &serde_json::Value,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE tasks SET done = done + $3, summary = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(done_delta)
-    .bind(summary.to_string())
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+    execute!(
+        tx,
+        "UPDATE tasks SET done = done + $3, summary = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        done_delta,
+        summary.to_string(),
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -158,19 +139,17 @@ pub async fn finish(
     error: Option<&str>,
 ) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE tasks SET status = $3, summary = $4, error = $5, finished_at = $6, updated_at = $6, input = NULL \
-         WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(status.as_str())
-    .bind(summary.to_string())
-    .bind(error)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        status.as_str(),
+        summary.to_string(),
+        error,
+        now
+    )?;
     Ok(())
 }
 

@@ -67,10 +67,13 @@ impl Zone {
     }
 }
 
-/// A snooze preset: until when it puts a conversation aside.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A snooze preset: until when it puts a conversation aside. Its form value (`1h`, `tomorrow`,
+/// `next-week`) is its strum name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum SnoozePreset {
     /// One hour from now.
+    #[strum(serialize = "1h")]
     OneHour,
     /// 9:00 tomorrow, the location's time.
     Tomorrow,
@@ -87,16 +90,7 @@ impl SnoozePreset {
 
     /// The form value.
     pub fn as_str(self) -> &'static str {
-        match self {
-            SnoozePreset::OneHour => "1h",
-            SnoozePreset::Tomorrow => "tomorrow",
-            SnoozePreset::NextWeek => "next-week",
-        }
-    }
-
-    /// A form value's preset.
-    pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == value)
+        self.into()
     }
 
     /// The button's words.
@@ -250,7 +244,8 @@ mod tests {
             assert_eq!(SnoozePreset::Tomorrow.until(&tokyo, now), utc_ms("2026-12-06 00:00"));
             assert_eq!(SnoozePreset::NextWeek.until(&tokyo, now), utc_ms("2026-12-07 00:00"));
         }
-        assert_eq!(SnoozePreset::parse("next-week"), Some(SnoozePreset::NextWeek));
-        assert_eq!(SnoozePreset::parse("someday"), None);
+        assert_eq!("next-week".parse::<SnoozePreset>().ok(), Some(SnoozePreset::NextWeek));
+        assert_eq!(SnoozePreset::OneHour.as_str(), "1h");
+        assert!("someday".parse::<SnoozePreset>().is_err());
     }
 }

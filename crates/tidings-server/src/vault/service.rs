@@ -141,7 +141,7 @@ impl Vault {
             .await
             .map_err(|error| missing_workspace(workspace_id, error))?;
         tx.commit().await?;
-        SecretId::parse(&id).map_err(|error| VaultError::Store(StoreError::corrupt(error)))
+        Ok(id)
     }
 
     /// The workspace's secret `name`, decrypted; `None` when the workspace has no such secret.

@@ -92,7 +92,7 @@ pub(super) async fn upsert_secret(
     name: &str,
     ciphertext: &[u8],
     now: i64,
-) -> Result<String, StoreError> {
+) -> Result<SecretId, StoreError> {
     Ok(with_tx!(tx, |conn| {
         sqlx::query_scalar(
         "INSERT INTO secrets (id, workspace_id, name, ciphertext, created_at, updated_at) \
@@ -147,11 +147,10 @@ pub(super) async fn key_usage(db: &Db) -> Result<Vec<KeyUsageRow>, StoreError> {
 
 /// Across workspaces (operator use): those whose data key is wrapped by another master key.
 pub(super) async fn workspaces_not_wrapped_by(db: &Db, master_key_id: &str) -> Result<Vec<WorkspaceId>, StoreError> {
-    let ids: Vec<String> = with_reader!(db, |pool| sqlx::query_scalar(
+    Ok(with_reader!(db, |pool| sqlx::query_scalar(
         "SELECT workspace_id FROM workspace_keys WHERE master_key_id <> $1 ORDER BY workspace_id"
     )
     .bind(master_key_id)
     .fetch_all(pool)
-    .await)?;
-    ids.iter().map(|id| WorkspaceId::parse(id).map_err(StoreError::corrupt)).collect()
+    .await)?)
 }

@@ -5,12 +5,18 @@ use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tidings_core::{Config, ConnectionId, WorkspaceId};
+use tidings_server::audit::dto::AuditListOut;
 use tidings_server::channels::credentials;
+use tidings_server::channels::dto::{
+    ConnectionOut, LocationOut, PlatformKind, ReplySupportOut, SyncRequestedOut, WebhookSubscriptionOut,
+};
+use tidings_server::channels::model::ConnectionStatus;
+use tidings_server::identity::dto::NewApiKeyOut;
 use tidings_store::with_reader;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::client::{expect_status, send};
+use crate::client::{expect_data, expect_status, send};
 use crate::helpers::{Engine, Session, TestApp};
 
 /// Tokens distinctive enough that finding one anywhere means it leaked.
@@ -21,23 +27,29 @@ const PAGE_TOKEN: &str = "EAAPage-token-canary-55e0";
 
 /// An API key of `role` in the session's workspace.
 async fn key_with_role(app: &TestApp, owner: &Session, role: &str) -> String {
-    let body: Value = app
+    let created: NewApiKeyOut = app
         .client(&owner.access)
-        .post("/api/v1/api-keys", &json!({ "name": role, "role": role }), StatusCode::CREATED)
+        .post_data("/api/v1/api-keys", &json!({ "name": role, "role": role }), StatusCode::CREATED)
         .await;
-    body["data"]["key"].as_str().expect("key").to_owned()
+    created.key
 }
 
 async fn create_location(app: &TestApp, token: &str, name: &str) -> String {
-    let body: Value = app
+    let location: LocationOut = app
         .client(token)
-        .post(
+        .post_data(
             "/api/v1/locations",
             &json!({ "name": name, "city": "Lisbon", "website": "https://example.com", "timezone": "Europe/Lisbon" }),
             StatusCode::CREATED,
         )
         .await;
-    body["data"]["id"].as_str().expect("id").to_owned()
+    location.id
+}
+
+/// The actions recorded in the workspace's audit log (`query` narrows it).
+async fn audited_actions(app: &TestApp, token: &str, query: &str) -> Vec<String> {
+    let log: AuditListOut = app.client(token).get_data(&format!("/api/v1/audit-logs{query}"), StatusCode::OK).await;
+    log.entries.into_iter().map(|entry| entry.action).collect()
 }
 
 async fn connect_yelp(app: &TestApp, token: &str, business: &str) -> (StatusCode, Value) {
@@ -48,6 +60,13 @@ async fn connect_yelp(app: &TestApp, token: &str, business: &str) -> (StatusCode
         "credentials": { "accessToken": YELP_KEY },
     })))
     .await
+}
+
+/// Connects a Yelp account that is not connected yet, and returns it as the API shows it.
+async fn connected_yelp(app: &TestApp, token: &str, business: &str) -> ConnectionOut {
+    let (status, body) = connect_yelp(app, token, business).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    serde_json::from_value(body["data"].clone()).expect("a connection")
 }
 
 async fn stored_credentials_secret(app: &TestApp, id: &str) -> Option<String> {
@@ -92,15 +111,14 @@ async fn insert_conversation(app: &TestApp, workspace: &str, location: &str, n: 
 async fn locations_are_created_listed_changed_and_removed(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let ana = app.signup("ana@example.com").await;
-    let body: Value = app.client(&ana.access).post("/api/v1/locations", &json!({ "name": " Baixa ", "address": "Rua Augusta 1", "city": "Lisbon", "country": "PT", "phone": "+351 21 000 0000", "website": "https://bakery.example/baixa" }), StatusCode::CREATED).await;
-    let location = &body["data"];
-    let id = location["id"].as_str().expect("id").to_owned();
+    let location: LocationOut = app.client(&ana.access).post_data("/api/v1/locations", &json!({ "name": " Baixa ", "address": "Rua Augusta 1", "city": "Lisbon", "country": "PT", "phone": "+351 21 000 0000", "website": "https://bakery.example/baixa" }), StatusCode::CREATED).await;
+    let id = location.id.clone();
     assert!(id.starts_with("loc_"));
-    assert_eq!(location["name"], "Baixa", "trimmed");
-    assert_eq!(location["timezone"], "UTC", "the default time zone");
-    assert_eq!(location["connectionCount"], 0);
-    assert_eq!(location["reviewCount"], 0);
-    assert_eq!(location["averageRating"], Value::Null);
+    assert_eq!(location.name, "Baixa", "trimmed");
+    assert_eq!(location.timezone, "UTC", "the default time zone");
+    assert_eq!(location.connection_count, 0);
+    assert_eq!(location.review_count, 0);
+    assert_eq!(location.average_rating, None);
 
     // A connection attached to it is counted.
     app.client(&ana.access).post::<_, Value>("/api/v1/connections", &json!({ "platform": "tripadvisor", "externalAccountId": "d123456", "displayName": "Baixa on TripAdvisor", "locationId": id, "credentials": { "accessToken": "ta-key" } }), StatusCode::CREATED).await;
@@ -108,39 +126,37 @@ async fn locations_are_created_listed_changed_and_removed(engine: Engine) {
     for (n, kind, rating) in [(1, "review", Some(5)), (2, "review", Some(4)), (3, "thread", None)] {
         insert_conversation(&app, &ana.workspace_id, &id, n, kind, rating).await;
     }
-    let body: Value = app.client(&ana.access).get("/api/v1/locations", StatusCode::OK).await;
-    let list = body["data"].as_array().expect("list");
+    let list: Vec<LocationOut> = app.client(&ana.access).get_data("/api/v1/locations", StatusCode::OK).await;
     assert_eq!(list.len(), 1);
-    assert_eq!(list[0]["connectionCount"], 1);
-    assert_eq!(list[0]["reviewCount"], 2, "reviews only, not message threads");
-    assert_eq!(list[0]["averageRating"], 4.5);
+    assert_eq!(list[0].connection_count, 1);
+    assert_eq!(list[0].review_count, 2, "reviews only, not message threads");
+    assert_eq!(list[0].average_rating, Some(4.5));
 
-    let body: Value = app
+    let location: LocationOut = app
         .client(&ana.access)
-        .put(
+        .put_data(
             &format!("/api/v1/locations/{id}"),
             &json!({ "name": "Baixa-Chiado", "timezone": "Europe/Lisbon" }),
             StatusCode::OK,
         )
         .await;
-    assert_eq!(body["data"]["name"], "Baixa-Chiado");
-    assert_eq!(body["data"]["timezone"], "Europe/Lisbon");
-    assert_eq!(body["data"]["city"], Value::Null, "PUT replaces every field");
+    assert_eq!(location.name, "Baixa-Chiado");
+    assert_eq!(location.timezone, "Europe/Lisbon");
+    assert_eq!(location.city, None, "PUT replaces every field");
 
-    let body: Value = app.client(&ana.access).get(&format!("/api/v1/locations/{id}"), StatusCode::OK).await;
-    assert_eq!(body["data"]["name"], "Baixa-Chiado");
+    let location: LocationOut =
+        app.client(&ana.access).get_data(&format!("/api/v1/locations/{id}"), StatusCode::OK).await;
+    assert_eq!(location.name, "Baixa-Chiado");
 
     app.client(&ana.access).delete::<Value>(&format!("/api/v1/locations/{id}"), StatusCode::OK).await;
     let body: Value = app.client(&ana.access).get(&format!("/api/v1/locations/{id}"), StatusCode::NOT_FOUND).await;
     assert_eq!(body["error"]["code"], "not_found");
-    let (_, body) = send(app.as_member(&ana.access, Method::GET, "/api/v1/connections")).await;
-    assert_eq!(body["data"][0]["locationId"], Value::Null, "the connection stays, detached");
+    let connections: Vec<ConnectionOut> = app.client(&ana.access).get_data("/api/v1/connections", StatusCode::OK).await;
+    assert_eq!(connections[0].location_id, None, "the connection stays, detached");
 
-    let (_, body) = send(app.as_member(&ana.access, Method::GET, "/api/v1/audit-logs")).await;
-    let actions: Vec<&str> =
-        body["data"]["entries"].as_array().expect("entries").iter().filter_map(|e| e["action"].as_str()).collect();
+    let actions = audited_actions(&app, &ana.access, "").await;
     for action in ["location.created", "location.updated", "location.deleted", "connection.created"] {
-        assert!(actions.contains(&action), "{action} in the audit log: {actions:?}");
+        assert!(actions.iter().any(|a| a == action), "{action} in the audit log: {actions:?}");
     }
 }
 
@@ -174,21 +190,22 @@ async fn a_connection_shows_its_health_and_never_its_credentials(engine: Engine)
     let ana = app.signup("ana@example.com").await;
     let (status, body) = connect_yelp(&app, &ana.access, "ana-bakery-lisboa").await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let connection = &body["data"];
-    let id = connection["id"].as_str().expect("id").to_owned();
+    let connection: ConnectionOut = serde_json::from_value(body["data"].clone()).expect("a connection");
+    let id = connection.id.clone();
     assert!(id.starts_with("con_"));
-    assert_eq!(connection["platform"], "yelp");
-    assert_eq!(connection["platformLabel"], "Yelp");
-    assert_eq!(connection["kind"], "reviews");
-    assert_eq!(connection["replySupport"], "manual", "Yelp replies are posted by hand");
-    assert_eq!(connection["status"], "active");
-    assert_eq!(connection["consecutiveFailures"], 0);
-    assert_eq!(connection["costCents"], 0.0);
-    assert_eq!(connection["syncIntervalSecs"], 900);
-    assert!(connection["nextSyncAt"].is_string(), "due for its first sync");
-    for key in ["lastSyncedAt", "lastError", "lastErrorAt", "tokenExpiresAt"] {
-        assert_eq!(connection[key], Value::Null, "{key}");
-    }
+    assert_eq!(connection.platform, "yelp");
+    assert_eq!(connection.platform_label, "Yelp");
+    assert_eq!(connection.kind, PlatformKind::Reviews);
+    assert_eq!(connection.reply_support, ReplySupportOut::Manual, "Yelp replies are posted by hand");
+    assert_eq!(connection.status, ConnectionStatus::Active);
+    assert_eq!(connection.consecutive_failures, 0);
+    assert_eq!(connection.cost_cents, 0.0);
+    assert_eq!(connection.sync_interval_secs, 900);
+    assert!(connection.next_sync_at.is_some(), "due for its first sync");
+    assert_eq!(
+        (connection.last_synced_at, connection.last_error, connection.last_error_at, connection.token_expires_at),
+        (None, None, None, None)
+    );
 
     let list: Value = app.client(&ana.access).get("/api/v1/connections", StatusCode::OK).await;
     assert_eq!(list["data"].as_array().expect("list").len(), 1);
@@ -236,8 +253,9 @@ async fn a_connection_shows_its_health_and_never_its_credentials(engine: Engine)
         assert_eq!(answer["error"]["details"]["field"], field, "{body}");
     }
     let body: Value = app.client(&ana.access).post("/api/v1/connections", &json!({ "platform": "dataforseo", "externalAccountId": "ChIJ-place", "displayName": "Via DataForSEO", "credentials": { "login": "me@example.com", "secret": "api-password" }, "syncIntervalSecs": 3600 }), StatusCode::CREATED).await;
-    assert_eq!(body["data"]["syncIntervalSecs"], 3600);
     assert!(!body.to_string().contains("api-password"));
+    let connection: ConnectionOut = serde_json::from_value(body["data"].clone()).expect("a connection");
+    assert_eq!(connection.sync_interval_secs, 3600);
 }
 
 async fn an_account_is_connected_once_across_workspaces(engine: Engine) {
@@ -257,43 +275,44 @@ async fn an_account_is_connected_once_across_workspaces(engine: Engine) {
     assert_eq!(other, same, "the answer does not tell whose workspace has it");
     let shown = other.to_string();
     assert!(!shown.contains(&ana.workspace_id) && !shown.contains("ana@"), "{shown}");
-    let (_, list) = send(app.as_member(&ben.access, Method::GET, "/api/v1/connections")).await;
-    assert_eq!(list["data"], json!([]), "nothing half-created");
+    let list: Vec<ConnectionOut> = app.client(&ben.access).get_data("/api/v1/connections", StatusCode::OK).await;
+    assert!(list.is_empty(), "nothing half-created");
 }
 
 async fn a_connection_is_paused_resumed_synced_and_removed_with_its_credentials(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let ana = app.signup("ana@example.com").await;
     let location = create_location(&app, &ana.access, "Alfama").await;
-    let (_, body) = connect_yelp(&app, &ana.access, "ana-alfama").await;
-    let id = body["data"]["id"].as_str().expect("id").to_owned();
+    let id = connected_yelp(&app, &ana.access, "ana-alfama").await.id;
     let path = format!("/api/v1/connections/{id}");
 
-    let body: Value = app.client(&ana.access).patch(&path, &json!({ "paused": true, "displayName": "Alfama on Yelp", "locationId": location, "syncIntervalSecs": 1800 }), StatusCode::OK).await;
-    assert_eq!(body["data"]["status"], "paused");
-    assert_eq!(body["data"]["displayName"], "Alfama on Yelp");
-    assert_eq!(body["data"]["locationId"], location.as_str());
-    assert_eq!(body["data"]["syncIntervalSecs"], 1800);
+    let connection: ConnectionOut = app.client(&ana.access).patch_data(&path, &json!({ "paused": true, "displayName": "Alfama on Yelp", "locationId": location, "syncIntervalSecs": 1800 }), StatusCode::OK).await;
+    assert_eq!(connection.status, ConnectionStatus::Paused);
+    assert_eq!(connection.display_name, "Alfama on Yelp");
+    assert_eq!(connection.location_id.as_deref(), Some(location.as_str()));
+    assert_eq!(connection.sync_interval_secs, 1800);
 
     let (status, body) = send(app.as_member(&ana.access, Method::POST, &format!("{path}/sync"))).await;
     assert_eq!(status, StatusCode::CONFLICT, "a paused connection is not synced: {body}");
 
-    let body: Value = app.client(&ana.access).patch(&path, &json!({ "paused": false }), StatusCode::OK).await;
-    assert_eq!(body["data"]["status"], "active");
-    assert_eq!(body["data"]["displayName"], "Alfama on Yelp", "fields left out stay");
+    let connection: ConnectionOut =
+        app.client(&ana.access).patch_data(&path, &json!({ "paused": false }), StatusCode::OK).await;
+    assert_eq!(connection.status, ConnectionStatus::Active);
+    assert_eq!(connection.display_name, "Alfama on Yelp", "fields left out stay");
 
-    let body: Value = app.client(&ana.access).patch(&path, &json!({ "locationId": null }), StatusCode::OK).await;
-    assert_eq!(body["data"]["locationId"], Value::Null, "null detaches");
+    let connection: ConnectionOut =
+        app.client(&ana.access).patch_data(&path, &json!({ "locationId": null }), StatusCode::OK).await;
+    assert_eq!(connection.location_id, None, "null detaches");
     let body: Value = app
         .client(&ana.access)
         .patch(&path, &json!({ "syncIntervalSecs": 10 }), StatusCode::UNPROCESSABLE_ENTITY)
         .await;
     assert_eq!(body["error"]["details"]["field"], "syncIntervalSecs");
 
-    let body: Value =
-        expect_status(app.as_member(&ana.access, Method::POST, &format!("{path}/sync")), StatusCode::ACCEPTED).await;
-    assert_eq!(body["data"]["connectionId"], id.as_str());
-    assert!(body["data"]["nextSyncAt"].is_string());
+    let sync: SyncRequestedOut =
+        expect_data(app.as_member(&ana.access, Method::POST, &format!("{path}/sync")), StatusCode::ACCEPTED).await;
+    assert_eq!(sync.connection_id, id);
+    assert!(!sync.next_sync_at.is_empty());
 
     assert!(access_token_in_vault(&app, &ana.workspace_id, &id).await.is_some());
     app.client(&ana.access).delete::<Value>(&path, StatusCode::OK).await;
@@ -302,11 +321,9 @@ async fn a_connection_is_paused_resumed_synced_and_removed_with_its_credentials(
     let (status, _) = connect_yelp(&app, &ana.access, "ana-alfama").await;
     assert_eq!(status, StatusCode::CREATED, "and the account can be connected again");
 
-    let (_, body) = send(app.as_member(&ana.access, Method::GET, "/api/v1/audit-logs?resourceType=connection")).await;
-    let actions: Vec<&str> =
-        body["data"]["entries"].as_array().expect("entries").iter().filter_map(|e| e["action"].as_str()).collect();
+    let actions = audited_actions(&app, &ana.access, "?resourceType=connection").await;
     for action in ["connection.created", "connection.updated", "connection.removed"] {
-        assert!(actions.contains(&action), "{action} in the audit log: {actions:?}");
+        assert!(actions.iter().any(|a| a == action), "{action} in the audit log: {actions:?}");
     }
 }
 
@@ -314,8 +331,7 @@ async fn roles_decide_who_connects_and_who_only_looks(engine: Engine) {
     let Some(app) = TestApp::spawn_on(engine, |_| {}).await else { return };
     let ana = app.signup("ana@example.com").await;
     let location = create_location(&app, &ana.access, "Baixa").await;
-    let (_, body) = connect_yelp(&app, &ana.access, "ana-baixa").await;
-    let connection = body["data"]["id"].as_str().expect("id").to_owned();
+    let connection = connected_yelp(&app, &ana.access, "ana-baixa").await.id;
     let viewer = key_with_role(&app, &ana, "viewer").await;
     let agent = key_with_role(&app, &ana, "agent").await;
     let manager = key_with_role(&app, &ana, "manager").await;
@@ -386,8 +402,7 @@ async fn another_workspace_sees_none_of_it(engine: Engine) {
     let ana = app.signup("ana@example.com").await;
     let ben = app.signup("ben@example.com").await;
     let location = create_location(&app, &ana.access, "Baixa").await;
-    let (_, body) = connect_yelp(&app, &ana.access, "ana-baixa").await;
-    let connection = body["data"]["id"].as_str().expect("id").to_owned();
+    let connection = connected_yelp(&app, &ana.access, "ana-baixa").await.id;
 
     for (method, path, body) in [
         (Method::GET, format!("/api/v1/locations/{location}"), json!({})),
@@ -402,14 +417,13 @@ async fn another_workspace_sees_none_of_it(engine: Engine) {
             expect_status(app.as_member(&ben.access, method.clone(), &path).json(&body), StatusCode::NOT_FOUND).await;
         assert_eq!(answer["error"]["code"], "not_found");
     }
-    let (_, list) = send(app.as_member(&ben.access, Method::GET, "/api/v1/locations")).await;
-    assert_eq!(list["data"], json!([]));
-    let (_, list) = send(app.as_member(&ben.access, Method::GET, "/api/v1/connections")).await;
-    assert_eq!(list["data"], json!([]));
+    let locations: Vec<LocationOut> = app.client(&ben.access).get_data("/api/v1/locations", StatusCode::OK).await;
+    assert!(locations.is_empty());
+    let connections: Vec<ConnectionOut> = app.client(&ben.access).get_data("/api/v1/connections", StatusCode::OK).await;
+    assert!(connections.is_empty());
 
     // Another workspace's location cannot be attached either.
-    let (_, mine) = connect_yelp(&app, &ben.access, "ben-shop").await;
-    let mine = mine["data"]["id"].as_str().expect("id").to_owned();
+    let mine = connected_yelp(&app, &ben.access, "ben-shop").await.id;
     let answer: Value = app
         .client(&ben.access)
         .patch(
@@ -421,10 +435,12 @@ async fn another_workspace_sees_none_of_it(engine: Engine) {
     assert_eq!(answer["error"]["details"]["field"], "locationId");
 
     // Ana's things are untouched.
-    let body: Value = app.client(&ana.access).get(&format!("/api/v1/connections/{connection}"), StatusCode::OK).await;
-    assert_eq!(body["data"]["status"], "active");
-    let body: Value = app.client(&ana.access).get(&format!("/api/v1/locations/{location}"), StatusCode::OK).await;
-    assert_eq!(body["data"]["name"], "Baixa");
+    let theirs: ConnectionOut =
+        app.client(&ana.access).get_data(&format!("/api/v1/connections/{connection}"), StatusCode::OK).await;
+    assert_eq!(theirs.status, ConnectionStatus::Active);
+    let theirs: LocationOut =
+        app.client(&ana.access).get_data(&format!("/api/v1/locations/{location}"), StatusCode::OK).await;
+    assert_eq!(theirs.name, "Baixa");
 }
 
 // ----- OAuth -----
@@ -544,16 +560,16 @@ async fn google_connects_every_location_through_oauth(engine: Engine) {
     assert!(location_header.starts_with("/settings/channels?"), "{location_header}");
     assert!(location_header.contains("connected=2"), "{location_header}");
 
-    let (_, list) = send(app.as_member(&ana.access, Method::GET, "/api/v1/connections")).await;
-    let connections = list["data"].as_array().expect("list");
-    let mut ids: Vec<&str> = connections.iter().filter_map(|c| c["externalAccountId"].as_str()).collect();
+    let list: Value = app.client(&ana.access).get("/api/v1/connections", StatusCode::OK).await;
+    let connections: Vec<ConnectionOut> = serde_json::from_value(list["data"].clone()).expect("connections");
+    let mut ids: Vec<&str> = connections.iter().map(|c| c.external_account_id.as_str()).collect();
     ids.sort_unstable();
     assert_eq!(ids, ["accounts/1001/locations/2001", "accounts/1001/locations/2002"]);
-    for connection in connections {
-        assert_eq!(connection["platform"], "google");
-        assert_eq!(connection["locationId"], location.as_str());
-        assert!(connection["tokenExpiresAt"].is_string(), "the token expiry is shown");
-        let id = connection["id"].as_str().expect("id");
+    for connection in &connections {
+        assert_eq!(connection.platform, "google");
+        assert_eq!(connection.location_id.as_deref(), Some(location.as_str()));
+        assert!(connection.token_expires_at.is_some(), "the token expiry is shown");
+        let id = connection.id.as_str();
         assert_eq!(access_token_in_vault(&app, &ana.workspace_id, id).await.as_deref(), Some(GOOGLE_ACCESS));
         let creds = credentials::load(
             &app.state.vault,
@@ -568,7 +584,7 @@ async fn google_connects_every_location_through_oauth(engine: Engine) {
     }
     let shown = list.to_string();
     assert!(!shown.contains(GOOGLE_ACCESS) && !shown.contains(GOOGLE_REFRESH));
-    let names: Vec<&str> = connections.iter().filter_map(|c| c["displayName"].as_str()).collect();
+    let names: Vec<&str> = connections.iter().map(|c| c.display_name.as_str()).collect();
     assert!(names.contains(&"Ana's Bakery Baixa"), "{names:?}");
 
     // The same state again is refused, and nothing is exchanged a second time.
@@ -621,8 +637,8 @@ async fn an_oauth_state_works_once_for_its_member_and_platform_only(engine: Engi
         .await
         .expect("sent");
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    let (_, list) = send(app.as_member(&ben.access, Method::GET, "/api/v1/connections")).await;
-    assert_eq!(list["data"], json!([]), "nothing was connected to Ben's workspace");
+    let list: Vec<ConnectionOut> = app.client(&ben.access).get_data("/api/v1/connections", StatusCode::OK).await;
+    assert!(list.is_empty(), "nothing was connected to Ben's workspace");
     assert!(
         mock.received_requests().await.unwrap_or_default().iter().all(|r| r.url.path() != "/token"),
         "no code was exchanged for a refused state"
@@ -714,19 +730,19 @@ async fn facebook_pages_are_connected_with_their_page_tokens(engine: Engine) {
 
     let response = callback(&app, &ana.access, "messenger", "fb-code", &state).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "{:?}", response.text().await);
-    let (_, list) = send(app.as_member(&ana.access, Method::GET, "/api/v1/connections")).await;
-    let connection = &list["data"][0];
-    assert_eq!(connection["platform"], "messenger");
-    assert_eq!(connection["externalAccountId"], "101112131415");
-    assert_eq!(connection["displayName"], "Ana's Bakery");
-    assert_eq!(connection["kind"], "messages");
-    let id = connection["id"].as_str().expect("id");
+    let list: Value = app.client(&ana.access).get("/api/v1/connections", StatusCode::OK).await;
+    assert!(!list.to_string().contains(PAGE_TOKEN));
+    let connections: Vec<ConnectionOut> = serde_json::from_value(list["data"].clone()).expect("connections");
+    let connection = &connections[0];
+    assert_eq!(connection.platform, "messenger");
+    assert_eq!(connection.external_account_id, "101112131415");
+    assert_eq!(connection.display_name, "Ana's Bakery");
+    assert_eq!(connection.kind, PlatformKind::Messages);
     assert_eq!(
-        access_token_in_vault(&app, &ana.workspace_id, id).await.as_deref(),
+        access_token_in_vault(&app, &ana.workspace_id, &connection.id).await.as_deref(),
         Some(PAGE_TOKEN),
         "the Page's token, not the member's"
     );
-    assert!(!list.to_string().contains(PAGE_TOKEN));
 
     // The same Page cannot be taken by another workspace through OAuth either.
     let ben = app.signup("ben@example.com").await;
@@ -735,8 +751,8 @@ async fn facebook_pages_are_connected_with_their_page_tokens(engine: Engine) {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let location = response.headers()["location"].to_str().expect("location").to_owned();
     assert!(location.contains("connected=0") && location.contains("skipped=1"), "{location}");
-    let (_, list) = send(app.as_member(&ben.access, Method::GET, "/api/v1/connections")).await;
-    assert_eq!(list["data"], json!([]));
+    let connections: Vec<ConnectionOut> = app.client(&ben.access).get_data("/api/v1/connections", StatusCode::OK).await;
+    assert!(connections.is_empty());
 }
 
 async fn oauth_needs_a_configured_app_and_an_oauth_platform(engine: Engine) {
@@ -787,9 +803,11 @@ async fn a_connected_page_is_subscribed_to_webhooks_and_unsubscribed_on_removal(
         .await;
     let connect = json!({ "platform": "messenger", "externalAccountId": "101112131415", "displayName": "Ana's Bakery",
         "credentials": { "accessToken": PAGE_TOKEN } });
-    let body: Value = app.client(&ana.access).post("/api/v1/connections", &connect, StatusCode::CREATED).await;
-    assert_eq!(body["data"]["webhookSubscription"], "failed");
-    assert!(body["data"]["webhookSubscriptionError"].as_str().expect("why").contains("pages_messaging"), "{body}");
+    let connection: ConnectionOut =
+        app.client(&ana.access).post_data("/api/v1/connections", &connect, StatusCode::CREATED).await;
+    assert_eq!(connection.webhook_subscription, WebhookSubscriptionOut::Failed);
+    let why = connection.webhook_subscription_error.expect("why");
+    assert!(why.contains("pages_messaging"), "{why}");
 
     Mock::given(method("POST"))
         .and(path(subscribed_apps))
@@ -797,19 +815,19 @@ async fn a_connected_page_is_subscribed_to_webhooks_and_unsubscribed_on_removal(
         .expect(1)
         .mount(&mock)
         .await;
-    let id = body["data"]["id"].as_str().expect("id").to_owned();
-    let retry = format!("/api/v1/connections/{id}/webhook-subscription");
-    let body: Value = expect_status(app.as_member(&ana.access, Method::POST, &retry), StatusCode::OK).await;
-    assert_eq!(body["data"]["webhookSubscription"], "subscribed");
-    assert_eq!(body["data"]["webhookSubscriptionError"], Value::Null);
-    let (_, listed) = send(app.as_member(&ana.access, Method::GET, "/api/v1/connections")).await;
-    assert_eq!(listed["data"][0]["webhookSubscription"], "subscribed");
+    let retry = format!("/api/v1/connections/{}/webhook-subscription", connection.id);
+    let connection: ConnectionOut = expect_data(app.as_member(&ana.access, Method::POST, &retry), StatusCode::OK).await;
+    assert_eq!(connection.webhook_subscription, WebhookSubscriptionOut::Subscribed);
+    assert_eq!(connection.webhook_subscription_error, None);
+    let listed: Vec<ConnectionOut> = app.client(&ana.access).get_data("/api/v1/connections", StatusCode::OK).await;
+    assert_eq!(listed[0].webhook_subscription, WebhookSubscriptionOut::Subscribed);
 
     // A review platform without webhooks needs none.
     let yelp = json!({ "platform": "yelp", "externalAccountId": "ana-bakery", "displayName": "Ana on Yelp",
         "credentials": { "accessToken": YELP_KEY } });
-    let (_, body) = send(app.as_member(&ana.access, Method::POST, "/api/v1/connections").json(&yelp)).await;
-    assert_eq!(body["data"]["webhookSubscription"], "not_applicable", "{body}");
+    let on_yelp: ConnectionOut =
+        app.client(&ana.access).post_data("/api/v1/connections", &yelp, StatusCode::CREATED).await;
+    assert_eq!(on_yelp.webhook_subscription, WebhookSubscriptionOut::NotApplicable);
 
     Mock::given(method("DELETE"))
         .and(path(subscribed_apps))
@@ -818,7 +836,7 @@ async fn a_connected_page_is_subscribed_to_webhooks_and_unsubscribed_on_removal(
         .expect(1)
         .mount(&mock)
         .await;
-    app.client(&ana.access).delete::<Value>(&format!("/api/v1/connections/{id}"), StatusCode::OK).await;
+    app.client(&ana.access).delete::<Value>(&format!("/api/v1/connections/{}", connection.id), StatusCode::OK).await;
     mock.verify().await;
 }
 

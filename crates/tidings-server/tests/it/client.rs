@@ -1,7 +1,8 @@
 //! One test client for the JSON API: `app.client(token).get::<Out>(path, StatusCode::OK)` sends
 //! the request, asserts the status (printing the body when it differs) and reads the body as
-//! `Out`. Bodies are read as `serde_json::Value` until the server's `…Out` types derive
-//! `Deserialize`; the calls stay the same when they do.
+//! `Out`. The `…_data` calls read the success envelope's `data` as the server's own `…Out` type
+//! (`.get_data::<ConversationOut>(…)`), so a test reads fields the way the API promises them;
+//! `Value` remains for error bodies and for what the API does not promise as a type.
 
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::Serialize;
@@ -9,6 +10,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::helpers::TestApp;
+
+/// The success envelope `{"success": true, "data": …}`, read for its `data`.
+#[derive(serde::Deserialize)]
+struct Envelope<T> {
+    data: T,
+}
 
 /// Requests as one caller: a member's access token, an API key, or nobody.
 pub struct Client<'a> {
@@ -78,6 +85,41 @@ impl Client<'_> {
     pub async fn delete<Out: DeserializeOwned>(&self, path: &str, expected: StatusCode) -> Out {
         expect_status(self.request(Method::DELETE, path), expected).await
     }
+
+    /// [`get`](Self::get), read as the envelope's `data`.
+    pub async fn get_data<Out: DeserializeOwned>(&self, path: &str, expected: StatusCode) -> Out {
+        self.get::<Envelope<Out>>(path, expected).await.data
+    }
+
+    /// [`post`](Self::post), read as the envelope's `data`.
+    pub async fn post_data<In: Serialize + ?Sized, Out: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &In,
+        expected: StatusCode,
+    ) -> Out {
+        self.post::<In, Envelope<Out>>(path, body, expected).await.data
+    }
+
+    /// [`patch`](Self::patch), read as the envelope's `data`.
+    pub async fn patch_data<In: Serialize + ?Sized, Out: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &In,
+        expected: StatusCode,
+    ) -> Out {
+        self.patch::<In, Envelope<Out>>(path, body, expected).await.data
+    }
+
+    /// [`put`](Self::put), read as the envelope's `data`.
+    pub async fn put_data<In: Serialize + ?Sized, Out: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &In,
+        expected: StatusCode,
+    ) -> Out {
+        self.put::<In, Envelope<Out>>(path, body, expected).await.data
+    }
 }
 
 /// Sends `request`, asserts its status is `expected` (printing the request and the body if not)
@@ -88,6 +130,12 @@ pub async fn expect_status<Out: DeserializeOwned>(request: RequestBuilder, expec
     let text = if text.is_empty() { "null" } else { text.as_str() };
     serde_json::from_str(text)
         .unwrap_or_else(|error| panic!("{sent}: the body does not read as expected ({error}): {text}"))
+}
+
+/// [`expect_status`], read as the success envelope's `data`: for requests the client's methods
+/// do not cover (a query, a body-less POST).
+pub async fn expect_data<Out: DeserializeOwned>(request: RequestBuilder, expected: StatusCode) -> Out {
+    expect_status::<Envelope<Out>>(request, expected).await.data
 }
 
 /// Sends `request` and returns its status with its JSON body (`null` when it has none), for

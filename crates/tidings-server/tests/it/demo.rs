@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use tidings_core::WorkspaceId;
 use tidings_core::time::now_millis;
+use tidings_server::channels::model::ConnectionStatus;
 use tidings_server::channels::store as channel_store;
 use tidings_server::demo::seed::{self, Progress, Seeded};
 use tidings_server::inbox::store::{self as inbox_store, ConversationFilter, PageStart};
@@ -77,10 +78,14 @@ async fn seeding_builds_a_believable_business_the_owner_can_sign_into(engine: En
     for platform in ["google", "yelp", "facebook", "tripadvisor", "messenger", "instagram", "whatsapp", "x"] {
         assert!(platforms.contains(platform), "{platform} is connected: {platforms:?}");
     }
-    assert!(connections.iter().all(|c| c.location_id.is_some() && c.status == "active" && c.next_sync_at.is_none()));
+    assert!(
+        connections
+            .iter()
+            .all(|c| { c.location_id.is_some() && c.status == ConnectionStatus::Active && c.next_sync_at.is_none() })
+    );
     assert!(connections.iter().all(|c| c.demo), "the outbound sender knows the demo's accounts by their row");
     let due = channel_store::due_connections(db, now_millis() + 86_400_000, 500).await.expect("due");
-    assert!(due.iter().all(|c| c.workspace_id != workspace.as_str()), "the scheduler never syncs demo connections");
+    assert!(due.iter().all(|c| c.workspace_id != workspace), "the scheduler never syncs demo connections");
 
     let reviews =
         scalar(db, "SELECT COUNT(*) FROM messages WHERE workspace_id = $1 AND kind = 'review'", &workspace).await;

@@ -2,6 +2,9 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tidings_server::audit::dto::{AuditListOut, ChainOut};
+use tidings_server::identity::Role;
+use tidings_server::identity::dto::{ApiKeyOut, MeOut, MyWorkspaceOut, NewApiKeyOut, TeamOut, TokensOut, WorkspaceOut};
 
 use crate::client::{expect_status, send};
 use crate::helpers::{Engine, Session, TestApp};
@@ -15,12 +18,12 @@ async fn sign_up_then_sign_in_and_see_yourself(engine: Engine) {
     let session = app.signup("ana@example.com").await;
     assert!(session.workspace_id.starts_with("ws_"));
 
-    let me: Value = app.client(&session.access).get("/api/v1/me", StatusCode::OK).await;
-    assert_eq!(me["data"]["user"]["email"], "ana@example.com");
-    assert_eq!(me["data"]["user"]["emailVerified"], false);
-    assert_eq!(me["data"]["role"], "owner");
-    assert_eq!(me["data"]["workspace"]["slug"], "ana-example-com-s-shop");
-    assert!(me["data"]["permissions"].as_array().expect("list").contains(&json!("manage:billing")));
+    let me: MeOut = app.client(&session.access).get_data("/api/v1/me", StatusCode::OK).await;
+    assert_eq!(me.user.email, "ana@example.com");
+    assert!(!me.user.email_verified);
+    assert_eq!(me.role, Role::Owner);
+    assert_eq!(me.workspace.slug, "ana-example-com-s-shop");
+    assert!(me.permissions.iter().any(|p| p == "manage:billing"));
 
     let body: Value = app
         .anonymous()
@@ -57,9 +60,9 @@ async fn sign_up_then_sign_in_and_see_yourself(engine: Engine) {
         .await;
     assert_eq!(unknown, body, "an unknown address answers exactly like a wrong password");
 
-    let body: Value = app
+    let tokens: TokensOut = app
         .anonymous()
-        .post(
+        .post_data(
             "/api/v1/auth/login",
             &json!({
                 "email": " Ana@Example.com ", "password": "correct horse battery"
@@ -67,9 +70,9 @@ async fn sign_up_then_sign_in_and_see_yourself(engine: Engine) {
             StatusCode::OK,
         )
         .await;
-    assert_eq!(body["data"]["tokenType"], "Bearer");
-    assert_eq!(body["data"]["expiresIn"], 3600);
-    assert_eq!(body["data"]["workspaceId"], session.workspace_id);
+    assert_eq!(tokens.token_type, "Bearer");
+    assert_eq!(tokens.expires_in, 3600);
+    assert_eq!(tokens.workspace_id, session.workspace_id);
 }
 
 async fn sign_up_input_is_validated_field_by_field(engine: Engine) {
@@ -150,18 +153,17 @@ async fn an_owner_runs_several_workspaces_and_switches_between_them(engine: Engi
     let second = Session::from_tokens(&body);
     assert_ne!(second.workspace_id, session.workspace_id);
 
-    let (_, list) = send(app.as_member(&second.access, Method::GET, "/api/v1/workspaces")).await;
-    let list = list["data"].as_array().expect("list").clone();
+    let list: Vec<MyWorkspaceOut> = app.client(&second.access).get_data("/api/v1/workspaces", StatusCode::OK).await;
     assert_eq!(list.len(), 2);
-    assert!(list.iter().any(|w| w["id"] == second.workspace_id && w["current"] == true && w["role"] == "owner"));
+    assert!(list.iter().any(|w| w.id == second.workspace_id && w.current && w.role == Role::Owner));
 
     let body: Value = app
         .client(&second.access)
         .post("/api/v1/auth/switch-workspace", &json!({ "workspaceId": session.workspace_id }), StatusCode::OK)
         .await;
     let back = Session::from_tokens(&body);
-    let (_, me) = send(app.as_member(&back.access, Method::GET, "/api/v1/me")).await;
-    assert_eq!(me["data"]["workspace"]["id"], session.workspace_id);
+    let me: MeOut = app.client(&back.access).get_data("/api/v1/me", StatusCode::OK).await;
+    assert_eq!(me.workspace.id, session.workspace_id);
 
     let stranger = app.signup("stranger@example.com").await;
     let (status, _) = send(
@@ -175,20 +177,20 @@ async fn an_owner_runs_several_workspaces_and_switches_between_them(engine: Engi
 async fn api_keys_are_shown_once_work_with_their_role_and_can_be_revoked(engine: Engine) {
     let Some(app) = app(engine).await else { return };
     let owner = app.signup("keys@example.com").await;
-    let created: Value = app
+    let created: NewApiKeyOut = app
         .client(&owner.access)
-        .post("/api/v1/api-keys", &json!({ "name": "Zapier", "role": "agent" }), StatusCode::CREATED)
+        .post_data("/api/v1/api-keys", &json!({ "name": "Zapier", "role": "agent" }), StatusCode::CREATED)
         .await;
-    let key = created["data"]["key"].as_str().expect("key").to_owned();
+    let key = created.key;
     assert!(key.starts_with("tdk_"));
-    assert_eq!(created["data"]["apiKey"]["prefix"], key[..12]);
-    let key_id = created["data"]["apiKey"]["id"].as_str().expect("id").to_owned();
+    assert_eq!(created.api_key.prefix, key[..12]);
+    let key_id = created.api_key.id;
 
     let (_, listed) = send(app.as_member(&owner.access, Method::GET, "/api/v1/api-keys")).await;
     assert!(!listed.to_string().contains(&key), "the secret is never listed");
 
-    let workspace: Value = app.client(&key).get("/api/v1/workspace", StatusCode::OK).await;
-    assert_eq!(workspace["data"]["id"], owner.workspace_id);
+    let workspace: WorkspaceOut = app.client(&key).get_data("/api/v1/workspace", StatusCode::OK).await;
+    assert_eq!(workspace.id, owner.workspace_id);
     let (status, denied) = send(app.as_member(&key, Method::GET, "/api/v1/team").json(&json!({}))).await;
     assert_eq!(status, StatusCode::OK, "agents may see the team: {denied}");
     let (status, denied) = send(
@@ -199,8 +201,8 @@ async fn api_keys_are_shown_once_work_with_their_role_and_can_be_revoked(engine:
     assert_eq!(status, StatusCode::FORBIDDEN, "an agent key cannot manage the team");
     assert_eq!(denied["error"]["code"], "forbidden");
 
-    let (_, listed) = send(app.as_member(&owner.access, Method::GET, "/api/v1/api-keys")).await;
-    assert!(listed["data"][0]["lastUsedAt"].is_string(), "last use is recorded");
+    let listed: Vec<ApiKeyOut> = app.client(&owner.access).get_data("/api/v1/api-keys", StatusCode::OK).await;
+    assert!(listed[0].last_used_at.is_some(), "last use is recorded");
 
     app.client(&owner.access).delete::<Value>(&format!("/api/v1/api-keys/{key_id}"), StatusCode::OK).await;
     let (status, _) = send(app.as_member(&key, Method::GET, "/api/v1/workspace")).await;
@@ -231,29 +233,30 @@ async fn the_last_owner_cannot_leave_or_be_demoted(engine: Engine) {
 async fn the_audit_log_records_sensitive_actions_and_detects_tampering(engine: Engine) {
     let Some(app) = app(engine).await else { return };
     let owner = app.signup("audit@example.com").await;
-    let (_, created) = send(
-        app.as_member(&owner.access, Method::POST, "/api/v1/api-keys").json(&json!({ "name": "CI", "role": "viewer" })),
-    )
-    .await;
-    let key_id = created["data"]["apiKey"]["id"].as_str().expect("id").to_owned();
+    let created: NewApiKeyOut = app
+        .client(&owner.access)
+        .post_data("/api/v1/api-keys", &json!({ "name": "CI", "role": "viewer" }), StatusCode::CREATED)
+        .await;
+    let key_id = created.api_key.id;
     send(app.as_member(&owner.access, Method::DELETE, &format!("/api/v1/api-keys/{key_id}"))).await;
 
-    let log: Value = app.client(&owner.access).get("/api/v1/audit-logs", StatusCode::OK).await;
-    let actions: Vec<&str> =
-        log["data"]["entries"].as_array().expect("entries").iter().filter_map(|e| e["action"].as_str()).collect();
+    let log: AuditListOut = app.client(&owner.access).get_data("/api/v1/audit-logs", StatusCode::OK).await;
+    let actions: Vec<&str> = log.entries.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["api_key.revoked", "api_key.created", "workspace.created"]);
-    let revoked = &log["data"]["entries"][0];
-    assert_eq!(revoked["actor"]["type"], "user");
-    assert_eq!(revoked["actor"]["id"], owner.user_id);
-    assert_eq!(revoked["resource"]["id"], key_id);
-    assert!(revoked["actor"]["ip"].as_str().is_some_and(|ip| ip.starts_with("127.")));
+    let revoked = &log.entries[0];
+    assert_eq!(revoked.actor.kind, "user");
+    assert_eq!(revoked.actor.id.as_deref(), Some(owner.user_id.as_str()));
+    assert_eq!(revoked.resource.id.as_deref(), Some(key_id.as_str()));
+    assert!(revoked.actor.ip.as_deref().is_some_and(|ip| ip.starts_with("127.")));
 
-    let (_, filtered) =
-        send(app.as_member(&owner.access, Method::GET, "/api/v1/audit-logs?action=api_key.created")).await;
-    assert_eq!(filtered["data"]["pagination"]["total"], 1);
+    let filtered: AuditListOut =
+        app.client(&owner.access).get_data("/api/v1/audit-logs?action=api_key.created", StatusCode::OK).await;
+    assert_eq!(filtered.pagination.total, 1);
 
-    let (_, verified) = send(app.as_member(&owner.access, Method::GET, "/api/v1/audit-logs/verify")).await;
-    assert_eq!(verified["data"], json!({ "valid": true, "entries": 3, "brokenAtSequence": null, "problem": null }));
+    let verified: ChainOut = app.client(&owner.access).get_data("/api/v1/audit-logs/verify", StatusCode::OK).await;
+    assert!(verified.valid);
+    assert_eq!(verified.entries, 3);
+    assert_eq!((verified.broken_at_sequence, verified.problem), (None, None));
 
     // Someone with database access rewrites history.
     let mut tx = app.state.db.begin().await.expect("begin");
@@ -265,18 +268,15 @@ async fn the_audit_log_records_sensitive_actions_and_detects_tampering(engine: E
     .map(|_| ()))
     .expect("tamper");
     tx.commit().await.expect("commit");
-    let (_, verified) = send(app.as_member(&owner.access, Method::GET, "/api/v1/audit-logs/verify")).await;
-    assert_eq!(verified["data"]["valid"], false);
-    assert_eq!(verified["data"]["brokenAtSequence"], 2);
+    let verified: ChainOut = app.client(&owner.access).get_data("/api/v1/audit-logs/verify", StatusCode::OK).await;
+    assert!(!verified.valid);
+    assert_eq!(verified.broken_at_sequence, Some(2));
 
-    let viewer_key = {
-        let (_, created) = send(
-            app.as_member(&owner.access, Method::POST, "/api/v1/api-keys")
-                .json(&json!({ "name": "ro", "role": "viewer" })),
-        )
+    let viewer_key: NewApiKeyOut = app
+        .client(&owner.access)
+        .post_data("/api/v1/api-keys", &json!({ "name": "ro", "role": "viewer" }), StatusCode::CREATED)
         .await;
-        created["data"]["key"].as_str().expect("key").to_owned()
-    };
+    let viewer_key = viewer_key.key;
     let (status, _) = send(app.as_member(&viewer_key, Method::GET, "/api/v1/audit-logs")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "viewers do not read the audit log");
 }
@@ -288,12 +288,11 @@ async fn another_workspace_gets_404_everywhere(engine: Engine) {
     let victim = app.signup("victim@example.com").await;
     let intruder = app.signup("intruder@example.com").await;
 
-    let (_, created) = send(
-        app.as_member(&victim.access, Method::POST, "/api/v1/api-keys")
-            .json(&json!({ "name": "secret", "role": "viewer" })),
-    )
-    .await;
-    let victim_key = created["data"]["apiKey"]["id"].as_str().expect("id").to_owned();
+    let created: NewApiKeyOut = app
+        .client(&victim.access)
+        .post_data("/api/v1/api-keys", &json!({ "name": "secret", "role": "viewer" }), StatusCode::CREATED)
+        .await;
+    let victim_key = created.api_key.id;
 
     let cases: Vec<(Method, String, Value)> = vec![
         (Method::DELETE, format!("/api/v1/api-keys/{victim_key}"), Value::Null),
@@ -317,8 +316,8 @@ async fn another_workspace_gets_404_everywhere(engine: Engine) {
         assert!(!text.contains(&victim.workspace_id) && !text.contains("victim@example.com"), "{path} leaks: {text}");
     }
     // The victim's key is still there.
-    let (_, keys) = send(app.as_member(&victim.access, Method::GET, "/api/v1/api-keys")).await;
-    assert!(keys["data"][0]["revokedAt"].is_null());
+    let keys: Vec<ApiKeyOut> = app.client(&victim.access).get_data("/api/v1/api-keys", StatusCode::OK).await;
+    assert!(keys[0].revoked_at.is_none());
 }
 
 async fn requests_without_valid_credentials_are_refused(engine: Engine) {
@@ -391,9 +390,9 @@ async fn client_addresses_come_from_the_socket_unless_a_proxy_is_trusted(engine:
             StatusCode::CREATED,
         )
         .await;
-        let (_, log) =
-            send(app.as_member(&owner.access, Method::GET, "/api/v1/audit-logs?action=api_key.created")).await;
-        assert_eq!(log["data"]["entries"][0]["actor"]["ip"], expected, "trust_forwarded_for = {trusted}");
+        let log: AuditListOut =
+            app.client(&owner.access).get_data("/api/v1/audit-logs?action=api_key.created", StatusCode::OK).await;
+        assert_eq!(log.entries[0].actor.ip.as_deref(), Some(expected), "trust_forwarded_for = {trusted}");
     }
 }
 
@@ -406,23 +405,24 @@ async fn withdrawing_an_invitation_is_audited(engine: Engine) {
     )
     .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (_, team) = send(app.as_member(&owner.access, Method::GET, "/api/v1/team")).await;
-    let invite_id = team["data"]["invites"][0]["id"].as_str().expect("a pending invite").to_owned();
+    let team: TeamOut = app.client(&owner.access).get_data("/api/v1/team", StatusCode::OK).await;
+    let invite_id = team.invites.first().expect("a pending invite").id.clone();
 
     let path = format!("/api/v1/team/invites/{invite_id}");
     let (status, _) = send(app.as_member(&owner.access, Method::DELETE, &path)).await;
     assert_eq!(status, StatusCode::OK);
-    let (_, team) = send(app.as_member(&owner.access, Method::GET, "/api/v1/team")).await;
-    assert_eq!(team["data"]["invites"], json!([]), "the invitation is no longer pending");
+    let team: TeamOut = app.client(&owner.access).get_data("/api/v1/team", StatusCode::OK).await;
+    assert!(team.invites.is_empty(), "the invitation is no longer pending");
     let (status, body) = send(app.as_member(&owner.access, Method::DELETE, &path)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "withdrawn once only: {body}");
 
-    let (_, log) = send(app.as_member(&owner.access, Method::GET, "/api/v1/audit-logs?action=invite.revoked")).await;
-    assert_eq!(log["data"]["pagination"]["total"], 1);
-    let revoked = &log["data"]["entries"][0];
-    assert_eq!(revoked["actor"]["id"], owner.user_id);
-    assert_eq!(revoked["resource"]["type"], "invite");
-    assert_eq!(revoked["resource"]["id"], invite_id);
+    let log: AuditListOut =
+        app.client(&owner.access).get_data("/api/v1/audit-logs?action=invite.revoked", StatusCode::OK).await;
+    assert_eq!(log.pagination.total, 1);
+    let revoked = &log.entries[0];
+    assert_eq!(revoked.actor.id.as_deref(), Some(owner.user_id.as_str()));
+    assert_eq!(revoked.resource.kind, "invite");
+    assert_eq!(revoked.resource.id.as_deref(), Some(invite_id.as_str()));
 }
 
 async fn names_of_members_and_workspaces_are_1_to_120_characters(engine: Engine) {
@@ -442,10 +442,10 @@ async fn names_of_members_and_workspaces_are_1_to_120_characters(engine: Engine)
                 .await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
     }
-    let (_, me) = send(app.as_member(&owner.access, Method::GET, "/api/v1/me")).await;
-    assert_eq!(me["data"]["user"]["name"], "y".repeat(120), "stored trimmed");
-    let (_, workspace) = send(app.as_member(&owner.access, Method::GET, "/api/v1/workspace")).await;
-    assert_eq!(workspace["data"]["name"], "y".repeat(120), "stored trimmed");
+    let me: MeOut = app.client(&owner.access).get_data("/api/v1/me", StatusCode::OK).await;
+    assert_eq!(me.user.name, "y".repeat(120), "stored trimmed");
+    let workspace: WorkspaceOut = app.client(&owner.access).get_data("/api/v1/workspace", StatusCode::OK).await;
+    assert_eq!(workspace.name, "y".repeat(120), "stored trimmed");
 }
 
 crate::on_both_engines!(

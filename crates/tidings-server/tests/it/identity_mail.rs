@@ -2,6 +2,8 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use tidings_server::identity::Role;
+use tidings_server::identity::dto::{MeOut, MyWorkspaceOut, TeamOut, TokensOut};
 
 use crate::client::{expect_status, send};
 use crate::helpers::{Engine, Session, TestApp};
@@ -12,8 +14,8 @@ async fn an_address_is_verified_from_the_emailed_link_once(engine: Engine) {
     let token = app.mail_token("verify@example.com", "Confirm your email").await;
     let verify = || app.client.post(app.url("/api/v1/auth/verify-email")).json(&json!({ "token": token }));
     expect_status::<Value>(verify(), StatusCode::OK).await;
-    let (_, me) = send(app.as_member(&session.access, Method::GET, "/api/v1/me")).await;
-    assert_eq!(me["data"]["user"]["emailVerified"], true);
+    let me: MeOut = app.client(&session.access).get_data("/api/v1/me", StatusCode::OK).await;
+    assert!(me.user.email_verified);
     let (status, body) = send(verify()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "a link works once");
     assert_eq!(body["error"]["code"], "invalid_token");
@@ -96,8 +98,8 @@ async fn a_teammate_is_invited_joins_and_is_managed(engine: Engine) {
             StatusCode::CREATED,
         )
         .await;
-    let (_, team) = send(app.as_member(&owner.access, Method::GET, "/api/v1/team")).await;
-    assert_eq!(team["data"]["invites"][0]["email"], "new@example.com");
+    let team: TeamOut = app.client(&owner.access).get_data("/api/v1/team", StatusCode::OK).await;
+    assert_eq!(team.invites[0].email, "new@example.com");
 
     let token = app.mail_token("new@example.com", "invited you").await;
     let (status, body) =
@@ -115,7 +117,8 @@ async fn a_teammate_is_invited_joins_and_is_managed(engine: Engine) {
         .await;
     let viewer = Session::from_tokens(&body);
     assert_eq!(viewer.workspace_id, owner.workspace_id);
-    assert_eq!(body["data"]["role"], "viewer");
+    let tokens: TokensOut = serde_json::from_value(body["data"].clone()).expect("tokens");
+    assert_eq!(tokens.role, Role::Viewer);
 
     let (status, body) = send(
         app.as_member(&viewer.access, Method::POST, "/api/v1/team/invites")
@@ -127,8 +130,8 @@ async fn a_teammate_is_invited_joins_and_is_managed(engine: Engine) {
     app.client(&owner.access)
         .put::<_, Value>(&format!("/api/v1/team/{}/role", viewer.user_id), &json!({ "role": "agent" }), StatusCode::OK)
         .await;
-    let (_, me) = send(app.as_member(&viewer.access, Method::GET, "/api/v1/me")).await;
-    assert_eq!(me["data"]["role"], "agent", "the new role applies at once");
+    let me: MeOut = app.client(&viewer.access).get_data("/api/v1/me", StatusCode::OK).await;
+    assert_eq!(me.role, Role::Agent, "the new role applies at once");
 
     app.client(&owner.access).delete::<Value>(&format!("/api/v1/team/{}", viewer.user_id), StatusCode::OK).await;
     let (status, _) = send(app.as_member(&viewer.access, Method::GET, "/api/v1/me")).await;
@@ -164,8 +167,9 @@ async fn an_existing_user_accepts_an_invitation_signed_in(engine: Engine) {
     app.client(&guest.access)
         .post::<_, Value>("/api/v1/invites/accept", &json!({ "token": token }), StatusCode::OK)
         .await;
-    let (_, workspaces) = send(app.as_member(&guest.access, Method::GET, "/api/v1/workspaces")).await;
-    assert_eq!(workspaces["data"].as_array().expect("list").len(), 2, "the guest now belongs to both workspaces");
+    let workspaces: Vec<MyWorkspaceOut> =
+        app.client(&guest.access).get_data("/api/v1/workspaces", StatusCode::OK).await;
+    assert_eq!(workspaces.len(), 2, "the guest now belongs to both workspaces");
 }
 
 crate::on_both_engines!(

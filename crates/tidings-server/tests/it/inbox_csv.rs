@@ -10,11 +10,13 @@ use tidings_connectors::InboundMessage;
 use tidings_core::WorkspaceId;
 use tidings_core::time::now_millis;
 use tidings_server::inbox::csv::ImportFile;
+use tidings_server::inbox::dto::{ConversationListOut, ImportAcceptedOut, ResponseOut, ReviewListOut, TaskOut};
 use tidings_server::inbox::ingest::{self, Source};
-use tidings_server::inbox::tasks::{self, TaskKind};
+use tidings_server::inbox::model::ResponseStatus;
+use tidings_server::inbox::tasks::{self, TaskKind, TaskStatus};
 use tidings_store::queue::NewJob;
 
-use crate::client::{expect_status, send};
+use crate::client::{expect_data, expect_status, send};
 use crate::helpers::Engine;
 use crate::inbox_fixtures::{
     IMPORT_FILE, MINUTE, Review, Shop, api_key, finished_task, import, ingest_review, location, rfc3339, text,
@@ -28,57 +30,57 @@ async fn a_csv_import_shows_progress_and_a_second_one_adds_nothing(engine: Engin
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
     assert_eq!(accepted["data"]["total"], 3);
     let task = finished_task(&shop, &text(&accepted["data"]["taskId"])).await;
-    assert_eq!(task["kind"], "import");
-    assert_eq!(task["status"], "succeeded", "{task}");
-    assert_eq!(task["total"], 3);
-    assert_eq!(task["done"], 3);
-    assert_eq!(task["percent"], 100);
-    assert_eq!(task["summary"]["imported"], 3);
-    assert_eq!(task["summary"]["duplicates"], 0);
-    assert!(task["finishedAt"].is_string());
+    assert_eq!(task.kind, TaskKind::Import);
+    assert_eq!(task.status, TaskStatus::Succeeded, "{:?}", task.error);
+    assert_eq!(task.total, 3);
+    assert_eq!(task.done, 3);
+    assert_eq!(task.percent, 100);
+    assert_eq!(task.summary["imported"], 3);
+    assert_eq!(task.summary["duplicates"], 0);
+    assert!(task.finished_at.is_some());
 
-    let listed: Value = shop.client().get("/api/v1/reviews", StatusCode::OK).await;
-    assert_eq!(listed["data"]["pagination"]["total"], 3);
-    let reviews = listed["data"]["reviews"].as_array().expect("list");
-    assert_eq!(reviews[0]["author"], "Cy");
-    assert_eq!(reviews[0]["platform"], "imported");
+    let listed: ReviewListOut = shop.client().get_data("/api/v1/reviews", StatusCode::OK).await;
+    assert_eq!(listed.pagination.total, 3);
+    let reviews = &listed.reviews;
+    assert_eq!(reviews[0].author.as_deref(), Some("Cy"));
+    assert_eq!(reviews[0].platform, "imported");
     let ana = &reviews[2];
-    assert_eq!(ana["platform"], "google");
-    assert_eq!(ana["location"]["id"], harbour);
-    assert_eq!(ana["title"], "Brunch");
-    assert_eq!(ana["text"], "Great eggs, great coffee");
-    assert_eq!(ana["postedAt"], "2026-01-02T00:00:00.000Z");
-    assert_eq!(reviews[1]["postedAt"], "2026-01-03T18:30:00.000Z");
+    assert_eq!(ana.platform, "google");
+    assert_eq!(ana.location.as_ref().map(|l| l.id.as_str()), Some(harbour.as_str()));
+    assert_eq!(ana.title.as_deref(), Some("Brunch"));
+    assert_eq!(ana.text, "Great eggs, great coffee");
+    assert_eq!(ana.posted_at, "2026-01-02T00:00:00.000Z");
+    assert_eq!(reviews[1].posted_at, "2026-01-03T18:30:00.000Z");
 
     // Imported reviews cannot be posted through a platform: they wait to be posted by hand.
-    let reply: Value = shop
+    let reply: ResponseOut = shop
         .client()
-        .post(
-            &format!("/api/v1/reviews/{}/respond", text(&ana["id"])),
+        .post_data(
+            &format!("/api/v1/reviews/{}/respond", ana.id),
             &json!({ "responseText": "Thanks Ana" }),
             StatusCode::CREATED,
         )
         .await;
-    assert_eq!(reply["data"]["status"], "manual_required");
-    assert_eq!(reply["data"]["deepLink"], "https://business.google.com/reviews");
-    let reply: Value = shop
+    assert_eq!(reply.status, ResponseStatus::ManualRequired);
+    assert_eq!(reply.deep_link.as_deref(), Some("https://business.google.com/reviews"));
+    let reply: ResponseOut = shop
         .client()
-        .post(
-            &format!("/api/v1/reviews/{}/respond", text(&reviews[0]["id"])),
+        .post_data(
+            &format!("/api/v1/reviews/{}/respond", reviews[0].id),
             &json!({ "responseText": "Thanks Cy" }),
             StatusCode::CREATED,
         )
         .await;
-    assert_eq!(reply["data"]["status"], "manual_required");
+    assert_eq!(reply.status, ResponseStatus::ManualRequired);
 
     let (status, again) = import(&shop, IMPORT_FILE).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let task = finished_task(&shop, &text(&again["data"]["taskId"])).await;
-    assert_eq!(task["status"], "succeeded");
-    assert_eq!(task["summary"]["imported"], 0);
-    assert_eq!(task["summary"]["duplicates"], 3);
-    let listed: Value = shop.client().get("/api/v1/reviews", StatusCode::OK).await;
-    assert_eq!(listed["data"]["pagination"]["total"], 3, "nothing is stored twice");
+    assert_eq!(task.status, TaskStatus::Succeeded);
+    assert_eq!(task.summary["imported"], 0);
+    assert_eq!(task.summary["duplicates"], 3);
+    let listed: ReviewListOut = shop.client().get_data("/api/v1/reviews", StatusCode::OK).await;
+    assert_eq!(listed.pagination.total, 3, "nothing is stored twice");
 
     expect_status::<Value>(
         shop.client()
@@ -133,13 +135,12 @@ async fn an_imported_reviewer_with_a_known_email_or_phone_is_the_same_contact(en
     let (status, accepted) = import(&shop, file).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
     let task = finished_task(&shop, &text(&accepted["data"]["taskId"])).await;
-    assert_eq!(task["summary"]["imported"], 4, "{task}");
+    assert_eq!(task.summary["imported"], 4, "{}", task.summary);
 
-    let listed: Value = shop.client().get("/api/v1/conversations?limit=10", StatusCode::OK).await;
-    let conversations = listed["data"]["conversations"].as_array().expect("list");
+    let listed: ConversationListOut = shop.client().get_data("/api/v1/conversations?limit=10", StatusCode::OK).await;
     let contact_of = |preview: &str| {
-        let conversation = conversations.iter().find(|c| c["preview"] == preview).expect(preview);
-        text(&conversation["contact"]["id"])
+        let conversation = listed.conversations.iter().find(|c| c.preview == preview).expect(preview);
+        conversation.contact.as_ref().expect("a contact").id.clone()
     };
     let ana = contact_of("Do you take bookings for Sunday brunch?");
     assert_eq!(contact_of("Lovely brunch"), ana, "the phone number WhatsApp knows");
@@ -149,12 +150,13 @@ async fn an_imported_reviewer_with_a_known_email_or_phone_is_the_same_contact(en
 
     // What is known of each contact is shown with their conversations, and exported.
     let details = |preview: &str| {
-        let conversation = conversations.iter().find(|c| c["preview"] == preview).expect(preview);
-        (conversation["contact"]["email"].clone(), conversation["contact"]["phone"].clone())
+        let conversation = listed.conversations.iter().find(|c| c.preview == preview).expect(preview);
+        let contact = conversation.contact.as_ref().expect("a contact");
+        (contact.email.clone(), contact.phone.clone())
     };
-    assert_eq!(details("Lovely brunch"), (Value::Null, json!("16505551234")));
-    assert_eq!(details("Slow service"), (json!("bo@example.com"), Value::Null));
-    assert_eq!(details("Fine"), (Value::Null, Value::Null));
+    assert_eq!(details("Lovely brunch"), (None, Some("16505551234".to_owned())));
+    assert_eq!(details("Slow service"), (Some("bo@example.com".to_owned()), None));
+    assert_eq!(details("Fine"), (None, None));
     let response = shop.client().request(Method::GET, "/api/v1/reviews/export.csv").send().await.expect("sent");
     let exported = response.text().await.expect("body");
     let rows: Vec<csv::StringRecord> =
@@ -176,7 +178,7 @@ async fn an_interrupted_import_resumes_after_its_last_stored_row(engine: Engine)
     let (status, accepted) = import(&shop, &format!("author,rating,text,date\n{first_row}")).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
     let task = finished_task(&shop, &text(&accepted["data"]["taskId"])).await;
-    assert_eq!(task["summary"]["imported"], 1);
+    assert_eq!(task.summary["imported"], 1);
 
     // The state a crash after the first stored row leaves: the task running, its file kept.
     let file = format!("author,rating,text,date\n{first_row}Bo,4,Good coffee,2026-01-03\nCy,3,Fine,2026-01-04\n");
@@ -190,13 +192,13 @@ async fn an_interrupted_import_resumes_after_its_last_stored_row(engine: Engine)
     app.state.queue.enqueue(NewJob::new(&job).expect("job")).await.expect("enqueued");
 
     let finished = finished_task(&shop, task.as_str()).await;
-    assert_eq!(finished["status"], "succeeded", "{finished}");
-    assert_eq!(finished["done"], 3);
-    assert_eq!(finished["summary"]["imported"], 3, "{finished}");
-    assert_eq!(finished["summary"]["duplicates"], 0, "the stored row was not read again: {finished}");
+    assert_eq!(finished.status, TaskStatus::Succeeded, "{:?}", finished.error);
+    assert_eq!(finished.done, 3);
+    assert_eq!(finished.summary["imported"], 3, "{}", finished.summary);
+    assert_eq!(finished.summary["duplicates"], 0, "the stored row was not read again: {}", finished.summary);
     assert!(tasks::input(&app.state.db, workspace, &task).await.expect("input").is_none(), "the file is let go");
-    let listed: Value = shop.client().get("/api/v1/reviews", StatusCode::OK).await;
-    assert_eq!(listed["data"]["pagination"]["total"], 3);
+    let listed: ReviewListOut = shop.client().get_data("/api/v1/reviews", StatusCode::OK).await;
+    assert_eq!(listed.pagination.total, 3);
 }
 
 async fn a_csv_import_with_a_bad_row_stores_nothing(engine: Engine) {
@@ -223,8 +225,8 @@ async fn a_csv_import_with_a_bad_row_stores_nothing(engine: Engine) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(missing["error"]["details"]["rows"][0]["row"], 1);
 
-    let listed: Value = shop.client().get("/api/v1/reviews", StatusCode::OK).await;
-    assert_eq!(listed["data"]["pagination"]["total"], 0, "nothing was stored");
+    let listed: ReviewListOut = shop.client().get_data("/api/v1/reviews", StatusCode::OK).await;
+    assert_eq!(listed.pagination.total, 0, "nothing was stored");
     let tasks: i64 =
         tidings_store::with_reader!(shop.app.state.db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM tasks")
             .fetch_one(pool)
@@ -337,27 +339,26 @@ async fn the_csv_export_quotes_what_needs_quoting(engine: Engine) {
     // The export imports back as it was, into a workspace with a location of the same name.
     let other = app.signup("other@example.com").await;
     location(app, &WorkspaceId::parse(&other.workspace_id).expect("id"), "harbour street").await;
-    let accepted: Value = expect_status(
+    let accepted: ImportAcceptedOut = expect_data(
         app.as_member(&other.access, Method::POST, "/api/v1/reviews/import")
             .header("content-type", "text/csv")
             .body(body),
         StatusCode::ACCEPTED,
     )
     .await;
-    let task_path = format!("/api/v1/tasks/{}", text(&accepted["data"]["taskId"]));
+    let task_path = format!("/api/v1/tasks/{}", accepted.task_id);
     for _ in 0..400 {
-        let task: Value = expect_status(app.as_member(&other.access, Method::GET, &task_path), StatusCode::OK).await;
-        if task["data"]["status"] != "running" {
-            assert_eq!(task["data"]["summary"]["imported"], 2, "{task}");
+        let task: TaskOut = app.client(&other.access).get_data(&task_path, StatusCode::OK).await;
+        if task.status != TaskStatus::Running {
+            assert_eq!(task.summary["imported"], 2, "{}", task.summary);
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let copied: Value =
-        expect_status(app.as_member(&other.access, Method::GET, "/api/v1/reviews"), StatusCode::OK).await;
-    assert_eq!(copied["data"]["reviews"][0]["text"], "=HYPERLINK(\"http://evil\")");
-    assert_eq!(copied["data"]["reviews"][1]["text"], tricky);
-    assert_eq!(copied["data"]["reviews"][1]["author"], "O'Brien, Pat");
+    let copied: ReviewListOut = app.client(&other.access).get_data("/api/v1/reviews", StatusCode::OK).await;
+    assert_eq!(copied.reviews[0].text, "=HYPERLINK(\"http://evil\")");
+    assert_eq!(copied.reviews[1].text, tricky);
+    assert_eq!(copied.reviews[1].author.as_deref(), Some("O'Brien, Pat"));
 }
 
 crate::on_both_engines!(

@@ -8,9 +8,12 @@ use serde_json::{Value, json};
 use tidings_connectors::{FetchedReply, FetchedReview, InboundMessage};
 use tidings_core::{ConnectionId, LocationId, WorkspaceId};
 use tidings_server::channels::store as channel_store;
+use tidings_server::identity::dto::NewApiKeyOut;
+use tidings_server::inbox::dto::{ReviewListOut, TaskOut};
 use tidings_server::inbox::ingest::{self, Ingested, Source};
+use tidings_server::inbox::tasks::TaskStatus;
 
-use crate::client::{Client, expect_status, send};
+use crate::client::{Client, expect_data, expect_status, send};
 use crate::helpers::{Engine, Session, TestApp};
 
 pub const MINUTE: i64 = 60_000;
@@ -37,9 +40,9 @@ impl Shop {
 
     /// The ids of the reviews `GET /reviews?{query}` lists.
     pub async fn review_ids(&self, query: &[(&str, &str)]) -> Vec<String> {
-        let body: Value =
-            expect_status(self.client().request(Method::GET, "/api/v1/reviews").query(query), StatusCode::OK).await;
-        body["data"]["reviews"].as_array().expect("reviews").iter().map(|r| text(&r["id"])).collect()
+        let page: ReviewListOut =
+            expect_data(self.client().request(Method::GET, "/api/v1/reviews").query(query), StatusCode::OK).await;
+        page.reviews.into_iter().map(|review| review.id).collect()
     }
 
     /// The ids of the conversations `/api/v1/conversations?q=…` finds, in order.
@@ -174,19 +177,19 @@ pub async fn ingest_message(
 
 /// An API key of the workspace with `role`.
 pub async fn api_key(shop: &Shop, role: &str) -> String {
-    let created: Value = shop
+    let created: NewApiKeyOut = shop
         .client()
-        .post("/api/v1/api-keys", &json!({ "name": format!("{role} key"), "role": role }), StatusCode::CREATED)
+        .post_data("/api/v1/api-keys", &json!({ "name": format!("{role} key"), "role": role }), StatusCode::CREATED)
         .await;
-    text(&created["data"]["key"])
+    created.key
 }
 
 /// Waits for a task to finish and returns it.
-pub async fn finished_task(shop: &Shop, id: &str) -> Value {
+pub async fn finished_task(shop: &Shop, id: &str) -> TaskOut {
     for _ in 0..400 {
-        let body: Value = shop.client().get(&format!("/api/v1/tasks/{id}"), StatusCode::OK).await;
-        if body["data"]["status"] != "running" {
-            return body["data"].clone();
+        let task: TaskOut = shop.client().get_data(&format!("/api/v1/tasks/{id}"), StatusCode::OK).await;
+        if task.status != TaskStatus::Running {
+            return task;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -7,9 +7,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tidings_core::time::now_millis;
 use tidings_core::{ConversationId, WorkspaceId};
+use tidings_server::inbox::dto::{ConversationDetailOut, ConversationListOut, ReviewDetailOut, ReviewListOut};
 use tidings_server::inbox::live::LiveEvent;
+use tidings_server::inbox::model::ConversationStatus;
 
-use crate::client::{expect_status, send};
+use crate::client::{expect_data, expect_status, send};
 use crate::helpers::Engine;
 use crate::inbox_fixtures::{
     IMPORT_FILE, Review, Shop, connection, finished_task, import, ingest_message, ingest_review, location, text,
@@ -123,25 +125,26 @@ async fn another_workspaces_ids_are_not_found_anywhere(engine: Engine) {
     }
     shop.client().get::<Value>(&format!("/api/v1/reviews/{thread}"), StatusCode::NOT_FOUND).await;
 
-    let theirs: Value =
-        expect_status(app.as_member(&intruder.access, Method::GET, "/api/v1/reviews"), StatusCode::OK).await;
-    assert_eq!(theirs["data"]["pagination"]["total"], 0);
-    let by_location: Value = expect_status(
+    let theirs: ReviewListOut =
+        expect_data(app.as_member(&intruder.access, Method::GET, "/api/v1/reviews"), StatusCode::OK).await;
+    assert_eq!(theirs.pagination.total, 0);
+    let by_location: ConversationListOut = expect_data(
         app.as_member(&intruder.access, Method::GET, "/api/v1/conversations").query(&[("locationId", &harbour)]),
         StatusCode::OK,
     )
     .await;
-    assert_eq!(by_location["data"]["pagination"]["total"], 0);
+    assert_eq!(by_location.pagination.total, 0);
     let exported =
         app.as_member(&intruder.access, Method::GET, "/api/v1/reviews/export.csv").send().await.expect("sent");
     assert_eq!(exported.text().await.expect("body").lines().count(), 1, "only the header");
 
-    let detail: Value = shop.client().get(&format!("/api/v1/conversations/{thread}"), StatusCode::OK).await;
-    assert_eq!(detail["data"]["status"], "open", "nothing was changed");
-    assert_eq!(detail["data"]["assignee"], Value::Null);
-    assert_eq!(detail["data"]["responses"], json!([]));
-    let review: Value = shop.client().get(&format!("/api/v1/reviews/{review}"), StatusCode::OK).await;
-    assert_eq!(review["data"]["responses"], json!([]));
+    let detail: ConversationDetailOut =
+        shop.client().get_data(&format!("/api/v1/conversations/{thread}"), StatusCode::OK).await;
+    assert_eq!(detail.conversation.status, ConversationStatus::Open, "nothing was changed");
+    assert!(detail.conversation.assignee.is_none());
+    assert!(detail.responses.is_empty());
+    let review: ReviewDetailOut = shop.client().get_data(&format!("/api/v1/reviews/{review}"), StatusCode::OK).await;
+    assert!(review.responses.is_empty());
 }
 
 crate::on_both_engines!(live_events_reach_only_their_own_workspace, another_workspaces_ids_are_not_found_anywhere,);

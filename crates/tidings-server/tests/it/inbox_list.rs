@@ -7,13 +7,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tidings_connectors::FetchedReview;
 use tidings_core::time::now_millis;
+use tidings_server::inbox::dto::{ConversationListOut, ReviewListOut};
 use tidings_server::inbox::ingest::{self, Ingested, Source};
+use tidings_server::inbox::model::ConversationStatus;
 
-use crate::client::expect_status;
+use crate::client::{expect_data, expect_status};
 use crate::helpers::Engine;
-use crate::inbox_fixtures::{
-    MINUTE, Review, Shop, connection, conversation_ids, ingest_message, ingest_review, location, rfc3339, text,
-};
+use crate::inbox_fixtures::{MINUTE, Review, Shop, connection, ingest_message, ingest_review, location, rfc3339};
 
 async fn reviews_are_filtered_by_every_inbox_filter(engine: Engine) {
     let Some(shop) = Shop::open(engine).await else { return };
@@ -135,28 +135,33 @@ async fn reviews_are_filtered_by_every_inbox_filter(engine: Engine) {
     )
     .await;
     assert_eq!(listed["success"], true);
-    assert_eq!(listed["data"]["pagination"], json!({ "total": 2, "limit": 20, "offset": 0, "hasMore": false }));
-    assert_eq!(listed["data"]["nextCursor"], Value::Null);
-    let ben = &listed["data"]["reviews"][0];
-    assert_eq!(ben["platform"], "google");
-    assert_eq!(ben["location"], json!({ "id": harbour, "name": "Harbour Street" }));
-    assert_eq!(ben["author"], "Ben");
-    assert_eq!(ben["rating"], 2);
-    assert_eq!(ben["text"], "Cold soup, slow service");
-    assert_eq!(ben["status"], "open");
-    assert_eq!(ben["responded"], false);
-    assert_eq!(ben["response"], Value::Null);
-    assert_eq!(ben["assignee"], Value::Null);
-    assert_eq!(ben["postedAt"], rfc3339(base + 2 * MINUTE));
+    let listed: ReviewListOut = serde_json::from_value(listed["data"].clone()).expect("a page of reviews");
+    let pagination = &listed.pagination;
+    assert_eq!((pagination.total, pagination.limit, pagination.offset, pagination.has_more), (2, 20, 0, false));
+    assert_eq!(listed.next_cursor, None);
+    let ben = &listed.reviews[0];
+    assert_eq!(ben.platform, "google");
+    let location = ben.location.as_ref().expect("a location");
+    assert_eq!((location.id.as_str(), location.name.as_str()), (harbour.as_str(), "Harbour Street"));
+    assert_eq!(ben.author.as_deref(), Some("Ben"));
+    assert_eq!(ben.rating, Some(2));
+    assert_eq!(ben.text, "Cold soup, slow service");
+    assert_eq!(ben.status, ConversationStatus::Open);
+    assert!(!ben.responded);
+    assert!(ben.response.is_none());
+    assert!(ben.assignee.is_none());
+    assert_eq!(ben.posted_at, rfc3339(base + 2 * MINUTE));
 
-    let conversations: Value = shop.client().get("/api/v1/conversations", StatusCode::OK).await;
-    assert_eq!(conversations["data"]["pagination"]["total"], 6);
-    assert_eq!(conversations["data"]["conversations"][0]["id"], thread);
-    assert_eq!(conversations["data"]["conversations"][0]["kind"], "thread");
-    let threads: Value = shop.client().get("/api/v1/conversations?kind=thread", StatusCode::OK).await;
-    assert_eq!(threads["data"]["pagination"]["total"], 1);
-    let reviews: Value = shop.client().get("/api/v1/conversations?kind=review&ratingMin=5", StatusCode::OK).await;
-    assert_eq!(reviews["data"]["conversations"][0]["id"], r1);
+    let conversations: ConversationListOut = shop.client().get_data("/api/v1/conversations", StatusCode::OK).await;
+    assert_eq!(conversations.pagination.total, 6);
+    assert_eq!(conversations.conversations[0].id, thread);
+    assert_eq!(conversations.conversations[0].kind, "thread");
+    let threads: ConversationListOut =
+        shop.client().get_data("/api/v1/conversations?kind=thread", StatusCode::OK).await;
+    assert_eq!(threads.pagination.total, 1);
+    let reviews: ConversationListOut =
+        shop.client().get_data("/api/v1/conversations?kind=review&ratingMin=5", StatusCode::OK).await;
+    assert_eq!(reviews.conversations[0].id, r1);
 
     for (query, field) in [
         ("ratingMin=6", "ratingMin"),
@@ -202,12 +207,12 @@ async fn offset_and_cursor_pages_show_every_review_once(engine: Engine) {
     }
     let mut by_offset = Vec::new();
     for offset in [0, 10, 20] {
-        let body: Value = shop.client().get(&format!("/api/v1/reviews?limit=10&offset={offset}"), StatusCode::OK).await;
-        let pagination = &body["data"]["pagination"];
-        assert_eq!(pagination["total"], 25);
-        assert_eq!(pagination["offset"], offset);
-        assert_eq!(pagination["hasMore"], offset < 20, "{pagination}");
-        by_offset.extend(body["data"]["reviews"].as_array().expect("list").iter().map(|r| text(&r["id"])));
+        let page: ReviewListOut =
+            shop.client().get_data(&format!("/api/v1/reviews?limit=10&offset={offset}"), StatusCode::OK).await;
+        assert_eq!(page.pagination.total, 25);
+        assert_eq!(page.pagination.offset, offset);
+        assert_eq!(page.pagination.has_more, offset < 20, "offset {offset}");
+        by_offset.extend(page.reviews.into_iter().map(|review| review.id));
     }
     assert_eq!(by_offset.len(), 25);
     assert_eq!(by_offset.iter().collect::<HashSet<_>>().len(), 25, "no review twice");
@@ -220,9 +225,9 @@ async fn offset_and_cursor_pages_show_every_review_once(engine: Engine) {
         if let Some(cursor) = &cursor {
             query.push(("cursor", cursor.clone()));
         }
-        let body: Value =
-            expect_status(shop.client().request(Method::GET, "/api/v1/reviews").query(&query), StatusCode::OK).await;
-        by_cursor.extend(body["data"]["reviews"].as_array().expect("list").iter().map(|r| text(&r["id"])));
+        let page: ReviewListOut =
+            expect_data(shop.client().request(Method::GET, "/api/v1/reviews").query(&query), StatusCode::OK).await;
+        by_cursor.extend(page.reviews.iter().map(|review| review.id.clone()));
         pages += 1;
         if pages == 1 {
             // A review arriving between pages does not shift the next ones.
@@ -240,13 +245,13 @@ async fn offset_and_cursor_pages_show_every_review_once(engine: Engine) {
             )
             .await;
         }
-        match body["data"]["nextCursor"].as_str() {
+        match page.next_cursor {
             Some(next) => {
-                assert_eq!(body["data"]["pagination"]["hasMore"], true);
-                cursor = Some(next.to_owned());
+                assert!(page.pagination.has_more);
+                cursor = Some(next);
             }
             None => {
-                assert_eq!(body["data"]["pagination"]["hasMore"], false);
+                assert!(!page.pagination.has_more);
                 break;
             }
         }
@@ -317,13 +322,13 @@ async fn search_finds_threads_by_any_message_in_activity_order(engine: Engine) {
         if let Some(cursor) = &cursor {
             query.push(("cursor", cursor.clone()));
         }
-        let body: Value =
-            expect_status(shop.client().request(Method::GET, "/api/v1/conversations").query(&query), StatusCode::OK)
+        let page: ConversationListOut =
+            expect_data(shop.client().request(Method::GET, "/api/v1/conversations").query(&query), StatusCode::OK)
                 .await;
-        assert_eq!(body["data"]["pagination"]["total"], 23);
-        by_cursor.extend(conversation_ids(&body));
-        match body["data"]["nextCursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
+        assert_eq!(page.pagination.total, 23);
+        by_cursor.extend(page.conversations.into_iter().map(|conversation| conversation.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
             None => break,
         }
     }

@@ -6,11 +6,15 @@ use serde_json::{Value, json};
 use tidings_core::UserId;
 use tidings_core::time::now_millis;
 use tidings_server::identity::Role;
+use tidings_server::inbox::dto::{
+    ConversationDetailOut, ConversationListOut, ConversationOut, MessagesOut, ResponseOut, ReviewDetailOut,
+};
+use tidings_server::inbox::model::{ConversationStatus, ResponseStatus};
 
-use crate::client::{expect_status, send};
+use crate::client::{expect_data, expect_status, send};
 use crate::helpers::Engine;
 use crate::inbox_fixtures::{
-    MINUTE, Review, Shop, api_key, assert_handed_to_sender, connection, ingest_message, ingest_review, rfc3339, text,
+    MINUTE, Review, Shop, api_key, assert_handed_to_sender, connection, ingest_message, ingest_review, rfc3339,
 };
 
 async fn replies_are_queued_drafted_or_left_to_post_by_hand(engine: Engine) {
@@ -64,13 +68,12 @@ async fn replies_are_queued_drafted_or_left_to_post_by_hand(engine: Engine) {
     };
 
     // Posted through the platform: queued, with a job on the outbound queue.
-    let queued: Value =
-        expect_status(respond(&connected, json!({ "responseText": "Sorry about the wait" })), StatusCode::CREATED)
-            .await;
-    assert_handed_to_sender(&queued["data"]["status"]);
-    assert_eq!(queued["data"]["text"], "Sorry about the wait");
-    assert_eq!(queued["data"]["postToPlatform"], true);
-    let response_id = text(&queued["data"]["id"]);
+    let queued: ResponseOut =
+        expect_data(respond(&connected, json!({ "responseText": "Sorry about the wait" })), StatusCode::CREATED).await;
+    assert_handed_to_sender(&json!(queued.status));
+    assert_eq!(queued.text, "Sorry about the wait");
+    assert!(queued.post_to_platform);
+    let response_id = queued.id;
     let jobs: Vec<String> = tidings_store::with_reader!(app.state.db, |pool| sqlx::query_scalar(
         "SELECT kind FROM jobs WHERE queue = 'outbound' AND payload LIKE $1"
     )
@@ -87,23 +90,25 @@ async fn replies_are_queued_drafted_or_left_to_post_by_hand(engine: Engine) {
     assert!(waiting >= 1, "the send is on the outbound queue: {outbound}");
 
     // No connection to post through: kept with a link to post it by hand, then confirmed.
-    let manual: Value =
-        expect_status(respond(&unconnected, json!({ "responseText": "Thanks!" })), StatusCode::CREATED).await;
-    assert_eq!(manual["data"]["status"], "manual_required");
-    assert_eq!(manual["data"]["deepLink"], "https://maps.google.com/?cid=1");
-    let review: Value = shop.client().get(&format!("/api/v1/reviews/{unconnected}"), StatusCode::OK).await;
-    assert_eq!(review["data"]["responded"], false);
-    assert_eq!(review["data"]["response"]["status"], "manual_required");
-    let confirmed: Value = expect_status(
+    let manual: ResponseOut =
+        expect_data(respond(&unconnected, json!({ "responseText": "Thanks!" })), StatusCode::CREATED).await;
+    assert_eq!(manual.status, ResponseStatus::ManualRequired);
+    assert_eq!(manual.deep_link.as_deref(), Some("https://maps.google.com/?cid=1"));
+    let review: ReviewDetailOut =
+        shop.client().get_data(&format!("/api/v1/reviews/{unconnected}"), StatusCode::OK).await;
+    assert!(!review.review.responded);
+    assert_eq!(review.review.response.map(|r| r.status), Some(ResponseStatus::ManualRequired));
+    let confirmed: ResponseOut = expect_data(
         shop.client().request(Method::POST, &format!("/api/v1/reviews/{unconnected}/response/posted-manually")),
         StatusCode::OK,
     )
     .await;
-    assert_eq!(confirmed["data"]["status"], "posted_manually");
-    assert!(confirmed["data"]["postedAt"].is_string());
-    let review: Value = shop.client().get(&format!("/api/v1/reviews/{unconnected}"), StatusCode::OK).await;
-    assert_eq!(review["data"]["responded"], true);
-    assert_eq!(review["data"]["response"]["status"], "posted_manually");
+    assert_eq!(confirmed.status, ResponseStatus::PostedManually);
+    assert!(confirmed.posted_at.is_some());
+    let review: ReviewDetailOut =
+        shop.client().get_data(&format!("/api/v1/reviews/{unconnected}"), StatusCode::OK).await;
+    assert!(review.review.responded);
+    assert_eq!(review.review.response.map(|r| r.status), Some(ResponseStatus::PostedManually));
     assert_eq!(shop.review_ids(&[("responded", "true")]).await, vec![unconnected.clone()]);
     expect_status::<Value>(
         shop.client().request(Method::POST, &format!("/api/v1/reviews/{unconnected}/response/posted-manually")),
@@ -112,37 +117,38 @@ async fn replies_are_queued_drafted_or_left_to_post_by_hand(engine: Engine) {
     .await;
 
     // Yelp takes no replies through its API.
-    let on_yelp: Value =
-        expect_status(respond(&yelp, json!({ "responseText": "Thank you" })), StatusCode::CREATED).await;
-    assert_eq!(on_yelp["data"]["status"], "manual_required");
-    assert!(text(&on_yelp["data"]["deepLink"]).starts_with("https://biz.yelp.com"), "{on_yelp}");
+    let on_yelp: ResponseOut =
+        expect_data(respond(&yelp, json!({ "responseText": "Thank you" })), StatusCode::CREATED).await;
+    assert_eq!(on_yelp.status, ResponseStatus::ManualRequired);
+    let deep_link = on_yelp.deep_link.expect("a deep link");
+    assert!(deep_link.starts_with("https://biz.yelp.com"), "{deep_link}");
 
     // A draft, edited, then deleted.
-    let draft: Value = expect_status(
+    let draft: ResponseOut = expect_data(
         respond(&drafted, json!({ "responseText": "Glad you liked it", "postToPlatform": false })),
         StatusCode::CREATED,
     )
     .await;
-    assert_eq!(draft["data"]["status"], "draft");
-    let edited: Value = shop
+    assert_eq!(draft.status, ResponseStatus::Draft);
+    let edited: ResponseOut = shop
         .client()
-        .put(
+        .put_data(
             &format!("/api/v1/reviews/{drafted}/response"),
             &json!({ "responseText": "So glad you liked it!", "postToPlatform": false }),
             StatusCode::OK,
         )
         .await;
-    assert_eq!(edited["data"]["id"], draft["data"]["id"], "the same reply, edited");
-    assert_eq!(edited["data"]["text"], "So glad you liked it!");
-    assert_eq!(edited["data"]["status"], "draft");
-    let review: Value = shop.client().get(&format!("/api/v1/reviews/{drafted}"), StatusCode::OK).await;
-    assert_eq!(review["data"]["response"]["text"], "So glad you liked it!");
-    assert_eq!(review["data"]["messages"][0]["direction"], "inbound");
-    assert_eq!(review["data"]["messages"][0]["body"], "Top");
+    assert_eq!(edited.id, draft.id, "the same reply, edited");
+    assert_eq!(edited.text, "So glad you liked it!");
+    assert_eq!(edited.status, ResponseStatus::Draft);
+    let review: ReviewDetailOut = shop.client().get_data(&format!("/api/v1/reviews/{drafted}"), StatusCode::OK).await;
+    assert_eq!(review.review.response.map(|r| r.text).as_deref(), Some("So glad you liked it!"));
+    assert_eq!(review.messages[0].direction, "inbound");
+    assert_eq!(review.messages[0].body, "Top");
     shop.client().delete::<Value>(&format!("/api/v1/reviews/{drafted}/response"), StatusCode::NO_CONTENT).await;
-    let review: Value = shop.client().get(&format!("/api/v1/reviews/{drafted}"), StatusCode::OK).await;
-    assert_eq!(review["data"]["response"], Value::Null);
-    assert_eq!(review["data"]["responses"][0]["status"], "deleted");
+    let review: ReviewDetailOut = shop.client().get_data(&format!("/api/v1/reviews/{drafted}"), StatusCode::OK).await;
+    assert!(review.review.response.is_none());
+    assert_eq!(review.responses[0].status, ResponseStatus::Deleted);
     shop.client().delete::<Value>(&format!("/api/v1/reviews/{drafted}/response"), StatusCode::NOT_FOUND).await;
 
     for (body, field) in [
@@ -181,24 +187,26 @@ async fn threads_are_answered_assigned_and_snoozed(engine: Engine) {
     )
     .await;
 
-    let sent: Value = shop
+    let sent: ResponseOut = shop
         .client()
-        .post(
+        .post_data(
             &format!("/api/v1/conversations/{thread}/messages"),
             &json!({ "text": "Yes, 10 to 4" }),
             StatusCode::ACCEPTED,
         )
         .await;
-    assert_handed_to_sender(&sent["data"]["status"]);
-    let detail: Value = shop.client().get(&format!("/api/v1/conversations/{thread}"), StatusCode::OK).await;
-    assert_eq!(detail["data"]["kind"], "thread");
-    assert_eq!(detail["data"]["contact"]["name"], "Maria");
-    assert_eq!(detail["data"]["messages"][0]["body"], "Are you open on Sunday?");
-    assert_eq!(detail["data"]["messages"][0]["direction"], "inbound");
-    assert_eq!(detail["data"]["responses"][0]["text"], "Yes, 10 to 4", "the pending reply shows in the thread");
-    let messages: Value = shop.client().get(&format!("/api/v1/conversations/{thread}/messages"), StatusCode::OK).await;
-    assert_eq!(messages["data"]["messages"].as_array().expect("list").len(), 1);
-    assert_eq!(messages["data"]["messages"][0]["author"], "Maria");
+    assert_handed_to_sender(&json!(sent.status));
+    let detail: ConversationDetailOut =
+        shop.client().get_data(&format!("/api/v1/conversations/{thread}"), StatusCode::OK).await;
+    assert_eq!(detail.conversation.kind, "thread");
+    assert_eq!(detail.conversation.contact.map(|c| c.name).as_deref(), Some("Maria"));
+    assert_eq!(detail.messages[0].body, "Are you open on Sunday?");
+    assert_eq!(detail.messages[0].direction, "inbound");
+    assert_eq!(detail.responses[0].text, "Yes, 10 to 4", "the pending reply shows in the thread");
+    let messages: MessagesOut =
+        shop.client().get_data(&format!("/api/v1/conversations/{thread}/messages"), StatusCode::OK).await;
+    assert_eq!(messages.messages.len(), 1);
+    assert_eq!(messages.messages[0].author.as_deref(), Some("Maria"));
     let empty: Value = shop
         .client()
         .post(
@@ -222,22 +230,25 @@ async fn threads_are_answered_assigned_and_snoozed(engine: Engine) {
         shop.client().request(Method::PATCH, &format!("/api/v1/conversations/{thread}/assign")).json(&body)
     };
 
-    let assigned: Value = expect_status(assign(json!({ "assigneeId": colleague.user_id })), StatusCode::OK).await;
-    assert_eq!(assigned["data"]["assignee"], json!({ "id": colleague.user_id, "name": "Test Person" }));
-    let mine: Value = expect_status(
+    let assigned: ConversationOut =
+        expect_data(assign(json!({ "assigneeId": colleague.user_id })), StatusCode::OK).await;
+    let assignee = assigned.assignee.expect("assigned");
+    assert_eq!((assignee.id.as_str(), assignee.name.as_str()), (colleague.user_id.as_str(), "Test Person"));
+    let mine: ConversationListOut = expect_data(
         shop.client().request(Method::GET, "/api/v1/conversations").query(&[("assigneeId", &colleague.user_id)]),
         StatusCode::OK,
     )
     .await;
-    assert_eq!(mine["data"]["pagination"]["total"], 1);
-    let unassigned: Value = shop.client().get("/api/v1/conversations?assigneeId=unassigned", StatusCode::OK).await;
-    assert_eq!(unassigned["data"]["pagination"]["total"], 0);
+    assert_eq!(mine.pagination.total, 1);
+    let unassigned: ConversationListOut =
+        shop.client().get_data("/api/v1/conversations?assigneeId=unassigned", StatusCode::OK).await;
+    assert_eq!(unassigned.pagination.total, 0);
     for body in [json!({ "assigneeId": stranger.user_id }), json!({ "assigneeId": "usr_nope" })] {
         let refused: Value = expect_status(assign(body), StatusCode::UNPROCESSABLE_ENTITY).await;
         assert_eq!(refused["error"]["details"]["field"], "assigneeId");
     }
-    let cleared: Value = expect_status(assign(json!({ "assigneeId": null })), StatusCode::OK).await;
-    assert_eq!(cleared["data"]["assignee"], Value::Null);
+    let cleared: ConversationOut = expect_data(assign(json!({ "assigneeId": null })), StatusCode::OK).await;
+    assert!(cleared.assignee.is_none());
 
     // Status: snoozing needs a time to come back.
     let status_of = |body: Value| {
@@ -254,13 +265,13 @@ async fn threads_are_answered_assigned_and_snoozed(engine: Engine) {
         assert_eq!(refused["error"]["details"]["field"], field, "{body}");
     }
     let until = rfc3339(now_millis() + 60 * MINUTE);
-    let snoozed: Value =
-        expect_status(status_of(json!({ "status": "snoozed", "snoozedUntil": until })), StatusCode::OK).await;
-    assert_eq!(snoozed["data"]["status"], "snoozed");
-    assert_eq!(snoozed["data"]["snoozedUntil"], until);
-    let closed: Value = expect_status(status_of(json!({ "status": "closed" })), StatusCode::OK).await;
-    assert_eq!(closed["data"]["status"], "closed");
-    assert_eq!(closed["data"]["snoozedUntil"], Value::Null);
+    let snoozed: ConversationOut =
+        expect_data(status_of(json!({ "status": "snoozed", "snoozedUntil": until })), StatusCode::OK).await;
+    assert_eq!(snoozed.status, ConversationStatus::Snoozed);
+    assert_eq!(snoozed.snoozed_until, Some(until));
+    let closed: ConversationOut = expect_data(status_of(json!({ "status": "closed" })), StatusCode::OK).await;
+    assert_eq!(closed.status, ConversationStatus::Closed);
+    assert_eq!(closed.snoozed_until, None);
 }
 
 crate::on_both_engines!(replies_are_queued_drafted_or_left_to_post_by_hand, threads_are_answered_assigned_and_snoozed,);

@@ -128,7 +128,7 @@ async fn a_reply_inside_the_window_is_sent_as_a_response(engine: Engine) {
 
     let answer = reply(&app, &session, &thread, json!({"text": "Yes, until 11pm!"}), StatusCode::ACCEPTED).await;
     let posted = wait_status(&app, &workspace, &response_id(&answer), ResponseStatus::Posted).await;
-    assert_eq!(posted.kind, "text");
+    assert_eq!(posted.kind.as_str(), "text");
 }
 
 async fn a_three_day_old_messenger_thread_takes_a_human_agent_reply_and_its_retry_too(engine: Engine) {

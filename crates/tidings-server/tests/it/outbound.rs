@@ -72,7 +72,7 @@ pub(crate) async fn wait_status(
     let mut last = None;
     for _ in 0..300 {
         let row = inbox_store::response(&app.state.db, workspace, id).await.expect("read").expect("exists");
-        if row.status == want.as_str() {
+        if row.status == want {
             return row;
         }
         last = Some(row.status);
@@ -117,7 +117,7 @@ async fn a_thread_reply_is_sent_once_and_recorded(engine: Engine) {
         send_as: &SendAs::Text,
     };
     let response = app.state.inbox.reply(&workspace, &conversation, &request).await.expect("reply");
-    assert_eq!(response.status, "queued");
+    assert_eq!(response.status.as_str(), "queued");
     let id = ResponseId::parse(&response.id).expect("id");
     let posted = wait_status(&app, &workspace, &id, ResponseStatus::Posted).await;
     assert_eq!(posted.external_id.as_deref(), Some("m_out_1"));
@@ -260,10 +260,10 @@ async fn review_replies_post_to_google_and_wait_for_hands_on_yelp() {
     wait_status(&app, &workspace, &ResponseId::parse(&google_reply.id).expect("id"), ResponseStatus::Posted).await;
 
     let yelp_reply = app.state.inbox.reply(&workspace, &ids[1], &request).await.expect("reply");
-    assert_eq!(yelp_reply.status, "manual_required", "Yelp replies are partner-only");
+    assert_eq!(yelp_reply.status.as_str(), "manual_required", "Yelp replies are partner-only");
     assert_eq!(yelp_reply.deep_link.as_deref(), Some("https://biz.yelp.com/"));
     let confirmed = app.state.inbox.confirm_posted_manually(&workspace, &ids[1]).await.expect("confirm");
-    assert_eq!(confirmed.status, "posted_manually");
+    assert_eq!(confirmed.status.as_str(), "posted_manually");
     assert!(app.state.inbox.conversation(&workspace, &ids[1]).await.expect("c").responded);
 }
 
@@ -277,7 +277,10 @@ async fn replies_in_the_demo_workspace_are_recorded_without_calling_a_platform()
         .expect("demo seeded");
     let workspace =
         tidings_server::demo::seed::demo_workspace(&app.state.db).await.expect("read").expect("demo workspace");
-    let filter = inbox_store::ConversationFilter { kind: Some("thread".into()), ..Default::default() };
+    let filter = inbox_store::ConversationFilter {
+        kind: Some(tidings_server::inbox::model::ConversationKind::Thread),
+        ..Default::default()
+    };
     let (threads, _) =
         inbox_store::list_conversations(&app.state.db, &workspace, &filter, &inbox_store::PageStart::Offset(0), 1)
             .await

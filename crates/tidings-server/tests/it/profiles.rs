@@ -149,7 +149,7 @@ async fn a_messenger_sender_gets_their_name_from_the_profile_api(engine: Engine)
 
     let health =
         channel_store::connection(&app.state.db, &workspace, &connection).await.expect("read").expect("exists");
-    assert_eq!(health.status, "active", "a refused profile is not a broken connection");
+    assert_eq!(health.status.as_str(), "active", "a refused profile is not a broken connection");
 }
 
 /// A connection whose stored credentials hold no token, and one made by hand without any (as
@@ -170,7 +170,7 @@ async fn a_connection_without_a_token_keeps_the_placeholder(engine: Engine) {
     assert_eq!(names, ["instagram user 2014", "messenger user 2919"]);
     for id in [&connection, &by_hand] {
         let health = channel_store::connection(&app.state.db, &workspace, id).await.expect("read").expect("exists");
-        assert_eq!(health.status, "active");
+        assert_eq!(health.status.as_str(), "active");
     }
 }
 

@@ -67,7 +67,7 @@ pub(crate) async fn start_sync(app: &TestApp, token: &str) -> TaskId {
 pub(crate) async fn wait_task(app: &TestApp, workspace: &WorkspaceId, task: &TaskId) -> tasks::TaskRow {
     for _ in 0..200 {
         let row = tasks::task(&app.state.db, workspace, task).await.expect("task").expect("exists");
-        if row.status != "running" {
+        if row.status.as_str() != "running" {
             return row;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -135,13 +135,13 @@ async fn a_sync_pages_through_new_reviews_and_stops_when_caught_up(engine: Engin
     let stored = credentials::load(&app.state.vault, &workspace, &connection).await.expect("credentials");
     assert!(stored.expires_at_ms.is_some_and(|at| at > tidings_core::time::now_millis()), "refreshed token kept");
     let health = channel_store::connection(&app.state.db, &workspace, &connection).await.expect("row").expect("exists");
-    assert_eq!(health.status, "active");
+    assert_eq!(health.status.as_str(), "active");
     assert!(health.last_synced_at.is_some() && health.last_error.is_none());
     assert!(health.next_sync_at.is_some_and(|at| at > tidings_core::time::now_millis() + 800_000), "next in ~15 min");
 
     // Nothing new on the first page: the second page is not read again (expect(1) above).
     let again = start_sync(&app, &session.access).await;
-    assert_eq!(wait_task(&app, &workspace, &again).await.status, "succeeded");
+    assert_eq!(wait_task(&app, &workspace, &again).await.status.as_str(), "succeeded");
     assert_eq!(review_count(&app, &workspace).await, 3, "nothing stored twice");
 }
 
@@ -174,7 +174,7 @@ async fn rate_limits_are_honoured_and_recorded_on_the_connection() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let health = health.expect("the failure is recorded");
-    assert_eq!(health.status, "error");
+    assert_eq!(health.status.as_str(), "error");
     assert!(health.last_error.as_deref().is_some_and(|e| e.contains("rate limited")), "{:?}", health.last_error);
     // The job waits for the platform's Retry-After, not the queue's 30 s backoff.
     let run_at: i64 = with_reader!(app.state.db, |pool| sqlx::query_scalar(
@@ -186,7 +186,7 @@ async fn rate_limits_are_honoured_and_recorded_on_the_connection() {
     let wait = run_at - tidings_core::time::now_millis();
     assert!((100_000..=121_000).contains(&wait), "retry in ~120 s, got {wait} ms");
     let row = tasks::task(&app.state.db, &workspace, &task).await.expect("task").expect("exists");
-    assert_eq!(row.status, "running", "the person's sync waits for the retry");
+    assert_eq!(row.status.as_str(), "running", "the person's sync waits for the retry");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,9 +206,9 @@ async fn refused_credentials_ask_for_the_account_to_be_connected_again() {
 
     let task = start_sync(&app, &session.access).await;
     let done = wait_task(&app, &workspace, &task).await;
-    assert_eq!(done.status, "failed", "the person's sync reports the failure");
+    assert_eq!(done.status.as_str(), "failed", "the person's sync reports the failure");
     let health = channel_store::connection(&app.state.db, &workspace, &connection).await.expect("row").expect("exists");
-    assert_eq!(health.status, "needs_reauth", "not a passing error: the account must be connected again");
+    assert_eq!(health.status.as_str(), "needs_reauth", "not a passing error: the account must be connected again");
     assert!(
         health.last_error.as_deref().is_some_and(|e| e.contains("refused the credentials")),
         "{:?}",

@@ -129,7 +129,7 @@ async fn a_signed_delivery_is_stored_once_and_processed(engine: Engine) {
     assert_eq!(conversations.len(), 1);
     assert_eq!(conversations[0].platform, "messenger");
     assert_eq!(conversations[0].preview, "Do you have a table for four tonight?");
-    assert_eq!(conversations[0].status, "open");
+    assert_eq!(conversations[0].status.as_str(), "open");
 
     // The platform retries the same delivery: acknowledged, nothing stored twice.
     let replay = post(&app, &delivery).await;

@@ -305,6 +305,9 @@ async fn claim(inner: &Inner, queue: &str, limit: usize) -> Result<Vec<Job>, Que
     Ok(jobs)
 }
 
+/// A claim under way: how many jobs it asked for, and what came back.
+type Claiming<'a> = Pin<Box<dyn Future<Output = (usize, Result<Vec<Job>, QueueError>)> + Send + 'a>>;
+
 async fn claim_loop(inner: Arc<Inner>, spec: QueueSpec, shutdown: CancellationToken, runtime: JobRuntime) {
     let concurrency = (inner.options.concurrency.get(&spec.name).copied())
         .unwrap_or_else(|| spec.concurrency_on(inner.queue.db().engine()));
@@ -314,7 +317,7 @@ async fn claim_loop(inner: Arc<Inner>, spec: QueueSpec, shutdown: CancellationTo
     let pace = Arc::new(Pace::default());
     let mut local = LocalQueue::new(concurrency);
     // The next claim runs while the workers go on with what the local queue holds.
-    let mut claiming: Option<Pin<Box<dyn Future<Output = (usize, Result<Vec<Job>, QueueError>)> + Send + '_>>> = None;
+    let mut claiming: Option<Claiming<'_>> = None;
     // Armed before each claim, so a job enqueued while the claim runs is not missed.
     let woken = wake.notified();
     tokio::pin!(woken);

@@ -125,10 +125,7 @@ impl Automations {
         });
         Ok(SyncOrder {
             lead: Lead { contact, deal, note },
-            contact_id: conversation
-                .as_ref()
-                .and_then(|c| c.contact_id.as_deref())
-                .and_then(|c| ContactId::parse(c).ok()),
+            contact_id: conversation.as_ref().and_then(|c| c.contact_id.clone()),
             conversation_id: Some(item.conversation_id).filter(|c| !c.is_empty()),
         })
     }

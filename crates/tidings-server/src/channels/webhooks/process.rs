@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use tidings_connectors::{InboundEvent, InboundMessage, Platform};
-use tidings_core::EventId;
 use tidings_core::time::now_millis;
+use tidings_core::{EventId, WorkspaceId};
 use tidings_store::queue::{JobContext, JobError, NewJob, Queue, Registry};
 use tidings_store::{Engine, StoreError, Tx, with_reader, with_tx};
 
@@ -112,7 +112,7 @@ async fn process(
     let deliveries = unprocessed(context, event_ids).await?;
     let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
     // Events by workspace, then connection; each keeps the delivery it came from.
-    let mut by_workspace: BTreeMap<String, Vec<(ConnectionRow, InboundEvent, usize)>> = BTreeMap::new();
+    let mut by_workspace: BTreeMap<WorkspaceId, Vec<(ConnectionRow, InboundEvent, usize)>> = BTreeMap::new();
     let mut connections: HashMap<(Platform, String), Option<ConnectionRow>> = HashMap::new();
     let mut unrouted = 0;
     for (index, delivery) in deliveries.iter().enumerate() {
@@ -294,7 +294,7 @@ async fn unprocessed(context: &ChannelContext, event_ids: &[EventId]) -> Result<
             "SELECT id, platform, body, received_at FROM raw_events \
              WHERE id IN ({ids}) AND status <> 'processed' ORDER BY received_at, id"
         );
-        let rows: Vec<(String, String, String, i64)> = with_reader!(context.db, |pool| {
+        let rows: Vec<(EventId, String, String, i64)> = with_reader!(context.db, |pool| {
             let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
             for id in chunk {
                 query = query.bind(id.as_str());
@@ -303,7 +303,6 @@ async fn unprocessed(context: &ChannelContext, event_ids: &[EventId]) -> Result<
         })
         .map_err(StoreError::from)?;
         for (id, platform, body, received_at) in rows {
-            let id = EventId::parse(&id).map_err(StoreError::corrupt)?;
             let platform = Platform::parse(&platform).ok_or_else(|| JobError::fatal("unknown platform"))?;
             deliveries.push(Delivery { id, platform, body, received_at });
         }

@@ -123,7 +123,7 @@ pub(super) async fn create_api_key(
 ) -> Result<Response, PageError> {
     user.require(Permission::ManageApiKeys)?;
     let mut errors = FormErrors::new();
-    let role = Role::parse(&form.role);
+    let role = form.role.parse::<Role>().ok();
     if role.is_none() {
         errors.add("role", "Choose a role.");
     }

@@ -181,7 +181,7 @@ pub(super) async fn audit_log_page(
         .members(workspace)
         .await?
         .into_iter()
-        .map(|m| (m.user_id, format!("{} <{}>", m.name, m.email)))
+        .map(|m| (m.user_id.to_string(), format!("{} <{}>", m.name, m.email)))
         .collect();
     let chain = if query.verify.is_some() {
         let report = audit::verify_chain(&state.db, workspace).await?;

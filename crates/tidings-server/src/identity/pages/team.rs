@@ -91,10 +91,10 @@ async fn render_team(
         .map(|m| {
             let manageable = can_manage && (auth.role == Role::Owner || m.role != Role::Owner);
             MemberView {
-                is_me: m.user_id == user.user_id.as_str(),
+                is_me: m.user_id == user.user_id,
                 roles: role_options(&assignable, m.role.as_str()),
                 joined: when(m.joined_at),
-                user_id: m.user_id,
+                user_id: m.user_id.to_string(),
                 name: m.name,
                 email: m.email,
                 role: m.role.as_str().to_owned(),
@@ -163,7 +163,7 @@ pub(super) async fn invite(
     CsrfForm { form, csrf }: CsrfForm<InviteForm>,
 ) -> Result<Response, PageError> {
     user.require(Permission::ManageTeam)?;
-    let Some(role) = Role::parse(&form.role) else {
+    let Some(role) = form.role.parse::<Role>().ok() else {
         let mut errors = FormErrors::new();
         errors.add("role", "Choose a role.");
         return render_team(&state, &user, csrf, &form, None, &errors, INVALID).await;
@@ -207,7 +207,7 @@ pub(super) async fn change_role(
 ) -> Result<Response, PageError> {
     user.require(Permission::ManageTeam)?;
     let member = UserId::parse(&member).map_err(|_| PageError::not_found("No such member."))?;
-    let role = Role::parse(&form.role).ok_or_else(|| PageError::bad_request("Choose a role."))?;
+    let role = form.role.parse::<Role>().map_err(|_| PageError::bad_request("Choose a role."))?;
     let auth = &user.auth;
     match state.identity.change_role(auth, &member, role).await {
         Ok(()) => Ok(Redirect::to("/settings/team?done=role").into_response()),

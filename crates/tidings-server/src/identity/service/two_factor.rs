@@ -50,24 +50,12 @@ pub struct TwoFactorEnrolment {
     pub otpauth_url: String,
 }
 
-/// What proved the second factor.
-#[derive(Debug, Clone, Copy)]
+/// What proved the second factor, recorded with the sign-in by its snake_case name.
+#[derive(Debug, Clone, Copy, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 enum Proof {
     Totp,
     RecoveryCode,
-}
-
-impl Proof {
-    fn as_str(self) -> &'static str {
-        match self {
-            Proof::Totp => "totp",
-            Proof::RecoveryCode => "recovery_code",
-        }
-    }
-}
-
-fn parse_user(id: &str) -> Result<UserId, IdentityError> {
-    UserId::parse(id).map_err(corrupt)
 }
 
 impl Identity {
@@ -159,7 +147,7 @@ impl Identity {
         }
         let role =
             store::member_role_in_tx(&mut tx, &workspace, &user).await?.ok_or(IdentityError::InvalidChallenge)?;
-        let tokens = self.finish_sign_in(&mut tx, &user, &workspace, role, origin, Some(proof.as_str())).await?;
+        let tokens = self.finish_sign_in(&mut tx, &user, &workspace, role, origin, Some(proof.into())).await?;
         tx.commit().await?;
         Ok(tokens)
     }
@@ -268,7 +256,7 @@ impl Identity {
             workspace,
             AuditEntry::success(Actor::user(user, role), origin, "user.two_factor_disabled", "user")
                 .on(user)
-                .with(json!({ "confirmedWith": proof.as_str() })),
+                .with(json!({ "confirmedWith": <&str>::from(proof) })),
         )
         .await?;
         tx.commit().await?;
@@ -331,23 +319,22 @@ impl Identity {
     /// Re-seals every stored TOTP secret under the current master key, after a rotation, so the
     /// previous keys can be removed. Returns how many were re-sealed; safe to run again.
     pub async fn reseal_totp_secrets(&self) -> Result<u64, IdentityError> {
-        let sealed: Vec<(String, Vec<u8>)> = tidings_store::with_reader!(self.db, |pool| sqlx::query_as(
+        let sealed: Vec<(UserId, Vec<u8>)> = tidings_store::with_reader!(self.db, |pool| sqlx::query_as(
             "SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL"
         )
         .fetch_all(pool)
         .await)
         .map_err(StoreError::from)?;
         let mut resealed = 0;
-        for (id, secret) in sealed {
-            let user = parse_user(&id)?;
+        for (user, secret) in sealed {
             let opened =
-                self.totp_secrets.open(&user, &secret).map_err(|e| corrupt(format!("TOTP secret of {id}: {e}")))?;
+                self.totp_secrets.open(&user, &secret).map_err(|e| corrupt(format!("TOTP secret of {user}: {e}")))?;
             let again = self.totp_secrets.seal(&user, opened.expose_secret()).map_err(corrupt)?;
             tidings_store::with_writer!(self.db, |pool| sqlx::query(
                 "UPDATE users SET totp_secret = $1 WHERE id = $2 AND totp_secret = $3"
             )
             .bind(&again)
-            .bind(&id)
+            .bind(&user)
             .bind(&secret)
             .execute(pool)
             .await

@@ -2,7 +2,7 @@
 
 use tidings_core::time::now_millis;
 use tidings_core::{ApiKeyId, UserId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader, with_tx, with_writer};
 
 use crate::access::Role;
 
@@ -32,21 +32,19 @@ pub struct NewApiKey<'a> {
 
 pub async fn insert_api_key(tx: &mut Tx, workspace: &WorkspaceId, key: NewApiKey<'_>) -> Result<(), StoreError> {
     let NewApiKey { id: key, name, prefix, key_hash, role, created_by } = key;
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO api_keys (id, workspace_id, name, prefix, key_hash, role, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-    )
-    .bind(key.as_str())
-    .bind(workspace.as_str())
-    .bind(name)
-    .bind(prefix)
-    .bind(key_hash)
-    .bind(role.as_str())
-    .bind(created_by.as_str())
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        key.as_str(),
+        workspace.as_str(),
+        name,
+        prefix,
+        key_hash,
+        role.as_str(),
+        created_by.as_str(),
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -88,14 +86,12 @@ pub async fn touch_api_key(db: &Db, key: &str) -> Result<(), StoreError> {
 
 /// Revokes a key of the workspace; `false` when there is no live key with that id.
 pub async fn revoke_api_key(tx: &mut Tx, workspace: &WorkspaceId, key: &ApiKeyId) -> Result<bool, StoreError> {
-    let revoked = with_tx!(tx, |conn| sqlx::query(
-        "UPDATE api_keys SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND revoked_at IS NULL"
-    )
-    .bind(now_millis())
-    .bind(workspace.as_str())
-    .bind(key.as_str())
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected()))?;
+    let revoked = execute!(
+        tx,
+        "UPDATE api_keys SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND revoked_at IS NULL",
+        now_millis(),
+        workspace.as_str(),
+        key.as_str()
+    )?;
     Ok(revoked == 1)
 }

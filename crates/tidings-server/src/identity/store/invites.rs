@@ -2,7 +2,7 @@
 
 use tidings_core::time::now_millis;
 use tidings_core::{InviteId, UserId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_tx};
+use tidings_store::{Db, StoreError, Tx, execute, with_tx};
 
 use crate::access::Role;
 
@@ -32,21 +32,19 @@ pub struct NewInvite<'a> {
 
 pub async fn insert_invite(tx: &mut Tx, workspace: &WorkspaceId, invite: NewInvite<'_>) -> Result<(), StoreError> {
     let NewInvite { id: invite, email, role, token_hash, invited_by, expires_at } = invite;
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO invites (id, workspace_id, email, role, token_hash, invited_by, expires_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-    )
-    .bind(invite.as_str())
-    .bind(workspace.as_str())
-    .bind(email)
-    .bind(role.as_str())
-    .bind(token_hash)
-    .bind(invited_by.as_str())
-    .bind(expires_at)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        invite.as_str(),
+        workspace.as_str(),
+        email,
+        role.as_str(),
+        token_hash,
+        invited_by.as_str(),
+        expires_at,
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -77,27 +75,18 @@ pub async fn invite_by_token(tx: &mut Tx, token_hash: &str) -> Result<Option<Inv
 }
 
 pub async fn mark_invite_accepted(tx: &mut Tx, invite: &str) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query("UPDATE invites SET accepted_at = $1 WHERE id = $2")
-        .bind(now_millis())
-        .bind(invite)
-        .execute(&mut **conn)
-        .await
-        .map(|_| ()))?;
+    execute!(tx, "UPDATE invites SET accepted_at = $1 WHERE id = $2", now_millis(), invite)?;
     Ok(())
 }
 
 /// Revokes a pending invite of the workspace; `false` when there is none with that id.
 pub async fn revoke_invite(tx: &mut Tx, workspace: &WorkspaceId, invite: &InviteId) -> Result<bool, StoreError> {
-    let revoked = with_tx!(tx, |conn| {
-        sqlx::query(
-        "UPDATE invites SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND accepted_at IS NULL AND revoked_at IS NULL"
-    )
-    .bind(now_millis())
-    .bind(workspace.as_str())
-    .bind(invite.as_str())
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+    let revoked = execute!(
+        tx,
+        "UPDATE invites SET revoked_at = $1 WHERE workspace_id = $2 AND id = $3 AND accepted_at IS NULL AND revoked_at IS NULL",
+        now_millis(),
+        workspace.as_str(),
+        invite.as_str()
+    )?;
     Ok(revoked == 1)
 }

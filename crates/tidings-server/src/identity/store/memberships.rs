@@ -2,15 +2,14 @@
 
 use tidings_core::time::now_millis;
 use tidings_core::{UserId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader, with_tx};
 
 use crate::access::Role;
 
 /// A member of a workspace.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MemberRow {
-    // Still text: the inbox's pages compare it with form values and hand it to templates.
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: String,
     pub name: String,
     pub role: Role,
@@ -18,14 +17,13 @@ pub struct MemberRow {
 }
 
 pub async fn role_of(db: &Db, workspace: &WorkspaceId, user: &UserId) -> Result<Option<Role>, StoreError> {
-    let role: Option<String> = with_reader!(db, |pool| sqlx::query_scalar(
+    Ok(with_reader!(db, |pool| sqlx::query_scalar(
         "SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2"
     )
     .bind(workspace.as_str())
     .bind(user.as_str())
     .fetch_optional(pool)
-    .await)?;
-    Ok(role.as_deref().and_then(Role::parse))
+    .await)?)
 }
 
 /// Adds a member; `false` when already a member.
@@ -35,18 +33,14 @@ pub async fn insert_membership(
     user: &UserId,
     role: Role,
 ) -> Result<bool, StoreError> {
-    let inserted = with_tx!(tx, |conn| {
-        sqlx::query(
-        "INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
-    )
-    .bind(workspace.as_str())
-    .bind(user.as_str())
-    .bind(role.as_str())
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+    let inserted = execute!(
+        tx,
+        "INSERT INTO memberships (workspace_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        workspace.as_str(),
+        user.as_str(),
+        role.as_str(),
+        now_millis()
+    )?;
     Ok(inserted == 1)
 }
 
@@ -74,45 +68,42 @@ pub async fn member_role_in_tx(
     workspace: &WorkspaceId,
     user: &UserId,
 ) -> Result<Option<Role>, StoreError> {
-    let role: Option<String> = with_tx!(tx, |conn| sqlx::query_scalar(
+    Ok(with_tx!(tx, |conn| sqlx::query_scalar(
         "SELECT role FROM memberships WHERE workspace_id = $1 AND user_id = $2"
     )
     .bind(workspace.as_str())
     .bind(user.as_str())
     .fetch_optional(&mut **conn)
-    .await)?;
-    Ok(role.as_deref().and_then(Role::parse))
+    .await)?)
 }
 
 pub async fn set_role(tx: &mut Tx, workspace: &WorkspaceId, user: &UserId, role: Role) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query("UPDATE memberships SET role = $1 WHERE workspace_id = $2 AND user_id = $3")
-        .bind(role.as_str())
-        .bind(workspace.as_str())
-        .bind(user.as_str())
-        .execute(&mut **conn)
-        .await
-        .map(|_| ()))?;
+    execute!(
+        tx,
+        "UPDATE memberships SET role = $1 WHERE workspace_id = $2 AND user_id = $3",
+        role.as_str(),
+        workspace.as_str(),
+        user.as_str()
+    )?;
     Ok(())
 }
 
 pub async fn delete_membership(tx: &mut Tx, workspace: &WorkspaceId, user: &UserId) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query("DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2")
-        .bind(workspace.as_str())
-        .bind(user.as_str())
-        .execute(&mut **conn)
-        .await
-        .map(|_| ()))?;
+    execute!(
+        tx,
+        "DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2",
+        workspace.as_str(),
+        user.as_str()
+    )?;
     // Sessions in that workspace end with the membership.
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE sessions SET revoked_at = $1, revoked_reason = 'membership removed' \
-         WHERE workspace_id = $2 AND user_id = $3 AND revoked_at IS NULL"
-    )
-    .bind(now_millis())
-    .bind(workspace.as_str())
-    .bind(user.as_str())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         WHERE workspace_id = $2 AND user_id = $3 AND revoked_at IS NULL",
+        now_millis(),
+        workspace.as_str(),
+        user.as_str()
+    )?;
     Ok(())
 }
 
@@ -136,7 +127,7 @@ pub async fn live_member(
     user: &UserId,
     session: &str,
 ) -> Result<Option<LiveMember>, StoreError> {
-    let row: Option<(String, bool, Option<i64>, String)> = with_reader!(db, |pool| {
+    let row: Option<(Role, bool, Option<i64>, String)> = with_reader!(db, |pool| {
         sqlx::query_as(
             "SELECT m.role, w.require_two_factor, u.totp_enabled_at, w.plan FROM sessions s \
              JOIN memberships m ON m.workspace_id = s.workspace_id AND m.user_id = s.user_id \
@@ -149,7 +140,9 @@ pub async fn live_member(
         .fetch_optional(pool)
         .await
     })?;
-    Ok(row.and_then(|(role, required, enabled_at, plan)| {
-        Role::parse(&role).map(|role| LiveMember { role, owes_two_factor: required && enabled_at.is_none(), plan })
+    Ok(row.map(|(role, required, enabled_at, plan)| LiveMember {
+        role,
+        owes_two_factor: required && enabled_at.is_none(),
+        plan,
     }))
 }

@@ -2,7 +2,7 @@
 
 use tidings_core::time::now_millis;
 use tidings_core::{SessionId, UserId, WorkspaceId};
-use tidings_store::{StoreError, Tx, with_tx};
+use tidings_store::{StoreError, Tx, execute, with_tx};
 
 /// A refresh token joined with its session.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -23,18 +23,16 @@ pub async fn insert_session(
     ip: Option<&str>,
     user_agent: Option<&str>,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
-        "INSERT INTO sessions (id, user_id, workspace_id, ip, user_agent, created_at) VALUES ($1, $2, $3, $4, $5, $6)"
-    )
-    .bind(session.as_str())
-    .bind(user.as_str())
-    .bind(workspace.as_str())
-    .bind(ip)
-    .bind(user_agent)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+    execute!(
+        tx,
+        "INSERT INTO sessions (id, user_id, workspace_id, ip, user_agent, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        session.as_str(),
+        user.as_str(),
+        workspace.as_str(),
+        ip,
+        user_agent,
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -44,16 +42,14 @@ pub async fn insert_refresh_token(
     token_hash: &str,
     expires_at: i64,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at, created_at) VALUES ($1, $2, $3, $4)"
-    )
-    .bind(token_hash)
-    .bind(session.as_str())
-    .bind(expires_at)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+    execute!(
+        tx,
+        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at, created_at) VALUES ($1, $2, $3, $4)",
+        token_hash,
+        session.as_str(),
+        expires_at,
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -65,40 +61,34 @@ pub async fn refresh_token(tx: &mut Tx, token_hash: &str) -> Result<Option<Refre
 
 /// Spends a refresh token; `false` when it was spent already (a concurrent refresh won).
 pub async fn spend_refresh_token(tx: &mut Tx, token_hash: &str) -> Result<bool, StoreError> {
-    let spent = with_tx!(tx, |conn| sqlx::query(
-        "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL"
-    )
-    .bind(now_millis())
-    .bind(token_hash)
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected()))?;
+    let spent = execute!(
+        tx,
+        "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL",
+        now_millis(),
+        token_hash
+    )?;
     Ok(spent == 1)
 }
 
 pub async fn revoke_session(tx: &mut Tx, session: &str, reason: &str) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL"
-    )
-    .bind(now_millis())
-    .bind(reason)
-    .bind(session)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+    execute!(
+        tx,
+        "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE id = $3 AND revoked_at IS NULL",
+        now_millis(),
+        reason,
+        session
+    )?;
     Ok(())
 }
 
 pub async fn revoke_user_sessions(tx: &mut Tx, user: &UserId, reason: &str) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND revoked_at IS NULL"
-    )
-    .bind(now_millis())
-    .bind(reason)
-    .bind(user.as_str())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+    execute!(
+        tx,
+        "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND revoked_at IS NULL",
+        now_millis(),
+        reason,
+        user.as_str()
+    )?;
     Ok(())
 }
 
@@ -108,17 +98,13 @@ pub async fn revoke_user_sessions_except(
     keep: &str,
     reason: &str,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-        "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND id <> $4 AND revoked_at IS NULL"
-    )
-    .bind(now_millis())
-    .bind(reason)
-    .bind(user.as_str())
-    .bind(keep)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ())
-    })?;
+    execute!(
+        tx,
+        "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 WHERE user_id = $3 AND id <> $4 AND revoked_at IS NULL",
+        now_millis(),
+        reason,
+        user.as_str(),
+        keep
+    )?;
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use tidings_core::UserId;
 use tidings_core::time::now_millis;
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader, with_tx, with_writer};
 
 /// A person who can sign in.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -45,30 +45,28 @@ pub async fn insert_user(
     verified: bool,
 ) -> Result<bool, StoreError> {
     let now = now_millis();
-    let inserted = with_tx!(tx, |conn| sqlx::query(
+    let inserted = execute!(
+        tx,
         "INSERT INTO users (id, email, name, password_hash, email_verified_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING"
-    )
-    .bind(id.as_str())
-    .bind(email)
-    .bind(name)
-    .bind(password_hash)
-    .bind(verified.then_some(now))
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected()))?;
+         VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING",
+        id.as_str(),
+        email,
+        name,
+        password_hash,
+        verified.then_some(now),
+        now
+    )?;
     Ok(inserted == 1)
 }
 
 pub async fn set_password(tx: &mut Tx, user: &UserId, password_hash: &str) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-        .bind(password_hash)
-        .bind(now_millis())
-        .bind(user.as_str())
-        .execute(&mut **conn)
-        .await
-        .map(|_| ()))?;
+    execute!(
+        tx,
+        "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3",
+        password_hash,
+        now_millis(),
+        user.as_str()
+    )?;
     Ok(())
 }
 
@@ -84,14 +82,12 @@ pub async fn set_name(db: &Db, user: &UserId, name: &str) -> Result<(), StoreErr
 }
 
 pub async fn mark_email_verified(tx: &mut Tx, user: &UserId) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), updated_at = $1 WHERE id = $2"
-    )
-    .bind(now_millis())
-    .bind(user.as_str())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+    execute!(
+        tx,
+        "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), updated_at = $1 WHERE id = $2",
+        now_millis(),
+        user.as_str()
+    )?;
     Ok(())
 }
 
@@ -102,17 +98,15 @@ pub async fn insert_email_token(
     token_hash: &str,
     expires_at: i64,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
-        "INSERT INTO email_tokens (token_hash, user_id, purpose, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)"
-    )
-    .bind(token_hash)
-    .bind(user.as_str())
-    .bind(purpose)
-    .bind(expires_at)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+    execute!(
+        tx,
+        "INSERT INTO email_tokens (token_hash, user_id, purpose, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+        token_hash,
+        user.as_str(),
+        purpose,
+        expires_at,
+        now_millis()
+    )?;
     Ok(())
 }
 

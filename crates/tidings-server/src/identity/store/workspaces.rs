@@ -3,7 +3,7 @@
 use crate::access::Role;
 use tidings_core::time::now_millis;
 use tidings_core::{UserId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader, with_tx};
 
 /// A workspace.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -35,18 +35,16 @@ pub async fn insert_workspace(
     plan: &str,
 ) -> Result<bool, StoreError> {
     let now = now_millis();
-    let inserted = with_tx!(tx, |conn| sqlx::query(
+    let inserted = execute!(
+        tx,
         "INSERT INTO workspaces (id, name, slug, plan, require_two_factor, settings, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, FALSE, '{}', $5, $5) ON CONFLICT DO NOTHING"
-    )
-    .bind(id.as_str())
-    .bind(name)
-    .bind(slug)
-    .bind(plan)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected()))?;
+         VALUES ($1, $2, $3, $4, FALSE, '{}', $5, $5) ON CONFLICT DO NOTHING",
+        id.as_str(),
+        name,
+        slug,
+        plan,
+        now
+    )?;
     Ok(inserted == 1)
 }
 
@@ -74,16 +72,14 @@ pub async fn update_workspace(
     name: &str,
     require_two_factor: bool,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
-        "UPDATE workspaces SET name = $1, require_two_factor = $2, updated_at = $3 WHERE id = $4"
-    )
-    .bind(name)
-    .bind(require_two_factor)
-    .bind(now_millis())
-    .bind(workspace.as_str())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+    execute!(
+        tx,
+        "UPDATE workspaces SET name = $1, require_two_factor = $2, updated_at = $3 WHERE id = $4",
+        name,
+        require_two_factor,
+        now_millis(),
+        workspace.as_str()
+    )?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! [`ConversationFilter`], kept in links, and shown as the filter form.
 
 use serde::Deserialize;
+use strum::VariantArray;
 use tidings_connectors::Platform;
 use tidings_core::UserId;
 
@@ -92,10 +93,10 @@ impl Filters {
             }
         }
         match kind {
-            Some(kind) => filter.kind = Some(kind.as_str().to_owned()),
+            Some(kind) => filter.kind = Some(kind),
             None => {
-                if let Some(value) = filled(&query.kind).and_then(ConversationKind::parse) {
-                    filter.kind = Some(value.as_str().to_owned());
+                if let Some(value) = filled(&query.kind).and_then(|value| value.parse::<ConversationKind>().ok()) {
+                    filter.kind = Some(value);
                     keep("kind", value.as_str());
                 }
             }
@@ -134,8 +135,8 @@ impl Filters {
             }
             _ => {}
         }
-        if let Some(status) = filled(&query.status).and_then(ConversationStatus::parse) {
-            filter.status = Some(status.as_str().to_owned());
+        if let Some(status) = filled(&query.status).and_then(|value| value.parse::<ConversationStatus>().ok()) {
+            filter.status = Some(status);
             keep("status", status.as_str());
         }
         match filled(&query.assignee) {
@@ -224,7 +225,7 @@ impl Filters {
         text("locationId", &f.location_id);
         text("platform", &f.platform);
         text("sentiment", &f.sentiment);
-        text("status", &f.status);
+        text("status", &f.status.map(|status| status.to_string()));
         text("q", &f.search);
         if let Some(min) = f.rating_min {
             pairs.push(("ratingMin", min.to_string()));
@@ -377,7 +378,7 @@ fn star_options() -> Vec<(String, String)> {
 }
 
 fn location_options(locations: &[LocationRow]) -> Vec<(String, String)> {
-    locations.iter().map(|l| (l.id.clone(), l.name.clone())).collect()
+    locations.iter().map(|l| (l.id.to_string(), l.name.clone())).collect()
 }
 
 impl FilterForm {
@@ -399,12 +400,10 @@ impl FilterForm {
     /// The inbox's filters.
     pub fn inbox(filters: &Filters, action: &str, locations: &[LocationRow], members: &[MemberRow]) -> Self {
         let platforms = Platform::ALL.iter().map(|p| (p.as_str().to_owned(), p.label().to_owned())).collect();
-        let statuses = ConversationStatus::ALL
-            .iter()
-            .map(|s| (s.as_str().to_owned(), super::status_label(s.as_str()).to_owned()))
-            .collect();
+        let statuses =
+            ConversationStatus::VARIANTS.iter().map(|s| (s.to_string(), super::status_label(*s).to_owned())).collect();
         let mut assignees = owned(&[("me", "me"), ("unassigned", "nobody")]);
-        assignees.extend(members.iter().map(|m| (m.user_id.clone(), m.name.clone())));
+        assignees.extend(members.iter().map(|m| (m.user_id.to_string(), m.name.clone())));
         let selects = vec![
             select(filters, "location", "Location", "all locations", location_options(locations)),
             select(filters, "platform", "Platform", "all platforms", platforms),
@@ -537,7 +536,7 @@ mod tests {
         assert_eq!((live.through, live.shown, live.after), (Some(123), 60, None));
         assert_eq!(live.link_after("/inbox", 9), "/inbox?after=9");
         let reviews = Filters::parse(&FilterQuery::default(), &me(), Some(ConversationKind::Review));
-        assert_eq!(reviews.filter.kind.as_deref(), Some("review"));
+        assert_eq!(reviews.filter.kind, Some(ConversationKind::Review));
         assert_eq!(reviews.link("/reviews", 0), "/reviews");
     }
 }

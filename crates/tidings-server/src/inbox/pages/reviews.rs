@@ -21,8 +21,9 @@ use crate::identity::Permission;
 use crate::identity::session::DashboardUser;
 use crate::inbox::csv::{self, ImportError, RowError};
 use crate::inbox::model::ConversationKind;
-use crate::inbox::store::{self, ConversationRow, MessageRow, PageStart};
-use crate::inbox::tasks;
+use crate::inbox::service::InboxError;
+use crate::inbox::store::{ConversationRow, MessageRow, PageStart};
+use crate::inbox::tasks::TaskStatus;
 
 /// One review of the table.
 struct ReviewView {
@@ -70,7 +71,7 @@ struct ReviewsBody {
     can_import: bool,
 }
 
-fn inbox_error(error: crate::inbox::service::InboxError) -> PageError {
+fn inbox_error(error: InboxError) -> PageError {
     PageError::from(crate::http::ApiError::from(error))
 }
 
@@ -96,7 +97,7 @@ fn review_view(row: ConversationRow, review: Option<MessageRow>, now: i64) -> Re
         excerpt: excerpt(&text),
         location: row.location_name.unwrap_or_default(),
         responded: row.responded,
-        status: row.status,
+        status: row.status.to_string(),
         ago: relative_time(at, now),
         at_iso: iso_time(at),
         at_full: full_time(at),
@@ -135,7 +136,7 @@ pub(super) async fn reviews_page(
                 review_view(row, review, now)
             })
             .collect(),
-        total_label: store::total_label(total, &filters.filter),
+        total_label: filters.filter.total_label(total),
         average,
         rated,
         bars,
@@ -143,7 +144,7 @@ pub(super) async fn reviews_page(
         last: offset + shown,
         previous: (offset > 0).then(|| filters.link("/reviews", (offset - PAGE_SIZE).max(0))),
         next: (offset + shown < total).then(|| filters.link("/reviews", offset + PAGE_SIZE)),
-        pages: page_links(&filters, total.min(store::count_cap(&filters.filter)), PAGE_SIZE, offset),
+        pages: page_links(&filters, total.min(filters.filter.count_cap()), PAGE_SIZE, offset),
         weeks: week_columns(&weeks, now),
         week_chart: week_chart_size(),
         all_ratings: one_rating.then(|| filters.link_setting("/reviews", &[("ratingMin", None), ("ratingMax", None)])),
@@ -222,12 +223,16 @@ pub(super) struct ImportForm {
 async fn progress(state: &AppState, user: &DashboardUser, id: &str) -> Result<ProgressPartial, PageError> {
     let not_found = || PageError::not_found("There is no such import in this workspace.");
     let id = TaskId::parse(id).map_err(|_| not_found())?;
-    let task = tasks::task(&state.db, &user.auth.workspace_id, &id).await?.ok_or_else(not_found)?;
+    let task = match state.inbox.task(&user.auth.workspace_id, &id).await {
+        Ok(task) => task,
+        Err(InboxError::NotFound(_)) => return Err(not_found()),
+        Err(error) => return Err(inbox_error(error)),
+    };
     let summary: serde_json::Value = serde_json::from_str(&task.summary).unwrap_or_default();
     let number = |key: &str| summary.get(key).and_then(serde_json::Value::as_i64).unwrap_or(0);
     Ok(ProgressPartial {
-        running: task.status == "running",
-        failed: task.status == "failed",
+        running: task.status == TaskStatus::Running,
+        failed: task.status == TaskStatus::Failed,
         percent: if task.total > 0 { (task.done * 100 / task.total).clamp(0, 100) } else { 100 },
         done: task.done,
         total: task.total,
@@ -235,7 +240,7 @@ async fn progress(state: &AppState, user: &DashboardUser, id: &str) -> Result<Pr
         duplicates: number("duplicates"),
         updated: number("updated"),
         error: task.error.unwrap_or_default(),
-        task_id: task.id,
+        task_id: task.id.to_string(),
     })
 }
 

@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet};
 use askama::Template;
 use tidings_connectors::{Platform, ReplySupport};
 use tidings_core::time::now_millis;
+use tidings_core::{ResponseId, UserId};
 
 use super::{conversation_id, full_time, iso_time, platform_label, relative_time, stars, status_class, status_label};
 use crate::AppState;
@@ -16,9 +17,9 @@ use crate::dashboard::page::{FormErrors, PageError};
 use crate::identity::Permission;
 use crate::identity::session::DashboardUser;
 use crate::inbox::analysis::{self, MessageAnalysisOut};
-use crate::inbox::model::{ReplyKind, ResponseStatus};
+use crate::inbox::model::{Direction, ReplyKind, ResponseStatus};
 use crate::inbox::saved_replies::{self, Fill, SavedReplies};
-use crate::inbox::service::{InboxError, MAX_REPLY_CHARS, Thread};
+use crate::inbox::service::{InboxError, MAX_REPLY_CHARS, Thread, is_review};
 use crate::inbox::store::{ConversationRow, MessageRow, ResponseRow};
 use crate::inbox::window::Window;
 use crate::inbox::zone::SnoozePreset;
@@ -191,7 +192,7 @@ fn message_view(row: MessageRow, now: i64, analyses: &mut HashMap<String, Messag
     MessageView {
         analysis: analyses.remove(&row.id),
         id: row.id,
-        inbound: row.direction == "inbound",
+        inbound: row.direction == Direction::Inbound.as_str(),
         sent_by: String::new(),
         sent_state: "",
         sent_class: "",
@@ -199,7 +200,7 @@ fn message_view(row: MessageRow, now: i64, analyses: &mut HashMap<String, Messag
         title: row.title.unwrap_or_default(),
         stars: row.rating.map(stars).unwrap_or_default(),
         rating: row.rating,
-        kind: row.kind,
+        kind: row.kind.to_string(),
         ago: relative_time(row.sent_at, now),
         at_iso: iso_time(row.sent_at),
         at_full: full_time(row.sent_at),
@@ -207,28 +208,27 @@ fn message_view(row: MessageRow, now: i64, analyses: &mut HashMap<String, Messag
     }
 }
 
-fn response_status_label(status: &str) -> &'static str {
-    match ResponseStatus::parse(status) {
-        Some(ResponseStatus::Draft) => "draft",
-        Some(ResponseStatus::Queued) => "queued",
-        Some(ResponseStatus::Sending) => "sending",
-        Some(ResponseStatus::Posted) => "posted",
-        Some(ResponseStatus::Failed) => "failed",
-        Some(ResponseStatus::ManualRequired) => "post it by hand",
-        Some(ResponseStatus::PostedManually) => "posted by hand",
-        Some(ResponseStatus::Unconfirmed) => "unconfirmed",
-        Some(ResponseStatus::Deleted) => "deleted",
-        None => "unknown",
+fn response_status_label(status: ResponseStatus) -> &'static str {
+    match status {
+        ResponseStatus::Draft => "draft",
+        ResponseStatus::Queued => "queued",
+        ResponseStatus::Sending => "sending",
+        ResponseStatus::Posted => "posted",
+        ResponseStatus::Failed => "failed",
+        ResponseStatus::ManualRequired => "post it by hand",
+        ResponseStatus::PostedManually => "posted by hand",
+        ResponseStatus::Unconfirmed => "unconfirmed",
+        ResponseStatus::Deleted => "deleted",
     }
 }
 
 /// The badge colour of a reply's state.
-fn response_status_class(status: &str) -> &'static str {
-    match ResponseStatus::parse(status) {
-        Some(ResponseStatus::Posted | ResponseStatus::PostedManually) => "ok",
-        Some(ResponseStatus::Failed | ResponseStatus::Unconfirmed) => "bad",
-        Some(ResponseStatus::ManualRequired | ResponseStatus::Queued | ResponseStatus::Sending) => "warn",
-        _ => "",
+fn response_status_class(status: ResponseStatus) -> &'static str {
+    match status {
+        ResponseStatus::Posted | ResponseStatus::PostedManually => "ok",
+        ResponseStatus::Failed | ResponseStatus::Unconfirmed => "bad",
+        ResponseStatus::ManualRequired | ResponseStatus::Queued | ResponseStatus::Sending => "warn",
+        ResponseStatus::Draft | ResponseStatus::Deleted => "",
     }
 }
 
@@ -241,18 +241,18 @@ fn author_name(author_id: Option<&str>, members: &HashMap<String, String>) -> St
 }
 
 fn response_view(row: ResponseRow, now: i64, members: &HashMap<String, String>) -> ResponseView {
-    let status_class = response_status_class(&row.status);
+    let status_class = response_status_class(row.status);
     ResponseView {
-        author: author_name(row.author_id.as_deref(), members),
-        manual: row.status == ResponseStatus::ManualRequired.as_str(),
-        status_label: response_status_label(&row.status),
+        author: author_name(row.author_id.as_ref().map(UserId::as_str), members),
+        manual: row.status == ResponseStatus::ManualRequired,
+        status_label: response_status_label(row.status),
         status_class,
         error: row.error.unwrap_or_default(),
         deep_link: row.deep_link.filter(|l| l.starts_with("https://") || l.starts_with("http://")).unwrap_or_default(),
         ago: relative_time(row.updated_at, now),
         at_iso: iso_time(row.updated_at),
         body: row.body,
-        status: row.status,
+        status: row.status.to_string(),
     }
 }
 
@@ -266,34 +266,32 @@ pub(super) async fn messages_html(
     let workspace = &user.auth.workspace_id;
     let id = conversation_id(&conversation.id)?;
     let Thread { messages, responses, .. } = state.inbox.thread(workspace, &id).await.map_err(inbox_error)?;
-    let members: HashMap<String, String> = crate::identity::store::members(state.identity.db(), workspace)
-        .await?
-        .into_iter()
-        .map(|m| (m.user_id, m.name))
-        .collect();
+    let members: HashMap<String, String> =
+        state.identity.members(workspace).await?.into_iter().map(|m| (m.user_id.to_string(), m.name)).collect();
     // A delivered reply shows as its message, with who sent it and where it is.
-    let senders: HashMap<String, (String, String)> = responses
+    let senders: HashMap<String, (String, ResponseStatus)> = responses
         .iter()
-        .map(|r| (r.id.clone(), (author_name(r.author_id.as_deref(), &members), r.status.clone())))
+        .map(|r| (r.id.clone(), (author_name(r.author_id.as_ref().map(UserId::as_str), &members), r.status)))
         .collect();
     let mut analyses = analysis::of_conversation(&state.db, workspace, &id).await?;
     // A reply the sender posted is recorded as an outbound message: show it once, as the message.
-    let delivered: HashSet<&str> = messages.iter().filter_map(|m| m.response_id.as_deref()).collect();
+    let delivered: HashSet<&str> =
+        messages.iter().filter_map(|m| m.response_id.as_ref().map(ResponseId::as_str)).collect();
     let now = now_millis();
     let responses: Vec<ResponseView> = responses
         .into_iter()
-        .filter(|r| r.status != ResponseStatus::Deleted.as_str() && !delivered.contains(r.id.as_str()))
+        .filter(|r| r.status != ResponseStatus::Deleted && !delivered.contains(r.id.as_str()))
         .map(|r| response_view(r, now, &members))
         .collect();
     let messages = messages
         .into_iter()
         .map(|m| {
-            let sender = m.response_id.as_deref().and_then(|id| senders.get(id)).cloned();
+            let sender = m.response_id.as_ref().and_then(|id| senders.get(id.as_str())).cloned();
             let mut view = message_view(m, now, &mut analyses);
             if let Some((by, status)) = sender {
                 view.sent_by = by;
-                view.sent_state = response_status_label(&status);
-                view.sent_class = response_status_class(&status);
+                view.sent_state = response_status_label(status);
+                view.sent_class = response_status_class(status);
             }
             view
         })
@@ -346,7 +344,7 @@ async fn thread_with_notice(
     notice: Option<&'static str>,
 ) -> Result<String, PageError> {
     let messages = messages_html(state, user, csrf, conversation).await?;
-    let members = crate::identity::store::members(state.identity.db(), &user.auth.workspace_id).await?;
+    let members = state.identity.members(&user.auth.workspace_id).await?;
     let platform = Platform::parse(&conversation.platform);
     let window = state.inbox.messaging_window(&user.auth.workspace_id, conversation).await.map_err(inbox_error)?;
     let no_errors = FormErrors::new();
@@ -354,16 +352,16 @@ async fn thread_with_notice(
         Some(r) => (r.errors, r.draft, r.post_to_platform, r.template),
         None => (&no_errors, "", true, TemplateDraft::default()),
     };
-    let assignee_id = conversation.assignee_id.as_deref().unwrap_or_default();
+    let assignee_id = conversation.assignee_id.as_ref().map(UserId::as_str).unwrap_or_default();
     let workspace = &user.auth.workspace_id;
     let cid = conversation_id(&conversation.id)?;
-    let is_review = conversation.kind == "review";
+    let is_review = is_review(conversation);
     let current_reply = match is_review {
         true => state.inbox.current_reply(workspace, &cid).await.map_err(inbox_error)?,
         false => None,
     }
-    .filter(|r| r.status != ResponseStatus::Draft.as_str())
-    .map(|r| CurrentReply { posted: r.status == ResponseStatus::Posted.as_str(), body: r.body });
+    .filter(|r| r.status != ResponseStatus::Draft)
+    .map(|r| CurrentReply { posted: r.status == ResponseStatus::Posted, body: r.body });
     let fill =
         Fill { customer_name: conversation.contact_name.as_deref(), location: conversation.location_name.as_deref() };
     let saved_replies = SavedReplies::new(state.db.clone())
@@ -388,7 +386,7 @@ async fn thread_with_notice(
         platform: conversation.platform.clone(),
         platform_label: platform_label(&conversation.platform),
         location: conversation.location_name.clone().unwrap_or_default(),
-        is_review: conversation.kind == "review",
+        is_review,
         stars: conversation.rating.map(stars).unwrap_or_default(),
         rating: conversation.rating,
         url: conversation
@@ -396,9 +394,9 @@ async fn thread_with_notice(
             .clone()
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
             .unwrap_or_default(),
-        status: conversation.status.clone(),
-        status_label: status_label(&conversation.status),
-        status_class: status_class(&conversation.status),
+        status: conversation.status.to_string(),
+        status_label: status_label(conversation.status),
+        status_class: status_class(conversation.status),
         snoozed_until: conversation
             .snoozed_until
             .map(|at| format!("{} {}", zone.local(at).format("%a %-d %b %Y, %H:%M"), zone.name))
@@ -407,10 +405,14 @@ async fn thread_with_notice(
         messages,
         can_reply: user.auth.role.can(Permission::SendReplies),
         manual_only: platform.is_none_or(|p| p.reply_support() == ReplySupport::ManualOnly)
-            || (conversation.kind == "review" && conversation.connection_id.is_none()),
+            || (is_review && conversation.connection_id.is_none()),
         members: members
             .into_iter()
-            .map(|m| MemberChoice { selected: m.user_id == assignee_id, id: m.user_id, name: m.name })
+            .map(|m| MemberChoice {
+                selected: m.user_id.as_str() == assignee_id,
+                id: m.user_id.to_string(),
+                name: m.name,
+            })
             .collect(),
         snooze_choices: SnoozePreset::ALL
             .into_iter()

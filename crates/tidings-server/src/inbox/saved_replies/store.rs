@@ -2,7 +2,7 @@
 
 use tidings_core::time::now_millis;
 use tidings_core::{SavedReplyId, UserId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader, with_tx};
 
 /// A saved reply.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -47,19 +47,17 @@ pub async fn insert(
     created_by: Option<&UserId>,
 ) -> Result<bool, StoreError> {
     let now = now_millis();
-    let inserted = with_tx!(tx, |conn| sqlx::query(
+    let inserted = execute!(
+        tx,
         "INSERT INTO saved_replies (id, workspace_id, shortcut, body, created_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (workspace_id, shortcut) DO NOTHING"
-    )
-    .bind(id.as_str())
-    .bind(workspace.as_str())
-    .bind(shortcut)
-    .bind(body)
-    .bind(created_by.map(UserId::as_str))
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|done| done.rows_affected()))?;
+         VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (workspace_id, shortcut) DO NOTHING",
+        id.as_str(),
+        workspace.as_str(),
+        shortcut,
+        body,
+        created_by.map(UserId::as_str),
+        now
+    )?;
     Ok(inserted == 1)
 }
 
@@ -89,27 +87,21 @@ pub async fn update(
     shortcut: &str,
     body: &str,
 ) -> Result<bool, StoreError> {
-    let changed = with_tx!(tx, |conn| sqlx::query(
-        "UPDATE saved_replies SET shortcut = $3, body = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(shortcut)
-    .bind(body)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|done| done.rows_affected()))?;
+    let changed = execute!(
+        tx,
+        "UPDATE saved_replies SET shortcut = $3, body = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        shortcut,
+        body,
+        now_millis()
+    )?;
     Ok(changed == 1)
 }
 
 /// Deletes a saved reply; `false` when it is not the workspace's.
 pub async fn delete(tx: &mut Tx, workspace: &WorkspaceId, id: &SavedReplyId) -> Result<bool, StoreError> {
-    let deleted = with_tx!(tx, |conn| sqlx::query("DELETE FROM saved_replies WHERE workspace_id = $1 AND id = $2")
-        .bind(workspace.as_str())
-        .bind(id.as_str())
-        .execute(&mut **conn)
-        .await
-        .map(|done| done.rows_affected()))?;
+    let deleted =
+        execute!(tx, "DELETE FROM saved_replies WHERE workspace_id = $1 AND id = $2", workspace.as_str(), id.as_str())?;
     Ok(deleted == 1)
 }

@@ -4,17 +4,18 @@
 
 use std::collections::HashMap;
 
-use tidings_core::{ConversationId, WorkspaceId};
+use tidings_core::{ConversationId, TaskId, WorkspaceId};
 
 use super::{Inbox, InboxError};
 use crate::inbox::store::{self, ConversationFilter, ConversationRow, MessageRow, PageStart, ResponseRow};
+use crate::inbox::tasks::{self, TaskRow};
 use crate::inbox::window::Window;
 
 /// One page of conversations, newest activity first.
 pub struct ConversationPage {
     /// The conversations of the page.
     pub rows: Vec<ConversationRow>,
-    /// How many match in all (capped, see `store::count_cap`).
+    /// How many match in all (capped, see `ConversationFilter::count_cap`).
     pub total: i64,
     /// Whether another page follows.
     pub has_more: bool,
@@ -93,6 +94,11 @@ impl Inbox {
         let thread = self.thread(workspace, id).await?;
         let window = self.messaging_window(workspace, &thread.conversation).await?;
         Ok((thread, window))
+    }
+
+    /// The workspace's sync or import `id` and how far it got, or `NotFound`.
+    pub async fn task(&self, workspace: &WorkspaceId, id: &TaskId) -> Result<TaskRow, InboxError> {
+        tasks::task(&self.db, workspace, id).await?.ok_or(InboxError::NotFound("task"))
     }
 
     /// The messages of the workspace's conversation `id`, oldest first, or `NotFound`.

@@ -3,22 +3,22 @@
 use tidings_connectors::{OutgoingMessage, TemplateMessage};
 use tidings_core::time::now_millis;
 use tidings_core::{ConversationId, MessageId, ResponseId, UserId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, tenant_read, with_reader, with_tx};
+use tidings_store::{Db, StoreError, Tx, execute, tenant_read, with_reader, with_tx};
 
 use super::ID_CHUNK;
 use crate::inbox::model::{ReplyKind, ResponseStatus};
 use crate::inbox::query::placeholders;
 
-/// A reply written in Tidings.
+/// A reply written in Tidings. (`id` is still text: the pipeline reads it as text.)
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ResponseRow {
     pub id: String,
-    pub workspace_id: String,
-    pub conversation_id: String,
-    pub in_reply_to: Option<String>,
-    pub author_id: Option<String>,
+    pub workspace_id: WorkspaceId,
+    pub conversation_id: ConversationId,
+    pub in_reply_to: Option<MessageId>,
+    pub author_id: Option<UserId>,
     pub body: String,
-    pub status: String,
+    pub status: ResponseStatus,
     pub post_to_platform: bool,
     pub deep_link: Option<String>,
     pub external_id: Option<String>,
@@ -27,8 +27,7 @@ pub struct ResponseRow {
     pub posted_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
-    /// `text`, `human_agent` or `template` ([`super::model::ReplyKind`]).
-    pub kind: String,
+    pub kind: ReplyKind,
     pub template_name: Option<String>,
     pub template_language: Option<String>,
     /// The template's body parameters, a JSON array of strings.
@@ -42,9 +41,7 @@ const RESPONSE_COLUMNS: &str = "id, workspace_id, conversation_id, in_reply_to, 
 impl ResponseRow {
     /// What the sender sends for this reply: its text, tagged or not, or its template.
     pub fn outgoing(&self) -> Result<OutgoingMessage, StoreError> {
-        let kind =
-            ReplyKind::parse(&self.kind).ok_or_else(|| StoreError::corrupt(format!("reply kind {}", self.kind)))?;
-        Ok(match kind {
+        Ok(match self.kind {
             ReplyKind::Text => OutgoingMessage::Text(self.body.clone()),
             ReplyKind::HumanAgent => OutgoingMessage::HumanAgent(self.body.clone()),
             ReplyKind::Template => {
@@ -77,28 +74,26 @@ pub struct NewResponse<'a> {
 pub async fn insert_response(tx: &mut Tx, workspace: &WorkspaceId, new: &NewResponse<'_>) -> Result<(), StoreError> {
     let now = now_millis();
     let parameters = new.template.map(|t| serde_json::json!(t.body_parameters).to_string());
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO responses (id, workspace_id, conversation_id, in_reply_to, author_id, body, status, \
          post_to_platform, deep_link, created_at, updated_at, kind, template_name, template_language, \
-         template_parameters) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14)"
-    )
-    .bind(new.id.as_str())
-    .bind(workspace.as_str())
-    .bind(new.conversation_id.as_str())
-    .bind(new.in_reply_to.map(MessageId::as_str))
-    .bind(new.author_id.map(UserId::as_str))
-    .bind(new.body)
-    .bind(new.status.as_str())
-    .bind(new.post_to_platform)
-    .bind(new.deep_link)
-    .bind(now)
-    .bind(new.kind.as_str())
-    .bind(new.template.map(|t| t.name.as_str()))
-    .bind(new.template.map(|t| t.language.as_str()))
-    .bind(parameters.as_deref())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         template_parameters) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14)",
+        new.id.as_str(),
+        workspace.as_str(),
+        new.conversation_id.as_str(),
+        new.in_reply_to.map(MessageId::as_str),
+        new.author_id.map(UserId::as_str),
+        new.body,
+        new.status.as_str(),
+        new.post_to_platform,
+        new.deep_link,
+        now,
+        new.kind.as_str(),
+        new.template.map(|t| t.name.as_str()),
+        new.template.map(|t| t.language.as_str()),
+        parameters.as_deref()
+    )?;
     Ok(())
 }
 
@@ -179,23 +174,21 @@ pub async fn update_response(
     id: &ResponseId,
     update: &ResponseUpdate<'_>,
 ) -> Result<bool, StoreError> {
-    let changed = with_tx!(tx, |conn| sqlx::query(
+    let changed = execute!(
+        tx,
         "UPDATE responses SET status = $3, body = COALESCE($4, body), error = $5, \
          external_id = COALESCE($6, external_id), posted_at = COALESCE($7, posted_at), \
-         attempts = attempts + $8, updated_at = $9 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(update.status.as_str())
-    .bind(update.body)
-    .bind(update.error)
-    .bind(update.external_id)
-    .bind(update.posted_at)
-    .bind(i64::from(update.count_attempt))
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await?
-    .rows_affected());
+         attempts = attempts + $8, updated_at = $9 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        update.status.as_str(),
+        update.body,
+        update.error,
+        update.external_id,
+        update.posted_at,
+        i64::from(update.count_attempt),
+        now_millis()
+    )?;
     Ok(changed == 1)
 }
 
@@ -222,7 +215,7 @@ pub async fn current_responses_of(
         })?;
         // Oldest first: the newest, inserted last, is the one kept.
         for row in rows {
-            found.insert(row.conversation_id.clone(), row);
+            found.insert(row.conversation_id.to_string(), row);
         }
     }
     Ok(found)

@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use tidings_connectors::TemplateMessage;
-use tidings_core::UserId;
 
 use super::{Rejected, TemplateDraft, find, inbox_error, thread_html, thread_with_notice};
 use crate::AppState;
@@ -222,19 +221,8 @@ pub(in crate::inbox::pages) async fn assign(
     user.require(Permission::SendReplies)?;
     let conversation = find(&state, &user, &id).await?;
     let cid = conversation_id(&conversation.id)?;
-    let workspace = &user.auth.workspace_id;
-    let assignee = match form.assignee.trim() {
-        "" => None,
-        value => Some(UserId::parse(value).map_err(|_| PageError::bad_request("Choose a member from the list."))?),
-    };
-    let is_member = match &assignee {
-        Some(member) => crate::identity::store::members(state.identity.db(), workspace)
-            .await?
-            .iter()
-            .any(|m| m.user_id == member.as_str()),
-        None => true,
-    };
-    state.inbox.assign(&user.auth, &cid, assignee.as_ref(), is_member).await.map_err(inbox_error)?;
+    let assignee = Some(form.assignee.trim()).filter(|value| !value.is_empty());
+    state.inbox.assign_to_member(&user.auth, &cid, assignee).await.map_err(inbox_error)?;
     answer(&state, &user, csrf, &headers, &conversation.id, "Assignment saved.").await
 }
 
@@ -258,11 +246,11 @@ pub(in crate::inbox::pages) async fn set_status(
     user.require(Permission::SendReplies)?;
     let conversation = find(&state, &user, &id).await?;
     let cid = conversation_id(&conversation.id)?;
-    let changed = match SnoozePreset::parse(form.snooze.trim()) {
+    let changed = match form.snooze.trim().parse::<SnoozePreset>().ok() {
         Some(preset) => state.inbox.snooze(&user.auth, &cid, preset).await,
         None => {
-            let status = ConversationStatus::parse(form.status.trim())
-                .ok_or_else(|| PageError::bad_request("Choose a status."))?;
+            let status: ConversationStatus =
+                form.status.trim().parse().map_err(|_| PageError::bad_request("Choose a status."))?;
             let until = snooze_time(&form.snoozed_until, &form.tz_offset);
             state.inbox.set_status(&user.auth, &cid, status, until).await
         }
