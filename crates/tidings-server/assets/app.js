@@ -137,13 +137,15 @@
 })();
 
 // The header's bell: the workspace's live stream (the one the inbox uses) says when someone got
-// a notification; the bell then asks for the signed-in member's own unread count.
+// a notification; the bell then asks for the signed-in member's own unread count. On the inbox,
+// inbox.js's stream carries it: a second stream per page would take one more of the browser's
+// six connections to the server, and pages left open would run out of them.
 (function () {
   "use strict";
   var retry = 1000;
 
   function connect() {
-    if (!window.EventSource || !document.getElementById("bell")) return;
+    if (!window.EventSource || !document.getElementById("bell") || document.getElementById("inbox")) return;
     var source = new EventSource("/api/v1/events");
     source.addEventListener("notification.created", function () {
       if (window.htmx) htmx.trigger(document.body, "notification-arrived");

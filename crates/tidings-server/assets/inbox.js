@@ -277,6 +277,9 @@
       ["conversation.created", "message.created", "conversation.updated", "resync"].forEach(function (type) {
         source.addEventListener(type, onEvent);
       });
+      source.addEventListener("notification.created", function () {
+        if (window.htmx) htmx.trigger(document.body, "notification-arrived");
+      });
       source.addEventListener("open", function () { retry = 1000; setLive(true); });
       source.addEventListener("error", function () {
         if (source.readyState !== EventSource.CLOSED) { setLive(false); return; }
