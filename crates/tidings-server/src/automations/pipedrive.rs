@@ -222,7 +222,7 @@ impl Automations {
             if !store::insert_event(&mut tx, &workspace, &new).await? {
                 return Ok::<_, AutomationsError>(Intake::Duplicate);
             }
-            self.queue_processing(&mut tx, &workspace, &event_id).await?;
+            self.queue_processing(&mut tx, &workspace, std::slice::from_ref(&event_id)).await?;
             tx.commit().await?;
             Ok(Intake::Accepted)
         };

@@ -1,7 +1,8 @@
-//! Processing an event from the queue: its facts (a Pipedrive deal with names resolved, or a
-//! review or message read from the inbox), every rule of the workspace evaluated with the verdict
-//! stored on the event (which matched, and why the others did not), and one delivery with its
-//! job per action of each matching rule, all in one transaction.
+//! Processing events from the queue: for each, its facts (a Pipedrive deal with names resolved,
+//! or a review or message read from the inbox), every rule of the workspace evaluated with the
+//! verdict stored on the event (which matched, and why the others did not), and one delivery
+//! with its job per action of each matching rule. A job carries the events stored together (the
+//! items of one batch); their outcomes are written in one transaction.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -9,7 +10,8 @@ use tidings_connectors::pipedrive::{DealEventKind, PipedriveEvent, parse_webhook
 use tidings_core::{ConversationId, CrmConnectionId, DeliveryId, DestinationId, EventId, RuleId, WorkspaceId};
 use tidings_store::queue::{JobError, JobPayload, NewJob, Registry, names};
 
-use super::actions::Action;
+use super::actions::{Action, NotifyAction};
+use super::crm::sync::SyncOrder;
 use super::delivery::Deliver;
 use super::model::{DealFacts, Facts, ItemFacts, Trigger};
 use super::rules::{self, RuleLogic};
@@ -20,11 +22,15 @@ use crate::access::Caller;
 use crate::inbox::service::InboxError;
 use crate::inbox::store as inbox_store;
 
-/// Evaluates the rules for one stored event.
+/// Evaluates the rules for stored events.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProcessEvent {
     pub workspace_id: WorkspaceId,
-    pub event_id: EventId,
+    #[serde(default)]
+    pub event_ids: Vec<EventId>,
+    /// One event alone, as jobs queued before events were batched carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<EventId>,
 }
 
 impl JobPayload for ProcessEvent {
@@ -37,7 +43,8 @@ pub fn register(registry: &mut Registry, automations: Automations) {
     registry.register(move |job: ProcessEvent, _| {
         let automations = automations.clone();
         async move {
-            automations.process(&job.workspace_id, &job.event_id).await.map_err(|e| match e {
+            let ids: Vec<EventId> = job.event_ids.into_iter().chain(job.event_id).collect();
+            automations.process(&job.workspace_id, &ids).await.map_err(|e| match e {
                 AutomationsError::Store(_) | AutomationsError::Queue(_) | AutomationsError::Vault(_) => {
                     JobError::retry(e)
                 }
@@ -197,28 +204,48 @@ impl Automations {
         })
     }
 
-    /// Processes one stored event (see the module doc). Processing twice does nothing more.
-    #[tracing::instrument(skip_all, fields(workspace_id = %workspace, event_id = %id))]
-    pub async fn process(&self, workspace: &WorkspaceId, id: &EventId) -> Result<(), AutomationsError> {
-        let Some(event) = store::event(&self.db, workspace, id).await? else { return Ok(()) };
-        if event.status != "received" {
+    /// Processes stored events (see the module doc). Processing twice does nothing more.
+    #[tracing::instrument(skip_all, fields(workspace_id = %workspace, events = ids.len()))]
+    pub async fn process(&self, workspace: &WorkspaceId, ids: &[EventId]) -> Result<(), AutomationsError> {
+        let rules = self.enabled_rules(workspace).await?;
+        let mut decided = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(event) = store::event(&self.db, workspace, id).await? else { continue };
+            if event.status != "received" {
+                continue;
+            }
+            decided.push((id, self.decide(workspace, &event, &rules).await?));
+        }
+        if decided.is_empty() {
             return Ok(());
         }
-        let facts = match self.facts(workspace, &event).await {
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        for (id, decision) in decided {
+            self.record_decision(&mut tx, workspace, id, decision).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gathers an event's facts, evaluates `rules` on them and runs the matching rules'
+    /// conversation actions (each through the inbox's service, in its own audited transaction);
+    /// what is left to write goes with the job's other events.
+    async fn decide<'r>(
+        &self,
+        workspace: &WorkspaceId,
+        event: &EventRow,
+        rules: &'r [LoadedRule],
+    ) -> Result<Decision<'r>, AutomationsError> {
+        let facts = match self.facts(workspace, event).await {
             Ok(facts) => facts,
             Err(error @ (AutomationsError::Store(_) | AutomationsError::Vault(_))) => return Err(error),
             Err(error) => {
-                let mut tx = self.db.begin_for_tenant(workspace).await?;
-                let message = error.to_string();
-                store::finish_event(&mut tx, workspace, id, &event.trigger_kind, None, None, Some(&message)).await?;
-                tx.commit().await?;
-                return Ok(());
+                return Ok(Decision::Failed { trigger: event.trigger_kind.clone(), error: error.to_string() });
             }
         };
-        let rules = self.enabled_rules(workspace).await?;
         let mut verdicts = Vec::with_capacity(rules.len());
         let mut planned = Vec::new();
-        for rule in &rules {
+        for rule in rules {
             let verdict = match &rule.logic {
                 Ok(logic) => {
                     let verdict = rules::evaluate(logic, &facts);
@@ -240,10 +267,10 @@ impl Automations {
                 actions: Vec::new(),
             });
         }
-        // Conversation actions go through the inbox's service, each in its own audited
-        // transaction; syncs read the conversation's contact. Both before the event's transaction.
+        // Syncs read the conversation's contact; both kinds run before the events' transaction.
+        let mut notify = Vec::new();
         let mut syncs = Vec::new();
-        for (index, rule, action) in &planned {
+        for (index, rule, action) in planned {
             let rule_id = RuleId::parse(&rule.row.id).map_err(|_| AutomationsError::NotFound("rule"))?;
             let done = match action {
                 Action::Assign(_) | Action::SetStatus(_) => {
@@ -262,49 +289,59 @@ impl Automations {
                         None => "not synced: the CRM connection was removed".to_owned(),
                     }
                 }
-                Action::Notify(_) => continue,
+                Action::Notify(action) => {
+                    notify.push((index, rule_id, action));
+                    continue;
+                }
             };
-            verdicts[*index].actions.push(done);
+            verdicts[index].actions.push(done);
         }
-        let facts_json = serde_json::to_string(&facts).unwrap_or_default();
-        let mut tx = self.db.begin_for_tenant(workspace).await?;
-        for (index, rule, action) in &planned {
-            let Action::Notify(notify) = action else { continue };
-            let message = rules::message(notify, &facts);
-            let destination = &notify.destination_id;
+        Ok(Decision::Evaluated { facts, verdicts, notify, syncs })
+    }
+
+    /// Writes what was decided for one event, in `tx`: its deliveries and syncs with their jobs,
+    /// and the event's outcome.
+    async fn record_decision(
+        &self,
+        tx: &mut tidings_store::Tx,
+        workspace: &WorkspaceId,
+        id: &EventId,
+        decision: Decision<'_>,
+    ) -> Result<(), AutomationsError> {
+        let (facts, mut verdicts, notify, syncs) = match decision {
+            Decision::Failed { trigger, error } => {
+                store::finish_event(tx, workspace, id, &trigger, None, None, Some(&error)).await?;
+                return Ok(());
+            }
+            Decision::Evaluated { facts, verdicts, notify, syncs } => (facts, verdicts, notify, syncs),
+        };
+        for (index, rule_id, action) in notify {
+            let message = rules::message(action, &facts);
+            let destination = &action.destination_id;
             let Some(row) = store::destination(&self.db, workspace, destination).await?.filter(|d| d.enabled) else {
-                verdicts[*index].actions.push("not sent: the destination is disabled or removed".into());
+                verdicts[index].actions.push("not sent: the destination is disabled or removed".into());
                 continue;
             };
-            let rule_id = RuleId::parse(&rule.row.id).ok();
             self.enqueue_delivery(
-                &mut tx,
+                tx,
                 workspace,
                 Some(id),
-                rule_id.as_ref(),
+                Some(&rule_id),
                 destination,
                 &message,
                 false,
                 thread_key(&facts),
             )
             .await?;
-            verdicts[*index].actions.push(format!("message to {} queued", row.name));
+            verdicts[index].actions.push(format!("message to {} queued", row.name));
         }
         for (rule_id, connection, order) in syncs {
-            self.enqueue_sync(&mut tx, workspace, Some(id), Some(&rule_id), &connection, order, false).await?;
+            self.enqueue_sync(tx, workspace, Some(id), Some(&rule_id), &connection, order, false).await?;
         }
+        let facts_json = serde_json::to_string(&facts).unwrap_or_default();
         let verdicts_json = serde_json::to_string(&verdicts).unwrap_or_default();
-        store::finish_event(
-            &mut tx,
-            workspace,
-            id,
-            facts.trigger.as_str(),
-            Some(&facts_json),
-            Some(&verdicts_json),
-            None,
-        )
-        .await?;
-        tx.commit().await?;
+        store::finish_event(tx, workspace, id, facts.trigger.as_str(), Some(&facts_json), Some(&verdicts_json), None)
+            .await?;
         Ok(())
     }
 
@@ -367,15 +404,16 @@ impl Automations {
         Ok(id)
     }
 
-    /// Queues the processing of a stored event, in `tx`.
+    /// Queues the processing of stored events (one job for them all; none for none), in `tx`.
     pub(crate) async fn queue_processing(
         &self,
         tx: &mut tidings_store::Tx,
         workspace: &WorkspaceId,
-        id: &EventId,
+        ids: &[EventId],
     ) -> Result<(), AutomationsError> {
-        let job = ProcessEvent { workspace_id: workspace.clone(), event_id: id.clone() };
-        let job = NewJob::new(&job)?.workspace(workspace.clone()).unique_key(format!("process:{id}"));
+        let Some(first) = ids.first() else { return Ok(()) };
+        let job = ProcessEvent { workspace_id: workspace.clone(), event_ids: ids.to_vec(), event_id: None };
+        let job = NewJob::new(&job)?.workspace(workspace.clone()).unique_key(format!("process:{first}"));
         self.queue.enqueue_in(tx, job).await?;
         Ok(())
     }
@@ -396,4 +434,18 @@ impl Automations {
 /// Messages about one deal share a Google Chat thread.
 pub(crate) fn thread_key(facts: &Facts) -> Option<String> {
     facts.deal.as_ref().map(|deal| format!("deal-{}", deal.id))
+}
+
+/// What processing decided for one event, written with the others of its job.
+enum Decision<'r> {
+    /// Its facts could not be gathered: the event is marked failed with the reason.
+    Failed { trigger: String, error: String },
+    /// The rules were evaluated; the notifications and syncs are still to queue.
+    Evaluated {
+        facts: Facts,
+        verdicts: Vec<RuleVerdict>,
+        /// Index of the rule's verdict, the rule, and its notify action.
+        notify: Vec<(usize, RuleId, &'r NotifyAction)>,
+        syncs: Vec<(RuleId, CrmConnectionId, SyncOrder)>,
+    },
 }

@@ -1,6 +1,8 @@
 //! Tidings' own events as automation triggers: the [`Subscriber`] registered in `app.rs` turns
-//! each domain event into a job (no I/O in the publishing transaction); the job stores one
-//! automation event per trigger it fires, with its processing job, like a Pipedrive delivery.
+//! each publish (the items of one ingestion transaction, one analysis batch) into one job (no I/O
+//! in the publishing transaction); the job stores one automation event per trigger fired, with
+//! one processing job for them all, in one transaction. Under load that is a few jobs and
+//! commits per batch of items rather than four per item.
 //!
 //! - `ItemStored` → `review_received` or `message_received`;
 //! - `ItemAnalysed` → `negative_review` (a review analysed negative), `lead_hot` (a HOT lead),
@@ -12,6 +14,8 @@
 //! Each event's dedup key is the trigger and the message (the connection and the turn, the
 //! period and the threshold), so a replay fires nothing twice. `response_needed` has no domain
 //! event: a scheduled scan finds the items (triggers.rs).
+
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -29,11 +33,15 @@ use crate::inbox::store as inbox_store;
 /// Reacts to domain events (see the module doc).
 pub struct AutomationsSubscriber;
 
-/// One domain event to turn into automation events.
+/// The domain events of one publish, to turn into automation events.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OnDomainEvent {
     pub workspace_id: WorkspaceId,
-    pub event: DomainEvent,
+    #[serde(default)]
+    pub events: Vec<DomainEvent>,
+    /// One event alone, as jobs queued before events were batched carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<DomainEvent>,
 }
 
 impl JobPayload for OnDomainEvent {
@@ -43,11 +51,12 @@ impl JobPayload for OnDomainEvent {
 
 impl Subscriber for AutomationsSubscriber {
     fn jobs_for(&self, workspace: &WorkspaceId, events: &[DomainEvent]) -> Result<Vec<NewJob>, QueueError> {
-        events
-            .iter()
-            .filter(|event| !matches!(event, DomainEvent::ItemEdited { .. }))
-            .map(|event| NewJob::new(&OnDomainEvent { workspace_id: workspace.clone(), event: event.clone() }))
-            .collect()
+        let events: Vec<DomainEvent> =
+            events.iter().filter(|event| !matches!(event, DomainEvent::ItemEdited { .. })).cloned().collect();
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![NewJob::new(&OnDomainEvent { workspace_id: workspace.clone(), events, event: None })?])
     }
 }
 
@@ -56,24 +65,41 @@ pub fn register(registry: &mut Registry, automations: Automations) {
     registry.register(move |job: OnDomainEvent, _| {
         let automations = automations.clone();
         async move {
-            automations.on_domain_event(&job.workspace_id, &job.event).await.map_err(|e| match e {
-                AutomationsError::NotFound(_) => JobError::fatal(e),
-                other => JobError::retry(other),
-            })
+            let events: Vec<DomainEvent> = job.events.into_iter().chain(job.event).collect();
+            automations.on_domain_events(&job.workspace_id, &events).await.map_err(JobError::retry)
         }
     });
 }
 
 impl Automations {
-    async fn on_domain_event(&self, workspace: &WorkspaceId, event: &DomainEvent) -> Result<(), AutomationsError> {
+    async fn on_domain_events(&self, workspace: &WorkspaceId, events: &[DomainEvent]) -> Result<(), AutomationsError> {
+        let mut kinds = HashMap::new();
+        let mut fired = Vec::new();
+        for event in events {
+            self.fired_by(workspace, event, &mut kinds, &mut fired).await?;
+        }
+        self.store_tidings_events(workspace, &fired).await?;
+        Ok(())
+    }
+
+    /// Adds to `fired` the automation events `event` fires: trigger, dedup key and payload.
+    /// `kinds` caches the kind of each conversation read. An item whose conversation is gone
+    /// (erased since) fires nothing, and holds up none of the others.
+    async fn fired_by(
+        &self,
+        workspace: &WorkspaceId,
+        event: &DomainEvent,
+        kinds: &mut HashMap<ConversationId, String>,
+        fired: &mut Vec<Fired>,
+    ) -> Result<(), AutomationsError> {
         let (conversation, message, triggers, extra) = match event {
             DomainEvent::ItemStored { conversation, message } => {
-                let kind = self.conversation_kind(workspace, conversation).await?;
+                let Some(kind) = self.conversation_kind(workspace, conversation, kinds).await? else { return Ok(()) };
                 let trigger = if kind == "review" { Trigger::ReviewReceived } else { Trigger::MessageReceived };
                 (conversation, message, vec![trigger], json!({}))
             }
             DomainEvent::ItemAnalysed { conversation, message, sentiment, lead_tag, handoff_reason } => {
-                let kind = self.conversation_kind(workspace, conversation).await?;
+                let Some(kind) = self.conversation_kind(workspace, conversation, kinds).await? else { return Ok(()) };
                 let mut triggers = Vec::new();
                 if kind == "review" && *sentiment == Sentiment::Negative {
                     triggers.push(Trigger::NegativeReview);
@@ -95,7 +121,7 @@ impl Automations {
             DomainEvent::ConnectionFailing { connection, status, error, since } => {
                 let payload = json!({ "connection": connection, "status": status, "error": error });
                 let key = format!("tidings:{}:{connection}:{since}", Trigger::ConnectionFailing.as_str());
-                self.store_tidings_event(workspace, Trigger::ConnectionFailing, &key, &payload).await?;
+                fired.push(Fired { trigger: Trigger::ConnectionFailing, key, payload });
                 return Ok(());
             }
             DomainEvent::BudgetReached { period, period_key, percent, used, limit } => {
@@ -103,7 +129,7 @@ impl Automations {
                     "period": period, "periodKey": period_key, "percent": percent, "used": used, "limit": limit
                 });
                 let key = format!("tidings:{}:{period_key}:{percent}", Trigger::BudgetThreshold.as_str());
-                self.store_tidings_event(workspace, Trigger::BudgetThreshold, &key, &payload).await?;
+                fired.push(Fired { trigger: Trigger::BudgetThreshold, key, payload });
                 return Ok(());
             }
         };
@@ -113,7 +139,7 @@ impl Automations {
                 target.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
             let key = format!("tidings:{}:{message}", trigger.as_str());
-            self.store_tidings_event(workspace, trigger, &key, &payload).await?;
+            fired.push(Fired { trigger, key, payload });
         }
         Ok(())
     }
@@ -127,32 +153,56 @@ impl Automations {
         dedup_key: &str,
         payload: &serde_json::Value,
     ) -> Result<bool, AutomationsError> {
-        let id = EventId::generate();
-        let new = NewEvent {
-            id: &id,
-            source: "tidings",
-            crm_connection_id: None,
-            trigger: trigger.as_str(),
-            dedup_key,
-            payload: &payload.to_string(),
-        };
-        let mut tx = self.db.begin_for_tenant(workspace).await?;
-        let inserted = store::insert_event(&mut tx, workspace, &new).await?;
-        if inserted {
-            self.queue_processing(&mut tx, workspace, &id).await?;
+        let fired = Fired { trigger, key: dedup_key.to_owned(), payload: payload.clone() };
+        Ok(self.store_tidings_events(workspace, &[fired]).await? > 0)
+    }
+
+    /// Stores events of Tidings' own and one job to process those that are new, in one
+    /// transaction; returns how many were new (an event whose dedup key was stored before is not).
+    async fn store_tidings_events(&self, workspace: &WorkspaceId, fired: &[Fired]) -> Result<usize, AutomationsError> {
+        if fired.is_empty() {
+            return Ok(0);
         }
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        let mut stored = Vec::new();
+        for event in fired {
+            let id = EventId::generate();
+            let payload = event.payload.to_string();
+            let new = NewEvent {
+                id: &id,
+                source: "tidings",
+                crm_connection_id: None,
+                trigger: event.trigger.as_str(),
+                dedup_key: &event.key,
+                payload: &payload,
+            };
+            if store::insert_event(&mut tx, workspace, &new).await? {
+                stored.push(id);
+            }
+        }
+        self.queue_processing(&mut tx, workspace, &stored).await?;
         tx.commit().await?;
-        Ok(inserted)
+        Ok(stored.len())
     }
 
     async fn conversation_kind(
         &self,
         workspace: &WorkspaceId,
         id: &ConversationId,
-    ) -> Result<String, AutomationsError> {
-        let row = inbox_store::conversation(&self.db, workspace, id)
-            .await?
-            .ok_or(AutomationsError::NotFound("conversation"))?;
-        Ok(row.kind)
+        kinds: &mut HashMap<ConversationId, String>,
+    ) -> Result<Option<String>, AutomationsError> {
+        if let Some(kind) = kinds.get(id) {
+            return Ok(Some(kind.clone()));
+        }
+        let Some(row) = inbox_store::conversation(&self.db, workspace, id).await? else { return Ok(None) };
+        kinds.insert(id.clone(), row.kind.clone());
+        Ok(Some(row.kind))
     }
+}
+
+/// An automation event a domain event fires: its trigger, dedup key and payload.
+struct Fired {
+    trigger: Trigger,
+    key: String,
+    payload: serde_json::Value,
 }
