@@ -3,7 +3,7 @@
 
 use tidings_core::time::now_millis;
 use tidings_core::{CrmConnectionId, DeliveryId, DestinationId, EventId, RuleId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader, with_writer};
 
 /// One delivery, with the names of its rule and destination for the log.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -65,30 +65,26 @@ pub struct NewDelivery<'a> {
 
 pub async fn insert_delivery(tx: &mut Tx, workspace: &WorkspaceId, new: &NewDelivery<'_>) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| {
-        sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO automation_deliveries (id, workspace_id, event_id, rule_id, destination_id, crm_connection_id, \
-         status, test, payload, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $9, 'queued', $6, $7, $8, $8)"
-    )
-    .bind(new.id.as_str())
-    .bind(workspace.as_str())
-    .bind(new.event_id.map(EventId::as_str))
-    .bind(new.rule_id.map(RuleId::as_str))
-    .bind(match new.target {
-        Target::Destination(id) => Some(id.as_str()),
-        Target::Crm(_) => None,
-    })
-    .bind(new.test)
-    .bind(new.payload)
-    .bind(now)
-    .bind(match new.target {
-        Target::Crm(id) => Some(id.as_str()),
-        Target::Destination(_) => None,
-    })
-    .execute(&mut **conn)
-    .await
-    .map(|_| ())
-    })?;
+         status, test, payload, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $9, 'queued', $6, $7, $8, $8)",
+        new.id.as_str(),
+        workspace.as_str(),
+        new.event_id.map(EventId::as_str),
+        new.rule_id.map(RuleId::as_str),
+        match new.target {
+            Target::Destination(id) => Some(id.as_str()),
+            Target::Crm(_) => None,
+        },
+        new.test,
+        new.payload,
+        now,
+        match new.target {
+            Target::Crm(id) => Some(id.as_str()),
+            Target::Destination(_) => None,
+        }
+    )?;
     Ok(())
 }
 
@@ -109,17 +105,15 @@ pub async fn start_attempt(
     id: &DeliveryId,
     from_sending: bool,
 ) -> Result<bool, StoreError> {
-    let updated = with_tx!(tx, |conn| sqlx::query(
+    let updated = execute!(
+        tx,
         "UPDATE automation_deliveries SET status = 'sending', attempts = attempts + 1, updated_at = $3 \
-         WHERE workspace_id = $1 AND id = $2 AND (status = 'queued' OR ($4 AND status = 'sending'))"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(now_millis())
-    .bind(from_sending)
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected()))?;
+         WHERE workspace_id = $1 AND id = $2 AND (status = 'queued' OR ($4 AND status = 'sending'))",
+        workspace.as_str(),
+        id.as_str(),
+        now_millis(),
+        from_sending
+    )?;
     Ok(updated > 0)
 }
 
@@ -140,39 +134,35 @@ pub async fn finish_attempt(
 ) -> Result<(), StoreError> {
     let now = now_millis();
     let delivered_at = (outcome.status == "delivered").then_some(now);
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE automation_deliveries SET status = $3, response_code = COALESCE($4, response_code), \
          remote_id = COALESCE($5, remote_id), error = $6, latency_ms = COALESCE($7, latency_ms), updated_at = $8, \
-         delivered_at = COALESCE($9, delivered_at) WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(outcome.status)
-    .bind(outcome.response_code)
-    .bind(outcome.remote_id)
-    .bind(outcome.error)
-    .bind(outcome.latency_ms)
-    .bind(now)
-    .bind(delivered_at)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         delivered_at = COALESCE($9, delivered_at) WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        outcome.status,
+        outcome.response_code,
+        outcome.remote_id,
+        outcome.error,
+        outcome.latency_ms,
+        now,
+        delivered_at
+    )?;
     Ok(())
 }
 
 /// Puts a failed or unconfirmed delivery back in the queue (retry from the log). False when it
 /// is in another state.
 pub async fn requeue(tx: &mut Tx, workspace: &WorkspaceId, id: &DeliveryId) -> Result<bool, StoreError> {
-    let updated = with_tx!(tx, |conn| sqlx::query(
+    let updated = execute!(
+        tx,
         "UPDATE automation_deliveries SET status = 'queued', error = NULL, batch_id = NULL, updated_at = $3 \
-         WHERE workspace_id = $1 AND id = $2 AND status IN ('failed', 'unconfirmed')"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected()))?;
+         WHERE workspace_id = $1 AND id = $2 AND status IN ('failed', 'unconfirmed')",
+        workspace.as_str(),
+        id.as_str(),
+        now_millis()
+    )?;
     Ok(updated > 0)
 }
 

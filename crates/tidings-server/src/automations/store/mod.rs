@@ -10,7 +10,7 @@ pub mod scans;
 
 use tidings_core::time::now_millis;
 use tidings_core::{CrmConnectionId, DestinationId, EventId, RuleId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader};
 
 /// A CRM account sending events in.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -52,21 +52,19 @@ pub async fn insert_crm_connection(
     new: &NewCrmConnection<'_>,
 ) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO crm_connections (id, workspace_id, provider, name, account_name, company_domain, webhook_user, \
-         webhook_ids, created_at, updated_at) VALUES ($1, $2, 'pipedrive', $3, $4, $5, $6, $7, $8, $8)"
-    )
-    .bind(new.id.as_str())
-    .bind(workspace.as_str())
-    .bind(new.name)
-    .bind(new.account_name)
-    .bind(new.company_domain)
-    .bind(new.webhook_user)
-    .bind(new.webhook_ids)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         webhook_ids, created_at, updated_at) VALUES ($1, $2, 'pipedrive', $3, $4, $5, $6, $7, $8, $8)",
+        new.id.as_str(),
+        workspace.as_str(),
+        new.name,
+        new.account_name,
+        new.company_domain,
+        new.webhook_user,
+        new.webhook_ids,
+        now
+    )?;
     Ok(())
 }
 
@@ -106,12 +104,12 @@ pub async fn delete_crm_connection(
     workspace: &WorkspaceId,
     id: &CrmConnectionId,
 ) -> Result<bool, StoreError> {
-    let deleted = with_tx!(tx, |conn| sqlx::query("DELETE FROM crm_connections WHERE workspace_id = $1 AND id = $2")
-        .bind(workspace.as_str())
-        .bind(id.as_str())
-        .execute(&mut **conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+    let deleted = execute!(
+        tx,
+        "DELETE FROM crm_connections WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str()
+    )?;
     Ok(deleted > 0)
 }
 
@@ -123,17 +121,15 @@ pub async fn set_crm_names(
     names_json: &str,
 ) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE crm_connections SET names_json = $3, names_fetched_at = $4, updated_at = $4 \
-         WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(names_json)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        names_json,
+        now
+    )?;
     Ok(())
 }
 
@@ -175,36 +171,30 @@ pub struct NewEvent<'a> {
 /// Stores an event; false when one with the same dedup key exists (a redelivery).
 pub async fn insert_event(tx: &mut Tx, workspace: &WorkspaceId, new: &NewEvent<'_>) -> Result<bool, StoreError> {
     let now = now_millis();
-    let inserted = with_tx!(tx, |conn| {
-        sqlx::query(
+    let inserted = execute!(
+        tx,
         "INSERT INTO automation_events (id, workspace_id, source, crm_connection_id, trigger_kind, dedup_key, payload, \
          status, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8) \
-         ON CONFLICT (workspace_id, dedup_key) DO NOTHING"
-    )
-    .bind(new.id.as_str())
-    .bind(workspace.as_str())
-    .bind(new.source)
-    .bind(new.crm_connection_id.map(CrmConnectionId::as_str))
-    .bind(new.trigger)
-    .bind(new.dedup_key)
-    .bind(new.payload)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+         ON CONFLICT (workspace_id, dedup_key) DO NOTHING",
+        new.id.as_str(),
+        workspace.as_str(),
+        new.source,
+        new.crm_connection_id.map(CrmConnectionId::as_str),
+        new.trigger,
+        new.dedup_key,
+        new.payload,
+        now
+    )?;
     if inserted > 0
         && let Some(connection) = new.crm_connection_id
     {
-        with_tx!(tx, |conn| sqlx::query(
-            "UPDATE crm_connections SET last_event_at = $3 WHERE workspace_id = $1 AND id = $2"
-        )
-        .bind(workspace.as_str())
-        .bind(connection.as_str())
-        .bind(now)
-        .execute(&mut **conn)
-        .await
-        .map(|_| ()))?;
+        execute!(
+            tx,
+            "UPDATE crm_connections SET last_event_at = $3 WHERE workspace_id = $1 AND id = $2",
+            workspace.as_str(),
+            connection.as_str(),
+            now
+        )?;
     }
     Ok(inserted > 0)
 }
@@ -250,21 +240,19 @@ pub async fn finish_event(
     error: Option<&str>,
 ) -> Result<(), StoreError> {
     let status = if error.is_some() { "failed" } else { "processed" };
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE automation_events SET status = $3, trigger_kind = $4, facts = $5, evaluation = $6, error = $7, \
-         processed_at = $8 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(status)
-    .bind(trigger)
-    .bind(facts)
-    .bind(evaluation)
-    .bind(error)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         processed_at = $8 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        status,
+        trigger,
+        facts,
+        evaluation,
+        error,
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -309,21 +297,19 @@ pub async fn insert_destination(
     fields: &DestinationFields<'_>,
 ) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO automation_destinations (id, workspace_id, kind, name, config, target_hint, enabled, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"
-    )
-    .bind(id.as_str())
-    .bind(workspace.as_str())
-    .bind(kind)
-    .bind(fields.name)
-    .bind(fields.config)
-    .bind(fields.target_hint)
-    .bind(fields.enabled)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        id.as_str(),
+        workspace.as_str(),
+        kind,
+        fields.name,
+        fields.config,
+        fields.target_hint,
+        fields.enabled,
+        now
+    )?;
     Ok(())
 }
 
@@ -333,20 +319,18 @@ pub async fn update_destination(
     id: &DestinationId,
     fields: &DestinationFields<'_>,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE automation_destinations SET name = $3, config = $4, target_hint = $5, enabled = $6, updated_at = $7, \
-         paused_until = CASE WHEN $6 THEN paused_until ELSE NULL END WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(fields.name)
-    .bind(fields.config)
-    .bind(fields.target_hint)
-    .bind(fields.enabled)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         paused_until = CASE WHEN $6 THEN paused_until ELSE NULL END WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        fields.name,
+        fields.config,
+        fields.target_hint,
+        fields.enabled,
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -373,28 +357,25 @@ pub async fn destination(
 }
 
 pub async fn delete_destination(tx: &mut Tx, workspace: &WorkspaceId, id: &DestinationId) -> Result<bool, StoreError> {
-    let deleted =
-        with_tx!(tx, |conn| sqlx::query("DELETE FROM automation_destinations WHERE workspace_id = $1 AND id = $2")
-            .bind(workspace.as_str())
-            .bind(id.as_str())
-            .execute(&mut **conn)
-            .await
-            .map(|r| r.rows_affected()))?;
+    let deleted = execute!(
+        tx,
+        "DELETE FROM automation_destinations WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str()
+    )?;
     Ok(deleted > 0)
 }
 
 /// A delivery succeeded: the destination is healthy again.
 pub async fn destination_delivered(tx: &mut Tx, workspace: &WorkspaceId, id: &DestinationId) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE automation_destinations SET last_error = NULL, paused_until = NULL, last_delivered_at = $3 \
-         WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -406,18 +387,16 @@ pub async fn destination_failed(
     error: &str,
     paused_until: Option<i64>,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE automation_destinations SET last_error = $3, last_error_at = $4, \
-         paused_until = COALESCE($5, paused_until) WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(error)
-    .bind(now_millis())
-    .bind(paused_until)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         paused_until = COALESCE($5, paused_until) WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        error,
+        now_millis(),
+        paused_until
+    )?;
     Ok(())
 }
 
@@ -460,22 +439,20 @@ pub async fn insert_rule(
     fields: &RuleFields<'_>,
 ) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO automation_rules (id, workspace_id, name, trigger_kind, match_mode, conditions, actions, enabled, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
-    )
-    .bind(id.as_str())
-    .bind(workspace.as_str())
-    .bind(fields.name)
-    .bind(fields.trigger)
-    .bind(fields.match_mode)
-    .bind(fields.conditions)
-    .bind(fields.actions)
-    .bind(fields.enabled)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        id.as_str(),
+        workspace.as_str(),
+        fields.name,
+        fields.trigger,
+        fields.match_mode,
+        fields.conditions,
+        fields.actions,
+        fields.enabled,
+        now
+    )?;
     Ok(())
 }
 
@@ -485,22 +462,20 @@ pub async fn update_rule(
     id: &RuleId,
     fields: &RuleFields<'_>,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE automation_rules SET name = $3, trigger_kind = $4, match_mode = $5, conditions = $6, actions = $7, \
-         enabled = $8, updated_at = $9 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(fields.name)
-    .bind(fields.trigger)
-    .bind(fields.match_mode)
-    .bind(fields.conditions)
-    .bind(fields.actions)
-    .bind(fields.enabled)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         enabled = $8, updated_at = $9 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        fields.name,
+        fields.trigger,
+        fields.match_mode,
+        fields.conditions,
+        fields.actions,
+        fields.enabled,
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -522,11 +497,11 @@ pub async fn rule(db: &Db, workspace: &WorkspaceId, id: &RuleId) -> Result<Optio
 }
 
 pub async fn delete_rule(tx: &mut Tx, workspace: &WorkspaceId, id: &RuleId) -> Result<bool, StoreError> {
-    let deleted = with_tx!(tx, |conn| sqlx::query("DELETE FROM automation_rules WHERE workspace_id = $1 AND id = $2")
-        .bind(workspace.as_str())
-        .bind(id.as_str())
-        .execute(&mut **conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+    let deleted = execute!(
+        tx,
+        "DELETE FROM automation_rules WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str()
+    )?;
     Ok(deleted > 0)
 }
