@@ -120,9 +120,12 @@ impl Automations {
         let destination_id =
             DestinationId::parse(delivery.destination_id.as_deref().unwrap_or_default()).map_err(JobError::fatal)?;
         let Some(destination) = store::destination(&self.db, workspace, &destination_id).await? else { return Ok(()) };
-        let kind =
-            DestinationKind::parse(&destination.kind).ok_or_else(|| JobError::fatal("unknown destination kind"))?;
-        let resend = match DeliveryStatus::parse(&delivery.status) {
+        let kind = destination
+            .kind
+            .parse::<DestinationKind>()
+            .ok()
+            .ok_or_else(|| JobError::fatal("unknown destination kind"))?;
+        let resend = match delivery.status.parse::<DeliveryStatus>().ok() {
             Some(DeliveryStatus::Queued) => false,
             // Interrupted after calling the destination: only a receiver that drops repeats by
             // `webhook-id` may be called again.
@@ -277,7 +280,7 @@ impl Automations {
             Some(Ok(event)) => store::event(&self.db, workspace, &event).await?,
             _ => None,
         };
-        let trigger = event.and_then(|e| Trigger::parse(&e.trigger_kind));
+        let trigger = event.and_then(|e| e.trigger_kind.parse::<Trigger>().ok());
         Ok(trigger.map_or(NotificationKind::Other, NotificationKind::of_trigger))
     }
 

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::actions::Action;
 use super::destinations::DestinationConfig;
 use super::model::{DeliveryStatus, DestinationKind, Trigger};
-use super::rules::Verdict;
+use super::rules::{MatchMode, Verdict};
 use super::store::deliveries::DeliveryRow;
 use super::store::{CrmConnectionRow, DestinationRow, EventRow, RuleRow};
 
@@ -158,7 +158,7 @@ impl DestinationOut {
     pub fn from_row(row: DestinationRow, signing_secret: Option<String>) -> Self {
         let config: DestinationConfig = serde_json::from_str(&row.config).unwrap_or_default();
         Self {
-            kind: DestinationKind::parse(&row.kind).unwrap_or(DestinationKind::InApp),
+            kind: row.kind.parse::<DestinationKind>().ok().unwrap_or(DestinationKind::InApp),
             id: row.id,
             name: row.name,
             enabled: row.enabled,
@@ -216,7 +216,7 @@ pub struct RuleOut {
     pub name: String,
     pub trigger: Trigger,
     #[serde(rename = "match")]
-    pub match_mode: String,
+    pub match_mode: MatchMode,
     #[schema(value_type = Vec<Object>)]
     pub conditions: Value,
     #[schema(value_type = Vec<Action>)]
@@ -229,10 +229,10 @@ pub struct RuleOut {
 impl RuleOut {
     pub fn from_row(row: RuleRow) -> Self {
         Self {
-            trigger: Trigger::parse(&row.trigger_kind).unwrap_or(Trigger::DealUpdated),
+            trigger: row.trigger_kind.parse::<Trigger>().ok().unwrap_or(Trigger::DealUpdated),
             id: row.id,
             name: row.name,
-            match_mode: row.match_mode,
+            match_mode: row.match_mode.parse::<MatchMode>().unwrap_or(MatchMode::All),
             conditions: serde_json::from_str(&row.conditions).unwrap_or_default(),
             actions: serde_json::from_str(&row.actions).unwrap_or_default(),
             enabled: row.enabled,
@@ -325,7 +325,7 @@ pub struct DeliveryOut {
     /// …or the CRM connection of a sync.
     pub crm_connection_id: Option<String>,
     pub destination_name: Option<String>,
-    pub destination_kind: Option<String>,
+    pub destination_kind: Option<DestinationKind>,
     /// What was (or is to be) sent.
     #[schema(value_type = Object)]
     pub payload: Value,
@@ -343,7 +343,7 @@ impl DeliveryOut {
     pub fn from_row(row: DeliveryRow) -> Self {
         let payload: Value = serde_json::from_str(&row.payload).unwrap_or_default();
         Self {
-            status: DeliveryStatus::parse(&row.status).unwrap_or(DeliveryStatus::Failed),
+            status: row.status.parse::<DeliveryStatus>().ok().unwrap_or(DeliveryStatus::Failed),
             id: row.id,
             test: row.test,
             event_id: row.event_id,
@@ -352,7 +352,7 @@ impl DeliveryOut {
             destination_id: row.destination_id,
             crm_connection_id: row.crm_connection_id,
             destination_name: row.destination_name,
-            destination_kind: row.destination_kind,
+            destination_kind: row.destination_kind.and_then(|kind| kind.parse().ok()),
             payload: payload.get("message").cloned().unwrap_or(payload),
             attempts: row.attempts,
             response_code: row.response_code,
@@ -393,7 +393,7 @@ pub struct LogQuery {
 pub struct EventOut {
     pub id: String,
     pub source: String,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub status: String,
     #[schema(value_type = Object)]
     pub facts: Option<Value>,
@@ -410,7 +410,7 @@ impl EventOut {
         Self {
             id: row.id,
             source: row.source,
-            trigger: row.trigger_kind,
+            trigger: row.trigger_kind.parse::<Trigger>().unwrap_or(Trigger::DealUpdated),
             status: row.status,
             facts: row.facts.and_then(|f| serde_json::from_str(&f).ok()),
             evaluation: row.evaluation.and_then(|e| serde_json::from_str(&e).ok()),

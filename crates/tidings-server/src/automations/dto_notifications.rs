@@ -13,9 +13,7 @@ use super::store::digests::DigestRow;
 #[serde(rename_all = "camelCase")]
 pub struct NotificationOut {
     pub id: String,
-    /// `negative_review`, `lead_hot`, `handoff`, `response_needed`, `connection_failing`,
-    /// `budget`, `digest`, `destination_paused` or `other`.
-    pub kind: String,
+    pub kind: NotificationKind,
     pub title: String,
     pub body: String,
     pub link: Option<String>,
@@ -29,7 +27,7 @@ impl NotificationOut {
     pub fn from_row(row: NotificationRow) -> Self {
         Self {
             id: row.id,
-            kind: row.kind,
+            kind: row.kind.parse::<NotificationKind>().unwrap_or(NotificationKind::Other),
             title: row.title,
             body: row.body,
             link: row.link,

@@ -25,67 +25,36 @@ use super::store::members::{self as store, MemberNotification, PreferenceRow, Qu
 use super::{Automations, AutomationsError};
 use crate::identity::store as identity_store;
 use crate::inbox::live::LiveEvent;
+use crate::inbox::model::stored_enum;
 use crate::inbox::zone::Zone;
 use crate::mail::SendEmail;
 
-/// What a notification is about: members choose per kind where it reaches them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationKind {
-    /// A review analysed negative.
-    NegativeReview,
-    /// A lead scored HOT.
-    LeadHot,
-    /// The AI pipeline handed a conversation to a person.
-    Handoff,
-    /// A review or message waits for an answer.
-    ResponseNeeded,
-    /// A channel connection is failing.
-    ConnectionFailing,
-    /// The AI token budget reached 80 % or 100 %.
-    Budget,
-    /// A daily or weekly digest.
-    Digest,
-    /// A destination paused after repeated failures.
-    DestinationPaused,
-    /// Any other rule (reviews and messages received, Pipedrive deals).
-    Other,
-}
+stored_enum!(
+    /// What a notification is about: members choose per kind where it reaches them. The
+    /// settings page lists them in this order.
+    NotificationKind {
+        /// A review analysed negative.
+        NegativeReview,
+        /// A lead scored HOT.
+        LeadHot,
+        /// The AI pipeline handed a conversation to a person.
+        Handoff,
+        /// A review or message waits for an answer.
+        ResponseNeeded,
+        /// A channel connection is failing.
+        ConnectionFailing,
+        /// The AI token budget reached 80 % or 100 %.
+        Budget,
+        /// A daily or weekly digest.
+        Digest,
+        /// A destination paused after repeated failures.
+        DestinationPaused,
+        /// Any other rule (reviews and messages received, Pipedrive deals).
+        Other,
+    }
+);
 
 impl NotificationKind {
-    /// Every kind, in the order the settings page lists them.
-    pub const ALL: [NotificationKind; 9] = [
-        NotificationKind::NegativeReview,
-        NotificationKind::LeadHot,
-        NotificationKind::Handoff,
-        NotificationKind::ResponseNeeded,
-        NotificationKind::ConnectionFailing,
-        NotificationKind::Budget,
-        NotificationKind::Digest,
-        NotificationKind::DestinationPaused,
-        NotificationKind::Other,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationKind::NegativeReview => "negative_review",
-            NotificationKind::LeadHot => "lead_hot",
-            NotificationKind::Handoff => "handoff",
-            NotificationKind::ResponseNeeded => "response_needed",
-            NotificationKind::ConnectionFailing => "connection_failing",
-            NotificationKind::Budget => "budget",
-            NotificationKind::Digest => "digest",
-            NotificationKind::DestinationPaused => "destination_paused",
-            NotificationKind::Other => "other",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(value: &str) -> Option<NotificationKind> {
-        NotificationKind::ALL.into_iter().find(|k| k.as_str() == value)
-    }
-
     /// How the settings page names it.
     pub fn label(self) -> &'static str {
         match self {

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::Value;
+use strum::VariantArray;
 use tidings_core::time::now_millis;
 use tidings_core::{CrmConnectionId, DeliveryId, DestinationId, RuleId};
 
@@ -193,7 +194,7 @@ async fn render(
     let destinations = destination_rows
         .into_iter()
         .map(|d| DestinationView {
-            kind: DestinationKind::parse(&d.kind).map(DestinationKind::label).unwrap_or("?"),
+            kind: d.kind.parse::<DestinationKind>().ok().map(DestinationKind::label).unwrap_or("?"),
             target: d.target_hint.unwrap_or_default(),
             paused: d.paused_until.filter(|at| *at > now).map(full_time).unwrap_or_default(),
             last_error: d.last_error.unwrap_or_default(),
@@ -209,7 +210,7 @@ async fn render(
         .into_iter()
         .map(|r| RuleView {
             summary: summary(&r),
-            trigger: Trigger::parse(&r.trigger_kind).map(Trigger::label).unwrap_or("?"),
+            trigger: r.trigger_kind.parse::<Trigger>().ok().map(Trigger::label).unwrap_or("?"),
             id: r.id,
             name: r.name,
             enabled: r.enabled,
@@ -225,8 +226,8 @@ async fn render(
         crm,
         destinations,
         rules,
-        triggers: Trigger::ALL.iter().map(|t| choice(t.as_str(), t.label())).collect(),
-        kinds: DestinationKind::ALL.iter().map(|k| choice(k.as_str(), k.label())).collect(),
+        triggers: Trigger::VARIANTS.iter().map(|t| choice(t.as_str(), t.label())).collect(),
+        kinds: DestinationKind::VARIANTS.iter().map(|k| choice(k.as_str(), k.label())).collect(),
         destination_choices,
         rule_form,
         backtest,
@@ -304,7 +305,7 @@ async fn add_destination(
 ) -> Result<Response, PageError> {
     user.require(Permission::ManageAutomations)?;
     let input = DestinationIn {
-        kind: DestinationKind::parse(&form.kind),
+        kind: form.kind.parse::<DestinationKind>().ok(),
         name: form.name.clone(),
         url: text(&form.url),
         to: text(&form.to)
@@ -596,7 +597,7 @@ async fn log_page(
             .into_iter()
             .map(|d| Choice { selected: query.destination == d.id, value: d.id, label: d.name })
             .collect(),
-        statuses: DeliveryStatus::ALL
+        statuses: DeliveryStatus::VARIANTS
             .iter()
             .map(|s| Choice { selected: query.status == s.as_str(), ..choice(s.as_str(), s.as_str()) })
             .collect(),

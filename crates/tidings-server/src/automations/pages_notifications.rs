@@ -5,6 +5,7 @@
 //! same [`Automations`](super::Automations) methods as the API.
 
 use std::collections::HashMap;
+use strum::VariantArray;
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -164,8 +165,9 @@ async fn save_settings(
 ) -> Result<Response, PageError> {
     let member = member(&user)?;
     let field = |name: &str| form.get(name).map(|v| v.trim().to_owned()).unwrap_or_default();
-    let kinds = NotificationKind::ALL
-        .into_iter()
+    let kinds = NotificationKind::VARIANTS
+        .iter()
+        .copied()
         .map(|kind| KindChoice {
             kind,
             label: kind.label().to_owned(),

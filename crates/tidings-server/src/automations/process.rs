@@ -84,7 +84,10 @@ impl Automations {
             .into_iter()
             .filter(|r| r.enabled)
             .map(|row| {
-                let logic = Trigger::parse(&row.trigger_kind)
+                let logic = row
+                    .trigger_kind
+                    .parse::<Trigger>()
+                    .ok()
                     .ok_or_else(|| rules::FieldError { field: "trigger".into(), message: "unknown".into() })
                     .and_then(|t| rules::stored(t, &row.match_mode, &row.conditions, &row.actions));
                 LoadedRule { row, logic }
@@ -94,8 +97,11 @@ impl Automations {
 
     /// The facts of a stored event (names resolved, inbox rows read).
     pub(crate) async fn facts(&self, workspace: &WorkspaceId, event: &EventRow) -> Result<Facts, AutomationsError> {
-        let trigger =
-            Trigger::parse(&event.trigger_kind).ok_or_else(|| AutomationsError::invalid("trigger", "unknown"))?;
+        let trigger = event
+            .trigger_kind
+            .parse::<Trigger>()
+            .ok()
+            .ok_or_else(|| AutomationsError::invalid("trigger", "unknown"))?;
         match event.source.as_str() {
             "pipedrive" => self.deal_facts(workspace, event).await,
             _ if !trigger.is_item() => self.state_facts(workspace, trigger, event).await,

@@ -153,7 +153,7 @@ impl Automations {
         sample: bool,
     ) -> Result<TestOut, AutomationsError> {
         let row = self.rule(workspace, rule_id).await?;
-        let trigger = Trigger::parse(&row.trigger_kind).ok_or(AutomationsError::NotFound("rule"))?;
+        let trigger = row.trigger_kind.parse::<Trigger>().ok().ok_or(AutomationsError::NotFound("rule"))?;
         let logic = rules::stored(trigger, &row.match_mode, &row.conditions, &row.actions)?;
         let event = match event_id {
             Some(id) => {
@@ -305,7 +305,7 @@ impl Automations {
         query: &LogQuery,
     ) -> Result<Vec<DeliveryRow>, AutomationsError> {
         if let Some(status) = &query.status
-            && DeliveryStatus::parse(status).is_none()
+            && status.parse::<DeliveryStatus>().is_err()
         {
             return Err(AutomationsError::invalid("status", "one of queued, sending, delivered, failed, unconfirmed"));
         }

@@ -168,7 +168,7 @@ impl Automations {
     ) -> Result<(), JobError> {
         let id = DeliveryId::parse(&delivery.id).map_err(JobError::fatal)?;
         let leads_own_batch = delivery.batch_id.as_deref() == Some(delivery.id.as_str());
-        match DeliveryStatus::parse(&delivery.status) {
+        match delivery.status.parse::<DeliveryStatus>().ok() {
             Some(DeliveryStatus::Queued) => {}
             Some(DeliveryStatus::Sending) if !leads_own_batch => {
                 return Err(JobError::retry_after("pushed in another job's batch; waiting for it", BATCH_WAIT));
