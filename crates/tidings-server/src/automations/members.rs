@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveTime, Timelike};
 use serde::{Deserialize, Serialize};
 use tidings_core::time::now_millis;
-use tidings_core::{DeliveryId, WorkspaceId};
+use tidings_core::{DeliveryId, UserId, WorkspaceId};
 use tidings_store::Tx;
 use tidings_store::queue::NewJob;
 use utoipa::ToSchema;
@@ -174,15 +174,15 @@ impl Automations {
         let now = now_millis();
         let members = identity_store::members(&self.db, workspace).await?;
         let choices = choices_by_member(store::preferences(&self.db, workspace, None).await?, notice.kind);
-        let quiet: HashMap<String, QuietHours> = store::quiet_hours(&self.db, workspace, None)
+        let quiet: HashMap<UserId, QuietHours> = store::quiet_hours(&self.db, workspace, None)
             .await?
             .iter()
             .map(|row| (row.member_id.clone(), QuietHours::of_row(row)))
             .collect();
         let mut done = FanOut::default();
         for member in members {
-            let choice = choices.get(member.user_id.as_str()).copied().unwrap_or(DEFAULT_CHOICE);
-            let held_until = quiet.get(member.user_id.as_str()).and_then(|q| q.until(now));
+            let choice = choices.get(&member.user_id).copied().unwrap_or(DEFAULT_CHOICE);
+            let held_until = quiet.get(&member.user_id).and_then(|q| q.until(now));
             let member_id = member.user_id.clone();
             match channel {
                 Channel::InApp if choice.in_app => {
@@ -227,9 +227,9 @@ impl Automations {
 }
 
 /// Each member's choice for `kind`.
-fn choices_by_member(rows: Vec<PreferenceRow>, kind: NotificationKind) -> HashMap<String, Choice> {
+fn choices_by_member(rows: Vec<PreferenceRow>, kind: NotificationKind) -> HashMap<UserId, Choice> {
     rows.into_iter()
-        .filter(|row| row.kind == kind.as_str())
+        .filter(|row| row.kind == kind)
         .map(|row| (row.member_id, Choice { in_app: row.in_app, email: row.email }))
         .collect()
 }

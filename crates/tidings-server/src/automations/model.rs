@@ -143,6 +143,28 @@ stored_enum!(
     }
 );
 
+stored_enum!(
+    /// Where an event came from.
+    EventSource {
+        /// A Pipedrive webhook.
+        Pipedrive,
+        /// Something that happened in Tidings (a review, a lead, a failing connection…).
+        Tidings,
+    }
+);
+
+stored_enum!(
+    /// Where an event stands.
+    EventStatus {
+        /// Stored, not processed yet.
+        Received,
+        /// Its rules were evaluated.
+        Processed,
+        /// Processing failed (the error is stored with it).
+        Failed,
+    }
+);
+
 /// A Pipedrive deal as rules read it: ids and the names they stand for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::Value;
 use strum::VariantArray;
+use tidings_connectors::crm::Crm;
 use tidings_core::time::now_millis;
 use tidings_core::{CrmConnectionId, DeliveryId, DestinationId, RuleId};
 
@@ -18,7 +19,7 @@ use super::crm::pages::sync_summary;
 use super::dto::{BacktestOut, DestinationIn, LogQuery, RuleIn};
 use super::forms::{NoFields, automations_error, done, form_errors, text};
 use super::model::{DeliveryStatus, DestinationKind, Trigger};
-use super::rules::VARIABLES;
+use super::rules::{MatchMode, VARIABLES};
 use super::store;
 use super::{Automations, AutomationsError};
 use crate::AppState;
@@ -156,7 +157,7 @@ fn summary(row: &store::RuleRow) -> String {
     let conditions: Vec<Value> = serde_json::from_str(&row.conditions).unwrap_or_default();
     let actions: Vec<Value> = serde_json::from_str(&row.actions).unwrap_or_default();
     let conditions = conditions.iter().filter_map(|c| c["type"].as_str()).collect::<Vec<_>>();
-    let joined = if row.match_mode == "any" { " or " } else { " and " };
+    let joined = if row.match_mode == MatchMode::Any { " or " } else { " and " };
     let when = if conditions.is_empty() { "always".to_owned() } else { conditions.join(joined) };
     format!("{when} → {} action(s)", actions.len())
 }
@@ -180,26 +181,26 @@ async fn render(
         .await
         .map_err(|e| automations_error(e.into()))?
         .into_iter()
-        .filter(|c| c.provider == "pipedrive")
+        .filter(|c| c.provider == Crm::Pipedrive)
         .map(|c| CrmView {
-            webhook_url: CrmConnectionId::parse(&c.id).map(|id| automations.intake_url(&id)).unwrap_or_default(),
+            webhook_url: automations.intake_url(&c.id),
             last_event: c.last_event_at.map(|at| relative_time(at, now)).unwrap_or_else(|| "none yet".into()),
-            id: c.id,
+            id: c.id.into(),
             name: c.name,
             account: c.account_name,
         })
         .collect();
     let destination_rows = store::destinations(&state.db, workspace).await.map_err(|e| automations_error(e.into()))?;
-    let destination_choices = destination_rows.iter().map(|d| choice(d.id.clone(), d.name.clone())).collect();
+    let destination_choices = destination_rows.iter().map(|d| choice(d.id.as_str(), d.name.clone())).collect();
     let destinations = destination_rows
         .into_iter()
         .map(|d| DestinationView {
-            kind: d.kind.parse::<DestinationKind>().ok().map(DestinationKind::label).unwrap_or("?"),
+            kind: d.kind.label(),
             target: d.target_hint.unwrap_or_default(),
             paused: d.paused_until.filter(|at| *at > now).map(full_time).unwrap_or_default(),
             last_error: d.last_error.unwrap_or_default(),
             last_delivered: d.last_delivered_at.map(|at| relative_time(at, now)).unwrap_or_default(),
-            id: d.id,
+            id: d.id.into(),
             name: d.name,
             enabled: d.enabled,
         })
@@ -210,8 +211,8 @@ async fn render(
         .into_iter()
         .map(|r| RuleView {
             summary: summary(&r),
-            trigger: r.trigger_kind.parse::<Trigger>().ok().map(Trigger::label).unwrap_or("?"),
-            id: r.id,
+            trigger: r.trigger_kind.label(),
+            id: r.id.into(),
             name: r.name,
             enabled: r.enabled,
         })
@@ -567,7 +568,7 @@ async fn log_page(
                 _ => message["title"].as_str().unwrap_or_default().to_owned(),
             };
             DeliveryView {
-                retryable: matches!(d.status.as_str(), "failed" | "unconfirmed"),
+                retryable: matches!(d.status, DeliveryStatus::Failed | DeliveryStatus::Unconfirmed),
                 test: d.test,
                 rule: d.rule_name.unwrap_or_default(),
                 destination: d.destination_name.unwrap_or_default(),
@@ -579,8 +580,8 @@ async fn log_page(
                 latency: d.latency_ms.map(|l| format!("{l} ms")).unwrap_or_default(),
                 when: relative_time(d.created_at, now),
                 when_full: full_time(d.created_at),
-                id: d.id,
-                status: d.status,
+                id: d.id.into(),
+                status: d.status.to_string(),
             }
         })
         .collect();
@@ -592,10 +593,13 @@ async fn log_page(
         error,
         can_manage: user.auth.role.can(Permission::ManageAutomations),
         deliveries,
-        rules: rules.into_iter().map(|r| Choice { selected: query.rule == r.id, value: r.id, label: r.name }).collect(),
+        rules: rules
+            .into_iter()
+            .map(|r| Choice { selected: query.rule == r.id.as_str(), value: r.id.into(), label: r.name })
+            .collect(),
         destinations: destinations
             .into_iter()
-            .map(|d| Choice { selected: query.destination == d.id, value: d.id, label: d.name })
+            .map(|d| Choice { selected: query.destination == d.id.as_str(), value: d.id.into(), label: d.name })
             .collect(),
         statuses: DeliveryStatus::VARIANTS
             .iter()

@@ -6,12 +6,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tidings_connectors::pipedrive::{DealEventKind, PipedriveEvent, parse_webhook};
-use tidings_core::{ConversationId, CrmConnectionId, DeliveryId, DestinationId, EventId, RuleId, WorkspaceId};
+use tidings_core::{ConversationId, DeliveryId, DestinationId, EventId, RuleId, WorkspaceId};
 use tidings_store::queue::{JobError, JobPayload, NewJob, Registry, names};
 
 use super::actions::Action;
 use super::delivery::Deliver;
-use super::model::{DealFacts, Facts, ItemFacts, Trigger};
+use super::model::{DealFacts, EventSource, EventStatus, Facts, ItemFacts, Trigger};
 use super::rules::{self, RuleLogic};
 use super::store::deliveries::{self as log_store, NewDelivery, Target};
 use super::store::{self, EventRow, RuleRow};
@@ -84,12 +84,7 @@ impl Automations {
             .into_iter()
             .filter(|r| r.enabled)
             .map(|row| {
-                let logic = row
-                    .trigger_kind
-                    .parse::<Trigger>()
-                    .ok()
-                    .ok_or_else(|| rules::FieldError { field: "trigger".into(), message: "unknown".into() })
-                    .and_then(|t| rules::stored(t, &row.match_mode, &row.conditions, &row.actions));
+                let logic = rules::stored(row.trigger_kind, row.match_mode, &row.conditions, &row.actions);
                 LoadedRule { row, logic }
             })
             .collect())
@@ -97,13 +92,9 @@ impl Automations {
 
     /// The facts of a stored event (names resolved, inbox rows read).
     pub(crate) async fn facts(&self, workspace: &WorkspaceId, event: &EventRow) -> Result<Facts, AutomationsError> {
-        let trigger = event
-            .trigger_kind
-            .parse::<Trigger>()
-            .ok()
-            .ok_or_else(|| AutomationsError::invalid("trigger", "unknown"))?;
-        match event.source.as_str() {
-            "pipedrive" => self.deal_facts(workspace, event).await,
+        let trigger = event.trigger_kind;
+        match event.source {
+            EventSource::Pipedrive => self.deal_facts(workspace, event).await,
             _ if !trigger.is_item() => self.state_facts(workspace, trigger, event).await,
             _ => {
                 let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
@@ -130,9 +121,9 @@ impl Automations {
             _ => None,
         };
         let deal = &deal_event.deal;
-        let connection = match event.crm_connection_id.as_deref().map(CrmConnectionId::parse) {
-            Some(Ok(id)) => store::crm_connection(&self.db, workspace, &id).await?,
-            _ => None,
+        let connection = match &event.crm_connection_id {
+            Some(id) => store::crm_connection(&self.db, workspace, id).await?,
+            None => None,
         };
         let names = match &connection {
             Some(row) => {
@@ -184,13 +175,13 @@ impl Automations {
             .await?
             .ok_or(AutomationsError::NotFound("conversation"))?;
         let messages = inbox_store::messages(&self.db, workspace, &conversation_id).await?;
-        let item = messages.iter().find(|m| m.id == message).or(messages.first());
+        let item = messages.iter().find(|m| m.id.as_str() == message).or(messages.first());
         Ok(ItemFacts {
-            conversation_id: row.id.clone(),
+            conversation_id: row.id.to_string(),
             message_id: message.to_owned(),
-            kind: row.kind.clone(),
+            kind: row.kind.to_string(),
             platform: row.platform.clone(),
-            location_id: row.location_id.clone(),
+            location_id: row.location_id.as_ref().map(ToString::to_string),
             location: row.location_name.clone(),
             rating: item.and_then(|m| m.rating).or(row.rating),
             sentiment: item.and_then(|m| m.sentiment.clone()).or(row.sentiment.clone()),
@@ -207,7 +198,7 @@ impl Automations {
     #[tracing::instrument(skip_all, fields(workspace_id = %workspace, event_id = %id))]
     pub async fn process(&self, workspace: &WorkspaceId, id: &EventId) -> Result<(), AutomationsError> {
         let Some(event) = store::event(&self.db, workspace, id).await? else { return Ok(()) };
-        if event.status != "received" {
+        if event.status != EventStatus::Received {
             return Ok(());
         }
         let facts = match self.facts(workspace, &event).await {
@@ -216,7 +207,7 @@ impl Automations {
             Err(error) => {
                 let mut tx = self.db.begin_for_tenant(workspace).await?;
                 let message = error.to_string();
-                store::finish_event(&mut tx, workspace, id, &event.trigger_kind, None, None, Some(&message)).await?;
+                store::finish_event(&mut tx, workspace, id, event.trigger_kind, None, None, Some(&message)).await?;
                 tx.commit().await?;
                 return Ok(());
             }
@@ -239,7 +230,7 @@ impl Automations {
                 },
             };
             verdicts.push(RuleVerdict {
-                rule_id: rule.row.id.clone(),
+                rule_id: rule.row.id.to_string(),
                 rule_name: rule.row.name.clone(),
                 matched: verdict.matched,
                 reasons: verdict.reasons,
@@ -250,16 +241,16 @@ impl Automations {
         // transaction; syncs read the conversation's contact. Both before the event's transaction.
         let mut syncs = Vec::new();
         for (index, rule, action) in &planned {
-            let rule_id = RuleId::parse(&rule.row.id).map_err(|_| AutomationsError::NotFound("rule"))?;
+            let rule_id = &rule.row.id;
             let done = match action {
                 Action::Assign(_) | Action::SetStatus(_) => {
-                    self.act_on_conversation(workspace, &rule_id, &facts, action).await?
+                    self.act_on_conversation(workspace, rule_id, &facts, action).await?
                 }
                 Action::SyncToCrm(sync) => {
                     match store::crm_connection(&self.db, workspace, &sync.connection_id).await? {
                         Some(connection) => {
                             syncs.push((
-                                rule_id,
+                                rule_id.clone(),
                                 sync.connection_id.clone(),
                                 self.lead_for(workspace, sync, &facts).await?,
                             ));
@@ -282,12 +273,11 @@ impl Automations {
                 verdicts[*index].actions.push("not sent: the destination is disabled or removed".into());
                 continue;
             };
-            let rule_id = RuleId::parse(&rule.row.id).ok();
             self.enqueue_delivery(
                 &mut tx,
                 workspace,
                 Some(id),
-                rule_id.as_ref(),
+                Some(&rule.row.id),
                 destination,
                 &message,
                 false,
@@ -300,16 +290,8 @@ impl Automations {
             self.enqueue_sync(&mut tx, workspace, Some(id), Some(&rule_id), &connection, order, false).await?;
         }
         let verdicts_json = serde_json::to_string(&verdicts).unwrap_or_default();
-        store::finish_event(
-            &mut tx,
-            workspace,
-            id,
-            facts.trigger.as_str(),
-            Some(&facts_json),
-            Some(&verdicts_json),
-            None,
-        )
-        .await?;
+        store::finish_event(&mut tx, workspace, id, facts.trigger, Some(&facts_json), Some(&verdicts_json), None)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

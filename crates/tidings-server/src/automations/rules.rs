@@ -286,11 +286,16 @@ pub(crate) fn check_variables(template: &str) -> Result<(), String> {
 }
 
 /// Reads conditions stored by [`parse`] back (they were valid when saved).
-pub fn stored(trigger: Trigger, match_mode: &str, conditions: &str, actions: &str) -> Result<RuleLogic, FieldError> {
+pub fn stored(
+    trigger: Trigger,
+    match_mode: MatchMode,
+    conditions: &str,
+    actions: &str,
+) -> Result<RuleLogic, FieldError> {
     let conditions: Value =
         serde_json::from_str(conditions).map_err(|e| FieldError::new("conditions", e.to_string()))?;
     let actions: Value = serde_json::from_str(actions).map_err(|e| FieldError::new("actions", e.to_string()))?;
-    parse(trigger.as_str(), match_mode, &conditions, &actions)
+    parse(trigger.as_str(), match_mode.as_str(), &conditions, &actions)
 }
 
 /// Whether a rule matched an event, and if not, why.

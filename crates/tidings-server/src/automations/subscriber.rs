@@ -20,10 +20,11 @@ use tidings_nlp::lead::LeadTag;
 use tidings_nlp::sentiment::Sentiment;
 use tidings_store::queue::{JobError, JobPayload, NewJob, QueueError, Registry, names};
 
-use super::model::Trigger;
+use super::model::{EventSource, Trigger};
 use super::store::{self, NewEvent};
 use super::{Automations, AutomationsError};
 use crate::events::{DomainEvent, Subscriber};
+use crate::inbox::model::ConversationKind;
 use crate::inbox::store as inbox_store;
 
 /// Reacts to domain events (see the module doc).
@@ -69,13 +70,14 @@ impl Automations {
         let (conversation, message, triggers, extra) = match event {
             DomainEvent::ItemStored { conversation, message } => {
                 let kind = self.conversation_kind(workspace, conversation).await?;
-                let trigger = if kind == "review" { Trigger::ReviewReceived } else { Trigger::MessageReceived };
+                let trigger =
+                    if kind == ConversationKind::Review { Trigger::ReviewReceived } else { Trigger::MessageReceived };
                 (conversation, message, vec![trigger], json!({}))
             }
             DomainEvent::ItemAnalysed { conversation, message, sentiment, lead_tag, handoff_reason } => {
                 let kind = self.conversation_kind(workspace, conversation).await?;
                 let mut triggers = Vec::new();
-                if kind == "review" && *sentiment == Sentiment::Negative {
+                if kind == ConversationKind::Review && *sentiment == Sentiment::Negative {
                     triggers.push(Trigger::NegativeReview);
                 }
                 if *lead_tag == Some(LeadTag::Hot) {
@@ -130,9 +132,9 @@ impl Automations {
         let id = EventId::generate();
         let new = NewEvent {
             id: &id,
-            source: "tidings",
+            source: EventSource::Tidings,
             crm_connection_id: None,
-            trigger: trigger.as_str(),
+            trigger,
             dedup_key,
             payload: &payload.to_string(),
         };
@@ -149,7 +151,7 @@ impl Automations {
         &self,
         workspace: &WorkspaceId,
         id: &ConversationId,
-    ) -> Result<String, AutomationsError> {
+    ) -> Result<ConversationKind, AutomationsError> {
         let row = inbox_store::conversation(&self.db, workspace, id)
             .await?
             .ok_or(AutomationsError::NotFound("conversation"))?;

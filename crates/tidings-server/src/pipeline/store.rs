@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 
 use tidings_core::time::now_millis;
-use tidings_core::{ConversationId, MessageId, UserId, WorkspaceId};
+use tidings_core::{ContactId, ConversationId, MessageId, UserId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, execute, with_reader, with_tx};
 
+use crate::inbox::model::{ConversationKind, ConversationStatus, Direction};
 use crate::inbox::query::placeholders;
 
 /// Messages of a thread read as context for each analysed item (the newest first).
@@ -16,10 +17,10 @@ pub const CONTEXT_MESSAGES: i64 = 50;
 /// An inbound item to analyse, with what its conversation says about it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ItemRow {
-    pub id: String,
-    pub conversation_id: String,
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
     /// `review` or `thread`.
-    pub conversation_kind: String,
+    pub conversation_kind: ConversationKind,
     pub title: Option<String>,
     pub body: String,
     pub rating: Option<i64>,
@@ -60,9 +61,9 @@ pub async fn items(db: &Db, workspace: &WorkspaceId, ids: &[MessageId]) -> Resul
 /// A message of a thread, as context for an item of it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ContextRow {
-    pub conversation_id: String,
-    pub id: String,
-    pub direction: String,
+    pub conversation_id: ConversationId,
+    pub id: MessageId,
+    pub direction: Direction,
     pub body: String,
     pub sent_at: i64,
 }
@@ -192,7 +193,7 @@ pub async fn show_on_conversation(
         a.lead_score,
         a.lead_tag,
         now_millis()
-    );
+    )?;
     Ok(changed == 1)
 }
 
@@ -220,7 +221,7 @@ pub async fn hand_off(
         message,
         reason,
         now_millis()
-    );
+    )?;
     Ok(changed == 1)
 }
 
@@ -256,7 +257,7 @@ pub async fn set_lead_rules(
 
 /// Forgets the workspace's lead rules (the defaults apply again); `true` when it had some.
 pub async fn reset_lead_rules(tx: &mut Tx, workspace: &WorkspaceId) -> Result<bool, StoreError> {
-    let deleted = execute!(tx, "DELETE FROM lead_rules WHERE workspace_id = $1", workspace.as_str());
+    let deleted = execute!(tx, "DELETE FROM lead_rules WHERE workspace_id = $1", workspace.as_str())?;
     Ok(deleted > 0)
 }
 
@@ -267,33 +268,25 @@ pub async fn items_since(
     workspace: Option<&WorkspaceId>,
     since: i64,
 ) -> Result<Vec<(WorkspaceId, MessageId)>, StoreError> {
-    let rows: Vec<(String, String)> = with_reader!(db, |pool| sqlx::query_as(
+    Ok(with_reader!(db, |pool| sqlx::query_as(
         "SELECT workspace_id, id FROM messages WHERE direction = 'inbound' AND sent_at >= $1 \
          AND ($2 IS NULL OR workspace_id = $2) ORDER BY workspace_id, sent_at, id"
     )
     .bind(since)
     .bind(workspace.map(WorkspaceId::as_str))
     .fetch_all(pool)
-    .await)?;
-    rows.into_iter()
-        .map(|(w, m)| {
-            Ok((
-                WorkspaceId::parse(&w).map_err(StoreError::corrupt)?,
-                MessageId::parse(&m).map_err(StoreError::corrupt)?,
-            ))
-        })
-        .collect()
+    .await)?)
 }
 
 /// A lead: a message thread with a lead tag.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LeadRow {
-    pub id: String,
+    pub id: ConversationId,
     pub platform: String,
-    pub contact_id: Option<String>,
+    pub contact_id: Option<ContactId>,
     pub contact_name: Option<String>,
     pub preview: String,
-    pub status: String,
+    pub status: ConversationStatus,
     /// `None` for a thread not scored yet (only [`lead`] returns one).
     pub lead_tag: Option<String>,
     pub lead_score: Option<i64>,

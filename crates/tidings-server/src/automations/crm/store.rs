@@ -3,7 +3,7 @@
 
 use tidings_connectors::crm::{Crm, Step};
 use tidings_core::time::now_millis;
-use tidings_core::{ContactId, CrmConnectionId, DeliveryId, WorkspaceId};
+use tidings_core::{ContactId, ConversationId, CrmConnectionId, DeliveryId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, execute, with_reader, with_tx};
 
 use crate::automations::store::deliveries::{DELIVERY_SELECT, DeliveryRow};
@@ -75,15 +75,16 @@ pub async fn delete_mapping(tx: &mut Tx, workspace: &WorkspaceId, crm: Crm) -> R
 /// A record a sync created in a CRM.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RemoteRecordRow {
-    pub workspace_id: String,
-    pub delivery_id: String,
+    pub workspace_id: WorkspaceId,
+    pub delivery_id: DeliveryId,
     pub step: String,
-    pub crm_connection_id: Option<String>,
-    pub provider: String,
+    pub crm_connection_id: Option<CrmConnectionId>,
+    #[sqlx(try_from = "String")]
+    pub provider: Crm,
     pub object: String,
     pub remote_id: String,
-    pub contact_id: Option<String>,
-    pub conversation_id: Option<String>,
+    pub contact_id: Option<ContactId>,
+    pub conversation_id: Option<ConversationId>,
     pub created_at: i64,
     pub deleted_at: Option<i64>,
 }

@@ -2,26 +2,29 @@
 //! [`super::members`]).
 
 use tidings_core::time::now_millis;
-use tidings_core::{CrmConnectionId, DeliveryId, DestinationId, EventId, RuleId, WorkspaceId};
+use tidings_core::{CrmConnectionId, DeliveryId, DestinationId, EventId, NotificationId, RuleId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, execute, with_reader, with_writer};
+
+use crate::automations::members::NotificationKind;
+use crate::automations::model::DeliveryStatus;
 
 /// One delivery, with the names of its rule and destination for the log.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeliveryRow {
-    pub id: String,
-    pub workspace_id: String,
-    pub event_id: Option<String>,
-    pub rule_id: Option<String>,
+    pub id: DeliveryId,
+    pub workspace_id: WorkspaceId,
+    pub event_id: Option<EventId>,
+    pub rule_id: Option<RuleId>,
     pub rule_name: Option<String>,
     /// Where a notification goes…
-    pub destination_id: Option<String>,
+    pub destination_id: Option<DestinationId>,
     /// …or the CRM connection a sync goes to.
-    pub crm_connection_id: Option<String>,
+    pub crm_connection_id: Option<CrmConnectionId>,
     /// The destination's or the CRM connection's name.
     pub destination_name: Option<String>,
     /// The destination's kind, or the CRM (`hubspot`…).
     pub destination_kind: Option<String>,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub test: bool,
     pub payload: String,
     pub attempts: i64,
@@ -33,7 +36,7 @@ pub struct DeliveryRow {
     pub updated_at: i64,
     pub delivered_at: Option<i64>,
     /// The delivery whose job pushes this one in a batch (CRM syncs).
-    pub batch_id: Option<String>,
+    pub batch_id: Option<DeliveryId>,
 }
 
 pub(crate) const DELIVERY_SELECT: &str = "SELECT d.id, d.workspace_id, d.event_id, d.rule_id, r.name AS rule_name, \
@@ -119,7 +122,7 @@ pub async fn start_attempt(
 
 /// What an attempt ended with.
 pub struct AttemptOutcome<'a> {
-    pub status: &'a str,
+    pub status: DeliveryStatus,
     pub response_code: Option<i64>,
     pub remote_id: Option<&'a str>,
     pub error: Option<&'a str>,
@@ -133,7 +136,7 @@ pub async fn finish_attempt(
     outcome: &AttemptOutcome<'_>,
 ) -> Result<(), StoreError> {
     let now = now_millis();
-    let delivered_at = (outcome.status == "delivered").then_some(now);
+    let delivered_at = (outcome.status == DeliveryStatus::Delivered).then_some(now);
     execute!(
         tx,
         "UPDATE automation_deliveries SET status = $3, response_code = COALESCE($4, response_code), \
@@ -141,7 +144,7 @@ pub async fn finish_attempt(
          delivered_at = COALESCE($9, delivered_at) WHERE workspace_id = $1 AND id = $2",
         workspace.as_str(),
         id.as_str(),
-        outcome.status,
+        outcome.status.as_str(),
         outcome.response_code,
         outcome.remote_id,
         outcome.error,
@@ -236,13 +239,13 @@ pub async fn purge_before(db: &Db, cutoff: i64) -> Result<u64, StoreError> {
 /// One notification of the bell.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NotificationRow {
-    pub id: String,
-    pub workspace_id: String,
-    pub kind: String,
+    pub id: NotificationId,
+    pub workspace_id: WorkspaceId,
+    pub kind: NotificationKind,
     pub title: String,
     pub body: String,
     pub link: Option<String>,
-    pub delivery_id: Option<String>,
+    pub delivery_id: Option<DeliveryId>,
     pub read_at: Option<i64>,
     /// Arrived during the member's quiet hours (stored without a live announcement).
     pub quiet: bool,

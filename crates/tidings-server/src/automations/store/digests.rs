@@ -2,20 +2,20 @@
 //! out once.
 
 use tidings_core::time::now_millis;
-use tidings_core::{DigestId, WorkspaceId};
+use tidings_core::{DigestId, LocationId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, execute, with_reader};
 
 /// A digest as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DigestRow {
-    pub id: String,
-    pub workspace_id: String,
+    pub id: DigestId,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub frequency: String,
     pub weekday: Option<i64>,
     pub hour: i64,
     pub time_zone: String,
-    pub location_id: Option<String>,
+    pub location_id: Option<LocationId>,
     pub destination_ids: String,
     pub enabled: bool,
     pub last_period: Option<String>,

@@ -6,6 +6,7 @@ use tidings_core::{DeliveryId, NotificationId, UserId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, execute, with_reader};
 
 use super::deliveries::NotificationRow;
+use crate::automations::members::NotificationKind;
 
 /// A notification for one member.
 pub struct MemberNotification<'a> {
@@ -112,8 +113,8 @@ pub async fn exists(
 /// One member's choice for one kind.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PreferenceRow {
-    pub member_id: String,
-    pub kind: String,
+    pub member_id: UserId,
+    pub kind: NotificationKind,
     pub in_app: bool,
     pub email: bool,
 }
@@ -161,7 +162,7 @@ pub async fn set_preference(
 /// A member's quiet hours.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct QuietHoursRow {
-    pub member_id: String,
+    pub member_id: UserId,
     pub starts_minute: i64,
     pub ends_minute: i64,
     pub time_zone: String,

@@ -8,16 +8,21 @@ pub mod digests;
 pub mod members;
 pub mod scans;
 
+use tidings_connectors::crm::Crm;
 use tidings_core::time::now_millis;
 use tidings_core::{CrmConnectionId, DestinationId, EventId, RuleId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, execute, with_reader};
 
+use super::model::{DestinationKind, EventSource, EventStatus, Trigger};
+use super::rules::MatchMode;
+
 /// A CRM account sending events in.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CrmConnectionRow {
-    pub id: String,
-    pub workspace_id: String,
-    pub provider: String,
+    pub id: CrmConnectionId,
+    pub workspace_id: WorkspaceId,
+    #[sqlx(try_from = "String")]
+    pub provider: Crm,
     pub name: String,
     pub account_name: String,
     pub company_domain: Option<String>,
@@ -140,16 +145,16 @@ pub async fn set_crm_names(
 /// An event as received, and what processing made of it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
-    pub id: String,
-    pub workspace_id: String,
-    pub source: String,
-    pub crm_connection_id: Option<String>,
-    pub trigger_kind: String,
+    pub id: EventId,
+    pub workspace_id: WorkspaceId,
+    pub source: EventSource,
+    pub crm_connection_id: Option<CrmConnectionId>,
+    pub trigger_kind: Trigger,
     pub dedup_key: String,
     pub payload: String,
     pub facts: Option<String>,
     pub evaluation: Option<String>,
-    pub status: String,
+    pub status: EventStatus,
     pub error: Option<String>,
     pub received_at: i64,
     pub processed_at: Option<i64>,
@@ -161,9 +166,9 @@ const EVENT_COLUMNS: &str = "id, workspace_id, source, crm_connection_id, trigge
 /// A new event.
 pub struct NewEvent<'a> {
     pub id: &'a EventId,
-    pub source: &'a str,
+    pub source: EventSource,
     pub crm_connection_id: Option<&'a CrmConnectionId>,
-    pub trigger: &'a str,
+    pub trigger: Trigger,
     pub dedup_key: &'a str,
     pub payload: &'a str,
 }
@@ -178,9 +183,9 @@ pub async fn insert_event(tx: &mut Tx, workspace: &WorkspaceId, new: &NewEvent<'
          ON CONFLICT (workspace_id, dedup_key) DO NOTHING",
         new.id.as_str(),
         workspace.as_str(),
-        new.source,
+        new.source.as_str(),
         new.crm_connection_id.map(CrmConnectionId::as_str),
-        new.trigger,
+        new.trigger.as_str(),
         new.dedup_key,
         new.payload,
         now
@@ -234,20 +239,20 @@ pub async fn finish_event(
     tx: &mut Tx,
     workspace: &WorkspaceId,
     id: &EventId,
-    trigger: &str,
+    trigger: Trigger,
     facts: Option<&str>,
     evaluation: Option<&str>,
     error: Option<&str>,
 ) -> Result<(), StoreError> {
-    let status = if error.is_some() { "failed" } else { "processed" };
+    let status = if error.is_some() { EventStatus::Failed } else { EventStatus::Processed };
     execute!(
         tx,
         "UPDATE automation_events SET status = $3, trigger_kind = $4, facts = $5, evaluation = $6, error = $7, \
          processed_at = $8 WHERE workspace_id = $1 AND id = $2",
         workspace.as_str(),
         id.as_str(),
-        status,
-        trigger,
+        status.as_str(),
+        trigger.as_str(),
         facts,
         evaluation,
         error,
@@ -263,9 +268,9 @@ pub async fn finish_event(
 /// A destination (never its secrets).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DestinationRow {
-    pub id: String,
-    pub workspace_id: String,
-    pub kind: String,
+    pub id: DestinationId,
+    pub workspace_id: WorkspaceId,
+    pub kind: DestinationKind,
     pub name: String,
     pub config: String,
     pub target_hint: Option<String>,
@@ -407,11 +412,11 @@ pub async fn destination_failed(
 /// A rule as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RuleRow {
-    pub id: String,
-    pub workspace_id: String,
+    pub id: RuleId,
+    pub workspace_id: WorkspaceId,
     pub name: String,
-    pub trigger_kind: String,
-    pub match_mode: String,
+    pub trigger_kind: Trigger,
+    pub match_mode: MatchMode,
     pub conditions: String,
     pub actions: String,
     pub enabled: bool,
@@ -425,8 +430,8 @@ const RULE_COLUMNS: &str =
 /// The fields of a rule.
 pub struct RuleFields<'a> {
     pub name: &'a str,
-    pub trigger: &'a str,
-    pub match_mode: &'a str,
+    pub trigger: Trigger,
+    pub match_mode: MatchMode,
     pub conditions: &'a str,
     pub actions: &'a str,
     pub enabled: bool,
@@ -446,8 +451,8 @@ pub async fn insert_rule(
         id.as_str(),
         workspace.as_str(),
         fields.name,
-        fields.trigger,
-        fields.match_mode,
+        fields.trigger.as_str(),
+        fields.match_mode.as_str(),
         fields.conditions,
         fields.actions,
         fields.enabled,
@@ -469,8 +474,8 @@ pub async fn update_rule(
         workspace.as_str(),
         id.as_str(),
         fields.name,
-        fields.trigger,
-        fields.match_mode,
+        fields.trigger.as_str(),
+        fields.match_mode.as_str(),
         fields.conditions,
         fields.actions,
         fields.enabled,

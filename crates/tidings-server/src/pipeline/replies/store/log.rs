@@ -1,7 +1,7 @@
 //! What auto-reply did with each analysed message.
 
 use tidings_core::time::now_millis;
-use tidings_core::{ConversationId, MessageId, WorkspaceId};
+use tidings_core::{ConnectionId, ConversationId, MessageId, ResponseId, WorkspaceId};
 use tidings_store::{Db, StoreError, execute, with_reader};
 
 use super::is_unique_violation;
@@ -9,17 +9,17 @@ use super::is_unique_violation;
 /// One message's auto-reply outcome.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ReplyLogRow {
-    pub message_id: String,
-    pub conversation_id: String,
-    pub connection_id: Option<String>,
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub connection_id: Option<ConnectionId>,
     /// `pending`, `auto_sent`, `drafted`, `handed_off` or `skipped`.
     pub action: String,
     /// JSON list of agent 7's reasons.
     pub reasons: String,
     pub confidence_percent: Option<i64>,
     pub source: Option<String>,
-    pub response_id: Option<String>,
-    pub holding_response_id: Option<String>,
+    pub response_id: Option<ResponseId>,
+    pub holding_response_id: Option<ResponseId>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -94,7 +94,7 @@ pub async fn save_settings(tx: &mut Tx, workspace: &WorkspaceId, row: &SettingsR
 /// Auto-reply settings of one channel connection.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct AutoReplyRow {
-    pub connection_id: String,
+    pub connection_id: ConnectionId,
     pub enabled: bool,
     pub threshold_percent: i64,
     /// JSON of [`super::super::hours::BusinessHours`]; `NULL`: always open.
@@ -120,17 +120,18 @@ pub async fn auto_reply(
 
 /// Saves a connection's auto-reply settings.
 pub async fn save_auto_reply(tx: &mut Tx, workspace: &WorkspaceId, row: &AutoReplyRow) -> Result<(), StoreError> {
-    Ok(execute!(
+    execute!(
         tx,
         "INSERT INTO ai_auto_reply (connection_id, workspace_id, enabled, threshold_percent, business_hours, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (connection_id) DO UPDATE SET enabled = excluded.enabled, \
          threshold_percent = excluded.threshold_percent, business_hours = excluded.business_hours, \
          updated_at = excluded.updated_at",
-        &row.connection_id,
+        row.connection_id.as_str(),
         workspace.as_str(),
         row.enabled,
         row.threshold_percent,
         row.business_hours.as_deref(),
         now_millis()
-    )?)
+    )?;
+    Ok(())
 }
