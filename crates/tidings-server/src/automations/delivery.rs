@@ -191,7 +191,7 @@ impl Automations {
                     latency_ms: Some(latency),
                 };
                 log_store::finish_attempt(&mut tx, workspace, id, &outcome).await?;
-                store::destination_delivered(&mut tx, workspace, &destination_id).await?;
+                store::destination_delivered(&mut tx, workspace, destination_id).await?;
                 tx.commit().await?;
                 metrics::counter!("tidings_automations_delivered_total", "kind" => kind.as_str()).increment(1);
                 Ok(())
@@ -219,7 +219,7 @@ impl Automations {
                 };
                 log_store::finish_attempt(&mut tx, workspace, id, &attempt).await?;
                 let paused_until = opened.map(|open| now_millis() + i64::try_from(open.as_millis()).unwrap_or(0));
-                store::destination_failed(&mut tx, workspace, &destination_id, &message, paused_until).await?;
+                store::destination_failed(&mut tx, workspace, destination_id, &message, paused_until).await?;
                 let ring = match opened {
                     Some(open) => self.notify_paused(&mut tx, workspace, &destination, open, &message).await?,
                     None => None,

@@ -169,7 +169,7 @@ async fn delete(context: &ChannelContext, job: &DeleteResponse) -> Result<(), Jo
     let account = context.account(workspace, &connection, platform).await?;
     match source.delete_reply(&account, &conversation.external_thread_id).await {
         Ok(()) | Err(tidings_connectors::ConnectorError::ReplyNotSupported { .. }) => Ok(()),
-        Err(error) => Err(context.fail(workspace, &connection_id, platform, error).await),
+        Err(error) => Err(context.fail(workspace, connection_id, platform, error).await),
     }
 }
 

@@ -281,8 +281,7 @@ async fn create_owner_and_workspace(db: &Db, password_hash: &str) -> Result<(Wor
     if !identity_store::insert_workspace(&mut tx, &workspace, DEMO_WORKSPACE, DEMO_SLUG, "free").await? {
         return Err(SeedError::Conflict(format!("another workspace already has the address `{DEMO_SLUG}`")));
     }
-    execute!(tx, "UPDATE workspaces SET settings = $2 WHERE id = $1", workspace.as_str(), DEMO_MARKER)
-        .map_err(StoreError::from)?;
+    execute!(tx, "UPDATE workspaces SET settings = $2 WHERE id = $1", workspace.as_str(), DEMO_MARKER)?;
     identity_store::insert_membership(&mut tx, &workspace, &user, Role::Owner).await?;
     let entry = AuditEntry::success(Actor::System, &Origin::default(), "workspace.created", "workspace")
         .on(&workspace)

@@ -140,7 +140,7 @@ pub(in crate::inbox::pages) async fn reply(
     let cid = &conversation.id;
     let send_as = form.send_as();
     let request = ReplyRequest { author: Some(&user.user_id), text: &form.text, post_to_platform, send_as: &send_as };
-    let refusal = match state.inbox.reply(&user.auth.workspace_id, &cid, &request).await {
+    let refusal = match state.inbox.reply(&user.auth.workspace_id, cid, &request).await {
         Ok(_) => return answer(&state, &user, csrf, &headers, conversation.id.as_str(), "Reply saved.").await,
         Err(InboxError::Validation { field, message }) => format!("{} {message}.", field_label(field)),
         Err(InboxError::WindowClosed(message)) => message,
@@ -170,7 +170,7 @@ pub(in crate::inbox::pages) async fn edit_reply(
     let cid = &conversation.id;
     let request =
         ReplyRequest { author: Some(&user.user_id), text: &form.text, post_to_platform: true, send_as: &SendAs::Text };
-    let refusal = match state.inbox.edit_reply(&user.auth.workspace_id, &cid, &request).await {
+    let refusal = match state.inbox.edit_reply(&user.auth.workspace_id, cid, &request).await {
         Ok(_) => return answer(&state, &user, csrf, &headers, conversation.id.as_str(), "Reply changed.").await,
         Err(InboxError::Validation { field, message }) => format!("{} {message}.", field_label(field)),
         Err(InboxError::Conflict(message)) => format!("The reply cannot be changed now: {message}."),
@@ -194,7 +194,7 @@ pub(in crate::inbox::pages) async fn delete_reply(
     user.require(Permission::SendReplies)?;
     let conversation = find(&state, &user, &id).await?;
     let cid = &conversation.id;
-    state.inbox.delete_reply(&user.auth.workspace_id, &cid).await.map_err(inbox_error)?;
+    state.inbox.delete_reply(&user.auth.workspace_id, cid).await.map_err(inbox_error)?;
     answer(&state, &user, csrf, &headers, conversation.id.as_str(), "Reply deleted.").await
 }
 
@@ -221,7 +221,7 @@ pub(in crate::inbox::pages) async fn assign(
     let conversation = find(&state, &user, &id).await?;
     let cid = &conversation.id;
     let assignee = Some(form.assignee.trim()).filter(|value| !value.is_empty());
-    state.inbox.assign_to_member(&user.auth, &cid, assignee).await.map_err(inbox_error)?;
+    state.inbox.assign_to_member(&user.auth, cid, assignee).await.map_err(inbox_error)?;
     answer(&state, &user, csrf, &headers, conversation.id.as_str(), "Assignment saved.").await
 }
 
@@ -246,12 +246,12 @@ pub(in crate::inbox::pages) async fn set_status(
     let conversation = find(&state, &user, &id).await?;
     let cid = &conversation.id;
     let changed = match form.snooze.trim().parse::<SnoozePreset>().ok() {
-        Some(preset) => state.inbox.snooze(&user.auth, &cid, preset).await,
+        Some(preset) => state.inbox.snooze(&user.auth, cid, preset).await,
         None => {
             let status: ConversationStatus =
                 form.status.trim().parse().map_err(|_| PageError::bad_request("Choose a status."))?;
             let until = snooze_time(&form.snoozed_until, &form.tz_offset);
-            state.inbox.set_status(&user.auth, &cid, status, until).await
+            state.inbox.set_status(&user.auth, cid, status, until).await
         }
     };
     match changed {
@@ -277,7 +277,7 @@ pub(in crate::inbox::pages) async fn confirm_posted_manually(
     user.require(Permission::SendReplies)?;
     let conversation = find(&state, &user, &id).await?;
     let cid = &conversation.id;
-    state.inbox.confirm_posted_manually(&user.auth.workspace_id, &cid).await.map_err(inbox_error)?;
+    state.inbox.confirm_posted_manually(&user.auth.workspace_id, cid).await.map_err(inbox_error)?;
     answer(&state, &user, csrf, &headers, conversation.id.as_str(), "Marked as posted.").await
 }
 

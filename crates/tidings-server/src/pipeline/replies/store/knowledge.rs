@@ -221,7 +221,7 @@ pub async fn insert_template(
             Ok(true)
         }
         Err(error) if is_unique_violation(&error) => Ok(false),
-        Err(error) => Err(error.into()),
+        Err(error) => Err(error),
     }
 }
 
@@ -254,7 +254,7 @@ pub async fn update_template(
             Ok(Some(true))
         }
         Err(error) if is_unique_violation(&error) => Ok(Some(false)),
-        Err(error) => Err(error.into()),
+        Err(error) => Err(error),
     }
 }
 

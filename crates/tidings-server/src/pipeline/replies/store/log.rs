@@ -49,7 +49,7 @@ pub async fn claim_message(
             Ok(true)
         }
         Err(error) if is_unique_violation(&error) => Ok(false),
-        Err(error) => Err(error.into()),
+        Err(error) => Err(error),
     }
 }
 
