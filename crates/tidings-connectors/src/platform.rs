@@ -190,6 +190,21 @@ impl std::fmt::Display for Platform {
     }
 }
 
+/// A name that is no platform's [`Platform::as_str`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown platform `{0}`")]
+pub struct UnknownPlatform(pub String);
+
+/// Lets a row struct read a platform column with `#[sqlx(try_from = "String")]`: this crate
+/// stays free of sqlx, and a stored name that is no platform fails the row's decoding.
+impl TryFrom<String> for Platform {
+    type Error = UnknownPlatform;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        Platform::parse(&name).ok_or(UnknownPlatform(name))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

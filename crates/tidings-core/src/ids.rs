@@ -60,6 +60,13 @@ macro_rules! prefixed_id {
             }
         }
 
+        /// The id as text, for a DTO field that promises a string.
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
         #[cfg(feature = "sqlx")]
         $crate::stored_as_text!($name);
 

@@ -136,29 +136,74 @@
   });
 })();
 
-// The header's bell: the workspace's live stream (the one the inbox uses) says when someone got
-// a notification; the bell then asks for the signed-in member's own unread count. On the inbox,
-// inbox.js's stream carries it: a second stream per page would take one more of the browser's
-// six connections to the server, and pages left open would run out of them.
-(function () {
+// The workspace's live stream (GET /api/v1/events, server-sent events): one per page, whatever
+// listens to it. A second stream would take one more of the browser's six connections to the
+// server, and pages left open would run out of them. Scripts subscribe by event type:
+//
+//   Tidings.live.on("message.created", function (event) { … event.data … });
+//   Tidings.live.onState(function (connected) { … });
+//
+// The stream opens after the first subscription. When the server refuses it (an expired session,
+// usually), loading a page renews the session cookie (HEAD /inbox), then it listens again,
+// waiting longer each time; other drops the browser retries by itself.
+window.Tidings = window.Tidings || {};
+window.Tidings.live = (function () {
   "use strict";
+  var subscriptions = [];
+  var stateHandlers = [];
+  var source = null;
+  var started = false;
   var retry = 1000;
 
+  function setState(connected) {
+    stateHandlers.forEach(function (handler) { handler(connected); });
+  }
+
   function connect() {
-    if (!window.EventSource || !document.getElementById("bell") || document.getElementById("inbox")) return;
-    var source = new EventSource("/api/v1/events");
-    source.addEventListener("notification.created", function () {
-      if (window.htmx) htmx.trigger(document.body, "notification-arrived");
-    });
-    source.addEventListener("open", function () { retry = 1000; });
+    source = new EventSource("/api/v1/events");
+    subscriptions.forEach(function (subscription) { source.addEventListener(subscription.type, subscription.handler); });
+    source.addEventListener("open", function () { retry = 1000; setState(true); });
     source.addEventListener("error", function () {
+      setState(false);
       if (source.readyState !== EventSource.CLOSED) return;
       source.close();
-      setTimeout(connect, retry);
+      setTimeout(function () {
+        fetch("/inbox", { method: "HEAD", credentials: "same-origin" }).catch(function () {}).then(connect);
+      }, retry);
       retry = Math.min(retry * 2, 30000);
     });
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", connect);
-  else connect();
+  return {
+    on: function (type, handler) {
+      if (!window.EventSource) return;
+      subscriptions.push({ type: type, handler: handler });
+      if (source) source.addEventListener(type, handler);
+      if (started) return;
+      started = true;
+      // Opened once the running script is done, so the page's other scripts can subscribe first;
+      // a later subscription joins the open stream.
+      setTimeout(connect, 0);
+    },
+    onState: function (handler) {
+      stateHandlers.push(handler);
+      // A script that runs after the stream opened still learns that it is connected.
+      if (source && source.readyState === EventSource.OPEN) handler(true);
+    }
+  };
+})();
+
+// The header's bell: the live stream says when someone got a notification; the bell then asks for
+// the signed-in member's own unread count.
+(function () {
+  "use strict";
+  function listen() {
+    if (!document.getElementById("bell")) return;
+    window.Tidings.live.on("notification.created", function () {
+      if (window.htmx) htmx.trigger(document.body, "notification-arrived");
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", listen);
+  else listen();
 })();

@@ -1,7 +1,7 @@
 // Tidings inbox: live updates and small conveniences on top of htmx. Everything here is
 // optional; the pages work (for reading, and posting forms) without it.
 //
-// - Listens to the workspace's live events (GET /api/v1/events, server-sent events). The list is
+// - Listens to the workspace's live events (app.js's Tidings.live, the page's one stream). The list is
 //   refreshed in place: every row shown stays (the "Load more" pages too: the refresh asks for
 //   every row down to the last one shown), and scrolled down, what is being read stays where it
 //   is on the screen while new conversations wait above behind an "N new" pill. The open thread
@@ -231,11 +231,10 @@
   }
 
   function startLive(root) {
-    if (!window.EventSource) return;
+    if (!window.EventSource || !window.Tidings || !window.Tidings.live) return;
     var status = document.getElementById("live-status");
     var timer = null;
     var threadChanged = false;
-    var retry = 1000;
 
     function setLive(on) {
       root.setAttribute("data-live", on ? "on" : "off");
@@ -272,28 +271,11 @@
       if (!timer) timer = setTimeout(refresh, 250);
     }
 
-    function connect() {
-      var source = new EventSource("/api/v1/events");
-      ["conversation.created", "message.created", "conversation.updated", "resync"].forEach(function (type) {
-        source.addEventListener(type, onEvent);
-      });
-      source.addEventListener("notification.created", function () {
-        if (window.htmx) htmx.trigger(document.body, "notification-arrived");
-      });
-      source.addEventListener("open", function () { retry = 1000; setLive(true); });
-      source.addEventListener("error", function () {
-        if (source.readyState !== EventSource.CLOSED) { setLive(false); return; }
-        // Refused (an expired session, usually): loading a page renews the session cookie,
-        // then listen again, waiting longer each time.
-        setLive(false);
-        source.close();
-        setTimeout(function () {
-          fetch("/inbox", { method: "HEAD", credentials: "same-origin" }).catch(function () {}).then(connect);
-        }, retry);
-        retry = Math.min(retry * 2, 30000);
-      });
-    }
-    connect();
+    // The page's one stream is app.js's (Tidings.live), shared with the header's bell.
+    window.Tidings.live.onState(setLive);
+    ["conversation.created", "message.created", "conversation.updated", "resync"].forEach(function (type) {
+      window.Tidings.live.on(type, onEvent);
+    });
   }
 
   function rowLinks() {

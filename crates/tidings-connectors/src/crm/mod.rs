@@ -58,6 +58,21 @@ impl Crm {
     }
 }
 
+/// A name that is no CRM's [`Crm::as_str`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown CRM `{0}`")]
+pub struct UnknownCrm(pub String);
+
+/// Lets a row struct read a provider column with `#[sqlx(try_from = "String")]`, as
+/// [`crate::Platform`] does: this crate stays free of sqlx.
+impl TryFrom<String> for Crm {
+    type Error = UnknownCrm;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        Crm::parse(&name).ok_or(UnknownCrm(name))
+    }
+}
+
 /// A record Tidings created in a CRM, kept so it can be deleted on erasure.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoteRecord {

@@ -25,12 +25,12 @@ use serde::{Deserialize, Serialize};
 use tidings_connectors::ConnectorError;
 use tidings_connectors::notify::Message;
 use tidings_core::time::now_millis;
-use tidings_core::{DeliveryId, DestinationId, WorkspaceId};
+use tidings_core::{DeliveryId, WorkspaceId};
 use tidings_store::queue::{JobContext, JobError, JobPayload, NewJob, QueueError, Registry, Schedule, names};
 
 use super::destinations::DestinationConfig;
 use super::members::{Channel, Notice, NotificationKind};
-use super::model::{DeliveryStatus, DestinationKind, Trigger};
+use super::model::{DeliveryStatus, DestinationKind};
 use super::store::deliveries::{self as log_store, AttemptOutcome, DeliveryRow};
 use super::store::{self, DestinationRow};
 use super::{Automations, AutomationsError};
@@ -117,17 +117,15 @@ impl Automations {
         if delivery.crm_connection_id.is_some() {
             return self.sync(workspace, delivery, context).await;
         }
-        let destination_id =
-            DestinationId::parse(delivery.destination_id.as_deref().unwrap_or_default()).map_err(JobError::fatal)?;
-        let Some(destination) = store::destination(&self.db, workspace, &destination_id).await? else { return Ok(()) };
-        let kind =
-            DestinationKind::parse(&destination.kind).ok_or_else(|| JobError::fatal("unknown destination kind"))?;
-        let resend = match DeliveryStatus::parse(&delivery.status) {
-            Some(DeliveryStatus::Queued) => false,
+        let Some(destination_id) = &delivery.destination_id else { return Err(JobError::fatal("no destination")) };
+        let Some(destination) = store::destination(&self.db, workspace, destination_id).await? else { return Ok(()) };
+        let kind = destination.kind;
+        let resend = match delivery.status {
+            DeliveryStatus::Queued => false,
             // Interrupted after calling the destination: only a receiver that drops repeats by
             // `webhook-id` may be called again.
-            Some(DeliveryStatus::Sending) if kind == DestinationKind::Webhook => true,
-            Some(DeliveryStatus::Sending) => {
+            DeliveryStatus::Sending if kind == DestinationKind::Webhook => true,
+            DeliveryStatus::Sending => {
                 let message = "interrupted while sending: it may have arrived; retry it from the log if not";
                 return self.record(workspace, id, DeliveryStatus::Unconfirmed, Some(message)).await;
             }
@@ -186,14 +184,14 @@ impl Automations {
                 self.breakers.record_success(destination_id.as_str());
                 let mut tx = self.db.begin_for_tenant(workspace).await?;
                 let outcome = AttemptOutcome {
-                    status: DeliveryStatus::Delivered.as_str(),
+                    status: DeliveryStatus::Delivered,
                     response_code: Some(i64::from(delivered.status)),
                     remote_id: delivered.remote_id.as_deref(),
                     error: None,
                     latency_ms: Some(latency),
                 };
                 log_store::finish_attempt(&mut tx, workspace, id, &outcome).await?;
-                store::destination_delivered(&mut tx, workspace, &destination_id).await?;
+                store::destination_delivered(&mut tx, workspace, destination_id).await?;
                 tx.commit().await?;
                 metrics::counter!("tidings_automations_delivered_total", "kind" => kind.as_str()).increment(1);
                 Ok(())
@@ -213,7 +211,7 @@ impl Automations {
                 let status = if last { DeliveryStatus::Failed } else { DeliveryStatus::Queued };
                 let mut tx = self.db.begin_for_tenant(workspace).await?;
                 let attempt = AttemptOutcome {
-                    status: status.as_str(),
+                    status,
                     response_code: status_of(&error),
                     remote_id: None,
                     error: Some(&message),
@@ -221,7 +219,7 @@ impl Automations {
                 };
                 log_store::finish_attempt(&mut tx, workspace, id, &attempt).await?;
                 let paused_until = opened.map(|open| now_millis() + i64::try_from(open.as_millis()).unwrap_or(0));
-                store::destination_failed(&mut tx, workspace, &destination_id, &message, paused_until).await?;
+                store::destination_failed(&mut tx, workspace, destination_id, &message, paused_until).await?;
                 let ring = match opened {
                     Some(open) => self.notify_paused(&mut tx, workspace, &destination, open, &message).await?,
                     None => None,
@@ -273,11 +271,11 @@ impl Automations {
         if let Some(kind) = payload.kind {
             return Ok(kind);
         }
-        let event = match delivery.event_id.as_deref().map(tidings_core::EventId::parse) {
-            Some(Ok(event)) => store::event(&self.db, workspace, &event).await?,
-            _ => None,
+        let event = match &delivery.event_id {
+            Some(event) => store::event(&self.db, workspace, event).await?,
+            None => None,
         };
-        let trigger = event.and_then(|e| Trigger::parse(&e.trigger_kind));
+        let trigger = event.map(|e| e.trigger_kind);
         Ok(trigger.map_or(NotificationKind::Other, NotificationKind::of_trigger))
     }
 
@@ -300,7 +298,7 @@ impl Automations {
         let notice = Notice { kind, title: &title, body: &body, link: message.link(), delivery: Some(id) };
         let fanned = self.fan_out(&mut tx, workspace, &notice, channel).await.map_err(JobError::retry)?;
         let outcome = AttemptOutcome {
-            status: DeliveryStatus::Delivered.as_str(),
+            status: DeliveryStatus::Delivered,
             response_code: None,
             remote_id: None,
             error: None,
@@ -320,8 +318,7 @@ impl Automations {
         error: Option<&str>,
     ) -> Result<(), JobError> {
         let mut tx = self.db.begin_for_tenant(workspace).await?;
-        let outcome =
-            AttemptOutcome { status: status.as_str(), response_code: None, remote_id: None, error, latency_ms: None };
+        let outcome = AttemptOutcome { status, response_code: None, remote_id: None, error, latency_ms: None };
         log_store::finish_attempt(&mut tx, workspace, id, &outcome).await?;
         tx.commit().await?;
         Ok(())

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use strum::VariantArray;
 use tidings_connectors::ConnectorError;
 use tidings_connectors::notify::google_chat::GoogleChat;
 use tidings_connectors::notify::sendgrid::{EmailAddress, SendGrid};
@@ -112,7 +113,7 @@ impl Automations {
         &self,
         input: &DestinationIn,
     ) -> Result<(DestinationKind, DestinationConfig, Secrets, Option<String>), AutomationsError> {
-        let kinds = DestinationKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ");
+        let kinds = DestinationKind::VARIANTS.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ");
         let kind = input.kind.ok_or_else(|| AutomationsError::invalid("kind", format!("one of {kinds}")))?;
         let mut config = DestinationConfig::default();
         let mut secrets = Secrets::default();
@@ -241,7 +242,7 @@ impl Automations {
         }
         let mut target_hint = row.target_hint.clone();
         if let Some(url) = &patch.url {
-            let kind = DestinationKind::parse(&row.kind).ok_or(AutomationsError::NotFound("destination"))?;
+            let kind = row.kind;
             if !matches!(kind, DestinationKind::GoogleChat | DestinationKind::Slack | DestinationKind::Webhook) {
                 return Err(AutomationsError::invalid("url", format!("a {} destination has no URL", kind.label())));
             }
@@ -285,7 +286,7 @@ impl Automations {
     /// for 24 hours so receivers can switch without losing a message. Returns the new secret.
     pub async fn rotate_secret(&self, workspace: &WorkspaceId, id: &DestinationId) -> Result<String, AutomationsError> {
         let row = self.destination(workspace, id).await?;
-        if row.kind != DestinationKind::Webhook.as_str() {
+        if row.kind != DestinationKind::Webhook {
             return Err(AutomationsError::Conflict("only signed webhook destinations have a signing secret".into()));
         }
         let mut secrets = self.secrets(workspace, id).await?;
@@ -323,10 +324,9 @@ impl Automations {
         message_id: &str,
         thread: Option<String>,
     ) -> Result<Box<dyn Notifier>, AutomationsError> {
-        let id = DestinationId::parse(&row.id).map_err(|_| AutomationsError::NotFound("destination"))?;
-        let kind = DestinationKind::parse(&row.kind).ok_or(AutomationsError::NotFound("destination"))?;
+        let kind = row.kind;
         let config: DestinationConfig = serde_json::from_str(&row.config).unwrap_or_default();
-        let secrets = self.secrets(workspace, &id).await?;
+        let secrets = self.secrets(workspace, &row.id).await?;
         let missing = |what: &str| AutomationsError::invalid("secrets", format!("the destination has no {what}"));
         let url = || -> Result<String, AutomationsError> { secrets.url.clone().ok_or_else(|| missing("URL")) };
         // A URL whose host is an IP literal never reaches the guarded resolver: check it here,

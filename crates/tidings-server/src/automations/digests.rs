@@ -219,11 +219,7 @@ impl Automations {
             if digest.last_period.as_deref() == Some(period.key.as_str()) {
                 continue;
             }
-            let (Ok(workspace), Ok(id)) = (WorkspaceId::parse(&digest.workspace_id), DigestId::parse(&digest.id))
-            else {
-                continue;
-            };
-            if self.send_digest(&workspace, &id, &digest, &period).await? {
+            if self.send_digest(&digest.workspace_id, &digest.id, &digest, &period).await? {
                 sent += 1;
             }
         }
@@ -238,11 +234,17 @@ impl Automations {
         digest: &DigestRow,
         period: &Period,
     ) -> Result<bool, AutomationsError> {
-        let numbers =
-            scans::digest_numbers(&self.db, workspace, digest.location_id.as_deref(), period.from, period.to).await?;
-        let place = match digest.location_id.as_deref().map(LocationId::parse) {
-            Some(Ok(location)) => locations::location(&self.db, workspace, &location).await?.map(|l| l.name),
-            _ => None,
+        let numbers = scans::digest_numbers(
+            &self.db,
+            workspace,
+            digest.location_id.as_ref().map(LocationId::as_str),
+            period.from,
+            period.to,
+        )
+        .await?;
+        let place = match &digest.location_id {
+            Some(location) => locations::location(&self.db, workspace, location).await?.map(|l| l.name),
+            None => None,
         }
         .unwrap_or_else(|| "all locations".to_owned());
         let average = numbers.average_rating.map_or_else(|| "no ratings".to_owned(), |a| format!("{a:.1} ★"));
@@ -287,8 +289,8 @@ mod tests {
 
     fn digest(frequency: &str, weekday: Option<i64>, hour: i64) -> DigestRow {
         DigestRow {
-            id: "dig_x".into(),
-            workspace_id: "ws_x".into(),
+            id: DigestId::generate(),
+            workspace_id: WorkspaceId::generate(),
             name: "Daily".into(),
             frequency: frequency.into(),
             weekday,

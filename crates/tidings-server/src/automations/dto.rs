@@ -9,8 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::actions::Action;
 use super::destinations::DestinationConfig;
-use super::model::{DeliveryStatus, DestinationKind, Trigger};
-use super::rules::Verdict;
+use super::model::{DeliveryStatus, DestinationKind, EventSource, EventStatus, Trigger};
+use super::rules::{MatchMode, Verdict};
 use super::store::deliveries::DeliveryRow;
 use super::store::{CrmConnectionRow, DestinationRow, EventRow, RuleRow};
 
@@ -51,8 +51,8 @@ impl CrmConnectionOut {
     pub fn from_row(row: CrmConnectionRow, webhook_url: String) -> Self {
         Self {
             webhook_count: serde_json::from_str::<Vec<i64>>(&row.webhook_ids).map(|w| w.len()).unwrap_or(0),
-            id: row.id,
-            provider: row.provider,
+            id: row.id.into(),
+            provider: row.provider.as_str().to_owned(),
             name: row.name,
             account_name: row.account_name,
             company_domain: row.company_domain,
@@ -158,8 +158,8 @@ impl DestinationOut {
     pub fn from_row(row: DestinationRow, signing_secret: Option<String>) -> Self {
         let config: DestinationConfig = serde_json::from_str(&row.config).unwrap_or_default();
         Self {
-            kind: DestinationKind::parse(&row.kind).unwrap_or(DestinationKind::InApp),
-            id: row.id,
+            kind: row.kind,
+            id: row.id.into(),
             name: row.name,
             enabled: row.enabled,
             target: row.target_hint,
@@ -216,7 +216,7 @@ pub struct RuleOut {
     pub name: String,
     pub trigger: Trigger,
     #[serde(rename = "match")]
-    pub match_mode: String,
+    pub match_mode: MatchMode,
     #[schema(value_type = Vec<Object>)]
     pub conditions: Value,
     #[schema(value_type = Vec<Action>)]
@@ -229,8 +229,8 @@ pub struct RuleOut {
 impl RuleOut {
     pub fn from_row(row: RuleRow) -> Self {
         Self {
-            trigger: Trigger::parse(&row.trigger_kind).unwrap_or(Trigger::DealUpdated),
-            id: row.id,
+            trigger: row.trigger_kind,
+            id: row.id.into(),
             name: row.name,
             match_mode: row.match_mode,
             conditions: serde_json::from_str(&row.conditions).unwrap_or_default(),
@@ -325,6 +325,7 @@ pub struct DeliveryOut {
     /// …or the CRM connection of a sync.
     pub crm_connection_id: Option<String>,
     pub destination_name: Option<String>,
+    /// The destination's kind (`slack`…), or the CRM of a sync (`hubspot`…).
     pub destination_kind: Option<String>,
     /// What was (or is to be) sent.
     #[schema(value_type = Object)]
@@ -343,14 +344,14 @@ impl DeliveryOut {
     pub fn from_row(row: DeliveryRow) -> Self {
         let payload: Value = serde_json::from_str(&row.payload).unwrap_or_default();
         Self {
-            status: DeliveryStatus::parse(&row.status).unwrap_or(DeliveryStatus::Failed),
-            id: row.id,
+            status: row.status,
+            id: row.id.into(),
             test: row.test,
-            event_id: row.event_id,
-            rule_id: row.rule_id,
+            event_id: row.event_id.map(String::from),
+            rule_id: row.rule_id.map(String::from),
             rule_name: row.rule_name,
-            destination_id: row.destination_id,
-            crm_connection_id: row.crm_connection_id,
+            destination_id: row.destination_id.map(String::from),
+            crm_connection_id: row.crm_connection_id.map(String::from),
             destination_name: row.destination_name,
             destination_kind: row.destination_kind,
             payload: payload.get("message").cloned().unwrap_or(payload),
@@ -392,9 +393,9 @@ pub struct LogQuery {
 #[serde(rename_all = "camelCase")]
 pub struct EventOut {
     pub id: String,
-    pub source: String,
-    pub trigger: String,
-    pub status: String,
+    pub source: EventSource,
+    pub trigger: Trigger,
+    pub status: EventStatus,
     #[schema(value_type = Object)]
     pub facts: Option<Value>,
     /// For every enabled rule: matched, or why not.
@@ -408,7 +409,7 @@ pub struct EventOut {
 impl EventOut {
     pub fn from_row(row: EventRow) -> Self {
         Self {
-            id: row.id,
+            id: row.id.into(),
             source: row.source,
             trigger: row.trigger_kind,
             status: row.status,

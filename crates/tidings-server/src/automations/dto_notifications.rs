@@ -13,9 +13,7 @@ use super::store::digests::DigestRow;
 #[serde(rename_all = "camelCase")]
 pub struct NotificationOut {
     pub id: String,
-    /// `negative_review`, `lead_hot`, `handoff`, `response_needed`, `connection_failing`,
-    /// `budget`, `digest`, `destination_paused` or `other`.
-    pub kind: String,
+    pub kind: NotificationKind,
     pub title: String,
     pub body: String,
     pub link: Option<String>,
@@ -28,7 +26,7 @@ pub struct NotificationOut {
 impl NotificationOut {
     pub fn from_row(row: NotificationRow) -> Self {
         Self {
-            id: row.id,
+            id: row.id.into(),
             kind: row.kind,
             title: row.title,
             body: row.body,
@@ -128,13 +126,13 @@ impl DigestOut {
     pub fn from_row(row: DigestRow) -> Self {
         Self {
             destination_ids: serde_json::from_str(&row.destination_ids).unwrap_or_default(),
-            id: row.id,
+            id: row.id.into(),
             name: row.name,
             frequency: row.frequency,
             weekday: row.weekday,
             hour: row.hour,
             time_zone: row.time_zone,
-            location_id: row.location_id,
+            location_id: row.location_id.map(String::from),
             enabled: row.enabled,
             last_period: row.last_period,
             last_sent_at: row.last_sent_at.map(to_rfc3339),

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveTime, Timelike};
 use serde::{Deserialize, Serialize};
 use tidings_core::time::now_millis;
-use tidings_core::{DeliveryId, WorkspaceId};
+use tidings_core::{DeliveryId, UserId, WorkspaceId};
 use tidings_store::Tx;
 use tidings_store::queue::NewJob;
 use utoipa::ToSchema;
@@ -25,67 +25,36 @@ use super::store::members::{self as store, MemberNotification, PreferenceRow, Qu
 use super::{Automations, AutomationsError};
 use crate::identity::store as identity_store;
 use crate::inbox::live::LiveEvent;
+use crate::inbox::model::stored_enum;
 use crate::inbox::zone::Zone;
 use crate::mail::SendEmail;
 
-/// What a notification is about: members choose per kind where it reaches them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationKind {
-    /// A review analysed negative.
-    NegativeReview,
-    /// A lead scored HOT.
-    LeadHot,
-    /// The AI pipeline handed a conversation to a person.
-    Handoff,
-    /// A review or message waits for an answer.
-    ResponseNeeded,
-    /// A channel connection is failing.
-    ConnectionFailing,
-    /// The AI token budget reached 80 % or 100 %.
-    Budget,
-    /// A daily or weekly digest.
-    Digest,
-    /// A destination paused after repeated failures.
-    DestinationPaused,
-    /// Any other rule (reviews and messages received, Pipedrive deals).
-    Other,
-}
+stored_enum!(
+    /// What a notification is about: members choose per kind where it reaches them. The
+    /// settings page lists them in this order.
+    NotificationKind {
+        /// A review analysed negative.
+        NegativeReview,
+        /// A lead scored HOT.
+        LeadHot,
+        /// The AI pipeline handed a conversation to a person.
+        Handoff,
+        /// A review or message waits for an answer.
+        ResponseNeeded,
+        /// A channel connection is failing.
+        ConnectionFailing,
+        /// The AI token budget reached 80 % or 100 %.
+        Budget,
+        /// A daily or weekly digest.
+        Digest,
+        /// A destination paused after repeated failures.
+        DestinationPaused,
+        /// Any other rule (reviews and messages received, Pipedrive deals).
+        Other,
+    }
+);
 
 impl NotificationKind {
-    /// Every kind, in the order the settings page lists them.
-    pub const ALL: [NotificationKind; 9] = [
-        NotificationKind::NegativeReview,
-        NotificationKind::LeadHot,
-        NotificationKind::Handoff,
-        NotificationKind::ResponseNeeded,
-        NotificationKind::ConnectionFailing,
-        NotificationKind::Budget,
-        NotificationKind::Digest,
-        NotificationKind::DestinationPaused,
-        NotificationKind::Other,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationKind::NegativeReview => "negative_review",
-            NotificationKind::LeadHot => "lead_hot",
-            NotificationKind::Handoff => "handoff",
-            NotificationKind::ResponseNeeded => "response_needed",
-            NotificationKind::ConnectionFailing => "connection_failing",
-            NotificationKind::Budget => "budget",
-            NotificationKind::Digest => "digest",
-            NotificationKind::DestinationPaused => "destination_paused",
-            NotificationKind::Other => "other",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(value: &str) -> Option<NotificationKind> {
-        NotificationKind::ALL.into_iter().find(|k| k.as_str() == value)
-    }
-
     /// How the settings page names it.
     pub fn label(self) -> &'static str {
         match self {
@@ -205,15 +174,15 @@ impl Automations {
         let now = now_millis();
         let members = identity_store::members(&self.db, workspace).await?;
         let choices = choices_by_member(store::preferences(&self.db, workspace, None).await?, notice.kind);
-        let quiet: HashMap<String, QuietHours> = store::quiet_hours(&self.db, workspace, None)
+        let quiet: HashMap<UserId, QuietHours> = store::quiet_hours(&self.db, workspace, None)
             .await?
             .iter()
             .map(|row| (row.member_id.clone(), QuietHours::of_row(row)))
             .collect();
         let mut done = FanOut::default();
         for member in members {
-            let choice = choices.get(member.user_id.as_str()).copied().unwrap_or(DEFAULT_CHOICE);
-            let held_until = quiet.get(member.user_id.as_str()).and_then(|q| q.until(now));
+            let choice = choices.get(&member.user_id).copied().unwrap_or(DEFAULT_CHOICE);
+            let held_until = quiet.get(&member.user_id).and_then(|q| q.until(now));
             let member_id = member.user_id.clone();
             match channel {
                 Channel::InApp if choice.in_app => {
@@ -258,9 +227,9 @@ impl Automations {
 }
 
 /// Each member's choice for `kind`.
-fn choices_by_member(rows: Vec<PreferenceRow>, kind: NotificationKind) -> HashMap<String, Choice> {
+fn choices_by_member(rows: Vec<PreferenceRow>, kind: NotificationKind) -> HashMap<UserId, Choice> {
     rows.into_iter()
-        .filter(|row| row.kind == kind.as_str())
+        .filter(|row| row.kind == kind)
         .map(|row| (row.member_id, Choice { in_app: row.in_app, email: row.email }))
         .collect()
 }

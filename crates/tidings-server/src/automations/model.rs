@@ -5,81 +5,42 @@ use serde::{Deserialize, Serialize};
 use tidings_connectors::money::Money;
 use utoipa::ToSchema;
 
-/// What a rule reacts to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Trigger {
-    /// Pipedrive: a deal was added.
-    DealAdded,
-    /// Pipedrive: a deal's status became won.
-    DealWon,
-    /// Pipedrive: a deal's status became lost.
-    DealLost,
-    /// Pipedrive: a deal moved to another stage.
-    DealStageChanged,
-    /// Pipedrive: any other change to a deal.
-    DealUpdated,
-    /// Tidings: a review arrived.
-    ReviewReceived,
-    /// Tidings: a review was analysed as negative.
-    NegativeReview,
-    /// Tidings: a message arrived.
-    MessageReceived,
-    /// Tidings: a message's sender was scored a HOT lead.
-    LeadHot,
-    /// Tidings: the AI pipeline handed a conversation to a person.
-    HandoffRequested,
-    /// Tidings: a review or message still unanswered N hours after it arrived (N is the rule's
-    /// `unansweredFor` condition); found by a scheduled scan, fired once per item and N.
-    ResponseNeeded,
-    /// Tidings: a channel connection's health turned failing.
-    ConnectionFailing,
-    /// Tidings: the workspace's AI token use reached 80 % or 100 % of a budget.
-    BudgetThreshold,
-}
+use crate::inbox::model::stored_enum;
+
+stored_enum!(
+    /// What a rule reacts to. The editor lists them in this order.
+    Trigger {
+        /// Pipedrive: a deal was added.
+        DealAdded,
+        /// Pipedrive: a deal's status became won.
+        DealWon,
+        /// Pipedrive: a deal's status became lost.
+        DealLost,
+        /// Pipedrive: a deal moved to another stage.
+        DealStageChanged,
+        /// Pipedrive: any other change to a deal.
+        DealUpdated,
+        /// Tidings: a review arrived.
+        ReviewReceived,
+        /// Tidings: a review was analysed as negative.
+        NegativeReview,
+        /// Tidings: a message arrived.
+        MessageReceived,
+        /// Tidings: a message's sender was scored a HOT lead.
+        LeadHot,
+        /// Tidings: the AI pipeline handed a conversation to a person.
+        HandoffRequested,
+        /// Tidings: a review or message still unanswered N hours after it arrived (N is the rule's
+        /// `unansweredFor` condition); found by a scheduled scan, fired once per item and N.
+        ResponseNeeded,
+        /// Tidings: a channel connection's health turned failing.
+        ConnectionFailing,
+        /// Tidings: the workspace's AI token use reached 80 % or 100 % of a budget.
+        BudgetThreshold,
+    }
+);
 
 impl Trigger {
-    /// Every trigger, in the order the editor lists them.
-    pub const ALL: [Trigger; 13] = [
-        Trigger::DealAdded,
-        Trigger::DealWon,
-        Trigger::DealLost,
-        Trigger::DealStageChanged,
-        Trigger::DealUpdated,
-        Trigger::ReviewReceived,
-        Trigger::NegativeReview,
-        Trigger::MessageReceived,
-        Trigger::LeadHot,
-        Trigger::HandoffRequested,
-        Trigger::ResponseNeeded,
-        Trigger::ConnectionFailing,
-        Trigger::BudgetThreshold,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::DealAdded => "deal_added",
-            Trigger::DealWon => "deal_won",
-            Trigger::DealLost => "deal_lost",
-            Trigger::DealStageChanged => "deal_stage_changed",
-            Trigger::DealUpdated => "deal_updated",
-            Trigger::ReviewReceived => "review_received",
-            Trigger::NegativeReview => "negative_review",
-            Trigger::MessageReceived => "message_received",
-            Trigger::LeadHot => "lead_hot",
-            Trigger::HandoffRequested => "handoff_requested",
-            Trigger::ResponseNeeded => "response_needed",
-            Trigger::ConnectionFailing => "connection_failing",
-            Trigger::BudgetThreshold => "budget_threshold",
-        }
-    }
-
-    /// Parses a stored or submitted name.
-    pub fn parse(value: &str) -> Option<Trigger> {
-        Trigger::ALL.into_iter().find(|t| t.as_str() == value)
-    }
-
     /// How the editor names it.
     pub fn label(self) -> &'static str {
         match self {
@@ -125,56 +86,27 @@ impl Trigger {
     }
 }
 
-/// Where a destination sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DestinationKind {
-    /// A Google Chat space's incoming webhook (cards v2).
-    GoogleChat,
-    /// A Slack incoming webhook (Block Kit).
-    Slack,
-    /// Email: through the server's mailer, or SendGrid with the destination's API key.
-    Email,
-    /// SMS through Twilio.
-    Sms,
-    /// WhatsApp through Twilio.
-    Whatsapp,
-    /// Any HTTPS endpoint, signed per Standard Webhooks.
-    Webhook,
-    /// The dashboard's bell.
-    InApp,
-}
+stored_enum!(
+    /// Where a destination sends.
+    DestinationKind {
+        /// A Google Chat space's incoming webhook (cards v2).
+        GoogleChat,
+        /// A Slack incoming webhook (Block Kit).
+        Slack,
+        /// Email: through the server's mailer, or SendGrid with the destination's API key.
+        Email,
+        /// SMS through Twilio.
+        Sms,
+        /// WhatsApp through Twilio.
+        Whatsapp,
+        /// Any HTTPS endpoint, signed per Standard Webhooks.
+        Webhook,
+        /// The dashboard's bell.
+        InApp,
+    }
+);
 
 impl DestinationKind {
-    /// Every kind.
-    pub const ALL: [DestinationKind; 7] = [
-        DestinationKind::GoogleChat,
-        DestinationKind::Slack,
-        DestinationKind::Email,
-        DestinationKind::Sms,
-        DestinationKind::Whatsapp,
-        DestinationKind::Webhook,
-        DestinationKind::InApp,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DestinationKind::GoogleChat => "google_chat",
-            DestinationKind::Slack => "slack",
-            DestinationKind::Email => "email",
-            DestinationKind::Sms => "sms",
-            DestinationKind::Whatsapp => "whatsapp",
-            DestinationKind::Webhook => "webhook",
-            DestinationKind::InApp => "in_app",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(value: &str) -> Option<DestinationKind> {
-        DestinationKind::ALL.into_iter().find(|k| k.as_str() == value)
-    }
-
     /// How the dashboard names it.
     pub fn label(self) -> &'static str {
         match self {
@@ -194,49 +126,44 @@ impl DestinationKind {
     }
 }
 
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    /// Waiting for its job (first attempt or a retry).
-    Queued,
-    /// The destination is being called; committed before the call.
-    Sending,
-    /// The destination accepted it.
-    Delivered,
-    /// Every attempt failed, or the destination refused it for good: retry it from the log.
-    Failed,
-    /// Interrupted between calling the destination and recording its answer: it may have
-    /// arrived. Not sent again by itself, so nobody receives it twice; retry it from the log.
-    Unconfirmed,
-}
-
-impl DeliveryStatus {
-    /// Every status.
-    pub const ALL: [DeliveryStatus; 5] = [
-        DeliveryStatus::Queued,
-        DeliveryStatus::Sending,
-        DeliveryStatus::Delivered,
-        DeliveryStatus::Failed,
-        DeliveryStatus::Unconfirmed,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Queued => "queued",
-            DeliveryStatus::Sending => "sending",
-            DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::Failed => "failed",
-            DeliveryStatus::Unconfirmed => "unconfirmed",
-        }
+stored_enum!(
+    /// Where a delivery stands.
+    DeliveryStatus {
+        /// Waiting for its job (first attempt or a retry).
+        Queued,
+        /// The destination is being called; committed before the call.
+        Sending,
+        /// The destination accepted it.
+        Delivered,
+        /// Every attempt failed, or the destination refused it for good: retry it from the log.
+        Failed,
+        /// Interrupted between calling the destination and recording its answer: it may have
+        /// arrived. Not sent again by itself, so nobody receives it twice; retry it from the log.
+        Unconfirmed,
     }
+);
 
-    /// Parses a stored name.
-    pub fn parse(value: &str) -> Option<DeliveryStatus> {
-        DeliveryStatus::ALL.into_iter().find(|s| s.as_str() == value)
+stored_enum!(
+    /// Where an event came from.
+    EventSource {
+        /// A Pipedrive webhook.
+        Pipedrive,
+        /// Something that happened in Tidings (a review, a lead, a failing connection…).
+        Tidings,
     }
-}
+);
+
+stored_enum!(
+    /// Where an event stands.
+    EventStatus {
+        /// Stored, not processed yet.
+        Received,
+        /// Its rules were evaluated.
+        Processed,
+        /// Processing failed (the error is stored with it).
+        Failed,
+    }
+);
 
 /// A Pipedrive deal as rules read it: ids and the names they stand for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -2,6 +2,7 @@
 //! preferences (choices per kind, quiet hours): what the API and the dashboard both call.
 
 use std::collections::HashMap;
+use strum::VariantArray;
 
 use tidings_core::{NotificationId, UserId, WorkspaceId};
 
@@ -55,15 +56,16 @@ impl Automations {
         workspace: &WorkspaceId,
         member: &UserId,
     ) -> Result<PreferencesIo, AutomationsError> {
-        let stored: HashMap<String, Choice> = store::preferences(&self.db, workspace, Some(member))
+        let stored: HashMap<NotificationKind, Choice> = store::preferences(&self.db, workspace, Some(member))
             .await?
             .into_iter()
             .map(|row| (row.kind, Choice { in_app: row.in_app, email: row.email }))
             .collect();
-        let kinds = NotificationKind::ALL
-            .into_iter()
+        let kinds = NotificationKind::VARIANTS
+            .iter()
+            .copied()
             .map(|kind| {
-                let choice = stored.get(kind.as_str()).copied().unwrap_or(DEFAULT_CHOICE);
+                let choice = stored.get(&kind).copied().unwrap_or(DEFAULT_CHOICE);
                 KindChoice { kind, label: kind.label().to_owned(), in_app: choice.in_app, email: choice.email }
             })
             .collect();

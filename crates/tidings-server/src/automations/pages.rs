@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::Value;
+use strum::VariantArray;
+use tidings_connectors::crm::Crm;
 use tidings_core::time::now_millis;
 use tidings_core::{CrmConnectionId, DeliveryId, DestinationId, RuleId};
 
@@ -17,7 +19,7 @@ use super::crm::pages::sync_summary;
 use super::dto::{BacktestOut, DestinationIn, LogQuery, RuleIn};
 use super::forms::{NoFields, automations_error, done, form_errors, text};
 use super::model::{DeliveryStatus, DestinationKind, Trigger};
-use super::rules::VARIABLES;
+use super::rules::{MatchMode, VARIABLES};
 use super::store;
 use super::{Automations, AutomationsError};
 use crate::AppState;
@@ -155,7 +157,7 @@ fn summary(row: &store::RuleRow) -> String {
     let conditions: Vec<Value> = serde_json::from_str(&row.conditions).unwrap_or_default();
     let actions: Vec<Value> = serde_json::from_str(&row.actions).unwrap_or_default();
     let conditions = conditions.iter().filter_map(|c| c["type"].as_str()).collect::<Vec<_>>();
-    let joined = if row.match_mode == "any" { " or " } else { " and " };
+    let joined = if row.match_mode == MatchMode::Any { " or " } else { " and " };
     let when = if conditions.is_empty() { "always".to_owned() } else { conditions.join(joined) };
     format!("{when} → {} action(s)", actions.len())
 }
@@ -179,26 +181,26 @@ async fn render(
         .await
         .map_err(|e| automations_error(e.into()))?
         .into_iter()
-        .filter(|c| c.provider == "pipedrive")
+        .filter(|c| c.provider == Crm::Pipedrive)
         .map(|c| CrmView {
-            webhook_url: CrmConnectionId::parse(&c.id).map(|id| automations.intake_url(&id)).unwrap_or_default(),
+            webhook_url: automations.intake_url(&c.id),
             last_event: c.last_event_at.map(|at| relative_time(at, now)).unwrap_or_else(|| "none yet".into()),
-            id: c.id,
+            id: c.id.into(),
             name: c.name,
             account: c.account_name,
         })
         .collect();
     let destination_rows = store::destinations(&state.db, workspace).await.map_err(|e| automations_error(e.into()))?;
-    let destination_choices = destination_rows.iter().map(|d| choice(d.id.clone(), d.name.clone())).collect();
+    let destination_choices = destination_rows.iter().map(|d| choice(d.id.as_str(), d.name.clone())).collect();
     let destinations = destination_rows
         .into_iter()
         .map(|d| DestinationView {
-            kind: DestinationKind::parse(&d.kind).map(DestinationKind::label).unwrap_or("?"),
+            kind: d.kind.label(),
             target: d.target_hint.unwrap_or_default(),
             paused: d.paused_until.filter(|at| *at > now).map(full_time).unwrap_or_default(),
             last_error: d.last_error.unwrap_or_default(),
             last_delivered: d.last_delivered_at.map(|at| relative_time(at, now)).unwrap_or_default(),
-            id: d.id,
+            id: d.id.into(),
             name: d.name,
             enabled: d.enabled,
         })
@@ -209,8 +211,8 @@ async fn render(
         .into_iter()
         .map(|r| RuleView {
             summary: summary(&r),
-            trigger: Trigger::parse(&r.trigger_kind).map(Trigger::label).unwrap_or("?"),
-            id: r.id,
+            trigger: r.trigger_kind.label(),
+            id: r.id.into(),
             name: r.name,
             enabled: r.enabled,
         })
@@ -225,8 +227,8 @@ async fn render(
         crm,
         destinations,
         rules,
-        triggers: Trigger::ALL.iter().map(|t| choice(t.as_str(), t.label())).collect(),
-        kinds: DestinationKind::ALL.iter().map(|k| choice(k.as_str(), k.label())).collect(),
+        triggers: Trigger::VARIANTS.iter().map(|t| choice(t.as_str(), t.label())).collect(),
+        kinds: DestinationKind::VARIANTS.iter().map(|k| choice(k.as_str(), k.label())).collect(),
         destination_choices,
         rule_form,
         backtest,
@@ -304,7 +306,7 @@ async fn add_destination(
 ) -> Result<Response, PageError> {
     user.require(Permission::ManageAutomations)?;
     let input = DestinationIn {
-        kind: DestinationKind::parse(&form.kind),
+        kind: form.kind.parse::<DestinationKind>().ok(),
         name: form.name.clone(),
         url: text(&form.url),
         to: text(&form.to)
@@ -566,7 +568,7 @@ async fn log_page(
                 _ => message["title"].as_str().unwrap_or_default().to_owned(),
             };
             DeliveryView {
-                retryable: matches!(d.status.as_str(), "failed" | "unconfirmed"),
+                retryable: matches!(d.status, DeliveryStatus::Failed | DeliveryStatus::Unconfirmed),
                 test: d.test,
                 rule: d.rule_name.unwrap_or_default(),
                 destination: d.destination_name.unwrap_or_default(),
@@ -578,8 +580,8 @@ async fn log_page(
                 latency: d.latency_ms.map(|l| format!("{l} ms")).unwrap_or_default(),
                 when: relative_time(d.created_at, now),
                 when_full: full_time(d.created_at),
-                id: d.id,
-                status: d.status,
+                id: d.id.into(),
+                status: d.status.to_string(),
             }
         })
         .collect();
@@ -591,12 +593,15 @@ async fn log_page(
         error,
         can_manage: user.auth.role.can(Permission::ManageAutomations),
         deliveries,
-        rules: rules.into_iter().map(|r| Choice { selected: query.rule == r.id, value: r.id, label: r.name }).collect(),
+        rules: rules
+            .into_iter()
+            .map(|r| Choice { selected: query.rule == r.id.as_str(), value: r.id.into(), label: r.name })
+            .collect(),
         destinations: destinations
             .into_iter()
-            .map(|d| Choice { selected: query.destination == d.id, value: d.id, label: d.name })
+            .map(|d| Choice { selected: query.destination == d.id.as_str(), value: d.id.into(), label: d.name })
             .collect(),
-        statuses: DeliveryStatus::ALL
+        statuses: DeliveryStatus::VARIANTS
             .iter()
             .map(|s| Choice { selected: query.status == s.as_str(), ..choice(s.as_str(), s.as_str()) })
             .collect(),

@@ -5,6 +5,7 @@
 //! same [`Automations`](super::Automations) methods as the API.
 
 use std::collections::HashMap;
+use strum::VariantArray;
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -87,7 +88,7 @@ async fn bell_page(State(state): State<AppState>, user: DashboardUser, csrf: Csr
             quiet: n.quiet,
             when: relative_time(n.created_at, now),
             when_full: full_time(n.created_at),
-            id: n.id,
+            id: n.id.into(),
             title: n.title,
             body: n.body,
             link: n.link.unwrap_or_default(),
@@ -164,8 +165,9 @@ async fn save_settings(
 ) -> Result<Response, PageError> {
     let member = member(&user)?;
     let field = |name: &str| form.get(name).map(|v| v.trim().to_owned()).unwrap_or_default();
-    let kinds = NotificationKind::ALL
-        .into_iter()
+    let kinds = NotificationKind::VARIANTS
+        .iter()
+        .copied()
         .map(|kind| KindChoice {
             kind,
             label: kind.label().to_owned(),
@@ -218,7 +220,8 @@ async fn render_digests(
     user.require(Permission::ViewDashboard)?;
     let workspace = &user.auth.workspace_id;
     let destinations = store::destinations(&state.db, workspace).await.map_err(|e| automations_error(e.into()))?;
-    let name_of = |id: &String| destinations.iter().find(|d| &d.id == id).map_or(id.clone(), |d| d.name.clone());
+    let name_of =
+        |id: &String| destinations.iter().find(|d| d.id.as_str() == id).map_or(id.clone(), |d| d.name.clone());
     let digests = state
         .automations
         .digests(workspace)
@@ -235,7 +238,7 @@ async fn render_digests(
                 },
                 destinations: ids.iter().map(name_of).collect::<Vec<_>>().join(", "),
                 last: d.last_period.unwrap_or_else(|| "not sent yet".into()),
-                id: d.id,
+                id: d.id.into(),
                 name: d.name,
             }
         })
@@ -252,7 +255,10 @@ async fn render_digests(
         errors,
         digests,
         locations,
-        destinations: destinations.iter().map(|d| ChoiceView { value: d.id.clone(), label: d.name.clone() }).collect(),
+        destinations: destinations
+            .iter()
+            .map(|d| ChoiceView { value: d.id.to_string(), label: d.name.clone() })
+            .collect(),
     };
     let html = user.page(state, &csrf, DIGESTS, "Digests", &body).await?;
     Ok((csrf, html).into_response())

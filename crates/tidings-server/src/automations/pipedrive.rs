@@ -17,6 +17,7 @@ use tidings_core::time::now_millis;
 use tidings_core::{CrmConnectionId, EventId, WorkspaceId};
 
 use super::crm::token_secret;
+use super::model::EventSource;
 use super::store::{self, CrmConnectionRow, NewCrmConnection, NewEvent};
 use super::{Automations, AutomationsError};
 
@@ -151,7 +152,7 @@ impl Automations {
     ) -> Result<bool, AutomationsError> {
         let row = store::crm_connection(&self.db, workspace, id)
             .await?
-            .filter(|row| row.provider == Crm::Pipedrive.as_str())
+            .filter(|row| row.provider == Crm::Pipedrive)
             .ok_or(AutomationsError::NotFound("connection"))?;
         let mut removed = true;
         if let Some(token) = self.vault.get(workspace, &token_secret(id)).await? {
@@ -185,9 +186,9 @@ impl Automations {
         let row = store::crm_connection_for_intake(&self.db, &id)
             .await
             .map_err(AutomationsError::from)?
-            .filter(|row| row.provider == Crm::Pipedrive.as_str())
+            .filter(|row| row.provider == Crm::Pipedrive)
             .ok_or(IntakeError::UnknownConnection)?;
-        let workspace = WorkspaceId::parse(&row.workspace_id).map_err(|_| IntakeError::UnknownConnection)?;
+        let workspace = row.workspace_id.clone();
         let password = self
             .vault
             .get(&workspace, &password_secret(&id))
@@ -211,9 +212,9 @@ impl Automations {
         let payload = String::from_utf8_lossy(body);
         let new = NewEvent {
             id: &event_id,
-            source: "pipedrive",
+            source: EventSource::Pipedrive,
             crm_connection_id: Some(&id),
-            trigger: trigger.as_str(),
+            trigger,
             dedup_key: &format!("pipedrive:{id}:{}", event.delivery.dedup_key),
             payload: &payload,
         };
@@ -278,8 +279,7 @@ impl Automations {
         if !stale {
             return cached;
         }
-        let Ok(id) = CrmConnectionId::parse(&row.id) else { return cached };
-        match self.refresh_names(workspace, &id).await {
+        match self.refresh_names(workspace, &row.id).await {
             Ok(names) => names,
             Err(error) => {
                 tracing::warn!(%error, "Pipedrive names not refreshed; using the cache");

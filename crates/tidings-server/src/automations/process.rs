@@ -13,7 +13,7 @@ use tidings_store::queue::{JobError, JobPayload, NewJob, Registry, names};
 use super::actions::{Action, NotifyAction};
 use super::crm::sync::SyncOrder;
 use super::delivery::Deliver;
-use super::model::{DealFacts, Facts, ItemFacts, Trigger};
+use super::model::{DealFacts, EventSource, EventStatus, Facts, ItemFacts, Trigger};
 use super::rules::{self, RuleLogic};
 use super::store::deliveries::{self as log_store, NewDelivery, Target};
 use super::store::{self, EventRow, RuleRow};
@@ -91,9 +91,7 @@ impl Automations {
             .into_iter()
             .filter(|r| r.enabled)
             .map(|row| {
-                let logic = Trigger::parse(&row.trigger_kind)
-                    .ok_or_else(|| rules::FieldError { field: "trigger".into(), message: "unknown".into() })
-                    .and_then(|t| rules::stored(t, &row.match_mode, &row.conditions, &row.actions));
+                let logic = rules::stored(row.trigger_kind, row.match_mode, &row.conditions, &row.actions);
                 LoadedRule { row, logic }
             })
             .collect())
@@ -101,10 +99,9 @@ impl Automations {
 
     /// The facts of a stored event (names resolved, inbox rows read).
     pub(crate) async fn facts(&self, workspace: &WorkspaceId, event: &EventRow) -> Result<Facts, AutomationsError> {
-        let trigger =
-            Trigger::parse(&event.trigger_kind).ok_or_else(|| AutomationsError::invalid("trigger", "unknown"))?;
-        match event.source.as_str() {
-            "pipedrive" => self.deal_facts(workspace, event).await,
+        let trigger = event.trigger_kind;
+        match event.source {
+            EventSource::Pipedrive => self.deal_facts(workspace, event).await,
             _ if !trigger.is_item() => self.state_facts(workspace, trigger, event).await,
             _ => {
                 let payload: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
@@ -131,9 +128,9 @@ impl Automations {
             _ => None,
         };
         let deal = &deal_event.deal;
-        let connection = match event.crm_connection_id.as_deref().map(CrmConnectionId::parse) {
-            Some(Ok(id)) => store::crm_connection(&self.db, workspace, &id).await?,
-            _ => None,
+        let connection = match &event.crm_connection_id {
+            Some(id) => store::crm_connection(&self.db, workspace, id).await?,
+            None => None,
         };
         let names = match &connection {
             Some(row) => {
@@ -185,13 +182,13 @@ impl Automations {
             .await?
             .ok_or(AutomationsError::NotFound("conversation"))?;
         let messages = inbox_store::messages(&self.db, workspace, &conversation_id).await?;
-        let item = messages.iter().find(|m| m.id == message).or(messages.first());
+        let item = messages.iter().find(|m| m.id.as_str() == message).or(messages.first());
         Ok(ItemFacts {
-            conversation_id: row.id.clone(),
+            conversation_id: row.id.to_string(),
             message_id: message.to_owned(),
-            kind: row.kind.clone(),
+            kind: row.kind.to_string(),
             platform: row.platform.clone(),
-            location_id: row.location_id.clone(),
+            location_id: row.location_id.as_ref().map(ToString::to_string),
             location: row.location_name.clone(),
             rating: item.and_then(|m| m.rating).or(row.rating),
             sentiment: item.and_then(|m| m.sentiment.clone()).or(row.sentiment.clone()),
@@ -211,7 +208,7 @@ impl Automations {
         let mut decided = Vec::with_capacity(ids.len());
         for id in ids {
             let Some(event) = store::event(&self.db, workspace, id).await? else { continue };
-            if event.status != "received" {
+            if event.status != EventStatus::Received {
                 continue;
             }
             decided.push((id, self.decide(workspace, &event, &rules).await?));
@@ -240,7 +237,7 @@ impl Automations {
             Ok(facts) => facts,
             Err(error @ (AutomationsError::Store(_) | AutomationsError::Vault(_))) => return Err(error),
             Err(error) => {
-                return Ok(Decision::Failed { trigger: event.trigger_kind.clone(), error: error.to_string() });
+                return Ok(Decision::Failed { trigger: event.trigger_kind, error: error.to_string() });
             }
         };
         let mut verdicts = Vec::with_capacity(rules.len());
@@ -260,7 +257,7 @@ impl Automations {
                 },
             };
             verdicts.push(RuleVerdict {
-                rule_id: rule.row.id.clone(),
+                rule_id: rule.row.id.to_string(),
                 rule_name: rule.row.name.clone(),
                 matched: verdict.matched,
                 reasons: verdict.reasons,
@@ -271,7 +268,7 @@ impl Automations {
         let mut notify = Vec::new();
         let mut syncs = Vec::new();
         for (index, rule, action) in planned {
-            let rule_id = RuleId::parse(&rule.row.id).map_err(|_| AutomationsError::NotFound("rule"))?;
+            let rule_id = rule.row.id.clone();
             let done = match action {
                 Action::Assign(_) | Action::SetStatus(_) => {
                     self.act_on_conversation(workspace, &rule_id, &facts, action).await?
@@ -280,7 +277,7 @@ impl Automations {
                     match store::crm_connection(&self.db, workspace, &sync.connection_id).await? {
                         Some(connection) => {
                             syncs.push((
-                                rule_id,
+                                rule_id.clone(),
                                 sync.connection_id.clone(),
                                 self.lead_for(workspace, sync, &facts).await?,
                             ));
@@ -310,7 +307,7 @@ impl Automations {
     ) -> Result<(), AutomationsError> {
         let (facts, mut verdicts, notify, syncs) = match decision {
             Decision::Failed { trigger, error } => {
-                store::finish_event(tx, workspace, id, &trigger, None, None, Some(&error)).await?;
+                store::finish_event(tx, workspace, id, trigger, None, None, Some(&error)).await?;
                 return Ok(());
             }
             Decision::Evaluated { facts, verdicts, notify, syncs } => (facts, verdicts, notify, syncs),
@@ -340,8 +337,7 @@ impl Automations {
         }
         let facts_json = serde_json::to_string(&facts).unwrap_or_default();
         let verdicts_json = serde_json::to_string(&verdicts).unwrap_or_default();
-        store::finish_event(tx, workspace, id, facts.trigger.as_str(), Some(&facts_json), Some(&verdicts_json), None)
-            .await?;
+        store::finish_event(tx, workspace, id, facts.trigger, Some(&facts_json), Some(&verdicts_json), None).await?;
         Ok(())
     }
 
@@ -439,7 +435,7 @@ pub(crate) fn thread_key(facts: &Facts) -> Option<String> {
 /// What processing decided for one event, written with the others of its job.
 enum Decision<'r> {
     /// Its facts could not be gathered: the event is marked failed with the reason.
-    Failed { trigger: String, error: String },
+    Failed { trigger: Trigger, error: String },
     /// The rules were evaluated; the notifications and syncs are still to queue.
     Evaluated {
         facts: Facts,

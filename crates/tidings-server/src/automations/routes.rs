@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use serde::Serialize;
+use tidings_connectors::crm::Crm;
 use tidings_core::{CrmConnectionId, DeliveryId, DestinationId, EventId, RuleId};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -100,9 +101,9 @@ async fn list_pipedrive(State(state): State<AppState>, auth: Auth) -> Result<imp
     let rows = super::store::crm_connections(&state.db, &auth.workspace_id).await?;
     Ok(Envelope::new(
         rows.into_iter()
-            .filter(|row| row.provider == "pipedrive")
+            .filter(|row| row.provider == Crm::Pipedrive)
             .map(|row| {
-                let url = CrmConnectionId::parse(&row.id).map(|id| automations.intake_url(&id)).unwrap_or_default();
+                let url = automations.intake_url(&row.id);
                 CrmConnectionOut::from_row(row, url)
             })
             .collect::<Vec<_>>(),
@@ -121,7 +122,7 @@ async fn connect_pipedrive(
     auth.require(Permission::ManageCrm)?;
     let automations = &state.automations;
     let row = automations.connect_pipedrive(&auth.workspace_id, body.name.as_deref(), &body.api_token).await?;
-    let url = CrmConnectionId::parse(&row.id).map(|id| automations.intake_url(&id)).unwrap_or_default();
+    let url = automations.intake_url(&row.id);
     Ok((StatusCode::CREATED, Envelope::new(CrmConnectionOut::from_row(row, url))))
 }
 

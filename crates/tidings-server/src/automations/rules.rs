@@ -31,6 +31,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use strum::VariantArray;
 use tidings_connectors::money::Money;
 use tidings_connectors::notify::{DealNotice, Message, Template};
 use utoipa::ToSchema;
@@ -38,6 +39,7 @@ use utoipa::ToSchema;
 use super::actions::{self, Action, NotifyAction};
 use super::model::{DealFacts, Facts, ItemFacts, Trigger};
 use super::triggers;
+use crate::inbox::model::stored_enum;
 
 /// A validation error: the path of the bad field and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,34 +56,15 @@ impl FieldError {
     }
 }
 
-/// How conditions combine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum MatchMode {
-    /// Every condition must hold.
-    All,
-    /// One condition is enough.
-    Any,
-}
-
-impl MatchMode {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MatchMode::All => "all",
-            MatchMode::Any => "any",
-        }
+stored_enum!(
+    /// How conditions combine.
+    MatchMode {
+        /// Every condition must hold.
+        All,
+        /// One condition is enough.
+        Any,
     }
-
-    /// Parses a stored name.
-    pub fn parse(value: &str) -> Option<MatchMode> {
-        match value {
-            "all" => Some(MatchMode::All),
-            "any" => Some(MatchMode::Any),
-            _ => None,
-        }
-    }
-}
+);
 
 /// One condition, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,11 +148,11 @@ const MAX_CONDITIONS: usize = 20;
 
 /// Validates a rule's trigger, conditions and actions as submitted.
 pub fn parse(trigger: &str, match_mode: &str, conditions: &Value, actions: &Value) -> Result<RuleLogic, FieldError> {
-    let trigger = Trigger::parse(trigger).ok_or_else(|| {
-        let known: Vec<_> = Trigger::ALL.iter().map(|t| t.as_str()).collect();
+    let trigger = trigger.parse::<Trigger>().map_err(|_| {
+        let known: Vec<_> = Trigger::VARIANTS.iter().map(|t| t.as_str()).collect();
         FieldError::new("trigger", format!("unknown trigger `{trigger}`; one of {}", known.join(", ")))
     })?;
-    let match_mode = MatchMode::parse(match_mode).ok_or_else(|| FieldError::new("match", "must be `all` or `any`"))?;
+    let match_mode = match_mode.parse::<MatchMode>().map_err(|_| FieldError::new("match", "must be `all` or `any`"))?;
     let none = Vec::new();
     let list = match conditions {
         Value::Null => &none,
@@ -303,11 +286,16 @@ pub(crate) fn check_variables(template: &str) -> Result<(), String> {
 }
 
 /// Reads conditions stored by [`parse`] back (they were valid when saved).
-pub fn stored(trigger: Trigger, match_mode: &str, conditions: &str, actions: &str) -> Result<RuleLogic, FieldError> {
+pub fn stored(
+    trigger: Trigger,
+    match_mode: MatchMode,
+    conditions: &str,
+    actions: &str,
+) -> Result<RuleLogic, FieldError> {
     let conditions: Value =
         serde_json::from_str(conditions).map_err(|e| FieldError::new("conditions", e.to_string()))?;
     let actions: Value = serde_json::from_str(actions).map_err(|e| FieldError::new("actions", e.to_string()))?;
-    parse(trigger.as_str(), match_mode, &conditions, &actions)
+    parse(trigger.as_str(), match_mode.as_str(), &conditions, &actions)
 }
 
 /// Whether a rule matched an event, and if not, why.

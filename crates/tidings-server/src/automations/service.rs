@@ -7,7 +7,7 @@ use serde_json::Value;
 use tidings_connectors::money::Money;
 use tidings_connectors::notify::Message;
 use tidings_core::time::{now_millis, to_rfc3339};
-use tidings_core::{DeliveryId, DestinationId, EventId, RuleId, WorkspaceId};
+use tidings_core::{CrmConnectionId, DeliveryId, DestinationId, EventId, RuleId, WorkspaceId};
 
 use super::actions::Action;
 use super::dto::{BacktestItem, BacktestOut, LogQuery, RuleIn, TestOut};
@@ -70,8 +70,8 @@ impl Automations {
         let (conditions, actions) = stored_json(&logic);
         let fields = RuleFields {
             name: input.name.trim(),
-            trigger: logic.trigger.as_str(),
-            match_mode: logic.match_mode.as_str(),
+            trigger: logic.trigger,
+            match_mode: logic.match_mode,
             conditions: &conditions,
             actions: &actions,
             enabled: input.enabled.unwrap_or(true),
@@ -94,8 +94,8 @@ impl Automations {
         let (conditions, actions) = stored_json(&logic);
         let fields = RuleFields {
             name: input.name.trim(),
-            trigger: logic.trigger.as_str(),
-            match_mode: logic.match_mode.as_str(),
+            trigger: logic.trigger,
+            match_mode: logic.match_mode,
             conditions: &conditions,
             actions: &actions,
             enabled: input.enabled.unwrap_or(current.enabled),
@@ -116,8 +116,8 @@ impl Automations {
         let row = self.rule(workspace, id).await?;
         let fields = RuleFields {
             name: &row.name,
-            trigger: &row.trigger_kind,
-            match_mode: &row.match_mode,
+            trigger: row.trigger_kind,
+            match_mode: row.match_mode,
             conditions: &row.conditions,
             actions: &row.actions,
             enabled,
@@ -153,8 +153,8 @@ impl Automations {
         sample: bool,
     ) -> Result<TestOut, AutomationsError> {
         let row = self.rule(workspace, rule_id).await?;
-        let trigger = Trigger::parse(&row.trigger_kind).ok_or(AutomationsError::NotFound("rule"))?;
-        let logic = rules::stored(trigger, &row.match_mode, &row.conditions, &row.actions)?;
+        let trigger = row.trigger_kind;
+        let logic = rules::stored(trigger, row.match_mode, &row.conditions, &row.actions)?;
         let event = match event_id {
             Some(id) => {
                 let id =
@@ -171,7 +171,7 @@ impl Automations {
             None => sample_facts(trigger),
         };
         let verdict = rules::evaluate(&logic, &facts);
-        let event_id = event.as_ref().and_then(|e| EventId::parse(&e.id).ok());
+        let event_id = event.as_ref().map(|e| e.id.clone());
         let names = self.action_names(workspace).await?;
         let mut orders = Vec::new();
         for action in &logic.actions {
@@ -225,7 +225,7 @@ impl Automations {
                 deliveries.push(super::dto::DeliveryOut::from_row(row));
             }
         }
-        Ok(TestOut { event_id: event.map(|e| e.id), sample: event_id.is_none(), verdict, actions, deliveries })
+        Ok(TestOut { event_id: event.map(|e| e.id.into()), sample: event_id.is_none(), verdict, actions, deliveries })
     }
 
     /// Sends a sample message to one destination, marked as a test.
@@ -267,7 +267,7 @@ impl Automations {
                 false => Vec::new(),
             };
             results.push(BacktestItem {
-                event_id: event.id.clone(),
+                event_id: event.id.to_string(),
                 received_at: to_rfc3339(event.received_at),
                 matched: verdict.matched,
                 reasons: verdict.reasons,
@@ -290,8 +290,8 @@ impl Automations {
         let row = self.rule(workspace, id).await?;
         Ok(RuleIn {
             name: row.name,
-            trigger: row.trigger_kind,
-            match_mode: Some(row.match_mode),
+            trigger: row.trigger_kind.to_string(),
+            match_mode: Some(row.match_mode.to_string()),
             conditions: serde_json::from_str(&row.conditions).unwrap_or(Value::Array(Vec::new())),
             actions: serde_json::from_str(&row.actions).unwrap_or(Value::Array(Vec::new())),
             enabled: Some(row.enabled),
@@ -305,7 +305,7 @@ impl Automations {
         query: &LogQuery,
     ) -> Result<Vec<DeliveryRow>, AutomationsError> {
         if let Some(status) = &query.status
-            && DeliveryStatus::parse(status).is_none()
+            && status.parse::<DeliveryStatus>().is_err()
         {
             return Err(AutomationsError::invalid("status", "one of queued, sending, delivered, failed, unconfirmed"));
         }
@@ -337,7 +337,12 @@ impl Automations {
         id: &DeliveryId,
     ) -> Result<DeliveryRow, AutomationsError> {
         let row = self.delivery(workspace, id).await?;
-        if let Some(target) = row.destination_id.as_deref().or(row.crm_connection_id.as_deref()) {
+        if let Some(target) = row
+            .destination_id
+            .as_ref()
+            .map(DestinationId::as_str)
+            .or(row.crm_connection_id.as_ref().map(CrmConnectionId::as_str))
+        {
             self.breakers.record_success(target);
         }
         let mut tx = self.db.begin_for_tenant(workspace).await?;
@@ -362,8 +367,8 @@ impl Automations {
     /// The names actions refer to by id: destinations, members and CRM connections.
     async fn action_names(&self, workspace: &WorkspaceId) -> Result<HashMap<String, String>, AutomationsError> {
         let mut names = HashMap::new();
-        names.extend(store::destinations(&self.db, workspace).await?.into_iter().map(|d| (d.id, d.name)));
-        names.extend(store::crm_connections(&self.db, workspace).await?.into_iter().map(|c| (c.id, c.name)));
+        names.extend(store::destinations(&self.db, workspace).await?.into_iter().map(|d| (d.id.into(), d.name)));
+        names.extend(store::crm_connections(&self.db, workspace).await?.into_iter().map(|c| (c.id.into(), c.name)));
         names.extend(
             identity_store::members(&self.db, workspace).await?.into_iter().map(|m| (m.user_id.to_string(), m.name)),
         );

@@ -24,10 +24,11 @@ use tidings_nlp::lead::LeadTag;
 use tidings_nlp::sentiment::Sentiment;
 use tidings_store::queue::{JobError, JobPayload, NewJob, QueueError, Registry, names};
 
-use super::model::Trigger;
+use super::model::{EventSource, Trigger};
 use super::store::{self, NewEvent};
 use super::{Automations, AutomationsError};
 use crate::events::{DomainEvent, Subscriber};
+use crate::inbox::model::ConversationKind;
 use crate::inbox::store as inbox_store;
 
 /// Reacts to domain events (see the module doc).
@@ -89,19 +90,20 @@ impl Automations {
         &self,
         workspace: &WorkspaceId,
         event: &DomainEvent,
-        kinds: &mut HashMap<ConversationId, String>,
+        kinds: &mut HashMap<ConversationId, ConversationKind>,
         fired: &mut Vec<Fired>,
     ) -> Result<(), AutomationsError> {
         let (conversation, message, triggers, extra) = match event {
             DomainEvent::ItemStored { conversation, message } => {
                 let Some(kind) = self.conversation_kind(workspace, conversation, kinds).await? else { return Ok(()) };
-                let trigger = if kind == "review" { Trigger::ReviewReceived } else { Trigger::MessageReceived };
+                let trigger =
+                    if kind == ConversationKind::Review { Trigger::ReviewReceived } else { Trigger::MessageReceived };
                 (conversation, message, vec![trigger], json!({}))
             }
             DomainEvent::ItemAnalysed { conversation, message, sentiment, lead_tag, handoff_reason } => {
                 let Some(kind) = self.conversation_kind(workspace, conversation, kinds).await? else { return Ok(()) };
                 let mut triggers = Vec::new();
-                if kind == "review" && *sentiment == Sentiment::Negative {
+                if kind == ConversationKind::Review && *sentiment == Sentiment::Negative {
                     triggers.push(Trigger::NegativeReview);
                 }
                 if *lead_tag == Some(LeadTag::Hot) {
@@ -170,9 +172,9 @@ impl Automations {
             let payload = event.payload.to_string();
             let new = NewEvent {
                 id: &id,
-                source: "tidings",
+                source: EventSource::Tidings,
                 crm_connection_id: None,
-                trigger: event.trigger.as_str(),
+                trigger: event.trigger,
                 dedup_key: &event.key,
                 payload: &payload,
             };
@@ -189,13 +191,13 @@ impl Automations {
         &self,
         workspace: &WorkspaceId,
         id: &ConversationId,
-        kinds: &mut HashMap<ConversationId, String>,
-    ) -> Result<Option<String>, AutomationsError> {
+        kinds: &mut HashMap<ConversationId, ConversationKind>,
+    ) -> Result<Option<ConversationKind>, AutomationsError> {
         if let Some(kind) = kinds.get(id) {
-            return Ok(Some(kind.clone()));
+            return Ok(Some(*kind));
         }
         let Some(row) = inbox_store::conversation(&self.db, workspace, id).await? else { return Ok(None) };
-        kinds.insert(id.clone(), row.kind.clone());
+        kinds.insert(id.clone(), row.kind);
         Ok(Some(row.kind))
     }
 }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use tidings_connectors::notify::Message;
 use tidings_core::time::now_millis;
-use tidings_core::{ConnectionId, LocationId, WorkspaceId};
+use tidings_core::{ConnectionId, WorkspaceId};
 use tidings_store::queue::{JobError, JobPayload, NewJob, QueueError, Registry, Schedule, names};
 
 use super::actions::NotifyAction;
@@ -115,15 +115,15 @@ impl Automations {
                 let row = channel_store::connection(&self.db, workspace, &id)
                     .await?
                     .ok_or(AutomationsError::NotFound("connection"))?;
-                let location = match row.location_id.as_deref().map(LocationId::parse) {
-                    Some(Ok(location)) => locations::location(&self.db, workspace, &location).await?.map(|l| l.name),
-                    _ => None,
+                let location = match &row.location_id {
+                    Some(location) => locations::location(&self.db, workspace, location).await?.map(|l| l.name),
+                    None => None,
                 };
                 facts.connection = Some(ConnectionFacts {
-                    connection_id: row.id,
-                    platform: row.platform,
+                    connection_id: row.id.into(),
+                    platform: row.platform.as_str().to_owned(),
                     name: row.display_name,
-                    location_id: row.location_id,
+                    location_id: row.location_id.map(String::from),
                     location,
                     status: text("status"),
                     error: text("error"),

@@ -39,19 +39,19 @@ impl ChannelContext {
         connection: &store::ConnectionRow,
         platform: Platform,
     ) -> Result<AccountRef, JobError> {
-        let id = ConnectionId::parse(&connection.id).map_err(JobError::fatal)?;
-        let mut creds = credentials::load(&self.vault, workspace, &id).await?;
+        let id = &connection.id;
+        let mut creds = credentials::load(&self.vault, workspace, id).await?;
         if let Some(oauth) = self.platforms.oauth(platform) {
             let refreshed = ensure_fresh(&oauth, &mut creds, now_millis()).await;
             match refreshed {
                 Ok(true) => {
-                    credentials::save(&self.vault, workspace, &id, &creds).await?;
+                    credentials::save(&self.vault, workspace, id, &creds).await?;
                     let mut tx = self.db.begin_for_tenant(workspace).await?;
-                    store::set_token_expiry(&mut tx, workspace, &id, creds.expires_at_ms).await?;
+                    store::set_token_expiry(&mut tx, workspace, id, creds.expires_at_ms).await?;
                     tx.commit().await?;
                 }
                 Ok(false) => {}
-                Err(error) => return Err(self.fail(workspace, &id, platform, error).await),
+                Err(error) => return Err(self.fail(workspace, id, platform, error).await),
             }
         }
         Ok(AccountRef { external_id: connection.external_account_id.clone(), credentials: creds })

@@ -250,11 +250,11 @@ impl WebhookSubscriptionOut {
 
 impl From<ConnectionRow> for ConnectionOut {
     fn from(row: ConnectionRow) -> Self {
-        let platform = Platform::parse(&row.platform);
+        let platform = row.platform;
         Self {
-            platform_label: platform.map_or_else(|| row.platform.clone(), |p| p.label().to_owned()),
-            kind: platform.map_or(PlatformKind::Reviews, PlatformKind::of),
-            reply_support: platform.map_or(ReplySupportOut::Manual, |p| p.reply_support().into()),
+            platform_label: platform.label().to_owned(),
+            kind: PlatformKind::of(platform),
+            reply_support: platform.reply_support().into(),
             last_synced_at: row.last_synced_at.map(to_rfc3339),
             last_error_at: row.last_error_at.map(to_rfc3339),
             token_expires_at: row.token_expires_at.map(to_rfc3339),
@@ -265,9 +265,9 @@ impl From<ConnectionRow> for ConnectionOut {
             webhook_subscription_error: row.webhook_subscription_error,
             created_at: to_rfc3339(row.created_at),
             updated_at: to_rfc3339(row.updated_at),
-            id: row.id,
-            platform: row.platform,
-            location_id: row.location_id,
+            id: row.id.into(),
+            platform: platform.as_str().to_owned(),
+            location_id: row.location_id.map(String::from),
             external_account_id: row.external_account_id,
             display_name: row.display_name,
             status: row.status,

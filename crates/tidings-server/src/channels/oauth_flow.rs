@@ -218,11 +218,9 @@ impl Channels {
             if let Some(existing) =
                 store::connection_by_account(&self.db, platform.as_str(), &account.external_id).await?
             {
-                if existing.workspace_id == *workspace
-                    && let Ok(id) = ConnectionId::parse(&existing.id)
-                {
-                    self.reconnect(caller, &id, &account.credentials).await?;
-                    done.reconnected.push(id);
+                if existing.workspace_id == *workspace {
+                    self.reconnect(caller, &existing.id, &account.credentials).await?;
+                    done.reconnected.push(existing.id);
                 } else {
                     done.skipped += 1;
                 }

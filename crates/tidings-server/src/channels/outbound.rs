@@ -45,7 +45,7 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
         .await?
         .ok_or_else(|| JobError::fatal("conversation gone"))?;
     let platform = Platform::parse(&conversation.platform).ok_or_else(|| JobError::fatal("unknown platform"))?;
-    let is_review = conversation.kind == ConversationKind::Review.as_str();
+    let is_review = conversation.kind == ConversationKind::Review;
     match status {
         ResponseStatus::Queued => {}
         // Interrupted after the platform was called: only an idempotent upsert may be repeated.
@@ -64,11 +64,10 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
         return manual(context, workspace, &job.response_id, &conversation_id, platform, conversation.url.as_deref())
             .await;
     }
-    let Some(connection_id) = conversation.connection_id.as_deref() else {
+    let Some(connection_id) = conversation.connection_id.clone() else {
         return manual(context, workspace, &job.response_id, &conversation_id, platform, conversation.url.as_deref())
             .await;
     };
-    let connection_id = ConnectionId::parse(connection_id).map_err(JobError::fatal)?;
     let connection = channel_store::connection(&context.db, workspace, &connection_id)
         .await?
         .ok_or_else(|| JobError::fatal("the connection was removed"))?;
@@ -111,7 +110,7 @@ async fn send(context: &ChannelContext, job: &SendResponse, job_context: &JobCon
                 ..update(ResponseStatus::Posted, None)
             };
             store::update_response(&mut tx, workspace, &job.response_id, &posted).await?;
-            let source = connection.source()?;
+            let source = connection.source();
             let kind = if is_review { MessageKind::Reply } else { MessageKind::Message };
             ingest::outbound(
                 &mut tx,
@@ -158,20 +157,19 @@ async fn delete(context: &ChannelContext, job: &DeleteResponse) -> Result<(), Jo
     };
     let platform = Platform::parse(&conversation.platform).ok_or_else(|| JobError::fatal("unknown platform"))?;
     let (Some(source), Some(connection_id)) =
-        (context.platforms.review_source(platform), conversation.connection_id.as_deref())
+        (context.platforms.review_source(platform), conversation.connection_id.as_ref())
     else {
         // Messages cannot be unsent; nothing to do on the platform.
         return Ok(());
     };
-    let connection_id = ConnectionId::parse(connection_id).map_err(JobError::fatal)?;
-    let Some(connection) = channel_store::connection(&context.db, workspace, &connection_id).await? else {
+    let Some(connection) = channel_store::connection(&context.db, workspace, connection_id).await? else {
         return Ok(());
     };
     context.check_breaker(platform)?;
     let account = context.account(workspace, &connection, platform).await?;
     match source.delete_reply(&account, &conversation.external_thread_id).await {
         Ok(()) | Err(tidings_connectors::ConnectorError::ReplyNotSupported { .. }) => Ok(()),
-        Err(error) => Err(context.fail(workspace, &connection_id, platform, error).await),
+        Err(error) => Err(context.fail(workspace, connection_id, platform, error).await),
     }
 }
 

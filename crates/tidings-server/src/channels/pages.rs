@@ -238,9 +238,9 @@ async fn render(
     let locations = channels.locations(workspace).await.map_err(channels_error)?;
     let connections = channels.connections(workspace).await.map_err(channels_error)?;
     let now = now_millis();
-    let location_name = |id: &Option<String>| {
-        id.as_deref()
-            .and_then(|id| locations.iter().find(|l| l.row.id.as_str() == id))
+    let location_name = |id: &Option<LocationId>| {
+        id.as_ref()
+            .and_then(|id| locations.iter().find(|l| l.row.id == *id))
             .map(|l| l.row.name.clone())
             .unwrap_or_default()
     };
@@ -249,9 +249,9 @@ async fn render(
         .map(|c| {
             let (token_expiry, token_expired) = c.token_expires_at.map(|at| until(at, now)).unwrap_or_default();
             ConnectionView {
-                platform_label: crate::inbox::pages::platform_label(&c.platform),
+                platform_label: c.platform.label().to_owned(),
                 location: location_name(&c.location_id),
-                location_id: c.location_id.clone().unwrap_or_default(),
+                location_id: c.location_id.clone().map(String::from).unwrap_or_default(),
                 status_class: status_class(c.status),
                 status_label: match c.status {
                     ConnectionStatus::Active => "active",
@@ -279,8 +279,8 @@ async fn render(
                     WebhookSubscriptionOut::NotApplicable => "",
                 },
                 subscription_error: c.webhook_subscription_error.unwrap_or_default(),
-                id: c.id,
-                platform: c.platform,
+                id: c.id.into(),
+                platform: c.platform.as_str().to_owned(),
                 display_name: c.display_name,
                 account: c.external_account_id,
                 status: c.status.to_string(),

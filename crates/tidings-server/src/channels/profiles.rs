@@ -4,7 +4,7 @@
 //! written) and renames the contact, its messages and its threads' search text.
 
 use serde::{Deserialize, Serialize};
-use tidings_connectors::{ConnectorError, Platform};
+use tidings_connectors::ConnectorError;
 use tidings_core::{ConnectionId, WorkspaceId};
 use tidings_store::queue::{JobError, JobPayload, Registry, names};
 
@@ -39,7 +39,7 @@ async fn name_sender(context: &ChannelContext, job: &NameSender) -> Result<(), J
     let workspace = &job.workspace_id;
     // Disconnected since the message arrived: the placeholder stays.
     let Some(connection) = store::connection(&context.db, workspace, &job.connection_id).await? else { return Ok(()) };
-    let platform = Platform::parse(&connection.platform).ok_or_else(|| JobError::fatal("unknown platform"))?;
+    let platform = connection.platform;
     let Some(channel) = context.platforms.channel(platform) else { return Ok(()) };
     context.check_breaker(platform)?;
     let account = context.account(workspace, &connection, platform).await?;
@@ -61,7 +61,7 @@ async fn name_sender(context: &ChannelContext, job: &NameSender) -> Result<(), J
     };
     let Some(name) = name else { return Ok(()) };
     let mut tx = context.db.begin_for_tenant(workspace).await?;
-    let renamed = ingest::name_sender(&mut tx, workspace, &connection.platform, &job.sender_id, &name).await?;
+    let renamed = ingest::name_sender(&mut tx, workspace, platform.as_str(), &job.sender_id, &name).await?;
     tx.commit().await?;
     let events = renamed.iter().map(|id| LiveEvent::new(workspace, "conversation.updated", id)).collect();
     context.live.publish(events).await;

@@ -276,14 +276,13 @@ impl Channels {
         workspace: &WorkspaceId,
         row: &ConnectionRow,
     ) -> Result<Option<(Box<dyn MessagingChannel>, AccountRef)>, ChannelsError> {
-        let Some(channel) = Platform::parse(&row.platform).and_then(|p| self.platforms.channel(p)) else {
+        let Some(channel) = self.platforms.channel(row.platform) else {
             return Ok(None);
         };
         if row.credentials_secret.is_none() {
             return Ok(None);
         }
-        let id = ConnectionId::parse(&row.id).map_err(StoreError::corrupt)?;
-        let credentials = credentials::load(&self.vault, workspace, &id).await?;
+        let credentials = credentials::load(&self.vault, workspace, &row.id).await?;
         Ok(Some((channel, AccountRef { external_id: row.external_account_id.clone(), credentials })))
     }
 
@@ -294,10 +293,10 @@ impl Channels {
         if row.webhook_subscription != Some(WebhookSubscriptionState::Subscribed) {
             return Ok(());
         }
-        let siblings = [Platform::Messenger, Platform::Facebook].map(Platform::as_str);
-        if siblings.contains(&row.platform.as_str()) {
+        let siblings = [Platform::Messenger, Platform::Facebook];
+        if siblings.contains(&row.platform) {
             for sibling in siblings.into_iter().filter(|p| *p != row.platform) {
-                if store::connection_by_account(&self.db, sibling, &row.external_account_id).await?.is_some() {
+                if store::connection_by_account(&self.db, sibling.as_str(), &row.external_account_id).await?.is_some() {
                     return Ok(());
                 }
             }
@@ -382,7 +381,7 @@ impl Channels {
         };
         let location = match patch.location_id {
             Some(value) => self.existing_location(workspace, "locationId", value.as_deref()).await?,
-            None => row.location_id.as_deref().and_then(|l| LocationId::parse(l).ok()),
+            None => row.location_id.clone(),
         };
         let interval = sync_interval(patch.sync_interval_secs)?.unwrap_or(row.sync_interval_secs);
         let current = row.status;
@@ -392,7 +391,7 @@ impl Channels {
             _ => current,
         };
         let resumed = current == ConnectionStatus::Paused && status == ConnectionStatus::Active;
-        let moved = location.as_ref().map(LocationId::as_str) != row.location_id.as_deref();
+        let moved = location != row.location_id;
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         if !store::update_connection(&mut tx, workspace, id, &display_name, location.as_ref(), status, interval).await?
         {

@@ -1,7 +1,7 @@
 //! Locations and connected platform accounts. Functions touching a workspace's data take its
 //! `WorkspaceId` first.
 
-use tidings_connectors::WebhookSubscription;
+use tidings_connectors::{Platform, WebhookSubscription};
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, LocationId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, execute, tenant_read, with_reader, with_tx, with_writer};
@@ -23,15 +23,13 @@ pub struct LocationFields {
 }
 
 /// A connected platform account (never its credentials).
-///
-/// `id`, `location_id` and `platform` are still text: the pipeline reads them as text (issue 12
-/// leaves that folder to its owner this round).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ConnectionRow {
-    pub id: String,
+    pub id: ConnectionId,
     pub workspace_id: WorkspaceId,
-    pub location_id: Option<String>,
-    pub platform: String,
+    pub location_id: Option<LocationId>,
+    #[sqlx(try_from = "String")]
+    pub platform: Platform,
     pub external_account_id: String,
     pub display_name: String,
     pub status: ConnectionStatus,
@@ -59,13 +57,13 @@ pub struct ConnectionRow {
 impl ConnectionRow {
     /// Where items arriving through this account are filed: its workspace, platform, connection
     /// and location.
-    pub fn source(&self) -> Result<Source, StoreError> {
-        Ok(Source {
+    pub fn source(&self) -> Source {
+        Source {
             workspace_id: self.workspace_id.clone(),
-            platform: self.platform.clone(),
-            connection_id: Some(ConnectionId::parse(&self.id).map_err(StoreError::corrupt)?),
-            location_id: self.location_id.as_deref().map(LocationId::parse).transpose().map_err(StoreError::corrupt)?,
-        })
+            platform: self.platform.as_str().to_owned(),
+            connection_id: Some(self.id.clone()),
+            location_id: self.location_id.clone(),
+        }
     }
 }
 

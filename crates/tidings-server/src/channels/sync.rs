@@ -101,9 +101,9 @@ pub async fn start_sync(
     let connections: Vec<ConnectionRow> = store::connections(db, workspace)
         .await?
         .into_iter()
-        .filter(|c| Platform::parse(&c.platform).is_some_and(Platform::is_review_source))
+        .filter(|c| c.platform.is_review_source())
         .filter(|c| c.status != ConnectionStatus::Paused)
-        .filter(|c| only.is_none_or(|id| id.as_str() == c.id))
+        .filter(|c| only.is_none_or(|id| *id == c.id))
         .collect();
     let total = i64::try_from(connections.len()).unwrap_or(i64::MAX);
     let mut tx = db.begin_for_tenant(workspace).await?;
@@ -115,7 +115,7 @@ pub async fn start_sync(
     for connection in &connections {
         let job = SyncConnection {
             workspace_id: workspace.clone(),
-            connection_id: ConnectionId::parse(&connection.id).map_err(StoreError::corrupt)?,
+            connection_id: connection.id.clone(),
             task_id: Some(task.clone()),
         };
         queue.enqueue_in(&mut tx, NewJob::new(&job)?.workspace(workspace.clone())).await?;
@@ -166,12 +166,12 @@ async fn sync(context: &ChannelContext, job: &SyncConnection, job_context: &JobC
 
 /// Reads new reviews until caught up; records the outcome on the connection.
 async fn run(context: &ChannelContext, workspace: &WorkspaceId, connection: &ConnectionRow) -> Result<(), JobError> {
-    let platform = Platform::parse(&connection.platform).ok_or_else(|| JobError::fatal("unknown platform"))?;
+    let platform = connection.platform;
     let source = context.platforms.review_source(platform).ok_or_else(|| JobError::fatal("not a review platform"))?;
-    let id = ConnectionId::parse(&connection.id).map_err(JobError::fatal)?;
+    let id = &connection.id;
     context.check_breaker(platform)?;
     let account = context.account(workspace, connection, platform).await?;
-    let target = connection.source()?;
+    let target = connection.source();
     // Only a pending platform task is resumed; page tokens are for one listing and go stale.
     let mut cursor = connection.sync_cursor.clone().filter(|c| c.starts_with("task:"));
     let mut cost = 0;
@@ -179,7 +179,7 @@ async fn run(context: &ChannelContext, workspace: &WorkspaceId, connection: &Con
     for _ in 0..MAX_PAGES {
         let page = match source.fetch_reviews(&account, cursor.as_deref()).await {
             Ok(page) => page,
-            Err(error) => return Err(context.fail(workspace, &id, platform, error).await),
+            Err(error) => return Err(context.fail(workspace, id, platform, error).await),
         };
         context.breakers.record_success(platform.as_str());
         cost += page.cost_centi_cents;
@@ -227,7 +227,7 @@ async fn run(context: &ChannelContext, workspace: &WorkspaceId, connection: &Con
         next_sync_at,
         cost_centi_cents: cost,
     };
-    store::record_sync(&mut tx, workspace, &id, &outcome).await?;
+    store::record_sync(&mut tx, workspace, id, &outcome).await?;
     tx.commit().await?;
     Ok(())
 }

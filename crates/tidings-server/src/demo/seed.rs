@@ -16,7 +16,7 @@ use serde_json::json;
 use tidings_connectors::{FetchedReply, FetchedReview, InboundMessage, Platform};
 use tidings_core::time::now_millis;
 use tidings_core::{Config, ConnectionId, ConversationId, LocationId, UserId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader};
 
 use super::content::{self, Mood, Venue};
 use crate::access::Origin;
@@ -281,13 +281,7 @@ async fn create_owner_and_workspace(db: &Db, password_hash: &str) -> Result<(Wor
     if !identity_store::insert_workspace(&mut tx, &workspace, DEMO_WORKSPACE, DEMO_SLUG, "free").await? {
         return Err(SeedError::Conflict(format!("another workspace already has the address `{DEMO_SLUG}`")));
     }
-    with_tx!(tx, |conn| sqlx::query("UPDATE workspaces SET settings = $2 WHERE id = $1")
-        .bind(workspace.as_str())
-        .bind(DEMO_MARKER)
-        .execute(&mut **conn)
-        .await
-        .map(|_| ()))
-    .map_err(StoreError::from)?;
+    execute!(tx, "UPDATE workspaces SET settings = $2 WHERE id = $1", workspace.as_str(), DEMO_MARKER)?;
     identity_store::insert_membership(&mut tx, &workspace, &user, Role::Owner).await?;
     let entry = AuditEntry::success(Actor::System, &Origin::default(), "workspace.created", "workspace")
         .on(&workspace)
@@ -415,16 +409,14 @@ async fn place(
 /// Never due for a sync (there is nothing to call), shown as synced just now, and marked as a demo
 /// account so that the outbound sender records replies to it without calling a platform.
 async fn park(tx: &mut Tx, workspace: &WorkspaceId, id: &ConnectionId, now: i64) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE channel_connections SET next_sync_at = NULL, last_synced_at = $3, demo = TRUE \
-         WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        now
+    )?;
     Ok(())
 }
 

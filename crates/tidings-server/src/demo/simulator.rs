@@ -137,7 +137,7 @@ impl Simulator {
             .into_iter()
             .filter(|c| c.external_account_id.starts_with("demo-"))
             .filter_map(|c| {
-                let platform = Platform::parse(&c.platform)?;
+                let platform = c.platform;
                 let location = LOCATIONS.iter().find(|l| l.accounts.iter().any(|a| a.1 == c.external_account_id))?;
                 Some(Target { platform, account: c.external_account_id, location })
             })

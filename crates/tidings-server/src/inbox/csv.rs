@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tidings_connectors::FetchedReview;
 use tidings_core::time::to_rfc3339;
-use tidings_core::{LocationId, TaskId, UserId, WorkspaceId};
+use tidings_core::{ConversationId, LocationId, TaskId, UserId, WorkspaceId};
 use tidings_store::queue::{JobContext, JobError, JobPayload, NewJob, Queue, QueueError, Registry, names};
 use tidings_store::{Db, StoreError};
 use utoipa::ToSchema;
@@ -472,8 +472,8 @@ fn protect(value: &str) -> std::borrow::Cow<'_, str> {
 /// CSV lines for a page of reviews.
 pub fn export_lines(
     rows: &[ConversationRow],
-    reviews: &HashMap<String, MessageRow>,
-    responses: &HashMap<String, ResponseRow>,
+    reviews: &HashMap<ConversationId, MessageRow>,
+    responses: &HashMap<ConversationId, ResponseRow>,
     header: bool,
 ) -> Result<Vec<u8>, csv::Error> {
     let mut writer = csv::WriterBuilder::new().from_writer(Vec::new());
@@ -545,7 +545,7 @@ pub fn export_stream(
         if rows.is_empty() {
             return Ok(None);
         }
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let ids: Vec<ConversationId> = rows.iter().map(|r| r.id.clone()).collect();
         let reviews = store::first_inbound_of(&state.db, &state.workspace, &ids).await?;
         let responses = store::current_responses_of(&state.db, &state.workspace, &ids).await?;
         let chunk = export_lines(&rows, &reviews, &responses, false)?;

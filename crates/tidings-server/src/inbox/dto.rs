@@ -9,7 +9,7 @@ use tidings_core::{LocationId, UserId};
 use utoipa::{IntoParams, ToSchema};
 
 use super::csv::IMPORTED_PLATFORM;
-use super::model::{ConversationStatus, MessageKind, ReplyKind, ResponseStatus};
+use super::model::{ConversationKind, ConversationStatus, Direction, MessageKind, ReplyKind, ResponseStatus};
 use super::search;
 use super::store::{ConversationFilter, ConversationRow, MessageRow, PageStart, ResponseRow};
 use super::tasks::{TaskKind, TaskRow, TaskStatus};
@@ -265,7 +265,7 @@ pub struct ContactRef {
 }
 
 fn location_of(row: &ConversationRow) -> Option<LocationRef> {
-    row.location_id.clone().map(|id| LocationRef { id, name: row.location_name.clone().unwrap_or_default() })
+    row.location_id.clone().map(|id| LocationRef { id: id.into(), name: row.location_name.clone().unwrap_or_default() })
 }
 
 fn assignee_of(row: &ConversationRow) -> Option<PersonRef> {
@@ -302,7 +302,7 @@ pub struct ResponseOut {
 impl From<ResponseRow> for ResponseOut {
     fn from(row: ResponseRow) -> Self {
         Self {
-            id: row.id,
+            id: row.id.into(),
             conversation_id: row.conversation_id.to_string(),
             status: row.status,
             text: row.body,
@@ -324,8 +324,8 @@ impl From<ResponseRow> for ResponseOut {
 #[serde(rename_all = "camelCase")]
 pub struct MessageOut {
     pub id: String,
-    /// `inbound` (from the customer) or `outbound` (from the business).
-    pub direction: String,
+    /// From the customer (`inbound`) or from the business (`outbound`).
+    pub direction: Direction,
     pub kind: MessageKind,
     pub author: Option<String>,
     pub body: String,
@@ -343,7 +343,7 @@ pub struct MessageOut {
 impl From<MessageRow> for MessageOut {
     fn from(row: MessageRow) -> Self {
         Self {
-            id: row.id,
+            id: row.id.into(),
             direction: row.direction,
             kind: row.kind,
             author: row.author_name,
@@ -395,7 +395,7 @@ impl ReviewOut {
         let assignee = assignee_of(&row);
         let author = row.contact_name.or_else(|| review.as_ref().and_then(|m| m.author_name.clone()));
         Self {
-            id: row.id,
+            id: row.id.into(),
             platform: row.platform,
             location,
             author,
@@ -441,8 +441,7 @@ pub struct ReviewDetailOut {
 #[serde(rename_all = "camelCase")]
 pub struct ConversationOut {
     pub id: String,
-    /// `review` or `thread`.
-    pub kind: String,
+    pub kind: ConversationKind,
     pub platform: String,
     pub location: Option<LocationRef>,
     /// The customer.
@@ -482,7 +481,7 @@ impl From<ConversationRow> for ConversationOut {
             phone: row.contact_phone,
         });
         Self {
-            id: row.id,
+            id: row.id.into(),
             kind: row.kind,
             platform: row.platform,
             location,

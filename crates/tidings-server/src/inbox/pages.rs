@@ -174,7 +174,7 @@ fn row_view(row: ConversationRow, query: &str, selected: Option<&str>, now: i64)
         location: row.location_name.unwrap_or_default(),
         key: row.activity_key,
         platform: row.platform,
-        id: row.id,
+        id: row.id.into(),
     }
 }
 

@@ -203,7 +203,7 @@ async fn get_review(
     if !is_review(&row) {
         return Err(ApiError::not_found("review"));
     }
-    let review = messages.iter().find(|m| m.direction == Direction::Inbound.as_str()).cloned();
+    let review = messages.iter().find(|m| m.direction == Direction::Inbound).cloned();
     let current = responses.iter().rev().find(|r| r.status != ResponseStatus::Deleted).cloned();
     let mut messages: Vec<MessageOut> = messages.into_iter().map(MessageOut::from).collect();
     analysis::attach(&state.db, &auth.workspace_id, &id, &mut messages).await?;

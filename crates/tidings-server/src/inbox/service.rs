@@ -4,7 +4,7 @@
 use serde_json::json;
 use tidings_connectors::{Platform, ReplySupport};
 use tidings_core::time::now_millis;
-use tidings_core::{ConversationId, LocationId, MessageId, ResponseId, UserId, WorkspaceId};
+use tidings_core::{ConversationId, ResponseId, UserId, WorkspaceId};
 use tidings_store::queue::{Queue, QueueError};
 use tidings_store::{Db, StoreError};
 
@@ -90,8 +90,7 @@ impl Inbox {
         workspace: &WorkspaceId,
         conversation: &ConversationRow,
     ) -> Result<Option<Window>, InboxError> {
-        let id = ConversationId::parse(&conversation.id).map_err(StoreError::corrupt)?;
-        let last_inbound_at = store::last_inbound_at(&self.db, workspace, &id).await?;
+        let last_inbound_at = store::last_inbound_at(&self.db, workspace, &conversation.id).await?;
         Ok(window::window_of(conversation, last_inbound_at, now_millis()))
     }
 
@@ -123,7 +122,7 @@ impl Inbox {
         let in_reply_to = store::first_inbound(&self.db, workspace, id).await?;
         let (status, deep_link) = plan(&conversation, platform, request.post_to_platform);
         let response_id = ResponseId::generate();
-        let in_reply_to_id = in_reply_to.as_ref().and_then(|m| MessageId::parse(&m.id).ok());
+        let in_reply_to_id = in_reply_to.as_ref().map(|m| m.id.clone());
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         store::insert_response(
             &mut tx,
@@ -174,7 +173,7 @@ impl Inbox {
             return Err(InboxError::Conflict("the reply is being posted; try again in a moment".into()));
         }
         let (status, _) = plan(&conversation, Platform::parse(&conversation.platform), request.post_to_platform);
-        let response_id = ResponseId::parse(&current.id).map_err(StoreError::corrupt)?;
+        let response_id = current.id.clone();
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         let update = ResponseUpdate { body: Some(&text), ..ResponseUpdate::to(status) };
         store::update_response(&mut tx, workspace, &response_id, &update).await?;
@@ -190,7 +189,7 @@ impl Inbox {
     pub async fn delete_reply(&self, workspace: &WorkspaceId, id: &ConversationId) -> Result<(), InboxError> {
         let current =
             store::current_response(&self.db, workspace, id).await?.ok_or(InboxError::NotFound("response"))?;
-        let response_id = ResponseId::parse(&current.id).map_err(StoreError::corrupt)?;
+        let response_id = current.id.clone();
         let was_posted = current.status == ResponseStatus::Posted;
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         let update = ResponseUpdate::to(ResponseStatus::Deleted);
@@ -221,7 +220,7 @@ impl Inbox {
                 current.status
             )));
         }
-        let response_id = ResponseId::parse(&current.id).map_err(StoreError::corrupt)?;
+        let response_id = current.id.clone();
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         let update = ResponseUpdate {
             status: ResponseStatus::PostedManually,
@@ -343,8 +342,8 @@ impl Inbox {
     pub async fn reviews_of(
         &self,
         workspace: &WorkspaceId,
-        ids: &[String],
-    ) -> Result<std::collections::HashMap<String, MessageRow>, InboxError> {
+        ids: &[ConversationId],
+    ) -> Result<std::collections::HashMap<ConversationId, MessageRow>, InboxError> {
         Ok(store::first_inbound_of(&self.db, workspace, ids).await?)
     }
 
@@ -364,10 +363,10 @@ impl Inbox {
         workspace: &WorkspaceId,
         conversation: &ConversationRow,
     ) -> Result<Zone, InboxError> {
-        let Some(location) = conversation.location_id.as_deref().and_then(|id| LocationId::parse(id).ok()) else {
+        let Some(location) = &conversation.location_id else {
             return Ok(Zone::utc());
         };
-        let row = super::locations::location(&self.db, workspace, &location).await?;
+        let row = super::locations::location(&self.db, workspace, location).await?;
         Ok(row.map_or_else(Zone::utc, |l| Zone::named(&l.timezone)))
     }
 
@@ -425,5 +424,5 @@ fn validate_text(text: &str) -> Result<String, InboxError> {
 
 /// Whether a conversation kind takes replies as messages (threads) or as review replies.
 pub fn is_review(conversation: &ConversationRow) -> bool {
-    conversation.kind == ConversationKind::Review.as_str()
+    conversation.kind == ConversationKind::Review
 }

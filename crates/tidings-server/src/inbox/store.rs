@@ -2,10 +2,10 @@
 //! workspace's data takes its `WorkspaceId` first.
 
 use tidings_core::time::now_millis;
-use tidings_core::{ConnectionId, ContactId, ConversationId, LocationId, ResponseId, UserId, WorkspaceId};
+use tidings_core::{ConnectionId, ContactId, ConversationId, LocationId, MessageId, ResponseId, UserId, WorkspaceId};
 use tidings_store::{Db, Engine, StoreError, Tx, execute, tenant_read};
 
-use super::model::{ConversationKind, ConversationStatus, MessageKind};
+use super::model::{ConversationKind, ConversationStatus, Direction, MessageKind};
 use super::query::{Arg, Conditions, bind_args, placeholders};
 use super::search;
 
@@ -15,18 +15,17 @@ pub use responses::*;
 pub use trends::*;
 
 /// A conversation as the inbox lists it, with the names it shows.
-///
-/// `id`, `location_id`, `connection_id`, `platform` and `kind` are still text: the pipeline and
-/// automations read them as text (issue 12 leaves those folders to their owners this round).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ConversationRow {
-    pub id: String,
+    pub id: ConversationId,
     pub workspace_id: WorkspaceId,
-    pub location_id: Option<String>,
+    pub location_id: Option<LocationId>,
     pub location_name: Option<String>,
-    pub connection_id: Option<String>,
+    pub connection_id: Option<ConnectionId>,
+    /// Text, not a `Platform`: a CSV import that names no platform files its reviews under
+    /// `imported` ([`crate::inbox::csv::IMPORTED_PLATFORM`]), which no connector speaks.
     pub platform: String,
-    pub kind: String,
+    pub kind: ConversationKind,
     pub external_thread_id: String,
     pub contact_id: Option<ContactId>,
     pub contact_name: Option<String>,
@@ -68,16 +67,14 @@ const CONVERSATION_JOINS: &str = "LEFT JOIN locations l ON l.id = c.location_id 
      LEFT JOIN contacts ct ON ct.id = c.contact_id LEFT JOIN users u ON u.id = c.assignee_id";
 
 /// A message of a thread.
-///
-/// `id`, `platform` and `direction` are still text: the pipeline and automations read them as
-/// text (issue 12 leaves those folders to their owners this round).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MessageRow {
-    pub id: String,
+    pub id: MessageId,
     pub conversation_id: ConversationId,
+    /// Its conversation's platform, so text for the same reason.
     pub platform: String,
     pub external_id: Option<String>,
-    pub direction: String,
+    pub direction: Direction,
     pub kind: MessageKind,
     pub author_name: Option<String>,
     pub rating: Option<i64>,
@@ -490,8 +487,8 @@ const ID_CHUNK: usize = 500;
 pub async fn first_inbound_of(
     db: &Db,
     workspace: &WorkspaceId,
-    ids: &[String],
-) -> Result<std::collections::HashMap<String, MessageRow>, StoreError> {
+    ids: &[ConversationId],
+) -> Result<std::collections::HashMap<ConversationId, MessageRow>, StoreError> {
     let mut found = std::collections::HashMap::new();
     for chunk in ids.chunks(ID_CHUNK) {
         let sql = format!(
@@ -508,7 +505,7 @@ pub async fn first_inbound_of(
         })?;
         // Newest first: the oldest, inserted last, is the one kept.
         for row in rows {
-            found.insert(row.conversation_id.to_string(), row);
+            found.insert(row.conversation_id.clone(), row);
         }
     }
     Ok(found)

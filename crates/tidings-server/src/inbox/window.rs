@@ -45,7 +45,7 @@ pub struct Window {
 
 /// The window of `conversation` at `now`: `None` for reviews and for platforms without one.
 pub fn window_of(conversation: &ConversationRow, last_inbound_at: Option<i64>, now: i64) -> Option<Window> {
-    if conversation.kind != ConversationKind::Thread.as_str() {
+    if conversation.kind != ConversationKind::Thread {
         return None;
     }
     let platform = Platform::parse(&conversation.platform)?;
@@ -145,7 +145,7 @@ impl Window {
 /// window at this moment. `text` is the reply's text, checked by the caller.
 pub fn check(conversation: &ConversationRow, window: Option<&Window>, send_as: &SendAs) -> Result<(), InboxError> {
     let platform = Platform::parse(&conversation.platform);
-    let is_thread = conversation.kind == ConversationKind::Thread.as_str();
+    let is_thread = conversation.kind == ConversationKind::Thread;
     match send_as {
         SendAs::Text => {}
         SendAs::HumanAgent if is_thread && matches!(platform, Some(Platform::Messenger | Platform::Instagram)) => {}

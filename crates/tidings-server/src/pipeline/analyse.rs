@@ -13,6 +13,7 @@ use tidings_nlp::sentiment::SentimentAnalysis;
 
 use super::store::{ContextRow, ItemRow, NewAnalysis};
 use crate::inbox::analysis::{name, reason_text};
+use crate::inbox::model::{ConversationKind, Direction};
 
 /// Previous messages of the sender kept for the spam check (repeats).
 const RECENT: usize = 5;
@@ -41,11 +42,11 @@ pub fn prepare(items: Vec<ItemRow>, context: &[ContextRow]) -> Vec<Prepared> {
                 Some(at) => &thread[at + 1..],
                 None => &[],
             };
-            let inbound_before = before.iter().filter(|m| m.direction == "inbound");
+            let inbound_before = before.iter().filter(|m| m.direction == Direction::Inbound);
             let messages_from_sender = 1 + u32::try_from(inbound_before.clone().count()).unwrap_or(u32::MAX - 1);
             let recent_from_sender = inbound_before.take(RECENT).map(|m| m.body.clone()).collect();
             let unresolved =
-                1 + u32::try_from(before.iter().take_while(|m| m.direction == "inbound").count()).unwrap_or(0);
+                1 + u32::try_from(before.iter().take_while(|m| m.direction == Direction::Inbound).count()).unwrap_or(0);
             let text = match item.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
                 Some(title) => format!("{title}. {}", item.body),
                 None => item.body.clone(),
@@ -87,7 +88,12 @@ pub fn run(prepared: &Prepared, config: &Config) -> Outcome {
     // (pipeline/replies) decides again with its reply.
     let state = ReplyState { unresolved_messages: prepared.unresolved, ..ReplyState::default() };
     let decision = pipeline::decide(&prepared.input, &analysis, &state);
-    Outcome { item: prepared.item.clone(), analysis, decision, lead: prepared.item.conversation_kind == "thread" }
+    Outcome {
+        item: prepared.item.clone(),
+        analysis,
+        decision,
+        lead: prepared.item.conversation_kind == ConversationKind::Thread,
+    }
 }
 
 impl Outcome {
@@ -150,8 +156,8 @@ impl Record {
     pub fn row<'a>(&'a self, outcome: &'a Outcome) -> NewAnalysis<'a> {
         let understanding = &outcome.analysis.understanding;
         NewAnalysis {
-            message_id: &outcome.item.id,
-            conversation_id: &outcome.item.conversation_id,
+            message_id: outcome.item.id.as_str(),
+            conversation_id: outcome.item.conversation_id.as_str(),
             sent_at: outcome.item.sent_at,
             language: outcome.language(),
             sentiment: self.sentiment,
@@ -174,11 +180,17 @@ impl Record {
 mod tests {
     use super::*;
 
-    fn item(id: &str, conversation: &str, kind: &str, body: &str, sent_at: i64) -> ItemRow {
+    /// A valid id named by a short test name (`m5`, `cnv_1`), the same for the same name.
+    fn id<T: std::str::FromStr<Err: std::fmt::Debug>>(prefix: &str, name: &str) -> T {
+        let digits = name.bytes().fold(0u128, |n, b| n * 256 + u128::from(b));
+        format!("{prefix}_{digits:032x}").parse().expect("a valid id")
+    }
+
+    fn item(name: &str, conversation: &str, kind: &str, body: &str, sent_at: i64) -> ItemRow {
         ItemRow {
-            id: id.into(),
-            conversation_id: conversation.into(),
-            conversation_kind: kind.into(),
+            id: id("msg", name),
+            conversation_id: id("cnv", conversation),
+            conversation_kind: kind.parse().expect("a conversation kind"),
             title: None,
             body: body.into(),
             rating: None,
@@ -190,11 +202,11 @@ mod tests {
         }
     }
 
-    fn context(id: &str, direction: &str, body: &str, sent_at: i64) -> ContextRow {
+    fn context(name: &str, direction: &str, body: &str, sent_at: i64) -> ContextRow {
         ContextRow {
-            conversation_id: "cnv_1".into(),
-            id: id.into(),
-            direction: direction.into(),
+            conversation_id: id("cnv", "cnv_1"),
+            id: id("msg", name),
+            direction: direction.parse().expect("a direction"),
             body: body.into(),
             sent_at,
         }

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::store::{LeadCounts, LeadRow};
 use crate::http::Pagination;
 use crate::inbox::analysis::SignalOut;
+use crate::inbox::model::ConversationStatus;
 
 /// Points for a rule triggered by words, and the words (any language, matched as whole words,
 /// case-insensitive).
@@ -199,7 +200,7 @@ pub struct LeadOut {
     /// The latest message, shortened.
     pub preview: String,
     /// The conversation's status.
-    pub status: String,
+    pub status: ConversationStatus,
     /// `HOT`, `WARM` or `COLD`; null for a thread not scored yet.
     pub tag: Option<String>,
     /// 0..100, from the latest scored message.
@@ -217,9 +218,9 @@ impl LeadOut {
     /// A lead from its conversation and the lead score of its latest scored message.
     pub fn new(row: LeadRow, latest: Option<&tidings_nlp::lead::LeadScore>) -> Self {
         Self {
-            id: row.id,
+            id: row.id.into(),
             platform: row.platform,
-            contact_id: row.contact_id,
+            contact_id: row.contact_id.map(String::from),
             contact_name: row.contact_name,
             preview: row.preview,
             status: row.status,

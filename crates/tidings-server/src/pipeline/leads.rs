@@ -151,7 +151,7 @@ impl Pipeline {
         let leads = rows
             .into_iter()
             .map(|row| {
-                let score = latest.get(&row.id).and_then(|json| lead_of(json));
+                let score = latest.get(row.id.as_str()).and_then(|json| lead_of(json));
                 LeadOut::new(row, score.as_ref())
             })
             .collect();

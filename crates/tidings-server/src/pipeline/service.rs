@@ -214,7 +214,7 @@ impl Pipeline {
             if mode == Mode::New && !reasons.is_empty() {
                 let reason = reasons.join("; ");
                 let item = &outcome.item;
-                if store::hand_off(&mut tx, workspace, conversation, &item.id, item.sent_at, &reason).await? {
+                if store::hand_off(&mut tx, workspace, conversation, item.id.as_str(), item.sent_at, &reason).await? {
                     report.handoffs += 1;
                     shown = true;
                 }
@@ -260,8 +260,8 @@ fn count(report: &mut Report, outcome: &Outcome, record: &analyse::Record) {
 
 fn analysed_event(outcome: &Outcome) -> Option<DomainEvent> {
     Some(DomainEvent::ItemAnalysed {
-        conversation: ConversationId::parse(&outcome.item.conversation_id).ok()?,
-        message: MessageId::parse(&outcome.item.id).ok()?,
+        conversation: outcome.item.conversation_id.clone(),
+        message: outcome.item.id.clone(),
         sentiment: outcome.sentiment().sentiment,
         lead_tag: outcome.lead_tag(),
         handoff_reason: outcome.handoff_reason(),

@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 
 use tidings_core::time::now_millis;
-use tidings_core::{ConversationId, MessageId, UserId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_core::{ContactId, ConversationId, MessageId, UserId, WorkspaceId};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader, with_tx};
 
+use crate::inbox::model::{ConversationKind, ConversationStatus, Direction};
 use crate::inbox::query::placeholders;
 
 /// Messages of a thread read as context for each analysed item (the newest first).
@@ -16,10 +17,10 @@ pub const CONTEXT_MESSAGES: i64 = 50;
 /// An inbound item to analyse, with what its conversation says about it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ItemRow {
-    pub id: String,
-    pub conversation_id: String,
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
     /// `review` or `thread`.
-    pub conversation_kind: String,
+    pub conversation_kind: ConversationKind,
     pub title: Option<String>,
     pub body: String,
     pub rating: Option<i64>,
@@ -60,9 +61,9 @@ pub async fn items(db: &Db, workspace: &WorkspaceId, ids: &[MessageId]) -> Resul
 /// A message of a thread, as context for an item of it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ContextRow {
-    pub conversation_id: String,
-    pub id: String,
-    pub direction: String,
+    pub conversation_id: ConversationId,
+    pub id: MessageId,
+    pub direction: Direction,
     pub body: String,
     pub sent_at: i64,
 }
@@ -114,8 +115,8 @@ pub struct NewAnalysis<'a> {
 /// Stores (or replaces) an item's analysis and fills the message's `language` and `sentiment`.
 pub async fn save(tx: &mut Tx, workspace: &WorkspaceId, a: &NewAnalysis<'_>) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| {
-        sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO message_analyses (message_id, workspace_id, conversation_id, language, sentiment, sentiment_score, \
          urgency, topic, is_question, summary, lead_score, lead_tag, action, analysis, decision, flags, analysed_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
@@ -123,41 +124,35 @@ pub async fn save(tx: &mut Tx, workspace: &WorkspaceId, a: &NewAnalysis<'_>) -> 
          sentiment_score = excluded.sentiment_score, urgency = excluded.urgency, topic = excluded.topic, \
          is_question = excluded.is_question, summary = excluded.summary, lead_score = excluded.lead_score, \
          lead_tag = excluded.lead_tag, action = excluded.action, analysis = excluded.analysis, \
-         decision = excluded.decision, flags = excluded.flags, analysed_at = excluded.analysed_at"
-    )
-    .bind(a.message_id)
-    .bind(workspace.as_str())
-    .bind(a.conversation_id)
-    .bind(a.language)
-    .bind(a.sentiment)
-    .bind(a.sentiment_score)
-    .bind(a.urgency)
-    .bind(a.topic)
-    .bind(a.is_question)
-    .bind(a.summary)
-    .bind(a.lead_score)
-    .bind(a.lead_tag)
-    .bind(a.action)
-    .bind(a.analysis)
-    .bind(a.decision)
-    .bind(a.flags)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ())
-    })?;
-    with_tx!(tx, |conn| sqlx::query(
+         decision = excluded.decision, flags = excluded.flags, analysed_at = excluded.analysed_at",
+        a.message_id,
+        workspace.as_str(),
+        a.conversation_id,
+        a.language,
+        a.sentiment,
+        a.sentiment_score,
+        a.urgency,
+        a.topic,
+        a.is_question,
+        a.summary,
+        a.lead_score,
+        a.lead_tag,
+        a.action,
+        a.analysis,
+        a.decision,
+        a.flags,
+        now
+    )?;
+    execute!(
+        tx,
         "UPDATE messages SET language = COALESCE($3, language), sentiment = $4, sentiment_score = $5 \
-         WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(a.message_id)
-    .bind(a.language)
-    .bind(a.sentiment)
-    .bind(a.sentiment_score)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        a.message_id,
+        a.language,
+        a.sentiment,
+        a.sentiment_score
+    )?;
     Ok(())
 }
 
@@ -185,20 +180,20 @@ pub async fn show_on_conversation(
          WHERE workspace_id = $1 AND id = $2 AND {}",
         none_newer(" AND EXISTS (SELECT 1 FROM message_analyses na WHERE na.message_id = n.id)")
     );
-    let changed = with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(workspace.as_str())
-        .bind(a.conversation_id)
-        .bind(a.sent_at)
-        .bind(a.message_id)
-        .bind(a.sentiment)
-        .bind(a.sentiment_score)
-        .bind(a.language)
-        .bind(a.lead_score)
-        .bind(a.lead_tag)
-        .bind(now_millis())
-        .execute(&mut **conn)
-        .await?
-        .rows_affected());
+    let changed = execute!(
+        tx,
+        sqlx::AssertSqlSafe(sql.as_str()),
+        workspace.as_str(),
+        a.conversation_id,
+        a.sent_at,
+        a.message_id,
+        a.sentiment,
+        a.sentiment_score,
+        a.language,
+        a.lead_score,
+        a.lead_tag,
+        now_millis()
+    )?;
     Ok(changed == 1)
 }
 
@@ -217,16 +212,16 @@ pub async fn hand_off(
          WHERE workspace_id = $1 AND id = $2 AND status IN ('open', 'needs_human') AND {}",
         none_newer("")
     );
-    let changed = with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(workspace.as_str())
-        .bind(conversation)
-        .bind(sent_at)
-        .bind(message)
-        .bind(reason)
-        .bind(now_millis())
-        .execute(&mut **conn)
-        .await?
-        .rows_affected());
+    let changed = execute!(
+        tx,
+        sqlx::AssertSqlSafe(sql.as_str()),
+        workspace.as_str(),
+        conversation,
+        sent_at,
+        message,
+        reason,
+        now_millis()
+    )?;
     Ok(changed == 1)
 }
 
@@ -247,28 +242,22 @@ pub async fn set_lead_rules(
     by: Option<&UserId>,
 ) -> Result<i64, StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO lead_rules (workspace_id, rules, updated_by, updated_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (workspace_id) DO UPDATE SET rules = excluded.rules, updated_by = excluded.updated_by, \
-         updated_at = excluded.updated_at"
-    )
-    .bind(workspace.as_str())
-    .bind(rules)
-    .bind(by.map(UserId::as_str))
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         updated_at = excluded.updated_at",
+        workspace.as_str(),
+        rules,
+        by.map(UserId::as_str),
+        now
+    )?;
     Ok(now)
 }
 
 /// Forgets the workspace's lead rules (the defaults apply again); `true` when it had some.
 pub async fn reset_lead_rules(tx: &mut Tx, workspace: &WorkspaceId) -> Result<bool, StoreError> {
-    let deleted = with_tx!(tx, |conn| sqlx::query("DELETE FROM lead_rules WHERE workspace_id = $1")
-        .bind(workspace.as_str())
-        .execute(&mut **conn)
-        .await?
-        .rows_affected());
+    let deleted = execute!(tx, "DELETE FROM lead_rules WHERE workspace_id = $1", workspace.as_str())?;
     Ok(deleted > 0)
 }
 
@@ -279,33 +268,25 @@ pub async fn items_since(
     workspace: Option<&WorkspaceId>,
     since: i64,
 ) -> Result<Vec<(WorkspaceId, MessageId)>, StoreError> {
-    let rows: Vec<(String, String)> = with_reader!(db, |pool| sqlx::query_as(
+    Ok(with_reader!(db, |pool| sqlx::query_as(
         "SELECT workspace_id, id FROM messages WHERE direction = 'inbound' AND sent_at >= $1 \
          AND ($2 IS NULL OR workspace_id = $2) ORDER BY workspace_id, sent_at, id"
     )
     .bind(since)
     .bind(workspace.map(WorkspaceId::as_str))
     .fetch_all(pool)
-    .await)?;
-    rows.into_iter()
-        .map(|(w, m)| {
-            Ok((
-                WorkspaceId::parse(&w).map_err(StoreError::corrupt)?,
-                MessageId::parse(&m).map_err(StoreError::corrupt)?,
-            ))
-        })
-        .collect()
+    .await)?)
 }
 
 /// A lead: a message thread with a lead tag.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LeadRow {
-    pub id: String,
+    pub id: ConversationId,
     pub platform: String,
-    pub contact_id: Option<String>,
+    pub contact_id: Option<ContactId>,
     pub contact_name: Option<String>,
     pub preview: String,
-    pub status: String,
+    pub status: ConversationStatus,
     /// `None` for a thread not scored yet (only [`lead`] returns one).
     pub lead_tag: Option<String>,
     pub lead_score: Option<i64>,

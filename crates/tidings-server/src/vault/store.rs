@@ -5,7 +5,7 @@
 //! on PostgreSQL); only the operator's cross-workspace queries (rotation) take the `Db`.
 
 use tidings_core::{SecretId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader, with_tx};
 
 /// A workspace's data key as stored: wrapped, and the fingerprint of the master key that wrapped it.
 #[derive(sqlx::FromRow)]
@@ -46,17 +46,15 @@ pub(super) async fn insert_wrapped_key(
     master_key_id: &str,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let inserted = with_tx!(tx, |conn| sqlx::query(
+    let inserted = execute!(
+        tx,
         "INSERT INTO workspace_keys (workspace_id, wrapped_key, master_key_id, created_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (workspace_id) DO NOTHING"
-    )
-    .bind(workspace_id.as_str())
-    .bind(wrapped_key)
-    .bind(master_key_id)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected()))?;
+         ON CONFLICT (workspace_id) DO NOTHING",
+        workspace_id.as_str(),
+        wrapped_key,
+        master_key_id,
+        now
+    )?;
     Ok(inserted == 1)
 }
 
@@ -69,18 +67,16 @@ pub(super) async fn rewrap_key(
     master_key_id: &str,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let updated = with_tx!(tx, |conn| sqlx::query(
+    let updated = execute!(
+        tx,
         "UPDATE workspace_keys SET wrapped_key = $1, master_key_id = $2, rotated_at = $3 \
-         WHERE workspace_id = $4 AND master_key_id = $5"
-    )
-    .bind(wrapped_key)
-    .bind(master_key_id)
-    .bind(now)
-    .bind(workspace_id.as_str())
-    .bind(expected_master_key_id)
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected()))?;
+         WHERE workspace_id = $4 AND master_key_id = $5",
+        wrapped_key,
+        master_key_id,
+        now,
+        workspace_id.as_str(),
+        expected_master_key_id
+    )?;
     Ok(updated == 1)
 }
 
@@ -127,12 +123,8 @@ pub(super) async fn sealed_secret(
 }
 
 pub(super) async fn delete_secret(tx: &mut Tx, workspace_id: &WorkspaceId, name: &str) -> Result<bool, StoreError> {
-    let deleted = with_tx!(tx, |conn| sqlx::query("DELETE FROM secrets WHERE workspace_id = $1 AND name = $2")
-        .bind(workspace_id.as_str())
-        .bind(name)
-        .execute(&mut **conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+    let deleted =
+        execute!(tx, "DELETE FROM secrets WHERE workspace_id = $1 AND name = $2", workspace_id.as_str(), name)?;
     Ok(deleted > 0)
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tidings_core::{ConversationId, MessageId};
+use tidings_core::ConversationId;
 use tidings_nlp::sentiment::Sentiment;
 use tidings_server::events::DomainEvent;
 use tidings_server::pipeline::replies::dto::{AutoReplyLogOut, AutoReplyOut};
@@ -26,7 +26,7 @@ async fn analysed(shop: &Shop, conversation: &str, handoff_reason: Option<&str>)
     let id = ConversationId::parse(conversation).expect("conversation id");
     let messages =
         tidings_server::inbox::store::messages(&shop.app.state.db, &shop.workspace, &id).await.expect("messages");
-    let message = MessageId::parse(&messages.last().expect("a message").id).expect("message id");
+    let message = messages.last().expect("a message").id.clone();
     let event = DomainEvent::ItemAnalysed {
         conversation: id,
         message: message.clone(),
@@ -94,7 +94,7 @@ async fn auto_replies_answer_hand_off_or_stay_out(engine: Engine) {
     assert_eq!(done.source.as_deref(), Some("template"));
     let replies = replies_of(&shop, &pricing).await;
     assert_eq!(replies.len(), 1);
-    assert_eq!(Some(&replies[0].id), done.response_id.as_ref());
+    assert_eq!(Some(replies[0].id.as_str()), done.response_id.as_deref());
     assert!(replies[0].body.contains("The Pro plan costs $49 per month."));
     assert_handed_to_sender(&json!(replies[0].status));
     // The same event again (a replay) sends nothing twice.
@@ -119,7 +119,7 @@ async fn auto_replies_answer_hand_off_or_stay_out(engine: Engine) {
     assert!(done.reasons.as_array().is_some_and(|r| r.iter().any(|r| r["trigger"] == "asks_for_human")), "{done:?}");
     let replies = replies_of(&shop, &human).await;
     assert_eq!(replies.len(), 1);
-    assert_eq!(Some(&replies[0].id), done.holding_response_id.as_ref());
+    assert_eq!(Some(replies[0].id.as_str()), done.holding_response_id.as_deref());
     assert!(replies[0].body.starts_with("Thanks for your patience"));
     let conversation: Value = owner.get(&format!("/api/v1/conversations/{human}"), StatusCode::OK).await;
     assert_eq!(conversation["data"]["status"], "needs_human", "{conversation}");

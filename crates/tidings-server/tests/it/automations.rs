@@ -14,6 +14,7 @@ use tidings_server::automations::dto::{
     BacktestOut, CrmConnectionOut, DeliveryOut, DestinationOut, DisconnectedOut, EventOut, RuleOut, TestOut,
 };
 use tidings_server::automations::model::DeliveryStatus;
+use tidings_server::automations::model::Trigger;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -266,7 +267,7 @@ async fn a_won_deal_over_the_minimum_reaches_google_chat_with_the_detailed_card(
         StatusCode::OK,
     )
     .await;
-    assert_eq!(event.trigger, "deal_won");
+    assert_eq!(event.trigger, Trigger::DealWon);
     assert_eq!(event.evaluation.expect("verdicts")[0]["matched"], true);
 }
 

@@ -10,6 +10,7 @@ use tidings_core::{DeliveryId, WorkspaceId};
 use tidings_server::automations::delivery::{Deliver, PurgeLogs};
 use tidings_server::automations::dto::{DeliveryOut, DestinationOut, RuleOut};
 use tidings_server::automations::dto_notifications::NotificationsOut;
+use tidings_server::automations::members::NotificationKind;
 use tidings_server::automations::model::DeliveryStatus;
 use tidings_store::queue::NewJob;
 use wiremock::matchers::{method, path};
@@ -113,7 +114,7 @@ async fn timeouts_open_the_breaker_and_the_workspace_is_told(engine: Engine) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let bell = bell.expect("the workspace was told");
-    assert_eq!(bell.items[0].kind, "destination_paused");
+    assert_eq!(bell.items[0].kind, NotificationKind::DestinationPaused);
     assert_eq!(bell.items[0].title, "#sales-wins is paused");
     let paused: DestinationOut = data(
         app.as_member(&ana.access, Method::GET, &format!("/api/v1/destinations/{}", destination.id)),

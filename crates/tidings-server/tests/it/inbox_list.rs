@@ -9,6 +9,7 @@ use tidings_connectors::FetchedReview;
 use tidings_core::time::now_millis;
 use tidings_server::inbox::dto::{ConversationListOut, ReviewListOut};
 use tidings_server::inbox::ingest::{self, Ingested, Source};
+use tidings_server::inbox::model::ConversationKind;
 use tidings_server::inbox::model::ConversationStatus;
 
 use crate::client::{expect_data, expect_status};
@@ -155,7 +156,7 @@ async fn reviews_are_filtered_by_every_inbox_filter(engine: Engine) {
     let conversations: ConversationListOut = shop.client().get_data("/api/v1/conversations", StatusCode::OK).await;
     assert_eq!(conversations.pagination.total, 6);
     assert_eq!(conversations.conversations[0].id, thread);
-    assert_eq!(conversations.conversations[0].kind, "thread");
+    assert_eq!(conversations.conversations[0].kind, ConversationKind::Thread);
     let threads: ConversationListOut =
         shop.client().get_data("/api/v1/conversations?kind=thread", StatusCode::OK).await;
     assert_eq!(threads.pagination.total, 1);

@@ -9,6 +9,7 @@ use tidings_server::identity::Role;
 use tidings_server::inbox::dto::{
     ConversationDetailOut, ConversationListOut, ConversationOut, MessagesOut, ResponseOut, ReviewDetailOut,
 };
+use tidings_server::inbox::model::{ConversationKind, Direction};
 use tidings_server::inbox::model::{ConversationStatus, ResponseStatus};
 
 use crate::client::{expect_data, expect_status, send};
@@ -143,7 +144,7 @@ async fn replies_are_queued_drafted_or_left_to_post_by_hand(engine: Engine) {
     assert_eq!(edited.status, ResponseStatus::Draft);
     let review: ReviewDetailOut = shop.client().get_data(&format!("/api/v1/reviews/{drafted}"), StatusCode::OK).await;
     assert_eq!(review.review.response.map(|r| r.text).as_deref(), Some("So glad you liked it!"));
-    assert_eq!(review.messages[0].direction, "inbound");
+    assert_eq!(review.messages[0].direction, Direction::Inbound);
     assert_eq!(review.messages[0].body, "Top");
     shop.client().delete::<Value>(&format!("/api/v1/reviews/{drafted}/response"), StatusCode::NO_CONTENT).await;
     let review: ReviewDetailOut = shop.client().get_data(&format!("/api/v1/reviews/{drafted}"), StatusCode::OK).await;
@@ -198,10 +199,10 @@ async fn threads_are_answered_assigned_and_snoozed(engine: Engine) {
     assert_handed_to_sender(&json!(sent.status));
     let detail: ConversationDetailOut =
         shop.client().get_data(&format!("/api/v1/conversations/{thread}"), StatusCode::OK).await;
-    assert_eq!(detail.conversation.kind, "thread");
+    assert_eq!(detail.conversation.kind, ConversationKind::Thread);
     assert_eq!(detail.conversation.contact.map(|c| c.name).as_deref(), Some("Maria"));
     assert_eq!(detail.messages[0].body, "Are you open on Sunday?");
-    assert_eq!(detail.messages[0].direction, "inbound");
+    assert_eq!(detail.messages[0].direction, Direction::Inbound);
     assert_eq!(detail.responses[0].text, "Yes, 10 to 4", "the pending reply shows in the thread");
     let messages: MessagesOut =
         shop.client().get_data(&format!("/api/v1/conversations/{thread}/messages"), StatusCode::OK).await;

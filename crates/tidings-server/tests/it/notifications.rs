@@ -12,6 +12,7 @@ use tidings_core::time::now_millis;
 use tidings_core::{UserId, WorkspaceId};
 use tidings_server::automations::dto::{DestinationOut, RuleOut};
 use tidings_server::automations::dto_notifications::{DigestOut, NotificationsOut, PreferencesIo};
+use tidings_server::automations::members::NotificationKind;
 use tidings_server::identity::{Role, store as identity_store};
 use tidings_store::with_writer;
 use wiremock::matchers::{method, path};
@@ -109,7 +110,7 @@ async fn response_needed_fires_once_per_item_and_not_before_its_hours(engine: En
     assert_eq!(automations.scan_unanswered(now).await.expect("scan"), 1, "only the review waiting 5 h of 4");
     assert_eq!(automations.scan_unanswered(now + 60_000).await.expect("scan"), 0, "fired once per item");
     let out = wait_bell(&app, &owner.access, |b| b.unread == 1).await;
-    assert_eq!(out.items[0].kind, "response_needed");
+    assert_eq!(out.items[0].kind, NotificationKind::ResponseNeeded);
     assert!(out.items[0].title.starts_with("Response needed"), "{}", out.items[0].title);
     assert!(out.items[0].body.contains("The soup was cold"), "{}", out.items[0].body);
 
@@ -157,7 +158,7 @@ async fn a_failing_connection_reaches_its_rule_once_per_turn(engine: Engine) {
     let task = crate::sync::start_sync(&app, &owner.access).await;
     crate::sync::wait_task(&app, &ws, &task).await;
     let out = wait_bell(&app, &owner.access, |b| b.unread == 1).await;
-    assert_eq!(out.items[0].kind, "connection_failing");
+    assert_eq!(out.items[0].kind, NotificationKind::ConnectionFailing);
     assert_eq!(out.items[0].title, "google connection needs connecting again");
     assert!(out.items[0].body.contains("refused the credentials"), "{}", out.items[0].body);
 
@@ -194,7 +195,7 @@ async fn a_budget_threshold_reaches_its_rule_once_per_threshold(engine: Engine) 
         crate::ai_replies::generate(&shop, &conversation, json!({})).await;
     }
     let out = wait_bell(app, &owner.access, |b| b.unread >= 1).await;
-    assert_eq!(out.items[0].kind, "budget");
+    assert_eq!(out.items[0].kind, NotificationKind::Budget);
     assert_eq!(out.items[0].title, "AI budget: 100 % of the day's tokens used");
     assert!(out.items[0].body.starts_with("1500 of 1200 tokens used (day "), "{}", out.items[0].body);
     // The 80 % event was evaluated too, and the rule said why it did not match.
@@ -366,7 +367,7 @@ async fn a_digest_counts_the_seeded_reviews_and_goes_out_once_when_two_runs_race
     assert_eq!(a.send_due_digests(now + 60_000).await.expect("run"), 0, "once per period");
 
     let out = wait_bell(&app, &owner.access, |b| b.unread == 1).await;
-    assert_eq!(out.items[0].kind, "digest");
+    assert_eq!(out.items[0].kind, NotificationKind::Digest);
     assert!(out.items[0].title.starts_with("Daily digest: Terrace, "), "{}", out.items[0].title);
     let numbers = "New reviews: 3\nAverage rating: 3.3 ★\nUnanswered: 2\nNegative: 1\n";
     assert!(out.items[0].body.starts_with(numbers), "{}", out.items[0].body);

@@ -10,6 +10,7 @@ use tidings_core::{ConversationId, ResponseId, UserId, WorkspaceId};
 use tidings_server::channels::credentials;
 use tidings_server::demo::deliveries::{self, Incoming};
 use tidings_server::inbox::ingest::{self, Ingested, Source};
+use tidings_server::inbox::model::Direction;
 use tidings_server::inbox::model::ResponseStatus;
 use tidings_server::inbox::outbox;
 use tidings_server::inbox::service::ReplyRequest;
@@ -60,7 +61,7 @@ async fn thread_with_page_token(
     let delivery = deliveries::message(platform, app.state.platforms.secrets(), &incoming).expect("delivery");
     assert_eq!(post(app, &delivery).await.status(), 200);
     let conversations = wait_for_messages(app, workspace, 1).await;
-    ConversationId::parse(&conversations[0].id).expect("id")
+    conversations[0].id.clone()
 }
 
 pub(crate) async fn wait_status(
@@ -118,13 +119,13 @@ async fn a_thread_reply_is_sent_once_and_recorded(engine: Engine) {
     };
     let response = app.state.inbox.reply(&workspace, &conversation, &request).await.expect("reply");
     assert_eq!(response.status.as_str(), "queued");
-    let id = ResponseId::parse(&response.id).expect("id");
+    let id = response.id.clone();
     let posted = wait_status(&app, &workspace, &id, ResponseStatus::Posted).await;
     assert_eq!(posted.external_id.as_deref(), Some("m_out_1"));
     assert_eq!(posted.attempts, 2, "one failed attempt, one success");
 
     let messages = inbox_store::messages(&app.state.db, &workspace, &conversation).await.expect("messages");
-    let outbound: Vec<_> = messages.iter().filter(|m| m.direction == "outbound").collect();
+    let outbound: Vec<_> = messages.iter().filter(|m| m.direction == Direction::Outbound).collect();
     assert_eq!(outbound.len(), 1);
     assert_eq!(outbound[0].body, "Yes, until 11pm!");
     let thread = app.state.inbox.conversation(&workspace, &conversation).await.expect("conversation");
@@ -145,7 +146,7 @@ async fn an_interrupted_send_is_not_repeated(engine: Engine) {
     let request =
         ReplyRequest { author: Some(&author), text: "On our way", post_to_platform: false, send_as: &SendAs::Text };
     let draft = app.state.inbox.reply(&workspace, &conversation, &request).await.expect("draft");
-    let id = ResponseId::parse(&draft.id).expect("id");
+    let id = draft.id.clone();
     let mut tx = app.state.db.begin_for_tenant(&workspace).await.expect("tx");
     let sending = ResponseUpdate {
         status: ResponseStatus::Sending,
@@ -188,7 +189,7 @@ async fn an_instagram_reply_with_a_page_token_goes_through_the_facebook_graph_ap
     let request =
         ReplyRequest { author: Some(&author), text: "See you at 8!", post_to_platform: true, send_as: &SendAs::Text };
     let response = app.state.inbox.reply(&workspace, &conversation, &request).await.expect("reply");
-    let id = ResponseId::parse(&response.id).expect("id");
+    let id = response.id.clone();
     let posted = wait_status(&app, &workspace, &id, ResponseStatus::Posted).await;
     assert_eq!(posted.external_id.as_deref(), Some("ig_out"));
 }
@@ -257,7 +258,7 @@ async fn review_replies_post_to_google_and_wait_for_hands_on_yelp() {
     let request =
         ReplyRequest { author: Some(&author), text: "Thank you, Sam!", post_to_platform: true, send_as: &SendAs::Text };
     let google_reply = app.state.inbox.reply(&workspace, &ids[0], &request).await.expect("reply");
-    wait_status(&app, &workspace, &ResponseId::parse(&google_reply.id).expect("id"), ResponseStatus::Posted).await;
+    wait_status(&app, &workspace, &google_reply.id, ResponseStatus::Posted).await;
 
     let yelp_reply = app.state.inbox.reply(&workspace, &ids[1], &request).await.expect("reply");
     assert_eq!(yelp_reply.status.as_str(), "manual_required", "Yelp replies are partner-only");
@@ -285,7 +286,7 @@ async fn replies_in_the_demo_workspace_are_recorded_without_calling_a_platform()
         inbox_store::list_conversations(&app.state.db, &workspace, &filter, &inbox_store::PageStart::Offset(0), 1)
             .await
             .expect("threads");
-    let conversation = ConversationId::parse(&threads[0].id).expect("id");
+    let conversation = threads[0].id.clone();
     let owner: String = tidings_store::with_reader!(app.state.db, |pool| sqlx::query_scalar(
         "SELECT user_id FROM memberships WHERE workspace_id = $1 AND role = 'owner'"
     )
@@ -301,7 +302,6 @@ async fn replies_in_the_demo_workspace_are_recorded_without_calling_a_platform()
         send_as: &SendAs::Text,
     };
     let response = app.state.inbox.reply(&workspace, &conversation, &request).await.expect("reply");
-    let posted =
-        wait_status(&app, &workspace, &ResponseId::parse(&response.id).expect("id"), ResponseStatus::Posted).await;
+    let posted = wait_status(&app, &workspace, &response.id, ResponseStatus::Posted).await;
     assert!(posted.external_id.as_deref().is_some_and(|id| id.starts_with("demo-")));
 }

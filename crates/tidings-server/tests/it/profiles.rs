@@ -140,7 +140,7 @@ async fn a_messenger_sender_gets_their_name_from_the_profile_api(engine: Engine)
     assert_eq!(name_of(PETER), "Peter Chang");
     assert_eq!(name_of(HIDDEN), "messenger user 0001", "the placeholder stays when the platform refuses");
     let peter = threads.iter().find(|c| c.external_thread_id == PETER).expect("thread");
-    let id = tidings_core::ConversationId::parse(&peter.id).expect("id");
+    let id = peter.id.clone();
     let messages = inbox_store::messages(&app.state.db, &workspace, &id).await.expect("messages");
     assert_eq!(messages.len(), 2);
     assert!(messages.iter().all(|m| m.author_name.as_deref() == Some("Peter Chang")), "{messages:?}");

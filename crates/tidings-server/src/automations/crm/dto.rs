@@ -48,8 +48,8 @@ pub struct SyncConnectionOut {
 impl SyncConnectionOut {
     pub fn from_row(row: CrmConnectionRow) -> Self {
         Self {
-            id: row.id,
-            provider: row.provider,
+            id: row.id.into(),
+            provider: row.provider.as_str().to_owned(),
             name: row.name,
             account_name: row.account_name,
             instance_url: row.instance_url,

@@ -125,7 +125,7 @@ impl Automations {
     /// removed by disconnecting Pipedrive (its webhooks must go too).
     pub async fn disconnect_crm(&self, workspace: &WorkspaceId, id: &CrmConnectionId) -> Result<(), AutomationsError> {
         let row = self.crm_connection(workspace, id).await?;
-        if row.provider == Crm::Pipedrive.as_str() {
+        if row.provider == Crm::Pipedrive {
             return Err(AutomationsError::Conflict(
                 "disconnect Pipedrive to remove its connection and webhooks".into(),
             ));
@@ -144,11 +144,10 @@ impl Automations {
         workspace: &WorkspaceId,
         row: &CrmConnectionRow,
     ) -> Result<Box<dyn CrmPush>, AutomationsError> {
-        let id = CrmConnectionId::parse(&row.id).map_err(|_| AutomationsError::NotFound("connection"))?;
-        let crm = Crm::parse(&row.provider).ok_or(AutomationsError::NotFound("connection"))?;
-        let token = self.vault.get(workspace, &token_secret(&id)).await?.ok_or(AutomationsError::NotFound("token"))?;
+        let token =
+            self.vault.get(workspace, &token_secret(&row.id)).await?.ok_or(AutomationsError::NotFound("token"))?;
         let token = SecretString::from(String::from_utf8_lossy(token.expose_secret()).into_owned());
-        let mapping = self.mapping(workspace, crm).await?;
+        let mapping = self.mapping(workspace, row.provider).await?;
         Ok(match mapping {
             mapping::Mapping::Hubspot(mapping) => {
                 Box::new(Hubspot::new(self.api_http.clone(), &self.config.hubspot_base_url, token, mapping))

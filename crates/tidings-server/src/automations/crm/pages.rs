@@ -109,11 +109,11 @@ async fn render(
     let connections = rows
         .into_iter()
         .map(|row| {
-            let crm = Crm::parse(&row.provider);
+            let crm = row.provider;
             ConnectionView {
-                provider: crm.map(Crm::label).unwrap_or("?"),
-                removable: crm != Some(Crm::Pipedrive),
-                id: row.id,
+                provider: crm.label(),
+                removable: crm != Crm::Pipedrive,
+                id: row.id.into(),
                 name: row.name,
                 account: row.account_name,
             }

@@ -3,8 +3,8 @@
 
 use tidings_connectors::crm::{Crm, Step};
 use tidings_core::time::now_millis;
-use tidings_core::{ContactId, CrmConnectionId, DeliveryId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_core::{ContactId, ConversationId, CrmConnectionId, DeliveryId, WorkspaceId};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader, with_tx};
 
 use crate::automations::store::deliveries::{DELIVERY_SELECT, DeliveryRow};
 
@@ -23,20 +23,18 @@ pub async fn insert_push_connection(
     new: &NewPushConnection<'_>,
 ) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO crm_connections (id, workspace_id, provider, name, account_name, instance_url, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
-    )
-    .bind(new.id.as_str())
-    .bind(workspace.as_str())
-    .bind(new.provider.as_str())
-    .bind(new.name)
-    .bind(new.account_name)
-    .bind(new.instance_url)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        new.id.as_str(),
+        workspace.as_str(),
+        new.provider.as_str(),
+        new.name,
+        new.account_name,
+        new.instance_url,
+        now
+    )?;
     Ok(())
 }
 
@@ -52,44 +50,41 @@ pub async fn mapping(db: &Db, workspace: &WorkspaceId, crm: Crm) -> Result<Optio
 }
 
 pub async fn put_mapping(tx: &mut Tx, workspace: &WorkspaceId, crm: Crm, mapping: &str) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO crm_field_mappings (workspace_id, provider, mapping, updated_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (workspace_id, provider) DO UPDATE SET mapping = excluded.mapping, updated_at = excluded.updated_at"
-    )
-    .bind(workspace.as_str())
-    .bind(crm.as_str())
-    .bind(mapping)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ())
-    })?;
+         ON CONFLICT (workspace_id, provider) DO UPDATE SET mapping = excluded.mapping, updated_at = excluded.updated_at",
+        workspace.as_str(),
+        crm.as_str(),
+        mapping,
+        now_millis()
+    )?;
     Ok(())
 }
 
 pub async fn delete_mapping(tx: &mut Tx, workspace: &WorkspaceId, crm: Crm) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query("DELETE FROM crm_field_mappings WHERE workspace_id = $1 AND provider = $2")
-        .bind(workspace.as_str())
-        .bind(crm.as_str())
-        .execute(&mut **conn)
-        .await
-        .map(|_| ()))?;
+    execute!(
+        tx,
+        "DELETE FROM crm_field_mappings WHERE workspace_id = $1 AND provider = $2",
+        workspace.as_str(),
+        crm.as_str()
+    )?;
     Ok(())
 }
 
 /// A record a sync created in a CRM.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RemoteRecordRow {
-    pub workspace_id: String,
-    pub delivery_id: String,
+    pub workspace_id: WorkspaceId,
+    pub delivery_id: DeliveryId,
     pub step: String,
-    pub crm_connection_id: Option<String>,
-    pub provider: String,
+    pub crm_connection_id: Option<CrmConnectionId>,
+    #[sqlx(try_from = "String")]
+    pub provider: Crm,
     pub object: String,
     pub remote_id: String,
-    pub contact_id: Option<String>,
-    pub conversation_id: Option<String>,
+    pub contact_id: Option<ContactId>,
+    pub conversation_id: Option<ConversationId>,
     pub created_at: i64,
     pub deleted_at: Option<i64>,
 }
@@ -111,24 +106,22 @@ pub struct NewRemoteRecord<'a> {
 
 /// Keeps a created record; a step already recorded for the delivery stays as it was.
 pub async fn insert_record(tx: &mut Tx, workspace: &WorkspaceId, new: &NewRemoteRecord<'_>) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO crm_remote_records (workspace_id, delivery_id, step, crm_connection_id, provider, object, \
          remote_id, contact_id, conversation_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-         ON CONFLICT (delivery_id, step) DO NOTHING"
-    )
-    .bind(workspace.as_str())
-    .bind(new.delivery_id.as_str())
-    .bind(new.step.as_str())
-    .bind(new.connection_id.as_str())
-    .bind(new.provider.as_str())
-    .bind(new.object)
-    .bind(new.remote_id)
-    .bind(new.contact_id.map(ContactId::as_str))
-    .bind(new.conversation_id)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         ON CONFLICT (delivery_id, step) DO NOTHING",
+        workspace.as_str(),
+        new.delivery_id.as_str(),
+        new.step.as_str(),
+        new.connection_id.as_str(),
+        new.provider.as_str(),
+        new.object,
+        new.remote_id,
+        new.contact_id.map(ContactId::as_str),
+        new.conversation_id,
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -174,18 +167,16 @@ pub async fn mark_deleted(
     object: &str,
     remote_id: &str,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE crm_remote_records SET deleted_at = $5 WHERE workspace_id = $1 AND provider = $2 AND object = $3 \
-         AND remote_id = $4 AND deleted_at IS NULL"
-    )
-    .bind(workspace.as_str())
-    .bind(provider)
-    .bind(object)
-    .bind(remote_id)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         AND remote_id = $4 AND deleted_at IS NULL",
+        workspace.as_str(),
+        provider,
+        object,
+        remote_id,
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -201,20 +192,18 @@ pub async fn claim_batch(
     limit: i64,
 ) -> Result<Vec<DeliveryRow>, StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE automation_deliveries SET status = 'sending', attempts = attempts + 1, batch_id = $3, updated_at = $5 \
          WHERE workspace_id = $1 AND status = 'queued' AND id IN (SELECT id FROM automation_deliveries \
          WHERE workspace_id = $1 AND crm_connection_id = $2 AND status = 'queued' \
-         ORDER BY CASE WHEN id = $3 THEN 0 ELSE 1 END, created_at, id LIMIT $4)"
-    )
-    .bind(workspace.as_str())
-    .bind(connection.as_str())
-    .bind(leader.as_str())
-    .bind(limit)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         ORDER BY CASE WHEN id = $3 THEN 0 ELSE 1 END, created_at, id LIMIT $4)",
+        workspace.as_str(),
+        connection.as_str(),
+        leader.as_str(),
+        limit,
+        now
+    )?;
     let sql = format!(
         "{DELIVERY_SELECT} WHERE d.workspace_id = $1 AND d.batch_id = $2 AND d.status = 'sending' \
          ORDER BY CASE WHEN d.id = $2 THEN 0 ELSE 1 END, d.created_at, d.id"

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use tidings_connectors::ConnectorError;
 use tidings_connectors::Platform;
-use tidings_connectors::crm::{Crm, CrmContact, CrmDeal, CrmNote, CrmPush, Lead, RemoteRecord, Step, StepItem};
+use tidings_connectors::crm::{CrmContact, CrmDeal, CrmNote, CrmPush, Lead, RemoteRecord, Step, StepItem};
 use tidings_core::time::now_millis;
 use tidings_core::{ContactId, ConversationId, CrmConnectionId, DeliveryId, EventId, RuleId, WorkspaceId};
 use tidings_store::queue::{JobContext, JobError};
@@ -166,18 +166,19 @@ impl Automations {
         delivery: DeliveryRow,
         context: &JobContext,
     ) -> Result<(), JobError> {
-        let id = DeliveryId::parse(&delivery.id).map_err(JobError::fatal)?;
-        let leads_own_batch = delivery.batch_id.as_deref() == Some(delivery.id.as_str());
-        match DeliveryStatus::parse(&delivery.status) {
-            Some(DeliveryStatus::Queued) => {}
-            Some(DeliveryStatus::Sending) if !leads_own_batch => {
+        let id = delivery.id.clone();
+        let leads_own_batch = delivery.batch_id.as_ref() == Some(&delivery.id);
+        match delivery.status {
+            DeliveryStatus::Queued => {}
+            DeliveryStatus::Sending if !leads_own_batch => {
                 return Err(JobError::retry_after("pushed in another job's batch; waiting for it", BATCH_WAIT));
             }
-            Some(DeliveryStatus::Sending) => return self.interrupted(workspace, &id).await,
+            DeliveryStatus::Sending => return self.interrupted(workspace, &id).await,
             _ => return Ok(()),
         }
-        let connection_id = delivery.crm_connection_id.as_deref().map(CrmConnectionId::parse);
-        let Some(Ok(connection_id)) = connection_id else { return Err(JobError::fatal("no CRM connection")) };
+        let Some(connection_id) = delivery.crm_connection_id.clone() else {
+            return Err(JobError::fatal("no CRM connection"));
+        };
         let Some(connection) = automations_store::crm_connection(&self.db, workspace, &connection_id).await? else {
             return self.record(workspace, &id, DeliveryStatus::Failed, Some("the CRM connection was removed")).await;
         };
@@ -224,11 +225,9 @@ impl Automations {
         client: &dyn CrmPush,
         batch: &[DeliveryRow],
         recorded: Vec<RemoteRecordRow>,
-    ) -> Result<HashMap<String, Vec<RemoteRecord>>, Stop> {
+    ) -> Result<HashMap<DeliveryId, Vec<RemoteRecord>>, Stop> {
         let crm = client.crm();
-        let connection_id =
-            CrmConnectionId::parse(&connection.id).map_err(|_| AutomationsError::NotFound("connection"))?;
-        let mut done: HashMap<(String, Step), RemoteRecord> = recorded
+        let mut done: HashMap<(DeliveryId, Step), RemoteRecord> = recorded
             .into_iter()
             .filter_map(|r| {
                 let step = Step::parse(&r.step)?;
@@ -250,7 +249,7 @@ impl Automations {
                     let items: Vec<StepItem<'_>> = chunk
                         .iter()
                         .map(|(d, order)| StepItem {
-                            key: &d.id,
+                            key: d.id.as_str(),
                             lead: &order.lead,
                             contact: done.get(&(d.id.clone(), Step::Contact)),
                             deal: done.get(&(d.id.clone(), Step::Deal)),
@@ -261,12 +260,10 @@ impl Automations {
                 let mut tx = self.db.begin_for_tenant(workspace).await?;
                 for ((delivery, order), record) in chunk.iter().zip(created) {
                     let Some(record) = record else { continue };
-                    let delivery_id =
-                        DeliveryId::parse(&delivery.id).map_err(|_| AutomationsError::NotFound("delivery"))?;
                     let new = NewRemoteRecord {
-                        delivery_id: &delivery_id,
+                        delivery_id: &delivery.id,
                         step,
-                        connection_id: &connection_id,
+                        connection_id: &connection.id,
                         provider: crm,
                         object: &record.object,
                         remote_id: &record.id,
@@ -279,7 +276,7 @@ impl Automations {
                 tx.commit().await?;
             }
         }
-        let mut created: HashMap<String, Vec<RemoteRecord>> = HashMap::new();
+        let mut created: HashMap<DeliveryId, Vec<RemoteRecord>> = HashMap::new();
         for step in Step::ALL {
             for ((delivery, s), record) in &done {
                 if *s == step {
@@ -299,7 +296,7 @@ impl Automations {
         leader: &DeliveryId,
         connection: &CrmConnectionRow,
         batch: &[DeliveryRow],
-        pushed: Result<HashMap<String, Vec<RemoteRecord>>, Stop>,
+        pushed: Result<HashMap<DeliveryId, Vec<RemoteRecord>>, Stop>,
         latency: i64,
         context: &JobContext,
     ) -> Result<(), JobError> {
@@ -310,7 +307,7 @@ impl Automations {
                 // Nothing to blame the CRM for: the batch goes back to the queue as it is.
                 let message = error.to_string();
                 let outcome = AttemptOutcome {
-                    status: DeliveryStatus::Queued.as_str(),
+                    status: DeliveryStatus::Queued,
                     response_code: None,
                     remote_id: None,
                     error: Some(&message),
@@ -318,8 +315,7 @@ impl Automations {
                 };
                 let mut tx = self.db.begin_for_tenant(workspace).await?;
                 for delivery in batch {
-                    let id = DeliveryId::parse(&delivery.id).map_err(JobError::fatal)?;
-                    log_store::finish_attempt(&mut tx, workspace, &id, &outcome).await?;
+                    log_store::finish_attempt(&mut tx, workspace, &delivery.id, &outcome).await?;
                 }
                 tx.commit().await?;
                 return Err(JobError::retry(error));
@@ -328,19 +324,18 @@ impl Automations {
                 return self.batch_failed(workspace, leader, connection, batch, &error, latency, context).await;
             }
         };
-        self.breakers.record_success(&connection.id);
+        self.breakers.record_success(connection.id.as_str());
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         for delivery in batch {
-            let id = DeliveryId::parse(&delivery.id).map_err(JobError::fatal)?;
             let records = created.get(&delivery.id).map(|r| r.iter().map(named).collect::<Vec<_>>().join(" "));
             let outcome = AttemptOutcome {
-                status: DeliveryStatus::Delivered.as_str(),
+                status: DeliveryStatus::Delivered,
                 response_code: None,
                 remote_id: records.as_deref(),
                 error: None,
                 latency_ms: Some(latency),
             };
-            log_store::finish_attempt(&mut tx, workspace, &id, &outcome).await?;
+            log_store::finish_attempt(&mut tx, workspace, &delivery.id, &outcome).await?;
         }
         tx.commit().await?;
         metrics::counter!("tidings_automations_crm_synced_total", "crm" => crm.to_owned())
@@ -363,32 +358,31 @@ impl Automations {
         let transient = error.is_transient();
         let answer = match error {
             ConnectorError::RateLimited { retry_after: Some(after), .. } => {
-                self.crm_holds.hold(&connection.id, *after);
+                self.crm_holds.hold(connection.id.as_str(), *after);
                 JobError::retry_after(&message, *after)
             }
             _ if transient => JobError::retry(&message),
             _ => JobError::fatal(&message),
         };
         if transient {
-            self.breakers.record_failure(&connection.id);
+            self.breakers.record_failure(connection.id.as_str());
         }
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         for delivery in batch {
-            let id = DeliveryId::parse(&delivery.id).map_err(JobError::fatal)?;
             // Other deliveries of the batch still have their own job, which retries them.
-            let last = !transient || (id == *leader && context.is_last_attempt());
+            let last = !transient || (delivery.id == *leader && context.is_last_attempt());
             let status = if last { DeliveryStatus::Failed } else { DeliveryStatus::Queued };
             let outcome = AttemptOutcome {
-                status: status.as_str(),
+                status,
                 response_code: status_of(error),
                 remote_id: None,
                 error: Some(&message),
                 latency_ms: Some(latency),
             };
-            log_store::finish_attempt(&mut tx, workspace, &id, &outcome).await?;
+            log_store::finish_attempt(&mut tx, workspace, &delivery.id, &outcome).await?;
         }
         tx.commit().await?;
-        metrics::counter!("tidings_automations_failed_total", "kind" => connection.provider.clone()).increment(1);
+        metrics::counter!("tidings_automations_failed_total", "kind" => connection.provider.as_str()).increment(1);
         Err(answer)
     }
 
@@ -400,15 +394,14 @@ impl Automations {
                        finish the rest";
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         for delivery in store::unfinished_batch(&mut tx, workspace, leader).await? {
-            let id = DeliveryId::parse(&delivery.id).map_err(JobError::fatal)?;
             let outcome = AttemptOutcome {
-                status: DeliveryStatus::Unconfirmed.as_str(),
+                status: DeliveryStatus::Unconfirmed,
                 response_code: None,
                 remote_id: None,
                 error: Some(message),
                 latency_ms: None,
             };
-            log_store::finish_attempt(&mut tx, workspace, &id, &outcome).await?;
+            log_store::finish_attempt(&mut tx, workspace, &delivery.id, &outcome).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -427,16 +420,13 @@ impl Automations {
         // Several deliveries may name one remote contact (HubSpot upserts by email): delete it once.
         rows.sort_by_key(|r| (Step::parse(&r.step).map(|s| std::cmp::Reverse(s as u8)), r.remote_id.clone()));
         rows.dedup_by(|a, b| (&a.provider, &a.object, &a.remote_id) == (&b.provider, &b.object, &b.remote_id));
-        let mut clients: HashMap<String, Box<dyn CrmPush>> = HashMap::new();
+        let mut clients: HashMap<CrmConnectionId, Box<dyn CrmPush>> = HashMap::new();
         let mut report = CrmErasure::default();
         for row in rows {
-            let Some(crm) = Crm::parse(&row.provider) else { continue };
+            let crm = row.provider;
             let record = RemoteRecord { crm, object: row.object.clone(), id: row.remote_id.clone() };
             let connection = match &row.crm_connection_id {
-                Some(id) => match CrmConnectionId::parse(id) {
-                    Ok(id) => automations_store::crm_connection(&self.db, workspace, &id).await?,
-                    Err(_) => None,
-                },
+                Some(id) => automations_store::crm_connection(&self.db, workspace, id).await?,
                 None => None,
             };
             let Some(connection) = connection else {
@@ -450,7 +440,7 @@ impl Automations {
             match client.delete(&record).await {
                 Ok(()) => {
                     let mut tx = self.db.begin_for_tenant(workspace).await?;
-                    store::mark_deleted(&mut tx, workspace, &row.provider, &row.object, &row.remote_id).await?;
+                    store::mark_deleted(&mut tx, workspace, row.provider.as_str(), &row.object, &row.remote_id).await?;
                     tx.commit().await?;
                     report.deleted += 1;
                 }

@@ -2,26 +2,29 @@
 //! [`super::members`]).
 
 use tidings_core::time::now_millis;
-use tidings_core::{CrmConnectionId, DeliveryId, DestinationId, EventId, RuleId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx, with_writer};
+use tidings_core::{CrmConnectionId, DeliveryId, DestinationId, EventId, NotificationId, RuleId, WorkspaceId};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader, with_writer};
+
+use crate::automations::members::NotificationKind;
+use crate::automations::model::DeliveryStatus;
 
 /// One delivery, with the names of its rule and destination for the log.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DeliveryRow {
-    pub id: String,
-    pub workspace_id: String,
-    pub event_id: Option<String>,
-    pub rule_id: Option<String>,
+    pub id: DeliveryId,
+    pub workspace_id: WorkspaceId,
+    pub event_id: Option<EventId>,
+    pub rule_id: Option<RuleId>,
     pub rule_name: Option<String>,
     /// Where a notification goes…
-    pub destination_id: Option<String>,
+    pub destination_id: Option<DestinationId>,
     /// …or the CRM connection a sync goes to.
-    pub crm_connection_id: Option<String>,
+    pub crm_connection_id: Option<CrmConnectionId>,
     /// The destination's or the CRM connection's name.
     pub destination_name: Option<String>,
     /// The destination's kind, or the CRM (`hubspot`…).
     pub destination_kind: Option<String>,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub test: bool,
     pub payload: String,
     pub attempts: i64,
@@ -33,7 +36,7 @@ pub struct DeliveryRow {
     pub updated_at: i64,
     pub delivered_at: Option<i64>,
     /// The delivery whose job pushes this one in a batch (CRM syncs).
-    pub batch_id: Option<String>,
+    pub batch_id: Option<DeliveryId>,
 }
 
 pub(crate) const DELIVERY_SELECT: &str = "SELECT d.id, d.workspace_id, d.event_id, d.rule_id, r.name AS rule_name, \
@@ -65,30 +68,26 @@ pub struct NewDelivery<'a> {
 
 pub async fn insert_delivery(tx: &mut Tx, workspace: &WorkspaceId, new: &NewDelivery<'_>) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| {
-        sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO automation_deliveries (id, workspace_id, event_id, rule_id, destination_id, crm_connection_id, \
-         status, test, payload, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $9, 'queued', $6, $7, $8, $8)"
-    )
-    .bind(new.id.as_str())
-    .bind(workspace.as_str())
-    .bind(new.event_id.map(EventId::as_str))
-    .bind(new.rule_id.map(RuleId::as_str))
-    .bind(match new.target {
-        Target::Destination(id) => Some(id.as_str()),
-        Target::Crm(_) => None,
-    })
-    .bind(new.test)
-    .bind(new.payload)
-    .bind(now)
-    .bind(match new.target {
-        Target::Crm(id) => Some(id.as_str()),
-        Target::Destination(_) => None,
-    })
-    .execute(&mut **conn)
-    .await
-    .map(|_| ())
-    })?;
+         status, test, payload, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $9, 'queued', $6, $7, $8, $8)",
+        new.id.as_str(),
+        workspace.as_str(),
+        new.event_id.map(EventId::as_str),
+        new.rule_id.map(RuleId::as_str),
+        match new.target {
+            Target::Destination(id) => Some(id.as_str()),
+            Target::Crm(_) => None,
+        },
+        new.test,
+        new.payload,
+        now,
+        match new.target {
+            Target::Crm(id) => Some(id.as_str()),
+            Target::Destination(_) => None,
+        }
+    )?;
     Ok(())
 }
 
@@ -109,23 +108,21 @@ pub async fn start_attempt(
     id: &DeliveryId,
     from_sending: bool,
 ) -> Result<bool, StoreError> {
-    let updated = with_tx!(tx, |conn| sqlx::query(
+    let updated = execute!(
+        tx,
         "UPDATE automation_deliveries SET status = 'sending', attempts = attempts + 1, updated_at = $3 \
-         WHERE workspace_id = $1 AND id = $2 AND (status = 'queued' OR ($4 AND status = 'sending'))"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(now_millis())
-    .bind(from_sending)
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected()))?;
+         WHERE workspace_id = $1 AND id = $2 AND (status = 'queued' OR ($4 AND status = 'sending'))",
+        workspace.as_str(),
+        id.as_str(),
+        now_millis(),
+        from_sending
+    )?;
     Ok(updated > 0)
 }
 
 /// What an attempt ended with.
 pub struct AttemptOutcome<'a> {
-    pub status: &'a str,
+    pub status: DeliveryStatus,
     pub response_code: Option<i64>,
     pub remote_id: Option<&'a str>,
     pub error: Option<&'a str>,
@@ -139,40 +136,36 @@ pub async fn finish_attempt(
     outcome: &AttemptOutcome<'_>,
 ) -> Result<(), StoreError> {
     let now = now_millis();
-    let delivered_at = (outcome.status == "delivered").then_some(now);
-    with_tx!(tx, |conn| sqlx::query(
+    let delivered_at = (outcome.status == DeliveryStatus::Delivered).then_some(now);
+    execute!(
+        tx,
         "UPDATE automation_deliveries SET status = $3, response_code = COALESCE($4, response_code), \
          remote_id = COALESCE($5, remote_id), error = $6, latency_ms = COALESCE($7, latency_ms), updated_at = $8, \
-         delivered_at = COALESCE($9, delivered_at) WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(outcome.status)
-    .bind(outcome.response_code)
-    .bind(outcome.remote_id)
-    .bind(outcome.error)
-    .bind(outcome.latency_ms)
-    .bind(now)
-    .bind(delivered_at)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         delivered_at = COALESCE($9, delivered_at) WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        outcome.status.as_str(),
+        outcome.response_code,
+        outcome.remote_id,
+        outcome.error,
+        outcome.latency_ms,
+        now,
+        delivered_at
+    )?;
     Ok(())
 }
 
 /// Puts a failed or unconfirmed delivery back in the queue (retry from the log). False when it
 /// is in another state.
 pub async fn requeue(tx: &mut Tx, workspace: &WorkspaceId, id: &DeliveryId) -> Result<bool, StoreError> {
-    let updated = with_tx!(tx, |conn| sqlx::query(
+    let updated = execute!(
+        tx,
         "UPDATE automation_deliveries SET status = 'queued', error = NULL, batch_id = NULL, updated_at = $3 \
-         WHERE workspace_id = $1 AND id = $2 AND status IN ('failed', 'unconfirmed')"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected()))?;
+         WHERE workspace_id = $1 AND id = $2 AND status IN ('failed', 'unconfirmed')",
+        workspace.as_str(),
+        id.as_str(),
+        now_millis()
+    )?;
     Ok(updated > 0)
 }
 
@@ -246,13 +239,13 @@ pub async fn purge_before(db: &Db, cutoff: i64) -> Result<u64, StoreError> {
 /// One notification of the bell.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NotificationRow {
-    pub id: String,
-    pub workspace_id: String,
-    pub kind: String,
+    pub id: NotificationId,
+    pub workspace_id: WorkspaceId,
+    pub kind: NotificationKind,
     pub title: String,
     pub body: String,
     pub link: Option<String>,
-    pub delivery_id: Option<String>,
+    pub delivery_id: Option<DeliveryId>,
     pub read_at: Option<i64>,
     /// Arrived during the member's quiet hours (stored without a live announcement).
     pub quiet: bool,

@@ -2,20 +2,20 @@
 //! out once.
 
 use tidings_core::time::now_millis;
-use tidings_core::{DigestId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_core::{DigestId, LocationId, WorkspaceId};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader};
 
 /// A digest as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DigestRow {
-    pub id: String,
-    pub workspace_id: String,
+    pub id: DigestId,
+    pub workspace_id: WorkspaceId,
     pub name: String,
     pub frequency: String,
     pub weekday: Option<i64>,
     pub hour: i64,
     pub time_zone: String,
-    pub location_id: Option<String>,
+    pub location_id: Option<LocationId>,
     pub destination_ids: String,
     pub enabled: bool,
     pub last_period: Option<String>,
@@ -45,24 +45,22 @@ pub async fn insert(
     new: &NewDigest<'_>,
 ) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO automation_digests (id, workspace_id, name, frequency, weekday, hour, time_zone, location_id, \
-         destination_ids, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)"
-    )
-    .bind(id.as_str())
-    .bind(workspace.as_str())
-    .bind(new.name)
-    .bind(new.frequency)
-    .bind(new.weekday)
-    .bind(new.hour)
-    .bind(new.time_zone)
-    .bind(new.location_id)
-    .bind(new.destination_ids)
-    .bind(new.enabled)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         destination_ids, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+        id.as_str(),
+        workspace.as_str(),
+        new.name,
+        new.frequency,
+        new.weekday,
+        new.hour,
+        new.time_zone,
+        new.location_id,
+        new.destination_ids,
+        new.enabled,
+        now
+    )?;
     Ok(())
 }
 
@@ -86,13 +84,12 @@ pub async fn get(db: &Db, workspace: &WorkspaceId, id: &DigestId) -> Result<Opti
 
 /// Deletes a digest; false when there was none.
 pub async fn delete(tx: &mut Tx, workspace: &WorkspaceId, id: &DigestId) -> Result<bool, StoreError> {
-    let deleted =
-        with_tx!(tx, |conn| sqlx::query("DELETE FROM automation_digests WHERE workspace_id = $1 AND id = $2")
-            .bind(workspace.as_str())
-            .bind(id.as_str())
-            .execute(&mut **conn)
-            .await
-            .map(|r| r.rows_affected()))?;
+    let deleted = execute!(
+        tx,
+        "DELETE FROM automation_digests WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str()
+    )?;
     Ok(deleted > 0)
 }
 
@@ -105,16 +102,14 @@ pub async fn enabled(db: &Db) -> Result<Vec<DigestRow>, StoreError> {
 /// Claims `period` for the digest: true for the one caller that moves it there, so a period's
 /// digest goes out once however many processes find it due.
 pub async fn claim(tx: &mut Tx, workspace: &WorkspaceId, id: &DigestId, period: &str) -> Result<bool, StoreError> {
-    let claimed = with_tx!(tx, |conn| sqlx::query(
+    let claimed = execute!(
+        tx,
         "UPDATE automation_digests SET last_period = $3, last_sent_at = $4, updated_at = $4 \
-         WHERE workspace_id = $1 AND id = $2 AND (last_period IS NULL OR last_period <> $3)"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(period)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected()))?;
+         WHERE workspace_id = $1 AND id = $2 AND (last_period IS NULL OR last_period <> $3)",
+        workspace.as_str(),
+        id.as_str(),
+        period,
+        now_millis()
+    )?;
     Ok(claimed == 1)
 }

@@ -3,9 +3,10 @@
 
 use tidings_core::time::now_millis;
 use tidings_core::{DeliveryId, NotificationId, UserId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader};
 
 use super::deliveries::NotificationRow;
+use crate::automations::members::NotificationKind;
 
 /// A notification for one member.
 pub struct MemberNotification<'a> {
@@ -22,25 +23,21 @@ pub struct MemberNotification<'a> {
 
 /// Adds a member's notification; false when the delivery already added it.
 pub async fn insert(tx: &mut Tx, workspace: &WorkspaceId, new: &MemberNotification<'_>) -> Result<bool, StoreError> {
-    let inserted = with_tx!(tx, |conn| {
-        sqlx::query(
+    let inserted = execute!(
+        tx,
         "INSERT INTO notifications (id, workspace_id, member_id, kind, title, body, link, delivery_id, quiet, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (delivery_id, member_id) DO NOTHING"
-    )
-    .bind(NotificationId::generate().as_str())
-    .bind(workspace.as_str())
-    .bind(new.member.as_str())
-    .bind(new.kind)
-    .bind(new.title)
-    .bind(new.body)
-    .bind(new.link)
-    .bind(new.delivery_id.map(DeliveryId::as_str))
-    .bind(new.quiet)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (delivery_id, member_id) DO NOTHING",
+        NotificationId::generate().as_str(),
+        workspace.as_str(),
+        new.member.as_str(),
+        new.kind,
+        new.title,
+        new.body,
+        new.link,
+        new.delivery_id.map(DeliveryId::as_str),
+        new.quiet,
+        now_millis()
+    )?;
     Ok(inserted > 0)
 }
 
@@ -86,14 +83,14 @@ pub async fn mark_read(
     let sql = format!(
         "UPDATE notifications SET read_at = $3 WHERE {FOR_MEMBER} AND read_at IS NULL AND ($4 IS NULL OR id = $4)"
     );
-    Ok(with_tx!(tx, |conn| sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(workspace.as_str())
-        .bind(member.as_str())
-        .bind(now_millis())
-        .bind(only.map(NotificationId::as_str))
-        .execute(&mut **conn)
-        .await
-        .map(|r| r.rows_affected()))?)
+    Ok(execute!(
+        tx,
+        sqlx::AssertSqlSafe(sql.as_str()),
+        workspace.as_str(),
+        member.as_str(),
+        now_millis(),
+        only.map(NotificationId::as_str)
+    )?)
 }
 
 /// Whether the member has this notification (read or not).
@@ -116,8 +113,8 @@ pub async fn exists(
 /// One member's choice for one kind.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PreferenceRow {
-    pub member_id: String,
-    pub kind: String,
+    pub member_id: UserId,
+    pub kind: NotificationKind,
     pub in_app: bool,
     pub email: bool,
 }
@@ -147,27 +144,25 @@ pub async fn set_preference(
     in_app: bool,
     email: bool,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO notification_preferences (workspace_id, member_id, kind, in_app, email, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace_id, member_id, kind) \
-         DO UPDATE SET in_app = excluded.in_app, email = excluded.email, updated_at = excluded.updated_at"
-    )
-    .bind(workspace.as_str())
-    .bind(member.as_str())
-    .bind(kind)
-    .bind(in_app)
-    .bind(email)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         DO UPDATE SET in_app = excluded.in_app, email = excluded.email, updated_at = excluded.updated_at",
+        workspace.as_str(),
+        member.as_str(),
+        kind,
+        in_app,
+        email,
+        now_millis()
+    )?;
     Ok(())
 }
 
 /// A member's quiet hours.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct QuietHoursRow {
-    pub member_id: String,
+    pub member_id: UserId,
     pub starts_minute: i64,
     pub ends_minute: i64,
     pub time_zone: String,
@@ -196,27 +191,23 @@ pub async fn set_quiet_hours(
     member: &UserId,
     quiet: Option<(i64, i64, &str)>,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
-        "DELETE FROM notification_quiet_hours WHERE workspace_id = $1 AND member_id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(member.as_str())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+    execute!(
+        tx,
+        "DELETE FROM notification_quiet_hours WHERE workspace_id = $1 AND member_id = $2",
+        workspace.as_str(),
+        member.as_str()
+    )?;
     let Some((starts, ends, zone)) = quiet else { return Ok(()) };
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO notification_quiet_hours (workspace_id, member_id, starts_minute, ends_minute, time_zone, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6)"
-    )
-    .bind(workspace.as_str())
-    .bind(member.as_str())
-    .bind(starts)
-    .bind(ends)
-    .bind(zone)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        workspace.as_str(),
+        member.as_str(),
+        starts,
+        ends,
+        zone,
+        now_millis()
+    )?;
     Ok(())
 }

@@ -8,16 +8,21 @@ pub mod digests;
 pub mod members;
 pub mod scans;
 
+use tidings_connectors::crm::Crm;
 use tidings_core::time::now_millis;
 use tidings_core::{CrmConnectionId, DestinationId, EventId, RuleId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader};
+
+use super::model::{DestinationKind, EventSource, EventStatus, Trigger};
+use super::rules::MatchMode;
 
 /// A CRM account sending events in.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CrmConnectionRow {
-    pub id: String,
-    pub workspace_id: String,
-    pub provider: String,
+    pub id: CrmConnectionId,
+    pub workspace_id: WorkspaceId,
+    #[sqlx(try_from = "String")]
+    pub provider: Crm,
     pub name: String,
     pub account_name: String,
     pub company_domain: Option<String>,
@@ -52,21 +57,19 @@ pub async fn insert_crm_connection(
     new: &NewCrmConnection<'_>,
 ) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO crm_connections (id, workspace_id, provider, name, account_name, company_domain, webhook_user, \
-         webhook_ids, created_at, updated_at) VALUES ($1, $2, 'pipedrive', $3, $4, $5, $6, $7, $8, $8)"
-    )
-    .bind(new.id.as_str())
-    .bind(workspace.as_str())
-    .bind(new.name)
-    .bind(new.account_name)
-    .bind(new.company_domain)
-    .bind(new.webhook_user)
-    .bind(new.webhook_ids)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         webhook_ids, created_at, updated_at) VALUES ($1, $2, 'pipedrive', $3, $4, $5, $6, $7, $8, $8)",
+        new.id.as_str(),
+        workspace.as_str(),
+        new.name,
+        new.account_name,
+        new.company_domain,
+        new.webhook_user,
+        new.webhook_ids,
+        now
+    )?;
     Ok(())
 }
 
@@ -106,12 +109,12 @@ pub async fn delete_crm_connection(
     workspace: &WorkspaceId,
     id: &CrmConnectionId,
 ) -> Result<bool, StoreError> {
-    let deleted = with_tx!(tx, |conn| sqlx::query("DELETE FROM crm_connections WHERE workspace_id = $1 AND id = $2")
-        .bind(workspace.as_str())
-        .bind(id.as_str())
-        .execute(&mut **conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+    let deleted = execute!(
+        tx,
+        "DELETE FROM crm_connections WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str()
+    )?;
     Ok(deleted > 0)
 }
 
@@ -123,17 +126,15 @@ pub async fn set_crm_names(
     names_json: &str,
 ) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE crm_connections SET names_json = $3, names_fetched_at = $4, updated_at = $4 \
-         WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(names_json)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        names_json,
+        now
+    )?;
     Ok(())
 }
 
@@ -144,16 +145,16 @@ pub async fn set_crm_names(
 /// An event as received, and what processing made of it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
-    pub id: String,
-    pub workspace_id: String,
-    pub source: String,
-    pub crm_connection_id: Option<String>,
-    pub trigger_kind: String,
+    pub id: EventId,
+    pub workspace_id: WorkspaceId,
+    pub source: EventSource,
+    pub crm_connection_id: Option<CrmConnectionId>,
+    pub trigger_kind: Trigger,
     pub dedup_key: String,
     pub payload: String,
     pub facts: Option<String>,
     pub evaluation: Option<String>,
-    pub status: String,
+    pub status: EventStatus,
     pub error: Option<String>,
     pub received_at: i64,
     pub processed_at: Option<i64>,
@@ -165,9 +166,9 @@ const EVENT_COLUMNS: &str = "id, workspace_id, source, crm_connection_id, trigge
 /// A new event.
 pub struct NewEvent<'a> {
     pub id: &'a EventId,
-    pub source: &'a str,
+    pub source: EventSource,
     pub crm_connection_id: Option<&'a CrmConnectionId>,
-    pub trigger: &'a str,
+    pub trigger: Trigger,
     pub dedup_key: &'a str,
     pub payload: &'a str,
 }
@@ -175,36 +176,30 @@ pub struct NewEvent<'a> {
 /// Stores an event; false when one with the same dedup key exists (a redelivery).
 pub async fn insert_event(tx: &mut Tx, workspace: &WorkspaceId, new: &NewEvent<'_>) -> Result<bool, StoreError> {
     let now = now_millis();
-    let inserted = with_tx!(tx, |conn| {
-        sqlx::query(
+    let inserted = execute!(
+        tx,
         "INSERT INTO automation_events (id, workspace_id, source, crm_connection_id, trigger_kind, dedup_key, payload, \
          status, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', $8) \
-         ON CONFLICT (workspace_id, dedup_key) DO NOTHING"
-    )
-    .bind(new.id.as_str())
-    .bind(workspace.as_str())
-    .bind(new.source)
-    .bind(new.crm_connection_id.map(CrmConnectionId::as_str))
-    .bind(new.trigger)
-    .bind(new.dedup_key)
-    .bind(new.payload)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|r| r.rows_affected())
-    })?;
+         ON CONFLICT (workspace_id, dedup_key) DO NOTHING",
+        new.id.as_str(),
+        workspace.as_str(),
+        new.source.as_str(),
+        new.crm_connection_id.map(CrmConnectionId::as_str),
+        new.trigger.as_str(),
+        new.dedup_key,
+        new.payload,
+        now
+    )?;
     if inserted > 0
         && let Some(connection) = new.crm_connection_id
     {
-        with_tx!(tx, |conn| sqlx::query(
-            "UPDATE crm_connections SET last_event_at = $3 WHERE workspace_id = $1 AND id = $2"
-        )
-        .bind(workspace.as_str())
-        .bind(connection.as_str())
-        .bind(now)
-        .execute(&mut **conn)
-        .await
-        .map(|_| ()))?;
+        execute!(
+            tx,
+            "UPDATE crm_connections SET last_event_at = $3 WHERE workspace_id = $1 AND id = $2",
+            workspace.as_str(),
+            connection.as_str(),
+            now
+        )?;
     }
     Ok(inserted > 0)
 }
@@ -244,27 +239,25 @@ pub async fn finish_event(
     tx: &mut Tx,
     workspace: &WorkspaceId,
     id: &EventId,
-    trigger: &str,
+    trigger: Trigger,
     facts: Option<&str>,
     evaluation: Option<&str>,
     error: Option<&str>,
 ) -> Result<(), StoreError> {
-    let status = if error.is_some() { "failed" } else { "processed" };
-    with_tx!(tx, |conn| sqlx::query(
+    let status = if error.is_some() { EventStatus::Failed } else { EventStatus::Processed };
+    execute!(
+        tx,
         "UPDATE automation_events SET status = $3, trigger_kind = $4, facts = $5, evaluation = $6, error = $7, \
-         processed_at = $8 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(status)
-    .bind(trigger)
-    .bind(facts)
-    .bind(evaluation)
-    .bind(error)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         processed_at = $8 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        status.as_str(),
+        trigger.as_str(),
+        facts,
+        evaluation,
+        error,
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -275,9 +268,9 @@ pub async fn finish_event(
 /// A destination (never its secrets).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DestinationRow {
-    pub id: String,
-    pub workspace_id: String,
-    pub kind: String,
+    pub id: DestinationId,
+    pub workspace_id: WorkspaceId,
+    pub kind: DestinationKind,
     pub name: String,
     pub config: String,
     pub target_hint: Option<String>,
@@ -309,21 +302,19 @@ pub async fn insert_destination(
     fields: &DestinationFields<'_>,
 ) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO automation_destinations (id, workspace_id, kind, name, config, target_hint, enabled, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"
-    )
-    .bind(id.as_str())
-    .bind(workspace.as_str())
-    .bind(kind)
-    .bind(fields.name)
-    .bind(fields.config)
-    .bind(fields.target_hint)
-    .bind(fields.enabled)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        id.as_str(),
+        workspace.as_str(),
+        kind,
+        fields.name,
+        fields.config,
+        fields.target_hint,
+        fields.enabled,
+        now
+    )?;
     Ok(())
 }
 
@@ -333,20 +324,18 @@ pub async fn update_destination(
     id: &DestinationId,
     fields: &DestinationFields<'_>,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE automation_destinations SET name = $3, config = $4, target_hint = $5, enabled = $6, updated_at = $7, \
-         paused_until = CASE WHEN $6 THEN paused_until ELSE NULL END WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(fields.name)
-    .bind(fields.config)
-    .bind(fields.target_hint)
-    .bind(fields.enabled)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         paused_until = CASE WHEN $6 THEN paused_until ELSE NULL END WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        fields.name,
+        fields.config,
+        fields.target_hint,
+        fields.enabled,
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -373,28 +362,25 @@ pub async fn destination(
 }
 
 pub async fn delete_destination(tx: &mut Tx, workspace: &WorkspaceId, id: &DestinationId) -> Result<bool, StoreError> {
-    let deleted =
-        with_tx!(tx, |conn| sqlx::query("DELETE FROM automation_destinations WHERE workspace_id = $1 AND id = $2")
-            .bind(workspace.as_str())
-            .bind(id.as_str())
-            .execute(&mut **conn)
-            .await
-            .map(|r| r.rows_affected()))?;
+    let deleted = execute!(
+        tx,
+        "DELETE FROM automation_destinations WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str()
+    )?;
     Ok(deleted > 0)
 }
 
 /// A delivery succeeded: the destination is healthy again.
 pub async fn destination_delivered(tx: &mut Tx, workspace: &WorkspaceId, id: &DestinationId) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE automation_destinations SET last_error = NULL, paused_until = NULL, last_delivered_at = $3 \
-         WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -406,18 +392,16 @@ pub async fn destination_failed(
     error: &str,
     paused_until: Option<i64>,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE automation_destinations SET last_error = $3, last_error_at = $4, \
-         paused_until = COALESCE($5, paused_until) WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(error)
-    .bind(now_millis())
-    .bind(paused_until)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         paused_until = COALESCE($5, paused_until) WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        error,
+        now_millis(),
+        paused_until
+    )?;
     Ok(())
 }
 
@@ -428,11 +412,11 @@ pub async fn destination_failed(
 /// A rule as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RuleRow {
-    pub id: String,
-    pub workspace_id: String,
+    pub id: RuleId,
+    pub workspace_id: WorkspaceId,
     pub name: String,
-    pub trigger_kind: String,
-    pub match_mode: String,
+    pub trigger_kind: Trigger,
+    pub match_mode: MatchMode,
     pub conditions: String,
     pub actions: String,
     pub enabled: bool,
@@ -446,8 +430,8 @@ const RULE_COLUMNS: &str =
 /// The fields of a rule.
 pub struct RuleFields<'a> {
     pub name: &'a str,
-    pub trigger: &'a str,
-    pub match_mode: &'a str,
+    pub trigger: Trigger,
+    pub match_mode: MatchMode,
     pub conditions: &'a str,
     pub actions: &'a str,
     pub enabled: bool,
@@ -460,22 +444,20 @@ pub async fn insert_rule(
     fields: &RuleFields<'_>,
 ) -> Result<(), StoreError> {
     let now = now_millis();
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO automation_rules (id, workspace_id, name, trigger_kind, match_mode, conditions, actions, enabled, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
-    )
-    .bind(id.as_str())
-    .bind(workspace.as_str())
-    .bind(fields.name)
-    .bind(fields.trigger)
-    .bind(fields.match_mode)
-    .bind(fields.conditions)
-    .bind(fields.actions)
-    .bind(fields.enabled)
-    .bind(now)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        id.as_str(),
+        workspace.as_str(),
+        fields.name,
+        fields.trigger.as_str(),
+        fields.match_mode.as_str(),
+        fields.conditions,
+        fields.actions,
+        fields.enabled,
+        now
+    )?;
     Ok(())
 }
 
@@ -485,22 +467,20 @@ pub async fn update_rule(
     id: &RuleId,
     fields: &RuleFields<'_>,
 ) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE automation_rules SET name = $3, trigger_kind = $4, match_mode = $5, conditions = $6, actions = $7, \
-         enabled = $8, updated_at = $9 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(fields.name)
-    .bind(fields.trigger)
-    .bind(fields.match_mode)
-    .bind(fields.conditions)
-    .bind(fields.actions)
-    .bind(fields.enabled)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         enabled = $8, updated_at = $9 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        fields.name,
+        fields.trigger.as_str(),
+        fields.match_mode.as_str(),
+        fields.conditions,
+        fields.actions,
+        fields.enabled,
+        now_millis()
+    )?;
     Ok(())
 }
 
@@ -522,11 +502,11 @@ pub async fn rule(db: &Db, workspace: &WorkspaceId, id: &RuleId) -> Result<Optio
 }
 
 pub async fn delete_rule(tx: &mut Tx, workspace: &WorkspaceId, id: &RuleId) -> Result<bool, StoreError> {
-    let deleted = with_tx!(tx, |conn| sqlx::query("DELETE FROM automation_rules WHERE workspace_id = $1 AND id = $2")
-        .bind(workspace.as_str())
-        .bind(id.as_str())
-        .execute(&mut **conn)
-        .await
-        .map(|r| r.rows_affected()))?;
+    let deleted = execute!(
+        tx,
+        "DELETE FROM automation_rules WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str()
+    )?;
     Ok(deleted > 0)
 }

@@ -171,7 +171,7 @@ async fn process(
         // messages keep their order.
         events.sort_by(|(_, a, _), (_, b, _)| lock_order(a).cmp(&lock_order(b)));
         let Some((first, _, _)) = events.first() else { continue };
-        let workspace = first.source().map_err(JobError::fatal)?.workspace_id;
+        let workspace = first.source().workspace_id;
         for chunk in events.chunks(events_per_tx(context.db.engine())) {
             // Acknowledging a platform's delivery comes first: on SQLite intake and processing
             // share the one writer, on PostgreSQL the connections and the CPU.
@@ -222,11 +222,7 @@ async fn ingest_chunk(
     queue: &Queue,
     chunk: &[(ConnectionRow, InboundEvent, usize)],
 ) -> Result<Vec<Ingested>, JobError> {
-    let sources = chunk
-        .iter()
-        .map(|(connection, _, _)| connection.source())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(JobError::fatal)?;
+    let sources = chunk.iter().map(|(connection, _, _)| connection.source()).collect::<Vec<_>>();
     let mut ingested = vec![Ingested::Duplicate; chunk.len()];
     let mut messages = Vec::new();
     let mut at = Vec::new();

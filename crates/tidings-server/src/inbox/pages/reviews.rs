@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
-use tidings_core::TaskId;
 use tidings_core::time::now_millis;
+use tidings_core::{ConversationId, TaskId};
 
 use super::charts::{PageLink, StarBar, WeekColumn, page_links, star_bars, trend_start, week_chart_size, week_columns};
 use super::filters::{FilterForm, FilterQuery, Filters};
@@ -102,7 +102,7 @@ fn review_view(row: ConversationRow, review: Option<MessageRow>, now: i64) -> Re
         at_iso: iso_time(at),
         at_full: full_time(at),
         platform: row.platform,
-        id: row.id,
+        id: row.id.into(),
     }
 }
 
@@ -118,7 +118,7 @@ pub(super) async fn reviews_page(
     let filters = Filters::parse(&query, &user.user_id, Some(ConversationKind::Review));
     let start = PageStart::Offset(filters.offset);
     let (rows, total) = state.inbox.list(workspace, &filters.filter, &start, PAGE_SIZE).await.map_err(inbox_error)?;
-    let ids: Vec<String> = rows.iter().map(|row| row.id.clone()).collect();
+    let ids: Vec<ConversationId> = rows.iter().map(|row| row.id.clone()).collect();
     let mut reviews = state.inbox.reviews_of(workspace, &ids).await.map_err(inbox_error)?;
     let now = now_millis();
     let (counts, weeks) =

@@ -190,9 +190,9 @@ impl WindowView {
 
 fn message_view(row: MessageRow, now: i64, analyses: &mut HashMap<String, MessageAnalysisOut>) -> MessageView {
     MessageView {
-        analysis: analyses.remove(&row.id),
-        id: row.id,
-        inbound: row.direction == Direction::Inbound.as_str(),
+        analysis: analyses.remove(row.id.as_str()),
+        id: row.id.into(),
+        inbound: row.direction == Direction::Inbound,
         sent_by: String::new(),
         sent_state: "",
         sent_class: "",
@@ -264,29 +264,28 @@ pub(super) async fn messages_html(
     conversation: &ConversationRow,
 ) -> Result<String, PageError> {
     let workspace = &user.auth.workspace_id;
-    let id = conversation_id(&conversation.id)?;
-    let Thread { messages, responses, .. } = state.inbox.thread(workspace, &id).await.map_err(inbox_error)?;
+    let id = &conversation.id;
+    let Thread { messages, responses, .. } = state.inbox.thread(workspace, id).await.map_err(inbox_error)?;
     let members: HashMap<String, String> =
         state.identity.members(workspace).await?.into_iter().map(|m| (m.user_id.to_string(), m.name)).collect();
     // A delivered reply shows as its message, with who sent it and where it is.
-    let senders: HashMap<String, (String, ResponseStatus)> = responses
+    let senders: HashMap<ResponseId, (String, ResponseStatus)> = responses
         .iter()
         .map(|r| (r.id.clone(), (author_name(r.author_id.as_ref().map(UserId::as_str), &members), r.status)))
         .collect();
-    let mut analyses = analysis::of_conversation(&state.db, workspace, &id).await?;
+    let mut analyses = analysis::of_conversation(&state.db, workspace, id).await?;
     // A reply the sender posted is recorded as an outbound message: show it once, as the message.
-    let delivered: HashSet<&str> =
-        messages.iter().filter_map(|m| m.response_id.as_ref().map(ResponseId::as_str)).collect();
+    let delivered: HashSet<&ResponseId> = messages.iter().filter_map(|m| m.response_id.as_ref()).collect();
     let now = now_millis();
     let responses: Vec<ResponseView> = responses
         .into_iter()
-        .filter(|r| r.status != ResponseStatus::Deleted && !delivered.contains(r.id.as_str()))
+        .filter(|r| r.status != ResponseStatus::Deleted && !delivered.contains(&r.id))
         .map(|r| response_view(r, now, &members))
         .collect();
     let messages = messages
         .into_iter()
         .map(|m| {
-            let sender = m.response_id.as_ref().and_then(|id| senders.get(id.as_str())).cloned();
+            let sender = m.response_id.as_ref().and_then(|id| senders.get(id)).cloned();
             let mut view = message_view(m, now, &mut analyses);
             if let Some((by, status)) = sender {
                 view.sent_by = by;
@@ -301,7 +300,7 @@ pub(super) async fn messages_html(
         responses,
         platform_label: platform_label(&conversation.platform),
         csrf: csrf.token().to_owned(),
-        conversation_id: conversation.id.clone(),
+        conversation_id: conversation.id.to_string(),
         can_reply: user.auth.role.can(Permission::SendReplies),
     };
     Ok(partial.render()?)
@@ -354,10 +353,10 @@ async fn thread_with_notice(
     };
     let assignee_id = conversation.assignee_id.as_ref().map(UserId::as_str).unwrap_or_default();
     let workspace = &user.auth.workspace_id;
-    let cid = conversation_id(&conversation.id)?;
+    let cid = &conversation.id;
     let is_review = is_review(conversation);
     let current_reply = match is_review {
-        true => state.inbox.current_reply(workspace, &cid).await.map_err(inbox_error)?,
+        true => state.inbox.current_reply(workspace, cid).await.map_err(inbox_error)?,
         false => None,
     }
     .filter(|r| r.status != ResponseStatus::Draft)
@@ -379,7 +378,7 @@ async fn thread_with_notice(
     let now = now_millis();
     let local = |at: i64| zone.local(at).format("%a %-d %b, %H:%M").to_string();
     let partial = ThreadPartial {
-        id: conversation.id.clone(),
+        id: conversation.id.to_string(),
         name: conversation.contact_name.clone().unwrap_or_else(|| "Unknown".to_owned()),
         email: conversation.contact_email.clone().unwrap_or_default(),
         phone: conversation.contact_phone.clone().unwrap_or_default(),

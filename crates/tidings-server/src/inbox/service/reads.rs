@@ -64,8 +64,9 @@ impl Inbox {
         workspace: &WorkspaceId,
         rows: Vec<ConversationRow>,
     ) -> Result<Vec<ReviewRows>, InboxError> {
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let mut reviews: HashMap<String, MessageRow> = store::first_inbound_of(&self.db, workspace, &ids).await?;
+        let ids: Vec<ConversationId> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut reviews: HashMap<ConversationId, MessageRow> =
+            store::first_inbound_of(&self.db, workspace, &ids).await?;
         let mut responses = store::current_responses_of(&self.db, workspace, &ids).await?;
         Ok(rows
             .into_iter()

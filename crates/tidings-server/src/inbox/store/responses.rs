@@ -9,10 +9,10 @@ use super::ID_CHUNK;
 use crate::inbox::model::{ReplyKind, ResponseStatus};
 use crate::inbox::query::placeholders;
 
-/// A reply written in Tidings. (`id` is still text: the pipeline reads it as text.)
+/// A reply written in Tidings.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ResponseRow {
-    pub id: String,
+    pub id: ResponseId,
     pub workspace_id: WorkspaceId,
     pub conversation_id: ConversationId,
     pub in_reply_to: Option<MessageId>,
@@ -197,8 +197,8 @@ pub async fn update_response(
 pub async fn current_responses_of(
     db: &Db,
     workspace: &WorkspaceId,
-    ids: &[String],
-) -> Result<std::collections::HashMap<String, ResponseRow>, StoreError> {
+    ids: &[ConversationId],
+) -> Result<std::collections::HashMap<ConversationId, ResponseRow>, StoreError> {
     let mut found = std::collections::HashMap::new();
     for chunk in ids.chunks(ID_CHUNK) {
         let sql = format!(
@@ -215,7 +215,7 @@ pub async fn current_responses_of(
         })?;
         // Oldest first: the newest, inserted last, is the one kept.
         for row in rows {
-            found.insert(row.conversation_id.to_string(), row);
+            found.insert(row.conversation_id.clone(), row);
         }
     }
     Ok(found)

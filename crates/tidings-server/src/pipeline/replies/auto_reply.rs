@@ -11,7 +11,7 @@
 //! the message first, so it acts at most once even if it is retried.
 
 use serde::{Deserialize, Serialize};
-use tidings_core::{ConnectionId, ConversationId, MessageId, WorkspaceId};
+use tidings_core::{ConversationId, MessageId, WorkspaceId};
 use tidings_nlp::compose::Tone;
 use tidings_nlp::decision::Action;
 use tidings_nlp::pipeline::{self, ReplyState};
@@ -100,17 +100,18 @@ impl Replies {
             Err(error) => return Err(error.into()),
         };
         let Some(connection) = conversation.connection_id.clone() else { return Ok(Handled::Ignored) };
-        let Ok(connection_id) = ConnectionId::parse(&connection) else { return Ok(Handled::Ignored) };
-        let Some(settings) = store::auto_reply(&self.db, workspace, &connection_id).await? else {
+        let Some(settings) = store::auto_reply(&self.db, workspace, &connection).await? else {
             return Ok(Handled::Ignored);
         };
         if !settings.enabled {
             return Ok(Handled::Ignored);
         }
-        if !store::claim_message(&self.db, workspace, &job.message, &job.conversation, Some(&connection)).await? {
+        if !store::claim_message(&self.db, workspace, &job.message, &job.conversation, Some(connection.as_str()))
+            .await?
+        {
             return Ok(Handled::Ignored);
         }
-        let (_, time_zone) = self.connection_zone(workspace, &connection).await?;
+        let (_, time_zone) = self.connection_zone(workspace, connection.as_str()).await?;
         let hours: Option<BusinessHours> =
             settings.business_hours.as_deref().and_then(|h| serde_json::from_str(h).ok());
         let in_hours = hours.is_none_or(|h| h.is_open(chrono::Utc::now(), &time_zone));
@@ -120,7 +121,7 @@ impl Replies {
             return self.hand_off(workspace, job, &ai_settings.holding_message, &reasons, None, None).await;
         }
         let context = self.context(workspace, job.conversation.as_str()).await?;
-        if context.message.id != job.message.as_str() {
+        if context.message.id != job.message {
             let reasons = r#"[{"trigger":"newer_message"}]"#;
             return self.finish(workspace, job, "skipped", reasons, None, None, None).await;
         }
@@ -175,7 +176,7 @@ impl Replies {
     ) -> Result<Result<String, String>, RepliesError> {
         let request = ReplyRequest { author: None, text, post_to_platform: post, send_as: &SendAs::Text };
         match self.inbox.reply(workspace, &job.conversation, &request).await {
-            Ok(response) => Ok(Ok(response.id)),
+            Ok(response) => Ok(Ok(response.id.into())),
             Err(error @ (InboxError::WindowClosed(_) | InboxError::Validation { .. })) => Ok(Err(error.to_string())),
             Err(error) => Err(error.into()),
         }

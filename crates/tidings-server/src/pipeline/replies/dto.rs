@@ -402,13 +402,13 @@ impl From<super::store::ReplyLogRow> for AutoReplyLogOut {
         Self {
             reasons: serde_json::from_str(&row.reasons).unwrap_or_else(|_| serde_json::json!([])),
             confidence: row.confidence_percent.map(|c| c as f32 / 100.0),
-            message_id: row.message_id,
-            conversation_id: row.conversation_id,
-            connection_id: row.connection_id,
+            message_id: row.message_id.into(),
+            conversation_id: row.conversation_id.into(),
+            connection_id: row.connection_id.map(String::from),
             action: row.action,
             source: row.source,
-            response_id: row.response_id,
-            holding_response_id: row.holding_response_id,
+            response_id: row.response_id.map(String::from),
+            holding_response_id: row.holding_response_id.map(String::from),
             created_at: to_rfc3339(row.created_at),
         }
     }

@@ -56,7 +56,7 @@ pub(super) struct Context {
 
 impl Context {
     fn is_review(&self) -> bool {
-        self.conversation.kind == ConversationKind::Review.as_str()
+        self.conversation.kind == ConversationKind::Review
     }
 
     fn language(&self) -> Language {
@@ -83,8 +83,7 @@ impl Replies {
         let id = ConversationId::parse(conversation).map_err(|_| RepliesError::NotFound("conversation"))?;
         let conversation = self.inbox.conversation(workspace, &id).await?;
         let messages = crate::inbox::store::messages(&self.db, workspace, &id).await?;
-        let inbound: Vec<&MessageRow> =
-            messages.iter().filter(|m| m.direction == Direction::Inbound.as_str()).collect();
+        let inbound: Vec<&MessageRow> = messages.iter().filter(|m| m.direction == Direction::Inbound).collect();
         let Some(message) = inbound.last().map(|m| (*m).clone()) else {
             return Err(RepliesError::Validation {
                 field: "conversationId",
@@ -111,12 +110,11 @@ impl Replies {
         let history = earlier[earlier.len().saturating_sub(HISTORY)..]
             .iter()
             .map(|m| {
-                let who = if m.direction == Direction::Inbound.as_str() { "Customer" } else { "Business" };
+                let who = if m.direction == Direction::Inbound { "Customer" } else { "Business" };
                 (who.to_owned(), m.body.clone())
             })
             .collect();
-        let unresolved =
-            messages.iter().rev().take_while(|m| m.direction == Direction::Inbound.as_str()).count() as u32;
+        let unresolved = messages.iter().rev().take_while(|m| m.direction == Direction::Inbound).count() as u32;
         Ok(Context {
             unresolved,
             hits: retrieve(&knowledge, &text),
@@ -233,7 +231,7 @@ impl Replies {
             usage,
             budget: (&budget).into(),
             analysis: AnalysisOut {
-                message_id: context.message.id.clone(),
+                message_id: context.message.id.to_string(),
                 language: understanding.language.language.map(|l| l.code().to_owned()),
                 topic: serde_json::to_value(understanding.topic)
                     .ok()

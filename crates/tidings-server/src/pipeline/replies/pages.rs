@@ -90,13 +90,13 @@ async fn render_settings(
     let workspace = &user.auth.workspace_id;
     let mut connections = Vec::new();
     for row in crate::channels::store::connections(&state.db, workspace).await? {
-        let auto = state.ai.auto_reply(workspace, &row.id).await.map_err(page_error)?;
+        let auto = state.ai.auto_reply(workspace, row.id.as_str()).await.map_err(page_error)?;
         connections.push(ConnectionView {
             name: row.display_name,
-            platform: row.platform,
+            platform: row.platform.as_str().to_owned(),
             enabled: auto.enabled,
             threshold: format!("{:.2}", auto.threshold),
-            id: row.id,
+            id: row.id.into(),
         });
     }
     let body = SettingsBody {

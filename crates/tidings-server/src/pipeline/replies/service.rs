@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use tidings_core::{Config, ConnectionId, ConversationId, KnowledgeId, LocationId, ReplyTemplateId, WorkspaceId};
+use tidings_core::{Config, ConnectionId, ConversationId, KnowledgeId, ReplyTemplateId, WorkspaceId};
 use tidings_nlp::compose::Tone;
 use tidings_nlp::language::Language;
 use tidings_store::{Db, StoreError};
@@ -391,7 +391,7 @@ impl Replies {
         let hours =
             input.business_hours.as_ref().map(serde_json::to_string).transpose().map_err(StoreError::corrupt)?;
         let row = AutoReplyRow {
-            connection_id: id.to_string(),
+            connection_id: id.clone(),
             enabled: input.enabled,
             threshold_percent: (threshold * 100.0).round() as i64,
             business_hours: hours,
@@ -417,9 +417,9 @@ impl Replies {
         let row = crate::channels::store::connection(&self.db, workspace, &id)
             .await?
             .ok_or(RepliesError::NotFound("connection"))?;
-        let zone = match row.location_id.as_deref().and_then(|l| LocationId::parse(l).ok()) {
+        let zone = match &row.location_id {
             Some(location) => {
-                crate::inbox::locations::location(&self.db, workspace, &location).await?.map(|l| l.timezone)
+                crate::inbox::locations::location(&self.db, workspace, location).await?.map(|l| l.timezone)
             }
             None => None,
         };

@@ -19,7 +19,6 @@ use crate::dashboard::page::{FormErrors, PageError};
 use crate::identity::Permission;
 use crate::identity::session::DashboardUser;
 use crate::inbox::model::ConversationStatus;
-use crate::inbox::pages::conversation_id;
 use crate::inbox::service::{InboxError, ReplyRequest};
 use crate::inbox::store::ConversationRow;
 use crate::inbox::window::SendAs;
@@ -138,11 +137,11 @@ pub(in crate::inbox::pages) async fn reply(
     user.require(Permission::SendReplies)?;
     let conversation = find(&state, &user, &id).await?;
     let post_to_platform = form.always_post.is_some() || form.post_to_platform.is_some();
-    let cid = conversation_id(&conversation.id)?;
+    let cid = &conversation.id;
     let send_as = form.send_as();
     let request = ReplyRequest { author: Some(&user.user_id), text: &form.text, post_to_platform, send_as: &send_as };
-    let refusal = match state.inbox.reply(&user.auth.workspace_id, &cid, &request).await {
-        Ok(_) => return answer(&state, &user, csrf, &headers, &conversation.id, "Reply saved.").await,
+    let refusal = match state.inbox.reply(&user.auth.workspace_id, cid, &request).await {
+        Ok(_) => return answer(&state, &user, csrf, &headers, conversation.id.as_str(), "Reply saved.").await,
         Err(InboxError::Validation { field, message }) => format!("{} {message}.", field_label(field)),
         Err(InboxError::WindowClosed(message)) => message,
         Err(error) => return Err(inbox_error(error)),
@@ -168,11 +167,11 @@ pub(in crate::inbox::pages) async fn edit_reply(
 ) -> Result<Response, PageError> {
     user.require(Permission::SendReplies)?;
     let conversation = find(&state, &user, &id).await?;
-    let cid = conversation_id(&conversation.id)?;
+    let cid = &conversation.id;
     let request =
         ReplyRequest { author: Some(&user.user_id), text: &form.text, post_to_platform: true, send_as: &SendAs::Text };
-    let refusal = match state.inbox.edit_reply(&user.auth.workspace_id, &cid, &request).await {
-        Ok(_) => return answer(&state, &user, csrf, &headers, &conversation.id, "Reply changed.").await,
+    let refusal = match state.inbox.edit_reply(&user.auth.workspace_id, cid, &request).await {
+        Ok(_) => return answer(&state, &user, csrf, &headers, conversation.id.as_str(), "Reply changed.").await,
         Err(InboxError::Validation { field, message }) => format!("{} {message}.", field_label(field)),
         Err(InboxError::Conflict(message)) => format!("The reply cannot be changed now: {message}."),
         Err(error) => return Err(inbox_error(error)),
@@ -194,9 +193,9 @@ pub(in crate::inbox::pages) async fn delete_reply(
 ) -> Result<Response, PageError> {
     user.require(Permission::SendReplies)?;
     let conversation = find(&state, &user, &id).await?;
-    let cid = conversation_id(&conversation.id)?;
-    state.inbox.delete_reply(&user.auth.workspace_id, &cid).await.map_err(inbox_error)?;
-    answer(&state, &user, csrf, &headers, &conversation.id, "Reply deleted.").await
+    let cid = &conversation.id;
+    state.inbox.delete_reply(&user.auth.workspace_id, cid).await.map_err(inbox_error)?;
+    answer(&state, &user, csrf, &headers, conversation.id.as_str(), "Reply deleted.").await
 }
 
 /// How the reply form names a field the inbox refused.
@@ -220,10 +219,10 @@ pub(in crate::inbox::pages) async fn assign(
 ) -> Result<Response, PageError> {
     user.require(Permission::SendReplies)?;
     let conversation = find(&state, &user, &id).await?;
-    let cid = conversation_id(&conversation.id)?;
+    let cid = &conversation.id;
     let assignee = Some(form.assignee.trim()).filter(|value| !value.is_empty());
-    state.inbox.assign_to_member(&user.auth, &cid, assignee).await.map_err(inbox_error)?;
-    answer(&state, &user, csrf, &headers, &conversation.id, "Assignment saved.").await
+    state.inbox.assign_to_member(&user.auth, cid, assignee).await.map_err(inbox_error)?;
+    answer(&state, &user, csrf, &headers, conversation.id.as_str(), "Assignment saved.").await
 }
 
 /// A `datetime-local` value, in the browser's time zone when its offset came along, as unix ms.
@@ -245,18 +244,18 @@ pub(in crate::inbox::pages) async fn set_status(
 ) -> Result<Response, PageError> {
     user.require(Permission::SendReplies)?;
     let conversation = find(&state, &user, &id).await?;
-    let cid = conversation_id(&conversation.id)?;
+    let cid = &conversation.id;
     let changed = match form.snooze.trim().parse::<SnoozePreset>().ok() {
-        Some(preset) => state.inbox.snooze(&user.auth, &cid, preset).await,
+        Some(preset) => state.inbox.snooze(&user.auth, cid, preset).await,
         None => {
             let status: ConversationStatus =
                 form.status.trim().parse().map_err(|_| PageError::bad_request("Choose a status."))?;
             let until = snooze_time(&form.snoozed_until, &form.tz_offset);
-            state.inbox.set_status(&user.auth, &cid, status, until).await
+            state.inbox.set_status(&user.auth, cid, status, until).await
         }
     };
     match changed {
-        Ok(_) => answer(&state, &user, csrf, &headers, &conversation.id, "Status changed.").await,
+        Ok(_) => answer(&state, &user, csrf, &headers, conversation.id.as_str(), "Status changed.").await,
         Err(InboxError::Validation { message, .. }) => {
             let mut errors = FormErrors::new();
             errors.add("snoozed_until", format!("The snooze time {message}."));
@@ -277,9 +276,9 @@ pub(in crate::inbox::pages) async fn confirm_posted_manually(
 ) -> Result<Response, PageError> {
     user.require(Permission::SendReplies)?;
     let conversation = find(&state, &user, &id).await?;
-    let cid = conversation_id(&conversation.id)?;
-    state.inbox.confirm_posted_manually(&user.auth.workspace_id, &cid).await.map_err(inbox_error)?;
-    answer(&state, &user, csrf, &headers, &conversation.id, "Marked as posted.").await
+    let cid = &conversation.id;
+    state.inbox.confirm_posted_manually(&user.auth.workspace_id, cid).await.map_err(inbox_error)?;
+    answer(&state, &user, csrf, &headers, conversation.id.as_str(), "Marked as posted.").await
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use tidings_core::time::now_millis;
 use tidings_core::{KnowledgeId, ReplyTemplateId, WorkspaceId};
-use tidings_store::{Db, StoreError, with_reader, with_tx};
+use tidings_store::{Db, StoreError, execute, with_reader};
 
 use super::is_unique_violation;
 
@@ -96,19 +96,17 @@ pub async fn insert_knowledge(
     body: &str,
 ) -> Result<(), StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO ai_knowledge (id, workspace_id, kind, title, body, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $6)"
-    )
-    .bind(id.as_str())
-    .bind(workspace.as_str())
-    .bind(kind)
-    .bind(title)
-    .bind(body)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        id.as_str(),
+        workspace.as_str(),
+        kind,
+        title,
+        body,
+        now_millis()
+    )?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await
 }
@@ -122,17 +120,15 @@ pub async fn update_knowledge(
     body: &str,
 ) -> Result<bool, StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    let changed = with_tx!(tx, |conn| sqlx::query(
-        "UPDATE ai_knowledge SET title = $3, body = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(title)
-    .bind(body)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|done| done.rows_affected()))?;
+    let changed = execute!(
+        tx,
+        "UPDATE ai_knowledge SET title = $3, body = $4, updated_at = $5 WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        title,
+        body,
+        now_millis()
+    )?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await?;
     Ok(changed == 1)
@@ -141,12 +137,8 @@ pub async fn update_knowledge(
 /// Removes an entry; false when there was none.
 pub async fn delete_knowledge(db: &Db, workspace: &WorkspaceId, id: &KnowledgeId) -> Result<bool, StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    let deleted = with_tx!(tx, |conn| sqlx::query("DELETE FROM ai_knowledge WHERE workspace_id = $1 AND id = $2")
-        .bind(workspace.as_str())
-        .bind(id.as_str())
-        .execute(&mut **conn)
-        .await
-        .map(|done| done.rows_affected()))?;
+    let deleted =
+        execute!(tx, "DELETE FROM ai_knowledge WHERE workspace_id = $1 AND id = $2", workspace.as_str(), id.as_str())?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await?;
     Ok(deleted == 1)
@@ -209,23 +201,19 @@ pub async fn insert_template(
     fields: &TemplateFields<'_>,
 ) -> Result<bool, StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    let inserted = with_tx!(tx, |conn| {
-        sqlx::query(
+    let inserted = execute!(
+        tx,
         "INSERT INTO ai_response_templates (id, workspace_id, name, tone, topic, language, body, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"
-    )
-    .bind(id.as_str())
-    .bind(workspace.as_str())
-    .bind(fields.name)
-    .bind(fields.tone)
-    .bind(fields.topic)
-    .bind(fields.language)
-    .bind(fields.body)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|done| done.rows_affected())
-    });
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        id.as_str(),
+        workspace.as_str(),
+        fields.name,
+        fields.tone,
+        fields.topic,
+        fields.language,
+        fields.body,
+        now_millis()
+    );
     match inserted {
         Ok(_) => {
             super::clear_cache_in(&mut tx, workspace).await?;
@@ -233,7 +221,7 @@ pub async fn insert_template(
             Ok(true)
         }
         Err(error) if is_unique_violation(&error) => Ok(false),
-        Err(error) => Err(error.into()),
+        Err(error) => Err(error),
     }
 }
 
@@ -245,23 +233,19 @@ pub async fn update_template(
     fields: &TemplateFields<'_>,
 ) -> Result<Option<bool>, StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    let updated = with_tx!(tx, |conn| {
-        sqlx::query(
+    let updated = execute!(
+        tx,
         "UPDATE ai_response_templates SET name = $3, tone = $4, topic = $5, language = $6, body = $7, updated_at = $8 \
-         WHERE workspace_id = $1 AND id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(id.as_str())
-    .bind(fields.name)
-    .bind(fields.tone)
-    .bind(fields.topic)
-    .bind(fields.language)
-    .bind(fields.body)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|done| done.rows_affected())
-    });
+         WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        fields.name,
+        fields.tone,
+        fields.topic,
+        fields.language,
+        fields.body,
+        now_millis()
+    );
     match updated {
         Ok(0) => Ok(None),
         Ok(_) => {
@@ -270,20 +254,19 @@ pub async fn update_template(
             Ok(Some(true))
         }
         Err(error) if is_unique_violation(&error) => Ok(Some(false)),
-        Err(error) => Err(error.into()),
+        Err(error) => Err(error),
     }
 }
 
 /// Removes a template; false when there was none.
 pub async fn delete_template(db: &Db, workspace: &WorkspaceId, id: &ReplyTemplateId) -> Result<bool, StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    let deleted =
-        with_tx!(tx, |conn| sqlx::query("DELETE FROM ai_response_templates WHERE workspace_id = $1 AND id = $2")
-            .bind(workspace.as_str())
-            .bind(id.as_str())
-            .execute(&mut **conn)
-            .await
-            .map(|done| done.rows_affected()))?;
+    let deleted = execute!(
+        tx,
+        "DELETE FROM ai_response_templates WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str()
+    )?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await?;
     Ok(deleted == 1)

@@ -1,25 +1,25 @@
 //! What auto-reply did with each analysed message.
 
 use tidings_core::time::now_millis;
-use tidings_core::{ConversationId, MessageId, WorkspaceId};
-use tidings_store::{Db, StoreError, with_reader, with_tx};
+use tidings_core::{ConnectionId, ConversationId, MessageId, ResponseId, WorkspaceId};
+use tidings_store::{Db, StoreError, execute, with_reader};
 
 use super::is_unique_violation;
 
 /// One message's auto-reply outcome.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ReplyLogRow {
-    pub message_id: String,
-    pub conversation_id: String,
-    pub connection_id: Option<String>,
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub connection_id: Option<ConnectionId>,
     /// `pending`, `auto_sent`, `drafted`, `handed_off` or `skipped`.
     pub action: String,
     /// JSON list of agent 7's reasons.
     pub reasons: String,
     pub confidence_percent: Option<i64>,
     pub source: Option<String>,
-    pub response_id: Option<String>,
-    pub holding_response_id: Option<String>,
+    pub response_id: Option<ResponseId>,
+    pub holding_response_id: Option<ResponseId>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -33,27 +33,23 @@ pub async fn claim_message(
     connection: Option<&str>,
 ) -> Result<bool, StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    let inserted = with_tx!(tx, |conn| {
-        sqlx::query(
+    let inserted = execute!(
+        tx,
         "INSERT INTO ai_reply_log (message_id, workspace_id, conversation_id, connection_id, action, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, 'pending', $5, $5)"
-    )
-    .bind(message.as_str())
-    .bind(workspace.as_str())
-    .bind(conversation.as_str())
-    .bind(connection)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|done| done.rows_affected())
-    });
+         VALUES ($1, $2, $3, $4, 'pending', $5, $5)",
+        message.as_str(),
+        workspace.as_str(),
+        conversation.as_str(),
+        connection,
+        now_millis()
+    );
     match inserted {
         Ok(_) => {
             tx.commit().await?;
             Ok(true)
         }
         Err(error) if is_unique_violation(&error) => Ok(false),
-        Err(error) => Err(error.into()),
+        Err(error) => Err(error),
     }
 }
 
@@ -75,22 +71,20 @@ pub async fn record_outcome(
     outcome: &Outcome<'_>,
 ) -> Result<(), StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "UPDATE ai_reply_log SET action = $3, reasons = $4, confidence_percent = $5, source = $6, response_id = $7, \
-         holding_response_id = $8, updated_at = $9 WHERE workspace_id = $1 AND message_id = $2"
-    )
-    .bind(workspace.as_str())
-    .bind(message.as_str())
-    .bind(outcome.action)
-    .bind(outcome.reasons)
-    .bind(outcome.confidence_percent)
-    .bind(outcome.source)
-    .bind(outcome.response_id)
-    .bind(outcome.holding_response_id)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         holding_response_id = $8, updated_at = $9 WHERE workspace_id = $1 AND message_id = $2",
+        workspace.as_str(),
+        message.as_str(),
+        outcome.action,
+        outcome.reasons,
+        outcome.confidence_percent,
+        outcome.source,
+        outcome.response_id,
+        outcome.holding_response_id,
+        now_millis()
+    )?;
     tx.commit().await
 }
 

@@ -13,6 +13,6 @@ pub use settings::*;
 pub use usage::*;
 
 /// Whether a database error is a unique-constraint violation (a duplicate name).
-fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(e) if e.is_unique_violation())
+fn is_unique_violation(error: &tidings_store::StoreError) -> bool {
+    matches!(error, tidings_store::StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
 }

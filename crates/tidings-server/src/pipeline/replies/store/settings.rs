@@ -2,7 +2,7 @@
 
 use tidings_core::time::now_millis;
 use tidings_core::{ConnectionId, WorkspaceId};
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader};
 
 /// A workspace's AI settings as stored (defaults when it saved none).
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -60,7 +60,8 @@ pub async fn settings(db: &Db, workspace: &WorkspaceId) -> Result<SettingsRow, S
 
 /// Replaces the workspace's settings and forgets its cached answers.
 pub async fn save_settings(tx: &mut Tx, workspace: &WorkspaceId, row: &SettingsRow) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO ai_settings (workspace_id, model_base_url, model_name, model_timeout_secs, daily_token_budget, \
          monthly_token_budget, hard_stop, business_name, tone, style, guidelines, emoji_allowed, max_length, \
          holding_message, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
@@ -69,26 +70,23 @@ pub async fn save_settings(tx: &mut Tx, workspace: &WorkspaceId, row: &SettingsR
          daily_token_budget = excluded.daily_token_budget, monthly_token_budget = excluded.monthly_token_budget, \
          hard_stop = excluded.hard_stop, business_name = excluded.business_name, tone = excluded.tone, \
          style = excluded.style, guidelines = excluded.guidelines, emoji_allowed = excluded.emoji_allowed, \
-         max_length = excluded.max_length, holding_message = excluded.holding_message, updated_at = excluded.updated_at"
-    )
-    .bind(workspace.as_str())
-    .bind(row.model_base_url.as_deref())
-    .bind(row.model_name.as_deref())
-    .bind(row.model_timeout_secs)
-    .bind(row.daily_token_budget)
-    .bind(row.monthly_token_budget)
-    .bind(row.hard_stop)
-    .bind(row.business_name.as_deref())
-    .bind(&row.tone)
-    .bind(&row.style)
-    .bind(&row.guidelines)
-    .bind(row.emoji_allowed)
-    .bind(row.max_length)
-    .bind(row.holding_message.as_deref())
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         max_length = excluded.max_length, holding_message = excluded.holding_message, updated_at = excluded.updated_at",
+        workspace.as_str(),
+        row.model_base_url.as_deref(),
+        row.model_name.as_deref(),
+        row.model_timeout_secs,
+        row.daily_token_budget,
+        row.monthly_token_budget,
+        row.hard_stop,
+        row.business_name.as_deref(),
+        &row.tone,
+        &row.style,
+        &row.guidelines,
+        row.emoji_allowed,
+        row.max_length,
+        row.holding_message.as_deref(),
+        now_millis()
+    )?;
     // The brand voice shapes every answer: cached ones no longer fit.
     super::clear_cache_in(tx, workspace).await
 }
@@ -96,7 +94,7 @@ pub async fn save_settings(tx: &mut Tx, workspace: &WorkspaceId, row: &SettingsR
 /// Auto-reply settings of one channel connection.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct AutoReplyRow {
-    pub connection_id: String,
+    pub connection_id: ConnectionId,
     pub enabled: bool,
     pub threshold_percent: i64,
     /// JSON of [`super::super::hours::BusinessHours`]; `NULL`: always open.
@@ -122,21 +120,18 @@ pub async fn auto_reply(
 
 /// Saves a connection's auto-reply settings.
 pub async fn save_auto_reply(tx: &mut Tx, workspace: &WorkspaceId, row: &AutoReplyRow) -> Result<(), StoreError> {
-    Ok(with_tx!(tx, |conn| {
-        sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO ai_auto_reply (connection_id, workspace_id, enabled, threshold_percent, business_hours, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (connection_id) DO UPDATE SET enabled = excluded.enabled, \
          threshold_percent = excluded.threshold_percent, business_hours = excluded.business_hours, \
-         updated_at = excluded.updated_at"
-    )
-    .bind(&row.connection_id)
-    .bind(workspace.as_str())
-    .bind(row.enabled)
-    .bind(row.threshold_percent)
-    .bind(row.business_hours.as_deref())
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ())
-    })?)
+         updated_at = excluded.updated_at",
+        row.connection_id.as_str(),
+        workspace.as_str(),
+        row.enabled,
+        row.threshold_percent,
+        row.business_hours.as_deref(),
+        now_millis()
+    )?;
+    Ok(())
 }

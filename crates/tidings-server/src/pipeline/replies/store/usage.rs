@@ -2,7 +2,7 @@
 
 use tidings_core::WorkspaceId;
 use tidings_core::time::now_millis;
-use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader};
 
 /// What one generation added to a day's usage.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -22,7 +22,8 @@ pub struct UsageDelta {
 /// Adds `delta` to the workspace's usage of `day` (`YYYY-MM-DD`, UTC).
 pub async fn record_usage(db: &Db, workspace: &WorkspaceId, day: &str, delta: &UsageDelta) -> Result<(), StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    with_tx!(tx, |conn| sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO ai_usage (workspace_id, day, model, calls, prompt_tokens, completion_tokens, cost_nano_usd, \
          cache_hits, short_circuits, offline_drafts, failures) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (workspace_id, day, model) DO UPDATE SET calls = ai_usage.calls + excluded.calls, \
@@ -32,22 +33,19 @@ pub async fn record_usage(db: &Db, workspace: &WorkspaceId, day: &str, delta: &U
          cache_hits = ai_usage.cache_hits + excluded.cache_hits, \
          short_circuits = ai_usage.short_circuits + excluded.short_circuits, \
          offline_drafts = ai_usage.offline_drafts + excluded.offline_drafts, \
-         failures = ai_usage.failures + excluded.failures"
-    )
-    .bind(workspace.as_str())
-    .bind(day)
-    .bind(&delta.model)
-    .bind(delta.calls)
-    .bind(delta.prompt_tokens)
-    .bind(delta.completion_tokens)
-    .bind(delta.cost_nano_usd)
-    .bind(delta.cache_hits)
-    .bind(delta.short_circuits)
-    .bind(delta.offline_drafts)
-    .bind(delta.failures)
-    .execute(&mut **conn)
-    .await
-    .map(|_| ()))?;
+         failures = ai_usage.failures + excluded.failures",
+        workspace.as_str(),
+        day,
+        &delta.model,
+        delta.calls,
+        delta.prompt_tokens,
+        delta.completion_tokens,
+        delta.cost_nano_usd,
+        delta.cache_hits,
+        delta.short_circuits,
+        delta.offline_drafts,
+        delta.failures
+    )?;
     tx.commit().await
 }
 
@@ -123,30 +121,22 @@ pub async fn cached(
 /// Stores (or replaces) the answer for `key`.
 pub async fn cache(db: &Db, workspace: &WorkspaceId, key: &str, model: &str, answer: &str) -> Result<(), StoreError> {
     let mut tx = db.begin_for_tenant(workspace).await?;
-    with_tx!(tx, |conn| {
-        sqlx::query(
+    execute!(
+        tx,
         "INSERT INTO ai_response_cache (workspace_id, cache_key, model, answer, created_at) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (workspace_id, cache_key) DO UPDATE SET model = excluded.model, answer = excluded.answer, \
-         created_at = excluded.created_at"
-    )
-    .bind(workspace.as_str())
-    .bind(key)
-    .bind(model)
-    .bind(answer)
-    .bind(now_millis())
-    .execute(&mut **conn)
-    .await
-    .map(|_| ())
-    })?;
+         created_at = excluded.created_at",
+        workspace.as_str(),
+        key,
+        model,
+        answer,
+        now_millis()
+    )?;
     tx.commit().await
 }
 
 /// Forgets every cached answer of the workspace (its knowledge, templates or voice changed).
 pub async fn clear_cache_in(tx: &mut Tx, workspace: &WorkspaceId) -> Result<(), StoreError> {
-    with_tx!(tx, |conn| sqlx::query("DELETE FROM ai_response_cache WHERE workspace_id = $1")
-        .bind(workspace.as_str())
-        .execute(&mut **conn)
-        .await
-        .map(|_| ()))?;
+    execute!(tx, "DELETE FROM ai_response_cache WHERE workspace_id = $1", workspace.as_str())?;
     Ok(())
 }
