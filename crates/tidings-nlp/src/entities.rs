@@ -100,12 +100,17 @@ pub fn extract(text: &str, products: &[String]) -> Vec<Entity> {
             out.push(Entity { kind: EntityKind::Product, value: product.clone() });
         }
     }
-    for c in NAME.captures_iter(text) {
-        let m = c.get(1).or_else(|| c.get(0)).expect("group 0 always matches");
-        let value = m.as_str();
+    // The name is group 1 of the second alternative, which starts at the match's first capital
+    // letter (its lead-in, punctuation or a lower-case preposition, has none), and the whole
+    // match of the first, which starts with one: so a plain search finds it, without the slower
+    // search for groups.
+    for m in NAME.find_iter(text) {
+        let Some((offset, _)) = m.as_str().char_indices().find(|(_, c)| c.is_uppercase()) else { continue };
+        let start = m.start() + offset;
+        let value = &text[start..m.end()];
         let is_product = products.iter().any(|p| p.eq_ignore_ascii_case(value) || value.contains(p.as_str()));
         if !is_product {
-            push(EntityKind::Name, m.start(), m.end(), &mut out);
+            push(EntityKind::Name, start, m.end(), &mut out);
         }
     }
     out

@@ -43,6 +43,12 @@ fn stop_word_list(language: Language) -> &'static str {
     }
 }
 
+/// Whether `lower` (a lower-case word) is one of `language`'s stop words, which say nothing about
+/// what a text is about.
+pub(crate) fn is_stop_word(language: Language, lower: &str) -> bool {
+    STOP_WORDS.get(&language).is_some_and(|s| s.contains(lower))
+}
+
 /// What kind of token a word is; only plain words make key phrases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tag {
@@ -164,11 +170,16 @@ pub fn extract(text: &str, language: Language, max: usize) -> Vec<String> {
                 .into_iter()
                 .map(|(raw, first)| {
                     let lower = raw.to_lowercase().replace('’', "'");
-                    let next = ids.len();
-                    let term = *ids.entry(singular(&lower).to_string()).or_insert(next);
-                    if term == terms.len() {
-                        terms.push(Term::default());
-                    }
+                    // Looked up before inserting: most tokens repeat a term or are stop words
+                    // seen before, and need no key of their own.
+                    let term = match ids.get(singular(&lower)) {
+                        Some(&term) => term,
+                        None => {
+                            ids.insert(singular(&lower).to_string(), terms.len());
+                            terms.push(Term::default());
+                            terms.len() - 1
+                        }
+                    };
                     Token { raw, tag: Tag::of(raw, first), lower, term }
                 })
                 .collect()
@@ -259,7 +270,9 @@ struct Candidate {
 /// has at least [`MIN_CHARS`] characters, scored by YAKE's formula, in order of appearance.
 fn candidates(sentences: &[Vec<Token>], terms: &[Term], is_stop_word: &impl Fn(&str) -> bool) -> Vec<Candidate> {
     let mut found: Vec<(String, Vec<&Token>, usize)> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    // Keyed by the words' lower-case forms as borrowed ("" for absent words), so a candidate seen
+    // again costs no allocation; the joined key is built once per distinct phrase.
+    let mut index: HashMap<[&str; MAX_WORDS], usize> = HashMap::new();
     for sentence in sentences {
         for start in 0..sentence.len() {
             if is_stop_word(&sentence[start].lower) {
@@ -273,11 +286,15 @@ fn candidates(sentences: &[Vec<Token>], terms: &[Term], is_stop_word: &impl Fn(&
                 if bad {
                     continue;
                 }
-                let key = words.iter().map(|t| t.lower.as_str()).collect::<Vec<_>>().join(" ");
-                match index.get(&key) {
+                let mut parts = [""; MAX_WORDS];
+                for (part, token) in parts.iter_mut().zip(words) {
+                    *part = token.lower.as_str();
+                }
+                match index.get(&parts) {
                     Some(&at) => found[at].2 += 1,
                     None => {
-                        index.insert(key.clone(), found.len());
+                        index.insert(parts, found.len());
+                        let key = words.iter().map(|t| t.lower.as_str()).collect::<Vec<_>>().join(" ");
                         found.push((key, words.iter().collect(), 1));
                     }
                 }

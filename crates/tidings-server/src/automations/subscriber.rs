@@ -72,7 +72,7 @@ impl Automations {
                 let trigger = if kind == "review" { Trigger::ReviewReceived } else { Trigger::MessageReceived };
                 (conversation, message, vec![trigger], json!({}))
             }
-            DomainEvent::ItemAnalysed { conversation, message, sentiment, lead_tag, handoff_reason } => {
+            DomainEvent::ItemAnalysed { conversation, message, sentiment, lead_tag, handoff_reason, .. } => {
                 let kind = self.conversation_kind(workspace, conversation).await?;
                 let mut triggers = Vec::new();
                 if kind == "review" && *sentiment == Sentiment::Negative {

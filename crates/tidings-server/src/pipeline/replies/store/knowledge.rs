@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use tidings_core::time::now_millis;
 use tidings_core::{KnowledgeId, ReplyTemplateId, WorkspaceId};
-use tidings_store::{Db, StoreError, with_reader, with_tx};
+use tidings_store::{Db, StoreError, Tx, with_reader, with_tx};
 
 use super::is_unique_violation;
 
@@ -86,6 +86,18 @@ pub async fn knowledge_entry(
     .await)?)
 }
 
+/// Raises the workspace's knowledge version (migration 0022) in the transaction of a change to
+/// its knowledge base: every process re-reads the product names the analysis recognises on its
+/// next job (`pipeline::leads`).
+async fn changed(tx: &mut Tx, workspace: &WorkspaceId) -> Result<(), StoreError> {
+    tidings_store::execute!(
+        tx,
+        "UPDATE workspaces SET knowledge_version = knowledge_version + 1 WHERE id = $1",
+        workspace.as_str()
+    )
+    .map(|_| ())
+}
+
 /// Adds an entry; the workspace's response cache is cleared in the same transaction (answers may change).
 pub async fn insert_knowledge(
     db: &Db,
@@ -109,6 +121,7 @@ pub async fn insert_knowledge(
     .execute(&mut **conn)
     .await
     .map(|_| ()))?;
+    changed(&mut tx, workspace).await?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await
 }
@@ -133,6 +146,7 @@ pub async fn update_knowledge(
     .execute(&mut **conn)
     .await
     .map(|done| done.rows_affected()))?;
+    self::changed(&mut tx, workspace).await?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await?;
     Ok(changed == 1)
@@ -147,6 +161,7 @@ pub async fn delete_knowledge(db: &Db, workspace: &WorkspaceId, id: &KnowledgeId
         .execute(&mut **conn)
         .await
         .map(|done| done.rows_affected()))?;
+    changed(&mut tx, workspace).await?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await?;
     Ok(deleted == 1)
@@ -284,6 +299,7 @@ pub async fn delete_template(db: &Db, workspace: &WorkspaceId, id: &ReplyTemplat
             .execute(&mut **conn)
             .await
             .map(|done| done.rows_affected()))?;
+    changed(&mut tx, workspace).await?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await?;
     Ok(deleted == 1)
