@@ -169,7 +169,10 @@ pub fn extract(text: &str, language: Language, max: usize) -> Vec<String> {
             words
                 .into_iter()
                 .map(|(raw, first)| {
-                    let lower = raw.to_lowercase().replace('’', "'");
+                    let mut lower = raw.to_lowercase();
+                    if lower.contains('’') {
+                        lower = lower.replace('’', "'");
+                    }
                     // Looked up before inserting: most tokens repeat a term or are stop words
                     // seen before, and need no key of their own.
                     let term = match ids.get(singular(&lower)) {
@@ -270,9 +273,7 @@ struct Candidate {
 /// has at least [`MIN_CHARS`] characters, scored by YAKE's formula, in order of appearance.
 fn candidates(sentences: &[Vec<Token>], terms: &[Term], is_stop_word: &impl Fn(&str) -> bool) -> Vec<Candidate> {
     let mut found: Vec<(String, Vec<&Token>, usize)> = Vec::new();
-    // Keyed by the words' lower-case forms as borrowed ("" for absent words), so a candidate seen
-    // again costs no allocation; the joined key is built once per distinct phrase.
-    let mut index: HashMap<[&str; MAX_WORDS], usize> = HashMap::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for sentence in sentences {
         for start in 0..sentence.len() {
             if is_stop_word(&sentence[start].lower) {
@@ -286,15 +287,11 @@ fn candidates(sentences: &[Vec<Token>], terms: &[Term], is_stop_word: &impl Fn(&
                 if bad {
                     continue;
                 }
-                let mut parts = [""; MAX_WORDS];
-                for (part, token) in parts.iter_mut().zip(words) {
-                    *part = token.lower.as_str();
-                }
-                match index.get(&parts) {
+                let key = words.iter().map(|t| t.lower.as_str()).collect::<Vec<_>>().join(" ");
+                match index.get(&key) {
                     Some(&at) => found[at].2 += 1,
                     None => {
-                        index.insert(parts, found.len());
-                        let key = words.iter().map(|t| t.lower.as_str()).collect::<Vec<_>>().join(" ");
+                        index.insert(key.clone(), found.len());
                         found.push((key, words.iter().collect(), 1));
                     }
                 }
