@@ -109,7 +109,10 @@ pub(super) fn compiled(workspace: &WorkspaceId, json: &str) -> CompiledLeadRules
 /// version (with the lead rules, one query) and the names only when the version moved. The
 /// version lives in the database (`workspaces.knowledge_version`, raised in the transaction of
 /// each change to the knowledge base), so a change made by another process is seen too.
-static PRODUCTS: LazyLock<Mutex<HashMap<WorkspaceId, (i64, Vec<String>)>>> = LazyLock::new(Default::default);
+static PRODUCTS: LazyLock<Mutex<HashMap<WorkspaceId, ProductNames>>> = LazyLock::new(Default::default);
+
+/// Product names, and the knowledge version they were read at.
+type ProductNames = (i64, Vec<String>);
 
 /// The workspace's product names as read at knowledge `version`, if this process has them.
 pub(super) fn products(workspace: &WorkspaceId, version: i64) -> Option<Vec<String>> {
