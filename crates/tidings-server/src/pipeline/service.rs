@@ -209,6 +209,12 @@ impl Pipeline {
         .map_err(|error| PipelineError::Internal(error.to_string()))?;
         drop(permit);
         let rows: Vec<NewAnalysis<'_>> = records.iter().zip(&outcomes).map(|(r, o)| r.row(o)).collect();
+        // Read before the transaction: on PostgreSQL readers and writers share one pool, and a
+        // transaction waiting for a second connection can starve with many jobs at once.
+        let answering = match mode {
+            Mode::New => replies_store::auto_reply_connections(&self.db, workspace).await?,
+            Mode::Replay => Vec::new(),
+        };
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         store::save(&mut tx, workspace, &rows).await?;
         // Per conversation: its newest item of the batch, and every reason to hand it off.
@@ -237,7 +243,6 @@ impl Pipeline {
             }
         }
         if mode == Mode::New {
-            let answering = replies_store::auto_reply_connections(&self.db, workspace).await?;
             let events: Vec<DomainEvent> = outcomes.iter().filter_map(|o| analysed_event(o, &answering)).collect();
             self.events.publish_in(&mut tx, workspace, &events).await?;
         }
