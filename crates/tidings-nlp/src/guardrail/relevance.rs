@@ -89,6 +89,7 @@ const ACKNOWLEDGEMENTS: &[&str] = &[
     "spijt",
     "neemt contact",
     "nemen contact",
+    "contact met u",
     "bekijken",
     "przepraszamy",
     "beklagar",
@@ -265,6 +266,51 @@ mod tests {
         ];
         for (message, reply) in flagged {
             assert!(check(message, reply).is_some(), "{message} → {reply}");
+        }
+    }
+
+    #[test]
+    fn the_composers_holding_replies_acknowledge_in_each_of_its_languages() {
+        use crate::compose::{self, ComposeInput, Tone, Voice};
+        use crate::sentiment::Sentiment;
+        let voice = Voice { business_name: None, emoji_allowed: false, max_chars: 600 };
+        let phrases = ["broken zipper".to_string()];
+        for language in
+            [Language::En, Language::Es, Language::Fr, Language::De, Language::It, Language::Pt, Language::Nl]
+        {
+            for (topic, sentiment, is_question) in
+                [(Topic::Complaint, Sentiment::Negative, false), (Topic::Inquiry, Sentiment::Neutral, true)]
+            {
+                let input = ComposeInput {
+                    language,
+                    topic,
+                    sentiment,
+                    is_question,
+                    is_review: false,
+                    small_talk: None,
+                    customer_name: None,
+                    order_number: None,
+                    knowledge: &[],
+                    templates: &[],
+                    voice: &voice,
+                };
+                let subject = Subject {
+                    topic,
+                    is_question,
+                    negative: sentiment == Sentiment::Negative,
+                    key_phrases: &phrases,
+                    entities: &[],
+                    language,
+                };
+                for draft in compose::compose(&input, &Tone::ALL) {
+                    assert_eq!(
+                        unaddressed(&normalised(&draft.text), false, &subject),
+                        None,
+                        "{language}: {}",
+                        draft.text
+                    );
+                }
+            }
         }
     }
 
