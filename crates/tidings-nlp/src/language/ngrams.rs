@@ -33,6 +33,27 @@ include!("quantisation.rs");
 static MODELS: LazyLock<Vec<Option<Fst<&'static [u8]>>>> =
     LazyLock::new(|| Language::ALL.iter().map(|l| Fst::new(model_bytes(*l)).ok()).collect());
 
+/// A point of a walk through a transducer: the node reached and the output summed on the way.
+type State = (Node<'static>, Output);
+
+/// Where each language's transducer goes from its root on each first byte: every text starts
+/// many walks at the root, and this spares decoding its widest node and the next one each time.
+static FIRST_STEPS: LazyLock<Vec<Vec<Option<State>>>> = LazyLock::new(|| {
+    MODELS
+        .iter()
+        .map(|model| {
+            let Some(model) = model else { return Vec::new() };
+            let root = model.root();
+            (0..=u8::MAX)
+                .map(|byte| {
+                    let transition = root.transition(root.find_input(byte)?);
+                    Some((model.node(transition.addr), Output::zero().cat(transition.out)))
+                })
+                .collect()
+        })
+        .collect()
+});
+
 fn model_bytes(language: Language) -> &'static [u8] {
     macro_rules! model {
         ($code:literal) => {
@@ -56,7 +77,7 @@ fn model_bytes(language: Language) -> &'static [u8] {
 
 /// Opens the transducers (no copy: they are read in place, from the executable).
 pub(super) fn preload() {
-    LazyLock::force(&MODELS);
+    LazyLock::force(&FIRST_STEPS);
 }
 
 /// A distinct n-gram of the text: its order and the window it is a prefix of.
@@ -125,11 +146,11 @@ impl<'t> Grams<'t> {
 /// Neighbouring windows share prefixes (they are sorted), so the walk of each window resumes
 /// from the state its common prefix with the previous one reached: the transducer's nodes are
 /// decoded once per distinct prefix rather than once per window and step.
-fn prefix_values(model: &Fst<&'static [u8]>, grams: &Grams<'_>) -> Vec<[f64; MAX_ORDER]> {
+fn prefix_values(language: Language, model: &'static Fst<&'static [u8]>, grams: &Grams<'_>) -> Vec<[f64; MAX_ORDER]> {
     // The node and output reached after each byte of the previous window (as far as it went).
-    let mut path: Vec<(Node<'_>, Output)> = Vec::with_capacity(MAX_ORDER * 4);
+    let mut path: Vec<State> = Vec::with_capacity(MAX_ORDER * 4);
     let mut previous: &[u8] = &[];
-    let root = (model.root(), Output::zero());
+    let first_steps = &FIRST_STEPS[language as usize];
     grams
         .windows
         .iter()
@@ -138,7 +159,15 @@ fn prefix_values(model: &Fst<&'static [u8]>, grams: &Grams<'_>) -> Vec<[f64; MAX
             let bytes = window.as_bytes();
             let common = bytes.iter().zip(previous).take_while(|(a, b)| a == b).count();
             path.truncate(common);
-            let (mut node, mut output) = path.last().copied().unwrap_or(root);
+            if path.is_empty()
+                && let Some(Some(first)) = bytes.first().map(|b| first_steps[usize::from(*b)])
+            {
+                path.push(first);
+            }
+            let Some(&(mut node, mut output)) = path.last() else {
+                previous = bytes;
+                return [f64::NAN; MAX_ORDER];
+            };
             for &byte in &bytes[path.len()..] {
                 let Some(t) = node.find_input(byte) else { break };
                 let transition = node.transition(t);
@@ -173,7 +202,7 @@ pub(super) fn confidences(words: &[&str], candidates: &[Language]) -> Vec<(Langu
     let mut scored: Vec<(Language, [f64; MAX_ORDER], u32)> = Vec::with_capacity(candidates.len());
     for &language in candidates {
         let Some(Some(model)) = MODELS.get(language as usize) else { continue };
-        let values = prefix_values(model, &grams);
+        let values = prefix_values(language, model, &grams);
         let mut sums = [0.0; MAX_ORDER];
         let mut unigrams = 0;
         for gram in &grams.grams {
