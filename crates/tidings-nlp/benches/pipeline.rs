@@ -1,5 +1,5 @@
-//! Local pipeline throughput: agents 1–4 (`analyse`), 6 (`check_reply`) and 7 (`decide`) on
-//! the labelled fixtures (English reviews and short texts in 11 languages), one thread, and
+//! Local pipeline throughput: agents 1–4 (`analyse`), 6 (`check_reply`, on the offline
+//! composer's reply) and 7 (`decide`) on the labelled fixtures (English reviews and short texts in 11 languages), one thread, and
 //! the same corpus through the Python reference (vaderSentiment + langdetect + yake) in the
 //! same run, then the cost of each step alone. `cargo bench -p tidings-nlp --bench pipeline`
 //! (set `TIDINGS_BENCH_ROUNDS`).
@@ -7,6 +7,7 @@
 use std::process::Command;
 use std::time::Instant;
 
+use tidings_nlp::compose::{self, ComposeInput, Composed, Tone, Voice};
 use tidings_nlp::language::{self, Language};
 use tidings_nlp::pipeline::{Config, Input, ReplyState, analyse, check_reply, decide};
 use tidings_nlp::{entities, guardrail, keywords, sentiment, understanding};
@@ -35,7 +36,6 @@ fn main() {
     let texts = corpus();
     let config = Config { products: vec!["Pro plan".into(), "Starter plan".into()], ..Config::default() };
     let knowledge = vec!["The Pro plan costs $49/month. Support: help@shop.example".to_string()];
-    let reply = "Thank you for your message, we will look into it today.";
     let state = ReplyState {
         confidence: Some(0.9),
         passed: true,
@@ -49,15 +49,18 @@ fn main() {
         let input = Input { text: t.clone(), messages_from_sender: 1, ..Input::default() };
         std::hint::black_box(analyse(&input, &config));
     }
+    // Agent 6 checks what agent 5 wrote: the offline composer's reply to each text, composed
+    // here, outside the timing (agent 5 is not part of the local pipeline measured).
+    let replies: Vec<Composed> = texts.iter().map(|t| composed_reply(t, &config)).collect();
     let mut latencies = Vec::with_capacity(rounds * texts.len());
     let start = Instant::now();
     let cpu_start = thread_cpu_seconds();
     for _ in 0..rounds {
-        for t in &texts {
+        for (t, reply) in texts.iter().zip(&replies) {
             let t0 = Instant::now();
             let input = Input { text: t.clone(), messages_from_sender: 1, ..Input::default() };
             let analysis = analyse(&input, &config);
-            let check = check_reply(reply, &input, &analysis, &knowledge, 500);
+            let check = check_reply(&reply.text, reply.language, &input, &analysis, &knowledge, 500);
             let decision = decide(&input, &analysis, &ReplyState { passed: check.passed, ..state });
             std::hint::black_box((analysis, decision));
             latencies.push(t0.elapsed());
@@ -94,6 +97,29 @@ fn main() {
         Err(e) => println!("python reference not run: {e}"),
     }
     steps(&texts, rounds);
+}
+
+/// The offline composer's professional reply to `text`, as agent 5 writes it with no model and
+/// no knowledge passage retrieved.
+fn composed_reply(text: &str, config: &Config) -> Composed {
+    let input = Input { text: text.to_string(), messages_from_sender: 1, ..Input::default() };
+    let analysis = analyse(&input, config);
+    let u = &analysis.understanding;
+    let voice = Voice { business_name: Some("Harbour & Vine".into()), emoji_allowed: false, max_chars: 500 };
+    let compose_input = ComposeInput {
+        language: u.language.language.unwrap_or(Language::En),
+        topic: u.topic,
+        sentiment: analysis.sentiment.sentiment,
+        is_question: u.is_question,
+        is_review: false,
+        small_talk: compose::small_talk(text),
+        customer_name: None,
+        order_number: None,
+        knowledge: &[],
+        templates: &[],
+        voice: &voice,
+    };
+    compose::compose(&compose_input, &[Tone::Professional]).remove(0)
 }
 
 /// CPU time this thread has run, from the scheduler's own count (`/proc/thread-self/schedstat`,

@@ -43,6 +43,12 @@ fn stop_word_list(language: Language) -> &'static str {
     }
 }
 
+/// Whether `lower` (a lower-case word) is one of `language`'s stop words, which say nothing about
+/// what a text is about.
+pub(crate) fn is_stop_word(language: Language, lower: &str) -> bool {
+    STOP_WORDS.get(&language).is_some_and(|s| s.contains(lower))
+}
+
 /// What kind of token a word is; only plain words make key phrases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tag {
@@ -163,12 +169,20 @@ pub fn extract(text: &str, language: Language, max: usize) -> Vec<String> {
             words
                 .into_iter()
                 .map(|(raw, first)| {
-                    let lower = raw.to_lowercase().replace('’', "'");
-                    let next = ids.len();
-                    let term = *ids.entry(singular(&lower).to_string()).or_insert(next);
-                    if term == terms.len() {
-                        terms.push(Term::default());
+                    let mut lower = raw.to_lowercase();
+                    if lower.contains('’') {
+                        lower = lower.replace('’', "'");
                     }
+                    // Looked up before inserting: most tokens repeat a term or are stop words
+                    // seen before, and need no key of their own.
+                    let term = match ids.get(singular(&lower)) {
+                        Some(&term) => term,
+                        None => {
+                            ids.insert(singular(&lower).to_string(), terms.len());
+                            terms.push(Term::default());
+                            terms.len() - 1
+                        }
+                    };
                     Token { raw, tag: Tag::of(raw, first), lower, term }
                 })
                 .collect()

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Signal;
 use crate::decision::{self, Decision, DecisionInput};
-use crate::guardrail::{self, InputCheck, ReplyCheck, ReplyContext};
+use crate::guardrail::{self, InputCheck, ReplyCheck, ReplyContext, Subject};
 use crate::language::{Language, LanguageGuess};
 use crate::lead::{self, CompiledLeadRules, Intent, LeadContext, LeadScore, LeadTag};
 use crate::sentiment::{self, Sentiment, SentimentAnalysis, Urgency, UrgencyLevel};
@@ -160,19 +160,33 @@ pub fn analyse(input: &Input, config: &Config) -> Analysis {
     Analysis { guardrail, understanding, sentiment, sentiment_with_stars, lead, flags }
 }
 
-/// Agent 6: checks a reply to `input` against the knowledge base it may draw on.
+/// Agent 6: checks a reply to `input` against the knowledge base it may draw on and against what
+/// the message is about. `written_in` is the reply's language when its author knows it (see
+/// [`crate::compose::Composed::language`]); otherwise the reply's language is identified.
 pub fn check_reply(
     reply: &str,
+    written_in: Option<Language>,
     input: &Input,
     analysis: &Analysis,
     knowledge: &[String],
     max_chars: usize,
 ) -> ReplyCheck {
+    let understanding = &analysis.understanding;
+    let sentiment = analysis.sentiment_with_stars.as_ref().unwrap_or(&analysis.sentiment);
     let context = ReplyContext {
-        customer_language: analysis.understanding.language.language,
+        customer_language: understanding.language.language,
         customer_text: &input.text,
         knowledge,
         max_chars,
+        reply_language: written_in,
+        subject: Some(Subject {
+            topic: understanding.topic,
+            is_question: understanding.is_question,
+            negative: sentiment.sentiment == Sentiment::Negative,
+            key_phrases: &understanding.key_phrases,
+            entities: &understanding.entities,
+            language: understanding.language.language.unwrap_or(Language::En),
+        }),
     };
     guardrail::check_reply(reply, &context)
 }
@@ -233,7 +247,7 @@ mod tests {
         assert!(a.flags.is_empty());
         let knowledge = ["The Pro plan costs $49/month.".to_string()];
         let reply = "Hi! The Pro plan costs $49/month. Would you like a trial?";
-        let check = check_reply(reply, &input, &a, &knowledge, 500);
+        let check = check_reply(reply, None, &input, &a, &knowledge, 500);
         assert!(check.passed, "{check:?}");
         let state = ReplyState {
             confidence: Some(0.9),

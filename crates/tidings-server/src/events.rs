@@ -48,6 +48,10 @@ pub enum DomainEvent {
         lead_tag: Option<LeadTag>,
         /// Why the pipeline handed the conversation to a person, if it did.
         handoff_reason: Option<String>,
+        /// Whether its connection had auto-reply on when it was analysed: only then is an
+        /// `ai.auto_reply` job queued (most connections do not answer automatically, and a job per
+        /// message that finds auto-reply off cost more than the message's analysis).
+        auto_reply: bool,
     },
     /// A channel connection started failing: its health turned from active to failing (a sync
     /// failed, or the platform refused its credentials). Announced once per turn, not per retry.

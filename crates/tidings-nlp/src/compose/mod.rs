@@ -146,6 +146,11 @@ pub struct Composed {
     pub template: String,
     /// Whether it quotes the knowledge base.
     pub uses_knowledge: bool,
+    /// The language its words are in, when the composer knows: its own sentences in the
+    /// customer's language, quoting no passage. `None` for a workspace template, a quoted passage
+    /// (a Spanish reply may quote an English FAQ) or a language the composer has no sentences in;
+    /// the output guardrail identifies those.
+    pub language: Option<Language>,
 }
 
 /// One draft per tone, in the order of `tones`.
@@ -169,12 +174,14 @@ pub fn compose(input: &ComposeInput<'_>, tones: &[Tone]) -> Vec<Composed> {
             if !native {
                 confidence -= 0.2;
             }
+            let own_words = own.is_none() && native && answer.is_none();
             Composed {
                 tone,
                 text,
                 confidence: (confidence.clamp(0.05, 0.95) * 100.0).round() / 100.0,
                 template,
                 uses_knowledge: answer.is_some(),
+                language: own_words.then_some(input.language),
             }
         })
         .collect()
@@ -343,6 +350,7 @@ mod tests {
             assert!(draft.text.contains("The Pro plan costs $49 per month. It includes 5 seats."), "{draft:?}");
             assert!(!draft.text.contains("Extra seats"), "two sentences at most");
             assert!(draft.uses_knowledge);
+            assert_eq!(draft.language, None, "a quoted passage may be in another language");
             assert!(draft.confidence >= 0.6, "{draft:?}");
             assert!(draft.template.starts_with("builtin:"));
         }
@@ -377,6 +385,7 @@ mod tests {
         assert!(drafts[0].confidence > drafts[1].confidence, "empathy fits a complaint better");
         let language = crate::language::detect(&drafts[0].text).language;
         assert_eq!(language, Some(Language::Es));
+        assert_eq!(drafts[0].language, Some(Language::Es), "its own Spanish sentences: no need to identify them");
     }
 
     #[test]

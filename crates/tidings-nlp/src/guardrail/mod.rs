@@ -4,6 +4,8 @@
 mod input;
 mod output;
 mod profanity;
+mod relevance;
 
 pub use input::{InputCheck, InputFlag, check_input};
 pub use output::{ReplyCheck, ReplyContext, Violation, ViolationKind, check_reply, luhn_valid};
+pub use relevance::Subject;

@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::relevance::{self, Subject};
 use crate::entities::{self, EntityKind};
 use crate::language::{self, Language};
 use crate::text::{contains_phrase, normalised};
@@ -32,6 +33,8 @@ pub enum ViolationKind {
     TooLong,
     /// Not in the customer's language.
     WrongLanguage,
+    /// Takes up nothing of a message that needs an answer (see `relevance`).
+    OffTopic,
 }
 
 /// One reason to hold a reply back.
@@ -63,6 +66,12 @@ pub struct ReplyContext<'a> {
     pub knowledge: &'a [String],
     /// Longest reply allowed, in characters.
     pub max_chars: usize,
+    /// The language the reply is written in, when its author knows it (the offline composer's
+    /// own sentences, quoting no knowledge passage): then it is not identified again. `None` for
+    /// a model's reply, a workspace template or a quoted passage, which are identified.
+    pub reply_language: Option<Language>,
+    /// What the customer's message is about; `None` skips the relevance check.
+    pub subject: Option<Subject<'a>>,
 }
 
 /// Promise words the knowledge base must contain for a reply to make them.
@@ -140,7 +149,9 @@ pub fn check_reply(reply: &str, context: &ReplyContext<'_>) -> ReplyCheck {
             add(ViolationKind::NationalId, format!("id number ending {}", last_digits(m.as_str())));
         }
     }
+    let mut states_amount = false;
     for entity in entities::extract(reply, &[]) {
+        states_amount |= entity.kind == EntityKind::Money;
         match entity.kind {
             EntityKind::Email if !allowed(&entity.value) => add(ViolationKind::ForeignEmail, entity.value),
             EntityKind::Phone if !allowed(&entity.value) && !luhn_valid(&entity.value) => {
@@ -165,10 +176,15 @@ pub fn check_reply(reply: &str, context: &ReplyContext<'_>) -> ReplyCheck {
     // Too short a reply ("Thanks!") says little about its language.
     if let Some(expected) = context.customer_language
         && reply.chars().filter(|c| c.is_alphabetic()).count() >= 20
-        && let Some(found) = language::detect(reply).language
+        && let Some(found) = context.reply_language.or_else(|| language::detect(reply).language)
         && found != expected
     {
         add(ViolationKind::WrongLanguage, format!("reply is in {found}, customer wrote in {expected}"));
+    }
+    if let Some(subject) = &context.subject
+        && let Some(reason) = relevance::unaddressed(&reply_lower, states_amount, subject)
+    {
+        add(ViolationKind::OffTopic, reason);
     }
     ReplyCheck { passed: violations.is_empty(), violations }
 }
@@ -183,7 +199,13 @@ mod tests {
     use super::*;
 
     fn context<'a>(customer: &'a str, knowledge: &'a [String]) -> ReplyContext<'a> {
-        ReplyContext { customer_language: Some(Language::En), customer_text: customer, knowledge, max_chars: 500 }
+        ReplyContext {
+            customer_language: Some(Language::En),
+            customer_text: customer,
+            knowledge,
+            max_chars: 500,
+            ..ReplyContext::default()
+        }
     }
 
     #[test]
@@ -231,5 +253,8 @@ mod tests {
         let c = check_reply("Thank you for your message, we will look into it.", &ctx);
         assert_eq!(c.violations[0].kind, ViolationKind::WrongLanguage);
         assert!(check_reply("Gracias por su mensaje, lo revisaremos hoy mismo.", &ctx).passed);
+        // The composer said which language it wrote in: not identified again.
+        ctx.reply_language = Some(Language::Es);
+        assert!(check_reply("Thank you for your message, we will look into it.", &ctx).passed);
     }
 }

@@ -126,6 +126,12 @@ pub fn preload() {
 static FAST: LazyLock<whatlang::Detector> =
     LazyLock::new(|| whatlang::Detector::with_allowlist(Language::ALL.iter().map(|l| l.whatlang()).collect()));
 
+/// Letters from which whatlang is asked first. Below this whatlang seldom calls itself reliable,
+/// so asking it cost more than it saved (instruction counts in docs/BENCHMARKS.md: from 50
+/// letters the pass pays for itself, below it lingua's method answers anyway, and at least as
+/// accurately on short texts).
+const WHATLANG_FROM_LETTERS: usize = 50;
+
 /// What lingua's method concludes about a text.
 #[derive(Debug, Clone, PartialEq)]
 enum Verdict {
@@ -149,9 +155,9 @@ fn lingua_method(text: &str) -> Verdict {
     Verdict::Models(ngrams::confidences(&words, &candidates))
 }
 
-/// Identifies the language of `text`: whatlang first (microseconds), lingua's high-accuracy
-/// method ([`ngrams`]) when whatlang does not call its own answer reliable (short texts,
-/// mostly), which is where lingua's accuracy is needed.
+/// Identifies the language of `text`: whatlang first on texts of [`WHATLANG_FROM_LETTERS`] letters
+/// or more, lingua's high-accuracy method ([`ngrams`]) on shorter ones and wherever whatlang does
+/// not call its own answer reliable, which is where lingua's accuracy is needed.
 pub fn detect(text: &str) -> LanguageGuess {
     if !text.chars().any(char::is_alphabetic) {
         return LanguageGuess {
@@ -160,7 +166,8 @@ pub fn detect(text: &str) -> LanguageGuess {
             signals: vec![Signal::new(0.0, "no letters to identify a language from")],
         };
     }
-    if let Some(info) = FAST.detect(text).filter(whatlang::Info::is_reliable)
+    if text.chars().filter(|c| c.is_alphabetic()).count() >= WHATLANG_FROM_LETTERS
+        && let Some(info) = FAST.detect(text).filter(whatlang::Info::is_reliable)
         && let Some(language) = Language::ALL.into_iter().find(|l| l.whatlang() == info.lang())
     {
         return LanguageGuess {

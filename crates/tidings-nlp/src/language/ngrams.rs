@@ -17,7 +17,7 @@
 
 use std::sync::LazyLock;
 
-use fst::raw::{Fst, Output};
+use fst::raw::{Fst, Node, Output};
 
 use super::Language;
 
@@ -32,6 +32,27 @@ include!("quantisation.rs");
 /// (build.rs).
 static MODELS: LazyLock<Vec<Option<Fst<&'static [u8]>>>> =
     LazyLock::new(|| Language::ALL.iter().map(|l| Fst::new(model_bytes(*l)).ok()).collect());
+
+/// A point of a walk through a transducer: the node reached and the output summed on the way.
+type State = (Node<'static>, Output);
+
+/// Where each language's transducer goes from its root on each first byte: every text starts
+/// many walks at the root, and this spares decoding its widest node and the next one each time.
+static FIRST_STEPS: LazyLock<Vec<Vec<Option<State>>>> = LazyLock::new(|| {
+    MODELS
+        .iter()
+        .map(|model| {
+            let Some(model) = model else { return Vec::new() };
+            let root = model.root();
+            (0..=u8::MAX)
+                .map(|byte| {
+                    let transition = root.transition(root.find_input(byte)?);
+                    Some((model.node(transition.addr), Output::zero().cat(transition.out)))
+                })
+                .collect()
+        })
+        .collect()
+});
 
 fn model_bytes(language: Language) -> &'static [u8] {
     macro_rules! model {
@@ -56,7 +77,7 @@ fn model_bytes(language: Language) -> &'static [u8] {
 
 /// Opens the transducers (no copy: they are read in place, from the executable).
 pub(super) fn preload() {
-    LazyLock::force(&MODELS);
+    LazyLock::force(&FIRST_STEPS);
 }
 
 /// A distinct n-gram of the text: its order and the window it is a prefix of.
@@ -99,43 +120,67 @@ impl<'t> Grams<'t> {
                 ends
             })
             .collect();
-        let mut keyed: Vec<(usize, &str, usize)> = Vec::new();
+        // The windows are sorted, so the windows that share an n-gram (their prefix of `order`
+        // characters) are neighbours: each order's distinct n-grams are the prefixes that differ
+        // from the last one kept, with no second sort.
+        let mut grams = Vec::new();
         for order in orders {
+            let mut last: Option<&str> = None;
             for (window, ends) in prefix_ends.iter().enumerate() {
                 let end = ends[order - 1];
-                if end > 0 {
-                    keyed.push((order, &windows[window][..end], window));
+                if end == 0 {
+                    continue;
+                }
+                let gram = &windows[window][..end];
+                if last != Some(gram) {
+                    grams.push(Gram { order, window });
+                    last = Some(gram);
                 }
             }
         }
-        keyed.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        keyed.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-        let grams = keyed.into_iter().map(|(order, _, window)| Gram { order, window }).collect();
         Self { windows, prefix_ends, grams }
     }
 }
 
 /// The log-probabilities of every prefix of every window in one language's model (`NaN`: absent).
-fn prefix_values(model: &Fst<&'static [u8]>, grams: &Grams<'_>) -> Vec<[f64; MAX_ORDER]> {
+/// Neighbouring windows share prefixes (they are sorted), so the walk of each window resumes
+/// from the state its common prefix with the previous one reached: the transducer's nodes are
+/// decoded once per distinct prefix rather than once per window and step.
+fn prefix_values(language: Language, model: &'static Fst<&'static [u8]>, grams: &Grams<'_>) -> Vec<[f64; MAX_ORDER]> {
+    // The node and output reached after each byte of the previous window (as far as it went).
+    let mut path: Vec<State> = Vec::with_capacity(MAX_ORDER * 4);
+    let mut previous: &[u8] = &[];
+    let first_steps = &FIRST_STEPS[language as usize];
     grams
         .windows
         .iter()
         .zip(&grams.prefix_ends)
         .map(|(window, ends)| {
-            let mut values = [f64::NAN; MAX_ORDER];
-            let mut node = model.root();
-            let mut output = Output::zero();
-            let mut k = 0;
-            for (i, &byte) in window.as_bytes().iter().enumerate() {
+            let bytes = window.as_bytes();
+            let common = bytes.iter().zip(previous).take_while(|(a, b)| a == b).count();
+            path.truncate(common);
+            if path.is_empty()
+                && let Some(Some(first)) = bytes.first().map(|b| first_steps[usize::from(*b)])
+            {
+                path.push(first);
+            }
+            let Some(&(mut node, mut output)) = path.last() else {
+                previous = bytes;
+                return [f64::NAN; MAX_ORDER];
+            };
+            for &byte in &bytes[path.len()..] {
                 let Some(t) = node.find_input(byte) else { break };
                 let transition = node.transition(t);
                 output = output.cat(transition.out);
                 node = model.node(transition.addr);
-                if ends[k] == i + 1 {
-                    if node.is_final() {
-                        values[k] = log_probability(output.cat(node.final_output()).value());
-                    }
-                    k += 1;
+                path.push((node, output));
+            }
+            previous = bytes;
+            let mut values = [f64::NAN; MAX_ORDER];
+            for (value, &end) in values.iter_mut().zip(ends) {
+                let Some((node, output)) = end.checked_sub(1).and_then(|at| path.get(at)) else { break };
+                if node.is_final() {
+                    *value = log_probability(output.cat(node.final_output()).value());
                 }
             }
             values
@@ -157,7 +202,7 @@ pub(super) fn confidences(words: &[&str], candidates: &[Language]) -> Vec<(Langu
     let mut scored: Vec<(Language, [f64; MAX_ORDER], u32)> = Vec::with_capacity(candidates.len());
     for &language in candidates {
         let Some(Some(model)) = MODELS.get(language as usize) else { continue };
-        let values = prefix_values(model, &grams);
+        let values = prefix_values(language, model, &grams);
         let mut sums = [0.0; MAX_ORDER];
         let mut unigrams = 0;
         for gram in &grams.grams {

@@ -100,7 +100,7 @@ impl Automations {
                     if kind == ConversationKind::Review { Trigger::ReviewReceived } else { Trigger::MessageReceived };
                 (conversation, message, vec![trigger], json!({}))
             }
-            DomainEvent::ItemAnalysed { conversation, message, sentiment, lead_tag, handoff_reason } => {
+            DomainEvent::ItemAnalysed { conversation, message, sentiment, lead_tag, handoff_reason, .. } => {
                 let Some(kind) = self.conversation_kind(workspace, conversation, kinds).await? else { return Ok(()) };
                 let mut triggers = Vec::new();
                 if kind == ConversationKind::Review && *sentiment == Sentiment::Negative {

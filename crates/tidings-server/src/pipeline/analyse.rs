@@ -81,19 +81,15 @@ pub struct Outcome {
 
 /// Runs the local agents over one item. Never fails: a step that fails falls back and is
 /// flagged by tidings-nlp.
-pub fn run(prepared: &Prepared, config: &Config) -> Outcome {
+pub fn run(prepared: Prepared, config: &Config) -> Outcome {
     let analysis = pipeline::analyse(&prepared.input, config);
     // No reply exists yet: agent 7 can only find the triggers that need none (a request for a
     // person, legal wording, negative and critical, unanswered messages). The auto-reply
     // (pipeline/replies) decides again with its reply.
     let state = ReplyState { unresolved_messages: prepared.unresolved, ..ReplyState::default() };
     let decision = pipeline::decide(&prepared.input, &analysis, &state);
-    Outcome {
-        item: prepared.item.clone(),
-        analysis,
-        decision,
-        lead: prepared.item.conversation_kind == ConversationKind::Thread,
-    }
+    let lead = prepared.item.conversation_kind == ConversationKind::Thread;
+    Outcome { item: prepared.item, analysis, decision, lead }
 }
 
 impl Outcome {
@@ -191,6 +187,7 @@ mod tests {
             id: id("msg", name),
             conversation_id: id("cnv", conversation),
             conversation_kind: kind.parse().expect("a conversation kind"),
+            connection_id: None,
             title: None,
             body: body.into(),
             rating: None,
@@ -233,12 +230,12 @@ mod tests {
     fn a_pricing_question_is_a_hot_lead_and_a_request_for_a_person_a_handoff() {
         let text = "Hi! What's the price of the Pro plan, and is it available today? I need it asap.";
         let pricing = prepare(vec![item("m1", "cnv_1", "thread", text, 1)], &[context("m1", "inbound", text, 1)]);
-        let outcome = run(&pricing[0], &Config::default());
+        let outcome = run(pricing[0].clone(), &Config::default());
         assert_eq!(outcome.lead_tag(), Some(LeadTag::Hot), "{:?}", outcome.analysis.lead.signals);
         assert!(outcome.analysis.lead.signals.iter().any(|s| s.to_string() == "+30 pricing question ('price')"));
         assert_eq!(outcome.handoff_reason(), None);
         let human = prepare(vec![item("m2", "cnv_2", "thread", "Can I talk to a real person please?", 1)], &[]);
-        let outcome = run(&human[0], &Config::default());
+        let outcome = run(human[0].clone(), &Config::default());
         assert_eq!(outcome.handoff_reason().as_deref(), Some("asks for a person ('real person')"));
     }
 
@@ -251,7 +248,7 @@ mod tests {
         let prepared = prepare(vec![review], &[]);
         assert_eq!(prepared[0].input.text, "Dinner. The food was okay.");
         assert_eq!(prepared[0].input.language_hint, Some(Language::En));
-        let outcome = run(&prepared[0], &Config::default());
+        let outcome = run(prepared[0].clone(), &Config::default());
         assert_eq!(outcome.lead_tag(), None);
         assert!(outcome.sentiment().score < outcome.analysis.sentiment.score);
         assert_eq!(outcome.record().lead_tag, None);

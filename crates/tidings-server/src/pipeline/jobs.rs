@@ -97,6 +97,7 @@ mod tests {
             sentiment: tidings_nlp::sentiment::Sentiment::Neutral,
             lead_tag: None,
             handoff_reason: None,
+            auto_reply: false,
         };
         assert!(AnalysisSubscriber.jobs_for(&workspace, &[analysed]).expect("none").is_empty());
     }

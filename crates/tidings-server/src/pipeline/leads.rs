@@ -104,6 +104,29 @@ pub(super) fn compiled(workspace: &WorkspaceId, json: &str) -> CompiledLeadRules
     rules
 }
 
+/// Each workspace's product names (from its knowledge base) with the knowledge version they were
+/// read at. Every analysis job needs them and they change seldom, so a job reads only the
+/// version (with the lead rules, one query) and the names only when the version moved. The
+/// version lives in the database (`workspaces.knowledge_version`, raised in the transaction of
+/// each change to the knowledge base), so a change made by another process is seen too.
+static PRODUCTS: LazyLock<Mutex<HashMap<WorkspaceId, ProductNames>>> = LazyLock::new(Default::default);
+
+/// Product names, and the knowledge version they were read at.
+type ProductNames = (i64, Vec<String>);
+
+/// The workspace's product names as read at knowledge `version`, if this process has them.
+pub(super) fn products(workspace: &WorkspaceId, version: i64) -> Option<Vec<String>> {
+    let cache = PRODUCTS.lock().unwrap_or_else(PoisonError::into_inner);
+    cache.get(workspace).filter(|(seen, _)| *seen == version).map(|(_, names)| names.clone())
+}
+
+/// Keeps the workspace's product names read at knowledge `version` (read after the version, so
+/// names newer than it are at worst read once more, never kept as current when stale).
+pub(super) fn remember_products(workspace: &WorkspaceId, version: i64, names: &[String]) {
+    let mut cache = PRODUCTS.lock().unwrap_or_else(PoisonError::into_inner);
+    cache.insert(workspace.clone(), (version, names.to_vec()));
+}
+
 /// The lead score of a stored analysis.
 fn lead_of(json: &str) -> Option<LeadScore> {
     serde_json::from_str::<Analysis>(json).ok().map(|a| a.lead)

@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use super::analyse::{self, Outcome};
 use super::leads;
 use super::replies::store as replies_store;
-use super::store;
+use super::store::{self, NewAnalysis};
 use crate::AppState;
 use crate::events::{DomainEvent, Events};
 use crate::inbox::live::{Live, LiveEvent};
@@ -143,12 +143,22 @@ impl Pipeline {
 
     /// The local pipeline's settings for the workspace: its lead rules, and the products of its
     /// knowledge base (recognised as entities, and as product questions when scoring leads).
+    /// One query per job: the rules compiled and the names read are kept per process until the
+    /// stored rules or the knowledge version change (`leads`).
     pub async fn config(&self, workspace: &WorkspaceId) -> Result<Config, PipelineError> {
-        let lead_rules = match store::lead_rules(&self.db, workspace).await? {
-            Some((json, _)) => leads::compiled(workspace, &json),
+        let (version, rules) = store::analysis_settings(&self.db, workspace).await?.unwrap_or_default();
+        let lead_rules = match rules {
+            Some(json) => leads::compiled(workspace, &json),
             None => CompiledLeadRules::default(),
         };
-        let products = replies_store::product_names(&self.db, workspace).await?;
+        let products = match leads::products(workspace, version) {
+            Some(names) => names,
+            None => {
+                let names = replies_store::product_names(&self.db, workspace).await?;
+                leads::remember_products(workspace, version, &names);
+                names
+            }
+        };
         Ok(Config { lead_rules, products, ..Config::default() })
     }
 
@@ -189,28 +199,37 @@ impl Pipeline {
         let config = config.clone();
         // Milliseconds of CPU per batch: off the async workers, one batch per core at most.
         let permit = self.cpu.acquire().await.map_err(|error| PipelineError::Internal(error.to_string()))?;
-        let outcomes = tokio::task::spawn_blocking(move || {
-            prepared.iter().map(|p| analyse::run(p, &config)).collect::<Vec<Outcome>>()
+        // The stored form (JSON included) is built on the blocking thread too, once per item.
+        let (outcomes, records) = tokio::task::spawn_blocking(move || {
+            let outcomes: Vec<Outcome> = prepared.into_iter().map(|p| analyse::run(p, &config)).collect();
+            let records: Vec<analyse::Record> = outcomes.iter().map(Outcome::record).collect();
+            (outcomes, records)
         })
         .await
         .map_err(|error| PipelineError::Internal(error.to_string()))?;
         drop(permit);
+        let rows: Vec<NewAnalysis<'_>> = records.iter().zip(&outcomes).map(|(r, o)| r.row(o)).collect();
+        // Read before the transaction: on PostgreSQL readers and writers share one pool, and a
+        // transaction waiting for a second connection can starve with many jobs at once.
+        let answering = match mode {
+            Mode::New => replies_store::auto_reply_connections(&self.db, workspace).await?,
+            Mode::Replay => Vec::new(),
+        };
         let mut tx = self.db.begin_for_tenant(workspace).await?;
+        store::save(&mut tx, workspace, &rows).await?;
         // Per conversation: its newest item of the batch, and every reason to hand it off.
-        let mut newest: BTreeMap<&str, (&Outcome, Vec<String>)> = BTreeMap::new();
-        for outcome in &outcomes {
-            let record = outcome.record();
-            store::save(&mut tx, workspace, &record.row(outcome)).await?;
-            count(&mut report, outcome, &record);
+        let mut newest: BTreeMap<&str, (usize, Vec<String>)> = BTreeMap::new();
+        for (at, (outcome, record)) in outcomes.iter().zip(&records).enumerate() {
+            count(&mut report, outcome, record);
             // Oldest first, so the last one seen is the newest.
-            let entry = newest.entry(outcome.item.conversation_id.as_str()).or_insert((outcome, Vec::new()));
-            entry.0 = outcome;
+            let entry = newest.entry(outcome.item.conversation_id.as_str()).or_insert((at, Vec::new()));
+            entry.0 = at;
             entry.1.extend(outcome.handoff_reason());
         }
         let mut changed = Vec::new();
-        for (conversation, (outcome, reasons)) in &newest {
-            let record = outcome.record();
-            let mut shown = store::show_on_conversation(&mut tx, workspace, &record.row(outcome)).await?;
+        for (conversation, (at, reasons)) in &newest {
+            let outcome = &outcomes[*at];
+            let mut shown = store::show_on_conversation(&mut tx, workspace, &rows[*at]).await?;
             if mode == Mode::New && !reasons.is_empty() {
                 let reason = reasons.join("; ");
                 let item = &outcome.item;
@@ -224,7 +243,7 @@ impl Pipeline {
             }
         }
         if mode == Mode::New {
-            let events: Vec<DomainEvent> = outcomes.iter().filter_map(analysed_event).collect();
+            let events: Vec<DomainEvent> = outcomes.iter().filter_map(|o| analysed_event(o, &answering)).collect();
             self.events.publish_in(&mut tx, workspace, &events).await?;
         }
         tx.commit().await?;
@@ -258,12 +277,14 @@ fn count(report: &mut Report, outcome: &Outcome, record: &analyse::Record) {
     }
 }
 
-fn analysed_event(outcome: &Outcome) -> Option<DomainEvent> {
+/// `answering`: the workspace's connections with auto-reply on.
+fn analysed_event(outcome: &Outcome, answering: &[String]) -> Option<DomainEvent> {
     Some(DomainEvent::ItemAnalysed {
         conversation: outcome.item.conversation_id.clone(),
         message: outcome.item.id.clone(),
         sentiment: outcome.sentiment().sentiment,
         lead_tag: outcome.lead_tag(),
         handoff_reason: outcome.handoff_reason(),
+        auto_reply: outcome.item.connection_id.as_ref().is_some_and(|c| answering.contains(c)),
     })
 }

@@ -21,6 +21,8 @@ pub struct ItemRow {
     pub conversation_id: ConversationId,
     /// `review` or `thread`.
     pub conversation_kind: ConversationKind,
+    /// The channel connection the conversation came through, if any (auto-reply is per connection).
+    pub connection_id: Option<String>,
     pub title: Option<String>,
     pub body: String,
     pub rating: Option<i64>,
@@ -41,7 +43,7 @@ pub async fn items(db: &Db, workspace: &WorkspaceId, ids: &[MessageId]) -> Resul
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT m.id, m.conversation_id, c.kind AS conversation_kind, m.title, m.body, m.rating, m.language, m.sent_at, \
+        "SELECT m.id, m.conversation_id, c.kind AS conversation_kind, c.connection_id, m.title, m.body, m.rating, m.language, m.sent_at, \
          (a.message_id IS NOT NULL) AS analysed, a.sentiment AS previous_sentiment, a.lead_tag AS previous_lead_tag \
          FROM messages m JOIN conversations c ON c.id = m.conversation_id AND c.workspace_id = m.workspace_id \
          LEFT JOIN message_analyses a ON a.message_id = m.id \
@@ -112,47 +114,74 @@ pub struct NewAnalysis<'a> {
     pub flags: &'a str,
 }
 
-/// Stores (or replaces) an item's analysis and fills the message's `language` and `sentiment`.
-pub async fn save(tx: &mut Tx, workspace: &WorkspaceId, a: &NewAnalysis<'_>) -> Result<(), StoreError> {
+/// Analyses stored per statement: 15 values each, far under either engine's limit on bound
+/// values (32,766 for SQLite, 65,535 for PostgreSQL).
+const SAVE_ROWS: usize = 500;
+
+/// Stores (or replaces) a batch's analyses and fills each message's `language` and `sentiment`:
+/// two statements per [`SAVE_ROWS`] items rather than two per item (on SQLite each statement is
+/// a round trip to the connection's thread). The ids must be distinct (PostgreSQL refuses to
+/// update one row twice in a statement).
+pub async fn save(tx: &mut Tx, workspace: &WorkspaceId, analyses: &[NewAnalysis<'_>]) -> Result<(), StoreError> {
+    const COLUMNS: usize = 15;
     let now = now_millis();
-    execute!(
-        tx,
-        "INSERT INTO message_analyses (message_id, workspace_id, conversation_id, language, sentiment, sentiment_score, \
-         urgency, topic, is_question, summary, lead_score, lead_tag, action, analysis, decision, flags, analysed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-         ON CONFLICT (message_id) DO UPDATE SET language = excluded.language, sentiment = excluded.sentiment, \
-         sentiment_score = excluded.sentiment_score, urgency = excluded.urgency, topic = excluded.topic, \
-         is_question = excluded.is_question, summary = excluded.summary, lead_score = excluded.lead_score, \
-         lead_tag = excluded.lead_tag, action = excluded.action, analysis = excluded.analysis, \
-         decision = excluded.decision, flags = excluded.flags, analysed_at = excluded.analysed_at",
-        a.message_id,
-        workspace.as_str(),
-        a.conversation_id,
-        a.language,
-        a.sentiment,
-        a.sentiment_score,
-        a.urgency,
-        a.topic,
-        a.is_question,
-        a.summary,
-        a.lead_score,
-        a.lead_tag,
-        a.action,
-        a.analysis,
-        a.decision,
-        a.flags,
-        now
-    )?;
-    execute!(
-        tx,
-        "UPDATE messages SET language = COALESCE($3, language), sentiment = $4, sentiment_score = $5 \
-         WHERE workspace_id = $1 AND id = $2",
-        workspace.as_str(),
-        a.message_id,
-        a.language,
-        a.sentiment,
-        a.sentiment_score
-    )?;
+    for chunk in analyses.chunks(SAVE_ROWS) {
+        // $1 the workspace, $2 the time, then each row's own values.
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let first = 3 + row * COLUMNS;
+                let own: Vec<String> = (first..first + COLUMNS).map(|n| format!("${n}")).collect();
+                format!("({}, $1, {}, $2)", own[0], own[1..].join(", "))
+            })
+            .collect();
+        let insert = format!(
+            "INSERT INTO message_analyses (message_id, workspace_id, conversation_id, language, sentiment, \
+             sentiment_score, urgency, topic, is_question, summary, lead_score, lead_tag, action, analysis, decision, \
+             flags, analysed_at) VALUES {} \
+             ON CONFLICT (message_id) DO UPDATE SET language = excluded.language, sentiment = excluded.sentiment, \
+             sentiment_score = excluded.sentiment_score, urgency = excluded.urgency, topic = excluded.topic, \
+             is_question = excluded.is_question, summary = excluded.summary, lead_score = excluded.lead_score, \
+             lead_tag = excluded.lead_tag, action = excluded.action, analysis = excluded.analysis, \
+             decision = excluded.decision, flags = excluded.flags, analysed_at = excluded.analysed_at",
+            rows.join(", ")
+        );
+        with_tx!(tx, |conn| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(insert.as_str())).bind(workspace.as_str()).bind(now);
+            for a in chunk {
+                query = query
+                    .bind(a.message_id)
+                    .bind(a.conversation_id)
+                    .bind(a.language)
+                    .bind(a.sentiment)
+                    .bind(a.sentiment_score)
+                    .bind(a.urgency)
+                    .bind(a.topic)
+                    .bind(a.is_question)
+                    .bind(a.summary)
+                    .bind(a.lead_score)
+                    .bind(a.lead_tag)
+                    .bind(a.action)
+                    .bind(a.analysis)
+                    .bind(a.decision)
+                    .bind(a.flags);
+            }
+            query.execute(&mut **conn).await.map(|_| ())
+        })?;
+        // The messages take their values from the analyses just stored.
+        let update = format!(
+            "UPDATE messages SET language = COALESCE(a.language, messages.language), sentiment = a.sentiment, \
+             sentiment_score = a.sentiment_score FROM message_analyses a \
+             WHERE a.message_id = messages.id AND messages.workspace_id = $1 AND messages.id IN ({})",
+            placeholders(2, chunk.len())
+        );
+        with_tx!(tx, |conn| {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(update.as_str())).bind(workspace.as_str());
+            for a in chunk {
+                query = query.bind(a.message_id);
+            }
+            query.execute(&mut **conn).await.map(|_| ())
+        })?;
+    }
     Ok(())
 }
 
@@ -223,6 +252,20 @@ pub async fn hand_off(
         now_millis()
     )?;
     Ok(changed == 1)
+}
+
+/// What an analysis job reads about its workspace, in one query: the version of its knowledge
+/// base (the product names are cached per version, `pipeline::leads`) and its lead rules as
+/// stored (JSON), if it changed them. `None` for a workspace that does not exist.
+pub async fn analysis_settings(db: &Db, workspace: &WorkspaceId) -> Result<Option<(i64, Option<String>)>, StoreError> {
+    with_reader!(db, |pool| sqlx::query_as(
+        "SELECT w.knowledge_version, r.rules FROM workspaces w LEFT JOIN lead_rules r ON r.workspace_id = w.id \
+         WHERE w.id = $1"
+    )
+    .bind(workspace.as_str())
+    .fetch_optional(pool)
+    .await)
+    .map_err(StoreError::from)
 }
 
 /// The workspace's lead rules as stored (JSON), if it changed them.

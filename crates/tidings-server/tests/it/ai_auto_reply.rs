@@ -33,6 +33,7 @@ async fn analysed(shop: &Shop, conversation: &str, handoff_reason: Option<&str>)
         sentiment: Sentiment::Neutral,
         lead_tag: None,
         handoff_reason: handoff_reason.map(str::to_owned),
+        auto_reply: true,
     };
     let mut tx = shop.app.state.db.begin_for_tenant(&shop.workspace).await.expect("tx");
     shop.app.state.events.publish_in(&mut tx, &shop.workspace, &[event]).await.expect("published");

@@ -170,6 +170,7 @@ async fn a_negative_review_reaches_google_chat_through_the_domain_events(engine:
             sentiment: Sentiment::Negative,
             lead_tag: None,
             handoff_reason: None,
+            auto_reply: false,
         },
     ];
     for _ in 0..2 {

@@ -135,6 +135,14 @@ async fn a_pricing_question_by_webhook_becomes_a_hot_lead_with_its_reasons(engin
 
 async fn products_of_the_knowledge_base_are_recognised_and_scored_as_product_questions(engine: Engine) {
     let Some(shop) = shop_with_page(engine).await else { return };
+    let products_in = |analysis: &MessageAnalysisOut| -> Vec<String> {
+        analysis.entities.iter().filter(|e| e.kind == "product").map(|e| e.value.clone()).collect()
+    };
+    // Analysed before the product exists: the names this process keeps for the workspace are
+    // read now, and must be read again after the knowledge base changes.
+    let (_, before) = message(&shop, "psid-eli", "m_before", "Is the harbour hamper still on sale?").await;
+    assert!(products_in(&before).is_empty(), "{:?}", before.entities);
+
     let product = json!({ "kind": "product", "title": "Harbour Hamper", "body": "A picnic basket for two, 45 EUR." });
     let added: Value = shop.client().post("/api/v1/ai/knowledge", &product, StatusCode::CREATED).await;
     assert_eq!(added["data"]["kind"], "product");
@@ -149,6 +157,12 @@ async fn products_of_the_knowledge_base_are_recognised_and_scored_as_product_que
     let lead = analysis.lead.as_ref().expect("a lead");
     let reasons: Vec<&str> = lead.reasons.iter().map(|r| r.text.as_str()).collect();
     assert!(reasons.contains(&"+20 product inquiry ('Harbour Hamper')"), "{reasons:?}");
+
+    // Removed from the knowledge base: the next message no longer names it.
+    let path = format!("/api/v1/ai/knowledge/{}", text(&added["data"]["id"]));
+    let _: Value = shop.client().delete(&path, StatusCode::OK).await;
+    let (_, after) = message(&shop, "psid-eli", "m_after", "One more harbour hamper, please.").await;
+    assert!(products_in(&after).is_empty(), "{:?}", after.entities);
 }
 
 async fn a_request_for_a_person_hands_the_conversation_off_with_the_reason(engine: Engine) {

@@ -7,7 +7,9 @@
 //! out. Every outcome is recorded with its reasons (`ai_reply_log`): that is how replies are
 //! marked as automatic.
 //!
-//! The subscriber turns `ItemAnalysed` into one `ai.auto_reply` job per message; the job claims
+//! The subscriber turns `ItemAnalysed` into one `ai.auto_reply` job per message of a connection
+//! that had auto-reply on when the message was analysed (the pipeline reads which do, once per
+//! batch, and says so in the event); the job claims
 //! the message first, so it acts at most once even if it is retried.
 
 use serde::{Deserialize, Serialize};
@@ -48,11 +50,13 @@ impl Subscriber for AutoReplySubscriber {
         events
             .iter()
             .filter_map(|event| match event {
-                DomainEvent::ItemAnalysed { conversation, message, handoff_reason, .. } => Some(AutoReply {
-                    conversation: conversation.clone(),
-                    message: message.clone(),
-                    handoff_reason: handoff_reason.clone(),
-                }),
+                DomainEvent::ItemAnalysed { conversation, message, handoff_reason, auto_reply: true, .. } => {
+                    Some(AutoReply {
+                        conversation: conversation.clone(),
+                        message: message.clone(),
+                        handoff_reason: handoff_reason.clone(),
+                    })
+                }
                 _ => None,
             })
             .map(|job| -> Result<NewJob, QueueError> {
@@ -241,7 +245,7 @@ mod tests {
     use tidings_nlp::sentiment::Sentiment;
 
     #[test]
-    fn every_analysed_item_becomes_one_job_keyed_by_its_message() {
+    fn an_analysed_item_of_an_answering_connection_becomes_one_job_keyed_by_its_message() {
         let workspace = WorkspaceId::generate();
         let analysed = DomainEvent::ItemAnalysed {
             conversation: ConversationId::generate(),
@@ -249,10 +253,19 @@ mod tests {
             sentiment: Sentiment::Neutral,
             lead_tag: Some(LeadTag::Hot),
             handoff_reason: None,
+            auto_reply: true,
+        };
+        let off = DomainEvent::ItemAnalysed {
+            conversation: ConversationId::generate(),
+            message: MessageId::generate(),
+            sentiment: Sentiment::Neutral,
+            lead_tag: None,
+            handoff_reason: None,
+            auto_reply: false,
         };
         let stored =
             DomainEvent::ItemStored { conversation: ConversationId::generate(), message: MessageId::generate() };
-        let jobs = AutoReplySubscriber.jobs_for(&workspace, &[analysed, stored]).expect("jobs");
+        let jobs = AutoReplySubscriber.jobs_for(&workspace, &[analysed, off, stored]).expect("jobs");
         assert_eq!(jobs.len(), 1);
     }
 }

@@ -72,6 +72,8 @@ impl Context {
 struct Candidate {
     tone: Tone,
     text: String,
+    /// Its language, when the offline composer wrote it in its own words (not identified again).
+    language: Option<Language>,
     confidence: f32,
     source: &'static str,
     template: Option<String>,
@@ -366,8 +368,10 @@ impl Replies {
     /// Runs the output guardrail over a candidate, shortening one that is only too long.
     fn checked(&self, context: &Context, candidate: Candidate) -> DraftOut {
         let max = context.settings.max_length.max(1) as usize;
-        let check =
-            |text: &str| pipeline::check_reply(text, &context.input, &context.analysis, &context.knowledge_texts, max);
+        let check = |text: &str| {
+            let knowledge = &context.knowledge_texts;
+            pipeline::check_reply(text, candidate.language, &context.input, &context.analysis, knowledge, max)
+        };
         let mut text = candidate.text.trim().to_owned();
         let mut result = check(&text);
         let mut shortened = false;
@@ -436,7 +440,14 @@ fn from_answer(answer: &ModelAnswer, tones: &[Tone], source: &'static str) -> Ve
             if answer.requires_human {
                 confidence = confidence.min(0.35);
             }
-            Some(Candidate { tone: *tone, text: reply.text.clone(), confidence, source, template: None })
+            Some(Candidate {
+                tone: *tone,
+                text: reply.text.clone(),
+                language: None,
+                confidence,
+                source,
+                template: None,
+            })
         })
         .collect()
 }
@@ -470,6 +481,7 @@ fn composed(context: &Context, tones: &[Tone], small_talk: Option<SmallTalk>) ->
         .map(|c| Candidate {
             tone: c.tone,
             text: c.text,
+            language: c.language,
             confidence: c.confidence,
             source: "template",
             template: Some(c.template),

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use tidings_core::time::now_millis;
 use tidings_core::{KnowledgeId, ReplyTemplateId, WorkspaceId};
-use tidings_store::{Db, StoreError, execute, with_reader};
+use tidings_store::{Db, StoreError, Tx, execute, with_reader};
 
 use super::is_unique_violation;
 
@@ -86,6 +86,14 @@ pub async fn knowledge_entry(
     .await)?)
 }
 
+/// Raises the workspace's knowledge version (migration 0022) in the transaction of a change to
+/// its knowledge base: every process re-reads the product names the analysis recognises on its
+/// next job (`pipeline::leads`).
+async fn changed(tx: &mut Tx, workspace: &WorkspaceId) -> Result<(), StoreError> {
+    execute!(tx, "UPDATE workspaces SET knowledge_version = knowledge_version + 1 WHERE id = $1", workspace.as_str())
+        .map(|_| ())
+}
+
 /// Adds an entry; the workspace's response cache is cleared in the same transaction (answers may change).
 pub async fn insert_knowledge(
     db: &Db,
@@ -107,6 +115,7 @@ pub async fn insert_knowledge(
         body,
         now_millis()
     )?;
+    changed(&mut tx, workspace).await?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await
 }
@@ -129,6 +138,7 @@ pub async fn update_knowledge(
         body,
         now_millis()
     )?;
+    self::changed(&mut tx, workspace).await?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await?;
     Ok(changed == 1)
@@ -139,6 +149,7 @@ pub async fn delete_knowledge(db: &Db, workspace: &WorkspaceId, id: &KnowledgeId
     let mut tx = db.begin_for_tenant(workspace).await?;
     let deleted =
         execute!(tx, "DELETE FROM ai_knowledge WHERE workspace_id = $1 AND id = $2", workspace.as_str(), id.as_str())?;
+    changed(&mut tx, workspace).await?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await?;
     Ok(deleted == 1)
@@ -267,6 +278,7 @@ pub async fn delete_template(db: &Db, workspace: &WorkspaceId, id: &ReplyTemplat
         workspace.as_str(),
         id.as_str()
     )?;
+    changed(&mut tx, workspace).await?;
     super::clear_cache_in(&mut tx, workspace).await?;
     tx.commit().await?;
     Ok(deleted == 1)

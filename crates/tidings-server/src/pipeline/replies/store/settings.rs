@@ -118,6 +118,16 @@ pub async fn auto_reply(
     .await)?)
 }
 
+/// The workspace's connections with auto-reply on.
+pub async fn auto_reply_connections(db: &Db, workspace: &WorkspaceId) -> Result<Vec<String>, StoreError> {
+    Ok(with_reader!(db, |pool| sqlx::query_scalar(
+        "SELECT connection_id FROM ai_auto_reply WHERE workspace_id = $1 AND enabled"
+    )
+    .bind(workspace.as_str())
+    .fetch_all(pool)
+    .await)?)
+}
+
 /// Saves a connection's auto-reply settings.
 pub async fn save_auto_reply(tx: &mut Tx, workspace: &WorkspaceId, row: &AutoReplyRow) -> Result<(), StoreError> {
     execute!(
