@@ -4,6 +4,8 @@
 //! with its job per action of each matching rule. A job carries the events stored together (the
 //! items of one batch); their outcomes are written in one transaction.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tidings_connectors::pipedrive::{DealEventKind, PipedriveEvent, parse_webhook};
@@ -205,13 +207,14 @@ impl Automations {
     #[tracing::instrument(skip_all, fields(workspace_id = %workspace, events = ids.len()))]
     pub async fn process(&self, workspace: &WorkspaceId, ids: &[EventId]) -> Result<(), AutomationsError> {
         let rules = self.enabled_rules(workspace).await?;
+        let mut destinations = HashMap::new();
         let mut decided = Vec::with_capacity(ids.len());
         for id in ids {
             let Some(event) = store::event(&self.db, workspace, id).await? else { continue };
             if event.status != EventStatus::Received {
                 continue;
             }
-            decided.push((id, self.decide(workspace, &event, &rules).await?));
+            decided.push((id, self.decide(workspace, &event, &rules, &mut destinations).await?));
         }
         if decided.is_empty() {
             return Ok(());
@@ -226,12 +229,17 @@ impl Automations {
 
     /// Gathers an event's facts, evaluates `rules` on them and runs the matching rules'
     /// conversation actions (each through the inbox's service, in its own audited transaction);
-    /// what is left to write goes with the job's other events.
+    /// what is left to write goes with the job's other events. Everything is read here, before
+    /// the events' transaction: a read on the pool while a job holds a connection for its
+    /// transaction needs a second one, and when as many jobs as the pool has connections each
+    /// hold one, none gets it until the acquire timeout (PostgreSQL; seen in benches/delivery.rs
+    /// as 10-second stalls). `destinations` caches each destination's name (none: disabled or gone).
     async fn decide<'r>(
         &self,
         workspace: &WorkspaceId,
         event: &EventRow,
         rules: &'r [LoadedRule],
+        destinations: &mut HashMap<DestinationId, Option<String>>,
     ) -> Result<Decision<'r>, AutomationsError> {
         let facts = match self.facts(workspace, event).await {
             Ok(facts) => facts,
@@ -287,7 +295,12 @@ impl Automations {
                     }
                 }
                 Action::Notify(action) => {
-                    notify.push((index, rule_id, action));
+                    let id = &action.destination_id;
+                    if !destinations.contains_key(id) {
+                        let row = store::destination(&self.db, workspace, id).await?;
+                        destinations.insert(id.clone(), row.filter(|d| d.enabled).map(|d| d.name));
+                    }
+                    notify.push((index, rule_id, action, destinations[id].clone()));
                     continue;
                 }
             };
@@ -312,25 +325,16 @@ impl Automations {
             }
             Decision::Evaluated { facts, verdicts, notify, syncs } => (facts, verdicts, notify, syncs),
         };
-        for (index, rule_id, action) in notify {
-            let message = rules::message(action, &facts);
-            let destination = &action.destination_id;
-            let Some(row) = store::destination(&self.db, workspace, destination).await?.filter(|d| d.enabled) else {
+        for (index, rule_id, action, destination) in notify {
+            let Some(name) = destination else {
                 verdicts[index].actions.push("not sent: the destination is disabled or removed".into());
                 continue;
             };
-            self.enqueue_delivery(
-                tx,
-                workspace,
-                Some(id),
-                Some(&rule_id),
-                destination,
-                &message,
-                false,
-                thread_key(&facts),
-            )
-            .await?;
-            verdicts[index].actions.push(format!("message to {} queued", row.name));
+            let message = rules::message(action, &facts);
+            let thread = thread_key(&facts);
+            self.enqueue_delivery(tx, workspace, Some(id), Some(&rule_id), &action.destination_id, &message, false, thread)
+                .await?;
+            verdicts[index].actions.push(format!("message to {name} queued"));
         }
         for (rule_id, connection, order) in syncs {
             self.enqueue_sync(tx, workspace, Some(id), Some(&rule_id), &connection, order, false).await?;
@@ -440,8 +444,9 @@ enum Decision<'r> {
     Evaluated {
         facts: Facts,
         verdicts: Vec<RuleVerdict>,
-        /// Index of the rule's verdict, the rule, and its notify action.
-        notify: Vec<(usize, RuleId, &'r NotifyAction)>,
+        /// Index of the rule's verdict, the rule, its notify action, and the destination's name
+        /// (none: disabled or removed).
+        notify: Vec<(usize, RuleId, &'r NotifyAction, Option<String>)>,
         syncs: Vec<(RuleId, CrmConnectionId, SyncOrder)>,
     },
 }
