@@ -1,18 +1,27 @@
-//! Crash safety of webhook intake: the process is killed (SIGKILL) while a load generator posts
-//! webhooks. After a restart, every delivery that was acknowledged with a 200 is present exactly
-//! once and processed into the inbox.
+//! Crash safety: the process is killed (SIGKILL) while a load generator posts webhooks.
+//!
+//! * Intake: after a restart, every delivery that was acknowledged with a 200 is present exactly
+//!   once and processed into the inbox.
+//! * Signed outbound webhooks: with a rule sending every received message to a Standard Webhooks
+//!   receiver (this test), every acknowledged message reaches the receiver after the restart,
+//!   correctly signed, under exactly one `webhook-id` — a resend after the kill may repeat the
+//!   id, which receivers drop, but never sends the message as a second one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use secrecy::SecretString;
 use serde_json::json;
 use sqlx::sqlite::SqlitePoolOptions;
-use tidings_connectors::Platform;
+use tidings_connectors::standard_webhooks::{self, WebhookSecret};
+use tidings_connectors::{Platform, WebhookHeaders};
 use tidings_server::channels::platforms::WebhookSecrets;
 use tidings_server::demo::deliveries::{self, Delivery, Incoming};
 
@@ -34,6 +43,10 @@ fn start(dir: &Path, port: u16) -> Child {
         .env("TIDINGS_DEMO__SIMULATE", "false")
         .env("TIDINGS_AUTH__PASSWORD_MEMORY_KIB", "1024")
         .env("TIDINGS_AUTH__PASSWORD_ITERATIONS", "1")
+        // The signed-webhook receiver is this test, on loopback.
+        .env("TIDINGS_CONNECTORS__AUTOMATIONS__ALLOW_LOOPBACK_DESTINATIONS", "true")
+        // Jobs the killed process held are taken up again after their lease, not 30 s later.
+        .env("TIDINGS_QUEUE__LEASE_SECS", "3")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -67,15 +80,14 @@ fn delivery(secrets: &WebhookSecrets, mid: &str) -> Delivery {
     deliveries::message(Platform::Messenger, secrets, &incoming).expect("a Messenger delivery")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn acknowledged_webhooks_survive_a_kill_exactly_once() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let mut server = start(dir.path(), port);
-    wait_ready(&client, &base).await;
+/// A signed-up workspace with a Messenger Page connected, and the database opened beside the
+/// process.
+struct Shop {
+    access_token: String,
+    db: sqlx::SqlitePool,
+}
 
+async fn set_up(client: &reqwest::Client, base: &str, dir: &Path) -> Shop {
     let signup = client
         .post(format!("{base}/api/v1/auth/register"))
         .json(&json!({"email": "owner@example.com", "password": "correct horse battery", "name": "Owner", "workspaceName": "Shop"}))
@@ -83,9 +95,9 @@ async fn acknowledged_webhooks_survive_a_kill_exactly_once() {
         .await
         .expect("sign-up");
     assert_eq!(signup.status(), 201);
-    let workspace: serde_json::Value = signup.json().await.expect("json");
-    let workspace = workspace["data"]["workspaceId"].as_str().expect("workspace").to_owned();
-    let url = format!("sqlite:{}?mode=rwc", dir.path().join("data/tidings.db").display());
+    let session: serde_json::Value = signup.json().await.expect("json");
+    let workspace = session["data"]["workspaceId"].as_str().expect("workspace").to_owned();
+    let url = format!("sqlite:{}?mode=rwc", dir.join("data/tidings.db").display());
     let db = SqlitePoolOptions::new().max_connections(1).connect(&url).await.expect("open the database");
     sqlx::query(
         "INSERT INTO channel_connections (id, workspace_id, platform, external_account_id, display_name, status, \
@@ -97,8 +109,18 @@ async fn acknowledged_webhooks_survive_a_kill_exactly_once() {
     .execute(&db)
     .await
     .expect("connect the page");
+    let access_token = session["data"]["accessToken"].as_str().expect("accessToken").to_owned();
+    Shop { access_token, db }
+}
 
-    // Sixteen senders post unique deliveries; the process is killed while they do.
+/// Sixteen senders post unique deliveries, `pause` apart each; the process is killed after
+/// 1.5 s while they do. Returns the message ids that were acknowledged.
+async fn post_until_killed(
+    client: &reqwest::Client,
+    base: &str,
+    server: &mut Child,
+    pause: Duration,
+) -> BTreeSet<String> {
     let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut senders = Vec::new();
@@ -108,7 +130,7 @@ async fn acknowledged_webhooks_survive_a_kill_exactly_once() {
         x_consumer_secret: SecretString::from("unused"),
     });
     for sender in 0..16 {
-        let (client, base, acknowledged, stop) = (client.clone(), base.clone(), acknowledged.clone(), stop.clone());
+        let (client, base, acknowledged, stop) = (client.clone(), base.to_owned(), acknowledged.clone(), stop.clone());
         let secrets = secrets.clone();
         senders.push(tokio::spawn(async move {
             let mut n = 0;
@@ -132,6 +154,7 @@ async fn acknowledged_webhooks_survive_a_kill_exactly_once() {
                     // The server is gone: a delivery in flight was never acknowledged.
                     Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
                 }
+                tokio::time::sleep(pause).await;
             }
         }));
     }
@@ -144,6 +167,19 @@ async fn acknowledged_webhooks_survive_a_kill_exactly_once() {
     }
     let acknowledged = acknowledged.lock().expect("lock").clone();
     assert!(acknowledged.len() > 100, "the load generator got going ({} acknowledged)", acknowledged.len());
+    acknowledged
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_webhooks_survive_a_kill_exactly_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut server = start(dir.path(), port);
+    wait_ready(&client, &base).await;
+    let Shop { db, .. } = set_up(&client, &base, dir.path()).await;
+    let acknowledged = post_until_killed(&client, &base, &mut server, Duration::ZERO).await;
 
     let mut restarted = start(dir.path(), port);
     wait_ready(&client, &base).await;
@@ -170,4 +206,103 @@ async fn acknowledged_webhooks_survive_a_kill_exactly_once() {
     assert!(lost.is_empty(), "{} acknowledged deliveries were lost, e.g. {:?}", lost.len(), lost.first());
     restarted.kill().expect("stop");
     let _ = restarted.wait();
+}
+
+/// What the Standard Webhooks receiver got: per message id (from the text), the `webhook-id`s
+/// it came under, and how many posts were refused for their signature.
+#[derive(Default)]
+struct Received {
+    secret: Option<WebhookSecret>,
+    ids_by_message: BTreeMap<String, BTreeSet<String>>,
+    posts: usize,
+    bad_signatures: usize,
+}
+
+async fn receive(State(received): State<Arc<Mutex<Received>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let mut received = received.lock().expect("lock");
+    received.posts += 1;
+    let pairs =
+        [standard_webhooks::ID_HEADER, standard_webhooks::TIMESTAMP_HEADER, standard_webhooks::SIGNATURE_HEADER]
+            .into_iter()
+            .filter_map(|name| Some((name.to_owned(), headers.get(name)?.to_str().ok()?.to_owned())));
+    let signed = WebhookHeaders(pairs.collect());
+    let now = tidings_core::time::now_millis() / 1000;
+    let valid = received
+        .secret
+        .as_ref()
+        .is_some_and(|secret| standard_webhooks::verify(std::slice::from_ref(secret), &signed, &body, now).is_ok());
+    if !valid {
+        received.bad_signatures += 1;
+        return StatusCode::UNAUTHORIZED;
+    }
+    let text = String::from_utf8_lossy(&body);
+    let Some(at) = text.find("message m") else { return StatusCode::NO_CONTENT };
+    let mid: String = text[at + "message ".len()..].chars().take_while(char::is_ascii_alphanumeric).collect();
+    let id = signed.get(standard_webhooks::ID_HEADER).unwrap_or_default().to_owned();
+    received.ids_by_message.entry(mid).or_default().insert(id);
+    StatusCode::NO_CONTENT
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn signed_webhooks_survive_a_kill_exactly_once() {
+    let received = Arc::new(Mutex::new(Received::default()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the receiver");
+    let hook = format!("http://{}/hooks/tidings", listener.local_addr().expect("addr"));
+    let router = axum::Router::new().route("/hooks/tidings", axum::routing::post(receive)).with_state(received.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut server = start(dir.path(), port);
+    wait_ready(&client, &base).await;
+    let shop = set_up(&client, &base, dir.path()).await;
+    let api = |path: &str| client.post(format!("{base}/api/v1{path}")).bearer_auth(&shop.access_token);
+    let destination: serde_json::Value = api("/destinations")
+        .json(&json!({ "kind": "webhook", "name": "Ops", "url": hook }))
+        .send()
+        .await
+        .expect("destination")
+        .json()
+        .await
+        .expect("json");
+    let secret = destination["data"]["signingSecret"].as_str().expect("a signing secret");
+    received.lock().expect("lock").secret = Some(WebhookSecret::parse(secret).expect("whsec"));
+    let rule = json!({ "name": "Every message", "trigger": "message_received", "conditions": [],
+        "actions": [{ "type": "notify", "destinationId": destination["data"]["id"], "template": "detailed" }] });
+    let created = api("/rules").json(&rule).send().await.expect("rule");
+    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap_or_default());
+
+    // Paced so the backlog left at the kill is delivered within the test's patience.
+    let acknowledged = post_until_killed(&client, &base, &mut server, Duration::from_millis(10)).await;
+    let mut restarted = start(dir.path(), port);
+    wait_ready(&client, &base).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let missing = {
+            let received = received.lock().expect("lock");
+            acknowledged.iter().filter(|mid| !received.ids_by_message.contains_key(*mid)).count()
+        };
+        if missing == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{missing} acknowledged messages never reached the receiver");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A second copy would come after the first: give it time to show.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    restarted.kill().expect("stop");
+    let _ = restarted.wait();
+
+    let received = received.lock().expect("lock");
+    assert_eq!(received.bad_signatures, 0, "every post is signed with the destination's secret");
+    let twice: Vec<_> = received.ids_by_message.iter().filter(|(_, ids)| ids.len() > 1).collect();
+    assert!(twice.is_empty(), "{} messages were sent under two webhook-ids, e.g. {:?}", twice.len(), twice.first());
+    let resent = received.posts - received.ids_by_message.len();
+    eprintln!(
+        "{} messages acknowledged, {} delivered, {resent} resent with the same webhook-id",
+        acknowledged.len(),
+        received.ids_by_message.len()
+    );
 }

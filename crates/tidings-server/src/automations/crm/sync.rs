@@ -12,6 +12,8 @@
 //!   notifications are (ADR 0012): retrying it from the log finishes the steps not recorded.
 //! - **Rate limits.** A 429 holds the connection until its `Retry-After`; the breaker per
 //!   connection pauses a failing CRM as it pauses a destination.
+//! - **Refused credentials** mark the connection failing (with the CRM's answer) until a sync
+//!   through it succeeds; Salesforce renews an expired session first when it has a refresh grant.
 //! - **Erasure.** [`Automations::erase_contact_from_crms`] deletes a contact's records.
 
 use std::collections::HashMap;
@@ -330,6 +332,11 @@ impl Automations {
         };
         self.breakers.record_success(&connection.id);
         let mut tx = self.db.begin_for_tenant(workspace).await?;
+        if connection.failing_since.is_some()
+            && let Ok(connection_id) = CrmConnectionId::parse(&connection.id)
+        {
+            store::mark_working(&mut tx, workspace, &connection_id).await?;
+        }
         for delivery in batch {
             let id = DeliveryId::parse(&delivery.id).map_err(JobError::fatal)?;
             let records = created.get(&delivery.id).map(|r| r.iter().map(named).collect::<Vec<_>>().join(" "));
@@ -373,6 +380,13 @@ impl Automations {
             self.breakers.record_failure(&connection.id);
         }
         let mut tx = self.db.begin_for_tenant(workspace).await?;
+        // Refused credentials (an expired session that could not be renewed) fail every sync
+        // until someone connects again: the connection says so on the CRM page.
+        if let ConnectorError::Unauthorized { .. } = error
+            && let Ok(connection_id) = CrmConnectionId::parse(&connection.id)
+        {
+            store::mark_failing(&mut tx, workspace, &connection_id, &message).await?;
+        }
         for delivery in batch {
             let id = DeliveryId::parse(&delivery.id).map_err(JobError::fatal)?;
             // Other deliveries of the batch still have their own job, which retries them.

@@ -31,10 +31,15 @@ pub struct CrmConnectionRow {
     pub updated_at: i64,
     /// Salesforce only.
     pub instance_url: Option<String>,
+    /// Set while the CRM refuses the connection's credentials.
+    pub failing_since: Option<i64>,
+    /// What the CRM answered then.
+    pub last_error: Option<String>,
 }
 
 pub(crate) const CRM_COLUMNS: &str = "id, workspace_id, provider, name, account_name, company_domain, webhook_user, \
-     webhook_ids, names_json, names_fetched_at, last_event_at, created_at, updated_at, instance_url";
+     webhook_ids, names_json, names_fetched_at, last_event_at, created_at, updated_at, instance_url, failing_since, \
+     last_error";
 
 /// A new CRM connection.
 pub struct NewCrmConnection<'a> {
