@@ -113,13 +113,14 @@ async fn set_up(client: &reqwest::Client, base: &str, dir: &Path) -> Shop {
     Shop { access_token, db }
 }
 
-/// Sixteen senders post unique deliveries, `pause` apart each; the process is killed after
-/// 1.5 s while they do. Returns the message ids that were acknowledged.
+/// Sixteen senders post unique deliveries, `pause` apart each; the process is killed while they
+/// do, after 1.5 s and once `ready` says so. Returns the message ids that were acknowledged.
 async fn post_until_killed(
     client: &reqwest::Client,
     base: &str,
     server: &mut Child,
     pause: Duration,
+    ready: impl Fn() -> bool,
 ) -> BTreeSet<String> {
     let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -159,6 +160,10 @@ async fn post_until_killed(
         }));
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ready() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     server.kill().expect("SIGKILL");
     server.wait().expect("reaped");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -179,7 +184,7 @@ async fn acknowledged_webhooks_survive_a_kill_exactly_once() {
     let mut server = start(dir.path(), port);
     wait_ready(&client, &base).await;
     let Shop { db, .. } = set_up(&client, &base, dir.path()).await;
-    let acknowledged = post_until_killed(&client, &base, &mut server, Duration::ZERO).await;
+    let acknowledged = post_until_killed(&client, &base, &mut server, Duration::ZERO, || true).await;
 
     let mut restarted = start(dir.path(), port);
     wait_ready(&client, &base).await;
@@ -219,6 +224,14 @@ struct Received {
 }
 
 async fn receive(State(received): State<Arc<Mutex<Received>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let answered = record(&received, &headers, &body);
+    // A receiver that takes a moment to answer, so that the kill finds posts in flight: they
+    // arrived, but Tidings never heard so, and sends them again with the same id.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    answered
+}
+
+fn record(received: &Mutex<Received>, headers: &HeaderMap, body: &[u8]) -> StatusCode {
     let mut received = received.lock().expect("lock");
     received.posts += 1;
     let pairs =
@@ -230,12 +243,12 @@ async fn receive(State(received): State<Arc<Mutex<Received>>>, headers: HeaderMa
     let valid = received
         .secret
         .as_ref()
-        .is_some_and(|secret| standard_webhooks::verify(std::slice::from_ref(secret), &signed, &body, now).is_ok());
+        .is_some_and(|secret| standard_webhooks::verify(std::slice::from_ref(secret), &signed, body, now).is_ok());
     if !valid {
         received.bad_signatures += 1;
         return StatusCode::UNAUTHORIZED;
     }
-    let text = String::from_utf8_lossy(&body);
+    let text = String::from_utf8_lossy(body);
     let Some(at) = text.find("message m") else { return StatusCode::NO_CONTENT };
     let mid: String = text[at + "message ".len()..].chars().take_while(char::is_ascii_alphanumeric).collect();
     let id = signed.get(standard_webhooks::ID_HEADER).unwrap_or_default().to_owned();
@@ -274,8 +287,11 @@ async fn signed_webhooks_survive_a_kill_exactly_once() {
     let created = api("/rules").json(&rule).send().await.expect("rule");
     assert_eq!(created.status(), 201, "{}", created.text().await.unwrap_or_default());
 
-    // Paced so the backlog left at the kill is delivered within the test's patience.
-    let acknowledged = post_until_killed(&client, &base, &mut server, Duration::from_millis(10)).await;
+    // Paced so the backlog left at the kill is delivered within the test's patience; killed once
+    // deliveries flow, so that some are in flight.
+    let flowing = || received.lock().expect("lock").posts >= 20;
+    let acknowledged = post_until_killed(&client, &base, &mut server, Duration::from_millis(30), flowing).await;
+    let before_kill = received.lock().expect("lock").posts;
     let mut restarted = start(dir.path(), port);
     wait_ready(&client, &base).await;
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -301,7 +317,7 @@ async fn signed_webhooks_survive_a_kill_exactly_once() {
     assert!(twice.is_empty(), "{} messages were sent under two webhook-ids, e.g. {:?}", twice.len(), twice.first());
     let resent = received.posts - received.ids_by_message.len();
     eprintln!(
-        "{} messages acknowledged, {} delivered, {resent} resent with the same webhook-id",
+        "{} messages acknowledged, {before_kill} posts before the kill, {} delivered, {resent} resent with the same webhook-id",
         acknowledged.len(),
         received.ids_by_message.len()
     );
