@@ -266,13 +266,26 @@ impl Automations {
             };
             verdicts[*index].actions.push(done);
         }
+        // Destinations are read before the transaction opens: a read on the pool while this job
+        // holds a connection for its transaction needs a second one, and when as many jobs as
+        // the pool has connections each hold one, none gets it until the acquire timeout
+        // (PostgreSQL; seen in benches/delivery.rs as 10-second stalls).
+        let mut destinations = std::collections::HashMap::new();
+        for (_, _, action) in &planned {
+            if let Action::Notify(notify) = action
+                && !destinations.contains_key(&notify.destination_id)
+            {
+                let row = store::destination(&self.db, workspace, &notify.destination_id).await?;
+                destinations.insert(notify.destination_id.clone(), row.filter(|d| d.enabled));
+            }
+        }
         let facts_json = serde_json::to_string(&facts).unwrap_or_default();
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         for (index, rule, action) in &planned {
             let Action::Notify(notify) = action else { continue };
             let message = rules::message(notify, &facts);
             let destination = &notify.destination_id;
-            let Some(row) = store::destination(&self.db, workspace, destination).await?.filter(|d| d.enabled) else {
+            let Some(row) = destinations.get(destination).and_then(Option::as_ref) else {
                 verdicts[*index].actions.push("not sent: the destination is disabled or removed".into());
                 continue;
             };

@@ -390,9 +390,13 @@ pub async fn delete_destination(tx: &mut Tx, workspace: &WorkspaceId, id: &Desti
 
 /// A delivery succeeded: the destination is healthy again.
 pub async fn destination_delivered(tx: &mut Tx, workspace: &WorkspaceId, id: &DestinationId) -> Result<(), StoreError> {
+    // Every delivery to a destination ends here: written each time, the row is one lock that
+    // all of them wait for in turn (PostgreSQL). The page shows the time to the minute, so a
+    // healthy destination's row is rewritten at most once a second.
     with_tx!(tx, |conn| sqlx::query(
         "UPDATE automation_destinations SET last_error = NULL, paused_until = NULL, last_delivered_at = $3 \
-         WHERE workspace_id = $1 AND id = $2"
+         WHERE workspace_id = $1 AND id = $2 AND (last_error IS NOT NULL OR paused_until IS NOT NULL \
+         OR last_delivered_at IS NULL OR last_delivered_at < $3 - 1000)"
     )
     .bind(workspace.as_str())
     .bind(id.as_str())
