@@ -18,12 +18,23 @@
 //! Errors are a JSON array of `{message, errorCode, fields}`. `REQUEST_LIMIT_EXCEEDED` comes with
 //! a 403 but is a rate limit, and `INVALID_SESSION_ID` (401) means the token expired.
 //!
+//! **Expired sessions.** An access token lives as long as the org's session timeout. A client
+//! given a [`RefreshGrant`] (the connected app's consumer key and secret and a refresh token)
+//! answers `INVALID_SESSION_ID` with the OAuth 2.0 refresh-token flow — `POST
+//! {instance}/services/oauth2/token`, form-encoded `grant_type=refresh_token`, `client_id`,
+//! `client_secret`, `refresh_token` — hands the new token (and the new refresh token, when the
+//! app rotates them) to its [`TokenStore`], and repeats the call once. One refresh runs at a
+//! time; calls that failed meanwhile use the token it got. A refused refresh
+//! (`invalid_grant`) is [`ConnectorError::Unauthorized`]: someone must connect again.
+//!
 //! Docs: <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_sobject_create.htm>,
 //! <https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_lead.htm>,
 //! <https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_task.htm>,
-//! <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm>.
+//! <https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/errorcodes.htm>,
+//! <https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm>.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
@@ -76,12 +87,55 @@ impl Default for SalesforceMapping {
     }
 }
 
+/// What renewing an access token takes: the connected app's consumer key and secret and a
+/// refresh token issued to it.
+#[derive(Clone)]
+pub struct RefreshGrant {
+    /// The consumer key.
+    pub client_id: String,
+    /// The consumer secret.
+    pub client_secret: SecretString,
+    /// The refresh token.
+    pub refresh_token: SecretString,
+}
+
+/// Keeps refreshed tokens, so the next client starts with them (the server seals them in its
+/// vault).
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Called after a refresh, before the failed call is repeated. `grant` holds the refresh
+    /// token now valid (a new one when the app rotates them).
+    async fn save(&self, access_token: &SecretString, grant: &RefreshGrant) -> Result<(), ConnectorError>;
+}
+
+struct Refresher {
+    /// Held while refreshing, so concurrent calls refresh once.
+    grant: tokio::sync::Mutex<RefreshGrant>,
+    store: Arc<dyn TokenStore>,
+}
+
 /// One Salesforce org.
 pub struct Salesforce {
     http: reqwest::Client,
     instance_url: String,
-    token: SecretString,
+    token: RwLock<SecretString>,
+    refresher: Option<Refresher>,
     mapping: SalesforceMapping,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenRefusal {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    error_description: String,
 }
 
 #[derive(Deserialize)]
@@ -117,7 +171,87 @@ impl Salesforce {
         token: SecretString,
         mapping: SalesforceMapping,
     ) -> Self {
-        Self { http, instance_url: instance_url.into().trim_end_matches('/').to_owned(), token, mapping }
+        let instance_url = instance_url.into().trim_end_matches('/').to_owned();
+        Self { http, instance_url, token: RwLock::new(token), refresher: None, mapping }
+    }
+
+    /// Renews the access token with `grant` when Salesforce says the session expired, keeping
+    /// the new tokens in `store`.
+    pub fn with_refresh(mut self, grant: RefreshGrant, store: Arc<dyn TokenStore>) -> Self {
+        self.refresher = Some(Refresher { grant: tokio::sync::Mutex::new(grant), store });
+        self
+    }
+
+    fn token(&self) -> SecretString {
+        self.token.read().map(|t| t.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Sends the request `build` makes with the current token; an expired session is renewed
+    /// once (see the module documentation) and the request sent again.
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<T, ConnectorError> {
+        let token = self.token();
+        match send(build(token.expose_secret())).await {
+            Err(ConnectorError::Unauthorized { message, .. })
+                if self.refresher.is_some() && message.contains("INVALID_SESSION_ID") =>
+            {
+                let token = self.refresh(&token).await?;
+                send(build(token.expose_secret())).await
+            }
+            other => other,
+        }
+    }
+
+    /// A token newer than `expired`: the one another call just got, or a fresh one.
+    async fn refresh(&self, expired: &SecretString) -> Result<SecretString, ConnectorError> {
+        let Some(refresher) = &self.refresher else {
+            return Err(ConnectorError::MissingCredential { platform: PLATFORM, what: "a refresh token" });
+        };
+        let mut grant = refresher.grant.lock().await;
+        let current = self.token();
+        if current.expose_secret() != expired.expose_secret() {
+            return Ok(current);
+        }
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("client_id", grant.client_id.as_str()),
+            ("client_secret", grant.client_secret.expose_secret()),
+            ("refresh_token", grant.refresh_token.expose_secret()),
+        ];
+        let url = format!("{}/services/oauth2/token", self.instance_url);
+        let response = self.http.post(url).form(&form).send().await.map_err(|e| http::request_error(PLATFORM, &e))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ConnectorError::Unavailable { platform: PLATFORM, message: e.to_string() })?;
+        if !status.is_success() {
+            let refusal: TokenRefusal = serde_json::from_slice(&bytes).unwrap_or(TokenRefusal {
+                error: format!("HTTP {status}"),
+                error_description: String::from_utf8_lossy(&bytes).into_owned(),
+            });
+            let message = format!(
+                "the session expired and the refresh token was refused ({}: {}); connect Salesforce again",
+                refusal.error, refusal.error_description
+            );
+            return Err(match status.as_u16() {
+                400 | 401 | 403 => ConnectorError::Unauthorized { platform: PLATFORM, message },
+                _ => http::error_for_status(PLATFORM, status, None, &message),
+            });
+        }
+        let answer: TokenAnswer = serde_json::from_slice(&bytes)
+            .map_err(|e| ConnectorError::Malformed { platform: PLATFORM, message: e.to_string() })?;
+        let token = SecretString::from(answer.access_token);
+        if let Some(rotated) = answer.refresh_token {
+            grant.refresh_token = SecretString::from(rotated);
+        }
+        refresher.store.save(&token, &grant).await?;
+        if let Ok(mut slot) = self.token.write() {
+            *slot = token.clone();
+        }
+        Ok(token)
     }
 
     fn sobject_url(&self, object: &str) -> String {
@@ -138,16 +272,16 @@ impl Salesforce {
     }
 
     async fn create(&self, object: &str, body: &Value) -> Result<RemoteRecord, ConnectorError> {
-        let request = self.http.post(self.sobject_url(object)).bearer_auth(self.token.expose_secret()).json(body);
-        let created: Created = send(request).await?;
+        let url = self.sobject_url(object);
+        let created: Created = self.call(|token| self.http.post(&url).bearer_auth(token).json(body)).await?;
         Ok(RemoteRecord { crm: Crm::Salesforce, object: object.to_owned(), id: created.id })
     }
 
     /// Checks the token and that it may create Leads: the Lead object's basic information
     /// (`GET /services/data/vXX.X/sobjects/Lead/`), whose `objectDescribe.createable` says so.
     pub async fn check(&self) -> Result<(), ConnectorError> {
-        let request = self.http.get(self.sobject_url("Lead")).bearer_auth(self.token.expose_secret());
-        let info: LeadInfo = send(request).await?;
+        let url = self.sobject_url("Lead");
+        let info: LeadInfo = self.call(|token| self.http.get(&url).bearer_auth(token)).await?;
         if info.object_describe.createable {
             Ok(())
         } else {
@@ -229,7 +363,7 @@ impl CrmPush for Salesforce {
 
     async fn delete(&self, record: &RemoteRecord) -> Result<(), ConnectorError> {
         let url = format!("{}/services/data/{API_VERSION}/sobjects/{}/{}", self.instance_url, record.object, record.id);
-        let result: Result<Value, _> = send(self.http.delete(url).bearer_auth(self.token.expose_secret())).await;
+        let result: Result<Value, _> = self.call(|token| self.http.delete(&url).bearer_auth(token)).await;
         super::gone_is_deleted(result.map(drop))
     }
 }

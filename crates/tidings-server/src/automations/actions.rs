@@ -27,7 +27,7 @@ use crate::inbox::model::ConversationStatus;
 /// The most actions a rule has.
 const MAX_ACTIONS: usize = 10;
 /// The statuses a rule may set: snoozing needs a time, which a rule has no way to say.
-const SETTABLE: [ConversationStatus; 3] =
+pub(crate) const SETTABLE: [ConversationStatus; 3] =
     [ConversationStatus::Open, ConversationStatus::Closed, ConversationStatus::NeedsHuman];
 
 /// One action of a rule, as stored and returned (`type` names the variant).

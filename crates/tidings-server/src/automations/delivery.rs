@@ -29,7 +29,7 @@ use tidings_core::{DeliveryId, WorkspaceId};
 use tidings_store::queue::{JobContext, JobError, JobPayload, NewJob, QueueError, Registry, Schedule, names};
 
 use super::destinations::DestinationConfig;
-use super::members::{Channel, Notice, NotificationKind};
+use super::members::{Audience, Channel, Notice, NotificationKind};
 use super::model::{DeliveryStatus, DestinationKind};
 use super::store::deliveries::{self as log_store, AttemptOutcome, DeliveryRow};
 use super::store::{self, DestinationRow};
@@ -209,6 +209,10 @@ impl Automations {
                 let opened = if transient { self.breakers.record_failure(destination_id.as_str()) } else { None };
                 let last = !transient || context.is_last_attempt();
                 let status = if last { DeliveryStatus::Failed } else { DeliveryStatus::Queued };
+                let audience = match opened {
+                    Some(_) => Some(self.audience(workspace, NotificationKind::DestinationPaused).await?),
+                    None => None,
+                };
                 let mut tx = self.db.begin_for_tenant(workspace).await?;
                 let attempt = AttemptOutcome {
                     status,
@@ -220,9 +224,11 @@ impl Automations {
                 log_store::finish_attempt(&mut tx, workspace, id, &attempt).await?;
                 let paused_until = opened.map(|open| now_millis() + i64::try_from(open.as_millis()).unwrap_or(0));
                 store::destination_failed(&mut tx, workspace, destination_id, &message, paused_until).await?;
-                let ring = match opened {
-                    Some(open) => self.notify_paused(&mut tx, workspace, &destination, open, &message).await?,
-                    None => None,
+                let ring = match (opened, audience) {
+                    (Some(open), Some(audience)) => {
+                        self.notify_paused(&mut tx, workspace, &destination, open, &message, audience).await?
+                    }
+                    _ => None,
                 };
                 tx.commit().await?;
                 self.live.publish(ring.into_iter().collect()).await;
@@ -240,6 +246,7 @@ impl Automations {
         destination: &DestinationRow,
         open: Duration,
         error: &str,
+        audience: Audience,
     ) -> Result<Option<crate::inbox::live::LiveEvent>, AutomationsError> {
         let title = format!("{} is paused", destination.name);
         let body = format!(
@@ -256,7 +263,7 @@ impl Automations {
             link: Some(&link),
             delivery: None,
         };
-        let fanned = self.fan_out(tx, workspace, &notice, Channel::InApp).await?;
+        let fanned = self.fan_out(tx, workspace, &notice, Channel::InApp, audience).await?;
         tracing::warn!(destination = %destination.id, "destination paused by the circuit breaker");
         Ok(fanned.live_event(workspace))
     }
@@ -289,6 +296,7 @@ impl Automations {
         kind: NotificationKind,
         channel: Channel,
     ) -> Result<(), JobError> {
+        let audience = self.audience(workspace, kind).await.map_err(JobError::retry)?;
         let mut tx = self.db.begin_for_tenant(workspace).await?;
         if !log_store::start_attempt(&mut tx, workspace, id, false).await? {
             return Ok(());
@@ -296,7 +304,7 @@ impl Automations {
         let (title, body) = (message.subject(), message.plain_text());
         let body = body.strip_prefix(&title).map(str::trim_start).unwrap_or(&body).to_owned();
         let notice = Notice { kind, title: &title, body: &body, link: message.link(), delivery: Some(id) };
-        let fanned = self.fan_out(&mut tx, workspace, &notice, channel).await.map_err(JobError::retry)?;
+        let fanned = self.fan_out(&mut tx, workspace, &notice, channel, audience).await.map_err(JobError::retry)?;
         let outcome = AttemptOutcome {
             status: DeliveryStatus::Delivered,
             response_code: None,

@@ -161,8 +161,33 @@ impl FanOut {
     }
 }
 
+/// Who may be notified of a kind, and how: read before the transaction that notifies them, since
+/// a read on the pool inside it needs a second connection, which a busy pool may never give
+/// (PostgreSQL, until the acquire timeout).
+pub(crate) struct Audience {
+    members: Vec<identity_store::MemberRow>,
+    choices: HashMap<UserId, Choice>,
+    quiet: HashMap<UserId, QuietHours>,
+}
+
 impl Automations {
-    /// Notifies, in `tx`, every member of the workspace who wants `notice`'s kind on `channel`,
+    /// The members of the workspace with their choices for `kind` and their quiet hours.
+    pub(crate) async fn audience(
+        &self,
+        workspace: &WorkspaceId,
+        kind: NotificationKind,
+    ) -> Result<Audience, AutomationsError> {
+        let members = identity_store::members(&self.db, workspace).await?;
+        let choices = choices_by_member(store::preferences(&self.db, workspace, None).await?, kind);
+        let quiet = store::quiet_hours(&self.db, workspace, None)
+            .await?
+            .iter()
+            .map(|row| (row.member_id.clone(), QuietHours::of_row(row)))
+            .collect();
+        Ok(Audience { members, choices, quiet })
+    }
+
+    /// Notifies, in `tx`, every member of `audience` who wants `notice`'s kind on `channel`,
     /// respecting their quiet hours (see the module doc).
     pub(crate) async fn fan_out(
         &self,
@@ -170,15 +195,10 @@ impl Automations {
         workspace: &WorkspaceId,
         notice: &Notice<'_>,
         channel: Channel,
+        audience: Audience,
     ) -> Result<FanOut, AutomationsError> {
         let now = now_millis();
-        let members = identity_store::members(&self.db, workspace).await?;
-        let choices = choices_by_member(store::preferences(&self.db, workspace, None).await?, notice.kind);
-        let quiet: HashMap<UserId, QuietHours> = store::quiet_hours(&self.db, workspace, None)
-            .await?
-            .iter()
-            .map(|row| (row.member_id.clone(), QuietHours::of_row(row)))
-            .collect();
+        let Audience { members, choices, quiet } = audience;
         let mut done = FanOut::default();
         for member in members {
             let choice = choices.get(&member.user_id).copied().unwrap_or(DEFAULT_CHOICE);

@@ -15,6 +15,7 @@ use tidings_connectors::crm::Crm;
 use tidings_core::time::now_millis;
 use tidings_core::{CrmConnectionId, DeliveryId, DestinationId, RuleId};
 
+use super::actions::SETTABLE;
 use super::crm::pages::sync_summary;
 use super::dto::{BacktestOut, DestinationIn, LogQuery, RuleIn};
 use super::forms::{NoFields, automations_error, done, form_errors, text};
@@ -27,6 +28,7 @@ use crate::dashboard::csrf::{Csrf, CsrfForm};
 use crate::dashboard::page::{FormErrors, PageError};
 use crate::identity::Permission;
 use crate::identity::session::DashboardUser;
+use crate::inbox::model::ConversationStatus;
 use crate::inbox::pages::{full_time, relative_time};
 
 const PAGE: &str = "/automations";
@@ -105,8 +107,16 @@ struct RuleForm {
     destination_id: String,
     template: String,
     title: String,
-    /// Assign, set status, sync to a CRM: a JSON list appended to the notify action.
-    more_actions: String,
+    /// Assign to this member (`usr_…`), when chosen.
+    assign_member_id: String,
+    /// Set the conversation's status to this, when chosen.
+    set_status: String,
+    /// Sync the contact to this CRM connection (`crm_…`), when chosen…
+    sync_connection_id: String,
+    /// …with a deal (checkbox)…
+    sync_deal: String,
+    /// …and a note (checkbox).
+    sync_note: String,
     /// `save` or `backtest`.
     intent: String,
 }
@@ -126,6 +136,9 @@ struct AutomationsBody<'a> {
     triggers: Vec<Choice>,
     kinds: Vec<Choice>,
     destination_choices: Vec<Choice>,
+    member_choices: Vec<Choice>,
+    status_choices: Vec<Choice>,
+    sync_choices: Vec<Choice>,
     rule_form: RuleForm,
     backtest: Option<BacktestOut>,
     variables: String,
@@ -177,9 +190,13 @@ async fn render(
     let workspace = &user.auth.workspace_id;
     let automations = &state.automations;
     let now = now_millis();
-    let crm = store::crm_connections(&state.db, workspace)
-        .await
-        .map_err(|e| automations_error(e.into()))?
+    let crm_rows = store::crm_connections(&state.db, workspace).await.map_err(|e| automations_error(e.into()))?;
+    let sync_choices =
+        crm_rows.iter().map(|c| choice(c.id.clone(), format!("{} ({})", c.name, c.provider.as_str()))).collect();
+    let members = state.identity.members(workspace).await.map_err(PageError::from)?;
+    let member_choices = members.into_iter().map(|m| choice(m.user_id.to_string(), m.name)).collect();
+    let status_choices = SETTABLE.iter().map(|s| choice(s.to_string(), status_label(*s))).collect();
+    let crm = crm_rows
         .into_iter()
         .filter(|c| c.provider == Crm::Pipedrive)
         .map(|c| CrmView {
@@ -230,6 +247,9 @@ async fn render(
         triggers: Trigger::VARIANTS.iter().map(|t| choice(t.as_str(), t.label())).collect(),
         kinds: DestinationKind::VARIANTS.iter().map(|k| choice(k.as_str(), k.label())).collect(),
         destination_choices,
+        member_choices,
+        status_choices,
+        sync_choices,
         rule_form,
         backtest,
         variables: VARIABLES.iter().map(|v| format!("{{{{{v}}}}}")).collect::<Vec<_>>().join(" "),
@@ -378,19 +398,39 @@ async fn remove_destination(
     Ok(done(PAGE, "destination-removed"))
 }
 
+fn status_label(status: ConversationStatus) -> &'static str {
+    match status {
+        ConversationStatus::Closed => "Closed",
+        ConversationStatus::NeedsHuman => "Needs a person",
+        _ => "Open",
+    }
+}
+
 /// The rule editor's form as the API's rule: conditions are JSON (the schema is shown beside
-/// the field); a notify action when a destination is chosen, then the other actions as JSON.
+/// the field); a notify action when a destination is chosen, then assign, set status and sync
+/// when theirs are. The service validates them as it does the API's, naming the action at fault.
 fn rule_input(form: &RuleForm) -> Result<RuleIn, AutomationsError> {
     let conditions = match form.conditions.trim() {
         "" => Value::Array(Vec::new()),
         text => serde_json::from_str(text)
             .map_err(|e| AutomationsError::invalid("conditions", format!("not valid JSON: {e}")))?,
     };
-    let mut actions = match form.more_actions.trim() {
-        "" => Vec::new(),
-        text => serde_json::from_str::<Vec<Value>>(text)
-            .map_err(|e| AutomationsError::invalid("actions", format!("not a JSON list: {e}")))?,
-    };
+    let mut actions = Vec::new();
+    if let Some(member) = text(&form.assign_member_id) {
+        actions.push(serde_json::json!({ "type": "assign", "memberId": member }));
+    }
+    if let Some(status) = text(&form.set_status) {
+        actions.push(serde_json::json!({ "type": "set_status", "status": status }));
+    }
+    if let Some(connection) = text(&form.sync_connection_id) {
+        let mut objects = vec!["contact"];
+        objects.extend(
+            [("deal", &form.sync_deal), ("note", &form.sync_note)]
+                .into_iter()
+                .filter_map(|(object, checked)| (!checked.is_empty()).then_some(object)),
+        );
+        actions.push(serde_json::json!({ "type": "sync_to_crm", "connectionId": connection, "objects": objects }));
+    }
     if !form.destination_id.is_empty() {
         let template = if form.template.is_empty() { "compact" } else { form.template.as_str() };
         let mut notify =

@@ -332,8 +332,17 @@ impl Automations {
             };
             let message = rules::message(action, &facts);
             let thread = thread_key(&facts);
-            self.enqueue_delivery(tx, workspace, Some(id), Some(&rule_id), &action.destination_id, &message, false, thread)
-                .await?;
+            self.enqueue_delivery(
+                tx,
+                workspace,
+                Some(id),
+                Some(&rule_id),
+                &action.destination_id,
+                &message,
+                false,
+                thread,
+            )
+            .await?;
             verdicts[index].actions.push(format!("message to {name} queued"));
         }
         for (rule_id, connection, order) in syncs {

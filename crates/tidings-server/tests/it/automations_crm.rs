@@ -42,7 +42,7 @@ fn fixture(crm: &str, name: &str) -> String {
     std::fs::read_to_string(format!("{dir}{crm}/{name}")).expect("fixture")
 }
 
-fn answer(status: u16, crm: &str, name: &str) -> ResponseTemplate {
+pub(crate) fn answer(status: u16, crm: &str, name: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_string(fixture(crm, name)).insert_header("content-type", "application/json")
 }
 
@@ -95,12 +95,12 @@ async fn connect_hubspot(app: &TestApp, token: &str) -> SyncConnectionOut {
     .await
 }
 
-async fn create_rule(app: &TestApp, token: &str, rule: Value) -> RuleOut {
+pub(crate) async fn create_rule(app: &TestApp, token: &str, rule: Value) -> RuleOut {
     data(app.as_member(token, Method::POST, "/api/v1/rules").json(&rule), StatusCode::CREATED).await
 }
 
 /// Test-sends a rule with a made-up event.
-async fn test_send(app: &TestApp, token: &str, rule: &RuleOut) -> TestOut {
+pub(crate) async fn test_send(app: &TestApp, token: &str, rule: &RuleOut) -> TestOut {
     data(
         app.as_member(token, Method::POST, "/api/v1/test").json(&json!({ "ruleId": rule.id, "sample": true })),
         StatusCode::ACCEPTED,

@@ -8,6 +8,7 @@ mod authenticator;
 mod automations;
 mod automations_crm;
 mod automations_delivery;
+mod automations_salesforce;
 mod browser;
 mod browser_a11y;
 mod browser_ai;

@@ -28,6 +28,16 @@ pub struct CrmConnectIn {
     /// Salesforce: the org's instance URL (`https://yourorg.my.salesforce.com`).
     #[serde(default)]
     pub instance_url: Option<String>,
+    /// Salesforce, optional: a refresh token issued to your connected app, to renew the access
+    /// token when its session expires. Takes `clientId` and `clientSecret` too; stored encrypted.
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// Salesforce: the connected app's consumer key (with `refreshToken`).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// Salesforce: the connected app's consumer secret (with `refreshToken`).
+    #[serde(default)]
+    pub client_secret: Option<String>,
 }
 
 /// A CRM connection rules can push to.
@@ -42,6 +52,10 @@ pub struct SyncConnectionOut {
     pub account_name: String,
     /// Salesforce: the org's instance URL.
     pub instance_url: Option<String>,
+    /// Since when the CRM refuses the connection's credentials (connect it again), if it does.
+    pub failing_since: Option<String>,
+    /// What the CRM answered then.
+    pub last_error: Option<String>,
     pub created_at: String,
 }
 
@@ -53,6 +67,8 @@ impl SyncConnectionOut {
             name: row.name,
             account_name: row.account_name,
             instance_url: row.instance_url,
+            failing_since: row.failing_since.map(to_rfc3339),
+            last_error: row.last_error,
             created_at: to_rfc3339(row.created_at),
         }
     }

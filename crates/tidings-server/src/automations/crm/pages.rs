@@ -54,6 +54,8 @@ struct ConnectionView {
     name: String,
     account: String,
     removable: bool,
+    /// What the CRM answered when it started refusing the credentials.
+    failing: Option<String>,
 }
 
 struct MappingView {
@@ -116,6 +118,7 @@ async fn render(
                 id: row.id.into(),
                 name: row.name,
                 account: row.account_name,
+                failing: row.failing_since.map(|_| row.last_error.unwrap_or_default()),
             }
         })
         .collect();
@@ -162,6 +165,9 @@ struct ConnectForm {
     name: String,
     access_token: String,
     instance_url: String,
+    refresh_token: String,
+    client_id: String,
+    client_secret: String,
 }
 
 async fn connect(
@@ -177,6 +183,9 @@ async fn connect(
                 name: text(&form.name),
                 access_token: text(&form.access_token),
                 instance_url: text(&form.instance_url),
+                refresh_token: text(&form.refresh_token),
+                client_id: text(&form.client_id),
+                client_secret: text(&form.client_secret),
             };
             state.automations.connect_crm(&user.auth.workspace_id, &input).await.map(drop)
         }

@@ -38,6 +38,38 @@ pub async fn insert_push_connection(
     Ok(())
 }
 
+/// Marks a connection failing with what the CRM answered; the time it started failing stays.
+pub async fn mark_failing(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    id: &CrmConnectionId,
+    error: &str,
+) -> Result<(), StoreError> {
+    tidings_store::execute!(
+        tx,
+        "UPDATE crm_connections SET failing_since = COALESCE(failing_since, $3), last_error = $4, updated_at = $3 \
+         WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        now_millis(),
+        error,
+    )?;
+    Ok(())
+}
+
+/// Clears the failing mark after a sync went through.
+pub async fn mark_working(tx: &mut Tx, workspace: &WorkspaceId, id: &CrmConnectionId) -> Result<(), StoreError> {
+    tidings_store::execute!(
+        tx,
+        "UPDATE crm_connections SET failing_since = NULL, last_error = NULL, updated_at = $3 \
+         WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
+        now_millis(),
+    )?;
+    Ok(())
+}
+
 /// The workspace's mapping for a CRM, as saved (JSON), if it saved one.
 pub async fn mapping(db: &Db, workspace: &WorkspaceId, crm: Crm) -> Result<Option<String>, StoreError> {
     Ok(with_reader!(db, |pool| sqlx::query_scalar(

@@ -12,6 +12,8 @@
 //!   notifications are (ADR 0012): retrying it from the log finishes the steps not recorded.
 //! - **Rate limits.** A 429 holds the connection until its `Retry-After`; the breaker per
 //!   connection pauses a failing CRM as it pauses a destination.
+//! - **Refused credentials** mark the connection failing (with the CRM's answer) until a sync
+//!   through it succeeds; Salesforce renews an expired session first when it has a refresh grant.
 //! - **Erasure.** [`Automations::erase_contact_from_crms`] deletes a contact's records.
 
 use std::collections::HashMap;
@@ -326,6 +328,9 @@ impl Automations {
         };
         self.breakers.record_success(connection.id.as_str());
         let mut tx = self.db.begin_for_tenant(workspace).await?;
+        if connection.failing_since.is_some() {
+            store::mark_working(&mut tx, workspace, &connection.id).await?;
+        }
         for delivery in batch {
             let records = created.get(&delivery.id).map(|r| r.iter().map(named).collect::<Vec<_>>().join(" "));
             let outcome = AttemptOutcome {
@@ -368,6 +373,11 @@ impl Automations {
             self.breakers.record_failure(connection.id.as_str());
         }
         let mut tx = self.db.begin_for_tenant(workspace).await?;
+        // Refused credentials (an expired session that could not be renewed) fail every sync
+        // until someone connects again: the connection says so on the CRM page.
+        if let ConnectorError::Unauthorized { .. } = error {
+            store::mark_failing(&mut tx, workspace, &connection.id, &message).await?;
+        }
         for delivery in batch {
             // Other deliveries of the batch still have their own job, which retries them.
             let last = !transient || (delivery.id == *leader && context.is_last_attempt());

@@ -36,10 +36,15 @@ pub struct CrmConnectionRow {
     pub updated_at: i64,
     /// Salesforce only.
     pub instance_url: Option<String>,
+    /// Set while the CRM refuses the connection's credentials.
+    pub failing_since: Option<i64>,
+    /// What the CRM answered then.
+    pub last_error: Option<String>,
 }
 
 pub(crate) const CRM_COLUMNS: &str = "id, workspace_id, provider, name, account_name, company_domain, webhook_user, \
-     webhook_ids, names_json, names_fetched_at, last_event_at, created_at, updated_at, instance_url";
+     webhook_ids, names_json, names_fetched_at, last_event_at, created_at, updated_at, instance_url, failing_since, \
+     last_error";
 
 /// A new CRM connection.
 pub struct NewCrmConnection<'a> {
@@ -373,10 +378,14 @@ pub async fn delete_destination(tx: &mut Tx, workspace: &WorkspaceId, id: &Desti
 
 /// A delivery succeeded: the destination is healthy again.
 pub async fn destination_delivered(tx: &mut Tx, workspace: &WorkspaceId, id: &DestinationId) -> Result<(), StoreError> {
+    // Every delivery to a destination ends here: written each time, the row is one lock that
+    // all of them wait for in turn (PostgreSQL). The page shows the time to the minute, so a
+    // healthy destination's row is rewritten at most once a second.
     execute!(
         tx,
         "UPDATE automation_destinations SET last_error = NULL, paused_until = NULL, last_delivered_at = $3 \
-         WHERE workspace_id = $1 AND id = $2",
+         WHERE workspace_id = $1 AND id = $2 AND (last_error IS NOT NULL OR paused_until IS NOT NULL \
+         OR last_delivered_at IS NULL OR last_delivered_at < $3 - 1000)",
         workspace.as_str(),
         id.as_str(),
         now_millis()
