@@ -306,7 +306,7 @@ impl Automations {
             };
             verdicts[index].actions.push(done);
         }
-        Ok(Decision::Evaluated { facts, verdicts, notify, syncs })
+        Ok(Decision::Evaluated { facts: Box::new(facts), verdicts, notify, syncs })
     }
 
     /// Writes what was decided for one event, in `tx`: its deliveries and syncs with their jobs,
@@ -451,7 +451,7 @@ enum Decision<'r> {
     Failed { trigger: Trigger, error: String },
     /// The rules were evaluated; the notifications and syncs are still to queue.
     Evaluated {
-        facts: Facts,
+        facts: Box<Facts>,
         verdicts: Vec<RuleVerdict>,
         /// Index of the rule's verdict, the rule, its notify action, and the destination's name
         /// (none: disabled or removed).
