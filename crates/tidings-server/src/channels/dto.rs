@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use tidings_connectors::{Platform, ReplySupport};
 use tidings_core::time::to_rfc3339;
+use tidings_core::{ConnectionId, LocationId};
 use utoipa::{IntoParams, ToSchema};
 
 use super::model::{
@@ -38,7 +39,7 @@ impl From<LocationIn> for LocationInput {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LocationOut {
-    pub id: String,
+    pub id: LocationId,
     pub name: String,
     pub address: Option<String>,
     pub city: Option<String>,
@@ -65,7 +66,7 @@ impl LocationOut {
             average_rating: stats.and_then(|s| s.average_rating).map(|avg| (avg * 100.0).round() / 100.0),
             created_at: to_rfc3339(row.created_at),
             updated_at: to_rfc3339(row.updated_at),
-            id: row.id.to_string(),
+            id: row.id,
             name: row.name,
             address: row.address,
             city: row.city,
@@ -196,13 +197,13 @@ impl PlatformKind {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionOut {
-    pub id: String,
+    pub id: ConnectionId,
     pub platform: String,
     /// The platform's name for people (`TripAdvisor`).
     pub platform_label: String,
     pub kind: PlatformKind,
     pub reply_support: ReplySupportOut,
-    pub location_id: Option<String>,
+    pub location_id: Option<LocationId>,
     pub external_account_id: String,
     pub display_name: String,
     pub status: ConnectionStatus,
@@ -265,9 +266,9 @@ impl From<ConnectionRow> for ConnectionOut {
             webhook_subscription_error: row.webhook_subscription_error,
             created_at: to_rfc3339(row.created_at),
             updated_at: to_rfc3339(row.updated_at),
-            id: row.id.into(),
+            id: row.id,
             platform: platform.as_str().to_owned(),
-            location_id: row.location_id.map(String::from),
+            location_id: row.location_id,
             external_account_id: row.external_account_id,
             display_name: row.display_name,
             status: row.status,
@@ -352,7 +353,7 @@ pub struct OAuthCallbackQuery {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncRequestedOut {
-    pub connection_id: String,
+    pub connection_id: ConnectionId,
     pub next_sync_at: String,
 }
 

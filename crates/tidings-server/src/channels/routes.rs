@@ -189,7 +189,7 @@ async fn sync_connection(
     auth.require(Permission::ConnectChannels)?;
     let id = connection_id(&id)?;
     let next_sync_at = state.channels.request_sync(&auth.workspace_id, &id).await?;
-    let out = SyncRequestedOut { connection_id: id.to_string(), next_sync_at: to_rfc3339(next_sync_at) };
+    let out = SyncRequestedOut { connection_id: id, next_sync_at: to_rfc3339(next_sync_at) };
     Ok((StatusCode::ACCEPTED, Envelope::new(out)))
 }
 

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use tidings_core::time::to_rfc3339;
+use tidings_core::{ApiKeyId, InviteId, UserId, WorkspaceId};
 use utoipa::ToSchema;
 
 use super::service::{IssuedTokens, SignIn, TwoFactorChallenge, TwoFactorEnrolment};
@@ -117,7 +118,7 @@ pub struct ApiKeyIn {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserOut {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub email_verified: bool,
@@ -129,7 +130,7 @@ pub struct UserOut {
 impl From<UserRow> for UserOut {
     fn from(row: UserRow) -> Self {
         Self {
-            id: row.id.to_string(),
+            id: row.id,
             email: row.email,
             name: row.name,
             email_verified: row.email_verified_at.is_some(),
@@ -148,8 +149,8 @@ pub struct TokensOut {
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-    pub user_id: String,
-    pub workspace_id: String,
+    pub user_id: UserId,
+    pub workspace_id: WorkspaceId,
     pub role: Role,
 }
 
@@ -160,8 +161,8 @@ impl From<IssuedTokens> for TokensOut {
             refresh_token: tokens.refresh_token,
             token_type: "Bearer".to_owned(),
             expires_in: tokens.expires_in,
-            user_id: tokens.user_id.to_string(),
-            workspace_id: tokens.workspace_id.to_string(),
+            user_id: tokens.user_id,
+            workspace_id: tokens.workspace_id,
             role: tokens.role,
         }
     }
@@ -250,7 +251,7 @@ pub struct TwoFactorDisableIn {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkspaceOut {
-    pub id: String,
+    pub id: WorkspaceId,
     pub name: String,
     pub slug: String,
     pub plan: String,
@@ -261,7 +262,7 @@ pub struct WorkspaceOut {
 impl From<WorkspaceRow> for WorkspaceOut {
     fn from(row: WorkspaceRow) -> Self {
         Self {
-            id: row.id.to_string(),
+            id: row.id,
             name: row.name,
             slug: row.slug,
             plan: row.plan,
@@ -274,7 +275,7 @@ impl From<WorkspaceRow> for WorkspaceOut {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MyWorkspaceOut {
-    pub id: String,
+    pub id: WorkspaceId,
     pub name: String,
     pub slug: String,
     pub plan: String,
@@ -284,9 +285,8 @@ pub struct MyWorkspaceOut {
 }
 
 impl MyWorkspaceOut {
-    pub fn new(row: MyWorkspaceRow, current: &str) -> Self {
-        let id = row.id.to_string();
-        Self { current: id == current, id, name: row.name, slug: row.slug, plan: row.plan, role: row.role }
+    pub fn new(row: MyWorkspaceRow, current: &WorkspaceId) -> Self {
+        Self { current: &row.id == current, id: row.id, name: row.name, slug: row.slug, plan: row.plan, role: row.role }
     }
 }
 
@@ -305,7 +305,7 @@ pub struct MeOut {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MemberOut {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: String,
     pub name: String,
     pub role: Role,
@@ -315,7 +315,7 @@ pub struct MemberOut {
 impl From<MemberRow> for MemberOut {
     fn from(row: MemberRow) -> Self {
         Self {
-            user_id: row.user_id.to_string(),
+            user_id: row.user_id,
             email: row.email,
             name: row.name,
             role: row.role,
@@ -327,10 +327,10 @@ impl From<MemberRow> for MemberOut {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InviteOut {
-    pub id: String,
+    pub id: InviteId,
     pub email: String,
     pub role: Role,
-    pub invited_by: String,
+    pub invited_by: UserId,
     pub expires_at: String,
     pub created_at: String,
 }
@@ -338,10 +338,10 @@ pub struct InviteOut {
 impl From<InviteRow> for InviteOut {
     fn from(row: InviteRow) -> Self {
         Self {
-            id: row.id.to_string(),
+            id: row.id,
             email: row.email,
             role: row.role,
-            invited_by: row.invited_by.to_string(),
+            invited_by: row.invited_by,
             expires_at: to_rfc3339(row.expires_at),
             created_at: to_rfc3339(row.created_at),
         }
@@ -359,12 +359,12 @@ pub struct TeamOut {
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyOut {
-    pub id: String,
+    pub id: ApiKeyId,
     pub name: String,
     /// The first characters of the key, to recognise it.
     pub prefix: String,
     pub role: Role,
-    pub created_by: String,
+    pub created_by: UserId,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
     pub created_at: String,
@@ -373,11 +373,11 @@ pub struct ApiKeyOut {
 impl From<ApiKeyRow> for ApiKeyOut {
     fn from(row: ApiKeyRow) -> Self {
         Self {
-            id: row.id.to_string(),
+            id: row.id,
             name: row.name,
             prefix: row.prefix,
             role: row.role,
-            created_by: row.created_by.to_string(),
+            created_by: row.created_by,
             last_used_at: row.last_used_at.map(to_rfc3339),
             revoked_at: row.revoked_at.map(to_rfc3339),
             created_at: to_rfc3339(row.created_at),

@@ -327,9 +327,7 @@ async fn list_workspaces(
     TwoFactorExempt(auth): TwoFactorExempt,
 ) -> Result<impl IntoResponse, ApiError> {
     let rows = state.identity.workspaces_of(auth.user()?).await?;
-    Ok(Envelope::new(
-        rows.into_iter().map(|row| MyWorkspaceOut::new(row, auth.workspace_id.as_str())).collect::<Vec<_>>(),
-    ))
+    Ok(Envelope::new(rows.into_iter().map(|row| MyWorkspaceOut::new(row, &auth.workspace_id)).collect::<Vec<_>>()))
 }
 
 /// Creates another workspace owned by the signed-in member (an agency's client) and signs in to it.

@@ -301,7 +301,7 @@ pub async fn attach(
 ) -> Result<(), StoreError> {
     let mut analyses = of_conversation(db, workspace, conversation).await?;
     for message in messages {
-        message.analysis = analyses.remove(&message.id);
+        message.analysis = analyses.remove(message.id.as_str());
     }
     Ok(())
 }

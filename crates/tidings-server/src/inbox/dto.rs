@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use tidings_connectors::Platform;
 use tidings_core::time::to_rfc3339;
-use tidings_core::{LocationId, UserId};
+use tidings_core::{ContactId, ConversationId, LocationId, MessageId, ResponseId, TaskId, UserId};
 use utoipa::{IntoParams, ToSchema};
 
 use super::csv::IMPORTED_PLATFORM;
@@ -240,7 +240,7 @@ fn decode_cursor(cursor: &str) -> Option<PageStart> {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LocationRef {
-    pub id: String,
+    pub id: LocationId,
     pub name: String,
 }
 
@@ -248,7 +248,7 @@ pub struct LocationRef {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PersonRef {
-    pub id: String,
+    pub id: UserId,
     pub name: String,
 }
 
@@ -256,7 +256,7 @@ pub struct PersonRef {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContactRef {
-    pub id: String,
+    pub id: ContactId,
     pub name: String,
     /// Lower-cased, as stored.
     pub email: Option<String>,
@@ -265,21 +265,19 @@ pub struct ContactRef {
 }
 
 fn location_of(row: &ConversationRow) -> Option<LocationRef> {
-    row.location_id.clone().map(|id| LocationRef { id: id.into(), name: row.location_name.clone().unwrap_or_default() })
+    row.location_id.clone().map(|id| LocationRef { id, name: row.location_name.clone().unwrap_or_default() })
 }
 
 fn assignee_of(row: &ConversationRow) -> Option<PersonRef> {
-    row.assignee_id
-        .as_ref()
-        .map(|id| PersonRef { id: id.to_string(), name: row.assignee_name.clone().unwrap_or_default() })
+    row.assignee_id.as_ref().map(|id| PersonRef { id: id.clone(), name: row.assignee_name.clone().unwrap_or_default() })
 }
 
 /// A reply written in Tidings.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResponseOut {
-    pub id: String,
-    pub conversation_id: String,
+    pub id: ResponseId,
+    pub conversation_id: ConversationId,
     /// `manual_required`: post it by hand at `deepLink`.
     pub status: ResponseStatus,
     /// The reply's text.
@@ -293,7 +291,7 @@ pub struct ResponseOut {
     pub error: Option<String>,
     pub attempts: i64,
     /// The member who wrote it.
-    pub author_id: Option<String>,
+    pub author_id: Option<UserId>,
     pub posted_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
@@ -302,8 +300,8 @@ pub struct ResponseOut {
 impl From<ResponseRow> for ResponseOut {
     fn from(row: ResponseRow) -> Self {
         Self {
-            id: row.id.into(),
-            conversation_id: row.conversation_id.to_string(),
+            id: row.id,
+            conversation_id: row.conversation_id,
             status: row.status,
             text: row.body,
             post_to_platform: row.post_to_platform,
@@ -311,7 +309,7 @@ impl From<ResponseRow> for ResponseOut {
             deep_link: row.deep_link.filter(|l| !l.is_empty()),
             error: row.error,
             attempts: row.attempts,
-            author_id: row.author_id.map(|id| id.to_string()),
+            author_id: row.author_id,
             posted_at: row.posted_at.map(to_rfc3339),
             created_at: to_rfc3339(row.created_at),
             updated_at: to_rfc3339(row.updated_at),
@@ -323,7 +321,7 @@ impl From<ResponseRow> for ResponseOut {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageOut {
-    pub id: String,
+    pub id: MessageId,
     /// From the customer (`inbound`) or from the business (`outbound`).
     pub direction: Direction,
     pub kind: MessageKind,
@@ -334,7 +332,7 @@ pub struct MessageOut {
     pub language: Option<String>,
     pub sentiment: Option<String>,
     /// The Tidings reply this message posted, for outbound messages.
-    pub response_id: Option<String>,
+    pub response_id: Option<ResponseId>,
     pub sent_at: String,
     /// What the AI pipeline understood, with its reasons (inbound items, once analysed).
     pub analysis: Option<super::analysis::MessageAnalysisOut>,
@@ -343,7 +341,7 @@ pub struct MessageOut {
 impl From<MessageRow> for MessageOut {
     fn from(row: MessageRow) -> Self {
         Self {
-            id: row.id.into(),
+            id: row.id,
             direction: row.direction,
             kind: row.kind,
             author: row.author_name,
@@ -352,7 +350,7 @@ impl From<MessageRow> for MessageOut {
             title: row.title,
             language: row.language,
             sentiment: row.sentiment,
-            response_id: row.response_id.map(|id| id.to_string()),
+            response_id: row.response_id,
             sent_at: to_rfc3339(row.sent_at),
             analysis: None,
         }
@@ -363,7 +361,7 @@ impl From<MessageRow> for MessageOut {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReviewOut {
-    pub id: String,
+    pub id: ConversationId,
     pub platform: String,
     pub location: Option<LocationRef>,
     /// The reviewer's name.
@@ -395,7 +393,7 @@ impl ReviewOut {
         let assignee = assignee_of(&row);
         let author = row.contact_name.or_else(|| review.as_ref().and_then(|m| m.author_name.clone()));
         Self {
-            id: row.id.into(),
+            id: row.id,
             platform: row.platform,
             location,
             author,
@@ -440,7 +438,7 @@ pub struct ReviewDetailOut {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationOut {
-    pub id: String,
+    pub id: ConversationId,
     pub kind: ConversationKind,
     pub platform: String,
     pub location: Option<LocationRef>,
@@ -475,13 +473,13 @@ impl From<ConversationRow> for ConversationOut {
         let location = location_of(&row);
         let assignee = assignee_of(&row);
         let contact = row.contact_id.map(|id| ContactRef {
-            id: id.to_string(),
+            id,
             name: row.contact_name.unwrap_or_default(),
             email: row.contact_email,
             phone: row.contact_phone,
         });
         Self {
-            id: row.id.into(),
+            id: row.id,
             kind: row.kind,
             platform: row.platform,
             location,
@@ -565,7 +563,7 @@ pub struct StatusIn {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportAcceptedOut {
-    pub task_id: String,
+    pub task_id: TaskId,
     /// Rows to import.
     pub total: i64,
 }
@@ -574,7 +572,7 @@ pub struct ImportAcceptedOut {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TaskOut {
-    pub id: String,
+    pub id: TaskId,
     pub kind: TaskKind,
     pub status: TaskStatus,
     pub total: i64,
@@ -600,7 +598,7 @@ impl From<TaskRow> for TaskOut {
             0
         };
         Self {
-            id: row.id.to_string(),
+            id: row.id,
             kind: row.kind,
             status: row.status,
             total: row.total,

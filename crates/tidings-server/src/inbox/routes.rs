@@ -184,7 +184,7 @@ async fn import_reviews(
     }
     let (task, total) =
         csv::start_import(&state.db, &state.queue, &auth.workspace_id, auth.user_id.as_ref(), &body).await?;
-    let accepted = ImportAcceptedOut { task_id: task.to_string(), total: i64::try_from(total).unwrap_or(i64::MAX) };
+    let accepted = ImportAcceptedOut { task_id: task, total: i64::try_from(total).unwrap_or(i64::MAX) };
     Ok((StatusCode::ACCEPTED, Envelope::new(accepted)))
 }
 

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use tidings_core::time::to_rfc3339;
+use tidings_core::{ContactId, ConversationId};
 use tidings_nlp::lead::{FactRule, LeadRules, PhraseRule};
 use utoipa::{IntoParams, ToSchema};
 
@@ -193,9 +194,9 @@ pub struct LeadQuery {
 #[serde(rename_all = "camelCase")]
 pub struct LeadOut {
     /// The conversation's id (`cnv_…`).
-    pub id: String,
+    pub id: ConversationId,
     pub platform: String,
-    pub contact_id: Option<String>,
+    pub contact_id: Option<ContactId>,
     pub contact_name: Option<String>,
     /// The latest message, shortened.
     pub preview: String,
@@ -218,9 +219,9 @@ impl LeadOut {
     /// A lead from its conversation and the lead score of its latest scored message.
     pub fn new(row: LeadRow, latest: Option<&tidings_nlp::lead::LeadScore>) -> Self {
         Self {
-            id: row.id.into(),
+            id: row.id,
             platform: row.platform,
-            contact_id: row.contact_id.map(String::from),
+            contact_id: row.contact_id,
             contact_name: row.contact_name,
             preview: row.preview,
             status: row.status,

@@ -43,7 +43,7 @@ async fn create_location(app: &TestApp, token: &str, name: &str) -> String {
             StatusCode::CREATED,
         )
         .await;
-    location.id
+    location.id.into()
 }
 
 /// The actions recorded in the workspace's audit log (`query` narrows it).
@@ -113,7 +113,7 @@ async fn locations_are_created_listed_changed_and_removed(engine: Engine) {
     let ana = app.signup("ana@example.com").await;
     let location: LocationOut = app.client(&ana.access).post_data("/api/v1/locations", &json!({ "name": " Baixa ", "address": "Rua Augusta 1", "city": "Lisbon", "country": "PT", "phone": "+351 21 000 0000", "website": "https://bakery.example/baixa" }), StatusCode::CREATED).await;
     let id = location.id.clone();
-    assert!(id.starts_with("loc_"));
+    assert!(id.as_str().starts_with("loc_"));
     assert_eq!(location.name, "Baixa", "trimmed");
     assert_eq!(location.timezone, "UTC", "the default time zone");
     assert_eq!(location.connection_count, 0);
@@ -124,7 +124,7 @@ async fn locations_are_created_listed_changed_and_removed(engine: Engine) {
     app.client(&ana.access).post::<_, Value>("/api/v1/connections", &json!({ "platform": "tripadvisor", "externalAccountId": "d123456", "displayName": "Baixa on TripAdvisor", "locationId": id, "credentials": { "accessToken": "ta-key" } }), StatusCode::CREATED).await;
     // Two rated reviews and a message thread at this location.
     for (n, kind, rating) in [(1, "review", Some(5)), (2, "review", Some(4)), (3, "thread", None)] {
-        insert_conversation(&app, &ana.workspace_id, &id, n, kind, rating).await;
+        insert_conversation(&app, &ana.workspace_id, id.as_str(), n, kind, rating).await;
     }
     let list: Vec<LocationOut> = app.client(&ana.access).get_data("/api/v1/locations", StatusCode::OK).await;
     assert_eq!(list.len(), 1);
@@ -192,7 +192,7 @@ async fn a_connection_shows_its_health_and_never_its_credentials(engine: Engine)
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let connection: ConnectionOut = serde_json::from_value(body["data"].clone()).expect("a connection");
     let id = connection.id.clone();
-    assert!(id.starts_with("con_"));
+    assert!(id.as_str().starts_with("con_"));
     assert_eq!(connection.platform, "yelp");
     assert_eq!(connection.platform_label, "Yelp");
     assert_eq!(connection.kind, PlatformKind::Reviews);
@@ -216,8 +216,8 @@ async fn a_connection_shows_its_health_and_never_its_credentials(engine: Engine)
     }
 
     // In the vault, encrypted; the row only names the vault entry.
-    assert_eq!(access_token_in_vault(&app, &ana.workspace_id, &id).await.as_deref(), Some(YELP_KEY));
-    let secret = stored_credentials_secret(&app, &id).await.expect("the vault entry is named");
+    assert_eq!(access_token_in_vault(&app, &ana.workspace_id, id.as_str()).await.as_deref(), Some(YELP_KEY));
+    let secret = stored_credentials_secret(&app, id.as_str()).await.expect("the vault entry is named");
     assert!(!secret.contains(YELP_KEY));
 
     // The sync interval has a floor, and credentials are checked per platform.
@@ -289,7 +289,7 @@ async fn a_connection_is_paused_resumed_synced_and_removed_with_its_credentials(
     let connection: ConnectionOut = app.client(&ana.access).patch_data(&path, &json!({ "paused": true, "displayName": "Alfama on Yelp", "locationId": location, "syncIntervalSecs": 1800 }), StatusCode::OK).await;
     assert_eq!(connection.status, ConnectionStatus::Paused);
     assert_eq!(connection.display_name, "Alfama on Yelp");
-    assert_eq!(connection.location_id.as_deref(), Some(location.as_str()));
+    assert_eq!(connection.location_id.as_ref().map(|id| id.as_str()), Some(location.as_str()));
     assert_eq!(connection.sync_interval_secs, 1800);
 
     let (status, body) = send(app.as_member(&ana.access, Method::POST, &format!("{path}/sync"))).await;
@@ -314,10 +314,14 @@ async fn a_connection_is_paused_resumed_synced_and_removed_with_its_credentials(
     assert_eq!(sync.connection_id, id);
     assert!(!sync.next_sync_at.is_empty());
 
-    assert!(access_token_in_vault(&app, &ana.workspace_id, &id).await.is_some());
+    assert!(access_token_in_vault(&app, &ana.workspace_id, id.as_str()).await.is_some());
     app.client(&ana.access).delete::<Value>(&path, StatusCode::OK).await;
     app.client(&ana.access).get::<Value>(&path, StatusCode::NOT_FOUND).await;
-    assert_eq!(access_token_in_vault(&app, &ana.workspace_id, &id).await, None, "the credentials are forgotten");
+    assert_eq!(
+        access_token_in_vault(&app, &ana.workspace_id, id.as_str()).await,
+        None,
+        "the credentials are forgotten"
+    );
     let (status, _) = connect_yelp(&app, &ana.access, "ana-alfama").await;
     assert_eq!(status, StatusCode::CREATED, "and the account can be connected again");
 
@@ -567,7 +571,7 @@ async fn google_connects_every_location_through_oauth(engine: Engine) {
     assert_eq!(ids, ["accounts/1001/locations/2001", "accounts/1001/locations/2002"]);
     for connection in &connections {
         assert_eq!(connection.platform, "google");
-        assert_eq!(connection.location_id.as_deref(), Some(location.as_str()));
+        assert_eq!(connection.location_id.as_ref().map(|id| id.as_str()), Some(location.as_str()));
         assert!(connection.token_expires_at.is_some(), "the token expiry is shown");
         let id = connection.id.as_str();
         assert_eq!(access_token_in_vault(&app, &ana.workspace_id, id).await.as_deref(), Some(GOOGLE_ACCESS));
@@ -739,7 +743,7 @@ async fn facebook_pages_are_connected_with_their_page_tokens(engine: Engine) {
     assert_eq!(connection.display_name, "Ana's Bakery");
     assert_eq!(connection.kind, PlatformKind::Messages);
     assert_eq!(
-        access_token_in_vault(&app, &ana.workspace_id, &connection.id).await.as_deref(),
+        access_token_in_vault(&app, &ana.workspace_id, connection.id.as_str()).await.as_deref(),
         Some(PAGE_TOKEN),
         "the Page's token, not the member's"
     );

@@ -72,7 +72,7 @@ async fn sign_up_then_sign_in_and_see_yourself(engine: Engine) {
         .await;
     assert_eq!(tokens.token_type, "Bearer");
     assert_eq!(tokens.expires_in, 3600);
-    assert_eq!(tokens.workspace_id, session.workspace_id);
+    assert_eq!(tokens.workspace_id.as_str(), session.workspace_id);
 }
 
 async fn sign_up_input_is_validated_field_by_field(engine: Engine) {
@@ -155,7 +155,7 @@ async fn an_owner_runs_several_workspaces_and_switches_between_them(engine: Engi
 
     let list: Vec<MyWorkspaceOut> = app.client(&second.access).get_data("/api/v1/workspaces", StatusCode::OK).await;
     assert_eq!(list.len(), 2);
-    assert!(list.iter().any(|w| w.id == second.workspace_id && w.current && w.role == Role::Owner));
+    assert!(list.iter().any(|w| w.id.as_str() == second.workspace_id && w.current && w.role == Role::Owner));
 
     let body: Value = app
         .client(&second.access)
@@ -163,7 +163,7 @@ async fn an_owner_runs_several_workspaces_and_switches_between_them(engine: Engi
         .await;
     let back = Session::from_tokens(&body);
     let me: MeOut = app.client(&back.access).get_data("/api/v1/me", StatusCode::OK).await;
-    assert_eq!(me.workspace.id, session.workspace_id);
+    assert_eq!(me.workspace.id.as_str(), session.workspace_id);
 
     let stranger = app.signup("stranger@example.com").await;
     let (status, _) = send(
@@ -190,7 +190,7 @@ async fn api_keys_are_shown_once_work_with_their_role_and_can_be_revoked(engine:
     assert!(!listed.to_string().contains(&key), "the secret is never listed");
 
     let workspace: WorkspaceOut = app.client(&key).get_data("/api/v1/workspace", StatusCode::OK).await;
-    assert_eq!(workspace.id, owner.workspace_id);
+    assert_eq!(workspace.id.as_str(), owner.workspace_id);
     let (status, denied) = send(app.as_member(&key, Method::GET, "/api/v1/team").json(&json!({}))).await;
     assert_eq!(status, StatusCode::OK, "agents may see the team: {denied}");
     let (status, denied) = send(

@@ -145,7 +145,7 @@ async fn an_imported_reviewer_with_a_known_email_or_phone_is_the_same_contact(en
     let ana = contact_of("Do you take bookings for Sunday brunch?");
     assert_eq!(contact_of("Lovely brunch"), ana, "the phone number WhatsApp knows");
     assert_eq!(contact_of("Good coffee"), contact_of("Slow service"), "one email, two names");
-    let distinct: HashSet<String> = ["Lovely brunch", "Good coffee", "Fine"].into_iter().map(contact_of).collect();
+    let distinct: HashSet<_> = ["Lovely brunch", "Good coffee", "Fine"].into_iter().map(contact_of).collect();
     assert_eq!(distinct.len(), 3, "Ana, Bo and Cy");
 
     // What is known of each contact is shown with their conversations, and exported.

@@ -42,7 +42,7 @@ impl Shop {
     pub async fn review_ids(&self, query: &[(&str, &str)]) -> Vec<String> {
         let page: ReviewListOut =
             expect_data(self.client().request(Method::GET, "/api/v1/reviews").query(query), StatusCode::OK).await;
-        page.reviews.into_iter().map(|review| review.id).collect()
+        page.reviews.into_iter().map(|review| review.id.into()).collect()
     }
 
     /// The ids of the conversations `/api/v1/conversations?q=…` finds, in order.

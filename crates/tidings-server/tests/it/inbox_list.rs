@@ -155,14 +155,14 @@ async fn reviews_are_filtered_by_every_inbox_filter(engine: Engine) {
 
     let conversations: ConversationListOut = shop.client().get_data("/api/v1/conversations", StatusCode::OK).await;
     assert_eq!(conversations.pagination.total, 6);
-    assert_eq!(conversations.conversations[0].id, thread);
+    assert_eq!(conversations.conversations[0].id.as_str(), thread);
     assert_eq!(conversations.conversations[0].kind, ConversationKind::Thread);
     let threads: ConversationListOut =
         shop.client().get_data("/api/v1/conversations?kind=thread", StatusCode::OK).await;
     assert_eq!(threads.pagination.total, 1);
     let reviews: ConversationListOut =
         shop.client().get_data("/api/v1/conversations?kind=review&ratingMin=5", StatusCode::OK).await;
-    assert_eq!(reviews.conversations[0].id, r1);
+    assert_eq!(reviews.conversations[0].id.as_str(), r1);
 
     for (query, field) in [
         ("ratingMin=6", "ratingMin"),
@@ -327,7 +327,7 @@ async fn search_finds_threads_by_any_message_in_activity_order(engine: Engine) {
             expect_data(shop.client().request(Method::GET, "/api/v1/conversations").query(&query), StatusCode::OK)
                 .await;
         assert_eq!(page.pagination.total, 23);
-        by_cursor.extend(page.conversations.into_iter().map(|conversation| conversation.id));
+        by_cursor.extend(page.conversations.into_iter().map(|conversation| String::from(conversation.id)));
         match page.next_cursor {
             Some(next) => cursor = Some(next),
             None => break,

@@ -127,7 +127,7 @@ async fn a_pricing_question_by_webhook_becomes_a_hot_lead_with_its_reasons(engin
     // The leads API lists it with the same reasons.
     let hot: Data<LeadList> = shop.client().get("/api/v1/leads?tag=HOT", StatusCode::OK).await;
     assert_eq!(hot.data.leads.len(), 1);
-    assert_eq!(hot.data.leads[0].id, id);
+    assert_eq!(hot.data.leads[0].id.as_str(), id);
     assert!(hot.data.leads[0].reasons.iter().any(|r| r.text == "+30 pricing question ('price')"));
     let cold: Data<LeadList> = shop.client().get("/api/v1/leads?tag=cold", StatusCode::OK).await;
     assert!(cold.data.leads.is_empty());

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use tidings_core::time::to_rfc3339;
+use tidings_core::{SavedReplyId, UserId};
 use utoipa::ToSchema;
 
 use super::store::SavedReplyRow;
@@ -30,12 +31,11 @@ pub struct SavedReplyPatch {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SavedReplyOut {
-    /// `srp_…`.
-    pub id: String,
+    pub id: SavedReplyId,
     pub shortcut: String,
     pub body: String,
     /// The member who added it, when known.
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     /// RFC 3339.
     pub created_at: String,
     pub updated_at: String,

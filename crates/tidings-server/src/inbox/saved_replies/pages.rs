@@ -105,7 +105,7 @@ async fn render(
                 body: if refused_here { form.body.clone() } else { r.body },
                 open: refused_here,
                 errors,
-                id: r.id,
+                id: r.id.into(),
             }
         })
         .collect();

@@ -7,11 +7,11 @@ use tidings_store::{Db, StoreError, Tx, execute, with_reader, with_tx};
 /// A saved reply.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SavedReplyRow {
-    pub id: String,
-    pub workspace_id: String,
+    pub id: SavedReplyId,
+    pub workspace_id: WorkspaceId,
     pub shortcut: String,
     pub body: String,
-    pub created_by: Option<String>,
+    pub created_by: Option<UserId>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use tidings_core::time::to_rfc3339;
+use tidings_core::{ConnectionId, ConversationId, KnowledgeId, MessageId, ReplyTemplateId, ResponseId};
 use tidings_nlp::guardrail::Violation;
 use utoipa::ToSchema;
 
@@ -174,7 +175,7 @@ pub struct KnowledgePatch {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KnowledgeOut {
-    pub id: String,
+    pub id: KnowledgeId,
     pub kind: KnowledgeKind,
     pub title: String,
     pub body: String,
@@ -185,7 +186,7 @@ pub struct KnowledgeOut {
 impl From<KnowledgeRow> for KnowledgeOut {
     fn from(row: KnowledgeRow) -> Self {
         Self {
-            id: row.id.to_string(),
+            id: row.id,
             kind: row.kind,
             title: row.title,
             body: row.body,
@@ -215,7 +216,7 @@ pub struct TemplateIn {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateOut {
-    pub id: String,
+    pub id: ReplyTemplateId,
     pub name: String,
     pub tone: Option<String>,
     pub topic: Option<String>,
@@ -228,7 +229,7 @@ pub struct TemplateOut {
 impl From<TemplateRow> for TemplateOut {
     fn from(row: TemplateRow) -> Self {
         Self {
-            id: row.id.to_string(),
+            id: row.id,
             name: row.name,
             tone: row.tone,
             topic: row.topic,
@@ -378,9 +379,9 @@ pub struct UploadQuery {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AutoReplyLogOut {
-    pub message_id: String,
-    pub conversation_id: String,
-    pub connection_id: Option<String>,
+    pub message_id: MessageId,
+    pub conversation_id: ConversationId,
+    pub connection_id: Option<ConnectionId>,
     /// `pending`, `auto_sent`, `drafted`, `handed_off` or `skipped`.
     pub action: String,
     /// Agent 7's reasons (`{"trigger": "asks_for_human", "phrase": "a person"}` …).
@@ -391,9 +392,9 @@ pub struct AutoReplyLogOut {
     /// Where the draft came from (`model`, `cache`, `template`, `short_circuit`).
     pub source: Option<String>,
     /// The reply written (sent automatically, or kept as a draft).
-    pub response_id: Option<String>,
+    pub response_id: Option<ResponseId>,
     /// The holding message sent on a handoff.
-    pub holding_response_id: Option<String>,
+    pub holding_response_id: Option<ResponseId>,
     pub created_at: String,
 }
 
@@ -402,13 +403,13 @@ impl From<super::store::ReplyLogRow> for AutoReplyLogOut {
         Self {
             reasons: serde_json::from_str(&row.reasons).unwrap_or_else(|_| serde_json::json!([])),
             confidence: row.confidence_percent.map(|c| c as f32 / 100.0),
-            message_id: row.message_id.into(),
-            conversation_id: row.conversation_id.into(),
-            connection_id: row.connection_id.map(String::from),
+            message_id: row.message_id,
+            conversation_id: row.conversation_id,
+            connection_id: row.connection_id,
             action: row.action,
             source: row.source,
-            response_id: row.response_id.map(String::from),
-            holding_response_id: row.holding_response_id.map(String::from),
+            response_id: row.response_id,
+            holding_response_id: row.holding_response_id,
             created_at: to_rfc3339(row.created_at),
         }
     }
