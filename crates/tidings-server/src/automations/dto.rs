@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tidings_core::time::to_rfc3339;
+use tidings_core::{CrmConnectionId, DeliveryId, DestinationId, EventId, RuleId};
 use utoipa::{IntoParams, ToSchema};
 
 use super::actions::Action;
@@ -30,7 +31,7 @@ pub struct PipedriveConnectIn {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CrmConnectionOut {
-    pub id: String,
+    pub id: CrmConnectionId,
     pub provider: String,
     pub name: String,
     /// The token's user and company, as Pipedrive named them.
@@ -51,7 +52,7 @@ impl CrmConnectionOut {
     pub fn from_row(row: CrmConnectionRow, webhook_url: String) -> Self {
         Self {
             webhook_count: serde_json::from_str::<Vec<i64>>(&row.webhook_ids).map(|w| w.len()).unwrap_or(0),
-            id: row.id.into(),
+            id: row.id,
             provider: row.provider.as_str().to_owned(),
             name: row.name,
             account_name: row.account_name,
@@ -134,7 +135,7 @@ pub struct DestinationPatch {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DestinationOut {
-    pub id: String,
+    pub id: DestinationId,
     pub kind: DestinationKind,
     pub name: String,
     pub enabled: bool,
@@ -159,7 +160,7 @@ impl DestinationOut {
         let config: DestinationConfig = serde_json::from_str(&row.config).unwrap_or_default();
         Self {
             kind: row.kind,
-            id: row.id.into(),
+            id: row.id,
             name: row.name,
             enabled: row.enabled,
             target: row.target_hint,
@@ -212,7 +213,7 @@ pub struct RulePatch {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleOut {
-    pub id: String,
+    pub id: RuleId,
     pub name: String,
     pub trigger: Trigger,
     #[serde(rename = "match")]
@@ -230,7 +231,7 @@ impl RuleOut {
     pub fn from_row(row: RuleRow) -> Self {
         Self {
             trigger: row.trigger_kind,
-            id: row.id.into(),
+            id: row.id,
             name: row.name,
             match_mode: row.match_mode,
             conditions: serde_json::from_str(&row.conditions).unwrap_or_default(),
@@ -314,16 +315,16 @@ pub struct BacktestOut {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryOut {
-    pub id: String,
+    pub id: DeliveryId,
     pub status: DeliveryStatus,
     pub test: bool,
-    pub event_id: Option<String>,
-    pub rule_id: Option<String>,
+    pub event_id: Option<EventId>,
+    pub rule_id: Option<RuleId>,
     pub rule_name: Option<String>,
     /// The destination of a notification…
-    pub destination_id: Option<String>,
+    pub destination_id: Option<DestinationId>,
     /// …or the CRM connection of a sync.
-    pub crm_connection_id: Option<String>,
+    pub crm_connection_id: Option<CrmConnectionId>,
     pub destination_name: Option<String>,
     /// The destination's kind (`slack`…), or the CRM of a sync (`hubspot`…).
     pub destination_kind: Option<String>,
@@ -345,13 +346,13 @@ impl DeliveryOut {
         let payload: Value = serde_json::from_str(&row.payload).unwrap_or_default();
         Self {
             status: row.status,
-            id: row.id.into(),
+            id: row.id,
             test: row.test,
-            event_id: row.event_id.map(String::from),
-            rule_id: row.rule_id.map(String::from),
+            event_id: row.event_id,
+            rule_id: row.rule_id,
             rule_name: row.rule_name,
-            destination_id: row.destination_id.map(String::from),
-            crm_connection_id: row.crm_connection_id.map(String::from),
+            destination_id: row.destination_id,
+            crm_connection_id: row.crm_connection_id,
             destination_name: row.destination_name,
             destination_kind: row.destination_kind,
             payload: payload.get("message").cloned().unwrap_or(payload),
@@ -392,7 +393,7 @@ pub struct LogQuery {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventOut {
-    pub id: String,
+    pub id: EventId,
     pub source: EventSource,
     pub trigger: Trigger,
     pub status: EventStatus,
@@ -409,7 +410,7 @@ pub struct EventOut {
 impl EventOut {
     pub fn from_row(row: EventRow) -> Self {
         Self {
-            id: row.id.into(),
+            id: row.id,
             source: row.source,
             trigger: row.trigger_kind,
             status: row.status,

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use tidings_core::time::to_rfc3339;
+use tidings_core::{DigestId, LocationId, NotificationId};
 use utoipa::ToSchema;
 
 use super::members::NotificationKind;
@@ -12,7 +13,7 @@ use super::store::digests::DigestRow;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationOut {
-    pub id: String,
+    pub id: NotificationId,
     pub kind: NotificationKind,
     pub title: String,
     pub body: String,
@@ -26,7 +27,7 @@ pub struct NotificationOut {
 impl NotificationOut {
     pub fn from_row(row: NotificationRow) -> Self {
         Self {
-            id: row.id.into(),
+            id: row.id,
             kind: row.kind,
             title: row.title,
             body: row.body,
@@ -107,13 +108,13 @@ pub struct DigestIn {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DigestOut {
-    pub id: String,
+    pub id: DigestId,
     pub name: String,
     pub frequency: String,
     pub weekday: Option<i64>,
     pub hour: i64,
     pub time_zone: String,
-    pub location_id: Option<String>,
+    pub location_id: Option<LocationId>,
     pub destination_ids: Vec<String>,
     pub enabled: bool,
     /// The period last sent: `2026-12-04` (daily) or `2026-W49` (weekly).
@@ -126,13 +127,13 @@ impl DigestOut {
     pub fn from_row(row: DigestRow) -> Self {
         Self {
             destination_ids: serde_json::from_str(&row.destination_ids).unwrap_or_default(),
-            id: row.id.into(),
+            id: row.id,
             name: row.name,
             frequency: row.frequency,
             weekday: row.weekday,
             hour: row.hour,
             time_zone: row.time_zone,
-            location_id: row.location_id.map(String::from),
+            location_id: row.location_id,
             enabled: row.enabled,
             last_period: row.last_period,
             last_sent_at: row.last_sent_at.map(to_rfc3339),

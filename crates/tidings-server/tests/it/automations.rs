@@ -250,7 +250,7 @@ async fn a_won_deal_over_the_minimum_reaches_google_chat_with_the_detailed_card(
     assert_eq!(log.len(), 1, "the retry sent nothing");
     let delivery = &log[0];
     assert_eq!((delivery.attempts, delivery.response_code), (1, Some(200)));
-    assert_eq!(delivery.rule_id.as_deref(), Some(rule.id.as_str()));
+    assert_eq!(delivery.rule_id.as_ref().map(|id| id.as_str()), Some(rule.id.as_str()));
     assert_eq!(delivery.destination_name.as_deref(), Some("#sales-wins"));
     assert_eq!(delivery.remote_id.as_deref(), Some("spaces/AAA/messages/m1"));
     assert!(delivery.latency_ms.is_some());
@@ -262,7 +262,7 @@ async fn a_won_deal_over_the_minimum_reaches_google_chat_with_the_detailed_card(
         app.as_member(
             &ana.access,
             Method::GET,
-            &format!("/api/v1/automation-events/{}", delivery.event_id.as_deref().expect("event")),
+            &format!("/api/v1/automation-events/{}", delivery.event_id.as_ref().expect("event")),
         ),
         StatusCode::OK,
     )
@@ -420,7 +420,8 @@ async fn the_intake_refuses_wrong_credentials_unknown_connections_and_garbage(en
     // A person event is acknowledged and ignored.
     let (status, _) = deliver_webhook(&app, &connected, &fixture("v2_person_changed.json")).await;
     assert_eq!(status, StatusCode::OK);
-    connected.connection.id = "crm_0193a0b4c2d87f2e9a1b2c3d4e5f6a7b".into();
+    connected.connection.id =
+        tidings_core::CrmConnectionId::parse("crm_0193a0b4c2d87f2e9a1b2c3d4e5f6a7b").expect("an id");
     let (status, _) = deliver_webhook(&app, &connected, V2_WON).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let stored: i64 =

@@ -11,7 +11,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tidings_connectors::Platform;
-use tidings_core::{ContactId, DeliveryId, WorkspaceId};
+use tidings_core::{ContactId, WorkspaceId};
 use tidings_server::automations::crm::dto::{MappingOut, SyncConnectionOut};
 use tidings_server::automations::delivery::Deliver;
 use tidings_server::automations::dto::{BacktestOut, DeliveryOut, RuleOut, TestOut};
@@ -172,8 +172,11 @@ async fn a_hot_lead_reaches_hubspot_once_though_retried_and_erasure_deletes_it(e
 
     let log = wait_for_log(&app, &ana.access, "?status=delivered", |log| !log.is_empty()).await;
     let synced = &log[0];
-    assert_eq!(synced.crm_connection_id.as_deref(), Some(connection.id.as_str()));
-    assert_eq!((synced.destination_name.as_deref(), synced.destination_id.as_deref()), (Some("Acme HubSpot"), None));
+    assert_eq!(synced.crm_connection_id.as_ref().map(|id| id.as_str()), Some(connection.id.as_str()));
+    assert_eq!(
+        (synced.destination_name.as_deref(), synced.destination_id.as_ref().map(|id| id.as_str())),
+        (Some("Acme HubSpot"), None)
+    );
     assert_eq!(synced.attempts, 2, "the 502 on the deal was retried: {synced:?}");
     assert_eq!(synced.remote_id.as_deref(), Some("contacts/513 deals/9001 notes/77001"));
     // Without a profile lookup the inbox names a Messenger sender by its id; that name is sent.
@@ -191,7 +194,7 @@ async fn a_hot_lead_reaches_hubspot_once_though_retried_and_erasure_deletes_it(e
     );
 
     // A job run again for a delivered sync sends nothing more.
-    let id = DeliveryId::parse(&synced.id).expect("id");
+    let id = synced.id.clone();
     let job = NewJob::new(&Deliver { workspace_id: workspace.clone(), delivery_id: id }).expect("job");
     app.state.queue.enqueue(job).await.expect("enqueued");
     tokio::time::sleep(Duration::from_millis(800)).await;

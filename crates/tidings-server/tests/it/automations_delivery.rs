@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tidings_core::{DeliveryId, WorkspaceId};
+use tidings_core::WorkspaceId;
 use tidings_server::automations::delivery::{Deliver, PurgeLogs};
 use tidings_server::automations::dto::{DeliveryOut, DestinationOut, RuleOut};
 use tidings_server::automations::dto_notifications::NotificationsOut;
@@ -150,7 +150,7 @@ async fn a_crash_between_sending_and_recording_never_posts_twice(engine: Engine)
     .map(|_| ()))
     .expect("update");
     let workspace = WorkspaceId::parse(&ana.workspace_id).expect("id");
-    let job = Deliver { workspace_id: workspace.clone(), delivery_id: DeliveryId::parse(&delivery.id).expect("id") };
+    let job = Deliver { workspace_id: workspace.clone(), delivery_id: delivery.id.clone() };
     app.state.queue.enqueue(NewJob::new(&job).expect("job").workspace(workspace)).await.expect("enqueued");
     let log = wait_for_log(&app, &ana.access, "?status=unconfirmed", |log| !log.is_empty()).await;
     assert!(log[0].error.as_deref().is_some_and(|e| e.contains("interrupted")));
@@ -193,7 +193,7 @@ async fn signed_webhooks_carry_standard_webhooks_signatures_and_rotate(engine: E
     let requests = wait_for_requests(&receiver, 1, Duration::from_secs(5)).await;
     let header =
         |name: &str| requests[0].headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    assert_eq!(header("webhook-id"), delivery.id, "the delivery id, so a receiver drops repeats");
+    assert_eq!(header("webhook-id"), delivery.id.as_str(), "the delivery id, so a receiver drops repeats");
     let key = tidings_connectors::standard_webhooks::WebhookSecret::parse(&secret).expect("whsec");
     let timestamp: i64 = header("webhook-timestamp").parse().expect("timestamp");
     let expected = key.sign(&header("webhook-id"), timestamp, &requests[0].body);

@@ -33,8 +33,14 @@ async fn journey(browser: &Client, app: &TestApp) -> anyhow::Result<()> {
     browser.set_window_size(1400, 1000).await?;
     let owner = app.signup(EMAIL).await;
     let destination = in_app_destination(app, &owner.access).await;
-    rule(app, &owner.access, "response_needed", json!([{ "type": "unansweredFor", "hours": 1 }]), &[&destination.id])
-        .await;
+    rule(
+        app,
+        &owner.access,
+        "response_needed",
+        json!([{ "type": "unansweredFor", "hours": 1 }]),
+        &[destination.id.as_str()],
+    )
+    .await;
 
     browser.goto(&app.url("/settings/notifications")).await?;
     wait_for_path(browser, "/sign-in").await?;

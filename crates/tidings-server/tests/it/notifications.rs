@@ -100,7 +100,7 @@ async fn response_needed_fires_once_per_item_and_not_before_its_hours(engine: En
     let ws = workspace(&owner);
     let destination = in_app_destination(&app, &owner.access).await;
     let wait = json!([{ "type": "unansweredFor", "hours": 4 }]);
-    rule(&app, &owner.access, "response_needed", wait, &[&destination.id]).await;
+    rule(&app, &owner.access, "response_needed", wait, &[destination.id.as_str()]).await;
     let now = now_millis();
     review(&app, &ws, "waiting-5h", 2, now - 5 * HOUR, None, false).await;
     review(&app, &ws, "waiting-3h", 3, now - 3 * HOUR, None, false).await;
@@ -144,7 +144,7 @@ async fn a_failing_connection_reaches_its_rule_once_per_turn(engine: Engine) {
         &owner.access,
         "connection_failing",
         json!([{ "type": "platform", "values": ["google"] }]),
-        &[&destination.id],
+        &[destination.id.as_str()],
     )
     .await;
     Mock::given(method("GET"))
@@ -186,8 +186,14 @@ async fn a_budget_threshold_reaches_its_rule_once_per_threshold(engine: Engine) 
     let (app, owner) = (&shop.app, &shop.owner);
     let _: Value = shop.client().put("/api/v1/ai/settings", &json!({"dailyTokenBudget": 1200}), StatusCode::OK).await;
     let destination = in_app_destination(app, &owner.access).await;
-    rule(app, &owner.access, "budget_threshold", json!([{ "type": "threshold", "percent": 100 }]), &[&destination.id])
-        .await;
+    rule(
+        app,
+        &owner.access,
+        "budget_threshold",
+        json!([{ "type": "threshold", "percent": 100 }]),
+        &[destination.id.as_str()],
+    )
+    .await;
     let conversation = crate::ai_replies::question(&shop, "t-1", "What does the Pro plan cost?").await;
     // Each generation uses 500 tokens: 500, 1000 (83 %: the 80 % event), 1500 (125 %: the 100 %
     // event), 2000 (nothing new).
@@ -254,7 +260,7 @@ async fn the_bell_is_per_member_and_follows_their_choices_and_quiet_hours(engine
         &owner.access,
         "response_needed",
         json!([{ "type": "unansweredFor", "hours": 1 }]),
-        &[&in_app.id, &team.id],
+        &[in_app.id.as_str(), team.id.as_str()],
     )
     .await;
 
@@ -398,7 +404,7 @@ async fn every_new_endpoint_is_tenant_scoped_and_role_checked(engine: Engine) {
     )
     .await;
     // A notification of the owner's, through a test-send to the bell.
-    let rule = rule(&app, &owner.access, "negative_review", json!([]), &[&destination.id]).await;
+    let rule = rule(&app, &owner.access, "negative_review", json!([]), &[destination.id.as_str()]).await;
     let _: Value = data(
         app.as_member(&owner.access, Method::POST, "/api/v1/test").json(&json!({ "ruleId": rule.id })),
         StatusCode::ACCEPTED,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tidings_connectors::crm::Crm;
+use tidings_core::CrmConnectionId;
 use tidings_core::time::to_rfc3339;
 use utoipa::ToSchema;
 
@@ -44,7 +45,7 @@ pub struct CrmConnectIn {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncConnectionOut {
-    pub id: String,
+    pub id: CrmConnectionId,
     /// `hubspot`, `salesforce` or `pipedrive`.
     pub provider: String,
     pub name: String,
@@ -62,7 +63,7 @@ pub struct SyncConnectionOut {
 impl SyncConnectionOut {
     pub fn from_row(row: CrmConnectionRow) -> Self {
         Self {
-            id: row.id.into(),
+            id: row.id,
             provider: row.provider.as_str().to_owned(),
             name: row.name,
             account_name: row.account_name,
