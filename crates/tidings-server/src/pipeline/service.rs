@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use tidings_core::{ConversationId, MessageId, WorkspaceId};
+use tidings_core::{ConnectionId, ConversationId, MessageId, WorkspaceId};
 use tidings_nlp::lead::{CompiledLeadRules, LeadRules};
 use tidings_nlp::pipeline::Config;
 use tidings_store::queue::QueueError;
@@ -278,7 +278,7 @@ fn count(report: &mut Report, outcome: &Outcome, record: &analyse::Record) {
 }
 
 /// `answering`: the workspace's connections with auto-reply on.
-fn analysed_event(outcome: &Outcome, answering: &[String]) -> Option<DomainEvent> {
+fn analysed_event(outcome: &Outcome, answering: &[ConnectionId]) -> Option<DomainEvent> {
     Some(DomainEvent::ItemAnalysed {
         conversation: outcome.item.conversation_id.clone(),
         message: outcome.item.id.clone(),

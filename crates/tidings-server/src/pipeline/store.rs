@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use tidings_core::time::now_millis;
-use tidings_core::{ContactId, ConversationId, MessageId, UserId, WorkspaceId};
+use tidings_core::{ConnectionId, ContactId, ConversationId, MessageId, UserId, WorkspaceId};
 use tidings_store::{Db, StoreError, Tx, execute, with_reader, with_tx};
 
 use crate::inbox::model::{ConversationKind, ConversationStatus, Direction};
@@ -22,7 +22,7 @@ pub struct ItemRow {
     /// `review` or `thread`.
     pub conversation_kind: ConversationKind,
     /// The channel connection the conversation came through, if any (auto-reply is per connection).
-    pub connection_id: Option<String>,
+    pub connection_id: Option<ConnectionId>,
     pub title: Option<String>,
     pub body: String,
     pub rating: Option<i64>,

@@ -119,7 +119,7 @@ pub async fn auto_reply(
 }
 
 /// The workspace's connections with auto-reply on.
-pub async fn auto_reply_connections(db: &Db, workspace: &WorkspaceId) -> Result<Vec<String>, StoreError> {
+pub async fn auto_reply_connections(db: &Db, workspace: &WorkspaceId) -> Result<Vec<ConnectionId>, StoreError> {
     Ok(with_reader!(db, |pool| sqlx::query_scalar(
         "SELECT connection_id FROM ai_auto_reply WHERE workspace_id = $1 AND enabled"
     )
