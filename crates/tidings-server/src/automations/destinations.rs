@@ -77,10 +77,13 @@ struct Secrets {
 /// change with the row, a rotation by touching the row), so a change made by another process is
 /// seen at the next delivery; this process's own changes also drop the entry at once.
 #[derive(Clone, Default)]
-pub(crate) struct SecretsCache(Arc<Mutex<HashMap<DestinationId, (i64, Arc<Secrets>)>>>);
+pub(crate) struct SecretsCache(Arc<Mutex<CachedSecrets>>);
+
+/// Each destination's secrets with the row's `updated_at` they were read at.
+type CachedSecrets = HashMap<DestinationId, (i64, Arc<Secrets>)>;
 
 impl SecretsCache {
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<DestinationId, (i64, Arc<Secrets>)>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, CachedSecrets> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
