@@ -146,6 +146,12 @@
 // The stream opens after the first subscription. When the server refuses it (an expired session,
 // usually), loading a page renews the session cookie (HEAD /inbox), then it listens again,
 // waiting longer each time; other drops the browser retries by itself.
+//
+// The stream closes when the page is hidden and opens again if the page comes back from the
+// back/forward cache. A page left for another is kept in that cache, and Chromium kept its
+// stream open there: after six pages in a minute, all six connections the browser allows per
+// server were held by pages nobody saw, and the next request (a form's POST) waited about a
+// minute for one (found by browser_automations.rs).
 window.Tidings = window.Tidings || {};
 window.Tidings.live = (function () {
   "use strict";
@@ -154,25 +160,39 @@ window.Tidings.live = (function () {
   var source = null;
   var started = false;
   var retry = 1000;
+  var hidden = false;
 
   function setState(connected) {
     stateHandlers.forEach(function (handler) { handler(connected); });
   }
 
   function connect() {
-    source = new EventSource("/api/v1/events");
-    subscriptions.forEach(function (subscription) { source.addEventListener(subscription.type, subscription.handler); });
-    source.addEventListener("open", function () { retry = 1000; setState(true); });
-    source.addEventListener("error", function () {
+    if (source || hidden) return;
+    var current = new EventSource("/api/v1/events");
+    source = current;
+    subscriptions.forEach(function (subscription) { current.addEventListener(subscription.type, subscription.handler); });
+    current.addEventListener("open", function () { retry = 1000; setState(true); });
+    current.addEventListener("error", function () {
       setState(false);
-      if (source.readyState !== EventSource.CLOSED) return;
-      source.close();
+      if (current.readyState !== EventSource.CLOSED || source !== current) return;
+      current.close();
+      source = null;
       setTimeout(function () {
         fetch("/inbox", { method: "HEAD", credentials: "same-origin" }).catch(function () {}).then(connect);
       }, retry);
       retry = Math.min(retry * 2, 30000);
     });
   }
+
+  window.addEventListener("pagehide", function () {
+    hidden = true;
+    if (source) source.close();
+    source = null;
+  });
+  window.addEventListener("pageshow", function (event) {
+    hidden = false;
+    if (event.persisted && started) connect();
+  });
 
   return {
     on: function (type, handler) {

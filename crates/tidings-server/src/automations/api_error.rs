@@ -19,6 +19,7 @@ impl From<AutomationsError> for ApiError {
                 ApiError::new(StatusCode::BAD_GATEWAY, "platform_error", message)
             }
             AutomationsError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            AutomationsError::Unavailable(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message),
             AutomationsError::Store(error) => ApiError::internal(&error),
             AutomationsError::Queue(error) => ApiError::internal(&error),
             AutomationsError::Vault(error) => ApiError::internal(&error),

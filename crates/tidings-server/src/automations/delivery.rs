@@ -6,6 +6,9 @@
 //!   before and was interrupted in between: the message may have arrived, so it is marked
 //!   `unconfirmed` for a person to retry from the log — except a signed webhook, which is sent
 //!   again with the same `webhook-id` for the receiver to drop as a repeat (Standard Webhooks).
+//!   Signed webhooks therefore skip the `sending` commit altogether: interrupted, the delivery is
+//!   still `queued` and goes out again under the same `webhook-id`, as a `sending` mark would
+//!   have had it (`crates/tidings/tests/crash.rs` kills the process to prove it).
 //!   In-app notifications, and "the team" emails (queued as mail jobs), are fanned out to the
 //!   members who want them (members.rs) in the same transaction that marks them delivered.
 //! - **Retries** follow the `outbound` queue's exponential schedule (1, 2, 4, 8, 16 s; 6
@@ -169,11 +172,19 @@ impl Automations {
             }
         };
 
-        let mut tx = self.db.begin_for_tenant(workspace).await?;
-        let started = log_store::start_attempt(&mut tx, workspace, id, resend).await?;
-        tx.commit().await?;
-        if !started {
-            return Ok(());
+        // A signed webhook goes out without a `sending` mark committed first: interrupted between
+        // the call and the record, it is still `queued`, and the job's next attempt sends it again
+        // under the same `webhook-id` for the receiver to drop as a repeat, which is what the mark
+        // would have led to (see `resend`). One commit per message fewer; the attempt is counted
+        // with the answer.
+        let marked = kind != DestinationKind::Webhook;
+        if marked {
+            let mut tx = self.db.begin_for_tenant(workspace).await?;
+            let started = log_store::start_attempt(&mut tx, workspace, id, resend).await?;
+            tx.commit().await?;
+            if !started {
+                return Ok(());
+            }
         }
         let clock = Instant::now();
         let result = notifier.send(&payload.message).await;
@@ -183,6 +194,9 @@ impl Automations {
             Ok(delivered) => {
                 self.breakers.record_success(destination_id.as_str());
                 let mut tx = self.db.begin_for_tenant(workspace).await?;
+                if !marked && !log_store::count_attempt(&mut tx, workspace, id).await? {
+                    return Ok(());
+                }
                 let outcome = AttemptOutcome {
                     status: DeliveryStatus::Delivered,
                     response_code: Some(i64::from(delivered.status)),
@@ -214,6 +228,9 @@ impl Automations {
                     None => None,
                 };
                 let mut tx = self.db.begin_for_tenant(workspace).await?;
+                if !marked && !log_store::count_attempt(&mut tx, workspace, id).await? {
+                    return Ok(());
+                }
                 let attempt = AttemptOutcome {
                     status,
                     response_code: status_of(&error),

@@ -2,6 +2,9 @@
 //! every URL a workspace types in (ADR 0017), secrets in the vault (never shown back), signing
 //! secret rotation for webhooks, and the [`Notifier`] a delivery sends through.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -66,6 +69,35 @@ struct Secrets {
     /// Until when the previous signing secret still signs.
     #[serde(default)]
     previous_expires_at: Option<i64>,
+}
+
+/// Destinations' decrypted secrets, kept in memory so a delivery does not read and decrypt the
+/// vault each time (a pool read and an AES-GCM open per message). An entry is valid for the
+/// destination row's `updated_at` it was read at: every change of the secrets advances it (a URL
+/// change with the row, a rotation by touching the row), so a change made by another process is
+/// seen at the next delivery; this process's own changes also drop the entry at once.
+#[derive(Clone, Default)]
+pub(crate) struct SecretsCache(Arc<Mutex<CachedSecrets>>);
+
+/// Each destination's secrets with the row's `updated_at` they were read at.
+type CachedSecrets = HashMap<DestinationId, (i64, Arc<Secrets>)>;
+
+impl SecretsCache {
+    fn entries(&self) -> std::sync::MutexGuard<'_, CachedSecrets> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, id: &DestinationId, version: i64) -> Option<Arc<Secrets>> {
+        self.entries().get(id).filter(|(at, _)| *at == version).map(|(_, secrets)| secrets.clone())
+    }
+
+    fn put(&self, id: &DestinationId, version: i64, secrets: Arc<Secrets>) {
+        self.entries().insert(id.clone(), (version, secrets));
+    }
+
+    fn forget(&self, id: &DestinationId) {
+        self.entries().remove(id);
+    }
 }
 
 fn secret_name(id: &DestinationId) -> String {
@@ -279,6 +311,7 @@ impl Automations {
         }
         tx.commit().await?;
         self.vault.delete(workspace, &secret_name(id)).await?;
+        self.secrets_cache.forget(id);
         Ok(())
     }
 
@@ -295,6 +328,9 @@ impl Automations {
         secrets.signing_secrets = std::iter::once(fresh.clone()).chain(previous).collect();
         secrets.previous_expires_at = Some(now_millis() + ROTATION_OVERLAP_MS);
         self.seal(workspace, id, &secrets).await?;
+        let mut tx = self.db.begin_for_tenant(workspace).await?;
+        store::touch_destination(&mut tx, workspace, id).await?;
+        tx.commit().await?;
         Ok(fresh)
     }
 
@@ -312,7 +348,22 @@ impl Automations {
     ) -> Result<(), AutomationsError> {
         let sealed = serde_json::to_vec(secrets).map_err(|e| AutomationsError::invalid("secrets", e.to_string()))?;
         self.vault.put(workspace, &secret_name(id), &sealed).await?;
+        self.secrets_cache.forget(id);
         Ok(())
+    }
+
+    /// The secrets a delivery to `row` sends with: from the cache while `row` is unchanged.
+    async fn current_secrets(
+        &self,
+        workspace: &WorkspaceId,
+        row: &DestinationRow,
+    ) -> Result<Arc<Secrets>, AutomationsError> {
+        if let Some(secrets) = self.secrets_cache.get(&row.id, row.updated_at) {
+            return Ok(secrets);
+        }
+        let secrets = Arc::new(self.secrets(workspace, &row.id).await?);
+        self.secrets_cache.put(&row.id, row.updated_at, secrets.clone());
+        Ok(secrets)
     }
 
     /// The notifier a delivery to `row` sends through. `message_id` is the delivery's id (a
@@ -326,7 +377,7 @@ impl Automations {
     ) -> Result<Box<dyn Notifier>, AutomationsError> {
         let kind = row.kind;
         let config: DestinationConfig = serde_json::from_str(&row.config).unwrap_or_default();
-        let secrets = self.secrets(workspace, &row.id).await?;
+        let secrets = self.current_secrets(workspace, row).await?;
         let missing = |what: &str| AutomationsError::invalid("secrets", format!("the destination has no {what}"));
         let url = || -> Result<String, AutomationsError> { secrets.url.clone().ok_or_else(|| missing("URL")) };
         // A URL whose host is an IP literal never reaches the guarded resolver: check it here,

@@ -11,7 +11,8 @@
 //!                `sending` committed before the call, answer recorded after → the log
 //! ```
 //!
-//! Files: `pipedrive.rs` (connect, disconnect, intake, cached names), `destinations.rs`
+//! Files: `pipedrive.rs` (connect, disconnect, intake, cached names), `pipedrive_intake.rs` (the
+//! intake's group commit), `destinations.rs`
 //! (validation, SSRF guard, secrets in the vault, the notifier for each kind), `rules.rs` (the
 //! conditions schema, evaluation, templates), `triggers.rs` (response needed, connection failing,
 //! budget threshold), `service.rs` (rules, test-send, backtest, log), `members.rs` (each member's
@@ -34,6 +35,7 @@ pub mod notifications;
 pub mod pages;
 pub mod pages_notifications;
 pub mod pipedrive;
+mod pipedrive_intake;
 pub mod process;
 pub mod routes;
 pub mod routes_notifications;
@@ -99,6 +101,9 @@ pub enum AutomationsError {
     /// The vault failed.
     #[error(transparent)]
     Vault(#[from] VaultError),
+    /// Something could not be stored for now (the reason is logged); the sender should retry.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl AutomationsError {
@@ -139,6 +144,10 @@ pub struct Automations {
     pacer: Pacer,
     /// CRM connections that answered 429: no push before their `Retry-After`.
     pub(crate) crm_holds: Pacer,
+    /// Destinations' decrypted secrets (destinations.rs).
+    pub(crate) secrets_cache: destinations::SecretsCache,
+    /// The Pipedrive intake's writers and webhook passwords (pipedrive_intake.rs).
+    pub(crate) pipedrive_intake: Arc<pipedrive_intake::IntakeState>,
 }
 
 impl Automations {
@@ -170,6 +179,8 @@ impl Automations {
             breakers: Breakers::with_limits(config.breaker_failures, Duration::from_secs(config.breaker_open_secs)),
             pacer: Pacer::default(),
             crm_holds: Pacer::default(),
+            secrets_cache: destinations::SecretsCache::default(),
+            pipedrive_intake: Arc::default(),
             inbox,
         }
     }

@@ -14,11 +14,11 @@ use tidings_connectors::pipedrive::{
 };
 use tidings_connectors::{ConnectorError, WebhookError};
 use tidings_core::time::now_millis;
-use tidings_core::{CrmConnectionId, EventId, WorkspaceId};
+use tidings_core::{CrmConnectionId, WorkspaceId};
 
 use super::crm::token_secret;
-use super::model::EventSource;
-use super::store::{self, CrmConnectionRow, NewCrmConnection, NewEvent};
+use super::pipedrive_intake::Pending;
+use super::store::{self, CrmConnectionRow, NewCrmConnection};
 use super::{Automations, AutomationsError};
 
 /// Names older than this are fetched again before a message is written.
@@ -170,12 +170,14 @@ impl Automations {
         tx.commit().await?;
         self.vault.delete(workspace, &token_secret(id)).await?;
         self.vault.delete(workspace, &password_secret(id)).await?;
+        self.pipedrive_intake.forget_password(id);
         Ok(removed)
     }
 
     /// Receives one delivery: checks the connection's credentials, parses it (v1 or v2), and
-    /// stores it with its processing job in one transaction; a redelivery is recognised by its
-    /// identifiers and stored once.
+    /// stores it with its processing job in one transaction (shared with the deliveries that
+    /// arrived meanwhile: pipedrive_intake.rs); a redelivery is recognised by its identifiers and
+    /// stored once.
     pub async fn pipedrive_intake(
         &self,
         connection: &str,
@@ -189,16 +191,21 @@ impl Automations {
             .filter(|row| row.provider == Crm::Pipedrive)
             .ok_or(IntakeError::UnknownConnection)?;
         let workspace = row.workspace_id.clone();
-        let password = self
-            .vault
-            .get(&workspace, &password_secret(&id))
-            .await
-            .map_err(AutomationsError::from)?
-            .ok_or(IntakeError::UnknownConnection)?;
-        let expected = WebhookCredentials {
-            user: row.webhook_user.clone().unwrap_or_default(),
-            password: SecretString::from(String::from_utf8_lossy(password.expose_secret()).into_owned()),
+        let password = match self.pipedrive_intake.password(&id) {
+            Some(password) => password,
+            None => {
+                let sealed = self
+                    .vault
+                    .get(&workspace, &password_secret(&id))
+                    .await
+                    .map_err(AutomationsError::from)?
+                    .ok_or(IntakeError::UnknownConnection)?;
+                let password = SecretString::from(String::from_utf8_lossy(sealed.expose_secret()).into_owned());
+                self.pipedrive_intake.remember_password(&id, password.clone());
+                password
+            }
         };
+        let expected = WebhookCredentials { user: row.webhook_user.clone().unwrap_or_default(), password };
         wire::verify_basic_auth(&expected, authorization).map_err(IntakeError::Unauthorized)?;
         let event = match wire::parse_webhook(body).map_err(IntakeError::Malformed)? {
             PipedriveEvent::Deal(event) => event,
@@ -208,26 +215,9 @@ impl Automations {
             }
         };
         let trigger = super::process::deal_trigger(&event.kind);
-        let event_id = EventId::generate();
-        let payload = String::from_utf8_lossy(body);
-        let new = NewEvent {
-            id: &event_id,
-            source: EventSource::Pipedrive,
-            crm_connection_id: Some(&id),
-            trigger,
-            dedup_key: &format!("pipedrive:{id}:{}", event.delivery.dedup_key),
-            payload: &payload,
-        };
-        let store_it = async {
-            let mut tx = self.db.begin_for_tenant(&workspace).await?;
-            if !store::insert_event(&mut tx, &workspace, &new).await? {
-                return Ok::<_, AutomationsError>(Intake::Duplicate);
-            }
-            self.queue_processing(&mut tx, &workspace, std::slice::from_ref(&event_id)).await?;
-            tx.commit().await?;
-            Ok(Intake::Accepted)
-        };
-        let outcome = store_it.await?;
+        let dedup_key = format!("pipedrive:{id}:{}", event.delivery.dedup_key);
+        let payload = String::from_utf8_lossy(body).into_owned();
+        let outcome = self.store_delivery(Pending::new(workspace, id, trigger, dedup_key, payload)).await?;
         metrics::counter!("tidings_automations_events_total", "source" => "pipedrive", "outcome" => match outcome {
             Intake::Accepted => "accepted",
             Intake::Duplicate => "duplicate",

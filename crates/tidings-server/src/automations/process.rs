@@ -47,9 +47,10 @@ pub fn register(registry: &mut Registry, automations: Automations) {
         async move {
             let ids: Vec<EventId> = job.event_ids.into_iter().chain(job.event_id).collect();
             automations.process(&job.workspace_id, &ids).await.map_err(|e| match e {
-                AutomationsError::Store(_) | AutomationsError::Queue(_) | AutomationsError::Vault(_) => {
-                    JobError::retry(e)
-                }
+                AutomationsError::Store(_)
+                | AutomationsError::Queue(_)
+                | AutomationsError::Vault(_)
+                | AutomationsError::Unavailable(_) => JobError::retry(e),
                 other => JobError::fatal(other),
             })
         }

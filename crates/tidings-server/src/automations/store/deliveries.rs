@@ -120,6 +120,20 @@ pub async fn start_attempt(
     Ok(updated > 0)
 }
 
+/// Counts an attempt made without a `sending` mark (signed webhooks), in the transaction that
+/// records its answer; false when the delivery is no longer waiting to be sent (another job
+/// recorded it meanwhile), and then nothing is to be recorded.
+pub async fn count_attempt(tx: &mut Tx, workspace: &WorkspaceId, id: &DeliveryId) -> Result<bool, StoreError> {
+    let updated = execute!(
+        tx,
+        "UPDATE automation_deliveries SET attempts = attempts + 1 \
+         WHERE workspace_id = $1 AND id = $2 AND status IN ('queued', 'sending')",
+        workspace.as_str(),
+        id.as_str()
+    )?;
+    Ok(updated > 0)
+}
+
 /// What an attempt ended with.
 pub struct AttemptOutcome<'a> {
     pub status: DeliveryStatus,

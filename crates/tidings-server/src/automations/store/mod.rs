@@ -198,15 +198,29 @@ pub async fn insert_event(tx: &mut Tx, workspace: &WorkspaceId, new: &NewEvent<'
     if inserted > 0
         && let Some(connection) = new.crm_connection_id
     {
-        execute!(
-            tx,
-            "UPDATE crm_connections SET last_event_at = $3 WHERE workspace_id = $1 AND id = $2",
-            workspace.as_str(),
-            connection.as_str(),
-            now
-        )?;
+        crm_event_seen(tx, workspace, connection, now).await?;
     }
     Ok(inserted > 0)
+}
+
+/// Notes when a connection's last event came. The page shows it to the minute, so the row is
+/// rewritten at most once a second: every delivery of a busy connection writing it would make
+/// the row a lock that concurrent intake transactions queue on (PostgreSQL).
+pub async fn crm_event_seen(
+    tx: &mut Tx,
+    workspace: &WorkspaceId,
+    connection: &CrmConnectionId,
+    now: i64,
+) -> Result<(), StoreError> {
+    execute!(
+        tx,
+        "UPDATE crm_connections SET last_event_at = $3 WHERE workspace_id = $1 AND id = $2 \
+         AND (last_event_at IS NULL OR last_event_at < $3 - 1000)",
+        workspace.as_str(),
+        connection.as_str(),
+        now
+    )?;
+    Ok(())
 }
 
 pub async fn event(db: &Db, workspace: &WorkspaceId, id: &EventId) -> Result<Option<EventRow>, StoreError> {
@@ -331,7 +345,8 @@ pub async fn update_destination(
 ) -> Result<(), StoreError> {
     execute!(
         tx,
-        "UPDATE automation_destinations SET name = $3, config = $4, target_hint = $5, enabled = $6, updated_at = $7, \
+        "UPDATE automation_destinations SET name = $3, config = $4, target_hint = $5, enabled = $6, \
+         updated_at = CASE WHEN updated_at >= $7 THEN updated_at + 1 ELSE $7 END, \
          paused_until = CASE WHEN $6 THEN paused_until ELSE NULL END WHERE workspace_id = $1 AND id = $2",
         workspace.as_str(),
         id.as_str(),
@@ -339,6 +354,20 @@ pub async fn update_destination(
         fields.config,
         fields.target_hint,
         fields.enabled,
+        now_millis()
+    )?;
+    Ok(())
+}
+
+/// The destination's secrets changed (a rotation): `updated_at` moves forward, always, even
+/// within one millisecond, so every process's cache of its decrypted secrets misses next time.
+pub async fn touch_destination(tx: &mut Tx, workspace: &WorkspaceId, id: &DestinationId) -> Result<(), StoreError> {
+    execute!(
+        tx,
+        "UPDATE automation_destinations SET updated_at = CASE WHEN updated_at >= $3 THEN updated_at + 1 ELSE $3 END \
+         WHERE workspace_id = $1 AND id = $2",
+        workspace.as_str(),
+        id.as_str(),
         now_millis()
     )?;
     Ok(())
