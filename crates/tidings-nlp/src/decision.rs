@@ -3,10 +3,12 @@
 //! a person, negative sentiment with critical urgency, repeated unresolved messages, legal or
 //! compliance words, the model's circuit breaker open), each named in the decision.
 
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
 
 use crate::sentiment::{Sentiment, UrgencyLevel};
-use crate::text::{first_phrase, normalised};
+use crate::text::{PhraseList, normalised};
 
 /// What happens to the conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -171,14 +173,17 @@ const LEGAL: &[&str] = &[
     "avg",
 ];
 
+static HUMAN_PHRASES: LazyLock<PhraseList> = LazyLock::new(|| PhraseList::new(HUMAN));
+static LEGAL_PHRASES: LazyLock<PhraseList> = LazyLock::new(|| PhraseList::new(LEGAL));
+
 /// The phrase with which the customer asks for a person, if any.
 pub fn asks_for_human(text: &str) -> Option<&'static str> {
-    first_phrase(&normalised(text), HUMAN)
+    HUMAN_PHRASES.first(&normalised(text))
 }
 
 /// The legal or compliance word in the text, if any.
 pub fn legal_keyword(text: &str) -> Option<&'static str> {
-    first_phrase(&normalised(text), LEGAL)
+    LEGAL_PHRASES.first(&normalised(text))
 }
 
 /// Decides what happens to a reply.
@@ -187,7 +192,8 @@ pub fn decide(input: &DecisionInput<'_>) -> Decision {
     if let Some(confidence) = input.reply_confidence.filter(|c| *c < HANDOFF_CONFIDENCE) {
         handoff.push(Reason::LowConfidence { confidence });
     }
-    if let Some(phrase) = asks_for_human(input.text) {
+    let lower = normalised(input.text);
+    if let Some(phrase) = HUMAN_PHRASES.first(&lower) {
         handoff.push(Reason::AsksForHuman { phrase: phrase.into() });
     }
     if input.sentiment == Some(Sentiment::Negative) && input.urgency == Some(UrgencyLevel::Critical) {
@@ -196,7 +202,7 @@ pub fn decide(input: &DecisionInput<'_>) -> Decision {
     if input.unresolved_messages >= UNRESOLVED_LIMIT {
         handoff.push(Reason::Unresolved { messages: input.unresolved_messages });
     }
-    if let Some(phrase) = legal_keyword(input.text) {
+    if let Some(phrase) = LEGAL_PHRASES.first(&lower) {
         handoff.push(Reason::LegalKeyword { phrase: phrase.into() });
     }
     if input.breaker_open {

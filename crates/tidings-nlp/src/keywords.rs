@@ -9,8 +9,9 @@
 //! whitespace and punctuation; a word keeps its inner apostrophes and hyphens ("don't",
 //! "aujourd'hui" and "high-tech" are one token, as the stop-word lists spell them).
 
-use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::language::Language;
 
@@ -66,11 +67,19 @@ enum Tag {
 impl Tag {
     fn of(word: &str, first_in_sentence: bool) -> Tag {
         let punctuation = |c: char| PUNCTUATION.contains(c);
-        if word.replace(',', "").parse::<f64>().is_ok() {
+        let number = if word.contains(',') { word.replace(',', "").parse::<f64>() } else { word.parse::<f64>() };
+        if number.is_ok() {
             Tag::Digit
         } else if word.chars().all(punctuation) {
             Tag::Punctuation
-        } else if word.chars().filter(|c| punctuation(*c)).collect::<HashSet<_>>().len() > 1
+        } else if word
+            .chars()
+            .filter(|c| punctuation(*c))
+            .try_fold(None, |first, c| match first {
+                Some(p) if p != c => Err(()),
+                _ => Ok(Some(c)),
+            })
+            .is_err()
             || word.chars().any(|c| c.is_ascii_digit()) == word.chars().any(char::is_alphabetic)
         {
             Tag::Unparsable
@@ -100,6 +109,8 @@ struct Token<'t> {
     /// The term it counts as: [`Token::lower`] without a plural `s`.
     term: usize,
     tag: Tag,
+    /// Whether it is a stop word (or too short to be a term), decided once per token.
+    stop: bool,
 }
 
 /// Splits `text` into sentences of word and punctuation tokens, each with whether it opens its
@@ -161,7 +172,7 @@ pub fn extract(text: &str, language: Language, max: usize) -> Vec<String> {
         stop_words.is_some_and(|s| s.contains(lower) || s.contains(single))
             || single.chars().filter(|c| !PUNCTUATION.contains(*c)).count() < 3
     };
-    let mut ids: HashMap<String, usize> = HashMap::new();
+    let mut ids: HashMap<String, usize> = HashMap::default();
     let mut terms: Vec<Term> = Vec::new();
     let sentences: Vec<Vec<Token>> = tokenise(text)
         .into_iter()
@@ -183,7 +194,8 @@ pub fn extract(text: &str, language: Language, max: usize) -> Vec<String> {
                             terms.len() - 1
                         }
                     };
-                    Token { raw, tag: Tag::of(raw, first), lower, term }
+                    let stop = is_stop_word(&lower);
+                    Token { raw, tag: Tag::of(raw, first), lower, term, stop }
                 })
                 .collect()
         })
@@ -207,8 +219,8 @@ pub fn extract(text: &str, language: Language, max: usize) -> Vec<String> {
             previous = Some(token);
         }
     }
-    score_terms(&mut terms, &sentences, &is_stop_word);
-    let mut phrases = candidates(&sentences, &terms, &is_stop_word);
+    score_terms(&mut terms, &sentences);
+    let mut phrases = candidates(&sentences, &terms);
     phrases.sort_by(|a, b| a.score.total_cmp(&b.score));
     let mut kept: Vec<Candidate> = Vec::new();
     for phrase in phrases {
@@ -224,13 +236,9 @@ pub fn extract(text: &str, language: Language, max: usize) -> Vec<String> {
 
 /// YAKE's term score (lower is more important): casing, position, frequency, relatedness to
 /// its neighbours and spread over sentences.
-fn score_terms(terms: &mut [Term], sentences: &[Vec<Token>], is_stop_word: &impl Fn(&str) -> bool) {
-    let content: HashSet<usize> = sentences
-        .iter()
-        .flatten()
-        .filter(|t| t.tag != Tag::Punctuation && !is_stop_word(&t.lower))
-        .map(|t| t.term)
-        .collect();
+fn score_terms(terms: &mut [Term], sentences: &[Vec<Token>]) {
+    let content: HashSet<usize> =
+        sentences.iter().flatten().filter(|t| t.tag != Tag::Punctuation && !t.stop).map(|t| t.term).collect();
     let frequencies: Vec<f64> = content.iter().map(|t| terms[*t].sentences.len() as f64).collect();
     let count = frequencies.len().max(1) as f64;
     let mean = frequencies.iter().sum::<f64>() / count;
@@ -271,18 +279,18 @@ struct Candidate {
 
 /// Every phrase that neither starts nor ends with a stop word, holds no digit or punctuation and
 /// has at least [`MIN_CHARS`] characters, scored by YAKE's formula, in order of appearance.
-fn candidates(sentences: &[Vec<Token>], terms: &[Term], is_stop_word: &impl Fn(&str) -> bool) -> Vec<Candidate> {
+fn candidates(sentences: &[Vec<Token>], terms: &[Term]) -> Vec<Candidate> {
     let mut found: Vec<(String, Vec<&Token>, usize)> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: HashMap<String, usize> = HashMap::default();
     for sentence in sentences {
         for start in 0..sentence.len() {
-            if is_stop_word(&sentence[start].lower) {
+            if sentence[start].stop {
                 continue;
             }
             for end in start + 1..=(start + MAX_WORDS).min(sentence.len()) {
                 let words = &sentence[start..end];
                 let bad = words.iter().any(|t| t.tag.is_noise() || t.tag == Tag::Punctuation)
-                    || is_stop_word(&words[words.len() - 1].lower)
+                    || words[words.len() - 1].stop
                     || words.iter().map(|t| t.lower.chars().count()).sum::<usize>() < MIN_CHARS;
                 if bad {
                     continue;
@@ -305,7 +313,7 @@ fn candidates(sentences: &[Vec<Token>], terms: &[Term], is_stop_word: &impl Fn(&
         .map(|(key, words, occurrences)| {
             let (mut product, mut sum) = (1.0, 0.0);
             for (j, token) in words.iter().enumerate() {
-                if is_stop_word(&token.lower) {
+                if token.stop {
                     // A stop word inside a phrase weighs by how strongly it binds its neighbours.
                     let before = words[j - 1].term;
                     let after = words[j + 1].term;

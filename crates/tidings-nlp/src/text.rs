@@ -47,7 +47,10 @@ pub(crate) fn normalised(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push(' ');
     for c in text.chars() {
-        if c.is_alphanumeric() || c == '\'' || c == '$' || c == '€' || c == '£' {
+        // ASCII first: most text is, and `char::to_lowercase` costs a table search per letter.
+        if c.is_ascii() {
+            out.push(if c.is_ascii_alphanumeric() || c == '\'' || c == '$' { c.to_ascii_lowercase() } else { ' ' });
+        } else if c.is_alphanumeric() || c == '€' || c == '£' {
             out.extend(c.to_lowercase());
         } else if c == '’' {
             out.push('\'');
@@ -105,9 +108,39 @@ impl PhraseSet {
     }
 }
 
-/// The first phrase of `phrases` found in the normalised text.
-pub(crate) fn first_phrase<'p>(normalised: &str, phrases: &[&'p str]) -> Option<&'p str> {
-    phrases.iter().copied().find(|p| contains_phrase(normalised, p))
+/// A fixed list of phrases searched in a [`normalised`] text with [`contains_phrase`]'s word
+/// boundaries (any character that is not a letter or digit, so "l'avocat" holds "avocat"), in
+/// one pass over the text instead of one per phrase.
+#[derive(Debug, Clone)]
+pub(crate) struct PhraseList {
+    phrases: &'static [&'static str],
+    automaton: aho_corasick::AhoCorasick,
+}
+
+impl PhraseList {
+    /// Compiles `phrases` (lower case, words separated by one space).
+    pub(crate) fn new(phrases: &'static [&'static str]) -> Self {
+        let automaton = aho_corasick::AhoCorasick::new(phrases).expect("phrase lists compile");
+        Self { phrases, automaton }
+    }
+
+    /// The phrases found in the normalised text as whole words, each once, in list order.
+    pub(crate) fn found(&self, normalised: &str) -> Vec<&'static str> {
+        let bounded = |m: &aho_corasick::Match| {
+            normalised[..m.start()].chars().next_back().is_none_or(|c| !c.is_alphanumeric())
+                && normalised[m.end()..].chars().next().is_none_or(|c| !c.is_alphanumeric())
+        };
+        let mut found: Vec<usize> =
+            self.automaton.find_overlapping_iter(normalised).filter(bounded).map(|m| m.pattern().as_usize()).collect();
+        found.sort_unstable();
+        found.dedup();
+        found.into_iter().map(|i| self.phrases[i]).collect()
+    }
+
+    /// The earliest phrase of the list found in the normalised text as whole words.
+    pub(crate) fn first(&self, normalised: &str) -> Option<&'static str> {
+        self.found(normalised).first().copied()
+    }
 }
 
 #[cfg(test)]
@@ -127,6 +160,16 @@ mod tests {
         let n = normalised("Can I talk to a HUMAN? A price, please");
         assert_eq!(set.matches(&n), [0, 1, 2, 3]);
         assert!(set.matches(&normalised("prices humane")).is_empty());
+    }
+
+    #[test]
+    fn phrase_lists_find_whole_words_in_list_order() {
+        static LIST: &[&str] = &["avocat", "talk to a human", "human", "price"];
+        let list = PhraseList::new(LIST);
+        let n = normalised("Price? Talk to a HUMAN, or l'avocat. Humane prices");
+        assert_eq!(list.found(&n), ["avocat", "talk to a human", "human", "price"]);
+        assert_eq!(list.first(&normalised("humane prices, human")), Some("human"));
+        assert_eq!(list.first(&normalised("humane prices")), None);
     }
 
     #[test]

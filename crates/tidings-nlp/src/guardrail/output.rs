@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::relevance::{self, Subject};
 use crate::entities::{self, EntityKind};
 use crate::language::{self, Language};
-use crate::text::{contains_phrase, normalised};
+use crate::text::{PhraseList, contains_phrase, normalised};
 
 /// Why a reply may not be sent as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -110,6 +110,8 @@ const PROMISES: &[&str] = &[
     "korting",
 ];
 
+static PROMISE_LIST: LazyLock<PhraseList> = LazyLock::new(|| PhraseList::new(PROMISES));
+
 static CARD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(?:\d[ -]?){12,18}\d\b").expect("card pattern"));
 static NATIONAL_ID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b\d{3}-\d{2}-\d{4}\b|\b[XYZ]?\d{7,8}-?[A-HJ-NP-TV-Z]\b|\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")
@@ -164,8 +166,8 @@ pub fn check_reply(reply: &str, context: &ReplyContext<'_>) -> ReplyCheck {
         }
     }
     let reply_lower = normalised(reply);
-    for promise in PROMISES {
-        if contains_phrase(&reply_lower, promise) && !contains_phrase(&knowledge_lower, promise) {
+    for promise in PROMISE_LIST.found(&reply_lower) {
+        if !contains_phrase(&knowledge_lower, promise) {
             add(ViolationKind::UnsupportedPromise, format!("'{promise}' is not offered in the knowledge base"));
         }
     }

@@ -1,9 +1,10 @@
 //! Language identification, restricted to the languages Tidings ships: whatlang first, lingua's
 //! high-accuracy method (its rules, then its n-gram models) when whatlang is unsure.
 //!
-//! Only these languages' lingua models are compiled in (see the crate's `Cargo.toml`): each
-//! adds 3.7–6.5 MB to the binary (56 MB for the 11) and, once used, to the resident memory
-//! (file-backed pages of the executable, see docs/EVALUATION.md). lingua's method is run here
+//! Only these languages' lingua models are compiled in (see the crate's `Cargo.toml`), merged
+//! by build.rs into one model of 21.3 MB for the 11 (ADR 0032) that adds that much to the binary
+//! and, once used, to the resident memory (file-backed pages of the executable, see
+//! docs/EVALUATION.md). lingua's method is run here
 //! over lingua's models ([`ngrams`], [`rules`]) because lingua's own implementation costs about
 //! a millisecond per short text (ADR 0026).
 
@@ -45,7 +46,8 @@ pub enum Language {
 }
 
 impl Language {
-    /// Every language compiled in.
+    /// Every language compiled in, in build.rs's order: bit i of a row of the merged model
+    /// is `ALL[i]`, so the two lists change together.
     pub const ALL: [Language; 11] = [
         Language::En,
         Language::Es,

@@ -5,15 +5,18 @@
 //! n-gram's longest prefix the model knows; the unigram count normalises the sum, and a softmax
 //! over the languages gives the confidence. Its models are finite-state transducers (one per
 //! language, all orders in one), shipped in the `lingua-*-language-model` crates; build.rs
-//! stores them here with two-byte log-probabilities ([`quantise`]), a third of their size.
+//! merges them into one transducer over every n-gram any language knows, whose output points at
+//! a row of that n-gram's two-byte log-probabilities ([`quantise`]) in the languages that know it
+//! (ADR 0032).
 //!
 //! lingua itself spends about a millisecond per short text on 11 languages: every n-gram of
 //! every order is looked up separately (a 5-gram and then its four prefixes when absent), each
 //! look-up locks a `DashMap` twice, and the n-grams are allocated and hashed per order. Here the
-//! same sums come from one walk of each language's transducer per starting character: walking
-//! "order" passes through "o", "or", "ord" and "orde", so one walk yields the value of every
-//! prefix, which is exactly the back-off chain of each order's n-gram at that position.
-//! `tests::same_answers_as_lingua` (in the parent module) holds the results to lingua's own.
+//! same sums come from one walk of the merged transducer per starting character, for every
+//! language at once: walking "order" passes through "o", "or", "ord" and "orde", so one walk
+//! yields the row of every prefix, which is exactly the back-off chain of each order's n-gram at
+//! that position. `tests::same_answers_as_lingua` (in the parent module) holds the results to
+//! lingua's own.
 
 use std::sync::LazyLock;
 
@@ -28,56 +31,42 @@ const LONG_TEXT_CHARS: usize = 120;
 
 include!("quantisation.rs");
 
-/// Each language's transducer: n-gram (UTF-8 bytes) → its log-probability, quantised
-/// (build.rs).
-static MODELS: LazyLock<Vec<Option<Fst<&'static [u8]>>>> =
-    LazyLock::new(|| Language::ALL.iter().map(|l| Fst::new(model_bytes(*l)).ok()).collect());
+/// The merged transducer: n-gram (UTF-8 bytes) → index of its row in [`ROWS`] (build.rs). Read
+/// in place from the executable: no copy, no decoding at start.
+static MODEL: LazyLock<Option<Fst<&'static [u8]>>> = LazyLock::new(|| Fst::new(MODEL_BYTES).ok());
 
-/// A point of a walk through a transducer: the node reached and the output summed on the way.
+static MODEL_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ngrams.fst"));
+
+/// Each n-gram's row, little-endian `u16`s: the mask of the languages that know it (bit i:
+/// `Language::ALL[i]`), then their quantised log-probabilities in that order.
+static ROWS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ngram-rows.bin"));
+
+/// A window prefix the model does not know.
+const NO_ROW: u32 = u32::MAX;
+
+/// A point of a walk through the transducer: the node reached and the output summed on the way.
 type State = (Node<'static>, Output);
 
-/// Where each language's transducer goes from its root on each first byte: every text starts
-/// many walks at the root, and this spares decoding its widest node and the next one each time.
-static FIRST_STEPS: LazyLock<Vec<Vec<Option<State>>>> = LazyLock::new(|| {
-    MODELS
-        .iter()
-        .map(|model| {
-            let Some(model) = model else { return Vec::new() };
-            let root = model.root();
-            (0..=u8::MAX)
-                .map(|byte| {
-                    let transition = root.transition(root.find_input(byte)?);
-                    Some((model.node(transition.addr), Output::zero().cat(transition.out)))
-                })
-                .collect()
+/// Where the transducer goes from its root on each first byte: every text starts many walks at
+/// the root, and this spares decoding its widest node and the next one each time.
+static FIRST_STEPS: LazyLock<Vec<Option<State>>> = LazyLock::new(|| {
+    let Some(model) = MODEL.as_ref() else { return Vec::new() };
+    let root = model.root();
+    (0..=u8::MAX)
+        .map(|byte| {
+            let transition = root.transition(root.find_input(byte)?);
+            Some((model.node(transition.addr), Output::zero().cat(transition.out)))
         })
         .collect()
 });
 
-fn model_bytes(language: Language) -> &'static [u8] {
-    macro_rules! model {
-        ($code:literal) => {
-            include_bytes!(concat!(env!("OUT_DIR"), "/ngrams-", $code, ".fst"))
-        };
-    }
-    match language {
-        Language::En => model!("en"),
-        Language::Es => model!("es"),
-        Language::Fr => model!("fr"),
-        Language::De => model!("de"),
-        Language::It => model!("it"),
-        Language::Pt => model!("pt"),
-        Language::Nl => model!("nl"),
-        Language::Pl => model!("pl"),
-        Language::Sv => model!("sv"),
-        Language::Tr => model!("tr"),
-        Language::Ru => model!("ru"),
-    }
-}
-
-/// Opens the transducers (no copy: they are read in place, from the executable).
+/// Opens the transducer (no copy: it is read in place, from the executable).
 pub(super) fn preload() {
     LazyLock::force(&FIRST_STEPS);
+}
+
+fn row_u16(at: usize) -> u16 {
+    u16::from_le_bytes([ROWS[2 * at], ROWS[2 * at + 1]])
 }
 
 /// A distinct n-gram of the text: its order and the window it is a prefix of.
@@ -142,15 +131,14 @@ impl<'t> Grams<'t> {
     }
 }
 
-/// The log-probabilities of every prefix of every window in one language's model (`NaN`: absent).
-/// Neighbouring windows share prefixes (they are sorted), so the walk of each window resumes
-/// from the state its common prefix with the previous one reached: the transducer's nodes are
-/// decoded once per distinct prefix rather than once per window and step.
-fn prefix_values(language: Language, model: &'static Fst<&'static [u8]>, grams: &Grams<'_>) -> Vec<[f64; MAX_ORDER]> {
+/// The row of every prefix of every window ([`NO_ROW`]: absent). Neighbouring windows share
+/// prefixes (they are sorted), so the walk of each window resumes from the state its common
+/// prefix with the previous one reached: the transducer's nodes are decoded once per distinct
+/// prefix rather than once per window and step.
+fn prefix_rows(model: &'static Fst<&'static [u8]>, grams: &Grams<'_>) -> Vec<[u32; MAX_ORDER]> {
     // The node and output reached after each byte of the previous window (as far as it went).
     let mut path: Vec<State> = Vec::with_capacity(MAX_ORDER * 4);
     let mut previous: &[u8] = &[];
-    let first_steps = &FIRST_STEPS[language as usize];
     grams
         .windows
         .iter()
@@ -160,13 +148,13 @@ fn prefix_values(language: Language, model: &'static Fst<&'static [u8]>, grams: 
             let common = bytes.iter().zip(previous).take_while(|(a, b)| a == b).count();
             path.truncate(common);
             if path.is_empty()
-                && let Some(Some(first)) = bytes.first().map(|b| first_steps[usize::from(*b)])
+                && let Some(Some(first)) = bytes.first().map(|b| FIRST_STEPS[usize::from(*b)])
             {
                 path.push(first);
             }
             let Some(&(mut node, mut output)) = path.last() else {
                 previous = bytes;
-                return [f64::NAN; MAX_ORDER];
+                return [NO_ROW; MAX_ORDER];
             };
             for &byte in &bytes[path.len()..] {
                 let Some(t) = node.find_input(byte) else { break };
@@ -176,14 +164,14 @@ fn prefix_values(language: Language, model: &'static Fst<&'static [u8]>, grams: 
                 path.push((node, output));
             }
             previous = bytes;
-            let mut values = [f64::NAN; MAX_ORDER];
-            for (value, &end) in values.iter_mut().zip(ends) {
+            let mut rows = [NO_ROW; MAX_ORDER];
+            for (row, &end) in rows.iter_mut().zip(ends) {
                 let Some((node, output)) = end.checked_sub(1).and_then(|at| path.get(at)) else { break };
                 if node.is_final() {
-                    *value = log_probability(output.cat(node.final_output()).value());
+                    *row = u32::try_from(output.cat(node.final_output()).value()).unwrap_or(NO_ROW);
                 }
             }
-            values
+            rows
         })
         .collect()
 }
@@ -198,24 +186,40 @@ pub(super) fn confidences(words: &[&str], candidates: &[Language]) -> Vec<(Langu
     }
     let first_order = *orders.start();
     let grams = Grams::of(words, orders);
+    let Some(model) = MODEL.as_ref() else { return Vec::new() };
+    let rows = prefix_rows(model, &grams);
     // Per language: the sum of each order's log-probabilities, and how many unigrams it knows.
-    let mut scored: Vec<(Language, [f64; MAX_ORDER], u32)> = Vec::with_capacity(candidates.len());
-    for &language in candidates {
-        let Some(Some(model)) = MODELS.get(language as usize) else { continue };
-        let values = prefix_values(language, model, &grams);
-        let mut sums = [0.0; MAX_ORDER];
-        let mut unigrams = 0;
-        for gram in &grams.grams {
-            let known = &values[gram.window][..gram.order];
-            if let Some(value) = known.iter().rev().find(|v| !v.is_nan()) {
-                sums[gram.order - 1] += value;
+    // Each n-gram's rows are read from its longest prefix down, and a language is resolved at
+    // the first row that knows it (lingua's back-off), for every candidate language at once.
+    let wanted: u16 = candidates.iter().fold(0, |mask, l| mask | 1 << (*l as u16));
+    let mut sums = [[0.0; MAX_ORDER]; Language::ALL.len()];
+    let mut unigrams = [0u32; Language::ALL.len()];
+    for gram in &grams.grams {
+        let mut unresolved = wanted;
+        for &row in rows[gram.window][..gram.order].iter().rev() {
+            if row == NO_ROW {
+                continue;
             }
-            if gram.order == 1 && !known[0].is_nan() {
-                unigrams += 1;
+            let row = row as usize;
+            let mask = row_u16(row);
+            let mut found = mask & unresolved;
+            unresolved &= !found;
+            while found != 0 {
+                let language = found.trailing_zeros() as usize;
+                let slot = (mask & ((1 << language) - 1)).count_ones() as usize;
+                sums[language][gram.order - 1] += log_probability(u64::from(row_u16(row + 1 + slot)));
+                if gram.order == 1 {
+                    unigrams[language] += 1;
+                }
+                found &= found - 1;
+            }
+            if unresolved == 0 {
+                break;
             }
         }
-        scored.push((language, sums, unigrams));
     }
+    let scored: Vec<(Language, [f64; MAX_ORDER], u32)> =
+        candidates.iter().map(|l| (*l, sums[*l as usize], unigrams[*l as usize])).collect();
     // lingua keeps an order's sum only when it is below zero, divides by the unigram count when
     // there is one, and leaves out a language whose total is zero.
     let totals: Vec<(Language, f64)> = scored

@@ -2,12 +2,14 @@
 //! (sources and licences in `data/LICENSES.md`) and the small closed-class lists (negations,
 //! intensifiers, dampeners, contrast words) written here by hand.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
+
+use rustc_hash::FxHashMap;
 
 use crate::language::Language;
 
-type Lexicon = HashMap<&'static str, f32>;
+/// Looked up once per word of every text: hashed with FxHash, not SipHash (the keys are ours).
+type Lexicon = FxHashMap<&'static str, f32>;
 
 fn parse(tsv: &'static str) -> Lexicon {
     tsv.lines()
