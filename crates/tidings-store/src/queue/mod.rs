@@ -334,6 +334,18 @@ impl Queue {
         Ok(Enqueued::Duplicate(existing))
     }
 
+    /// Whether a job with `unique_key` exists on `queue`, as `tx` sees it. A plain read: a caller
+    /// that checks first takes no lock on a key another open transaction just inserted.
+    pub async fn has_unique_in(&self, tx: &mut Tx, queue: &str, unique_key: &str) -> Result<bool, QueueError> {
+        let found: Option<JobId> =
+            with_tx!(tx, |conn| sqlx::query_scalar("SELECT id FROM jobs WHERE queue = $1 AND unique_key = $2")
+                .bind(queue)
+                .bind(unique_key)
+                .fetch_optional(&mut **conn)
+                .await?);
+        Ok(found.is_some())
+    }
+
     /// Enqueues `jobs` inside the caller's transaction with one multi-row `INSERT` per
     /// [`JOBS_PER_INSERT`]; returns how many were new (a job whose unique key is taken is not).
     pub async fn enqueue_many_in(&self, tx: &mut Tx, jobs: &[NewJob]) -> Result<usize, QueueError> {
