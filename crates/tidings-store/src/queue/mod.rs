@@ -7,6 +7,8 @@
 
 mod admin;
 mod local;
+mod registry;
+mod run;
 mod schedule;
 mod spec;
 mod worker;
@@ -23,7 +25,8 @@ use tidings_core::{JobId, WorkspaceId};
 pub use admin::{DeadLetterPage, QueueStats};
 pub use schedule::Schedule;
 pub use spec::{QueueSpec, names, standard_queues};
-pub use worker::{JobContext, JobError, Registry, WorkerOptions, WorkerPool};
+pub use registry::{JobContext, JobError, Registry};
+pub use worker::{WorkerOptions, WorkerPool};
 
 use crate::db::{Db, StoreError, Tx};
 use crate::with_tx;

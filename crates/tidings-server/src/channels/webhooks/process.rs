@@ -39,11 +39,21 @@ fn events_per_tx(engine: Engine) -> usize {
 /// How long processing stands back for waiting deliveries before each transaction.
 const LONGEST_YIELD: Duration = Duration::from_millis(100);
 
+/// Jobs one handler call takes from a claim: their deliveries are processed together, with
+/// one transaction to mark them all.
+const JOBS_PER_CALL: usize = 8;
+
 /// Registers the handler.
 pub(super) fn register(registry: &mut Registry, context: ChannelContext, queue: Queue, intake: Intake) {
-    registry.register(move |job: ProcessEvents, attempt: JobContext| {
+    registry.register_batch(JOBS_PER_CALL, move |mut jobs: Vec<(ProcessEvents, JobContext)>| {
         let (context, queue, intake) = (context.clone(), queue.clone(), intake.clone());
         async move {
+            if jobs.len() > 1 {
+                // On failure the queue runs each job alone, as below.
+                let ids: Vec<EventId> = jobs.into_iter().flat_map(|(job, _)| job.event_ids).collect();
+                return process(&context, &queue, &intake, &ids).await;
+            }
+            let Some((job, attempt)) = jobs.pop() else { return Ok(()) };
             match process(&context, &queue, &intake, &job.event_ids).await {
                 Err(error) if job.event_ids.len() > 1 => {
                     tracing::warn!(error = %error.message(), deliveries = job.event_ids.len(), "batch failed; split");
