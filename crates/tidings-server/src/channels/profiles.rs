@@ -117,7 +117,12 @@ impl Window {
     fn of(now: UnixMillis) -> Self {
         let length = millis(WINDOW);
         let index = now.div_euclid(length);
-        Self { index, from: (index - 1) * length, until: (index + 1) * length, run_at: (index + 1) * length + millis(SETTLE) }
+        Self {
+            index,
+            from: (index - 1) * length,
+            until: (index + 1) * length,
+            run_at: (index + 1) * length + millis(SETTLE),
+        }
     }
 }
 
@@ -194,7 +199,8 @@ async fn name_senders(
     if account.credentials.access_token.is_none() {
         return Ok(());
     }
-    let look_up = LookUp { context, workspace, connection: connection_id, platform, channel: channel.as_ref(), account };
+    let look_up =
+        LookUp { context, workspace, connection: connection_id, platform, channel: channel.as_ref(), account };
     let look_up = &look_up;
     for chunk in senders.chunks(PER_TX) {
         if attempt.shutdown.is_cancelled() {
@@ -279,7 +285,9 @@ impl LookUp<'_> {
             }
             Answer::Failed(error) => {
                 let failed = self.context.fail(self.workspace, self.connection, platform, error).await;
-                Err(postpone_while_open(self.context, platform).err().unwrap_or_else(|| outage_wait(self.context, failed)))
+                Err(postpone_while_open(self.context, platform)
+                    .err()
+                    .unwrap_or_else(|| outage_wait(self.context, failed)))
             }
             Answer::NotAsked => postpone_while_open(self.context, platform),
         }

@@ -23,9 +23,9 @@ use tidings_core::time::{UnixMillis, millis, now_millis};
 use tidings_core::{JobId, WorkspaceId};
 
 pub use admin::{DeadLetterPage, QueueStats};
+pub use registry::{JobContext, JobError, Registry};
 pub use schedule::Schedule;
 pub use spec::{QueueSpec, names, standard_queues};
-pub use registry::{JobContext, JobError, Registry};
 pub use worker::{WorkerOptions, WorkerPool};
 
 use crate::db::{Db, StoreError, Tx};

@@ -133,7 +133,8 @@ async fn a_failed_batch_runs_its_jobs_alone_so_a_bad_one_fails_by_itself(db: Db)
     let done = calls.done();
     assert_eq!(done.len(), 40 - 1, "every good job's work was done: {done:?}");
     assert!(done.values().all(|runs| *runs == 1), "once each, though their first batch failed");
-    let bad_calls: Vec<Vec<u32>> = calls.calls.lock().expect("lock").iter().filter(|c| c.contains(&BAD)).cloned().collect();
+    let bad_calls: Vec<Vec<u32>> =
+        calls.calls.lock().expect("lock").iter().filter(|c| c.contains(&BAD)).cloned().collect();
     assert!(bad_calls.iter().any(|call| call.len() > 1), "the bad job was batched with others: {bad_calls:?}");
     assert_eq!(bad_calls.iter().filter(|call| call.len() == 1).count(), 3, "then ran alone for each of its attempts");
     let dead = queue.dead_letters(Some("flaky"), 10, 0).await.expect("dead letters");
