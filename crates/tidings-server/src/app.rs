@@ -132,7 +132,7 @@ pub async fn prepare(config: Config) -> Result<AppState, StartError> {
         db: db.clone(),
         vault: vault.clone(),
         platforms: platforms.clone(),
-        breakers: Breakers::default(),
+        breakers: Breakers::new(Duration::from_secs(config.connectors.breaker_open_secs.max(1))),
         live: live.clone(),
         events: events.clone(),
     };

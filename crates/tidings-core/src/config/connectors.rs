@@ -19,6 +19,9 @@ pub struct ConnectorsConfig {
     pub sync_interval_secs: u64,
     /// Timeout of one call to a platform.
     pub http_timeout_secs: u64,
+    /// How long calls to a platform pause after repeated failures (its circuit breaker) before
+    /// one is let through; sender-name look-ups wait that long while it is unreachable.
+    pub breaker_open_secs: u64,
     /// Replies sent per hour per connection, by platform (defaults: Facebook 200/h, WhatsApp 1000/h).
     pub outbound_per_hour: BTreeMap<String, u32>,
     /// Facebook, Messenger, Instagram and WhatsApp: one Meta app.
@@ -148,6 +151,7 @@ impl Default for ConnectorsConfig {
             webhook_max_age_secs: 300,
             delivery_retention_days: 30,
             sync_interval_secs: 900,
+            breaker_open_secs: 60,
             http_timeout_secs: 20,
             outbound_per_hour: per_hour.into_iter().map(|(p, n)| (p.to_owned(), n)).collect(),
             meta: MetaConfig::default(),

@@ -27,7 +27,8 @@ M0=$(count messages); T0=$(date +%s.%N)
 while :; do M=$(count messages); [ "$M" -ge "$RAW" ] && break; sleep 0.5; done
 T1=$(date +%s.%N)
 python3 -c "print(f'drained {$RAW-$M0} by $PROCS process(es) in {$T1-$T0:.1f} s after start-up: {($RAW-$M0)/($T1-$T0):.0f} messages/s')"
-for p in "${PIDS[@]}"; do grep -E 'VmRSS|VmHWM' /proc/$p/status | tr '\n' ' '; echo; done
+# CPU seconds each process used (start-up and drain), user + system: steadier than wall-clock on a shared machine.
+for p in "${PIDS[@]}"; do grep -E 'VmRSS|VmHWM' /proc/$p/status | tr '\n' ' '; awk -v hz="$(getconf CLK_TCK)" '{printf "cpu=%.1fs", ($14+$15)/hz}' /proc/$p/stat; echo; done
 stop_all
 [ "$ENGINE" = pg ] && dropdb -h 127.0.0.1 -U postgres $DB
 rm -rf "$D"

@@ -15,14 +15,14 @@
 //! period and the threshold), so a replay fires nothing twice. `response_needed` has no domain
 //! event: a scheduled scan finds the items (triggers.rs).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tidings_core::{ConversationId, EventId, WorkspaceId};
 use tidings_nlp::lead::LeadTag;
 use tidings_nlp::sentiment::Sentiment;
-use tidings_store::queue::{JobError, JobPayload, NewJob, QueueError, Registry, names};
+use tidings_store::queue::{JobContext, JobError, JobPayload, NewJob, QueueError, Registry, names};
 
 use super::model::{EventSource, Trigger};
 use super::store::{self, NewEvent};
@@ -61,13 +61,23 @@ impl Subscriber for AutomationsSubscriber {
     }
 }
 
+/// Jobs one handler call takes from a claim: their events are stored in one transaction per
+/// workspace rather than one per job.
+const JOBS_PER_CALL: usize = 32;
+
 /// Registers the handler.
 pub fn register(registry: &mut Registry, automations: Automations) {
-    registry.register(move |job: OnDomainEvent, _| {
+    registry.register_batch(JOBS_PER_CALL, move |jobs: Vec<(OnDomainEvent, JobContext)>| {
         let automations = automations.clone();
         async move {
-            let events: Vec<DomainEvent> = job.events.into_iter().chain(job.event).collect();
-            automations.on_domain_events(&job.workspace_id, &events).await.map_err(JobError::retry)
+            let mut by_workspace: BTreeMap<WorkspaceId, Vec<DomainEvent>> = BTreeMap::new();
+            for (job, _) in jobs {
+                by_workspace.entry(job.workspace_id).or_default().extend(job.events.into_iter().chain(job.event));
+            }
+            for (workspace, events) in by_workspace {
+                automations.on_domain_events(&workspace, &events).await.map_err(JobError::retry)?;
+            }
+            Ok(())
         }
     });
 }

@@ -62,6 +62,11 @@ impl Breakers {
         Self { by_service: Arc::default(), failures_to_open: failures_to_open.max(1), open_for }
     }
 
+    /// How long a circuit stays open before a trial call.
+    pub fn open_for(&self) -> Duration {
+        self.open_for
+    }
+
     fn states(&self) -> std::sync::MutexGuard<'_, HashMap<String, State>> {
         self.by_service.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -4,6 +4,8 @@
 //! analyses them again as a replay does (the analysis is replaced; nothing is handed off or
 //! announced, so no automatic reply or automation fires twice for one review).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use tidings_core::{MessageId, WorkspaceId};
 use tidings_store::queue::{JobContext, JobError, JobPayload, NewJob, QueueError, Registry, names};
@@ -48,21 +50,36 @@ impl Subscriber for AnalysisSubscriber {
     }
 }
 
+/// Analysis jobs one handler call takes from a claim: their items are analysed together, a
+/// transaction per [`super::service::BATCH`] items rather than one per job (on SQLite, whose one
+/// writer the webhook intake shares, each commit counts).
+const JOBS_PER_CALL: usize = 32;
+
 /// Registers the analysis job's handler.
 pub fn register(registry: &mut Registry, pipeline: Pipeline) {
-    registry.register(move |job: AnalyseItems, _context: JobContext| {
+    registry.register_batch(JOBS_PER_CALL, move |jobs: Vec<(AnalyseItems, JobContext)>| {
         let pipeline = pipeline.clone();
         async move {
-            let mode = if job.edited { Mode::Replay } else { Mode::New };
-            let report =
-                pipeline.analyse(&job.workspace_id, &job.messages, mode).await.map_err(|error| match error {
+            for ((workspace, edited), messages) in by_workspace_and_mode(jobs) {
+                let mode = if edited { Mode::Replay } else { Mode::New };
+                let report = pipeline.analyse(&workspace, &messages, mode).await.map_err(|error| match error {
                     PipelineError::Store(_) | PipelineError::Queue(_) => JobError::retry(error),
                     other => JobError::fatal(other),
                 })?;
-            tracing::debug!(analysed = report.analysed, handoffs = report.handoffs, "items analysed");
+                tracing::debug!(analysed = report.analysed, handoffs = report.handoffs, "items analysed");
+            }
             Ok(())
         }
     });
+}
+
+/// The items of a claim's jobs, by workspace and by whether they were edited, in claim order.
+fn by_workspace_and_mode(jobs: Vec<(AnalyseItems, JobContext)>) -> BTreeMap<(WorkspaceId, bool), Vec<MessageId>> {
+    let mut groups: BTreeMap<(WorkspaceId, bool), Vec<MessageId>> = BTreeMap::new();
+    for (job, _) in jobs {
+        groups.entry((job.workspace_id, job.edited)).or_default().extend(job.messages);
+    }
+    groups
 }
 
 #[cfg(test)]
@@ -79,6 +96,33 @@ mod tests {
             DomainEvent::ItemEdited { conversation: ConversationId::generate(), message: MessageId::generate() };
         assert_eq!(AnalysisSubscriber.jobs_for(&workspace, &[stored, edited.clone()]).expect("jobs").len(), 2);
         assert_eq!(AnalysisSubscriber.jobs_for(&workspace, &[edited]).expect("jobs").len(), 1);
+    }
+
+    #[test]
+    fn a_claims_jobs_are_analysed_together_by_workspace_and_mode() {
+        let (north, south) = (WorkspaceId::generate(), WorkspaceId::generate());
+        let ids: Vec<MessageId> = (0..4).map(|_| MessageId::generate()).collect();
+        let job = |workspace: &WorkspaceId, messages: &[MessageId], edited: bool| {
+            let context = JobContext {
+                id: tidings_core::JobId::generate(),
+                attempt: 1,
+                max_attempts: 3,
+                workspace_id: Some(workspace.clone()),
+                unique_key: None,
+                shutdown: tokio_util::sync::CancellationToken::new(),
+            };
+            (AnalyseItems { workspace_id: workspace.clone(), messages: messages.to_vec(), edited }, context)
+        };
+        let groups = by_workspace_and_mode(vec![
+            job(&north, &ids[0..1], false),
+            job(&south, &ids[1..2], false),
+            job(&north, &ids[2..3], true),
+            job(&north, &ids[3..4], false),
+        ]);
+        assert_eq!(groups.len(), 3);
+        assert_eq!(groups[&(north.clone(), false)], [ids[0].clone(), ids[3].clone()]);
+        assert_eq!(groups[&(north, true)], [ids[2].clone()], "edits are analysed again apart from new items");
+        assert_eq!(groups[&(south, false)], [ids[1].clone()]);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Messenger sends only a sender's id: the first message of a thread queues a look-up of their
 //! name on the User Profile API (a mock Graph API here), and the contact, its messages and its
 //! search text take the real name. A refused look-up, or a connection without a token, leaves
-//! the placeholder and the connection's health alone.
+//! the placeholder and the connection's health alone. While the platform is unreachable the
+//! look-ups wait as one batch, and the names fill in once it answers.
 
 use std::time::{Duration, Instant};
 
@@ -50,7 +51,7 @@ async fn conversations(
     search: Option<&str>,
 ) -> Vec<inbox_store::ConversationRow> {
     let filter = ConversationFilter { search: search.map(str::to_owned), ..ConversationFilter::default() };
-    let (rows, _) = inbox_store::list_conversations(&app.state.db, workspace, &filter, &PageStart::Offset(0), 20)
+    let (rows, _) = inbox_store::list_conversations(&app.state.db, workspace, &filter, &PageStart::Offset(0), 50)
         .await
         .expect("list");
     rows
@@ -58,7 +59,7 @@ async fn conversations(
 
 async fn name_lookups_left(app: &TestApp) -> i64 {
     with_reader!(app.state.db, |pool| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM jobs WHERE kind = 'channels.name_sender' AND state IN ('ready', 'running')"
+        "SELECT COUNT(*) FROM jobs WHERE kind = 'channels.name_senders' AND state IN ('ready', 'running')"
     )
     .fetch_one(pool)
     .await)
@@ -78,7 +79,12 @@ async fn wait_for_lookups(app: &TestApp) {
 /// token itself is saved by each test, or not).
 async fn page_connected(engine: Engine, graph: &MockServer) -> Option<(TestApp, WorkspaceId, ConnectionId)> {
     let base = graph.uri();
-    let app = TestApp::spawn_on(engine, move |cfg| cfg.connectors.meta.graph_base_url = base.clone()).await?;
+    let app = TestApp::spawn_on(engine, move |cfg| {
+        cfg.connectors.meta.graph_base_url = base.clone();
+        // An outage's circuit opens for a second, not a minute.
+        cfg.connectors.breaker_open_secs = 1;
+    })
+    .await?;
     let session = app.signup("owner@example.com").await;
     let workspace = WorkspaceId::parse(&session.workspace_id).expect("workspace id");
     let id = ConnectionId::generate();
@@ -174,7 +180,54 @@ async fn a_connection_without_a_token_keeps_the_placeholder(engine: Engine) {
     }
 }
 
+/// Thirty people write while the Graph API answers 503: their look-ups wait together, a call
+/// or so per second for the whole batch instead of one failing call and retry per sender, and
+/// every name appears once the platform is back.
+async fn names_wait_for_an_unreachable_platform_and_fill_in_after(engine: Engine) {
+    let graph = MockServer::start().await;
+    let Some((app, workspace, connection)) = page_connected(engine, &graph).await else { return };
+    let creds = Credentials { access_token: Some(SecretString::from("EAAG-page-token")), ..Credentials::default() };
+    credentials::save(&app.state.vault, &workspace, &connection, &creds).await.expect("credentials");
+    Mock::given(method("GET")).respond_with(ResponseTemplate::new(503)).mount(&graph).await;
+    let senders: Vec<String> = (0..30).map(|n| format!("88000000000{n:05}")).collect();
+    for (n, sender) in senders.iter().enumerate() {
+        deliver(&app, sender, &format!("m_down_{n}"), "Are you open?").await;
+    }
+    wait_for_messages(&app, &workspace, 30).await;
+    let outage = Instant::now() + Duration::from_secs(5);
+    while graph.received_requests().await.expect("recorded").is_empty() {
+        assert!(Instant::now() < outage, "nobody asked the platform");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let calls = graph.received_requests().await.expect("recorded").len();
+    assert!(calls < 15, "{calls} calls in about three seconds of outage for 30 senders");
+    let named = conversations(&app, &workspace, None).await;
+    assert!(named.iter().all(|c| c.contact_name.as_deref().is_some_and(|n| n.starts_with("messenger user"))));
+
+    graph.reset().await;
+    Mock::given(method("GET"))
+        .and(query_param("fields", "first_name,last_name"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"first_name": "Sam", "last_name": "Rivera"})))
+        .mount(&graph)
+        .await;
+    let recovery = Instant::now() + Duration::from_secs(30);
+    loop {
+        let threads = conversations(&app, &workspace, None).await;
+        let named = threads.iter().filter(|c| c.contact_name.as_deref() == Some("Sam Rivera")).count();
+        if named == senders.len() {
+            break;
+        }
+        assert!(Instant::now() < recovery, "{named} of 30 names after the platform came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let health =
+        channel_store::connection(&app.state.db, &workspace, &connection).await.expect("read").expect("exists");
+    assert_eq!(health.status.as_str(), "active", "an outage is the platform's, not the connection's");
+}
+
 on_both_engines!(
     a_messenger_sender_gets_their_name_from_the_profile_api,
-    a_connection_without_a_token_keeps_the_placeholder
+    a_connection_without_a_token_keeps_the_placeholder,
+    names_wait_for_an_unreachable_platform_and_fill_in_after
 );

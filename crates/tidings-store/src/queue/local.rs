@@ -61,6 +61,28 @@ impl LocalQueue {
         self.jobs.pop_front()
     }
 
+    /// Takes up to `count` jobs of `kind`, in claim order; the others keep their places.
+    pub(super) fn take_kind(&mut self, kind: &str, count: usize) -> Vec<Job> {
+        let mut taken = Vec::new();
+        if count == 0 {
+            return taken;
+        }
+        let mut kept = VecDeque::with_capacity(self.jobs.len());
+        for job in self.jobs.drain(..) {
+            if taken.len() < count && job.kind == kind {
+                taken.push(job);
+            } else {
+                kept.push_back(job);
+            }
+        }
+        self.jobs = kept;
+        taken
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.jobs.is_empty()
     }
@@ -134,6 +156,19 @@ mod tests {
         assert_eq!(local.to_claim(1, &pace), 0, "target 1: one waiting is more than half");
         local.pop();
         assert_eq!(local.to_claim(1, &pace), 1);
+    }
+
+    #[test]
+    fn a_batch_takes_jobs_of_its_kind_and_leaves_the_others_in_order() {
+        let mut local = LocalQueue::new(2);
+        local.extend(["a", "b", "a", "b", "a"].iter().map(|kind| Job { kind: (*kind).into(), ..job() }).collect());
+        let ids: Vec<_> = local.jobs.iter().map(|job| job.id.clone()).collect();
+        let taken = local.take_kind("a", 2);
+        assert_eq!(taken.iter().map(|job| &job.id).collect::<Vec<_>>(), [&ids[0], &ids[2]]);
+        let left: Vec<_> = local.jobs.iter().map(|job| (job.kind.as_str(), &job.id)).collect();
+        assert_eq!(left, [("b", &ids[1]), ("b", &ids[3]), ("a", &ids[4])]);
+        assert!(local.take_kind("c", 5).is_empty());
+        assert_eq!(local.len(), 3);
     }
 
     #[test]

@@ -7,6 +7,8 @@
 
 mod admin;
 mod local;
+mod registry;
+mod run;
 mod schedule;
 mod spec;
 mod worker;
@@ -21,9 +23,10 @@ use tidings_core::time::{UnixMillis, millis, now_millis};
 use tidings_core::{JobId, WorkspaceId};
 
 pub use admin::{DeadLetterPage, QueueStats};
+pub use registry::{JobContext, JobError, Registry};
 pub use schedule::Schedule;
 pub use spec::{QueueSpec, names, standard_queues};
-pub use worker::{JobContext, JobError, Registry, WorkerOptions, WorkerPool};
+pub use worker::{WorkerOptions, WorkerPool};
 
 use crate::db::{Db, StoreError, Tx};
 use crate::with_tx;
@@ -332,6 +335,18 @@ impl Queue {
                 .fetch_one(&mut **conn)
                 .await?);
         Ok(Enqueued::Duplicate(existing))
+    }
+
+    /// Whether a job with `unique_key` exists on `queue`, as `tx` sees it. A plain read: a caller
+    /// that checks first takes no lock on a key another open transaction just inserted.
+    pub async fn has_unique_in(&self, tx: &mut Tx, queue: &str, unique_key: &str) -> Result<bool, QueueError> {
+        let found: Option<JobId> =
+            with_tx!(tx, |conn| sqlx::query_scalar("SELECT id FROM jobs WHERE queue = $1 AND unique_key = $2")
+                .bind(queue)
+                .bind(unique_key)
+                .fetch_optional(&mut **conn)
+                .await?);
+        Ok(found.is_some())
     }
 
     /// Enqueues `jobs` inside the caller's transaction with one multi-row `INSERT` per

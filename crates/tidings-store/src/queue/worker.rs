@@ -1,143 +1,25 @@
 //! Worker pools: claim jobs under a lease, run their handlers, record the outcome.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Display;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rand::Rng;
 use sqlx::AssertSqlSafe;
 use tidings_core::time::{millis, now_millis};
-use tidings_core::{JobId, WorkspaceId};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
 use super::local::{LocalQueue, Pace};
-use super::{Job, JobPayload, JobRow, Queue, QueueError, QueueSpec};
+use super::registry::Registry;
+use super::run::run_batch;
+use super::{Job, JobRow, Queue, QueueError, QueueSpec};
 use crate::db::{Engine, Pools, WAKE_CHANNEL};
 use crate::with_writer;
-
-/// The longest a remote `Retry-After` may postpone a retry.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 /// The most completions deleted in one statement.
 const MAX_COMPLETION_BATCH: usize = 512;
-
-/// Why a job attempt failed.
-#[derive(Debug)]
-pub enum JobError {
-    /// Try again later: after the queue's backoff, or after `after` when the remote side said so.
-    Retry {
-        /// What went wrong.
-        message: String,
-        /// A delay requested by the remote side (`Retry-After`), clamped to an hour.
-        after: Option<Duration>,
-    },
-    /// Retrying cannot help (bad payload, permanent rejection): dead-letter now.
-    Fatal {
-        /// What went wrong.
-        message: String,
-    },
-}
-
-impl JobError {
-    /// A failure worth retrying on the queue's schedule.
-    pub fn retry(error: impl Display) -> Self {
-        Self::Retry { message: error.to_string(), after: None }
-    }
-
-    /// A failure worth retrying no sooner than `after`.
-    pub fn retry_after(error: impl Display, after: Duration) -> Self {
-        Self::Retry { message: error.to_string(), after: Some(after) }
-    }
-
-    /// A failure no retry can fix.
-    pub fn fatal(error: impl Display) -> Self {
-        Self::Fatal { message: error.to_string() }
-    }
-
-    /// What went wrong.
-    pub fn message(&self) -> &str {
-        match self {
-            JobError::Retry { message, .. } | JobError::Fatal { message } => message,
-        }
-    }
-}
-
-impl<E: std::error::Error> From<E> for JobError {
-    fn from(error: E) -> Self {
-        Self::retry(error)
-    }
-}
-
-/// What a handler knows about the attempt it is running.
-#[derive(Debug, Clone)]
-pub struct JobContext {
-    /// The job's id: a natural idempotency key for side effects.
-    pub id: JobId,
-    /// This attempt's number, from 1.
-    pub attempt: i32,
-    /// How many attempts the job has in all: when `attempt` reaches it, a failure dead-letters.
-    pub max_attempts: i32,
-    /// The workspace the job concerns, if any.
-    pub workspace_id: Option<WorkspaceId>,
-    /// The key the job was enqueued with (schedules use `schedule:<name>:<tick>`).
-    pub unique_key: Option<String>,
-    /// Cancelled when the worker is shutting down and the grace period ran out.
-    pub shutdown: CancellationToken,
-}
-
-impl JobContext {
-    /// Whether this is the job's last attempt: a failure now is final.
-    pub fn is_last_attempt(&self) -> bool {
-        self.attempt >= self.max_attempts
-    }
-}
-
-type BoxFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
-type Handler = Arc<dyn Fn(serde_json::Value, JobContext) -> BoxFuture + Send + Sync>;
-
-/// Job handlers by kind.
-#[derive(Clone, Default)]
-pub struct Registry {
-    handlers: HashMap<String, Handler>,
-}
-
-impl Registry {
-    /// An empty registry.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Registers the handler of a typed job kind. A payload that does not parse is dead-lettered.
-    pub fn register<J, F, Fut>(&mut self, handler: F) -> &mut Self
-    where
-        J: JobPayload,
-        F: Fn(J, JobContext) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
-    {
-        let handler = Arc::new(handler);
-        self.handlers.insert(
-            J::KIND.to_owned(),
-            Arc::new(move |payload, context| {
-                let handler = handler.clone();
-                Box::pin(async move {
-                    let job: J = serde_json::from_value(payload)
-                        .map_err(|e| JobError::fatal(format!("payload does not match `{}`: {e}", J::KIND)))?;
-                    handler(job, context).await
-                })
-            }),
-        );
-        self
-    }
-
-    /// The registered kinds.
-    pub fn kinds(&self) -> impl Iterator<Item = &str> {
-        self.handlers.keys().map(String::as_str)
-    }
-}
 
 /// How a worker pool runs.
 #[derive(Debug, Clone)]
@@ -169,22 +51,22 @@ impl Default for WorkerOptions {
 /// A set of workers, one claim loop per named queue, sharing one lease owner name.
 pub struct WorkerPool;
 
-struct Inner {
-    queue: Queue,
-    registry: Registry,
+pub(super) struct Inner {
+    pub(super) queue: Queue,
+    pub(super) registry: Registry,
     options: WorkerOptions,
     /// Unique per pool: rows claimed by this pool carry it in `locked_by`.
-    worker_id: String,
+    pub(super) worker_id: String,
     /// Jobs claimed and not yet recorded as done or failed; their leases are renewed.
-    in_flight: Mutex<HashSet<String>>,
+    pub(super) in_flight: Mutex<HashSet<String>>,
 }
 
 /// What a running job needs from its pool.
 #[derive(Clone)]
-struct JobRuntime {
+pub(super) struct JobRuntime {
     tracker: TaskTracker,
-    shutdown: CancellationToken,
-    completions: mpsc::UnboundedSender<String>,
+    pub(super) shutdown: CancellationToken,
+    pub(super) completions: mpsc::UnboundedSender<String>,
 }
 
 impl WorkerPool {
@@ -364,15 +246,18 @@ async fn claim_loop(inner: Arc<Inner>, spec: QueueSpec, shutdown: CancellationTo
                 }
             }
             permit = permits.clone().acquire_owned(), if !local.is_empty() => {
-                // Start as many jobs as there are free workers.
+                // Start as many jobs (or batches of jobs) as there are free workers.
                 let mut free = permit.ok();
                 while let Some(permit) = free.take() {
                     let Some(job) = local.pop() else { break };
+                    let batch = with_batch_mates(&inner.registry, &mut local, job, permits.available_permits());
                     let (inner, spec, pace, job_runtime) = (inner.clone(), spec.clone(), pace.clone(), runtime.clone());
                     runtime.tracker.spawn(async move {
                         let started = Instant::now();
-                        run_job(&inner, &spec, job, &job_runtime).await;
-                        pace.record(started.elapsed());
+                        let jobs = u32::try_from(batch.len()).unwrap_or(u32::MAX).max(1);
+                        run_batch(&inner, &spec, batch, &job_runtime).await;
+                        // The pace is per job: it sizes the local queue in jobs.
+                        pace.record(started.elapsed() / jobs);
                         drop(permit);
                     });
                     if !local.is_empty() {
@@ -390,103 +275,17 @@ async fn claim_loop(inner: Arc<Inner>, spec: QueueSpec, shutdown: CancellationTo
     }
 }
 
-#[tracing::instrument(skip_all, fields(job_id = %job.id, kind = %job.kind, queue = %job.queue, attempt = job.attempts))]
-async fn run_job(inner: &Inner, spec: &QueueSpec, job: Job, runtime: &JobRuntime) {
-    let shutdown = &runtime.shutdown;
-    let labels = [("queue", job.queue.clone()), ("kind", job.kind.clone())];
-    metrics::counter!("tidings_queue_job_attempts_total", &labels).increment(1);
-    // From due (enqueued, or its retry's time) to started: what a job spends waiting in the queue.
-    let waited = (now_millis() - job.run_at).max(0);
-    metrics::histogram!("tidings_queue_job_wait_seconds", &labels).record(waited as f64 / 1000.0);
-    let started = Instant::now();
-    let outcome = match inner.registry.handlers.get(&job.kind) {
-        Some(handler) => {
-            let context = JobContext {
-                id: job.id.clone(),
-                attempt: job.attempts,
-                max_attempts: job.max_attempts,
-                workspace_id: job.workspace_id.clone(),
-                unique_key: job.unique_key.clone(),
-                shutdown: shutdown.clone(),
-            };
-            tokio::select! {
-                outcome = handler(job.payload.clone(), context) => Some(outcome),
-                () = shutdown.cancelled() => None,
-            }
-        }
-        None => Some(Err(JobError::retry(format!("no handler registered for job kind `{}`", job.kind)))),
-    };
-    metrics::histogram!("tidings_queue_job_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
-    match outcome {
-        // Shutting down: the lease is released with the others, the attempt does not count.
-        None => {}
-        Some(Ok(())) => {
-            metrics::counter!("tidings_queue_jobs_completed_total", &labels).increment(1);
-            // The completer deletes it; until then it stays in `in_flight` and keeps its lease.
-            let _ = runtime.completions.send(job.id.as_str().to_owned());
-        }
-        Some(Err(error)) => {
-            metrics::counter!("tidings_queue_jobs_failed_total", &labels).increment(1);
-            if let Err(store_error) = record_failure(inner, spec, &job, &error).await {
-                tracing::error!(%store_error, "could not record a failed attempt; the lease will expire and it runs again");
-            }
-            forget(inner, job.id.as_str());
-        }
+/// `job` and, when its kind takes batches, more waiting jobs of its kind: its share of what the
+/// local queue holds, spread over this worker and the `free` others, up to the kind's most.
+fn with_batch_mates(registry: &Registry, local: &mut LocalQueue, job: Job, free: usize) -> Vec<Job> {
+    let max = registry.max_batch(&job.kind);
+    if max <= 1 {
+        return vec![job];
     }
-}
-
-fn forget(inner: &Inner, id: &str) {
-    if let Ok(mut held) = inner.in_flight.lock() {
-        held.remove(id);
-    }
-}
-
-async fn record_failure(inner: &Inner, spec: &QueueSpec, job: &Job, error: &JobError) -> Result<(), QueueError> {
-    let now = now_millis();
-    let dead = matches!(error, JobError::Fatal { .. }) || job.attempts >= job.max_attempts;
-    let message = error.message();
-    if dead {
-        metrics::counter!("tidings_queue_jobs_dead_total", "queue" => job.queue.clone(), "kind" => job.kind.clone())
-            .increment(1);
-        // Error level: a dead letter runs again only when an operator retries it (`/status`
-        // lists them, `tidings_queue_depth{state="dead"}` counts them).
-        tracing::error!(error = message, "job dead-lettered; it will not run again unless retried");
-        with_writer!(inner.queue.db(), |pool| sqlx::query(
-            "UPDATE jobs SET state = 'dead', last_error = $1, locked_by = NULL, lease_until = NULL, \
-             updated_at = $2, dead_at = $2 WHERE id = $3 AND locked_by = $4"
-        )
-        .bind(message)
-        .bind(now)
-        .bind(job.id.as_str())
-        .bind(&inner.worker_id)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        return Ok(());
-    }
-    let delay = match error {
-        JobError::Retry { after: Some(after), .. } => (*after).min(MAX_RETRY_AFTER),
-        _ => jitter(spec.delay_after(job.attempts)),
-    };
-    tracing::info!(error = message, retry_in_ms = millis(delay), "job failed; will retry");
-    with_writer!(inner.queue.db(), |pool| sqlx::query(
-        "UPDATE jobs SET state = 'ready', last_error = $1, locked_by = NULL, lease_until = NULL, \
-         run_at = $2, updated_at = $3 WHERE id = $4 AND locked_by = $5"
-    )
-    .bind(message)
-    .bind(now + millis(delay))
-    .bind(now)
-    .bind(job.id.as_str())
-    .bind(&inner.worker_id)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-/// ±10%, so jobs that failed together do not all retry in the same instant.
-fn jitter(delay: Duration) -> Duration {
-    delay.mul_f64(rand::rng().random_range(0.9..=1.1))
+    let share = (local.len() + 1).div_ceil(free + 1);
+    let mut batch = local.take_kind(&job.kind, share.min(max) - 1);
+    batch.insert(0, job);
+    batch
 }
 
 /// `$3, $4, …` for `count` values after `first - 1` fixed parameters.

@@ -2,5 +2,6 @@
 
 mod common;
 mod queue;
+mod queue_batch;
 mod schema;
 mod typed_rows;

@@ -37,7 +37,7 @@ impl JobPayload for Tick {
     const QUEUE: &'static str = "work";
 }
 
-fn queue(db: &Db, concurrency: usize) -> Queue {
+pub(crate) fn queue(db: &Db, concurrency: usize) -> Queue {
     Queue::new(
         db.clone(),
         [
@@ -47,7 +47,7 @@ fn queue(db: &Db, concurrency: usize) -> Queue {
     )
 }
 
-fn fast_options() -> WorkerOptions {
+pub(crate) fn fast_options() -> WorkerOptions {
     WorkerOptions {
         lease: Duration::from_secs(2),
         poll_interval: Duration::from_millis(50),
@@ -57,19 +57,19 @@ fn fast_options() -> WorkerOptions {
 }
 
 /// A running pool, stopped (gracefully) when dropped or by `stop`.
-struct Running {
+pub(crate) struct Running {
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Running {
-    fn start(queue: &Queue, registry: Registry, options: WorkerOptions) -> Self {
+    pub(crate) fn start(queue: &Queue, registry: Registry, options: WorkerOptions) -> Self {
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(WorkerPool::run(queue.clone(), registry, options, shutdown.clone()));
         Self { shutdown, task }
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         self.task.await.expect("pool stopped cleanly");
     }
@@ -88,7 +88,7 @@ fn counting_registry(runs: Arc<Mutex<HashMap<u32, u32>>>) -> Registry {
     registry
 }
 
-async fn job_count(queue: &Queue) -> i64 {
+pub(crate) async fn job_count(queue: &Queue) -> i64 {
     queue.stats().await.expect("stats").iter().map(|s| s.ready + s.scheduled + s.running + s.dead).sum()
 }
 

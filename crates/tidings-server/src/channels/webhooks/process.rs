@@ -17,9 +17,9 @@ use tidings_store::{Engine, StoreError, Tx, with_reader, with_tx};
 
 use super::intake::{Intake, ProcessEvents};
 use crate::channels::accounts::ChannelContext;
-use crate::channels::profiles::NameSender;
+use crate::channels::profiles;
 use crate::channels::store::{self, ConnectionRow};
-use crate::inbox::ingest::{self, Ingested, Source};
+use crate::inbox::ingest::{self, Ingested};
 use crate::inbox::ingest_batch;
 use crate::inbox::live::LiveEvent;
 use crate::inbox::query::placeholders;
@@ -39,11 +39,21 @@ fn events_per_tx(engine: Engine) -> usize {
 /// How long processing stands back for waiting deliveries before each transaction.
 const LONGEST_YIELD: Duration = Duration::from_millis(100);
 
+/// Jobs one handler call takes from a claim: their deliveries are processed together, with
+/// one transaction to mark them all.
+const JOBS_PER_CALL: usize = 8;
+
 /// Registers the handler.
 pub(super) fn register(registry: &mut Registry, context: ChannelContext, queue: Queue, intake: Intake) {
-    registry.register(move |job: ProcessEvents, attempt: JobContext| {
+    registry.register_batch(JOBS_PER_CALL, move |mut jobs: Vec<(ProcessEvents, JobContext)>| {
         let (context, queue, intake) = (context.clone(), queue.clone(), intake.clone());
         async move {
+            if jobs.len() > 1 {
+                // On failure the queue runs each job alone, as below.
+                let ids: Vec<EventId> = jobs.into_iter().flat_map(|(job, _)| job.event_ids).collect();
+                return process(&context, &queue, &intake, &ids).await;
+            }
+            let Some((job, attempt)) = jobs.pop() else { return Ok(()) };
             match process(&context, &queue, &intake, &job.event_ids).await {
                 Err(error) if job.event_ids.len() > 1 => {
                     tracing::warn!(error = %error.message(), deliveries = job.event_ids.len(), "batch failed; split");
@@ -216,7 +226,7 @@ async fn process(
 }
 
 /// Stores one transaction's events: the messages together (`ingest_batch`), reviews one by one;
-/// returns what became of each, in order. Senders to name are looked up by jobs enqueued here.
+/// returns what became of each, in order. Senders to name are looked up by jobs queued here.
 async fn ingest_chunk(
     tx: &mut Tx,
     queue: &Queue,
@@ -239,36 +249,29 @@ async fn ingest_chunk(
     for (n, outcome) in at.iter().zip(ingest_batch::messages(tx, &messages).await?) {
         ingested[*n] = outcome;
     }
-    let mut look_ups = Vec::new();
+    // One look-up job per connection and moment, however many senders it finds (profiles.rs).
+    let mut look_ups = BTreeSet::new();
     for (n, ((connection, event, _), source)) in chunk.iter().zip(&sources).enumerate() {
         if let InboundEvent::Message(message) = event
-            && let Some(job) = name_to_look_up(connection, source, message, &ingested[n])
+            && needs_a_name(connection, message, &ingested[n])
+            && let Some(connection_id) = &source.connection_id
         {
-            look_ups.push(NewJob::new(&job)?);
+            look_ups.insert((&source.workspace_id, connection_id));
         }
     }
-    queue.enqueue_many_in(tx, &look_ups).await?;
+    let now = now_millis();
+    for (workspace, connection) in look_ups {
+        profiles::queue_look_up(queue, tx, workspace, connection, now).await?;
+    }
     Ok(ingested)
 }
 
 /// A sender who started a thread without a name (Messenger and Instagram send only an id) is
 /// looked up on the platform, when the connection has credentials to ask with (the demo's and
 /// other hand-made connections have none).
-fn name_to_look_up(
-    connection: &ConnectionRow,
-    source: &Source,
-    message: &InboundMessage,
-    outcome: &Ingested,
-) -> Option<NameSender> {
+fn needs_a_name(connection: &ConnectionRow, message: &InboundMessage, outcome: &Ingested) -> bool {
     let started = matches!(outcome, Ingested::New { new_conversation: true, .. });
-    if !started || message.sender_name.is_some() || message.is_echo || connection.credentials_secret.is_none() {
-        return None;
-    }
-    Some(NameSender {
-        workspace_id: source.workspace_id.clone(),
-        connection_id: source.connection_id.clone()?,
-        sender_id: message.sender_id.clone(),
-    })
+    started && message.sender_name.is_none() && !message.is_echo && connection.credentials_secret.is_some()
 }
 
 /// The rows an event locks, in the order they are locked: its account, then its thread.
