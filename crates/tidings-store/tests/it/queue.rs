@@ -1,6 +1,7 @@
 //! The work queue, driven as the application drives it: enqueue, run workers, observe outcomes.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -408,22 +409,26 @@ async fn an_invalid_cron_expression_is_refused(db: Db) {
 async fn shutdown_lets_running_jobs_finish_and_releases_the_rest(db: Db) {
     let queue = queue(&db, 2);
     let mut registry = Registry::new();
-    registry.register(|job: Count, _| async move {
-        // Job 1 finishes within the grace period; job 2 would outlast it.
-        let pause = if job.n == 1 { 300 } else { 60_000 };
-        tokio::time::sleep(Duration::from_millis(pause)).await;
-        Ok(())
+    // Claimed is not started: a job still waiting in the pool's local queue at shutdown is
+    // released, not run, so the test waits until both handlers have begun.
+    let started = Arc::new(AtomicUsize::new(0));
+    let handlers_started = started.clone();
+    registry.register(move |job: Count, _| {
+        handlers_started.fetch_add(1, Ordering::SeqCst);
+        async move {
+            // Job 1 finishes within the grace period; job 2 would outlast it.
+            let pause = if job.n == 1 { 300 } else { 60_000 };
+            tokio::time::sleep(Duration::from_millis(pause)).await;
+            Ok(())
+        }
     });
     let quick = queue.enqueue(NewJob::new(&Count { n: 1 }).expect("job")).await.expect("enqueue").id().clone();
     let slow = queue.enqueue(NewJob::new(&Count { n: 2 }).expect("job")).await.expect("enqueue").id().clone();
     // A wide margin over the quick job's 300 ms, so a loaded machine still lets it finish.
     let options = WorkerOptions { shutdown_grace: Duration::from_millis(3_000), ..fast_options() };
     let pool = Running::start(&queue, registry, options);
-    let both_running = eventually(Duration::from_secs(5), || async {
-        queue.stats().await.expect("stats").iter().find(|s| s.queue == "work").is_some_and(|s| s.running == 2)
-    })
-    .await;
-    assert!(both_running);
+    let both_running = eventually(Duration::from_secs(10), || async { started.load(Ordering::SeqCst) == 2 }).await;
+    assert!(both_running, "both handlers started");
     pool.stop().await;
     assert!(queue.job(&quick).await.expect("lookup").is_none(), "the quick job finished during the grace period");
     let released = queue.job(&slow).await.expect("lookup").expect("the slow job is kept");
