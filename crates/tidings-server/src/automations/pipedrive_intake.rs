@@ -22,6 +22,7 @@ use super::model::{EventSource, Trigger};
 use super::pipedrive::Intake;
 use super::store::{self, NewEvent};
 use super::{Automations, AutomationsError};
+use crate::channels::webhooks::take_batch;
 
 /// The most deliveries committed together.
 const MAX_BATCH: usize = 256;
@@ -113,19 +114,7 @@ impl Automations {
 
     /// One writer: takes every delivery waiting (up to [`MAX_BATCH`]) and commits them together.
     async fn write_batches(self, receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<Pending>>>) {
-        loop {
-            let batch = {
-                let mut receiver = receiver.lock().await;
-                let Some(first) = receiver.recv().await else { return };
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match receiver.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
-                }
-                batch
-            };
+        while let Some(batch) = take_batch(&receiver, MAX_BATCH).await {
             metrics::histogram!("tidings_pipedrive_batch_size").record(batch.len() as f64);
             let mut by_workspace: BTreeMap<WorkspaceId, Vec<Pending>> = BTreeMap::new();
             for pending in batch {

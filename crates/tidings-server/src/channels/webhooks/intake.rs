@@ -183,19 +183,7 @@ impl Backlog {
 /// One writer: takes every delivery waiting (up to [`MAX_BATCH`]) and commits them together.
 /// With several writers, one gathers the next batch while another commits.
 async fn run(db: Db, queue: Queue, receiver: Arc<Mutex<mpsc::Receiver<Pending>>>, backlog: Arc<Backlog>) {
-    loop {
-        let batch = {
-            let mut receiver = receiver.lock().await;
-            let Some(first) = receiver.recv().await else { return };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => break,
-                }
-            }
-            batch
-        };
+    while let Some(batch) = take_batch(&receiver, MAX_BATCH).await {
         metrics::histogram!("tidings_webhook_batch_size").record(batch.len() as f64);
         let deliveries = batch.len();
         let started = std::time::Instant::now();
@@ -262,6 +250,22 @@ async fn write(db: &Db, queue: &Queue, batch: &[Pending]) -> Result<Vec<Accepted
     }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// Waits for one item, then takes every other item already waiting, up to `max`: what arrived
+/// while the last batch was committed goes into the next commit together. `None` once every
+/// sender is gone. The lock lets several writers share one receiver.
+pub(crate) async fn take_batch<T>(receiver: &Mutex<mpsc::Receiver<T>>, max: usize) -> Option<Vec<T>> {
+    let mut receiver = receiver.lock().await;
+    let first = receiver.recv().await?;
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match receiver.try_recv() {
+            Ok(next) => batch.push(next),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
 }
 
 #[cfg(test)]

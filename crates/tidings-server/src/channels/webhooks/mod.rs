@@ -15,6 +15,7 @@ mod process;
 mod retention;
 pub mod unmatched;
 
+pub(crate) use intake::take_batch;
 pub use intake::{Accepted, Intake, IntakeError, ProcessEvents};
 pub use retention::{PurgeDeliveries, schedules};
 
